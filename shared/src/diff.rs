@@ -1,0 +1,122 @@
+//! Field-level differences between two states of a card, as dotted paths.
+//!
+//! Used for the history (“which fields, old → new”) and to decide whether a
+//! change needs a reason. Works on the JSON form so it covers every field
+//! without per-field code.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::customer::Customer;
+
+/// Collections whose new entries are records being added, not card edits.
+pub const COLLECTIONS: &[&str] = &[
+    "contacts",
+    "activities",
+    "complaints",
+    "violations",
+    "evaluations",
+];
+
+/// One field that differs. `None` means absent or empty (null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path, e.g. `credit.limit` or `contacts.k1.mobile`.
+    pub path: String,
+    /// The value before, as text.
+    pub old: Option<String>,
+    /// The value after, as text.
+    pub new: Option<String>,
+}
+
+impl FieldChange {
+    /// Whether this change adds a whole new entry to a record collection
+    /// (a visit, a contact, …) rather than altering the card.
+    pub fn is_new_entry(&self) -> bool {
+        let mut parts = self.path.splitn(3, '.');
+        let (Some(top), Some(_), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        self.old.is_none() && COLLECTIONS.contains(&top)
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<FieldChange>) {
+    let old = old.filter(|v| !v.is_null());
+    let new = new.filter(|v| !v.is_null());
+    match (old, new) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(&p, a.get(k), b.get(k), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(FieldChange {
+            path: path.to_string(),
+            old: a.and_then(text),
+            new: b.and_then(text),
+        }),
+    }
+}
+
+/// Differences between two JSON trees.
+pub fn json(old: &Value, new: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    walk("", Some(old), Some(new), &mut out);
+    out
+}
+
+/// Differences between two cards.
+pub fn customers(old: &Customer, new: &Customer) -> Vec<FieldChange> {
+    let a = serde_json::to_value(old).expect("a customer always serialises");
+    let b = serde_json::to_value(new).expect("a customer always serialises");
+    json(&a, &b)
+}
+
+/// Whether going from `old` to `new` changes the archive card (which needs a
+/// reason) rather than only adding records such as visits.
+pub fn needs_reason(changes: &[FieldChange]) -> bool {
+    changes.iter().any(|c| !c.is_new_entry())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::customer::Activity;
+
+    #[test]
+    fn a_new_visit_needs_no_reason_but_an_edit_does() {
+        let a = Customer {
+            id: "c1".into(),
+            name: "甲".into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.activities.insert("v1".into(), Activity::default());
+        let d = customers(&a, &b);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "activities.v1");
+        assert!(!needs_reason(&d));
+
+        b.credit.limit = Some(5);
+        let d = customers(&a, &b);
+        assert!(d.iter().any(|c| c.path == "credit.limit" && c.new.as_deref() == Some("5")));
+        assert!(needs_reason(&d));
+    }
+}

@@ -1,0 +1,342 @@
+//! One customer = one automerge document: creating, changing, merging and
+//! reading it. Pure logic, no IO: callers load and store the bytes.
+//!
+//! **Architecture invariant:** every document starts with the same
+//! deterministic *skeleton* change for its id (fixed actor, time 0, empty
+//! card). Two replicas that create the same customer independently therefore
+//! share the nested map objects (`company`, `contacts`, …) and their edits
+//! merge field by field instead of one whole section hiding the other.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, Automerge, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use serde::Serialize;
+
+use crate::customer::{Customer, Millis};
+use crate::diff::{self, FieldChange};
+use crate::error::{Error, Result};
+use crate::note::{Action, ChangeNote};
+use crate::validate;
+
+/// Actor of the skeleton change; never used for anything else.
+const SKELETON_ACTOR: [u8; 16] = [0; 16];
+
+/// A customer's automerge document.
+#[derive(Debug, Clone)]
+pub struct CustomerDoc {
+    doc: Automerge,
+}
+
+/// One entry of a customer's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// Change hash (hex).
+    pub hash: String,
+    /// When, in milliseconds since the epoch (second precision).
+    pub at: Millis,
+    /// Who (login), from the change note; `None` for changes without one.
+    pub by: Option<String>,
+    /// What kind of action.
+    pub action: Option<Action>,
+    /// Why.
+    pub reason: Option<String>,
+    /// The fields this change touched, old → new.
+    pub fields: Vec<FieldChange>,
+}
+
+/// A field that two replicas set concurrently to different values.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// Dotted path of the field.
+    pub path: String,
+    /// Every concurrent value; the first is the one currently shown.
+    pub values: Vec<ConflictValue>,
+}
+
+/// One of the competing values of a [`Conflict`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictValue {
+    /// The value as JSON.
+    pub value: serde_json::Value,
+    /// Who wrote it, if known.
+    pub by: Option<String>,
+    /// When it was written (milliseconds, second precision).
+    pub at: Option<Millis>,
+}
+
+fn commit_options(note: &ChangeNote, now: Millis) -> CommitOptions {
+    CommitOptions::default()
+        .with_message(note.to_message())
+        .with_time(now.div_euclid(1000))
+}
+
+impl CustomerDoc {
+    /// The skeleton document for `id`: identical bytes on every replica.
+    fn skeleton(id: &str) -> Result<Automerge> {
+        let mut doc = Automerge::new().with_actor(ActorId::from(SKELETON_ACTOR));
+        let empty = Customer {
+            id: id.to_string(),
+            ..Default::default()
+        };
+        let mut tx = doc.transaction();
+        autosurgeon::reconcile(&mut tx, &empty).map_err(|e| Error::Corrupt(e.to_string()))?;
+        tx.commit_with(CommitOptions::default().with_time(0));
+        Ok(doc)
+    }
+
+    /// A new document holding `c`, written by `actor`. Validates `c` first.
+    pub fn create(c: &Customer, actor: ActorId, note: &ChangeNote, now: Millis) -> Result<Self> {
+        validate::customer(c)?;
+        let mut doc = Self::skeleton(&c.id)?;
+        doc.set_actor(actor);
+        let mut this = CustomerDoc { doc };
+        this.write(c, note, now)?;
+        Ok(this)
+    }
+
+    /// Loads saved bytes (a snapshot, optionally followed by incremental
+    /// changes) and checks the content matches the schema.
+    pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self> {
+        let doc = Automerge::load(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let this = CustomerDoc {
+            doc: doc.with_actor(actor),
+        };
+        this.customer()?;
+        Ok(this)
+    }
+
+    /// The card as it stands.
+    pub fn customer(&self) -> Result<Customer> {
+        autosurgeon::hydrate(&self.doc).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
+    /// The underlying automerge document (read-only).
+    pub fn automerge(&self) -> &Automerge {
+        &self.doc
+    }
+
+    /// Current heads.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Whole document in compact form.
+    pub fn save(&self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes made since `heads`, for appending to storage.
+    pub fn save_after(&self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Replaces the card with `c`, committing one change. Validates `c`,
+    /// refuses a changed id, and requires a reason when archive fields (not
+    /// just new visits or contacts) change. Returns the field changes; an
+    /// empty list means nothing differed and nothing was committed.
+    pub fn update(&mut self, c: &Customer, note: &ChangeNote, now: Millis) -> Result<Vec<FieldChange>> {
+        let before = self.customer()?;
+        if c.id != before.id {
+            return Err(Error::invalid("id", "客户编号不能修改"));
+        }
+        validate::customer(c)?;
+        let changes = diff::customers(&before, c);
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        if diff::needs_reason(&changes) && note.reason.is_none() {
+            return Err(Error::ReasonRequired);
+        }
+        self.write(c, note, now)?;
+        Ok(changes)
+    }
+
+    fn write(&mut self, c: &Customer, note: &ChangeNote, now: Millis) -> Result<()> {
+        let mut tx = self.doc.transaction();
+        if let Err(e) = autosurgeon::reconcile(&mut tx, c) {
+            tx.rollback();
+            return Err(Error::Corrupt(e.to_string()));
+        }
+        tx.commit_with(commit_options(note, now));
+        Ok(())
+    }
+
+    /// Merges another replica's saved bytes (snapshot or changes) into this
+    /// document. Returns whether anything new arrived.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
+        let before = self.doc.get_heads();
+        self.doc
+            .load_incremental(bytes)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        // Content that does not fit the schema is an error; the caller must
+        // then drop this in-memory document rather than store it.
+        self.customer()?;
+        Ok(self.doc.get_heads() != before)
+    }
+
+    fn note_of(&self, hash: &ChangeHash) -> (Option<ChangeNote>, Option<Millis>) {
+        match self.doc.get_change_meta_by_hash(hash) {
+            Some(m) => (
+                ChangeNote::from_message(m.message.as_deref()),
+                Some(m.timestamp * 1000),
+            ),
+            None => (None, None),
+        }
+    }
+
+    /// Every change after the skeleton, oldest first, with the fields it changed.
+    pub fn history(&self) -> Vec<HistoryEntry> {
+        let skeleton = ActorId::from(SKELETON_ACTOR);
+        let to_json = |heads: &[ChangeHash]| hydrated_json(&self.doc.hydrate(Some(heads)));
+        self.doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter(|m| *m.actor != skeleton)
+            .map(|m| {
+                let before = to_json(&m.deps);
+                let after = to_json(&[m.hash]);
+                let note = ChangeNote::from_message(m.message.as_deref());
+                HistoryEntry {
+                    hash: m.hash.to_string(),
+                    at: m.timestamp * 1000,
+                    by: note.as_ref().map(|n| n.by.clone()),
+                    action: note.as_ref().map(|n| n.action),
+                    reason: note.and_then(|n| n.reason),
+                    fields: diff::json(&before, &after),
+                }
+            })
+            .collect()
+    }
+
+    /// Fields with concurrent, differing values, found by walking the document.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut out = Vec::new();
+        self.walk_conflicts(&ROOT, "", &mut out);
+        out
+    }
+
+    fn walk_conflicts(&self, obj: &ObjId, path: &str, out: &mut Vec<Conflict>) {
+        for item in self.doc.map_range(obj, ..) {
+            let key = item.key.to_string();
+            let p = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if item.conflict {
+                let all = self.doc.get_all(obj, key.as_str()).unwrap_or_default();
+                let mut values: Vec<ConflictValue> = all
+                    .iter()
+                    .map(|(v, id)| {
+                        let hash = self.doc.hash_for_opid(id);
+                        let (note, at) = hash.map(|h| self.note_of(&h)).unwrap_or((None, None));
+                        ConflictValue {
+                            value: value_json(v),
+                            by: note.map(|n| n.by),
+                            at,
+                        }
+                    })
+                    .collect();
+                // automerge's winner is the last of get_all; show it first.
+                values.reverse();
+                values.dedup_by(|a, b| a.value == b.value);
+                if values.len() > 1 {
+                    out.push(Conflict { path: p.clone(), values });
+                }
+            }
+            if let Ok(Some((Value::Object(ObjType::Map), id))) = self.doc.get(obj, key.as_str()) {
+                self.walk_conflicts(&id, &p, out);
+            }
+        }
+    }
+
+    /// Settles a conflicting field on `value` (JSON scalar), with a reason.
+    /// The value is written even if it equals the one currently shown, so
+    /// that it supersedes every concurrent value.
+    pub fn resolve(&mut self, path: &str, value: &serde_json::Value, note: &ChangeNote, now: Millis) -> Result<()> {
+        if note.reason.is_none() {
+            return Err(Error::ReasonRequired);
+        }
+        if !self.conflicts().iter().any(|c| c.path == path) {
+            return Err(Error::invalid(path, "该字段没有待解决的冲突"));
+        }
+        // Validate through the schema: apply the value to the card and check it.
+        let mut card = serde_json::to_value(self.customer()?).expect("serialises");
+        crate::edit::set_path(&mut card, path, value.clone())?;
+        let card: Customer = crate::edit::from_json(card)?;
+        validate::customer(&card)?;
+        let scalar = scalar_of(path, value)?;
+        let (obj, key) = self.locate(path)?;
+        let mut tx = self.doc.transaction();
+        if let Err(e) = tx.put(&obj, key.as_str(), scalar) {
+            tx.rollback();
+            return Err(e.into());
+        }
+        tx.commit_with(commit_options(note, now));
+        Ok(())
+    }
+
+    fn locate(&self, path: &str) -> Result<(ObjId, String)> {
+        let mut parts: Vec<&str> = path.split('.').collect();
+        let key = parts.pop().unwrap_or_default().to_string();
+        let mut obj = ROOT;
+        for p in parts {
+            match self.doc.get(&obj, p)? {
+                Some((Value::Object(ObjType::Map), id)) => obj = id,
+                _ => return Err(Error::UnknownField(path.to_string())),
+            }
+        }
+        Ok((obj, key))
+    }
+}
+
+fn scalar_of(path: &str, v: &serde_json::Value) -> Result<ScalarValue> {
+    Ok(match v {
+        serde_json::Value::Null => ScalarValue::Null,
+        serde_json::Value::Bool(b) => ScalarValue::Boolean(*b),
+        serde_json::Value::String(s) => ScalarValue::Str(s.as_str().into()),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => ScalarValue::Int(i),
+            None => ScalarValue::F64(n.as_f64().unwrap_or_default()),
+        },
+        _ => return Err(Error::invalid(path, "只能选择单个值")),
+    })
+}
+
+fn scalar_json(s: &ScalarValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match s {
+        ScalarValue::Str(s) => J::String(s.to_string()),
+        ScalarValue::Int(i) => J::from(*i),
+        ScalarValue::Uint(u) => J::from(*u),
+        ScalarValue::F64(f) => J::from(*f),
+        ScalarValue::Boolean(b) => J::Bool(*b),
+        ScalarValue::Timestamp(t) => J::from(*t),
+        ScalarValue::Counter(c) => J::from(i64::from(c)),
+        ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => J::Null,
+    }
+}
+
+fn value_json(v: &Value<'_>) -> serde_json::Value {
+    match v {
+        Value::Scalar(s) => scalar_json(s),
+        // Only two replicas creating different objects under one key get
+        // here; entries are keyed by unique ids, so it does not happen in
+        // practice, but it must still be listed rather than hidden.
+        Value::Object(t) => serde_json::Value::String(format!("<{t:?} 对象>")),
+    }
+}
+
+/// The JSON form of a hydrated automerge value.
+fn hydrated_json(v: &automerge::hydrate::Value) -> serde_json::Value {
+    use automerge::hydrate::Value as H;
+    match v {
+        H::Scalar(s) => scalar_json(s),
+        H::Map(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, mv)| (k.clone(), hydrated_json(&mv.value)))
+                .collect(),
+        ),
+        H::List(l) => serde_json::Value::Array(l.iter().map(|lv| hydrated_json(&lv.value)).collect()),
+        H::Text(t) => serde_json::Value::String(t.to_string()),
+    }
+}

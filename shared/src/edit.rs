@@ -1,0 +1,119 @@
+//! Setting one field of a card by its dotted path (`crm edit --set
+//! credit.limit=500000`), through the JSON form so every field of the schema
+//! is reachable and type-checked without per-field code.
+
+use serde_json::Value;
+
+use crate::customer::Customer;
+use crate::error::{Error, Result};
+
+/// Maps whose keys are free text, so `--set` may add a key to them.
+const OPEN_MAPS: &[&str] = &["business.competitors"];
+
+/// Sets `path` in the JSON form of a card. The path must already exist,
+/// except for a new key directly inside an open map (competitors).
+pub fn set_path(card: &mut Value, path: &str, value: Value) -> Result<()> {
+    let unknown = || Error::UnknownField(path.to_string());
+    let (parent_path, key) = match path.rsplit_once('.') {
+        Some((p, k)) => (Some(p), k),
+        None => (None, path),
+    };
+    let mut node = &mut *card;
+    if let Some(pp) = parent_path {
+        for part in pp.split('.') {
+            node = node.get_mut(part).ok_or_else(unknown)?;
+        }
+    }
+    let obj = node.as_object_mut().ok_or_else(unknown)?;
+    let open = parent_path.is_some_and(|p| OPEN_MAPS.contains(&p));
+    match obj.get_mut(key) {
+        Some(slot) if !slot.is_object() || value.is_object() => *slot = value,
+        Some(_) => return Err(Error::invalid(path, "这是一组字段,请指定其中的具体字段")),
+        None if open && !key.is_empty() => {
+            obj.insert(key.to_string(), value);
+        }
+        None => return Err(unknown()),
+    }
+    Ok(())
+}
+
+/// A card from its JSON form, with a Chinese message naming what is wrong.
+pub fn from_json(card: Value) -> Result<Customer> {
+    serde_json::from_value(card).map_err(|e| Error::invalid("", explain(&e.to_string())))
+}
+
+fn explain(serde_msg: &str) -> String {
+    let kind = if serde_msg.contains("expected i64") || serde_msg.contains("expected u") {
+        "应为整数"
+    } else if serde_msg.contains("expected f64") {
+        "应为数字"
+    } else if serde_msg.contains("expected a boolean") {
+        "应为 true 或 false"
+    } else if serde_msg.contains("expected a string") {
+        "应为文字"
+    } else {
+        return serde_msg.to_string();
+    };
+    kind.to_string()
+}
+
+/// Applies `path=text` to a card: the text is taken as the field's type
+/// (text, number, true/false, a code such as a grade), an empty text clears
+/// an optional field. Returns the changed card; validation is the caller's.
+pub fn set_text(card: &Customer, path: &str, text: &str) -> Result<Customer> {
+    let base = serde_json::to_value(card).expect("a customer always serialises");
+    let mut candidates = vec![Value::String(text.to_string())];
+    if let Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) =
+        serde_json::from_str::<Value>(text.trim())
+    {
+        candidates.push(v);
+    }
+    if text.trim().is_empty() {
+        candidates.push(Value::Null);
+    }
+    let mut last = None;
+    for v in candidates {
+        let mut j = base.clone();
+        set_path(&mut j, path, v)?;
+        match serde_json::from_value::<Customer>(j) {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+    }
+    let why = last.map(|e| explain(&e.to_string())).unwrap_or_default();
+    let why = why.split(" at line").next().unwrap_or_default().to_string();
+    Err(Error::invalid(path, format!("值“{text}”无效:{why}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Grade;
+
+    #[test]
+    fn sets_typed_fields_and_names_bad_ones() {
+        let c = Customer {
+            id: "c1".into(),
+            name: "甲公司".into(),
+            ..Default::default()
+        };
+        let c2 = set_text(&c, "credit.limit", "500000").unwrap();
+        assert_eq!(c2.credit.limit, Some(500000));
+        let c3 = set_text(&c2, "grade", "B").unwrap();
+        assert_eq!(c3.grade, Some(Grade::B));
+        let c4 = set_text(&c3, "grade", "").unwrap();
+        assert_eq!(c4.grade, None);
+        let c5 = set_text(&c, "company.address", "上海市浦东新区").unwrap();
+        assert_eq!(c5.company.address, "上海市浦东新区");
+        let c6 = set_text(&c, "business.competitors.华为", "价格高").unwrap();
+        assert_eq!(c6.business.competitors["华为"], "价格高");
+
+        let e = set_text(&c, "credit.limit", "很多").unwrap_err().to_string();
+        assert!(e.contains("credit.limit") && e.contains("整数"), "{e}");
+        let e = set_text(&c, "grade", "Z").unwrap_err().to_string();
+        assert!(e.contains("客户等级"), "{e}");
+        let e = set_text(&c, "company.adress", "x").unwrap_err().to_string();
+        assert!(e.contains("company.adress"), "{e}");
+        assert!(set_text(&c, "company", "x").is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! The shared crate's one error type.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the domain core. Messages are Chinese and
+/// name the offending field or value, because they reach people unchanged.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A value broke a rule of the archive card.
+    #[error("字段 {field}:{message}")]
+    Invalid {
+        /// Dotted path of the field, e.g. `credit.limit`.
+        field: String,
+        /// What is wrong, in Chinese.
+        message: String,
+    },
+    /// A path that names no field of the card.
+    #[error("没有字段 {0}")]
+    UnknownField(String),
+    /// An archive field was changed without stating why.
+    #[error("修改客户档案必须说明原因(--reason)")]
+    ReasonRequired,
+    /// A document's bytes could not be loaded or its content does not match the schema.
+    #[error("客户文档已损坏或格式不符: {0}")]
+    Corrupt(String),
+    /// An automerge operation failed.
+    #[error("文档操作失败: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] for `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Result alias for the shared crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

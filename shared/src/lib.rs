@@ -1,0 +1,31 @@
+//! Domain core of the customer archive (客户档案): the archive card, its
+//! automerge document, validation, history and conflicts.
+//!
+//! This crate does no IO. The client (`crm`) and the server (`crm-server`)
+//! both depend on it and never on each other; whatever both sides must agree
+//! on lives here.
+//!
+//! - [`customer`]: the card and its records (the document schema).
+//! - [`codes`]: closed vocabularies with codes and Chinese labels.
+//! - [`document`]: one customer = one automerge document.
+//! - [`diff`], [`note`]: what a change touched, and who made it and why.
+//! - [`edit`], [`import`], [`validate`]: getting values in, safely.
+//! - [`cadence`]: when the next follow-up is due.
+
+pub mod api;
+pub mod cadence;
+pub mod codes;
+pub mod customer;
+pub mod day;
+pub mod diff;
+pub mod document;
+pub mod edit;
+pub mod error;
+pub mod import;
+pub mod note;
+pub mod validate;
+
+pub use automerge::{ActorId, ChangeHash};
+pub use customer::Customer;
+pub use document::CustomerDoc;
+pub use error::{Error, Result};

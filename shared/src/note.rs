@@ -1,0 +1,79 @@
+//! Who made a change and why, carried in the automerge change message.
+//!
+//! Every change a person makes is committed with a [`ChangeNote`], so the
+//! history of any value can be explained from the document alone, on any
+//! replica (rule 4 of DOMAIN.md: every change records what and why).
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of action produced a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new customer was entered.
+    Create,
+    /// Archive fields were changed.
+    Edit,
+    /// A visit or other activity was logged.
+    Activity,
+    /// A contact was added.
+    Contact,
+    /// Records came from an import file.
+    Import,
+    /// A person chose the value of a conflicting field.
+    Resolve,
+}
+
+impl Action {
+    /// Chinese name of the action.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Create => "新建客户",
+            Action::Edit => "修改档案",
+            Action::Activity => "记录活动",
+            Action::Contact => "新增联系人",
+            Action::Import => "导入",
+            Action::Resolve => "解决冲突",
+        }
+    }
+}
+
+/// Author and reason of one change, serialised as the change message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeNote {
+    /// Login of the person who made the change.
+    pub by: String,
+    /// What they did.
+    pub action: Action,
+    /// Why; required for changes to existing archive fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ChangeNote {
+    /// A note without a reason.
+    pub fn new(by: impl Into<String>, action: Action) -> Self {
+        ChangeNote {
+            by: by.into(),
+            action,
+            reason: None,
+        }
+    }
+
+    /// The same note with a reason; blank reasons count as none.
+    pub fn with_reason(mut self, reason: Option<impl Into<String>>) -> Self {
+        self.reason = reason.map(Into::into).filter(|r: &String| !r.trim().is_empty());
+        self
+    }
+
+    /// The change message form.
+    pub fn to_message(&self) -> String {
+        serde_json::to_string(self).expect("a note always serialises")
+    }
+
+    /// Reads a change message; `None` for changes that carry no note
+    /// (the deterministic skeleton, or changes from foreign tools).
+    pub fn from_message(msg: Option<&str>) -> Option<ChangeNote> {
+        msg.and_then(|m| serde_json::from_str(m).ok())
+    }
+}
