@@ -1,0 +1,16 @@
+//! The laptop side of the customer archive: the local store and the
+//! commands of the `crm` CLI.
+//!
+//! - [`store`]: documents + projection in one SQLite file (SQL in [`db`]).
+//! - [`import`]: JSON Lines import in checked, batched transactions.
+//! - [`error`]: the one error type.
+
+pub mod db;
+pub mod error;
+pub mod import;
+pub mod store;
+
+pub use error::{Result, StoreError};
+pub use store::Store;
+pub mod cli;
+pub mod render;

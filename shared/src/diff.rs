@@ -41,10 +41,23 @@ impl FieldChange {
     }
 }
 
+/// Text of a value for people: empty strings count as absent, and an
+/// object (a whole new entry) reads as `key=value` pairs of what is set.
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.clone()),
+        Value::Object(m) => Some(
+            m.iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Bool(false) => None,
+                    Value::Object(o) if o.is_empty() => None,
+                    other => text(other).map(|t| format!("{k}={t}")),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         other => Some(other.to_string()),
     }
 }
@@ -67,11 +80,16 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Fiel
             }
         }
         (a, b) if a == b => {}
-        (a, b) => out.push(FieldChange {
-            path: path.to_string(),
-            old: a.and_then(text),
-            new: b.and_then(text),
-        }),
+        (a, b) => {
+            let (old, new) = (a.and_then(text), b.and_then(text));
+            if old != new {
+                out.push(FieldChange {
+                    path: path.to_string(),
+                    old,
+                    new,
+                });
+            }
+        }
     }
 }
 

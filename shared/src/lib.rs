@@ -22,7 +22,9 @@ pub mod document;
 pub mod edit;
 pub mod error;
 pub mod import;
+pub mod labels;
 pub mod note;
+pub mod summary;
 pub mod validate;
 
 pub use automerge::{ActorId, ChangeHash};

@@ -1,0 +1,525 @@
+//! The `crm` command line: argument definitions and what each command does.
+//! Human output goes through [`crate::render`]; every read command also has
+//! `--json` for scripts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crm_shared::cadence::Cadence;
+use crm_shared::codes::{ActivityKind, Grade, Intent, Status};
+use crm_shared::customer::{Activity, Contact, Customer};
+use crm_shared::day::Day;
+use crm_shared::note::Action;
+use crm_shared::{edit, labels, Error as DomainError};
+
+use crate::error::Result;
+use crate::render;
+use crate::store::{now_millis, Store};
+
+/// 客户档案 — offline customer archive for field sales.
+#[derive(Debug, Parser)]
+#[command(name = "crm", version, about = "客户档案(离线可用)— 业务员命令行")]
+pub struct Cli {
+    /// Data directory holding the local store.
+    #[arg(long, global = true, env = "CRM_HOME", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 初始化本机资料库 (set up the local profile)
+    Init {
+        /// Login of the salesperson using this laptop.
+        #[arg(long)]
+        user: String,
+        /// Name shown to people (defaults to the login).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// 本机状态 (profile and store size)
+    Status(JsonFlag),
+    /// 新建客户 (create a customer)
+    Add(AddArgs),
+    /// 修改客户档案,须说明原因 (edit archive fields; --reason required)
+    Edit {
+        /// Customer id, id prefix or exact name.
+        customer: String,
+        /// FIELD=VALUE; FIELD is a path such as credit.limit or a Chinese label such as 信用额度.
+        #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+        set: Vec<String>,
+        /// Why the record changes (required).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// 查看客户档案 (show a customer's card)
+    Show {
+        customer: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 客户列表 (list customers)
+    List(ListArgs),
+    /// 搜索客户:名称、联系人、电话、税号 (search name, contact, phone, tax number)
+    Search {
+        text: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 联系人 (contacts)
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// 记录拜访/活动 (log a visit or other activity)
+    Visit(VisitArgs),
+    /// 今日及逾期跟进 (follow-ups due today or overdue)
+    #[command(alias = "today")]
+    Followups {
+        /// Day to list for (default today), YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<Day>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 修改历史:时间、人、字段、原因 (who changed what, when and why)
+    History {
+        customer: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 未解决的冲突 (fields edited concurrently with different values)
+    Conflicts {
+        /// Only this customer.
+        customer: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 解决冲突:选定字段的值并说明原因 (settle a conflict)
+    Resolve {
+        customer: String,
+        /// Field path or Chinese label.
+        field: String,
+        /// The value to keep.
+        value: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// 从 JSON Lines 文件导入客户 (import customers)
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// 从文档重建查询索引 (rebuild list/search tables from the documents)
+    RebuildIndex,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Company name (客户名称).
+    #[arg(long)]
+    name: String,
+    /// Id; generated if absent.
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    grade: Option<Grade>,
+    #[arg(long)]
+    status: Option<Status>,
+    #[arg(long)]
+    credit_limit: Option<i64>,
+    #[arg(long)]
+    industry: Option<String>,
+    /// Intent level for a prospect (O/H/A/B/C/lost).
+    #[arg(long)]
+    intent: Option<Intent>,
+    /// Main contact's name.
+    #[arg(long)]
+    contact: Option<String>,
+    /// Main contact's mobile.
+    #[arg(long)]
+    mobile: Option<String>,
+    #[arg(long)]
+    tax_no: Option<String>,
+    /// Any other field, FIELD=VALUE (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Create even if a customer with the same name, phone or tax number exists.
+    #[arg(long)]
+    allow_duplicate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    status: Option<Status>,
+    #[arg(long)]
+    grade: Option<Grade>,
+    #[arg(long)]
+    salesperson: Option<String>,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// 新增联系人 (add a contact)
+    Add {
+        customer: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        title: String,
+        #[arg(long, default_value = "")]
+        department: String,
+        #[arg(long, default_value = "")]
+        mobile: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        wechat: String,
+        /// Make this the main contact.
+        #[arg(long)]
+        primary: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VisitArgs {
+    customer: String,
+    /// What happened.
+    #[arg(long)]
+    notes: String,
+    /// visit, call, mail, event, survey, gift, message, meeting.
+    #[arg(long, default_value = "visit")]
+    kind: ActivityKind,
+    /// Intent level judged after this contact; the current level if absent.
+    #[arg(long)]
+    intent: Option<Intent>,
+    /// Next follow-up (YYYY-MM-DD); from the cadence of the intent level if absent.
+    #[arg(long)]
+    next: Option<Day>,
+    /// When it happened: "YYYY-MM-DD HH:MM" or YYYY-MM-DD (default now).
+    #[arg(long)]
+    at: Option<String>,
+}
+
+fn data_dir(cli: &Cli) -> PathBuf {
+    cli.data_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".crm")
+    })
+}
+
+fn new_entry_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+fn parse_at(s: &str) -> Result<i64> {
+    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+    let t = s.trim();
+    let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(9, 0, 0)));
+    naive
+        .and_then(|n| Local.from_local_datetime(&n).single())
+        .map(|d| d.timestamp_millis())
+        .ok_or_else(|| DomainError::invalid("--at", format!("“{s}”不是有效时间,应为 YYYY-MM-DD HH:MM")).into())
+}
+
+/// Applies FIELD=VALUE pairs to a card.
+fn apply_sets(card: &mut Customer, sets: &[String]) -> Result<()> {
+    for s in sets {
+        let (field, value) = s
+            .split_once('=')
+            .ok_or_else(|| DomainError::invalid(s.as_str(), "应写成 字段=值"))?;
+        let path = labels::path_of(field);
+        if path == "id" {
+            return Err(DomainError::invalid("id", "客户编号不能修改").into());
+        }
+        *card = edit::set_text(card, path, value)?;
+    }
+    Ok(())
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli);
+    match cli.command {
+        Command::Init { user, name } => {
+            let display = name.unwrap_or_else(|| user.clone());
+            let store = Store::init(&dir, &user, &display)?;
+            println!(
+                "已初始化本机资料库:{}(用户 {})",
+                Store::file(&dir).display(),
+                store.profile().user
+            );
+        }
+        Command::Status(j) => {
+            let store = Store::open(&dir)?;
+            let (customers, bytes) = store.stats()?;
+            let p = store.profile();
+            if j.json {
+                print_json(&json!({"user": p.user, "display_name": p.display_name, "customers": customers, "document_bytes": bytes, "store": Store::file(&dir)}));
+            } else {
+                println!("用户:{}({})", p.display_name, p.user);
+                println!("资料库:{}", Store::file(&dir).display());
+                println!("客户:{customers} 位,文档 {:.1} MB", bytes as f64 / 1e6);
+            }
+        }
+        Command::Add(a) => {
+            let mut store = Store::open(&dir)?;
+            let user = store.profile().user.clone();
+            let mut c = Customer {
+                id: a.id.unwrap_or_else(|| format!("c-{}", &new_entry_id()[..20])),
+                name: a.name,
+                salesperson: user,
+                region: a.region.unwrap_or_default(),
+                status: a.status.unwrap_or_default(),
+                entered_at: now_millis(),
+                grade: a.grade,
+                industry: a.industry.unwrap_or_default(),
+                intent: a.intent,
+                ..Default::default()
+            };
+            c.credit.limit = a.credit_limit;
+            c.billing.tax_no = a.tax_no.unwrap_or_default();
+            if a.contact.is_some() || a.mobile.is_some() {
+                c.contacts.insert(
+                    "k1".into(),
+                    Contact {
+                        name: a.contact.unwrap_or_default(),
+                        mobile: a.mobile.unwrap_or_default(),
+                        primary: true,
+                        ..Default::default()
+                    },
+                );
+            }
+            apply_sets(&mut c, &a.set)?;
+            store.create(&c, a.allow_duplicate)?;
+            println!("已新建客户 {} {}", c.id, c.name);
+        }
+        Command::Edit { customer, set, reason } => {
+            let mut store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let note = store.note(Action::Edit, reason.as_deref());
+            let changes = store.change(&id, &note, |c| apply_sets(c, &set))?;
+            if changes.is_empty() {
+                println!("没有变化,未保存。");
+            } else {
+                println!("已保存 {id} 的修改:");
+                render::field_changes(&changes);
+            }
+        }
+        Command::Show { customer, json } => {
+            let store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let c = store.get(&id)?;
+            let conflicts = store.conflicts(&id)?;
+            if json.json {
+                let mut v = serde_json::to_value(&c).expect("serialisable");
+                v["next_followup"] = json!(c.next_followup());
+                v["current_intent"] = json!(c.current_intent());
+                v["conflicts"] = json!(conflicts);
+                print_json(&v);
+            } else {
+                render::card(&c, &conflicts);
+            }
+        }
+        Command::List(l) => {
+            let store = Store::open(&dir)?;
+            let rows: Vec<_> = store
+                .list()?
+                .into_iter()
+                .filter(|s| l.region.as_ref().is_none_or(|r| &s.region == r))
+                .filter(|s| l.status.is_none_or(|x| s.status == x))
+                .filter(|s| l.grade.is_none_or(|g| s.grade == Some(g)))
+                .filter(|s| l.salesperson.as_ref().is_none_or(|p| &s.salesperson == p))
+                .collect();
+            if l.json.json {
+                print_json(&rows);
+            } else {
+                render::summaries(&rows);
+            }
+        }
+        Command::Search { text, json } => {
+            let store = Store::open(&dir)?;
+            let rows = store.search(&text)?;
+            if json.json {
+                print_json(&rows);
+            } else {
+                render::summaries(&rows);
+            }
+        }
+        Command::Contact(ContactCommand::Add {
+            customer,
+            name,
+            title,
+            department,
+            mobile,
+            phone,
+            email,
+            wechat,
+            primary,
+        }) => {
+            let mut store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let note = store.note(Action::Contact, None);
+            let key = format!("k-{}", &new_entry_id()[..20]);
+            let contact = Contact {
+                name,
+                title,
+                department,
+                mobile,
+                phone,
+                email,
+                wechat,
+                primary,
+                ..Default::default()
+            };
+            store.change(&id, &note, |c| {
+                c.contacts.insert(key.clone(), contact);
+                Ok(())
+            })?;
+            println!("已为 {id} 新增联系人({key})");
+        }
+        Command::Visit(v) => {
+            let mut store = Store::open(&dir)?;
+            let id = store.resolve_key(&v.customer)?;
+            let at = match &v.at {
+                Some(s) => parse_at(s)?,
+                None => now_millis(),
+            };
+            let note = store.note(Action::Activity, None);
+            let user = store.profile().user.clone();
+            let key = new_entry_id();
+            let mut next = None;
+            store.change(&id, &note, |c| {
+                let intent = v.intent.or_else(|| c.current_intent());
+                next = v.next.or_else(|| {
+                    intent.and_then(|i| Cadence::default().next_after(Day::from_millis_local(at), i))
+                });
+                c.activities.insert(
+                    key.clone(),
+                    Activity {
+                        at,
+                        kind: v.kind,
+                        by: user,
+                        notes: v.notes,
+                        intent,
+                        next_followup: next,
+                    },
+                );
+                Ok(())
+            })?;
+            match next {
+                Some(d) => println!("已记录{}({key}),下次跟进:{d}", v.kind),
+                None => println!("已记录{}({key})", v.kind),
+            }
+        }
+        Command::Followups { date, json } => {
+            let store = Store::open(&dir)?;
+            let day = date.unwrap_or_else(|| Day(chrono::Local::now().date_naive()));
+            let rows = store.followups_due(day)?;
+            if json.json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|s| {
+                        let due = s.next_followup.expect("due rows have a date");
+                        json!({"customer": s, "due": due, "overdue_days": due.days_until(day)})
+                    })
+                    .collect();
+                print_json(&out);
+            } else {
+                render::followups(&rows, day);
+            }
+        }
+        Command::History { customer, json } => {
+            let store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let h = store.history(&id)?;
+            if json.json {
+                print_json(&h);
+            } else {
+                render::history(&h);
+            }
+        }
+        Command::Conflicts { customer, json } => {
+            let store = Store::open(&dir)?;
+            let list = match customer {
+                Some(k) => {
+                    let id = store.resolve_key(&k)?;
+                    store.conflicts(&id)?.into_iter().map(|c| (id.clone(), c)).collect()
+                }
+                None => store.all_conflicts()?,
+            };
+            if json.json {
+                let out: Vec<_> = list
+                    .iter()
+                    .map(|(id, c)| json!({"customer": id, "path": c.path, "values": c.values}))
+                    .collect();
+                print_json(&out);
+            } else {
+                render::conflicts(&list);
+            }
+        }
+        Command::Resolve {
+            customer,
+            field,
+            value,
+            reason,
+        } => {
+            let mut store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let reason = reason.ok_or(DomainError::ReasonRequired)?;
+            let path = labels::path_of(&field).to_string();
+            // Type the value the way `edit --set` does, then take that field's JSON.
+            let card = edit::set_text(&store.get(&id)?, &path, &value)?;
+            let mut v = serde_json::to_value(&card).expect("serialisable");
+            for part in path.split('.') {
+                v = v.get(part).cloned().unwrap_or_default();
+            }
+            store.resolve_conflict(&id, &path, &v, &reason)?;
+            println!("已解决 {id} 的 {} 冲突,保留值:{value}", labels::label_of(&path));
+        }
+        Command::Import { file, json } => {
+            let mut store = Store::open(&dir)?;
+            let report = render::with_import_progress(&file, |saved| crate::import::run(&mut store, &file, saved))?;
+            if json.json {
+                print_json(&report);
+            } else {
+                println!(
+                    "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
+                    report.created, report.updated, report.unchanged
+                );
+            }
+        }
+        Command::RebuildIndex => {
+            let mut store = Store::open(&dir)?;
+            let n = store.rebuild_projection()?;
+            println!("已重建 {n} 位客户的查询索引");
+        }
+    }
+    Ok(())
+}

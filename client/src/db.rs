@@ -1,0 +1,242 @@
+//! Every SQL statement of the laptop store, and its migrations.
+//!
+//! Layout (one SQLite file, WAL):
+//! - `meta`: the local profile (user, actor id).
+//! - `documents` + `doc_chunks`: each customer's automerge document as a
+//!   compressed snapshot plus the incremental changes appended since; the
+//!   store folds the chunks back into the snapshot when they grow.
+//! - `customers`: the query projection (list, search, follow-ups), a pure
+//!   function of the documents; `rebuild` recomputes it.
+//!
+//! Migrations are an append-only list indexed by `PRAGMA user_version`:
+//! never edit one that has shipped, add a new one.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite_migration::{Migrations, M};
+
+use crm_shared::summary::CustomerSummary;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE documents (
+         id TEXT PRIMARY KEY,
+         snapshot BLOB NOT NULL,
+         heads BLOB NOT NULL,
+         chunk_count INTEGER NOT NULL DEFAULT 0,
+         chunk_bytes INTEGER NOT NULL DEFAULT 0,
+         updated_at INTEGER NOT NULL
+     );
+     CREATE TABLE doc_chunks (
+         doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+         seq INTEGER NOT NULL,
+         data BLOB NOT NULL,
+         PRIMARY KEY (doc_id, seq)
+     ) WITHOUT ROWID;
+     CREATE TABLE customers (
+         id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+         name TEXT NOT NULL,
+         search TEXT NOT NULL,
+         next_followup TEXT,
+         summary TEXT NOT NULL
+     );
+     CREATE INDEX customers_name ON customers(name);
+     CREATE INDEX customers_followup ON customers(next_followup)
+         WHERE next_followup IS NOT NULL;",
+)];
+
+/// Opens (creating if needed) the store file and brings its schema up to date.
+pub fn open(path: &Path) -> crate::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    // FULL: a visit reported as saved survives power loss, not only kill -9.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Migrations::from_slice(MIGRATIONS)
+        .to_latest(&mut conn)
+        .map_err(|e| crate::StoreError::Migration(e.to_string()))?;
+    Ok(conn)
+}
+
+/// Reads a profile value.
+pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+/// Writes a profile value.
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// A stored document: its snapshot followed by its chunks, ready for
+/// `Automerge::load`, and how much the chunks weigh.
+pub struct StoredDoc {
+    /// Snapshot bytes with every chunk appended.
+    pub bytes: Vec<u8>,
+    /// Number of chunks since the snapshot.
+    pub chunk_count: i64,
+    /// Bytes in those chunks.
+    pub chunk_bytes: i64,
+    /// Bytes in the snapshot.
+    pub snapshot_bytes: i64,
+}
+
+/// Loads a document's bytes, or `None` if there is no such document.
+pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDoc>> {
+    let head = conn
+        .query_row(
+            "SELECT snapshot, chunk_count, chunk_bytes FROM documents WHERE id = ?1",
+            [id],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((mut bytes, chunk_count, chunk_bytes)) = head else {
+        return Ok(None);
+    };
+    let snapshot_bytes = bytes.len() as i64;
+    if chunk_count > 0 {
+        let mut st = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut rows = st.query([id])?;
+        while let Some(r) = rows.next()? {
+            bytes.extend_from_slice(r.get_ref(0)?.as_blob()?);
+        }
+    }
+    Ok(Some(StoredDoc {
+        bytes,
+        chunk_count,
+        chunk_bytes,
+        snapshot_bytes,
+    }))
+}
+
+/// Stores a whole document as a fresh snapshot, dropping its chunks.
+pub fn doc_put_snapshot(tx: &Transaction, id: &str, snapshot: &[u8], heads: &[u8], now: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO documents (id, snapshot, heads, chunk_count, chunk_bytes, updated_at)
+         VALUES (?1, ?2, ?3, 0, 0, ?4)
+         ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
+             chunk_count = 0, chunk_bytes = 0, updated_at = excluded.updated_at",
+    )?
+    .execute(params![id, snapshot, heads, now])?;
+    tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Appends incremental changes to a stored document.
+pub fn doc_append(tx: &Transaction, id: &str, chunk: &[u8], heads: &[u8], now: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO doc_chunks (doc_id, seq, data)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+    )?
+    .execute(params![id, chunk])?;
+    tx.prepare_cached(
+        "UPDATE documents SET heads = ?2, chunk_count = chunk_count + 1,
+             chunk_bytes = chunk_bytes + ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, heads, chunk.len() as i64, now])?;
+    Ok(())
+}
+
+/// Every document id, in order.
+pub fn doc_ids(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT id FROM documents ORDER BY id")?;
+    let ids = st.query_map([], |r| r.get(0))?.collect();
+    ids
+}
+
+/// Writes a customer's projected row.
+pub fn project(tx: &Transaction, s: &CustomerSummary, search: &str) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(s).expect("a summary always serialises");
+    tx.prepare_cached(
+        "INSERT INTO customers (id, name, search, next_followup, summary) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, search = excluded.search,
+             next_followup = excluded.next_followup, summary = excluded.summary",
+    )?
+    .execute(params![
+        s.id,
+        s.name,
+        search,
+        s.next_followup.map(|d| d.to_string()),
+        json
+    ])?;
+    Ok(())
+}
+
+fn summaries(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<CustomerSummary>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(args, |r| {
+        let json: String = r.get(0)?;
+        serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })?;
+    rows.collect()
+}
+
+/// Every customer's row, by name.
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<CustomerSummary>> {
+    summaries(conn, "SELECT summary FROM customers ORDER BY name, id", [])
+}
+
+/// Rows whose search text contains `needle` (case-insensitive for ASCII).
+pub fn search(conn: &Connection, needle: &str) -> rusqlite::Result<Vec<CustomerSummary>> {
+    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    summaries(
+        conn,
+        "SELECT summary FROM customers WHERE search LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY name, id",
+        [escaped],
+    )
+}
+
+/// Rows with a follow-up due on or before `day` (YYYY-MM-DD), earliest first.
+pub fn followups_due(conn: &Connection, day: &str) -> rusqlite::Result<Vec<CustomerSummary>> {
+    summaries(
+        conn,
+        "SELECT summary FROM customers WHERE next_followup IS NOT NULL AND next_followup <= ?1
+         ORDER BY next_followup, name",
+        [day],
+    )
+}
+
+/// Ids whose id starts with `prefix` or whose name equals `name` (at most 10).
+pub fn find_ids(conn: &Connection, key: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    let escaped = key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let mut st = conn.prepare_cached(
+        "SELECT id, name FROM customers WHERE id LIKE ?1 || '%' ESCAPE '\\' OR name = ?2 ORDER BY id LIMIT 10",
+    )?;
+    let rows = st.query_map(params![escaped, key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Whether a document exists.
+pub fn doc_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
+        .exists([id])
+}
+
+/// Drops every projected row (before a rebuild).
+pub fn clear_projection(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM customers", [])?;
+    Ok(())
+}
+
+/// Total bytes of stored documents (snapshots + chunks).
+pub fn stored_bytes(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT (SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents)
+              + (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM doc_chunks)",
+        [],
+        |r| r.get(0),
+    )
+}

@@ -1,0 +1,56 @@
+//! The client library's one error type. Messages are Chinese and complete:
+//! the CLI prints them as they are, on one line.
+
+use thiserror::Error;
+
+/// Everything the laptop store and its commands can fail with.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// No profile yet in this data directory.
+    #[error("本地资料库尚未初始化,请先运行 crm init --user <登录名>")]
+    NotInitialised,
+    /// `init` for a different user on an existing store.
+    #[error("本地资料库已属于用户 {0},不能再初始化为其他用户")]
+    AlreadyInitialised(String),
+    /// No customer matches.
+    #[error("找不到客户“{0}”")]
+    NotFound(String),
+    /// Several customers match a prefix.
+    #[error("“{key}”对应多位客户:{candidates};请输入完整编号")]
+    Ambiguous {
+        /// What was typed.
+        key: String,
+        /// The matching customers, for display.
+        candidates: String,
+    },
+    /// A new customer with an id already taken.
+    #[error("客户编号 {0} 已存在")]
+    Exists(String),
+    /// A new customer that looks like an existing one.
+    #[error("可能与已有客户重复:{0};确认不是同一客户请加 --allow-duplicate")]
+    Duplicate(String),
+    /// A bad line in an import file (nothing was imported).
+    #[error("第 {line} 行:{source}(未导入任何数据)")]
+    ImportLine {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        source: crm_shared::Error,
+    },
+    /// A domain rule was broken.
+    #[error(transparent)]
+    Domain(#[from] crm_shared::Error),
+    /// The SQLite store failed.
+    #[error("本地数据库错误:{0}")]
+    Db(#[from] rusqlite::Error),
+    /// The store's schema could not be brought up to date (e.g. it was
+    /// written by a newer version of `crm`).
+    #[error("本地数据库结构升级失败:{0}")]
+    Migration(String),
+    /// Reading or writing a file failed.
+    #[error("读写文件失败:{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result alias for the client library.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

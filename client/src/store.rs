@@ -1,0 +1,393 @@
+//! The laptop's local store: customer documents in one SQLite file, and the
+//! query projection kept beside them in the same transactions.
+//!
+//! Every write is one SQLite transaction that stores the document change and
+//! its projected row together, committed with `synchronous = FULL` before the
+//! caller reports success: what a command said was saved survives kill -9
+//! and power loss.
+
+use std::path::{Path, PathBuf};
+
+use automerge::{ActorId, ChangeHash};
+use rusqlite::Connection;
+
+use crm_shared::diff::FieldChange;
+use crm_shared::document::{Conflict, HistoryEntry};
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::{Customer, CustomerDoc};
+
+use crate::db;
+use crate::error::{Result, StoreError};
+
+/// File name of the store inside the data directory.
+pub const STORE_FILE: &str = "crm.sqlite3";
+
+/// Chunks appended after a snapshot before it is rewritten.
+const MAX_CHUNKS: i64 = 32;
+
+/// Who works on this laptop.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Login, recorded as the author of every change.
+    pub user: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Automerge actor of this laptop's changes.
+    pub actor: ActorId,
+}
+
+/// The open local store.
+pub struct Store {
+    conn: Connection,
+    profile: Profile,
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut hs: Vec<&ChangeHash> = heads.iter().collect();
+    hs.sort();
+    hs.iter().flat_map(|h| h.0).collect()
+}
+
+impl Store {
+    /// Path of the store file in `dir`.
+    pub fn file(dir: &Path) -> PathBuf {
+        dir.join(STORE_FILE)
+    }
+
+    /// Creates the profile for `user` (or reopens it if it is already theirs).
+    pub fn init(dir: &Path, user: &str, display_name: &str) -> Result<Store> {
+        crm_shared::validate::check_id("user", user)?;
+        std::fs::create_dir_all(dir)?;
+        let conn = db::open(&Self::file(dir))?;
+        if let Some(existing) = db::meta_get(&conn, "user")? {
+            if existing != user {
+                return Err(StoreError::AlreadyInitialised(existing));
+            }
+        } else {
+            let tx = conn.unchecked_transaction()?;
+            db::meta_set(&tx, "user", user)?;
+            db::meta_set(&tx, "actor", &ActorId::random().to_hex_string())?;
+            tx.commit()?;
+        }
+        db::meta_set(&conn, "display_name", display_name)?;
+        Self::from_conn(conn)
+    }
+
+    /// Opens the store in `dir`; fails if `crm init` has not been run there.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let file = Self::file(dir);
+        if !file.exists() {
+            return Err(StoreError::NotInitialised);
+        }
+        Self::from_conn(db::open(&file)?)
+    }
+
+    fn from_conn(conn: Connection) -> Result<Store> {
+        let user = db::meta_get(&conn, "user")?.ok_or(StoreError::NotInitialised)?;
+        let actor = db::meta_get(&conn, "actor")?.ok_or(StoreError::NotInitialised)?;
+        let actor = ActorId::try_from(actor.as_str())
+            .map_err(|e| crm_shared::Error::Corrupt(format!("本机 actor 无效:{e}")))?;
+        let display_name = db::meta_get(&conn, "display_name")?.unwrap_or_else(|| user.clone());
+        Ok(Store {
+            conn,
+            profile: Profile {
+                user,
+                display_name,
+                actor,
+            },
+        })
+    }
+
+    /// This laptop's profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// A note authored by the local user.
+    pub fn note(&self, action: Action, reason: Option<&str>) -> ChangeNote {
+        ChangeNote::new(&self.profile.user, action).with_reason(reason)
+    }
+
+    fn load(&self, id: &str) -> Result<(CustomerDoc, db::StoredDoc)> {
+        let stored = db::doc_load(&self.conn, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+        Ok((doc, stored))
+    }
+
+    /// Writes `doc` (known to be at `before` heads in storage, or new) and
+    /// its projection inside `tx`.
+    fn persist(tx: &rusqlite::Transaction, doc: &CustomerDoc, card: &Customer, stored: Option<(&db::StoredDoc, &[ChangeHash])>, now: i64) -> Result<()> {
+        let heads = heads_bytes(&doc.heads());
+        match stored {
+            Some((s, before)) => {
+                let chunk = doc.save_after(before);
+                let grown = s.chunk_count + 1 > MAX_CHUNKS || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes;
+                if grown {
+                    db::doc_put_snapshot(tx, &card.id, &doc.save(), &heads, now)?;
+                } else {
+                    db::doc_append(tx, &card.id, &chunk, &heads, now)?;
+                }
+            }
+            None => db::doc_put_snapshot(tx, &card.id, &doc.save(), &heads, now)?,
+        }
+        db::project(tx, &CustomerSummary::of(card), &search_text(card))?;
+        Ok(())
+    }
+
+    /// Existing customers that look like `c`: same name, same phone, or same tax number.
+    pub fn possible_duplicates(&self, c: &Customer) -> Result<Vec<CustomerSummary>> {
+        let mut found: Vec<CustomerSummary> = Vec::new();
+        let mut probes = vec![c.name.clone()];
+        probes.extend(
+            c.contacts
+                .values()
+                .flat_map(|k| [k.mobile.clone(), k.phone.clone()]),
+        );
+        probes.push(c.billing.tax_no.clone());
+        for p in probes.into_iter().filter(|p| p.chars().count() >= 2) {
+            for s in db::search(&self.conn, &p)? {
+                let same = s.name == c.name || {
+                    let other = self.get(&s.id)?;
+                    (!c.billing.tax_no.is_empty() && other.billing.tax_no == c.billing.tax_no)
+                        || other.contacts.values().any(|k| {
+                            c.contacts.values().any(|m| {
+                                (!m.mobile.is_empty() && m.mobile == k.mobile)
+                                    || (!m.phone.is_empty() && m.phone == k.phone)
+                            })
+                        })
+                };
+                if same && s.id != c.id && !found.iter().any(|f| f.id == s.id) {
+                    found.push(s);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores a new customer. Fails if the id exists or, unless
+    /// `allow_duplicate`, if it looks like an existing customer.
+    pub fn create(&mut self, c: &Customer, allow_duplicate: bool) -> Result<()> {
+        if db::doc_exists(&self.conn, &c.id)? {
+            return Err(StoreError::Exists(c.id.clone()));
+        }
+        if !allow_duplicate {
+            let dups = self.possible_duplicates(c)?;
+            if !dups.is_empty() {
+                let list = dups
+                    .iter()
+                    .map(|d| format!("{} {}", d.id, d.name))
+                    .collect::<Vec<_>>()
+                    .join("、");
+                return Err(StoreError::Duplicate(list));
+            }
+        }
+        let now = now_millis();
+        let doc = CustomerDoc::create(c, self.profile.actor.clone(), &self.note(Action::Create, None), now)?;
+        let tx = self.conn.transaction()?;
+        Self::persist(&tx, &doc, c, None, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The card of customer `id`.
+    pub fn get(&self, id: &str) -> Result<Customer> {
+        Ok(self.load(id)?.0.customer()?)
+    }
+
+    /// Applies `edit` to customer `id` and commits it as one change with
+    /// `note`. Nothing is stored if `edit` or validation fails, or if a reason
+    /// is needed and missing. Returns what changed (empty: nothing to do).
+    pub fn change(&mut self, id: &str, note: &ChangeNote, edit: impl FnOnce(&mut Customer) -> Result<()>) -> Result<Vec<FieldChange>> {
+        let (mut doc, stored) = self.load(id)?;
+        let before = doc.heads();
+        let mut card = doc.customer()?;
+        edit(&mut card)?;
+        let now = now_millis();
+        let changes = doc.update(&card, note, now)?;
+        if !changes.is_empty() {
+            let tx = self.conn.transaction()?;
+            Self::persist(&tx, &doc, &card, Some((&stored, &before)), now)?;
+            tx.commit()?;
+        }
+        Ok(changes)
+    }
+
+    /// The id a user meant: an exact id, a unique id prefix, or an exact name.
+    pub fn resolve_key(&self, key: &str) -> Result<String> {
+        if db::doc_exists(&self.conn, key)? {
+            return Ok(key.to_string());
+        }
+        let found = db::find_ids(&self.conn, key)?;
+        match found.as_slice() {
+            [] => Err(StoreError::NotFound(key.to_string())),
+            [(id, _)] => Ok(id.clone()),
+            many => Err(StoreError::Ambiguous {
+                key: key.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|(i, n)| format!("{i} {n}"))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            }),
+        }
+    }
+
+    /// Every customer, by name.
+    pub fn list(&self) -> Result<Vec<CustomerSummary>> {
+        Ok(db::list(&self.conn)?)
+    }
+
+    /// Customers whose name, contacts, phones, tax number or id contain `q`.
+    pub fn search(&self, q: &str) -> Result<Vec<CustomerSummary>> {
+        Ok(db::search(&self.conn, q.trim())?)
+    }
+
+    /// Customers with a follow-up due on or before `day`.
+    pub fn followups_due(&self, day: crm_shared::day::Day) -> Result<Vec<CustomerSummary>> {
+        Ok(db::followups_due(&self.conn, &day.to_string())?)
+    }
+
+    /// Who changed what, when and why, oldest first.
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
+        Ok(self.load(id)?.0.history())
+    }
+
+    /// Open conflicts of one customer.
+    pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
+        Ok(self.load(id)?.0.conflicts())
+    }
+
+    /// Open conflicts of every customer.
+    pub fn all_conflicts(&self) -> Result<Vec<(String, Conflict)>> {
+        let mut out = Vec::new();
+        for id in db::doc_ids(&self.conn)? {
+            for c in self.conflicts(&id)? {
+                out.push((id.clone(), c));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Settles a conflicting field on `value`, with a reason.
+    pub fn resolve_conflict(&mut self, id: &str, path: &str, value: &serde_json::Value, reason: &str) -> Result<()> {
+        let (mut doc, stored) = self.load(id)?;
+        let before = doc.heads();
+        let now = now_millis();
+        doc.resolve(path, value, &self.note(Action::Resolve, Some(reason)), now)?;
+        let card = doc.customer()?;
+        let tx = self.conn.transaction()?;
+        Self::persist(&tx, &doc, &card, Some((&stored, &before)), now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The saved bytes of customer `id`'s document (for another replica).
+    pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
+        Ok(self.load(id)?.0.save())
+    }
+
+    /// Merges another replica's document bytes for `id`, creating the
+    /// customer if this store lacks it. Returns whether anything changed.
+    pub fn merge(&mut self, id: &str, bytes: &[u8]) -> Result<bool> {
+        let now = now_millis();
+        let existing = db::doc_load(&self.conn, id)?;
+        let (doc, changed, stored) = match existing {
+            Some(stored) => {
+                let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+                let before = doc.heads();
+                let changed = doc.merge_bytes(bytes)?;
+                (doc, changed, Some((stored, before)))
+            }
+            None => (CustomerDoc::load(bytes, self.profile.actor.clone())?, true, None),
+        };
+        let card = doc.customer()?;
+        if card.id != id {
+            return Err(crm_shared::Error::invalid("id", format!("文档属于客户 {},不是 {id}", card.id)).into());
+        }
+        if changed {
+            let tx = self.conn.transaction()?;
+            Self::persist(&tx, &doc, &card, stored.as_ref().map(|(s, b)| (s, b.as_slice())), now)?;
+            tx.commit()?;
+        }
+        Ok(changed)
+    }
+
+    /// Recomputes the query projection from the documents.
+    pub fn rebuild_projection(&mut self) -> Result<usize> {
+        let ids = db::doc_ids(&self.conn)?;
+        let tx = self.conn.transaction()?;
+        db::clear_projection(&tx)?;
+        for id in &ids {
+            let stored = db::doc_load(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let card = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?.customer()?;
+            db::project(&tx, &CustomerSummary::of(&card), &search_text(&card))?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
+    /// Number of customers and bytes of stored documents.
+    pub fn stats(&self) -> Result<(usize, i64)> {
+        Ok((db::doc_ids(&self.conn)?.len(), db::stored_bytes(&self.conn)?))
+    }
+
+    /// Runs `f` inside one SQLite transaction over this store; used by
+    /// batch writers (import) so many customers share one commit.
+    pub(crate) fn batch<T>(&mut self, f: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let mut b = Batch {
+            tx,
+            profile: &self.profile,
+        };
+        let out = f(&mut b)?;
+        b.tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Writes of many customers inside one transaction.
+pub(crate) struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+    profile: &'a Profile,
+}
+
+/// What a batch write did to one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upsert {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl Batch<'_> {
+    /// Creates or updates customer `id` with `edit`, committed with `note`.
+    pub(crate) fn upsert(&mut self, id: &str, note: &ChangeNote, edit: impl FnOnce(&mut Customer)) -> Result<Upsert> {
+        let now = now_millis();
+        match db::doc_load(&self.tx, id)? {
+            None => {
+                let mut card = Customer::default();
+                edit(&mut card);
+                let doc = CustomerDoc::create(&card, self.profile.actor.clone(), note, now)?;
+                Store::persist(&self.tx, &doc, &card, None, now)?;
+                Ok(Upsert::Created)
+            }
+            Some(stored) => {
+                let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+                let before = doc.heads();
+                let mut card = doc.customer()?;
+                edit(&mut card);
+                if doc.update(&card, note, now)?.is_empty() {
+                    return Ok(Upsert::Unchanged);
+                }
+                Store::persist(&self.tx, &doc, &card, Some((&stored, &before)), now)?;
+                Ok(Upsert::Updated)
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Chinese labels of card fields, for people: `crm edit --set 信用额度=…`
+//! works as well as `--set credit.limit=…`, and history reads in Chinese.
+
+/// (path, label) of every single-value card field.
+pub const FIELDS: &[(&str, &str)] = &[
+    ("name", "客户名称"),
+    ("salesperson", "业务员"),
+    ("region", "区域"),
+    ("status", "状态"),
+    ("entered_at", "建档时间"),
+    ("valid_until", "有效期"),
+    ("grade", "等级"),
+    ("score", "评分"),
+    ("tier", "类别"),
+    ("kind", "客户类型"),
+    ("nature", "企业性质"),
+    ("industry", "行业"),
+    ("intent", "意向等级"),
+    ("remarks", "备注"),
+    ("company.address", "地址"),
+    ("company.website", "网址"),
+    ("company.legal_rep", "法人代表"),
+    ("company.registered_capital", "注册资本"),
+    ("company.business_scope", "经营范围"),
+    ("company.products", "主要产品"),
+    ("company.market_coverage", "市场覆盖"),
+    ("company.sales_channels", "销售渠道"),
+    ("company.bank_rating", "银行信用等级"),
+    ("business.annual_sales", "年销售额"),
+    ("business.peak_season_sales", "旺季销售额"),
+    ("business.off_season_sales", "淡季销售额"),
+    ("business.monthly_purchasing_power", "月采购力"),
+    ("business.competitors", "竞争对手"),
+    ("billing.bank", "开户银行"),
+    ("billing.account_no", "银行账号"),
+    ("billing.tax_no", "税务登记号"),
+    ("billing.invoice_phone", "开票电话"),
+    ("billing.requirements", "开票要求"),
+    ("credit.limit", "信用额度"),
+    ("credit.on_time_rate", "按期信用履约率"),
+    ("credit.arrears", "欠款"),
+];
+
+/// Labels of fields inside collection entries (`contacts.<id>.mobile`).
+const ENTRY_FIELDS: &[(&str, &str)] = &[
+    ("contacts", "联系人"),
+    ("activities", "活动"),
+    ("complaints", "投诉"),
+    ("violations", "违约记录"),
+    ("evaluations", "评价"),
+    ("name", "姓名"),
+    ("primary", "主要联系人"),
+    ("department", "部门"),
+    ("title", "职务"),
+    ("phone", "电话"),
+    ("fax", "传真"),
+    ("mobile", "手机"),
+    ("email", "邮箱"),
+    ("wechat", "微信"),
+    ("influence", "决策影响力"),
+    ("important_dates", "重要日期"),
+    ("preferences", "喜好"),
+    ("accepts_mail", "接受邮寄"),
+    ("accepts_sms", "接受短信"),
+    ("at", "时间"),
+    ("kind", "类型"),
+    ("by", "记录人"),
+    ("notes", "内容"),
+    ("intent", "意向等级"),
+    ("next_followup", "下次跟进"),
+    ("description", "描述"),
+    ("category", "性质"),
+    ("investigation", "调查"),
+    ("remedy", "处理方案"),
+    ("execution", "执行情况"),
+    ("satisfied", "客户满意"),
+    ("text", "评价内容"),
+];
+
+/// The path a user typed: a dotted path, or a Chinese label of a card field.
+pub fn path_of(input: &str) -> &str {
+    let t = input.trim();
+    FIELDS
+        .iter()
+        .find(|(_, l)| *l == t)
+        .map(|(p, _)| *p)
+        .unwrap_or(t)
+}
+
+/// A readable Chinese name for a dotted path, e.g. `联系人 k1 手机` for
+/// `contacts.k1.mobile`; unknown parts are kept as they are.
+pub fn label_of(path: &str) -> String {
+    if let Some((_, l)) = FIELDS.iter().find(|(p, _)| *p == path) {
+        return (*l).to_string();
+    }
+    if let Some(name) = path.strip_prefix("business.competitors.") {
+        return format!("竞争对手 {name}");
+    }
+    path.split('.')
+        .map(|part| {
+            ENTRY_FIELDS
+                .iter()
+                .find(|(k, _)| *k == part)
+                .map(|(_, l)| (*l).to_string())
+                .unwrap_or_else(|| part.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_paths() {
+        assert_eq!(path_of("信用额度"), "credit.limit");
+        assert_eq!(path_of("credit.limit"), "credit.limit");
+        assert_eq!(label_of("credit.limit"), "信用额度");
+        assert_eq!(label_of("contacts.k1.mobile"), "联系人 k1 手机");
+    }
+}
