@@ -1,1 +1,257 @@
-fn main() {}
+//! The `crm-server` binary: parses flags and calls the library.
+//!
+//! Exit codes: 0 success (also when stdout is a closed pipe), 1 an error
+//! (printed once, on one line, with its causes), 2 bad usage (from clap).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use crm_server::config::{self, DataDir, Limits, ServerConfig, TlsMode};
+use crm_server::{admin, telemetry, AppState, Db, TlsConfig};
+use crm_shared::codes::Role;
+
+/// 客户档案同步服务器(crm-server)。不带子命令时等同于 `crm-server serve`。
+#[derive(Parser)]
+#[command(name = "crm-server", version)]
+struct Cli {
+    /// 数据目录(数据库、自动生成的证书)
+    #[arg(long, global = true, env = "CRM_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 启动服务器(默认)
+    Serve(ServeArgs),
+    /// 管理用户
+    #[command(subcommand)]
+    User(UserCommand),
+    /// 管理设备(笔记本)
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// 监听地址
+    #[arg(long, env = "CRM_LISTEN", default_value = config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// 正式证书链(PEM);不给则使用数据目录中的自签名证书
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// 正式证书的私钥(PEM)
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// 不加密,使用明文 HTTP(仅供测试)
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    insecure_plain_http: bool,
+    /// 请求体上限(MiB)
+    #[arg(long, env = "CRM_BODY_LIMIT_MIB", default_value_t = 32)]
+    body_limit_mib: usize,
+    /// 同时服务的最大连接数
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// 添加用户
+    Add {
+        /// 登录名
+        login: String,
+        /// 角色:salesperson/业务员、clerk/档案管理员、manager/经理、admin/系统管理员、backup_operator/备份管理员
+        #[arg(long)]
+        role: Role,
+        /// 姓名
+        #[arg(long)]
+        name: String,
+        /// 从标准输入读一行作为密码(否则用环境变量 CRM_PASSWORD 或提示输入)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// 列出用户
+    List {
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// 重设密码
+    Passwd {
+        /// 登录名
+        login: String,
+        /// 从标准输入读一行作为密码(否则用环境变量 CRM_PASSWORD 或提示输入)
+        #[arg(long)]
+        password_stdin: bool,
+        /// 密码在多少天后过期(不给则不过期)
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// 停用用户:不能登录,其设备的请求被拒绝
+    Disable {
+        /// 登录名
+        login: String,
+    },
+    /// 重新启用用户
+    Enable {
+        /// 登录名
+        login: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// 列出设备
+    List {
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// 停用设备:其令牌立即失效,下次同步时清除本机客户数据
+    Revoke {
+        /// 设备编号(见 device list)
+        device_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("错误:{e:#}");
+    ExitCode::FAILURE
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = DataDir::new(cli.data_dir);
+    match cli.command {
+        None => serve(data_dir, cli.serve).await,
+        Some(Command::Serve(args)) => serve(data_dir, args).await,
+        Some(Command::User(cmd)) => {
+            telemetry::init("warn");
+            let db = open_db(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            match cmd {
+                UserCommand::Add {
+                    login,
+                    role,
+                    name,
+                    password_stdin,
+                } => {
+                    let password = admin::read_new_password(password_stdin)?;
+                    admin::user_add(&db, out, &login, role, &name, password).await?;
+                }
+                UserCommand::List { json } => admin::user_list(&db, out, json).await?,
+                UserCommand::Passwd {
+                    login,
+                    password_stdin,
+                    expires_in_days,
+                } => {
+                    let password = admin::read_new_password(password_stdin)?;
+                    admin::user_passwd(&db, out, &login, password, expires_in_days).await?;
+                }
+                UserCommand::Disable { login } => {
+                    admin::user_set_disabled(&db, out, &login, true).await?;
+                }
+                UserCommand::Enable { login } => {
+                    admin::user_set_disabled(&db, out, &login, false).await?;
+                }
+            }
+            Ok(out.flush()?)
+        }
+        Some(Command::Device(cmd)) => {
+            telemetry::init("warn");
+            let db = open_db(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            match cmd {
+                DeviceCommand::List { json } => admin::device_list(&db, out, json).await?,
+                DeviceCommand::Revoke { device_id } => {
+                    admin::device_revoke(&db, out, &device_id).await?;
+                }
+            }
+            Ok(out.flush()?)
+        }
+    }
+}
+
+async fn open_db(data_dir: &DataDir) -> anyhow::Result<Db> {
+    data_dir
+        .create()
+        .with_context(|| format!("无法创建数据目录 {}", data_dir.path().display()))?;
+    Ok(Db::open(&data_dir.db_path()).await?)
+}
+
+async fn serve(data_dir: DataDir, args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init("info");
+    let config = ServerConfig {
+        data_dir,
+        listen: args.listen,
+        tls: match (args.insecure_plain_http, args.tls_cert, args.tls_key) {
+            (true, _, _) => TlsMode::PlainHttp,
+            (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
+            _ => TlsMode::SelfSigned,
+        },
+        limits: Limits {
+            body_limit: args.body_limit_mib.saturating_mul(1024 * 1024),
+            max_connections: args.max_connections,
+        },
+    };
+
+    let db = open_db(&config.data_dir).await?;
+    let tls = match &config.tls {
+        TlsMode::PlainHttp => None,
+        TlsMode::SelfSigned => Some(TlsConfig::self_signed(&config.data_dir)?),
+        TlsMode::Files { cert, key } => Some(TlsConfig::from_pem_files(cert, key)?),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("无法监听 {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    match &tls {
+        Some(tls) => {
+            println!("客户档案同步服务器已启动:https://{addr}");
+            println!("证书 SHA-256 指纹:{}", tls.fingerprint());
+            if config.tls == TlsMode::SelfSigned {
+                println!(
+                    "(自签名证书:{};笔记本登录时核对此指纹)",
+                    config.data_dir.tls_cert_path().display()
+                );
+            }
+        }
+        None => {
+            println!("客户档案同步服务器已启动:http://{addr}");
+            println!("警告:未加密(--insecure-plain-http),仅供测试");
+        }
+    }
+    std::io::stdout().flush()?;
+    let state = AppState::new(db, config.limits);
+    crm_server::serve(listener, state, tls, crm_server::serve::shutdown_signal()).await?;
+    Ok(())
+}

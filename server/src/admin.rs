@@ -1,0 +1,399 @@
+//! The administrator's commands (`crm-server user …`, `crm-server device …`).
+//!
+//! They work on the data directory's database directly, so they also work
+//! while the server is stopped; while it runs, SQLite's locking keeps both
+//! safe. Output is Chinese for people, or JSON with `--json` (codes, not
+//! labels; times in ms since the epoch). Passwords are read from one line of
+//! standard input (`--password-stdin`), the `CRM_PASSWORD` variable, or a
+//! prompt that does not echo, and are never printed.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crm_shared::codes::Role;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::{check_new_password, HashError, PasswordHash};
+use crate::clock::{days_ms, local_minutes, now_ms};
+use crate::db::{Db, DbError, Device, NewUser, User};
+
+/// Environment variable holding a password for `user add` / `user passwd`.
+pub const PASSWORD_ENV: &str = "CRM_PASSWORD";
+
+/// Why an admin command failed; the message is one line for people.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The login is taken.
+    #[error("用户 {0} 已存在")]
+    UserExists(String),
+    /// No user with this login.
+    #[error("没有用户 {0}")]
+    NoSuchUser(String),
+    /// No device with this id.
+    #[error("没有编号为 {0} 的设备(用 crm-server device list 查看)")]
+    NoSuchDevice(String),
+    /// An argument is not acceptable; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Hashing the password failed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// Reading input or writing output failed.
+    #[error("读写失败:{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Gets a new password: from one stdin line, else `CRM_PASSWORD`, else a
+/// prompt on the terminal (asked twice). Checks it against the policy.
+pub fn read_new_password(from_stdin: bool) -> Result<String, AdminError> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if let Ok(value) = std::env::var(PASSWORD_ENV) {
+        value
+    } else if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("新密码:")?;
+        let again = rpassword::prompt_password("再输入一次:")?;
+        if first != again {
+            return Err(AdminError::Invalid("两次输入的密码不一致".into()));
+        }
+        first
+    } else {
+        return Err(AdminError::Invalid(format!(
+            "请用 --password-stdin(从标准输入读一行)或环境变量 {PASSWORD_ENV} 提供密码"
+        )));
+    };
+    check_new_password(&password).map_err(AdminError::Invalid)?;
+    Ok(password)
+}
+
+/// `user add`: creates an account.
+pub async fn user_add(
+    db: &Db,
+    out: &mut dyn Write,
+    login: &str,
+    role: Role,
+    display_name: &str,
+    password: String,
+) -> Result<(), AdminError> {
+    let login = check_login(login)?;
+    let display_name = display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        return Err(AdminError::Invalid(
+            "姓名不能为空,且不超过 100 个字符".into(),
+        ));
+    }
+    let password_hash = PasswordHash::new(password).await?;
+    let new = NewUser {
+        login: login.to_owned(),
+        display_name: display_name.to_owned(),
+        role,
+        password_hash,
+        password_expires_at: None,
+    };
+    match db.insert_user(new).await {
+        Err(DbError::AlreadyExists) => Err(AdminError::UserExists(login.to_owned())),
+        other => other.map_err(AdminError::from),
+    }?;
+    writeln!(out, "已添加用户 {login}({display_name},{})", role.label())?;
+    Ok(())
+}
+
+/// `user list`: every account, as a table or JSON.
+pub async fn user_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(), AdminError> {
+    let users = db.users().await?;
+    let now = now_ms();
+    if json {
+        let rows: Vec<UserJson> = users.iter().map(|u| UserJson::new(u, now)).collect();
+        serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if users.is_empty() {
+        writeln!(out, "还没有用户。用 crm-server user add 添加。")?;
+        return Ok(());
+    }
+    let mut table = Table::new(["登录名", "姓名", "角色", "状态", "密码到期", "创建时间"]);
+    for u in &users {
+        table.row([
+            u.login.clone(),
+            u.display_name.clone(),
+            u.role.label().to_owned(),
+            user_state(u, now).to_owned(),
+            u.password_expires_at
+                .map_or_else(|| "不过期".to_owned(), local_minutes),
+            local_minutes(u.created_at),
+        ]);
+    }
+    table.write(out)?;
+    Ok(())
+}
+
+/// `user passwd`: sets a new password, expiring in `expires_in_days` if given.
+pub async fn user_passwd(
+    db: &Db,
+    out: &mut dyn Write,
+    login: &str,
+    password: String,
+    expires_in_days: Option<u32>,
+) -> Result<(), AdminError> {
+    let hash = PasswordHash::new(password).await?;
+    let expires_at = expires_in_days.map(|days| now_ms() + days_ms(days));
+    match db.set_password(login, hash, expires_at).await {
+        Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
+        other => other?,
+    }
+    match expires_at {
+        Some(at) => writeln!(out, "已为 {login} 设置新密码,于 {} 过期", local_minutes(at))?,
+        None => writeln!(out, "已为 {login} 设置新密码(不过期)")?,
+    }
+    Ok(())
+}
+
+/// `user disable` / `user enable`.
+pub async fn user_set_disabled(
+    db: &Db,
+    out: &mut dyn Write,
+    login: &str,
+    disabled: bool,
+) -> Result<(), AdminError> {
+    match db.set_disabled(login, disabled).await {
+        Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
+        other => other?,
+    }
+    if disabled {
+        writeln!(out, "已停用用户 {login}:不能再登录,其设备的请求将被拒绝")?;
+    } else {
+        writeln!(out, "已启用用户 {login}")?;
+    }
+    Ok(())
+}
+
+/// `device list`: every device, newest first, as a table or JSON.
+pub async fn device_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(), AdminError> {
+    let devices = db.devices().await?;
+    if json {
+        let rows: Vec<DeviceJson> = devices.iter().map(DeviceJson::from).collect();
+        serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if devices.is_empty() {
+        writeln!(out, "还没有设备。笔记本用 crm login 登录后会出现在这里。")?;
+        return Ok(());
+    }
+    let mut table = Table::new([
+        "设备编号",
+        "用户",
+        "设备名称",
+        "登录时间",
+        "最近访问",
+        "状态",
+    ]);
+    for d in &devices {
+        table.row([
+            d.id.to_string(),
+            d.login.clone(),
+            d.name.clone(),
+            local_minutes(d.created_at),
+            d.last_seen_at.map_or_else(|| "-".to_owned(), local_minutes),
+            match d.revoked_at {
+                Some(at) => format!("已停用({})", local_minutes(at)),
+                None => "正常".to_owned(),
+            },
+        ]);
+    }
+    table.write(out)?;
+    Ok(())
+}
+
+/// `device revoke`: the device's token stops working at once.
+pub async fn device_revoke(db: &Db, out: &mut dyn Write, id: &str) -> Result<(), AdminError> {
+    let uuid: Uuid = id
+        .trim()
+        .parse()
+        .map_err(|_| AdminError::Invalid(format!("“{id}”不是有效的设备编号")))?;
+    let now = now_ms();
+    let device = match db.revoke_device(uuid, now).await {
+        Err(DbError::NotFound) => return Err(AdminError::NoSuchDevice(id.to_owned())),
+        other => other?,
+    };
+    match device.revoked_at {
+        Some(at) if at < now => writeln!(
+            out,
+            "设备 {}({},用户 {})早在 {} 已停用",
+            device.id,
+            device.name,
+            device.login,
+            local_minutes(at)
+        )?,
+        _ => writeln!(
+            out,
+            "已停用设备 {}({},用户 {})。它下次同步时会被拒绝,并清除本机客户数据。",
+            device.id, device.name, device.login
+        )?,
+    }
+    Ok(())
+}
+
+fn check_login(login: &str) -> Result<&str, AdminError> {
+    let login = login.trim();
+    let bad = login.is_empty()
+        || login.chars().count() > 64
+        || login.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(AdminError::Invalid(
+            "登录名不能为空、不能含空格,且不超过 64 个字符".into(),
+        ));
+    }
+    Ok(login)
+}
+
+fn user_state(user: &User, now: i64) -> &'static str {
+    if user.disabled {
+        "已停用"
+    } else if user.password_expires_at.is_some_and(|at| at <= now) {
+        "密码已过期"
+    } else {
+        "正常"
+    }
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    login: &'a str,
+    display_name: &'a str,
+    role: Role,
+    disabled: bool,
+    password_expires_at: Option<i64>,
+    password_expired: bool,
+    created_at: i64,
+}
+
+impl<'a> UserJson<'a> {
+    fn new(u: &'a User, now: i64) -> Self {
+        UserJson {
+            login: &u.login,
+            display_name: &u.display_name,
+            role: u.role,
+            disabled: u.disabled,
+            password_expires_at: u.password_expires_at,
+            password_expired: u.password_expires_at.is_some_and(|at| at <= now),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DeviceJson<'a> {
+    id: String,
+    login: &'a str,
+    name: &'a str,
+    created_at: i64,
+    last_seen_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl<'a> From<&'a Device> for DeviceJson<'a> {
+    fn from(d: &'a Device) -> Self {
+        DeviceJson {
+            id: d.id.to_string(),
+            login: &d.login,
+            name: &d.name,
+            created_at: d.created_at,
+            last_seen_at: d.last_seen_at,
+            revoked_at: d.revoked_at,
+        }
+    }
+}
+
+/// A plain-text table whose columns line up with Chinese text (which takes
+/// two terminal columns per character).
+struct Table<const N: usize> {
+    rows: Vec<[String; N]>,
+}
+
+impl<const N: usize> Table<N> {
+    fn new(header: [&str; N]) -> Self {
+        Table {
+            rows: vec![header.map(str::to_owned)],
+        }
+    }
+
+    fn row(&mut self, cells: [String; N]) {
+        self.rows.push(cells);
+    }
+
+    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut widths = [0usize; N];
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(display_width(cell));
+            }
+        }
+        for row in &self.rows {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < N {
+                    let pad = widths[i] - display_width(cell) + 2;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// Terminal columns of `s`: two for East Asian wide characters, one otherwise.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let wide = matches!(c as u32,
+                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
+                | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6
+                | 0x20000..=0x3FFFD);
+            if wide {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_chinese_and_latin() {
+        let mut t = Table::new(["登录名", "姓名"]);
+        t.row(["zhangsan".into(), "张三".into()]);
+        t.row(["li".into(), "李四".into()]);
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let cols: Vec<usize> = text
+            .lines()
+            .map(|l| {
+                let i = l.rfind("  ").unwrap() + 2;
+                display_width(&l[..i])
+            })
+            .collect();
+        assert!(cols.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn logins_with_spaces_are_refused() {
+        assert!(check_login("zhang san").is_err());
+        assert!(check_login("").is_err());
+        assert_eq!(check_login(" 张三 ").unwrap(), "张三");
+    }
+}

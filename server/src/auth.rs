@@ -1,0 +1,315 @@
+//! Who is calling: password hashes, device tokens, login, and the [`Auth`]
+//! extractor that every protected handler takes.
+//!
+//! A user proves who they are once, with their password, and gets a device
+//! token; from then on the laptop sends `Authorization: Bearer <token>`.
+//! Tokens are 32 random bytes; the server stores only their SHA-256, so a
+//! copy of the database does not let anyone sync as a laptop. Revoking a
+//! device kills its token and nothing else.
+//!
+//! Password hashing (argon2id) is deliberately slow and memory-hungry, so it
+//! runs on blocking threads and at most [`HASH_SLOTS`] at a time: two hundred
+//! laptops logging in at once must not take the server's memory.
+
+use std::sync::OnceLock;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use crm_shared::api::{LoginRequest, LoginResponse, WhoAmI};
+use crm_shared::codes::Role;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::clock::now_ms;
+use crate::db::{Db, NewDevice};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Password hashes computed at the same time, at most.
+const HASH_SLOTS: usize = 2;
+static HASHING: Semaphore = Semaphore::const_new(HASH_SLOTS);
+
+/// A device's last-seen time is written at most this often (ms).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// Longest password accepted; longer ones are refused before hashing.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Shortest password an administrator may set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The caller of a protected route, taken from its bearer token.
+///
+/// Add it as a handler argument; the request is refused with 401/403 before
+/// the handler runs if the token is missing, unknown, revoked, or its user is
+/// disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// The user's login name.
+    pub login: String,
+    /// The user's display name.
+    pub display_name: String,
+    /// The user's role.
+    pub role: Role,
+    /// The device the token was issued to.
+    pub device_id: Uuid,
+}
+
+impl From<Auth> for WhoAmI {
+    fn from(auth: Auth) -> Self {
+        WhoAmI {
+            login: auth.login,
+            display_name: auth.display_name,
+            role: auth.role,
+            device_id: auth.device_id.to_string(),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let state = AppState::from_ref(state);
+        let token = bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let session = state
+            .db
+            .session(token_hash(token))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let span = tracing::Span::current();
+        span.record("login", session.user.login.as_str());
+        span.record("device", tracing::field::display(session.device.id));
+        if session.device.revoked_at.is_some() {
+            return Err(AppError::DeviceRevoked);
+        }
+        if session.user.disabled {
+            return Err(AppError::UserDisabled);
+        }
+        let now = now_ms();
+        if session
+            .device
+            .last_seen_at
+            .is_none_or(|seen| now - seen >= TOUCH_EVERY_MS)
+        {
+            if let Err(e) = state.db.touch_device(session.device.id, now).await {
+                tracing::warn!(error = %e, "无法记录设备最近访问时间");
+            }
+        }
+        let auth = Auth {
+            login: session.user.login,
+            display_name: session.user.display_name,
+            role: session.user.role,
+            device_id: session.device.id,
+        };
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// SHA-256 of a bearer token: what the database stores and looks up.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A fresh bearer token: 32 random bytes, base64url without padding.
+fn new_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::internal(format!("getrandom: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Signs a user in on a new device: checks the password and the account,
+/// then creates the device and returns its token (shown this once).
+pub async fn login(db: &Db, req: LoginRequest) -> Result<LoginResponse, AppError> {
+    let device_name = req.device_name.trim().to_owned();
+    if device_name.is_empty() || device_name.chars().count() > 100 {
+        return Err(AppError::BadRequest(
+            "设备名称不能为空,且不超过 100 个字符".into(),
+        ));
+    }
+    let login = req.login.trim().to_owned();
+    if login.is_empty() || req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::BadCredentials);
+    }
+
+    let Some((user, hash)) = db.user_credentials(&login).await? else {
+        // Spend the same time as for a real user, so the answer's delay does
+        // not tell which logins exist.
+        verify_password(dummy_hash().await?, req.password).await?;
+        return Err(AppError::BadCredentials);
+    };
+    if !verify_password(hash, req.password).await? {
+        tracing::info!(login = %user.login, "登录失败:密码错误");
+        return Err(AppError::BadCredentials);
+    }
+    if user.disabled {
+        return Err(AppError::UserDisabled);
+    }
+    let now = now_ms();
+    if user.password_expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::PasswordExpired);
+    }
+
+    let token = new_token()?;
+    let device_id = Uuid::now_v7();
+    db.insert_device(NewDevice {
+        id: device_id,
+        login: user.login.clone(),
+        name: device_name,
+        token_hash: token_hash(&token),
+        created_at: now,
+    })
+    .await?;
+    tracing::info!(login = %user.login, device = %device_id, "新设备登录");
+    Ok(LoginResponse {
+        token,
+        device_id: device_id.to_string(),
+        login: user.login,
+        display_name: user.display_name,
+        role: user.role,
+    })
+}
+
+/// An argon2id password hash in PHC string form (`$argon2id$v=19$...`).
+/// Its `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<hidden>)")
+    }
+}
+
+/// Hashing a password failed (the system's random source, in practice).
+#[derive(Debug, thiserror::Error)]
+#[error("无法计算密码散列:{0}")]
+pub struct HashError(String);
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl PasswordHash {
+    /// Hashes `password` with a fresh salt, on a blocking thread.
+    pub async fn new(password: String) -> Result<PasswordHash, HashError> {
+        let _slot = HASHING
+            .acquire()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| PasswordHash(h.to_string()))
+                .map_err(|e| HashError(e.to_string()))
+        })
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+    }
+
+    /// Wraps a hash read from the database.
+    pub(crate) fn from_stored(hash: String) -> PasswordHash {
+        PasswordHash(hash)
+    }
+
+    /// The PHC string, for the database.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks `password` against `hash` on a blocking thread. A malformed
+/// stored hash counts as a mismatch (and is logged).
+async fn verify_password(hash: PasswordHash, password: String) -> Result<bool, AppError> {
+    let _slot = HASHING.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        match Argon2::default().verify_password(password.as_bytes(), hash.as_str()) {
+            Ok(()) => true,
+            Err(argon2::password_hash::Error::PasswordInvalid) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "数据库中的密码散列无法解析");
+                false
+            }
+        }
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+/// A hash of a random password, to verify against when the login is unknown.
+async fn dummy_hash() -> Result<PasswordHash, AppError> {
+    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash.clone());
+    }
+    let hash = PasswordHash::new(new_token()?).await?;
+    Ok(DUMMY.get_or_init(|| hash).clone())
+}
+
+/// Checks a new password against the policy; the error is for people.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("密码至少需要 {MIN_PASSWORD_CHARS} 个字符"));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(format!("密码不能超过 {MAX_PASSWORD_BYTES} 字节"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_token_is_read_case_insensitively_and_trimmed() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "bearer  abc ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+    }
+
+    #[tokio::test]
+    async fn password_hash_verifies_only_the_same_password() {
+        let hash = PasswordHash::new("正确的密码123".into()).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$"));
+        assert!(!format!("{hash:?}").contains("argon2"));
+        assert!(verify_password(hash.clone(), "正确的密码123".into())
+            .await
+            .unwrap());
+        assert!(!verify_password(hash, "错误的密码123".into()).await.unwrap());
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token().unwrap(), new_token().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+}

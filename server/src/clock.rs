@@ -1,0 +1,28 @@
+//! Time as the server stores it: milliseconds since the Unix epoch (UTC),
+//! and its rendering for people in the local time zone.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds in `days` days.
+pub fn days_ms(days: u32) -> i64 {
+    i64::from(days) * 24 * 60 * 60 * 1000
+}
+
+/// `2025-03-01 14:05` in local time, for admin output.
+pub fn local_minutes(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        None => ms.to_string(),
+    }
+}

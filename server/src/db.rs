@@ -1,0 +1,542 @@
+//! The server's SQLite store: every SQL statement of the server lives here.
+//!
+//! Why one module: the schema, its migrations and the queries that depend on
+//! them change together, and a reader should find all of them in one place.
+//! Handlers and admin commands call the async methods of [`Db`]; none of them
+//! sees a connection. Each method runs on a blocking thread (see [`pool`]).
+//!
+//! **Architecture Invariant:** [`MIGRATIONS`] is append-only. A released
+//! migration is never edited or reordered; a schema change is a new entry at
+//! the end. The database's `PRAGMA user_version` records how many ran.
+//!
+//! Durability: WAL journal, `synchronous=FULL` (a committed write survives a
+//! power cut), foreign keys on, and a busy timeout for the rare writer from
+//! another process (an admin command while the server runs).
+
+mod pool;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crm_shared::codes::Role;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite_migration::{Migrations, M};
+use uuid::Uuid;
+
+use crate::auth::PasswordHash;
+
+/// The schema, oldest first. Append only; never edit an entry (see module docs).
+pub(crate) const MIGRATIONS: &[M<'static>] = &[
+    // 1: users and their devices.
+    M::up(
+        "CREATE TABLE users (
+            login               TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+            display_name        TEXT NOT NULL,
+            role                TEXT NOT NULL,
+            password_hash       TEXT NOT NULL,
+            password_expires_at INTEGER,
+            disabled            INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at          INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE devices (
+            id           TEXT PRIMARY KEY NOT NULL,
+            login        TEXT NOT NULL REFERENCES users (login),
+            name         TEXT NOT NULL,
+            token_hash   BLOB NOT NULL UNIQUE,
+            created_at   INTEGER NOT NULL,
+            last_seen_at INTEGER,
+            revoked_at   INTEGER
+        ) STRICT;
+        CREATE INDEX devices_by_login ON devices (login);",
+    ),
+];
+
+/// Read-only connections beside the single writer.
+const READERS: usize = 4;
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What can go wrong in the store. Handlers map it with `AppError::from`.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The row asked for does not exist.
+    #[error("找不到记录")]
+    NotFound,
+    /// A row with the same key exists already.
+    #[error("记录已存在")]
+    AlreadyExists,
+    /// Another process held the database longer than the busy timeout.
+    #[error("数据库忙,请稍后再试")]
+    Busy,
+    /// The database was written by a newer `crm-server`.
+    #[error("数据库结构版本 {found} 比本程序认识的版本 {known} 新,请升级 crm-server")]
+    TooNew {
+        /// Migrations recorded in the database.
+        found: usize,
+        /// Migrations this program knows.
+        known: usize,
+    },
+    /// A stored value this program cannot read (e.g. an unknown role code).
+    #[error("数据库中有无法识别的值:{0}")]
+    Corrupt(String),
+    /// Opening or migrating the database failed.
+    #[error("无法打开数据库 {path}:{source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Any other SQLite error.
+    #[error("数据库错误:{0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// The blocking task running the query failed.
+    #[error("数据库任务失败:{0}")]
+    Task(String),
+    /// The runtime is shutting down.
+    #[error("数据库已关闭")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => DbError::Busy,
+            _ => DbError::Sqlite(e),
+        }
+    }
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Login name; unique regardless of ASCII case.
+    pub login: String,
+    /// Name shown to people (姓名).
+    pub display_name: String,
+    /// What the user may see and change.
+    pub role: Role,
+    /// When the password stops being accepted at login (ms), if ever.
+    pub password_expires_at: Option<i64>,
+    /// A disabled user can neither log in nor use existing devices.
+    pub disabled: bool,
+    /// Creation time (ms).
+    pub created_at: i64,
+}
+
+/// A new account for [`Db::insert_user`].
+#[derive(Debug)]
+pub struct NewUser {
+    /// Login name.
+    pub login: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// The argon2 hash of the initial password.
+    pub password_hash: PasswordHash,
+    /// When the password expires (ms), if ever.
+    pub password_expires_at: Option<i64>,
+}
+
+/// A laptop (or other client) that logged in and holds a bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Device id, given out at login.
+    pub id: Uuid,
+    /// The user it belongs to.
+    pub login: String,
+    /// Name the client gave at login.
+    pub name: String,
+    /// Login time (ms).
+    pub created_at: i64,
+    /// Last authenticated request (ms), updated at most once a minute.
+    pub last_seen_at: Option<i64>,
+    /// When an administrator revoked it (ms).
+    pub revoked_at: Option<i64>,
+}
+
+/// A device to record at login; only the token's hash is stored.
+#[derive(Debug)]
+pub struct NewDevice {
+    /// Device id.
+    pub id: Uuid,
+    /// The user logging in.
+    pub login: String,
+    /// Name the client gave.
+    pub name: String,
+    /// SHA-256 of the bearer token.
+    pub token_hash: [u8; 32],
+    /// Login time (ms).
+    pub created_at: i64,
+}
+
+/// The device a bearer token belongs to, with its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The device.
+    pub device: Device,
+    /// Its user.
+    pub user: User,
+}
+
+/// Numbers for `GET /status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// User accounts.
+    pub users: u64,
+    /// Devices not revoked.
+    pub devices: u64,
+}
+
+/// Handle to the server's database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: std::sync::Arc<pool::Pool>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Db")
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up
+    /// to date. The parent directory must exist.
+    pub async fn open(path: &Path) -> Result<Db, DbError> {
+        let path = path.to_path_buf();
+        let pool = tokio::task::spawn_blocking(move || open_pool(&path))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))??;
+        Ok(Db {
+            pool: std::sync::Arc::new(pool),
+        })
+    }
+
+    // ---- users -------------------------------------------------------------
+
+    /// Adds a user; [`DbError::AlreadyExists`] if the login is taken.
+    pub async fn insert_user(&self, user: NewUser) -> Result<(), DbError> {
+        self.pool
+            .write(move |tx| {
+                let inserted = tx.execute(
+                    "INSERT INTO users (login, display_name, role, password_hash,
+                                        password_expires_at, disabled, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+                     ON CONFLICT (login) DO NOTHING",
+                    params![
+                        user.login,
+                        user.display_name,
+                        user.role.code(),
+                        user.password_hash.as_str(),
+                        user.password_expires_at,
+                        crate::clock::now_ms(),
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Err(DbError::AlreadyExists);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The user with this login (any ASCII case), if any.
+    pub async fn user(&self, login: &str) -> Result<Option<User>, DbError> {
+        Ok(self.user_credentials(login).await?.map(|(user, _)| user))
+    }
+
+    /// The user with this login and their password hash, for login.
+    pub async fn user_credentials(
+        &self,
+        login: &str,
+    ) -> Result<Option<(User, PasswordHash)>, DbError> {
+        let login = login.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.query_row(
+                    &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
+                    [login],
+                    |row| Ok((user_from_row(row), row.get::<_, String>(6)?)),
+                )
+                .optional()?
+                .map(|(user, hash)| Ok((user?, PasswordHash::from_stored(hash))))
+                .transpose()
+            })
+            .await
+    }
+
+    /// All users, by login.
+    pub async fn users(&self) -> Result<Vec<User>, DbError> {
+        self.pool
+            .read(|conn| {
+                let mut stmt =
+                    conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login"))?;
+                let rows = stmt.query_map([], |row| Ok(user_from_row(row)))?;
+                rows.map(|r| r?).collect()
+            })
+            .await
+    }
+
+    /// Replaces a user's password hash and its expiry.
+    pub async fn set_password(
+        &self,
+        login: &str,
+        hash: PasswordHash,
+        expires_at: Option<i64>,
+    ) -> Result<(), DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                let n = tx.execute(
+                    "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE login = ?1",
+                    params![login, hash.as_str(), expires_at],
+                )?;
+                found(n)
+            })
+            .await
+    }
+
+    /// Disables or re-enables a user.
+    pub async fn set_disabled(&self, login: &str, disabled: bool) -> Result<(), DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                let n = tx.execute(
+                    "UPDATE users SET disabled = ?2 WHERE login = ?1",
+                    params![login, disabled],
+                )?;
+                found(n)
+            })
+            .await
+    }
+
+    // ---- devices -----------------------------------------------------------
+
+    /// Records a device created by a login.
+    pub async fn insert_device(&self, device: NewDevice) -> Result<(), DbError> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO devices (id, login, name, token_hash, created_at, last_seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![
+                        device.id.to_string(),
+                        device.login,
+                        device.name,
+                        &device.token_hash[..],
+                        device.created_at,
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// The device holding the token with this hash, and its user.
+    pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<Session>, DbError> {
+        self.pool
+            .read(move |conn| {
+                conn.query_row(
+                    &format!(
+                        "SELECT {DEVICE_COLUMNS}, {USER_COLUMNS_U}
+                         FROM devices d JOIN users u ON u.login = d.login
+                         WHERE d.token_hash = ?1"
+                    ),
+                    [&token_hash[..]],
+                    |row| Ok((device_from_row(row), user_from_row_at(row, 6))),
+                )
+                .optional()?
+                .map(|(device, user)| {
+                    Ok(Session {
+                        device: device?,
+                        user: user?,
+                    })
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    /// Notes that a device was seen at `now` (ms).
+    pub async fn touch_device(&self, id: Uuid, now: i64) -> Result<(), DbError> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+                    params![id.to_string(), now],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// All devices, newest first.
+    pub async fn devices(&self) -> Result<Vec<Device>, DbError> {
+        self.pool
+            .read(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at DESC, d.id"
+                ))?;
+                let rows = stmt.query_map([], |row| Ok(device_from_row(row)))?;
+                rows.map(|r| r?).collect()
+            })
+            .await
+    }
+
+    /// Revokes a device at `now` (ms) and returns it. Revoking twice keeps
+    /// the first time. [`DbError::NotFound`] if there is no such device.
+    pub async fn revoke_device(&self, id: Uuid, now: i64) -> Result<Device, DbError> {
+        self.pool
+            .write(move |tx| {
+                let id = id.to_string();
+                let n = tx.execute(
+                    "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                    params![id, now],
+                )?;
+                found(n)?;
+                tx.query_row(
+                    &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = ?1"),
+                    [id],
+                    |row| Ok(device_from_row(row)),
+                )?
+            })
+            .await
+    }
+
+    /// How many users and live devices exist.
+    pub async fn counts(&self) -> Result<Counts, DbError> {
+        self.pool
+            .read(|conn| {
+                let (users, devices): (i64, i64) = conn.query_row(
+                    "SELECT (SELECT count(*) FROM users),
+                            (SELECT count(*) FROM devices WHERE revoked_at IS NULL)",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
+                Ok(Counts {
+                    users: users.unsigned_abs(),
+                    devices: devices.unsigned_abs(),
+                })
+            })
+            .await
+    }
+}
+
+// ---- opening -----------------------------------------------------------------
+
+fn open_pool(path: &Path) -> Result<pool::Pool, DbError> {
+    let open_err = |source: Box<dyn std::error::Error + Send + Sync>| DbError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut writer = Connection::open(path).map_err(|e| open_err(e.into()))?;
+    configure(&writer).map_err(|e| open_err(e.into()))?;
+    // WAL is a property of the file: set once, by the writer.
+    writer
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        .map_err(|e| open_err(e.into()))?;
+    migrate(&mut writer).map_err(|e| match e {
+        e @ DbError::TooNew { .. } => e,
+        other => open_err(other.into()),
+    })?;
+
+    let readers = (0..READERS)
+        .map(|_| {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&conn)?;
+            Ok(conn)
+        })
+        .collect::<Result<Vec<_>, rusqlite::Error>>()
+        .map_err(|e| open_err(e.into()))?;
+    Ok(pool::Pool::new(writer, readers))
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let found: usize = conn
+        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?
+        .try_into()
+        .unwrap_or(usize::MAX);
+    if found > MIGRATIONS.len() {
+        return Err(DbError::TooNew {
+            found,
+            known: MIGRATIONS.len(),
+        });
+    }
+    Migrations::from_slice(MIGRATIONS)
+        .to_latest(conn)
+        .map_err(|e| DbError::Task(format!("迁移失败:{e}")))
+}
+
+// ---- rows --------------------------------------------------------------------
+
+const USER_COLUMNS: &str = "login, display_name, role, password_expires_at, disabled, created_at";
+const USER_COLUMNS_U: &str =
+    "u.login, u.display_name, u.role, u.password_expires_at, u.disabled, u.created_at";
+const DEVICE_COLUMNS: &str = "d.id, d.login, d.name, d.created_at, d.last_seen_at, d.revoked_at";
+
+/// Reads a user from columns `USER_COLUMNS`; the outer error is SQLite's,
+/// the inner one a value this program does not understand.
+fn user_from_row(row: &Row<'_>) -> Result<User, DbError> {
+    user_from_row_at(row, 0)
+}
+
+fn user_from_row_at(row: &Row<'_>, at: usize) -> Result<User, DbError> {
+    let role: String = row.get(at + 2)?;
+    Ok(User {
+        login: row.get(at)?,
+        display_name: row.get(at + 1)?,
+        role: role
+            .parse()
+            .map_err(|_| DbError::Corrupt(format!("角色代码 {role:?}")))?,
+        password_expires_at: row.get(at + 3)?,
+        disabled: row.get(at + 4)?,
+        created_at: row.get(at + 5)?,
+    })
+}
+
+fn device_from_row(row: &Row<'_>) -> Result<Device, DbError> {
+    let id: String = row.get(0)?;
+    Ok(Device {
+        id: id
+            .parse()
+            .map_err(|_| DbError::Corrupt(format!("设备编号 {id:?}")))?,
+        login: row.get(1)?,
+        name: row.get(2)?,
+        created_at: row.get(3)?,
+        last_seen_at: row.get(4)?,
+        revoked_at: row.get(5)?,
+    })
+}
+
+fn found(changed: usize) -> Result<(), DbError> {
+    if changed == 0 {
+        Err(DbError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    }
+}

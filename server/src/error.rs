@@ -1,0 +1,198 @@
+//! The one error type of the HTTP layer and its one mapping to responses.
+//!
+//! Every handler and extractor returns [`AppError`]; [`AppError::parts`] is
+//! the single place that decides an error's HTTP status and its stable code
+//! (`crm_shared::api::error_code`). The body is always a
+//! `crm_shared::api::ErrorBody`.
+//!
+//! **API Boundary:** a 500 says "内部错误" and nothing else. Its cause is
+//! logged here, inside the request's span, and never sent to the client.
+
+use std::error::Error as StdError;
+
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use crm_shared::api::{error_code as code, ErrorBody};
+
+use crate::db::DbError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed; the message says how (for the client's user).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body exceeds the configured limit.
+    #[error("请求体过大,请分批发送")]
+    PayloadTooLarge,
+    /// The body has the wrong content type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Wrong login name or password.
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    /// No bearer token, or an unknown one.
+    #[error("未登录或登录已失效,请重新登录")]
+    Unauthorized,
+    /// The device's token was revoked by an administrator.
+    #[error("此设备已被管理员停用,请联系管理员")]
+    DeviceRevoked,
+    /// The password is right but expired.
+    #[error("密码已过期,请联系管理员重设密码")]
+    PasswordExpired,
+    /// The user account is disabled.
+    #[error("此账号已停用,请联系管理员")]
+    UserDisabled,
+    /// The caller may not do this; the message says what (no customer data).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such route or object.
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists, but not for this method.
+    #[error("不支持此请求方法")]
+    MethodNotAllowed,
+    /// The request conflicts with the server's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The server is busy; the client should retry later.
+    #[error("服务器忙,请稍后再试")]
+    Unavailable,
+    /// A fault inside the server. The cause is logged, never sent.
+    #[error("内部错误")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl AppError {
+    /// Wraps any error as a 500 whose cause is logged but not sent.
+    pub fn internal(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> AppError {
+        AppError::Internal(cause.into())
+    }
+
+    /// The one mapping from error to HTTP status and stable code.
+    pub fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, code::BAD_REQUEST),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE),
+            AppError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, code::BAD_CREDENTIALS),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, code::UNAUTHORIZED),
+            AppError::DeviceRevoked => (StatusCode::UNAUTHORIZED, code::DEVICE_REVOKED),
+            AppError::PasswordExpired => (StatusCode::UNAUTHORIZED, code::PASSWORD_EXPIRED),
+            AppError::UserDisabled => (StatusCode::FORBIDDEN, code::USER_DISABLED),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, code::FORBIDDEN),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, code::NOT_FOUND),
+            AppError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, code::METHOD_NOT_ALLOWED)
+            }
+            AppError::Conflict(_) => (StatusCode::CONFLICT, code::CONFLICT),
+            AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        match &self {
+            AppError::Internal(cause) => {
+                tracing::error!(cause = %chain(cause.as_ref()), "内部错误");
+            }
+            other => tracing::debug!(code, error = %other, "请求被拒绝"),
+        }
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Busy | DbError::Closed => AppError::Unavailable,
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
+                "请求体须为 JSON(Content-Type: application/json)".into(),
+            ),
+            JsonRejection::JsonSyntaxError(e) => {
+                AppError::BadRequest(format!("请求体不是有效的 JSON:{}", chain(&e)))
+            }
+            JsonRejection::JsonDataError(e) => {
+                AppError::BadRequest(format!("请求体内容不符合要求:{}", chain(&e)))
+            }
+            JsonRejection::BytesRejection(e) => e.into(),
+            other => AppError::BadRequest(format!("无法读取请求体:{}", other.body_text())),
+        }
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadRequest("无法读取请求体(连接中断或数据不完整)".into())
+        }
+    }
+}
+
+/// `error: cause: cause`, for one-line logs and messages.
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_reveal_nothing() {
+        let err = AppError::internal("disk /srv/secret.sqlite3 is full");
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body.error, "internal");
+        assert_eq!(body.message, "内部错误");
+    }
+
+    #[test]
+    fn busy_database_means_retry_later() {
+        let (status, code) = AppError::from(DbError::Busy).parts();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code, "unavailable");
+    }
+}

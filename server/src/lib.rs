@@ -1,0 +1,52 @@
+//! `crm-server`: the head-office server that laptops sync with.
+//!
+//! A library first, so tests (and the binary) start it the same way:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use crm_server::{config::{DataDir, Limits}, db::Db, serve, AppState};
+//! let data = DataDir::new("./crm-data");
+//! data.create()?;
+//! let state = AppState::new(Db::open(&data.db_path()).await?, Limits::default());
+//! let tls = crm_server::tls::TlsConfig::self_signed(&data)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! serve(listener, state, Some(tls), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Code map (each module's docs say why it exists):
+//!
+//! - [`serve()`](serve::serve): accept loop, TLS handshakes, connection limit, graceful stop.
+//! - [`routes`]: the HTTP API, assembled by [`router`], and its common layers.
+//! - [`auth`]: passwords, device tokens, login, the [`Auth`] extractor.
+//! - [`error`]: [`AppError`], the one error → HTTP status mapping.
+//! - [`extract`]: extractors whose rejections are [`AppError`]s.
+//! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
+//! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
+//! - [`admin`]: `crm-server user …` / `device …` commands.
+//!
+//! **Architecture Invariant:** the domain rules (document schema, merging,
+//! validation) live in `crm-shared`; this crate does IO and access control.
+//! **API Boundary:** the wire types are `crm_shared::api`; error bodies are
+//! always `ErrorBody` with a code from `crm_shared::api::error_code`.
+
+pub mod admin;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod telemetry;
+pub mod tls;
+
+pub use auth::Auth;
+pub use db::Db;
+pub use error::AppError;
+pub use routes::router;
+pub use serve::serve;
+pub use state::AppState;
+pub use tls::TlsConfig;
