@@ -1,0 +1,227 @@
+//! A real `crm-server` on 127.0.0.1:0 with its own data directory, and a
+//! client for it. Each test gets its own server; nothing leaves loopback.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crm_server::auth::PasswordHash;
+use crm_server::config::{DataDir, Limits};
+use crm_server::db::{Db, NewUser};
+use crm_server::{AppState, TlsConfig};
+use crm_shared::api::{ErrorBody, LoginRequest};
+use crm_shared::codes::Role;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT` or `https://localhost:PORT`.
+    pub base: String,
+    pub db: Db,
+    pub data: DataDir,
+    pub client: reqwest::Client,
+    _dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Installs ring as rustls's process default, which reqwest (built without
+/// a provider of its own) needs even for plain HTTP clients.
+pub fn crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl TestServer {
+    /// Plain HTTP, as with `--insecure-plain-http`.
+    pub async fn plain() -> TestServer {
+        TestServer::start(false, Limits::default()).await
+    }
+
+    /// Plain HTTP with custom limits.
+    pub async fn plain_with(limits: Limits) -> TestServer {
+        TestServer::start(false, limits).await
+    }
+
+    /// HTTPS with the generated self-signed certificate; the client trusts
+    /// exactly that certificate, read from the data directory.
+    pub async fn https() -> TestServer {
+        TestServer::start(true, Limits::default()).await
+    }
+
+    async fn start(https: bool, limits: Limits) -> TestServer {
+        crypto();
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("data"));
+        data.create().unwrap();
+        let db = Db::open(&data.db_path()).await.unwrap();
+        let tls = https.then(|| TlsConfig::self_signed(&data).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(db.clone(), limits);
+        let task = tokio::spawn(crm_server::serve(listener, state, tls, async {
+            let _ = stopped.await;
+        }));
+        let (base, client) = if https {
+            let pem = std::fs::read(data.tls_cert_path()).unwrap();
+            (format!("https://localhost:{port}"), client_trusting(&pem))
+        } else {
+            (
+                format!("http://127.0.0.1:{port}"),
+                reqwest::Client::builder().build().unwrap(),
+            )
+        };
+        TestServer {
+            base,
+            db,
+            data,
+            client,
+            _dir: dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Adds a user the way `crm-server user add` does.
+    pub async fn add_user(&self, login: &str, role: Role, name: &str, password: &str) {
+        self.db
+            .insert_user(NewUser {
+                login: login.into(),
+                display_name: name.into(),
+                role,
+                password_hash: PasswordHash::new(password.into()).await.unwrap(),
+                password_expires_at: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/login"))
+            .json(&LoginRequest {
+                login: login.into(),
+                password: password.into(),
+                device_name: format!("{login}的笔记本"),
+            })
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn whoami(&self, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url("/api/v1/whoami"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs the real `crm-server` binary on this server's data directory.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_cli(self.data.path(), args, stdin)
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+/// A reqwest client whose only trusted root is the given PEM certificate.
+pub fn client_trusting(pem: &[u8]) -> reqwest::Client {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap()
+}
+
+/// Runs `crm-server ARGS` with `--data-dir`, feeding `stdin` if given.
+pub fn run_cli(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-server"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CRM_PASSWORD")
+        .env_remove("CRM_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts an error response: status, stable code, and a body that is
+/// exactly an `ErrorBody` with nothing internal in it.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> ErrorBody {
+    assert_eq!(response.status(), status, "status");
+    let ct = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(ct.as_deref(), Some("application/json"));
+    let body: Value = response.json().await.unwrap();
+    let object = body.as_object().expect("error body is an object");
+    assert_eq!(object.len(), 2, "only error and message: {body}");
+    let body: ErrorBody = serde_json::from_value(body).unwrap();
+    assert_eq!(body.error, code, "{body:?}");
+    assert_no_internals(&body.message);
+    body
+}
+
+/// Words that would betray the server's insides to a client.
+pub fn assert_no_internals(text: &str) {
+    let lower = text.to_lowercase();
+    for word in [
+        "sqlite",
+        "rusqlite",
+        "panick",
+        "argon",
+        "/tmp",
+        "src/",
+        ".rs",
+        "thread",
+        "backtrace",
+        "constraint",
+        "select ",
+        "insert ",
+    ] {
+        assert!(!lower.contains(word), "{word:?} revealed in {text:?}");
+    }
+}
+
+pub async fn device_count(db: &Db) -> u64 {
+    db.devices().await.unwrap().len() as u64
+}
