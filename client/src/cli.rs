@@ -237,11 +237,17 @@ fn parse_at(s: &str) -> Result<i64> {
     let t = s.trim();
     let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
         .ok()
-        .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(9, 0, 0)));
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+        });
     naive
         .and_then(|n| Local.from_local_datetime(&n).single())
         .map(|d| d.timestamp_millis())
-        .ok_or_else(|| DomainError::invalid("--at", format!("“{s}”不是有效时间,应为 YYYY-MM-DD HH:MM")).into())
+        .ok_or_else(|| {
+            DomainError::invalid("--at", format!("“{s}”不是有效时间,应为 YYYY-MM-DD HH:MM")).into()
+        })
 }
 
 /// Applies FIELD=VALUE pairs to a card.
@@ -281,7 +287,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let (customers, bytes) = store.stats()?;
             let p = store.profile();
             if j.json {
-                print_json(&json!({"user": p.user, "display_name": p.display_name, "customers": customers, "document_bytes": bytes, "store": Store::file(&dir)}));
+                print_json(
+                    &json!({"user": p.user, "display_name": p.display_name, "customers": customers, "document_bytes": bytes, "store": Store::file(&dir)}),
+                );
             } else {
                 println!("用户:{}({})", p.display_name, p.user);
                 println!("资料库:{}", Store::file(&dir).display());
@@ -292,7 +300,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut store = Store::open(&dir)?;
             let user = store.profile().user.clone();
             let mut c = Customer {
-                id: a.id.unwrap_or_else(|| format!("c-{}", &new_entry_id()[..20])),
+                id: a
+                    .id
+                    .unwrap_or_else(|| format!("c-{}", &new_entry_id()[..20])),
                 name: a.name,
                 salesperson: user,
                 region: a.region.unwrap_or_default(),
@@ -320,7 +330,11 @@ pub fn run(cli: Cli) -> Result<()> {
             store.create(&c, a.allow_duplicate)?;
             println!("已新建客户 {} {}", c.id, c.name);
         }
-        Command::Edit { customer, set, reason } => {
+        Command::Edit {
+            customer,
+            set,
+            reason,
+        } => {
             let mut store = Store::open(&dir)?;
             let id = store.resolve_key(&customer)?;
             let note = store.note(Action::Edit, reason.as_deref());
@@ -418,7 +432,8 @@ pub fn run(cli: Cli) -> Result<()> {
             store.change(&id, &note, |c| {
                 let intent = v.intent.or_else(|| c.current_intent());
                 next = v.next.or_else(|| {
-                    intent.and_then(|i| Cadence::default().next_after(Day::from_millis_local(at), i))
+                    intent
+                        .and_then(|i| Cadence::default().next_after(Day::from_millis_local(at), i))
                 });
                 c.activities.insert(
                     key.clone(),
@@ -470,7 +485,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let list = match customer {
                 Some(k) => {
                     let id = store.resolve_key(&k)?;
-                    store.conflicts(&id)?.into_iter().map(|c| (id.clone(), c)).collect()
+                    store
+                        .conflicts(&id)?
+                        .into_iter()
+                        .map(|c| (id.clone(), c))
+                        .collect()
                 }
                 None => store.all_conflicts()?,
             };
@@ -501,11 +520,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 v = v.get(part).cloned().unwrap_or_default();
             }
             store.resolve_conflict(&id, &path, &v, &reason)?;
-            println!("已解决 {id} 的 {} 冲突,保留值:{value}", labels::label_of(&path));
+            println!(
+                "已解决 {id} 的 {} 冲突,保留值:{value}",
+                labels::label_of(&path)
+            );
         }
         Command::Import { file, json } => {
             let mut store = Store::open(&dir)?;
-            let report = render::with_import_progress(&file, |saved| crate::import::run(&mut store, &file, saved))?;
+            let report = render::with_import_progress(&file, |saved| {
+                crate::import::run(&mut store, &file, saved)
+            })?;
             if json.json {
                 print_json(&report);
             } else {

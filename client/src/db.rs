@@ -105,7 +105,8 @@ pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDo
     };
     let snapshot_bytes = bytes.len() as i64;
     if chunk_count > 0 {
-        let mut st = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut st =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
         let mut rows = st.query([id])?;
         while let Some(r) = rows.next()? {
             bytes.extend_from_slice(r.get_ref(0)?.as_blob()?);
@@ -120,7 +121,13 @@ pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDo
 }
 
 /// Stores a whole document as a fresh snapshot, dropping its chunks.
-pub fn doc_put_snapshot(tx: &Transaction, id: &str, snapshot: &[u8], heads: &[u8], now: i64) -> rusqlite::Result<()> {
+pub fn doc_put_snapshot(
+    tx: &Transaction,
+    id: &str,
+    snapshot: &[u8],
+    heads: &[u8],
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO documents (id, snapshot, heads, chunk_count, chunk_bytes, updated_at)
          VALUES (?1, ?2, ?3, 0, 0, ?4)
@@ -134,7 +141,13 @@ pub fn doc_put_snapshot(tx: &Transaction, id: &str, snapshot: &[u8], heads: &[u8
 }
 
 /// Appends incremental changes to a stored document.
-pub fn doc_append(tx: &Transaction, id: &str, chunk: &[u8], heads: &[u8], now: i64) -> rusqlite::Result<()> {
+pub fn doc_append(
+    tx: &Transaction,
+    id: &str,
+    chunk: &[u8],
+    heads: &[u8],
+    now: i64,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO doc_chunks (doc_id, seq, data)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
@@ -173,7 +186,11 @@ pub fn project(tx: &Transaction, s: &CustomerSummary, search: &str) -> rusqlite:
     Ok(())
 }
 
-fn summaries(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<CustomerSummary>> {
+fn summaries(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<CustomerSummary>> {
     let mut st = conn.prepare_cached(sql)?;
     let rows = st.query_map(args, |r| {
         let json: String = r.get(0)?;
@@ -191,7 +208,10 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<CustomerSummary>> {
 
 /// Rows whose search text contains `needle` (case-insensitive for ASCII).
 pub fn search(conn: &Connection, needle: &str) -> rusqlite::Result<Vec<CustomerSummary>> {
-    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     summaries(
         conn,
         "SELECT summary FROM customers WHERE search LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY name, id",
@@ -211,7 +231,10 @@ pub fn followups_due(conn: &Connection, day: &str) -> rusqlite::Result<Vec<Custo
 
 /// Ids whose id starts with `prefix` or whose name equals `name` (at most 10).
 pub fn find_ids(conn: &Connection, key: &str) -> rusqlite::Result<Vec<(String, String)>> {
-    let escaped = key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = key
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let mut st = conn.prepare_cached(
         "SELECT id, name FROM customers WHERE id LIKE ?1 || '%' ESCAPE '\\' OR name = ?2 ORDER BY id LIMIT 10",
     )?;

@@ -14,7 +14,9 @@ use crm_shared::import::{parse_line, ImportRecord};
 use crm_shared::note::Action;
 
 use crate::error::{Result, StoreError};
-use crate::store::{now_millis, Store, Upsert};
+use rayon::prelude::*;
+
+use crate::store::{now_millis, prepare_upsert, Store, Upsert};
 
 /// Customers written per transaction.
 pub const BATCH: usize = 100;
@@ -43,7 +45,8 @@ fn record(line: usize, text: &str, importer: &str) -> Result<ImportRecord> {
     let rec = parse_line(text).map_err(|source| StoreError::ImportLine { line, source })?;
     let mut probe = crm_shared::Customer::default();
     rec.clone().apply(&mut probe, importer, 0);
-    crm_shared::validate::customer(&probe).map_err(|source| StoreError::ImportLine { line, source })?;
+    crm_shared::validate::customer(&probe)
+        .map_err(|source| StoreError::ImportLine { line, source })?;
     Ok(rec)
 }
 
@@ -57,42 +60,61 @@ pub fn check(path: &Path, importer: &str) -> Result<usize> {
     Ok(n)
 }
 
-/// Imports `path` into `store`. `saved(done)` is called after each committed
+/// Imports `path` into `store`. `saved(n)` is called after each committed
 /// batch with the number of customers durably saved so far, in file order.
+///
+/// Documents of a batch are built on all cores (they are independent), then
+/// written in one transaction.
 pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Result<ImportReport> {
     let user = store.profile().user.clone();
     check(path, &user)?;
-    let source = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let source = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let note = store.note(Action::Import, Some(&format!("导入 {source}")));
     let mut report = ImportReport::default();
-    let mut done = 0;
     let mut pending: Vec<ImportRecord> = Vec::with_capacity(BATCH);
-    let flush = |store: &mut Store, pending: &mut Vec<ImportRecord>, report: &mut ImportReport| -> Result<usize> {
-        let n = pending.len();
-        store.batch(|b| {
-            for rec in pending.drain(..) {
+    let mut flush = |store: &mut Store, pending: &mut Vec<ImportRecord>| -> Result<()> {
+        let inputs = pending
+            .drain(..)
+            .map(|rec| Ok((store.stored(&rec.id)?, rec)))
+            .collect::<Result<Vec<_>>>()?;
+        let profile = store.profile().clone();
+        let outcomes = inputs
+            .into_par_iter()
+            .map(|(stored, rec)| {
                 let id = rec.id.clone();
-                let now = now_millis();
-                match b.upsert(&id, &note, |c| rec.apply(c, &user, now))? {
-                    Upsert::Created => report.created += 1,
-                    Upsert::Updated => report.updated += 1,
-                    Upsert::Unchanged => report.unchanged += 1,
-                }
+                prepare_upsert(&profile, &id, stored, &note, |c| {
+                    rec.apply(c, &user, now_millis())
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut writes = Vec::with_capacity(outcomes.len());
+        for (what, write) in outcomes {
+            match what {
+                Upsert::Created => report.created += 1,
+                Upsert::Updated => report.updated += 1,
+                Upsert::Unchanged => report.unchanged += 1,
             }
-            Ok(())
-        })?;
-        Ok(n)
+            writes.extend(write);
+        }
+        store.commit_all(&writes)?;
+        Ok(())
     };
+    let mut counted = 0;
     for (line, text) in lines(path)? {
         pending.push(record(line, &text?, &user)?);
         if pending.len() == BATCH {
-            done += flush(store, &mut pending, &mut report)?;
-            saved(done);
+            counted += pending.len();
+            flush(store, &mut pending)?;
+            saved(counted);
         }
     }
     if !pending.is_empty() {
-        done += flush(store, &mut pending, &mut report)?;
-        saved(done);
+        counted += pending.len();
+        flush(store, &mut pending)?;
+        saved(counted);
     }
     Ok(report)
 }

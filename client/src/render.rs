@@ -41,7 +41,17 @@ pub fn summaries(rows: &[CustomerSummary]) {
         println!("没有找到客户。");
         return;
     }
-    let mut t = table(&["编号", "客户名称", "区域", "等级", "状态", "业务员", "联系人", "电话", "下次跟进"]);
+    let mut t = table(&[
+        "编号",
+        "客户名称",
+        "区域",
+        "等级",
+        "状态",
+        "业务员",
+        "联系人",
+        "电话",
+        "下次跟进",
+    ]);
     for s in rows {
         t.add_row(vec![
             s.id.clone(),
@@ -65,13 +75,25 @@ pub fn followups(rows: &[CustomerSummary], day: Day) {
         println!("{day} 没有到期的跟进。");
         return;
     }
-    let mut t = table(&["应跟进日", "状况", "客户名称", "意向", "联系人", "电话", "上次联系"]);
+    let mut t = table(&[
+        "应跟进日",
+        "状况",
+        "客户名称",
+        "意向",
+        "联系人",
+        "电话",
+        "上次联系",
+    ]);
     for s in rows {
         let due = s.next_followup.expect("due rows have a date");
         let late = due.days_until(day);
         t.add_row(vec![
             due.to_string(),
-            if late > 0 { format!("逾期 {late} 天") } else { "今日".into() },
+            if late > 0 {
+                format!("逾期 {late} 天")
+            } else {
+                "今日".into()
+            },
             s.name.clone(),
             opt(s.intent.map(|i| i.label())),
             opt(s.contact.clone()),
@@ -97,8 +119,12 @@ pub fn field_changes(changes: &[FieldChange]) {
             (None, Some(n)) if c.is_new_entry() => println!("  + {label}:{}", short(n)),
             (old, new) => println!(
                 "  {label}:{} → {}",
-                old.as_deref().map(|v| shown(&c.path, v)).unwrap_or_else(|| "(空)".into()),
-                new.as_deref().map(|v| shown(&c.path, v)).unwrap_or_else(|| "(空)".into())
+                old.as_deref()
+                    .map(|v| shown(&c.path, v))
+                    .unwrap_or_else(|| "(空)".into()),
+                new.as_deref()
+                    .map(|v| shown(&c.path, v))
+                    .unwrap_or_else(|| "(空)".into())
             ),
         }
     }
@@ -124,7 +150,10 @@ pub fn history(entries: &[HistoryEntry]) {
             time(e.at),
             e.by.as_deref().unwrap_or("(未知)"),
             e.action.map(|a| a.label()).unwrap_or("变更"),
-            e.reason.as_deref().map(|r| format!("  原因:{r}")).unwrap_or_default()
+            e.reason
+                .as_deref()
+                .map(|r| format!("  原因:{r}"))
+                .unwrap_or_default()
         );
         field_changes(&e.fields);
     }
@@ -174,7 +203,12 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
     line("下次跟进", opt(c.next_followup()));
     line("备注", c.remarks.clone());
     let v = serde_json::to_value(c).expect("serialisable");
-    for (section, title) in [("company", "企业信息"), ("business", "经营状况"), ("billing", "开票信息"), ("credit", "信用")] {
+    for (section, title) in [
+        ("company", "企业信息"),
+        ("business", "经营状况"),
+        ("billing", "开票信息"),
+        ("credit", "信用"),
+    ] {
         let mut rows = Vec::new();
         if let Some(obj) = v[section].as_object() {
             for (k, val) in obj {
@@ -196,8 +230,20 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
     if !c.contacts.is_empty() {
         let mut t = table(&["联系人", "部门", "职务", "手机", "电话", "邮箱", "微信"]);
         for k in c.contacts.values() {
-            let name = if k.primary { format!("{}(主)", k.name) } else { k.name.clone() };
-            t.add_row(vec![name, k.department.clone(), k.title.clone(), k.mobile.clone(), k.phone.clone(), k.email.clone(), k.wechat.clone()]);
+            let name = if k.primary {
+                format!("{}(主)", k.name)
+            } else {
+                k.name.clone()
+            };
+            t.add_row(vec![
+                name,
+                k.department.clone(),
+                k.title.clone(),
+                k.mobile.clone(),
+                k.phone.clone(),
+                k.email.clone(),
+                k.wechat.clone(),
+            ]);
         }
         println!("{t}");
     }
@@ -206,14 +252,24 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
         acts.sort_by_key(|a| std::cmp::Reverse(a.at));
         println!("最近活动(共 {} 条):", acts.len());
         for a in acts.iter().take(10) {
-            println!("  {}  {}  {}  {}", time(a.at), a.kind.label(), a.by, short(&a.notes));
+            println!(
+                "  {}  {}  {}  {}",
+                time(a.at),
+                a.kind.label(),
+                a.by,
+                short(&a.notes)
+            );
         }
     }
     if !c.complaints.is_empty() {
         println!("投诉:{} 条", c.complaints.len());
     }
     if !open_conflicts.is_empty() {
-        println!("⚠ 有 {} 个字段存在冲突,运行 crm conflicts {} 查看", open_conflicts.len(), c.id);
+        println!(
+            "⚠ 有 {} 个字段存在冲突,运行 crm conflicts {} 查看",
+            open_conflicts.len(),
+            c.id
+        );
     }
 }
 
@@ -231,14 +287,19 @@ fn count_lines(file: &Path) -> Result<u64> {
 /// Runs an import with a progress bar on a terminal, or one line per
 /// committed batch (`已保存 N/总数`) on stderr otherwise, so that a log shows
 /// exactly how far an interrupted import got.
-pub fn with_import_progress<T>(file: &Path, run: impl FnOnce(&mut dyn FnMut(usize)) -> Result<T>) -> Result<T> {
+pub fn with_import_progress<T>(
+    file: &Path,
+    run: impl FnOnce(&mut dyn FnMut(usize)) -> Result<T>,
+) -> Result<T> {
     let total = count_lines(file)?;
     if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} 导入 [{bar:40}] {pos}/{len} 位客户 {per_sec} 剩余 {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} 导入 [{bar:40}] {pos}/{len} 位客户 {per_sec} 剩余 {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         let out = run(&mut |saved| bar.set_position(saved as u64));
         bar.finish_and_clear();

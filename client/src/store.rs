@@ -115,29 +115,22 @@ impl Store {
     }
 
     fn load(&self, id: &str) -> Result<(CustomerDoc, db::StoredDoc)> {
-        let stored = db::doc_load(&self.conn, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let stored =
+            db::doc_load(&self.conn, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
         Ok((doc, stored))
     }
 
-    /// Writes `doc` (known to be at `before` heads in storage, or new) and
-    /// its projection inside `tx`.
-    fn persist(tx: &rusqlite::Transaction, doc: &CustomerDoc, card: &Customer, stored: Option<(&db::StoredDoc, &[ChangeHash])>, now: i64) -> Result<()> {
-        let heads = heads_bytes(&doc.heads());
-        match stored {
-            Some((s, before)) => {
-                let chunk = doc.save_after(before);
-                let grown = s.chunk_count + 1 > MAX_CHUNKS || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes;
-                if grown {
-                    db::doc_put_snapshot(tx, &card.id, &doc.save(), &heads, now)?;
-                } else {
-                    db::doc_append(tx, &card.id, &chunk, &heads, now)?;
-                }
-            }
-            None => db::doc_put_snapshot(tx, &card.id, &doc.save(), &heads, now)?,
-        }
-        db::project(tx, &CustomerSummary::of(card), &search_text(card))?;
-        Ok(())
+    /// Writes `doc` and its projection inside `tx`; `stored` is what storage
+    /// holds now (with the heads it was loaded at), `None` for a new document.
+    fn persist(
+        tx: &rusqlite::Transaction,
+        doc: &CustomerDoc,
+        card: &Customer,
+        stored: Option<(&db::StoredDoc, &[ChangeHash])>,
+        now: i64,
+    ) -> Result<()> {
+        PendingWrite::prepare(doc, card, stored).commit(tx, now)
     }
 
     /// Existing customers that look like `c`: same name, same phone, or same tax number.
@@ -188,7 +181,12 @@ impl Store {
             }
         }
         let now = now_millis();
-        let doc = CustomerDoc::create(c, self.profile.actor.clone(), &self.note(Action::Create, None), now)?;
+        let doc = CustomerDoc::create(
+            c,
+            self.profile.actor.clone(),
+            &self.note(Action::Create, None),
+            now,
+        )?;
         let tx = self.conn.transaction()?;
         Self::persist(&tx, &doc, c, None, now)?;
         tx.commit()?;
@@ -203,7 +201,12 @@ impl Store {
     /// Applies `edit` to customer `id` and commits it as one change with
     /// `note`. Nothing is stored if `edit` or validation fails, or if a reason
     /// is needed and missing. Returns what changed (empty: nothing to do).
-    pub fn change(&mut self, id: &str, note: &ChangeNote, edit: impl FnOnce(&mut Customer) -> Result<()>) -> Result<Vec<FieldChange>> {
+    pub fn change(
+        &mut self,
+        id: &str,
+        note: &ChangeNote,
+        edit: impl FnOnce(&mut Customer) -> Result<()>,
+    ) -> Result<Vec<FieldChange>> {
         let (mut doc, stored) = self.load(id)?;
         let before = doc.heads();
         let mut card = doc.customer()?;
@@ -275,7 +278,13 @@ impl Store {
     }
 
     /// Settles a conflicting field on `value`, with a reason.
-    pub fn resolve_conflict(&mut self, id: &str, path: &str, value: &serde_json::Value, reason: &str) -> Result<()> {
+    pub fn resolve_conflict(
+        &mut self,
+        id: &str,
+        path: &str,
+        value: &serde_json::Value,
+        reason: &str,
+    ) -> Result<()> {
         let (mut doc, stored) = self.load(id)?;
         let before = doc.heads();
         let now = now_millis();
@@ -304,15 +313,29 @@ impl Store {
                 let changed = doc.merge_bytes(bytes)?;
                 (doc, changed, Some((stored, before)))
             }
-            None => (CustomerDoc::load(bytes, self.profile.actor.clone())?, true, None),
+            None => (
+                CustomerDoc::load(bytes, self.profile.actor.clone())?,
+                true,
+                None,
+            ),
         };
         let card = doc.customer()?;
         if card.id != id {
-            return Err(crm_shared::Error::invalid("id", format!("文档属于客户 {},不是 {id}", card.id)).into());
+            return Err(crm_shared::Error::invalid(
+                "id",
+                format!("文档属于客户 {},不是 {id}", card.id),
+            )
+            .into());
         }
         if changed {
             let tx = self.conn.transaction()?;
-            Self::persist(&tx, &doc, &card, stored.as_ref().map(|(s, b)| (s, b.as_slice())), now)?;
+            Self::persist(
+                &tx,
+                &doc,
+                &card,
+                stored.as_ref().map(|(s, b)| (s, b.as_slice())),
+                now,
+            )?;
             tx.commit()?;
         }
         Ok(changed)
@@ -334,30 +357,86 @@ impl Store {
 
     /// Number of customers and bytes of stored documents.
     pub fn stats(&self) -> Result<(usize, i64)> {
-        Ok((db::doc_ids(&self.conn)?.len(), db::stored_bytes(&self.conn)?))
+        Ok((
+            db::doc_ids(&self.conn)?.len(),
+            db::stored_bytes(&self.conn)?,
+        ))
     }
 
-    /// Runs `f` inside one SQLite transaction over this store; used by
-    /// batch writers (import) so many customers share one commit.
-    pub(crate) fn batch<T>(&mut self, f: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<T> {
+    /// The stored bytes of `id`, if any (for [`prepare_upsert`]).
+    pub(crate) fn stored(&self, id: &str) -> Result<Option<db::StoredDoc>> {
+        Ok(db::doc_load(&self.conn, id)?)
+    }
+
+    /// Commits prepared writes in one transaction.
+    pub(crate) fn commit_all(&mut self, writes: &[PendingWrite]) -> Result<()> {
+        let now = now_millis();
         let tx = self.conn.transaction()?;
-        let mut b = Batch {
-            tx,
-            profile: &self.profile,
-        };
-        let out = f(&mut b)?;
-        b.tx.commit()?;
-        Ok(out)
+        for w in writes {
+            w.commit(&tx, now)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 
-/// Writes of many customers inside one transaction.
-pub(crate) struct Batch<'a> {
-    tx: rusqlite::Transaction<'a>,
-    profile: &'a Profile,
+/// A document write computed without touching the database, so that many
+/// can be prepared in parallel and committed together.
+pub(crate) struct PendingWrite {
+    id: String,
+    bytes: WriteBytes,
+    heads: Vec<u8>,
+    summary: CustomerSummary,
+    search: String,
 }
 
-/// What a batch write did to one customer.
+enum WriteBytes {
+    /// A whole compressed document replacing snapshot and chunks.
+    Snapshot(Vec<u8>),
+    /// Changes to append after the existing chunks.
+    Append(Vec<u8>),
+}
+
+impl PendingWrite {
+    fn prepare(
+        doc: &CustomerDoc,
+        card: &Customer,
+        stored: Option<(&db::StoredDoc, &[ChangeHash])>,
+    ) -> Self {
+        let bytes = match stored {
+            Some((s, before)) => {
+                let chunk = doc.save_after(before);
+                // Fold the chunks into a new snapshot once they outweigh it.
+                let grown = s.chunk_count + 1 > MAX_CHUNKS
+                    || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes;
+                if grown {
+                    WriteBytes::Snapshot(doc.save())
+                } else {
+                    WriteBytes::Append(chunk)
+                }
+            }
+            None => WriteBytes::Snapshot(doc.save()),
+        };
+        PendingWrite {
+            id: card.id.clone(),
+            bytes,
+            heads: heads_bytes(&doc.heads()),
+            summary: CustomerSummary::of(card),
+            search: search_text(card),
+        }
+    }
+
+    fn commit(&self, tx: &rusqlite::Transaction, now: i64) -> Result<()> {
+        match &self.bytes {
+            WriteBytes::Snapshot(b) => db::doc_put_snapshot(tx, &self.id, b, &self.heads, now)?,
+            WriteBytes::Append(b) => db::doc_append(tx, &self.id, b, &self.heads, now)?,
+        }
+        db::project(tx, &self.summary, &self.search)?;
+        Ok(())
+    }
+}
+
+/// What an upsert did to one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Upsert {
     Created,
@@ -365,29 +444,41 @@ pub(crate) enum Upsert {
     Unchanged,
 }
 
-impl Batch<'_> {
-    /// Creates or updates customer `id` with `edit`, committed with `note`.
-    pub(crate) fn upsert(&mut self, id: &str, note: &ChangeNote, edit: impl FnOnce(&mut Customer)) -> Result<Upsert> {
-        let now = now_millis();
-        match db::doc_load(&self.tx, id)? {
-            None => {
-                let mut card = Customer::default();
-                edit(&mut card);
-                let doc = CustomerDoc::create(&card, self.profile.actor.clone(), note, now)?;
-                Store::persist(&self.tx, &doc, &card, None, now)?;
-                Ok(Upsert::Created)
+/// Creates customer `id` or updates its `stored` document with `edit`,
+/// committed with `note`. Pure computation: safe to run in parallel.
+pub(crate) fn prepare_upsert(
+    profile: &Profile,
+    id: &str,
+    stored: Option<db::StoredDoc>,
+    note: &ChangeNote,
+    edit: impl FnOnce(&mut Customer),
+) -> Result<(Upsert, Option<PendingWrite>)> {
+    let now = now_millis();
+    match stored {
+        None => {
+            let mut card = Customer::default();
+            edit(&mut card);
+            if card.id != id {
+                return Err(crm_shared::Error::invalid("id", "客户编号与记录不符").into());
             }
-            Some(stored) => {
-                let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
-                let before = doc.heads();
-                let mut card = doc.customer()?;
-                edit(&mut card);
-                if doc.update(&card, note, now)?.is_empty() {
-                    return Ok(Upsert::Unchanged);
-                }
-                Store::persist(&self.tx, &doc, &card, Some((&stored, &before)), now)?;
-                Ok(Upsert::Updated)
+            let doc = CustomerDoc::create(&card, profile.actor.clone(), note, now)?;
+            Ok((
+                Upsert::Created,
+                Some(PendingWrite::prepare(&doc, &card, None)),
+            ))
+        }
+        Some(stored) => {
+            let mut doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+            let before = doc.heads();
+            let mut card = doc.customer()?;
+            edit(&mut card);
+            if doc.update(&card, note, now)?.is_empty() {
+                return Ok((Upsert::Unchanged, None));
             }
+            Ok((
+                Upsert::Updated,
+                Some(PendingWrite::prepare(&doc, &card, Some((&stored, &before)))),
+            ))
         }
     }
 }

@@ -20,7 +20,12 @@ pub struct Cadence {
 
 impl Default for Cadence {
     fn default() -> Self {
-        Cadence { h: 2, a: 3, b: 5, c: 7 }
+        Cadence {
+            h: 2,
+            a: 3,
+            b: 5,
+            c: 7,
+        }
     }
 }
 
@@ -50,10 +55,22 @@ mod tests {
     fn handbook_cadence() {
         let c = Cadence::default();
         let d: Day = "2026-11-23".parse().unwrap();
-        assert_eq!(c.next_after(d, Intent::H).unwrap().to_string(), "2026-11-25");
-        assert_eq!(c.next_after(d, Intent::A).unwrap().to_string(), "2026-11-26");
-        assert_eq!(c.next_after(d, Intent::B).unwrap().to_string(), "2026-11-28");
-        assert_eq!(c.next_after(d, Intent::C).unwrap().to_string(), "2026-11-30");
+        assert_eq!(
+            c.next_after(d, Intent::H).unwrap().to_string(),
+            "2026-11-25"
+        );
+        assert_eq!(
+            c.next_after(d, Intent::A).unwrap().to_string(),
+            "2026-11-26"
+        );
+        assert_eq!(
+            c.next_after(d, Intent::B).unwrap().to_string(),
+            "2026-11-28"
+        );
+        assert_eq!(
+            c.next_after(d, Intent::C).unwrap().to_string(),
+            "2026-11-30"
+        );
         assert_eq!(c.next_after(d, Intent::O), None);
         assert_eq!(c.next_after(d, Intent::Lost), None);
     }

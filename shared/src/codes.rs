@@ -240,7 +240,10 @@ mod tests {
 
     #[test]
     fn serde_uses_codes() {
-        assert_eq!(serde_json::to_string(&Status::Inactive).unwrap(), "\"inactive\"");
+        assert_eq!(
+            serde_json::to_string(&Status::Inactive).unwrap(),
+            "\"inactive\""
+        );
         let s: Status = serde_json::from_str("\"丢失\"").unwrap();
         assert_eq!(s, Status::Lost);
         assert!(serde_json::from_str::<Grade>("\"F\"").is_err());

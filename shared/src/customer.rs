@@ -246,12 +246,15 @@ pub struct Evaluation {
     pub text: String,
 }
 
+// The vocabularies are macro-generated; the defaults live with the card.
+#[allow(clippy::derivable_impls)]
 impl Default for Status {
     fn default() -> Self {
         Status::Active
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for ActivityKind {
     fn default() -> Self {
         ActivityKind::Visit
@@ -269,7 +272,9 @@ impl Customer {
 
     /// The latest activity (by time, then id), if any.
     pub fn last_activity(&self) -> Option<(&String, &Activity)> {
-        self.activities.iter().max_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
+        self.activities
+            .iter()
+            .max_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
     }
 
     /// Intent level now: the latest contact's judgement, else the card's.

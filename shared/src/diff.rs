@@ -134,7 +134,9 @@ mod tests {
 
         b.credit.limit = Some(5);
         let d = customers(&a, &b);
-        assert!(d.iter().any(|c| c.path == "credit.limit" && c.new.as_deref() == Some("5")));
+        assert!(d
+            .iter()
+            .any(|c| c.path == "credit.limit" && c.new.as_deref() == Some("5")));
         assert!(needs_reason(&d));
     }
 }

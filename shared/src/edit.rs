@@ -108,7 +108,9 @@ mod tests {
         let c6 = set_text(&c, "business.competitors.华为", "价格高").unwrap();
         assert_eq!(c6.business.competitors["华为"], "价格高");
 
-        let e = set_text(&c, "credit.limit", "很多").unwrap_err().to_string();
+        let e = set_text(&c, "credit.limit", "很多")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("credit.limit") && e.contains("整数"), "{e}");
         let e = set_text(&c, "grade", "Z").unwrap_err().to_string();
         assert!(e.contains("客户等级"), "{e}");

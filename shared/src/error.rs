@@ -23,9 +23,16 @@ pub enum Error {
     /// A document's bytes could not be loaded or its content does not match the schema.
     #[error("客户文档已损坏或格式不符: {0}")]
     Corrupt(String),
-    /// An automerge operation failed.
+    /// An automerge operation failed (boxed: the automerge error is large
+    /// and would bloat every `Result` of the crate).
     #[error("文档操作失败: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Automerge(Box::new(e))
+    }
 }
 
 impl Error {

@@ -26,6 +26,7 @@ pub mod labels;
 pub mod note;
 pub mod summary;
 pub mod validate;
+pub mod write;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use customer::Customer;

@@ -62,7 +62,9 @@ impl ChangeNote {
 
     /// The same note with a reason; blank reasons count as none.
     pub fn with_reason(mut self, reason: Option<impl Into<String>>) -> Self {
-        self.reason = reason.map(Into::into).filter(|r: &String| !r.trim().is_empty());
+        self.reason = reason
+            .map(Into::into)
+            .filter(|r: &String| !r.trim().is_empty());
         self
     }
 

@@ -17,7 +17,10 @@ pub fn check_id(field: &str, id: &str) -> Result<()> {
         return Err(Error::invalid(field, "编号不能为空"));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(Error::invalid(field, format!("编号不能超过 {MAX_ID_LEN} 个字符")));
+        return Err(Error::invalid(
+            field,
+            format!("编号不能超过 {MAX_ID_LEN} 个字符"),
+        ));
     }
     if !id
         .chars()
@@ -33,7 +36,10 @@ pub fn check_id(field: &str, id: &str) -> Result<()> {
 
 fn line(field: &str, v: &str) -> Result<()> {
     if v.chars().count() > MAX_LINE_CHARS {
-        return Err(Error::invalid(field, format!("不能超过 {MAX_LINE_CHARS} 个字符")));
+        return Err(Error::invalid(
+            field,
+            format!("不能超过 {MAX_LINE_CHARS} 个字符"),
+        ));
     }
     if v.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "不能包含换行或控制字符"));
@@ -43,7 +49,10 @@ fn line(field: &str, v: &str) -> Result<()> {
 
 fn text(field: &str, v: &str) -> Result<()> {
     if v.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::invalid(field, format!("不能超过 {MAX_TEXT_CHARS} 个字符")));
+        return Err(Error::invalid(
+            field,
+            format!("不能超过 {MAX_TEXT_CHARS} 个字符"),
+        ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Error::invalid(field, "不能包含控制字符"));
@@ -60,10 +69,9 @@ fn money(field: &str, v: Option<Yuan>) -> Result<()> {
 
 fn percent(field: &str, v: Option<f64>) -> Result<()> {
     match v {
-        Some(x) if !(0.0..=100.0).contains(&x) => Err(Error::invalid(
-            field,
-            format!("应在 0 到 100 之间({x})"),
-        )),
+        Some(x) if !(0.0..=100.0).contains(&x) => {
+            Err(Error::invalid(field, format!("应在 0 到 100 之间({x})")))
+        }
         _ => Ok(()),
     }
 }
@@ -106,7 +114,10 @@ pub fn customer(c: &Customer) -> Result<()> {
         }
         text(&p("preferences"), &k.preferences)?;
         if !k.email.is_empty() && !k.email.contains('@') {
-            return Err(Error::invalid(p("email"), format!("“{}”不是邮箱地址", k.email)));
+            return Err(Error::invalid(
+                p("email"),
+                format!("“{}”不是邮箱地址", k.email),
+            ));
         }
     }
     let co = &c.company;
@@ -130,7 +141,10 @@ pub fn customer(c: &Customer) -> Result<()> {
     money("business.annual_sales", b.annual_sales)?;
     money("business.peak_season_sales", b.peak_season_sales)?;
     money("business.off_season_sales", b.off_season_sales)?;
-    money("business.monthly_purchasing_power", b.monthly_purchasing_power)?;
+    money(
+        "business.monthly_purchasing_power",
+        b.monthly_purchasing_power,
+    )?;
     for (name, rating) in &b.competitors {
         line("business.competitors", name)?;
         text(&format!("business.competitors.{name}"), rating)?;
