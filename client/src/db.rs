@@ -18,8 +18,10 @@ use rusqlite_migration::{Migrations, M};
 
 use crm_shared::summary::CustomerSummary;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+const MIGRATIONS: &[M<'static>] = &[
+    // 1: profile, documents, projection.
+    M::up(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE documents (
          id TEXT PRIMARY KEY,
          snapshot BLOB NOT NULL,
@@ -44,7 +46,10 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
      CREATE INDEX customers_name ON customers(name);
      CREATE INDEX customers_followup ON customers(next_followup)
          WHERE next_followup IS NOT NULL;",
-)];
+    ),
+    // 2: what the server is known to hold of each document (NULL: nothing yet).
+    M::up("ALTER TABLE documents ADD COLUMN synced_heads BLOB;"),
+];
 
 /// Opens (creating if needed) the store file and brings its schema up to date.
 pub fn open(path: &Path) -> crate::Result<Connection> {
@@ -262,4 +267,49 @@ pub fn stored_bytes(conn: &Connection) -> rusqlite::Result<i64> {
         [],
         |r| r.get(0),
     )
+}
+
+/// Documents with changes the server has not acknowledged: never synced, or
+/// heads moved since. Returns (id, synced heads blob if any).
+pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<(String, Option<Vec<u8>>)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, synced_heads FROM documents
+         WHERE synced_heads IS NULL OR synced_heads <> heads ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Every document's id and heads blob.
+pub fn all_heads(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
+    let mut st = conn.prepare_cached("SELECT id, heads FROM documents ORDER BY id")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Records what the server holds of a document (`None`: nothing).
+pub fn set_synced(tx: &Transaction, id: &str, heads: Option<&[u8]>) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE documents SET synced_heads = ?2 WHERE id = ?1")?
+        .execute(params![id, heads])?;
+    Ok(())
+}
+
+/// Deletes one customer's document and rows.
+pub fn delete_doc(tx: &Transaction, id: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Deletes every customer's document and rows.
+pub fn delete_all_docs(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("DELETE FROM customers; DELETE FROM doc_chunks; DELETE FROM documents;")
+}
+
+/// Removes a profile value.
+pub fn meta_delete(conn: &Connection, key: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod import;
 pub mod store;
+pub mod sync;
 
 pub use error::{Result, StoreError};
 pub use store::Store;

@@ -15,6 +15,7 @@ use crm_shared::diff::FieldChange;
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::sync::{heads_from_hex, heads_to_hex, Blob, DocHeads, DocPush, SyncResponse};
 use crm_shared::{Customer, CustomerDoc};
 
 use crate::db;
@@ -46,6 +47,30 @@ pub struct Store {
 /// Milliseconds since the epoch, now.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+fn heads_of(blob: &[u8]) -> Vec<ChangeHash> {
+    blob.chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+fn bad_server(id: &str) -> StoreError {
+    crm_shared::Error::Corrupt(format!("服务器发来的客户 {id} 数据无效")).into()
+}
+
+/// What storing one sync response did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncApplied {
+    /// Documents that arrived or changed.
+    pub received: usize,
+    /// Of those, the ones with open conflicts.
+    pub conflicted: Vec<String>,
+    /// Documents dropped from this laptop.
+    pub removed: usize,
+    /// Documents the server took away that still had unsent changes (kept
+    /// until they are sent).
+    pub kept_unsent: usize,
 }
 
 fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
@@ -361,6 +386,135 @@ impl Store {
             db::doc_ids(&self.conn)?.len(),
             db::stored_bytes(&self.conn)?,
         ))
+    }
+
+    /// Local changes the server lacks, as pushes, up to about `budget`
+    /// bytes (at least one document). Returns the pushes and whether more remain.
+    pub fn pending_pushes(&self, budget: usize) -> Result<(Vec<DocPush>, bool)> {
+        let pending = db::pending(&self.conn)?;
+        let mut out = Vec::new();
+        let mut used = 0;
+        for (i, (id, synced)) in pending.iter().enumerate() {
+            let (doc, _) = self.load(id)?;
+            let data = match synced {
+                Some(blob) => doc.save_after(&heads_of(blob)),
+                None => doc.save(),
+            };
+            if used + data.len() > budget && !out.is_empty() {
+                return Ok((out, i < pending.len()));
+            }
+            used += data.len();
+            out.push(DocPush {
+                id: id.clone(),
+                heads: heads_to_hex(&doc.heads()),
+                data: Blob(data),
+            });
+        }
+        Ok((out, false))
+    }
+
+    /// Number of documents with changes the server has not acknowledged.
+    pub fn pending_count(&self) -> Result<usize> {
+        Ok(db::pending(&self.conn)?.len())
+    }
+
+    /// Every document with its heads (the `have` list of a first sync).
+    pub fn have(&self) -> Result<Vec<DocHeads>> {
+        Ok(db::all_heads(&self.conn)?
+            .into_iter()
+            .map(|(id, h)| DocHeads {
+                id,
+                heads: heads_to_hex(&heads_of(&h)),
+            })
+            .collect())
+    }
+
+    /// Stores one sync response durably, in one transaction: merges what
+    /// arrived, records what the server now holds, drops what this user may
+    /// no longer see (unless it still has unsent changes), and moves the
+    /// cursor (unless `keep_cursor`, during a first sync cut in parts).
+    pub fn apply_sync(&mut self, resp: &SyncResponse, keep_cursor: bool) -> Result<SyncApplied> {
+        let now = now_millis();
+        let mut applied = SyncApplied::default();
+        let tx = self.conn.transaction()?;
+        for a in &resp.acked {
+            let heads = heads_from_hex(&a.heads).ok_or_else(|| bad_server(&a.id))?;
+            db::set_synced(&tx, &a.id, Some(&heads_bytes(&heads)))?;
+        }
+        for u in &resp.docs {
+            let (doc, before) = match db::doc_load(&tx, &u.id)? {
+                Some(stored) => {
+                    let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+                    let before = doc.heads();
+                    doc.merge_bytes(&u.data.0)?;
+                    (doc, Some((stored, before)))
+                }
+                None => (
+                    CustomerDoc::load(&u.data.0, self.profile.actor.clone())?,
+                    None,
+                ),
+            };
+            if doc.card().id != u.id {
+                return Err(bad_server(&u.id));
+            }
+            PendingWrite::prepare(
+                &doc,
+                doc.card(),
+                before.as_ref().map(|(s, b)| (s, b.as_slice())),
+            )
+            .commit(&tx, now)?;
+            let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
+            db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
+            applied.received += 1;
+            if !doc.conflicts().is_empty() {
+                applied.conflicted.push(u.id.clone());
+            }
+        }
+        for n in &resp.need {
+            let heads = heads_from_hex(&n.heads).ok_or_else(|| bad_server(&n.id))?;
+            let blob = (!heads.is_empty()).then(|| heads_bytes(&heads));
+            db::set_synced(&tx, &n.id, blob.as_deref())?;
+        }
+        let pending: std::collections::HashSet<String> =
+            db::pending(&tx)?.into_iter().map(|(id, _)| id).collect();
+        for id in &resp.removed {
+            if pending.contains(id) {
+                applied.kept_unsent += 1;
+            } else if db::doc_exists(&tx, id)? {
+                db::delete_doc(&tx, id)?;
+                applied.removed += 1;
+            }
+        }
+        if !keep_cursor {
+            db::meta_set(&tx, "sync.epoch", &resp.epoch)?;
+            db::meta_set(&tx, "sync.cursor", &resp.cursor.to_string())?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// The server epoch and cursor of the last completed sync, if any.
+    pub fn sync_position(&self) -> Result<Option<(String, u64)>> {
+        let epoch = db::meta_get(&self.conn, "sync.epoch")?;
+        let cursor = db::meta_get(&self.conn, "sync.cursor")?.and_then(|c| c.parse().ok());
+        Ok(epoch.zip(cursor))
+    }
+
+    /// Forgets the sync position, so the next sync lists every document.
+    pub fn forget_sync_position(&mut self) -> Result<()> {
+        db::meta_delete(&self.conn, "sync.epoch")?;
+        db::meta_delete(&self.conn, "sync.cursor")?;
+        Ok(())
+    }
+
+    /// Deletes every customer from this laptop (device revoked).
+    pub fn wipe_customers(&mut self) -> Result<usize> {
+        let n = db::doc_ids(&self.conn)?.len();
+        let tx = self.conn.transaction()?;
+        db::delete_all_docs(&tx)?;
+        tx.commit()?;
+        self.forget_sync_position()?;
+        Ok(n)
     }
 
     /// The stored bytes of `id`, if any (for [`prepare_upsert`]).

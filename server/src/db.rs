@@ -13,6 +13,7 @@
 //! power cut), foreign keys on, and a busy timeout for the rare writer from
 //! another process (an admin command while the server runs).
 
+pub(crate) mod documents;
 mod pool;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,71 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
             revoked_at   INTEGER
         ) STRICT;
         CREATE INDEX devices_by_login ON devices (login);",
+    ),
+    // 2: customer documents, the update log that sync and backup follow,
+    // who sent each change, and the head-office projection.
+    M::up(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+        CREATE TABLE documents (
+            id          TEXT PRIMARY KEY NOT NULL,
+            snapshot    BLOB NOT NULL,
+            heads       BLOB NOT NULL,
+            chunk_count INTEGER NOT NULL DEFAULT 0,
+            chunk_bytes INTEGER NOT NULL DEFAULT 0,
+            seq         INTEGER NOT NULL,
+            salesperson TEXT NOT NULL,
+            updated_at  INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX documents_by_seq ON documents (seq);
+        CREATE INDEX documents_by_salesperson ON documents (salesperson, seq);
+        CREATE TABLE doc_chunks (
+            doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            seq    INTEGER NOT NULL,
+            data   BLOB NOT NULL,
+            PRIMARY KEY (doc_id, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE doc_log (
+            seq         INTEGER PRIMARY KEY,
+            doc_id      TEXT NOT NULL,
+            heads       BLOB NOT NULL,
+            salesperson TEXT NOT NULL,
+            login       TEXT NOT NULL,
+            device_id   TEXT,
+            at          INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX doc_log_by_doc ON doc_log (doc_id, seq);
+        CREATE INDEX doc_log_by_salesperson ON doc_log (salesperson, doc_id);
+        CREATE TABLE change_authors (
+            hash      BLOB PRIMARY KEY NOT NULL,
+            doc_id    TEXT NOT NULL,
+            login     TEXT NOT NULL,
+            device_id TEXT,
+            at        INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE refused_edits (
+            id        INTEGER PRIMARY KEY,
+            doc_id    TEXT NOT NULL,
+            path      TEXT NOT NULL,
+            attempted TEXT,
+            login     TEXT NOT NULL,
+            device_id TEXT,
+            at        INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE customers (
+            id          TEXT PRIMARY KEY NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            name        TEXT NOT NULL,
+            salesperson TEXT NOT NULL,
+            region      TEXT NOT NULL,
+            status      TEXT NOT NULL,
+            grade       TEXT,
+            tier        TEXT,
+            search      TEXT NOT NULL,
+            conflicts   INTEGER NOT NULL,
+            summary     TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX customers_by_name ON customers (name);
+        CREATE INDEX customers_by_salesperson ON customers (salesperson);
+        CREATE INDEX customers_with_conflicts ON customers (id) WHERE conflicts > 0;",
     ),
 ];
 
@@ -215,6 +281,27 @@ impl Db {
         Ok(Db {
             pool: std::sync::Arc::new(pool),
         })
+    }
+
+    /// Runs `f` in one writer transaction, with the caller's error type;
+    /// the sync engine uses it so a refused push leaves nothing behind.
+    pub(crate) async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.pool.write_with(f).await
+    }
+
+    /// Runs `f` on a read-only connection, with the caller's error type.
+    pub(crate) async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.pool.read_with(f).await
     }
 
     // ---- users -------------------------------------------------------------
@@ -444,6 +531,7 @@ fn open_pool(path: &Path) -> Result<pool::Pool, DbError> {
         e @ DbError::TooNew { .. } => e,
         other => open_err(other.into()),
     })?;
+    documents::init_meta(&writer).map_err(|e| open_err(e.into()))?;
 
     let readers = (0..READERS)
         .map(|_| {

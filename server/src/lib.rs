@@ -40,6 +40,7 @@ pub mod extract;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 

@@ -215,6 +215,23 @@ impl CustomerDoc {
         }
     }
 
+    /// Whether changes arrived whose dependencies this document lacks (they
+    /// wait, unapplied, until the missing ones arrive).
+    pub fn has_missing_deps(&self) -> bool {
+        !self.doc.get_missing_deps(&[]).is_empty()
+    }
+
+    /// The changes after `heads` (all but the skeleton), with their notes.
+    pub fn changes_since(&self, heads: &[ChangeHash]) -> Vec<(ChangeHash, Option<ChangeNote>)> {
+        let skeleton = ActorId::from(SKELETON_ACTOR);
+        self.doc
+            .get_changes_meta(heads)
+            .into_iter()
+            .filter(|m| *m.actor != skeleton)
+            .map(|m| (m.hash, ChangeNote::from_message(m.message.as_deref())))
+            .collect()
+    }
+
     /// Every change after the skeleton, oldest first, with the fields it changed.
     pub fn history(&self) -> Vec<HistoryEntry> {
         let skeleton = ActorId::from(SKELETON_ACTOR);

@@ -12,6 +12,7 @@
 //! - [`edit`], [`import`], [`validate`]: getting values in, safely.
 //! - [`cadence`]: when the next follow-up is due.
 
+pub mod access;
 pub mod api;
 pub mod cadence;
 pub mod codes;
@@ -25,6 +26,7 @@ pub mod import;
 pub mod labels;
 pub mod note;
 pub mod summary;
+pub mod sync;
 pub mod validate;
 pub mod write;
 

@@ -74,6 +74,37 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// Like [`Pool::write`], for callers whose closure fails with their own
+    /// error type (e.g. the sync engine refusing a push): rolls back on `Err`.
+    pub(super) async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let mut writer = self.writer.clone().lock_owned().await;
+        run_blocking(move || {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            Ok(match f(&tx) {
+                Ok(value) => tx.commit().map(|()| Ok(value))?,
+                Err(e) => Err(e),
+            })
+        })
+        .await?
+    }
+
+    /// Like [`Pool::read`], with the caller's error type.
+    pub(super) async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.read(move |conn| Ok(f(conn))).await?
+    }
+}
+
 async fn run_blocking<T, F>(f: F) -> Result<T, DbError>
 where
     F: FnOnce() -> Result<T, DbError> + Send + 'static,

@@ -15,6 +15,7 @@
 
 mod auth;
 mod status;
+mod sync;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -27,7 +28,7 @@ use crate::telemetry;
 
 /// The whole application, ready to serve (or to test with `oneshot`).
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::routes());
+    let api = Router::new().merge(auth::routes()).merge(sync::routes());
     Router::new()
         .merge(status::routes())
         .nest("/api/v1", api)

@@ -1,0 +1,99 @@
+//! `crm sync`: the laptop's side of the sync protocol (see ARCHITECTURE.md).
+//!
+//! The loop is independent of HTTP: it is given an `exchange` function that
+//! sends one request and returns the response. Every response is stored in
+//! one transaction before the next request, so a sync cut at any point is
+//! resumed by running it again: nothing is applied twice or lost.
+
+use crm_shared::sync::{SyncRequest, SyncResponse};
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Bytes of local changes sent per request; larger backlogs go in several.
+pub const PUSH_BUDGET: usize = 8 << 20;
+
+/// Requests in one sync run at most (a guard against a misbehaving server).
+const MAX_ROUNDS: usize = 1_000;
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// Requests made.
+    pub requests: usize,
+    /// Documents whose local changes were sent.
+    pub sent: usize,
+    /// Documents that arrived or changed.
+    pub received: usize,
+    /// Documents removed from this laptop.
+    pub removed: usize,
+    /// Documents that arrived with open conflicts (`crm conflicts` lists them).
+    pub conflicts: Vec<String>,
+    /// Protected-field changes the server undid, as messages.
+    pub reverted: Vec<String>,
+    /// Documents the server took away whose unsent changes are kept for now.
+    pub kept_unsent: usize,
+}
+
+/// Runs one sync: pushes local changes, stores what the server sends,
+/// repeats until both sides are even. `progress` is told after each request.
+pub fn run(
+    store: &mut Store,
+    mut exchange: impl FnMut(&SyncRequest) -> Result<SyncResponse>,
+    mut progress: impl FnMut(&SyncReport),
+) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let mut position = store.sync_position()?;
+    // A first sync (or one after the server was restored) lists every
+    // document; it keeps doing so until the server says it sent everything.
+    let mut listing = position.is_none();
+    for _ in 0..MAX_ROUNDS {
+        let (push, more_to_push) = store.pending_pushes(PUSH_BUDGET)?;
+        let req = SyncRequest {
+            epoch: position.as_ref().map(|(e, _)| e.clone()),
+            cursor: if listing {
+                None
+            } else {
+                position.as_ref().map(|(_, c)| *c)
+            },
+            have: if listing { Some(store.have()?) } else { None },
+            push,
+        };
+        let resp = exchange(&req)?;
+        report.requests += 1;
+        report.sent += req.push.len();
+        if resp.resync {
+            // Our cursor means nothing to this server: list everything.
+            store.apply_sync(&resp, true)?;
+            store.forget_sync_position()?;
+            position = None;
+            listing = true;
+            continue;
+        }
+        let keep_cursor = listing && resp.more;
+        let applied = store.apply_sync(&resp, keep_cursor)?;
+        report.received += applied.received;
+        report.removed += applied.removed;
+        for id in applied.conflicted {
+            if !report.conflicts.contains(&id) {
+                report.conflicts.push(id);
+            }
+        }
+        report.kept_unsent = applied.kept_unsent;
+        report.reverted.extend(
+            resp.reverted
+                .iter()
+                .map(|r| format!("{} {}:{}", r.id, r.path, r.message)),
+        );
+        if !keep_cursor {
+            position = Some((resp.epoch.clone(), resp.cursor));
+            listing = false;
+        }
+        progress(&report);
+        let even = !resp.more && !more_to_push && resp.need.is_empty();
+        if even {
+            break;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,315 @@
+//! SQL for customer documents, the update log and the head-office
+//! projection. Plain functions over a connection or transaction: the sync
+//! engine ([`crate::sync`]) calls them inside one `Db::write_with` /
+//! `Db::read_with` closure so a whole push is one transaction.
+//!
+//! Storage is the same as on the laptop: a compressed snapshot plus appended
+//! change chunks, folded back into the snapshot when the chunks outweigh it.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crm_shared::summary::CustomerSummary;
+use crm_shared::ChangeHash;
+
+/// Chunks appended after a snapshot before it is rewritten.
+pub(crate) const MAX_CHUNKS: i64 = 32;
+
+/// Creates the server's epoch and automerge actor on first open.
+pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
+        [uuid::Uuid::new_v4().to_string()],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('actor', ?1)",
+        [crm_shared::ActorId::random().to_hex_string()],
+    )?;
+    Ok(())
+}
+
+/// A meta value (`epoch`, `actor`).
+pub(crate) fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+}
+
+/// Sorted heads as stored: concatenated 32-byte hashes.
+pub(crate) fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut hs: Vec<&ChangeHash> = heads.iter().collect();
+    hs.sort();
+    hs.iter().flat_map(|h| h.0).collect()
+}
+
+/// Heads from their stored form.
+pub(crate) fn heads_of(blob: &[u8]) -> Vec<ChangeHash> {
+    blob.chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+/// A stored document: snapshot with chunks appended, and its bookkeeping.
+pub(crate) struct Stored {
+    pub bytes: Vec<u8>,
+    pub snapshot_bytes: i64,
+    pub chunk_count: i64,
+    pub chunk_bytes: i64,
+    pub salesperson: String,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Loads document `id`.
+pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stored>> {
+    let head = conn
+        .prepare_cached(
+            "SELECT snapshot, chunk_count, chunk_bytes, salesperson, heads
+             FROM documents WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((mut bytes, chunk_count, chunk_bytes, salesperson, heads)) = head else {
+        return Ok(None);
+    };
+    let snapshot_bytes = bytes.len() as i64;
+    if chunk_count > 0 {
+        let mut st =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut rows = st.query([id])?;
+        while let Some(r) = rows.next()? {
+            bytes.extend_from_slice(r.get_ref(0)?.as_blob()?);
+        }
+    }
+    Ok(Some(Stored {
+        bytes,
+        snapshot_bytes,
+        chunk_count,
+        chunk_bytes,
+        salesperson,
+        heads: heads_of(&heads),
+    }))
+}
+
+/// The assigned salesperson of `id`, without loading the document.
+pub(crate) fn salesperson(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT salesperson FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
+/// How a document's new state is written.
+pub(crate) enum Bytes<'a> {
+    /// Replace snapshot and chunks.
+    Snapshot(&'a [u8]),
+    /// Append a chunk.
+    Append(&'a [u8]),
+}
+
+/// Who made an update, for the log.
+pub(crate) struct Origin<'a> {
+    pub login: &'a str,
+    pub device_id: Option<&'a str>,
+    pub at: i64,
+}
+
+/// Writes a document's new state, appends it to the update log and
+/// refreshes its projected row. Returns the log sequence number.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store(
+    tx: &Transaction,
+    id: &str,
+    bytes: Bytes,
+    heads: &[ChangeHash],
+    summary: &CustomerSummary,
+    search: &str,
+    conflicts: usize,
+    origin: &Origin,
+) -> rusqlite::Result<i64> {
+    let heads = heads_blob(heads);
+    tx.prepare_cached(
+        "INSERT INTO doc_log (doc_id, heads, salesperson, login, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, heads, summary.salesperson, origin.login, origin.device_id, origin.at])?;
+    let seq = tx.last_insert_rowid();
+    match bytes {
+        Bytes::Snapshot(b) => {
+            tx.prepare_cached(
+                "INSERT INTO documents (id, snapshot, heads, chunk_count, chunk_bytes, seq, salesperson, updated_at)
+                 VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
+                     chunk_count = 0, chunk_bytes = 0, seq = excluded.seq,
+                     salesperson = excluded.salesperson, updated_at = excluded.updated_at",
+            )?
+            .execute(params![id, b, heads, seq, summary.salesperson, origin.at])?;
+            tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+                .execute([id])?;
+        }
+        Bytes::Append(b) => {
+            tx.prepare_cached(
+                "INSERT INTO doc_chunks (doc_id, seq, data)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+            )?
+            .execute(params![id, b])?;
+            tx.prepare_cached(
+                "UPDATE documents SET heads = ?2, chunk_count = chunk_count + 1,
+                     chunk_bytes = chunk_bytes + ?3, seq = ?4, salesperson = ?5, updated_at = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                heads,
+                b.len() as i64,
+                seq,
+                summary.salesperson,
+                origin.at
+            ])?;
+        }
+    }
+    let json = serde_json::to_string(summary).expect("a summary always serialises");
+    tx.prepare_cached(
+        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, salesperson = excluded.salesperson,
+             region = excluded.region, status = excluded.status, grade = excluded.grade,
+             tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts,
+             summary = excluded.summary",
+    )?
+    .execute(params![
+        id,
+        summary.name,
+        summary.salesperson,
+        summary.region,
+        summary.status.code(),
+        summary.grade.map(|g| g.code()),
+        summary.tier.map(|t| t.code()),
+        search,
+        conflicts as i64,
+        json
+    ])?;
+    Ok(seq)
+}
+
+/// Records which user and device sent a change.
+pub(crate) fn record_author(
+    tx: &Transaction,
+    hash: &ChangeHash,
+    doc_id: &str,
+    origin: &Origin,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO change_authors (hash, doc_id, login, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![&hash.0[..], doc_id, origin.login, origin.device_id, origin.at])?;
+    Ok(())
+}
+
+/// Records a refused change of a protected field.
+pub(crate) fn record_refusal(
+    tx: &Transaction,
+    doc_id: &str,
+    path: &str,
+    attempted: Option<&str>,
+    origin: &Origin,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO refused_edits (doc_id, path, attempted, login, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![doc_id, path, attempted, origin.login, origin.device_id, origin.at])?;
+    Ok(())
+}
+
+/// The newest log sequence number (0 when empty).
+pub(crate) fn max_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_log", [], |r| {
+        r.get(0)
+    })
+}
+
+/// A document's id, heads and latest seq.
+pub(crate) struct Head {
+    pub id: String,
+    pub heads: Vec<ChangeHash>,
+    pub seq: i64,
+}
+
+fn heads_query(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Head>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(args, |r| {
+        Ok(Head {
+            id: r.get(0)?,
+            heads: heads_of(&r.get::<_, Vec<u8>>(1)?),
+            seq: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Documents changed after `cursor` that `login` sees (`all`: every one), oldest change first.
+pub(crate) fn changed_since(
+    conn: &Connection,
+    cursor: i64,
+    login: &str,
+    all: bool,
+) -> rusqlite::Result<Vec<Head>> {
+    if all {
+        heads_query(
+            conn,
+            "SELECT id, heads, seq FROM documents WHERE seq > ?1 ORDER BY seq",
+            [cursor],
+        )
+    } else {
+        heads_query(
+            conn,
+            "SELECT id, heads, seq FROM documents WHERE salesperson = ?2 AND seq > ?1 ORDER BY seq",
+            params![cursor, login],
+        )
+    }
+}
+
+/// Every document `login` sees (`all`: every one), oldest change first.
+pub(crate) fn visible(conn: &Connection, login: &str, all: bool) -> rusqlite::Result<Vec<Head>> {
+    changed_since(conn, -1, login, all)
+}
+
+/// The heads document `id` had at log position `cursor`, and who it was assigned to then.
+pub(crate) fn heads_at(
+    conn: &Connection,
+    id: &str,
+    cursor: i64,
+) -> rusqlite::Result<Option<(Vec<ChangeHash>, String)>> {
+    conn.prepare_cached(
+        "SELECT heads, salesperson FROM doc_log WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+    )?
+    .query_row(params![id, cursor], |r| Ok((heads_of(&r.get::<_, Vec<u8>>(0)?), r.get(1)?)))
+    .optional()
+}
+
+/// Documents once assigned to `login`, assigned elsewhere now, changed after `cursor`.
+pub(crate) fn taken_away(
+    conn: &Connection,
+    cursor: i64,
+    login: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT d.id FROM documents d
+         WHERE d.seq > ?1 AND d.salesperson <> ?2
+           AND EXISTS (SELECT 1 FROM doc_log l WHERE l.doc_id = d.id AND l.salesperson = ?2)",
+    )?;
+    let rows = st.query_map(params![cursor, login], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Whether `id` was ever assigned to `login`.
+pub(crate) fn ever_assigned(conn: &Connection, id: &str, login: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM doc_log WHERE salesperson = ?2 AND doc_id = ?1")?
+        .exists(params![id, login])
+}

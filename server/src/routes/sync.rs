@@ -1,0 +1,32 @@
+//! `POST /api/v1/sync`: one exchange of the sync protocol (see `crate::sync`).
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+
+use crm_shared::sync::{SyncRequest, SyncResponse};
+
+use crate::auth::Auth;
+use crate::clock;
+use crate::error::AppError;
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::sync::{self, Caller};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/sync", post(sync_handler))
+}
+
+async fn sync_handler(
+    auth: Auth,
+    State(state): State<AppState>,
+    Json(req): Json<SyncRequest>,
+) -> Result<axum::Json<SyncResponse>, AppError> {
+    let caller = Caller {
+        login: auth.login,
+        role: auth.role,
+        device_id: auth.device_id.to_string(),
+    };
+    let resp = sync::sync(&state.db, caller, req, clock::now_ms()).await?;
+    Ok(axum::Json(resp))
+}

@@ -1,0 +1,436 @@
+//! The sync engine behind `POST /api/v1/sync` (protocol: ARCHITECTURE.md,
+//! wire types: `crm_shared::sync`).
+//!
+//! Two steps, so that only writes hold the single writer:
+//! 1. **Push** (one writer transaction): each pushed document is merged into
+//!    the stored one, after checking that the caller may change it, that every
+//!    new change is authored by the caller, and that the result is a valid
+//!    card. A protected field the caller may not change is put back by a
+//!    change of the server's own (history stays intact) and the attempt is
+//!    recorded. Any refusal rolls the whole push back: nothing is stored.
+//! 2. **Answer** (a read snapshot): what the laptop lacks, found from its
+//!    cursor in the update log, or from its `have` list on a first sync.
+//!
+//! Documents are loaded one at a time and dropped: memory does not grow with
+//! the number of customers, and a sync with nothing to do loads none.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, Transaction};
+
+use crm_shared::access;
+use crm_shared::codes::Role;
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::sync::{
+    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, Reverted, SyncRequest, SyncResponse,
+};
+use crm_shared::{diff, edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
+
+use crate::db::documents::{self as docs, Origin};
+use crate::db::{Db, DbError};
+use crate::error::AppError;
+
+/// Bytes of document data in one response before it is cut (`more`).
+pub const RESPONSE_BUDGET: usize = 8 << 20;
+
+/// Author recorded on the server's own corrective changes.
+pub const SYSTEM_USER: &str = "system";
+
+/// Why a sync was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The caller may not do this; nothing was stored.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is malformed; nothing was stored.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        SyncError::Db(e.into())
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Forbidden(m) => AppError::Forbidden(m),
+            SyncError::BadRequest(m) => AppError::BadRequest(m),
+            SyncError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Who is syncing.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Login.
+    pub login: String,
+    /// Role.
+    pub role: Role,
+    /// Device id.
+    pub device_id: String,
+}
+
+/// What the push step tells the answer step.
+#[derive(Default)]
+struct Pushed {
+    /// Pushed document → the laptop's heads.
+    client_heads: HashMap<String, Vec<ChangeHash>>,
+    acked: Vec<DocHeads>,
+    need: Vec<DocHeads>,
+    reverted: Vec<Reverted>,
+}
+
+/// Runs one sync exchange.
+pub async fn sync(
+    db: &Db,
+    caller: Caller,
+    req: SyncRequest,
+    now: i64,
+) -> Result<SyncResponse, SyncError> {
+    if !matches!(caller.role, Role::Salesperson | Role::Clerk | Role::Manager) {
+        return Err(SyncError::Forbidden(format!(
+            "角色“{}”不能同步客户档案",
+            caller.role.label()
+        )));
+    }
+    let SyncRequest {
+        epoch,
+        cursor,
+        have,
+        push,
+    } = req;
+    let pushed = if push.is_empty() {
+        Pushed::default()
+    } else {
+        let c = caller.clone();
+        db.write_with(move |tx| apply_pushes(tx, &c, push, now))
+            .await?
+    };
+    db.read_with(move |conn| answer(conn, &caller, epoch, cursor, have, pushed))
+        .await
+}
+
+fn bad(msg: impl Into<String>) -> SyncError {
+    SyncError::BadRequest(msg.into())
+}
+
+fn parse_heads(id: &str, hex: &[String]) -> Result<Vec<ChangeHash>, SyncError> {
+    heads_from_hex(hex).ok_or_else(|| bad(format!("客户 {id} 的 heads 格式无效")))
+}
+
+fn corrupt(id: &str, e: impl std::fmt::Display) -> SyncError {
+    SyncError::Db(DbError::Corrupt(format!(
+        "服务器上的客户文档 {id} 无法读取:{e}"
+    )))
+}
+
+fn apply_pushes(
+    tx: &Transaction,
+    caller: &Caller,
+    push: Vec<crm_shared::sync::DocPush>,
+    now: i64,
+) -> Result<Pushed, SyncError> {
+    let actor =
+        ActorId::try_from(docs::meta(tx, "actor")?.as_str()).map_err(|e| corrupt("actor", e))?;
+    let origin = Origin {
+        login: &caller.login,
+        device_id: Some(&caller.device_id),
+        at: now,
+    };
+    let sees_all = access::sees_all(caller.role);
+    let mut out = Pushed::default();
+    for p in push {
+        validate::check_id("id", &p.id).map_err(|e| bad(e.to_string()))?;
+        let client_heads = parse_heads(&p.id, &p.heads)?;
+        let stored = docs::load(tx, &p.id)?;
+        if let Some(s) = &stored {
+            // A customer reassigned while its former salesperson was offline
+            // still takes what they recorded while it was theirs; it then
+            // leaves their laptop through `removed`.
+            if !sees_all
+                && s.salesperson != caller.login
+                && !docs::ever_assigned(tx, &p.id, &caller.login)?
+            {
+                return Err(SyncError::Forbidden(format!(
+                    "无权修改客户 {}:该客户不属于你",
+                    p.id
+                )));
+            }
+        }
+        let (mut doc, before) = match &stored {
+            Some(s) => {
+                let mut doc =
+                    CustomerDoc::load(&s.bytes, actor.clone()).map_err(|e| corrupt(&p.id, e))?;
+                let before = doc.card().clone();
+                doc.merge_bytes(&p.data.0)
+                    .map_err(|e| bad(format!("客户 {} 的数据无效:{e}", p.id)))?;
+                (doc, Some(before))
+            }
+            None => {
+                let doc = CustomerDoc::load(&p.data.0, actor.clone())
+                    .map_err(|e| bad(format!("新客户 {} 的数据无效:{e}", p.id)))?;
+                if doc.card().id != p.id {
+                    return Err(bad(format!("文档属于客户 {},不是 {}", doc.card().id, p.id)));
+                }
+                if !sees_all && doc.card().salesperson != caller.login {
+                    return Err(SyncError::Forbidden(format!(
+                        "新客户 {} 必须分配给你自己",
+                        p.id
+                    )));
+                }
+                (doc, None)
+            }
+        };
+        let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+        if doc.has_missing_deps() {
+            // The laptop believes we have changes we do not (e.g. we were
+            // restored from an older backup): ask for everything after ours.
+            out.need.push(DocHeads {
+                id: p.id.clone(),
+                heads: heads_to_hex(&old_heads),
+            });
+        }
+        validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
+        for (hash, note) in doc.changes_since(&old_heads) {
+            let by = note.map(|n| n.by);
+            if by.as_deref() != Some(caller.login.as_str()) {
+                return Err(SyncError::Forbidden(format!(
+                    "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
+                    p.id,
+                    by.unwrap_or_default(),
+                    caller.login
+                )));
+            }
+            docs::record_author(tx, &hash, &p.id, &origin)?;
+        }
+        let base = before.clone().unwrap_or_else(|| Customer {
+            id: p.id.clone(),
+            salesperson: doc.card().salesperson.clone(),
+            ..Default::default()
+        });
+        let changes = diff::customers(&base, doc.card());
+        let refused: Vec<_> = access::forbidden(caller.role, &changes)
+            .into_iter()
+            .cloned()
+            .collect();
+        if !refused.is_empty() {
+            let mut card = serde_json::to_value(doc.card()).expect("serialises");
+            let old = serde_json::to_value(&base).expect("serialises");
+            for r in &refused {
+                let mut v = &old;
+                for part in r.path.split('.') {
+                    v = &v[part];
+                }
+                edit::set_path(&mut card, &r.path, v.clone()).map_err(|e| corrupt(&p.id, e))?;
+                docs::record_refusal(tx, &p.id, &r.path, r.new.as_deref(), &origin)?;
+                out.reverted.push(Reverted {
+                    id: p.id.clone(),
+                    path: r.path.clone(),
+                    message: format!("{} 无权修改此字段,已恢复原值", caller.role.label()),
+                });
+            }
+            let card = edit::from_json(card).map_err(|e| corrupt(&p.id, e))?;
+            let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
+                "{} 无权修改受保护字段,服务器已恢复原值",
+                caller.login
+            )));
+            doc.update(&card, &note, now)
+                .map_err(|e| corrupt(&p.id, e))?;
+        }
+        let heads = doc.heads();
+        if heads != old_heads {
+            let card = doc.card();
+            let bytes = match &stored {
+                Some(s) => {
+                    let chunk = doc.save_after(&old_heads);
+                    if s.chunk_count + 1 > docs::MAX_CHUNKS
+                        || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes
+                    {
+                        Snapshot(doc.save())
+                    } else {
+                        Append(chunk)
+                    }
+                }
+                None => Snapshot(doc.save()),
+            };
+            let b = match &bytes {
+                Snapshot(b) => docs::Bytes::Snapshot(b),
+                Append(b) => docs::Bytes::Append(b),
+            };
+            let conflicts = doc.conflicts().len();
+            docs::store(
+                tx,
+                &p.id,
+                b,
+                &heads,
+                &CustomerSummary::of(card),
+                &search_text(card),
+                conflicts,
+                &origin,
+            )?;
+        }
+        out.acked.push(DocHeads {
+            id: p.id.clone(),
+            heads: heads_to_hex(&heads),
+        });
+        out.client_heads.insert(p.id, client_heads);
+    }
+    Ok(out)
+}
+
+use OwnedBytes::{Append, Snapshot};
+enum OwnedBytes {
+    Snapshot(Vec<u8>),
+    Append(Vec<u8>),
+}
+
+/// Loads a stored document for sending; `None` if it vanished meanwhile.
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<CustomerDoc>, SyncError> {
+    match docs::load(conn, id)? {
+        Some(s) => Ok(Some(
+            CustomerDoc::load(&s.bytes, ActorId::random()).map_err(|e| corrupt(id, e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn answer(
+    conn: &Connection,
+    caller: &Caller,
+    epoch: Option<String>,
+    cursor: Option<u64>,
+    have: Option<Vec<DocHeads>>,
+    pushed: Pushed,
+) -> Result<SyncResponse, SyncError> {
+    // One snapshot for the whole answer.
+    let tx = conn.unchecked_transaction()?;
+    let server_epoch = docs::meta(&tx, "epoch")?;
+    let max = docs::max_seq(&tx)?;
+    let all = access::sees_all(caller.role);
+    let mut resp = SyncResponse {
+        epoch: server_epoch.clone(),
+        cursor: max as u64,
+        acked: pushed.acked,
+        need: pushed.need,
+        reverted: pushed.reverted,
+        ..Default::default()
+    };
+    let mut budget = RESPONSE_BUDGET;
+    let mut send = |resp: &mut SyncResponse,
+                    id: &str,
+                    base: Option<&[ChangeHash]>|
+     -> Result<bool, SyncError> {
+        let Some(doc) = load_doc(&tx, id)? else {
+            return Ok(true);
+        };
+        let data = match base {
+            Some(b) => doc.save_after(b),
+            None => doc.save(),
+        };
+        if data.is_empty() {
+            return Ok(true);
+        }
+        if data.len() > budget && !resp.docs.is_empty() {
+            resp.more = true;
+            return Ok(false);
+        }
+        budget = budget.saturating_sub(data.len());
+        resp.docs.push(DocUpdate {
+            id: id.to_string(),
+            heads: heads_to_hex(&doc.heads()),
+            data: Blob(data),
+        });
+        Ok(true)
+    };
+
+    match (have, cursor) {
+        (Some(have), _) => {
+            let mut client: HashMap<String, Vec<ChangeHash>> = HashMap::with_capacity(have.len());
+            for h in have {
+                let heads = parse_heads(&h.id, &h.heads)?;
+                client.insert(h.id, heads);
+            }
+            for (id, heads) in &pushed.client_heads {
+                client.insert(id.clone(), heads.clone());
+            }
+            for h in docs::visible(&tx, &caller.login, all)? {
+                let theirs = client.remove(&h.id);
+                match &theirs {
+                    Some(ch) if *ch == h.heads => continue,
+                    Some(ch) => {
+                        if ch.iter().any(|x| !h.heads.contains(x))
+                            && !pushed.client_heads.contains_key(&h.id)
+                        {
+                            resp.need.push(DocHeads {
+                                id: h.id.clone(),
+                                heads: heads_to_hex(&h.heads),
+                            });
+                        }
+                        if !send(&mut resp, &h.id, Some(ch))? {
+                            break;
+                        }
+                    }
+                    None => {
+                        if !send(&mut resp, &h.id, None)? {
+                            break;
+                        }
+                    }
+                }
+            }
+            if !resp.more {
+                // What the laptop holds beyond what it may see.
+                for id in client.into_keys() {
+                    match docs::salesperson(&tx, &id)? {
+                        Some(_) => resp.removed.push(id),
+                        None => resp.need.push(DocHeads { id, heads: vec![] }),
+                    }
+                }
+            }
+        }
+        (None, Some(c)) if epoch.as_deref() == Some(server_epoch.as_str()) && c <= max as u64 => {
+            let c = c as i64;
+            for h in docs::changed_since(&tx, c, &caller.login, all)? {
+                let mut base = match docs::heads_at(&tx, &h.id, c)? {
+                    Some((heads, owner)) if all || owner == caller.login => Some(heads),
+                    _ => None,
+                };
+                if let Some(pushed_heads) = pushed.client_heads.get(&h.id) {
+                    let mut b = base.unwrap_or_default();
+                    b.extend(pushed_heads.iter().copied());
+                    base = Some(b);
+                }
+                if base
+                    .as_ref()
+                    .is_some_and(|b| h.heads.iter().all(|x| b.contains(x)))
+                {
+                    resp.cursor = h.seq as u64;
+                    continue;
+                }
+                if !send(&mut resp, &h.id, base.as_deref())? {
+                    break;
+                }
+                resp.cursor = h.seq as u64;
+            }
+            if !resp.more {
+                resp.cursor = max as u64;
+                if !all {
+                    resp.removed = docs::taken_away(&tx, c, &caller.login)?;
+                }
+            }
+        }
+        _ => {
+            // No usable cursor: the laptop must list what it has.
+            resp.resync = true;
+            resp.cursor = 0;
+        }
+    }
+    Ok(resp)
+}

@@ -1,0 +1,142 @@
+//! The sync protocol's wire types (`POST /api/v1/sync`) and the small pure
+//! helpers both sides need. The protocol itself is described in
+//! ARCHITECTURE.md ("Sync protocol"); in short:
+//!
+//! - The server numbers every accepted document update in a log (`seq`).
+//!   A laptop remembers the server's `epoch` and the last `cursor` (seq) it
+//!   has fully received; a normal sync sends only the cursor and the
+//!   changes it made since the server last acknowledged them.
+//! - A laptop that has never synced, or whose epoch no longer matches (the
+//!   server was restored from a backup), sends `have`: every document it
+//!   holds with its heads, and the server answers with exactly what differs
+//!   and asks (`need`) for what it lacks.
+//! - Everything is idempotent: applying an automerge change twice is
+//!   harmless, and a laptop moves its cursor only after it has durably
+//!   stored the response, so a sync cut at any byte is simply repeated.
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ChangeHash;
+
+/// Bytes carried as base64 inside JSON.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map(Blob)
+            .map_err(|e| serde::de::Error::custom(format!("base64 无效:{e}")))
+    }
+}
+
+/// Heads as hex strings, the way they travel.
+pub fn heads_to_hex(heads: &[ChangeHash]) -> Vec<String> {
+    let mut v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// Heads from hex strings; `None` if any is not a change hash.
+pub fn heads_from_hex(hex: &[String]) -> Option<Vec<ChangeHash>> {
+    hex.iter().map(|h| h.parse().ok()).collect()
+}
+
+/// A document and its heads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocHeads {
+    /// Customer (document) id.
+    pub id: String,
+    /// Heads, hex.
+    pub heads: Vec<String>,
+}
+
+/// Changes a laptop sends for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// Customer (document) id.
+    pub id: String,
+    /// The laptop's heads once these changes are applied.
+    pub heads: Vec<String>,
+    /// Automerge changes (or a whole saved document for a new customer).
+    pub data: Blob,
+}
+
+/// `POST /api/v1/sync` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The server epoch the cursor belongs to; `None` on a first sync.
+    #[serde(default)]
+    pub epoch: Option<String>,
+    /// Log position up to which this laptop has received everything.
+    #[serde(default)]
+    pub cursor: Option<u64>,
+    /// Every document held, with heads: sent instead of a cursor on a first
+    /// sync or after the server's epoch changed.
+    #[serde(default)]
+    pub have: Option<Vec<DocHeads>>,
+    /// Local changes the server has not acknowledged.
+    #[serde(default)]
+    pub push: Vec<DocPush>,
+}
+
+/// One document's changes from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocUpdate {
+    /// Customer (document) id.
+    pub id: String,
+    /// The server's heads for it (what the laptop may mark as synced).
+    pub heads: Vec<String>,
+    /// Changes the laptop lacks, or the whole saved document.
+    pub data: Blob,
+}
+
+/// `POST /api/v1/sync` response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The server's epoch; changes when its store is restored.
+    pub epoch: String,
+    /// New cursor, to send next time.
+    pub cursor: u64,
+    /// Documents the laptop lacks changes of.
+    pub docs: Vec<DocUpdate>,
+    /// Pushed documents: the server's heads after applying them.
+    pub acked: Vec<DocHeads>,
+    /// Documents the laptop must drop (no longer visible to this user).
+    pub removed: Vec<String>,
+    /// Documents the server lacks changes of: push everything after these heads.
+    pub need: Vec<DocHeads>,
+    /// Pushed changes the server undid (protected fields the user may not change).
+    pub reverted: Vec<Reverted>,
+    /// The response was cut at the size limit: sync again for the rest.
+    pub more: bool,
+    /// The cursor is not valid for this server (it was restored, or this is
+    /// another server): send `have` instead of a cursor.
+    pub resync: bool,
+}
+
+/// A protected field whose pushed change the server undid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reverted {
+    /// Customer id.
+    pub id: String,
+    /// Field path.
+    pub path: String,
+    /// Why, in Chinese.
+    pub message: String,
+}
