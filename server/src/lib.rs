@@ -31,6 +31,7 @@
 //! always `ErrorBody` with a code from `crm_shared::api::error_code`.
 
 pub mod admin;
+pub mod archive;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -39,6 +39,17 @@ enum Command {
     /// 管理设备(笔记本)
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// 从 JSON Lines 文件导入客户(与笔记本 crm import 格式相同)
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Assign every imported customer to this salesperson's login.
+        #[arg(long)]
+        salesperson: Option<String>,
+        /// Login recorded as the author of the import.
+        #[arg(long = "as", default_value = "admin")]
+        by: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -186,6 +197,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(out.flush()?)
         }
+        Some(Command::Import {
+            file,
+            salesperson,
+            by,
+        }) => {
+            telemetry::init("warn");
+            import(&data_dir, &file, salesperson.as_deref(), &by).await
+        }
         Some(Command::Device(cmd)) => {
             telemetry::init("warn");
             let db = open_db(&data_dir).await?;
@@ -199,6 +218,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(out.flush()?)
         }
     }
+}
+
+async fn import(
+    data_dir: &DataDir,
+    file: &std::path::Path,
+    salesperson: Option<&str>,
+    by: &str,
+) -> anyhow::Result<()> {
+    let db = open_db(data_dir).await?;
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = crm_server::archive::import(&db, file, by, salesperson, |done| {
+        if !quiet {
+            eprint!("\r已导入 {done} 位客户");
+        }
+    })
+    .await?;
+    if !quiet {
+        eprintln!();
+    }
+    println!(
+        "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
+        report.created, report.updated, report.unchanged
+    );
+    Ok(())
 }
 
 async fn open_db(data_dir: &DataDir) -> anyhow::Result<Db> {

@@ -46,6 +46,9 @@ pub enum SyncError {
     /// The request is malformed; nothing was stored.
     #[error("{0}")]
     BadRequest(String),
+    /// No such customer.
+    #[error("{0}")]
+    NotFound(String),
     /// The store failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -62,6 +65,7 @@ impl From<SyncError> for AppError {
         match e {
             SyncError::Forbidden(m) => AppError::Forbidden(m),
             SyncError::BadRequest(m) => AppError::BadRequest(m),
+            SyncError::NotFound(m) => AppError::NotFound(m),
             SyncError::Db(e) => e.into(),
         }
     }

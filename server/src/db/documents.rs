@@ -313,3 +313,16 @@ pub(crate) fn ever_assigned(conn: &Connection, id: &str, login: &str) -> rusqlit
     conn.prepare_cached("SELECT 1 FROM doc_log WHERE salesperson = ?2 AND doc_id = ?1")?
         .exists(params![id, login])
 }
+
+/// Ids of customers with open conflicts that `login` sees (`all`: every one).
+pub(crate) fn conflicted(
+    conn: &Connection,
+    login: &str,
+    all: bool,
+) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM customers WHERE conflicts > 0 AND (?2 OR salesperson = ?1) ORDER BY name, id",
+    )?;
+    let rows = st.query_map(params![login, all], |r| r.get(0))?;
+    rows.collect()
+}

@@ -14,6 +14,7 @@
 //! never by streaming `axum::body::Body` by hand, or the limit does not apply.
 
 mod auth;
+mod customers;
 mod status;
 mod sync;
 
@@ -28,7 +29,10 @@ use crate::telemetry;
 
 /// The whole application, ready to serve (or to test with `oneshot`).
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::routes()).merge(sync::routes());
+    let api = Router::new()
+        .merge(auth::routes())
+        .merge(sync::routes())
+        .merge(customers::routes());
     Router::new()
         .merge(status::routes())
         .nest("/api/v1", api)

@@ -1,0 +1,340 @@
+//! Head office's direct work on customer documents through the server:
+//! reading a card with its history, listing open conflicts, settling one.
+//! The same access rules as sync apply (`crm_shared::access`).
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crm_shared::access;
+use crm_shared::document::{Conflict, HistoryEntry};
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::{ActorId, Customer, CustomerDoc};
+
+use crate::db::documents::{self as docs, Origin};
+use crate::db::Db;
+use crate::sync::{Caller, SyncError};
+
+/// A customer's card with its history and open conflicts.
+#[derive(Debug, Serialize)]
+pub struct CardView {
+    /// The card.
+    pub customer: Customer,
+    /// Who changed what, when and why.
+    pub history: Vec<HistoryEntry>,
+    /// Open conflicts.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// One customer's open conflicts.
+#[derive(Debug, Serialize)]
+pub struct CustomerConflicts {
+    /// Customer id.
+    pub id: String,
+    /// Customer name.
+    pub name: String,
+    /// The conflicting fields.
+    pub conflicts: Vec<Conflict>,
+}
+
+fn may_read(caller: &Caller) -> Result<(), SyncError> {
+    if matches!(caller.role, crm_shared::codes::Role::BackupOperator) {
+        return Err(SyncError::Forbidden("备份管理员不能查看客户内容".into()));
+    }
+    Ok(())
+}
+
+fn load_visible(
+    conn: &Connection,
+    caller: &Caller,
+    id: &str,
+) -> Result<(CustomerDoc, docs::Stored), SyncError> {
+    let not_found = || SyncError::NotFound(format!("找不到客户 {id}"));
+    let stored = docs::load(conn, id)?.ok_or_else(not_found)?;
+    if !access::sees_all(caller.role) && stored.salesperson != caller.login {
+        return Err(SyncError::Forbidden(format!("无权查看客户 {id}")));
+    }
+    let actor = ActorId::try_from(docs::meta(conn, "actor")?.as_str())
+        .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+    let doc = CustomerDoc::load(&stored.bytes, actor)
+        .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+    Ok((doc, stored))
+}
+
+/// The card of `id`, if the caller may see it.
+pub async fn card(db: &Db, caller: Caller, id: String) -> Result<CardView, SyncError> {
+    may_read(&caller)?;
+    db.read_with(move |conn| {
+        let (doc, _) = load_visible(conn, &caller, &id)?;
+        Ok(CardView {
+            customer: doc.card().clone(),
+            history: doc.history(),
+            conflicts: doc.conflicts(),
+        })
+    })
+    .await
+}
+
+/// Open conflicts of every customer the caller sees.
+pub async fn conflicts(db: &Db, caller: Caller) -> Result<Vec<CustomerConflicts>, SyncError> {
+    may_read(&caller)?;
+    db.read_with(move |conn| {
+        let mut out = Vec::new();
+        for id in docs::conflicted(conn, &caller.login, access::sees_all(caller.role))? {
+            let (doc, _) = load_visible(conn, &caller, &id)?;
+            let conflicts = doc.conflicts();
+            if !conflicts.is_empty() {
+                out.push(CustomerConflicts {
+                    id,
+                    name: doc.card().name.clone(),
+                    conflicts,
+                });
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Settles a conflicting field of `id` on `value`, with a reason.
+pub async fn resolve(
+    db: &Db,
+    caller: Caller,
+    id: String,
+    path: String,
+    value: serde_json::Value,
+    reason: String,
+    now: i64,
+) -> Result<(), SyncError> {
+    may_read(&caller)?;
+    if !access::may_change(caller.role, &path) {
+        return Err(SyncError::Forbidden(format!(
+            "{} 无权修改字段 {path}",
+            caller.role.label()
+        )));
+    }
+    db.write_with(move |tx| {
+        let (mut doc, stored) = load_visible(tx, &caller, &id)?;
+        let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
+        doc.resolve(&path, &value, &note, now)
+            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        let chunk = doc.save_after(&stored.heads);
+        let heads = doc.heads();
+        let card = doc.card();
+        let origin = Origin {
+            login: &caller.login,
+            device_id: Some(&caller.device_id),
+            at: now,
+        };
+        for (hash, _) in doc.changes_since(&stored.heads) {
+            docs::record_author(tx, &hash, &id, &origin)?;
+        }
+        docs::store(
+            tx,
+            &id,
+            docs::Bytes::Append(&chunk),
+            &heads,
+            &CustomerSummary::of(card),
+            &search_text(card),
+            doc.conflicts().len(),
+            &origin,
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// What a server-side import did.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct ImportReport {
+    /// Customers created.
+    pub created: usize,
+    /// Existing customers updated.
+    pub updated: usize,
+    /// Existing customers already identical.
+    pub unchanged: usize,
+}
+
+/// Customers written per transaction by [`import`].
+const IMPORT_BATCH: usize = 200;
+
+/// Imports a JSON Lines file (the laptop's import format) straight into the
+/// server's store, as user `by`; `salesperson` assigns every customer to
+/// that login. Every line is checked first: a bad line imports nothing.
+/// Documents of a batch are built on all cores, then written in one
+/// transaction; `progress(done)` follows each commit.
+pub async fn import(
+    db: &Db,
+    path: &std::path::Path,
+    by: &str,
+    salesperson: Option<&str>,
+    mut progress: impl FnMut(usize),
+) -> Result<ImportReport, SyncError> {
+    use crm_shared::import::{parse_line, ImportRecord};
+    use rayon::prelude::*;
+    use std::io::BufRead;
+
+    let read = |path: &std::path::Path| -> Result<Vec<(usize, String)>, SyncError> {
+        let f = std::fs::File::open(path)
+            .map_err(|e| SyncError::BadRequest(format!("无法读取 {}:{e}", path.display())))?;
+        let mut out = Vec::new();
+        for (i, l) in std::io::BufReader::new(f).lines().enumerate() {
+            let l = l.map_err(|e| SyncError::BadRequest(format!("读取失败:{e}")))?;
+            if !l.trim().is_empty() {
+                out.push((i + 1, l));
+            }
+        }
+        Ok(out)
+    };
+    let record = |line: usize, text: &str| -> Result<ImportRecord, SyncError> {
+        let mut rec =
+            parse_line(text).map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
+        if let Some(s) = salesperson {
+            rec.salesperson = Some(s.to_string());
+        }
+        let mut probe = Customer::default();
+        rec.clone().apply(&mut probe, by, 0);
+        crm_shared::validate::customer(&probe)
+            .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
+        Ok(rec)
+    };
+    // Check every line before writing anything.
+    let lines = read(path)?;
+    let records = lines
+        .iter()
+        .map(|(n, l)| record(*n, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let note = ChangeNote::new(by, Action::Import).with_reason(Some(format!(
+        "导入 {}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    )));
+    let mut report = ImportReport::default();
+    let mut done = 0;
+    for batch in records.chunks(IMPORT_BATCH) {
+        let batch = batch.to_vec();
+        let note = note.clone();
+        let by = by.to_string();
+        let now = crate::clock::now_ms();
+        let r = db
+            .write_with(move |tx| {
+                let actor = ActorId::try_from(docs::meta(tx, "actor")?.as_str())
+                    .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+                let stored = batch
+                    .iter()
+                    .map(|r| docs::load(tx, &r.id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let built = batch
+                    .into_par_iter()
+                    .zip(stored)
+                    .map(|(rec, stored)| build(rec, stored, &actor, &note, &by, now))
+                    .collect::<Result<Vec<_>, SyncError>>()?;
+                let origin = Origin {
+                    login: &by,
+                    device_id: None,
+                    at: now,
+                };
+                let mut report = ImportReport::default();
+                for b in built {
+                    match b {
+                        Built::Unchanged => report.unchanged += 1,
+                        Built::Write {
+                            id,
+                            new,
+                            bytes,
+                            heads,
+                            summary,
+                            search,
+                            conflicts,
+                        } => {
+                            if new {
+                                report.created += 1;
+                            } else {
+                                report.updated += 1;
+                            }
+                            let b = if new {
+                                docs::Bytes::Snapshot(&bytes)
+                            } else {
+                                docs::Bytes::Append(&bytes)
+                            };
+                            docs::store(tx, &id, b, &heads, &summary, &search, conflicts, &origin)?;
+                        }
+                    }
+                }
+                Ok::<_, SyncError>(report)
+            })
+            .await?;
+        report.created += r.created;
+        report.updated += r.updated;
+        report.unchanged += r.unchanged;
+        done += r.created + r.updated + r.unchanged;
+        progress(done);
+    }
+    Ok(report)
+}
+
+enum Built {
+    Unchanged,
+    Write {
+        id: String,
+        new: bool,
+        bytes: Vec<u8>,
+        heads: Vec<crm_shared::ChangeHash>,
+        summary: CustomerSummary,
+        search: String,
+        conflicts: usize,
+    },
+}
+
+fn build(
+    rec: crm_shared::import::ImportRecord,
+    stored: Option<docs::Stored>,
+    actor: &ActorId,
+    note: &ChangeNote,
+    by: &str,
+    now: i64,
+) -> Result<Built, SyncError> {
+    let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
+    let id = rec.id.clone();
+    let (doc, new) = match stored {
+        None => {
+            let mut card = Customer::default();
+            rec.apply(&mut card, by, now);
+            (
+                CustomerDoc::create(&card, actor.clone(), note, now).map_err(bad)?,
+                true,
+            )
+        }
+        Some(s) => {
+            let mut doc = CustomerDoc::load(&s.bytes, actor.clone())
+                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+            let mut card = doc.card().clone();
+            rec.apply(&mut card, by, now);
+            if doc.update(&card, note, now).map_err(bad)?.is_empty() {
+                return Ok(Built::Unchanged);
+            }
+            let chunk = doc.save_after(&s.heads);
+            let card = doc.card();
+            return Ok(Built::Write {
+                id,
+                new: false,
+                bytes: chunk,
+                heads: doc.heads(),
+                summary: CustomerSummary::of(card),
+                search: search_text(card),
+                conflicts: doc.conflicts().len(),
+            });
+        }
+    };
+    let card = doc.card();
+    Ok(Built::Write {
+        id,
+        new,
+        bytes: doc.save(),
+        heads: doc.heads(),
+        summary: CustomerSummary::of(card),
+        search: search_text(card),
+        conflicts: 0,
+    })
+}
