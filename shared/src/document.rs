@@ -256,49 +256,38 @@ impl CustomerDoc {
             .collect()
     }
 
-    /// Fields with concurrent, differing values, found by walking the document.
+    /// Fields with concurrent, differing values. automerge's bulk hydrate
+    /// flags conflicted keys cheaply; only those are then read in full.
     pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut paths = Vec::new();
+        if let automerge::hydrate::Value::Map(m) = self.doc.hydrate(None) {
+            flagged(&m, "", &mut paths);
+        }
+        paths.sort();
         let mut out = Vec::new();
-        self.walk_conflicts(&ROOT, "", &mut out);
-        out
-    }
-
-    fn walk_conflicts(&self, obj: &ObjId, path: &str, out: &mut Vec<Conflict>) {
-        for item in self.doc.map_range(obj, ..) {
-            let key = item.key.to_string();
-            let p = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
-            if item.conflict {
-                let all = self.doc.get_all(obj, key.as_str()).unwrap_or_default();
-                let mut values: Vec<ConflictValue> = all
-                    .iter()
-                    .map(|(v, id)| {
-                        let hash = self.doc.hash_for_opid(id);
-                        let (note, at) = hash.map(|h| self.note_of(&h)).unwrap_or((None, None));
-                        ConflictValue {
-                            value: value_json(v),
-                            by: note.map(|n| n.by),
-                            at,
-                        }
-                    })
-                    .collect();
-                // automerge's winner is the last of get_all; show it first.
-                values.reverse();
-                values.dedup_by(|a, b| a.value == b.value);
-                if values.len() > 1 {
-                    out.push(Conflict {
-                        path: p.clone(),
-                        values,
-                    });
-                }
-            }
-            if let Ok(Some((Value::Object(ObjType::Map), id))) = self.doc.get(obj, key.as_str()) {
-                self.walk_conflicts(&id, &p, out);
+        for p in paths {
+            let Ok((obj, key)) = self.locate(&p) else { continue };
+            let all = self.doc.get_all(&obj, key.as_str()).unwrap_or_default();
+            let mut values: Vec<ConflictValue> = all
+                .iter()
+                .map(|(v, id)| {
+                    let hash = self.doc.hash_for_opid(id);
+                    let (note, at) = hash.map(|h| self.note_of(&h)).unwrap_or((None, None));
+                    ConflictValue {
+                        value: value_json(v),
+                        by: note.map(|n| n.by),
+                        at,
+                    }
+                })
+                .collect();
+            // automerge's winner is the last of get_all; show it first.
+            values.reverse();
+            values.dedup_by(|a, b| a.value == b.value);
+            if values.len() > 1 {
+                out.push(Conflict { path: p, values });
             }
         }
+        out
     }
 
     /// Settles a conflicting field on `value` (JSON scalar), with a reason.
@@ -345,6 +334,23 @@ impl CustomerDoc {
             }
         }
         Ok((obj, key))
+    }
+}
+
+/// Paths of conflicted keys in a hydrated map, recursively.
+fn flagged(m: &automerge::hydrate::Map, path: &str, out: &mut Vec<String>) {
+    for (k, mv) in m.iter() {
+        let p = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        if mv.conflict {
+            out.push(p.clone());
+        }
+        if let automerge::hydrate::Value::Map(inner) = &mv.value {
+            flagged(inner, &p, out);
+        }
     }
 }
 
