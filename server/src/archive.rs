@@ -237,30 +237,27 @@ pub async fn import(
                 };
                 let mut report = ImportReport::default();
                 for b in built {
-                    match b {
-                        Built::Unchanged => report.unchanged += 1,
-                        Built::Write {
-                            id,
-                            new,
-                            bytes,
-                            heads,
-                            summary,
-                            search,
-                            conflicts,
-                        } => {
-                            if new {
-                                report.created += 1;
-                            } else {
-                                report.updated += 1;
-                            }
-                            let b = if new {
-                                docs::Bytes::Snapshot(&bytes)
-                            } else {
-                                docs::Bytes::Append(&bytes)
-                            };
-                            docs::store(tx, &id, b, &heads, &summary, &search, conflicts, &origin)?;
-                        }
-                    }
+                    let Some(b) = b else {
+                        report.unchanged += 1;
+                        continue;
+                    };
+                    let bytes = if b.new {
+                        report.created += 1;
+                        docs::Bytes::Snapshot(&b.bytes)
+                    } else {
+                        report.updated += 1;
+                        docs::Bytes::Append(&b.bytes)
+                    };
+                    docs::store(
+                        tx,
+                        &b.id,
+                        bytes,
+                        &b.heads,
+                        &b.summary,
+                        &b.search,
+                        b.conflicts,
+                        &origin,
+                    )?;
                 }
                 Ok::<_, SyncError>(report)
             })
@@ -274,17 +271,16 @@ pub async fn import(
     Ok(report)
 }
 
-enum Built {
-    Unchanged,
-    Write {
-        id: String,
-        new: bool,
-        bytes: Vec<u8>,
-        heads: Vec<crm_shared::ChangeHash>,
-        summary: CustomerSummary,
-        search: String,
-        conflicts: usize,
-    },
+/// A customer's import write, computed off the writer; `None` from
+/// [`build`] means the record changed nothing.
+struct Built {
+    id: String,
+    new: bool,
+    bytes: Vec<u8>,
+    heads: Vec<crm_shared::ChangeHash>,
+    summary: CustomerSummary,
+    search: String,
+    conflicts: usize,
 }
 
 fn build(
@@ -294,7 +290,7 @@ fn build(
     note: &ChangeNote,
     by: &str,
     now: i64,
-) -> Result<Built, SyncError> {
+) -> Result<Option<Built>, SyncError> {
     let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
     let id = rec.id.clone();
     let (doc, new) = match stored {
@@ -312,11 +308,11 @@ fn build(
             let mut card = doc.card().clone();
             rec.apply(&mut card, by, now);
             if doc.update(&card, note, now).map_err(bad)?.is_empty() {
-                return Ok(Built::Unchanged);
+                return Ok(None);
             }
             let chunk = doc.save_after(&s.heads);
             let card = doc.card();
-            return Ok(Built::Write {
+            return Ok(Some(Built {
                 id,
                 new: false,
                 bytes: chunk,
@@ -324,11 +320,11 @@ fn build(
                 summary: CustomerSummary::of(card),
                 search: search_text(card),
                 conflicts: doc.conflicts().len(),
-            });
+            }));
         }
     };
     let card = doc.card();
-    Ok(Built::Write {
+    Ok(Some(Built {
         id,
         new,
         bytes: doc.save(),
@@ -336,5 +332,5 @@ fn build(
         summary: CustomerSummary::of(card),
         search: search_text(card),
         conflicts: 0,
-    })
+    }))
 }

@@ -24,13 +24,13 @@ pub fn may_see(role: Role, login: &str, card: &Customer) -> bool {
 pub fn may_change(role: Role, path: &str) -> bool {
     match role {
         Role::Clerk | Role::Manager => true,
-        Role::Salesperson => !PROTECTED.iter().any(|p| path == *p),
+        Role::Salesperson => !PROTECTED.contains(&path),
         Role::Admin | Role::BackupOperator => false,
     }
 }
 
 /// The changes among `changes` that `role` may not make.
-pub fn forbidden<'a>(role: Role, changes: &'a [FieldChange]) -> Vec<&'a FieldChange> {
+pub fn forbidden(role: Role, changes: &[FieldChange]) -> Vec<&FieldChange> {
     changes
         .iter()
         .filter(|c| !may_change(role, &c.path))

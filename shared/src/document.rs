@@ -266,7 +266,9 @@ impl CustomerDoc {
         paths.sort();
         let mut out = Vec::new();
         for p in paths {
-            let Ok((obj, key)) = self.locate(&p) else { continue };
+            let Ok((obj, key)) = self.locate(&p) else {
+                continue;
+            };
             let all = self.doc.get_all(&obj, key.as_str()).unwrap_or_default();
             let mut values: Vec<ConflictValue> = all
                 .iter()
