@@ -14,8 +14,10 @@ use crm_shared::day::Day;
 use crm_shared::note::Action;
 use crm_shared::{edit, labels, Error as DomainError};
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+use crate::net::{NetError, Trust};
 use crate::render;
+use crate::session;
 use crate::store::{now_millis, Store};
 
 /// 客户档案 — offline customer archive for field sales.
@@ -114,6 +116,29 @@ pub enum Command {
     },
     /// 从文档重建查询索引 (rebuild list/search tables from the documents)
     RebuildIndex,
+    /// 登录同步服务器 (sign in to the server; pins its certificate)
+    Login(LoginArgs),
+    /// 退出登录:删除本机保存的服务器令牌 (forget the server session)
+    Logout,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Server address, e.g. https://10.0.0.5:8443.
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Login name; must be this store's user.
+    #[arg(long)]
+    user: String,
+    /// SHA-256 fingerprint of the server's certificate, as crm-server printed it.
+    #[arg(long, value_name = "HEX", conflicts_with = "ca_file")]
+    fingerprint: Option<String>,
+    /// PEM file of the CA (or server) certificate to trust instead of a fingerprint.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Read the password from one line of standard input (else CRM_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +288,39 @@ fn apply_sets(card: &mut Customer, sets: &[String]) -> Result<()> {
         *card = edit::set_text(card, path, value)?;
     }
     Ok(())
+}
+
+/// How `crm login` trusts the server: http needs nothing, https needs a
+/// fingerprint or a CA file.
+fn login_trust(l: &LoginArgs) -> Result<Trust> {
+    let https = l.server.trim().starts_with("https://");
+    Ok(match (&l.fingerprint, &l.ca_file) {
+        (Some(fp), _) => Trust::fingerprint(fp)?,
+        (None, Some(path)) => Trust::ca_file(path)?,
+        (None, None) if https => return Err(NetError::NoTrust.into()),
+        (None, None) => Trust::PlainHttp,
+    })
+}
+
+/// The login password: one line of stdin, else `CRM_PASSWORD`, else a
+/// prompt without echo.
+fn read_password(from_stdin: bool) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if let Ok(value) = std::env::var("CRM_PASSWORD") {
+        value
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("密码:")?
+    } else {
+        return Err(StoreError::NoPassword);
+    };
+    if password.is_empty() {
+        return Err(StoreError::NoPassword);
+    }
+    Ok(password)
 }
 
 fn print_json(v: &impl serde::Serialize) {
@@ -543,6 +601,31 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut store = Store::open(&dir)?;
             let n = store.rebuild_projection()?;
             println!("已重建 {n} 位客户的查询索引");
+        }
+        Command::Login(l) => {
+            let mut store = Store::open(&dir)?;
+            let trust = login_trust(&l)?;
+            let password = read_password(l.password_stdin)?;
+            let s = session::login(
+                &mut store,
+                &l.server,
+                trust,
+                &l.user,
+                &password,
+                &session::device_name(),
+            )?;
+            println!(
+                "已登录 {},用户 {}({})",
+                s.server_url, s.display_name, s.role
+            );
+        }
+        Command::Logout => {
+            let mut store = Store::open(&dir)?;
+            if session::forget(&mut store)? {
+                println!("已退出登录(本机客户数据保留)");
+            } else {
+                println!("本机尚未登录服务器");
+            }
         }
     }
     Ok(())

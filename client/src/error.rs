@@ -50,6 +50,25 @@ pub enum StoreError {
     /// Reading or writing a file failed.
     #[error("读写文件失败:{0}")]
     Io(#[from] std::io::Error),
+    /// `login` as someone other than the user this store belongs to.
+    #[error(
+        "本机资料库属于用户 {owner},不能以 {login} 登录;每位用户请使用自己的资料库目录(--data-dir)"
+    )]
+    OtherUser {
+        /// The store's profile user.
+        owner: String,
+        /// Who tried to log in.
+        login: String,
+    },
+    /// A command needs the server but this laptop has not logged in.
+    #[error("尚未登录服务器,请先运行 crm login --server https://主机:端口 --user <登录名> --fingerprint <指纹>")]
+    NotLoggedIn,
+    /// `login` without a password on stdin, in the environment or typed.
+    #[error("没有提供密码:请用 --password-stdin(从标准输入读一行)、环境变量 CRM_PASSWORD,或在终端中输入")]
+    NoPassword,
+    /// Talking to the server failed.
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
 }
 
 /// Result alias for the client library.

@@ -4,10 +4,14 @@
 //! - [`store`]: documents + projection in one SQLite file (SQL in [`db`]).
 //! - [`import`]: JSON Lines import in checked, batched transactions.
 //! - [`error`]: the one error type.
+//! - [`net`]: the HTTPS client for `crm-server` (trust by fingerprint or CA).
+//! - [`session`]: `crm login`: the server, its trust and this device's token.
 
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod net;
+pub mod session;
 pub mod store;
 pub mod sync;
 

@@ -129,6 +129,11 @@ impl Store {
         })
     }
 
+    /// The SQLite connection, for modules keeping values in `meta`.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// This laptop's profile.
     pub fn profile(&self) -> &Profile {
         &self.profile

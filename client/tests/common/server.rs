@@ -1,0 +1,258 @@
+//! A real `crm-server` process for client tests: its own temporary data
+//! directory, HTTPS with its generated self-signed certificate on an
+//! ephemeral loopback port, killed when the [`TestServer`] is dropped.
+//!
+//! **Which binary.** The server is another package, so cargo does not build
+//! it for `cargo test -p crm-client`. [`server_bin`] finds it beside the
+//! `crm` binary under test (`target/<profile>/crm-server`, from
+//! `CARGO_BIN_EXE_crm`) and, once per test process (a `OnceLock`), runs
+//! `cargo build -p crm-server --bin crm-server` into that same target
+//! directory, so a changed server is rebuilt rather than tested stale. When
+//! it is fresh this takes well under a second; if another build holds
+//! cargo's lock it waits. If the build fails but an older binary exists, the
+//! older one is used with a warning on stderr. Set `CRM_SERVER_BIN` to use a
+//! given binary and skip the build.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crm_shared::codes::Role;
+use tempfile::TempDir;
+
+/// How long the server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `crm-server` binary, built if needed (see the module docs).
+pub fn server_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("CRM_SERVER_BIN") {
+            return PathBuf::from(bin);
+        }
+        let crm = Path::new(env!("CARGO_BIN_EXE_crm"));
+        let profile_dir = crm.parent().expect("crm binary has a directory");
+        let target_dir = profile_dir.parent().expect("profile dir has a parent");
+        let bin = profile_dir.join(format!("crm-server{}", std::env::consts::EXE_SUFFIX));
+        let mut cargo = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        cargo
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "crm-server",
+                "--bin",
+                "crm-server",
+            ])
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some(profile) => {
+                cargo.args(["--profile", profile]);
+            }
+        }
+        let out = cargo.output().expect("run cargo to build crm-server");
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if bin.exists() {
+                eprintln!(
+                    "warning: building crm-server failed, testing the existing {}:\n{err}",
+                    bin.display()
+                );
+            } else {
+                panic!("cargo build -p crm-server failed:\n{err}");
+            }
+        }
+        assert!(bin.exists(), "{} missing after build", bin.display());
+        bin
+    })
+}
+
+/// A running `crm-server`; killed on drop.
+pub struct TestServer {
+    /// `https://127.0.0.1:PORT` (or `http://…` for [`TestServer::start_plain`]).
+    pub url: String,
+    /// SHA-256 of the certificate as the server printed it (empty for plain HTTP).
+    pub fingerprint: String,
+    /// The server's `--data-dir`.
+    pub data_dir: PathBuf,
+    /// The server process.
+    pub child: Child,
+    /// What the server wrote to stderr (its log), for failure messages.
+    pub log: Arc<Mutex<String>>,
+    _dir: Option<TempDir>,
+}
+
+impl TestServer {
+    /// HTTPS with the self-signed certificate generated on first start.
+    pub fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("server");
+        let mut server = TestServer::start_in(&data_dir, &[]);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Plain HTTP (`--insecure-plain-http`), for tests that do not care about TLS.
+    pub fn start_plain() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("server");
+        let mut server = TestServer::start_in(&data_dir, &["--insecure-plain-http"]);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server on an existing data directory (e.g. to restart one
+    /// after killing it; the caller keeps the directory alive). `extra` is
+    /// appended to `serve`'s flags.
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> TestServer {
+        let mut child = Command::new(server_bin())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("CRM_LISTEN")
+            .env_remove("CRM_DATA_DIR")
+            .env("CRM_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start crm-server");
+
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+
+        // Read the banner on a thread so a silent server cannot hang the
+        // test; keep draining stdout afterwards so it never blocks on a pipe.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut url = None;
+            let mut fingerprint = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if url.is_none() {
+                    if let Some(at) = line.find("https://").or_else(|| line.find("http://")) {
+                        url = Some(line[at..].trim().to_string());
+                    }
+                }
+                if let Some((_, fp)) = line.split_once("指纹:") {
+                    fingerprint = Some(fp.trim().to_string());
+                }
+                let plain = url.as_deref().is_some_and(|u| u.starts_with("http://"));
+                if url.is_some() && (fingerprint.is_some() || plain) {
+                    let _ = tx.send((url.take().unwrap(), fingerprint.take().unwrap_or_default()));
+                }
+            }
+        });
+        let (url, fingerprint) = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(found) => found,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "crm-server did not print its address ({status:?}); its log:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        TestServer {
+            url,
+            fingerprint,
+            data_dir: data_dir.to_path_buf(),
+            child,
+            log,
+            _dir: None,
+        }
+    }
+
+    /// The generated certificate (PEM), for `crm login --ca-file`.
+    pub fn cert_path(&self) -> PathBuf {
+        self.data_dir.join("tls").join("cert.pem")
+    }
+
+    /// `crm-server user add LOGIN --role ROLE --name LOGIN --password-stdin`.
+    pub fn add_user(&self, login: &str, role: Role, password: &str) {
+        self.add_user_named(login, login, role, password);
+    }
+
+    /// `crm-server user add` with a display name.
+    pub fn add_user_named(&self, login: &str, name: &str, role: Role, password: &str) {
+        let out = self.admin(
+            &[
+                "user",
+                "add",
+                login,
+                "--role",
+                role.code(),
+                "--name",
+                name,
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        );
+        assert!(
+            out.status.success(),
+            "user add {login}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `crm-server --data-dir D ARGS` (an admin command) on this
+    /// server's data directory, feeding `stdin` if given.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        admin(&self.data_dir, args, stdin)
+    }
+
+    /// Kills the server now (as `kill -9`) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `crm-server --data-dir DATA ARGS`, feeding `stdin` if given.
+pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(server_bin())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CRM_PASSWORD")
+        .env_remove("CRM_DATA_DIR")
+        .env("CRM_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run crm-server");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
