@@ -2,6 +2,7 @@
 //! Human output goes through [`crate::render`]; every read command also has
 //! `--json` for scripts.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -120,6 +121,10 @@ pub enum Command {
     Login(LoginArgs),
     /// 退出登录:删除本机保存的服务器令牌 (forget the server session)
     Logout,
+    /// 与服务器同步 (send local changes, receive others')
+    Sync(JsonFlag),
+    /// 待同步的修改 (customers with changes not yet on the server)
+    Pending(JsonFlag),
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +328,27 @@ fn read_password(from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
+/// Refuses changes the logged-in role may not make (the server would undo
+/// them anyway; better to say so before anything is recorded).
+fn check_allowed(store: &Store, before: &Customer, after: &Customer) -> Result<()> {
+    let Some(s) = session::current(store)? else {
+        return Ok(());
+    };
+    let changes = crm_shared::diff::customers(before, after);
+    if let Some(c) = crm_shared::access::forbidden(s.role, &changes).first() {
+        return Err(DomainError::invalid(
+            c.path.as_str(),
+            format!(
+                "{}无权修改“{}”,请联系档案管理员",
+                s.role.label(),
+                labels::label_of(&c.path)
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
 }
@@ -385,6 +411,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
             apply_sets(&mut c, &a.set)?;
+            let blank = Customer {
+                id: c.id.clone(),
+                salesperson: c.salesperson.clone(),
+                ..Default::default()
+            };
+            check_allowed(&store, &blank, &c)?;
             store.create(&c, a.allow_duplicate)?;
             println!("已新建客户 {} {}", c.id, c.name);
         }
@@ -396,6 +428,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut store = Store::open(&dir)?;
             let id = store.resolve_key(&customer)?;
             let note = store.note(Action::Edit, reason.as_deref());
+            let before = store.get(&id)?;
+            let mut after = before.clone();
+            apply_sets(&mut after, &set)?;
+            check_allowed(&store, &before, &after)?;
             let changes = store.change(&id, &note, |c| apply_sets(c, &set))?;
             if changes.is_empty() {
                 println!("没有变化,未保存。");
@@ -572,7 +608,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let reason = reason.ok_or(DomainError::ReasonRequired)?;
             let path = labels::path_of(&field).to_string();
             // Type the value the way `edit --set` does, then take that field's JSON.
-            let card = edit::set_text(&store.get(&id)?, &path, &value)?;
+            let current = store.get(&id)?;
+            let card = edit::set_text(&current, &path, &value)?;
+            if let Some(s) = session::current(&store)? {
+                if !crm_shared::access::may_change(s.role, &path) {
+                    return Err(DomainError::invalid(
+                        path.as_str(),
+                        format!("{}无权修改此字段,请联系档案管理员", s.role.label()),
+                    )
+                    .into());
+                }
+            }
             let mut v = serde_json::to_value(&card).expect("serialisable");
             for part in path.split('.') {
                 v = v.get(part).cloned().unwrap_or_default();
@@ -618,6 +664,81 @@ pub fn run(cli: Cli) -> Result<()> {
                 "已登录 {},用户 {}({})",
                 s.server_url, s.display_name, s.role
             );
+        }
+        Command::Sync(j) => {
+            let mut store = Store::open(&dir)?;
+            let s = session::require(&store)?;
+            let client = s.client()?;
+            let term = std::io::stderr().is_terminal() && !j.json;
+            let bar = term.then(|| {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.set_message(format!("正在与 {} 同步…", s.server_url));
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b
+            });
+            let result = crate::sync::run(
+                &mut store,
+                |req| Ok(client.post("/api/v1/sync", Some(s.bearer()), req)?),
+                |r| {
+                    if let Some(b) = &bar {
+                        b.set_message(format!(
+                            "已发送 {} 位,已接收 {} 位客户…",
+                            r.sent, r.received
+                        ));
+                    }
+                },
+            );
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let report = match result {
+                Err(StoreError::Net(NetError::DeviceRevoked)) => {
+                    // The device lost its right to the data: remove it.
+                    let n = store.wipe_customers()?;
+                    session::forget(&mut store)?;
+                    return Err(StoreError::DeviceWiped(n));
+                }
+                other => other?,
+            };
+            if j.json {
+                print_json(&report);
+            } else {
+                println!(
+                    "同步完成:发送 {} 位客户的修改,接收 {} 位,移除 {} 位,冲突 {} 位({} 次请求)",
+                    report.sent,
+                    report.received,
+                    report.removed,
+                    report.conflicts.len(),
+                    report.requests
+                );
+                for r in &report.reverted {
+                    println!("  已被服务器撤销:{r}");
+                }
+                if !report.conflicts.is_empty() {
+                    println!(
+                        "  有冲突的客户:{};用 crm conflicts 查看",
+                        report.conflicts.join("、")
+                    );
+                }
+                if report.kept_unsent > 0 {
+                    println!(
+                        "  {} 位已转给他人的客户还有未发送的修改,暂时保留",
+                        report.kept_unsent
+                    );
+                }
+            }
+        }
+        Command::Pending(j) => {
+            let store = Store::open(&dir)?;
+            let rows = store.pending_summaries()?;
+            if j.json {
+                print_json(&rows);
+            } else if rows.is_empty() {
+                println!("没有待同步的修改。");
+            } else {
+                println!("{} 位客户有待同步的修改:", rows.len());
+                render::summaries(&rows);
+            }
         }
         Command::Logout => {
             let mut store = Store::open(&dir)?;

@@ -37,6 +37,9 @@ pub enum StoreError {
         /// What is wrong with it.
         source: crm_shared::Error,
     },
+    /// The server revoked this device; its customer data was deleted.
+    #[error("此设备已被管理员停用,已删除本机 {0} 位客户的数据;请联系管理员")]
+    DeviceWiped(usize),
     /// A domain rule was broken.
     #[error(transparent)]
     Domain(#[from] crm_shared::Error),

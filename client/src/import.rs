@@ -107,8 +107,8 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
         pending.push(record(line, &text?, &user)?);
         if pending.len() == BATCH {
             counted += pending.len();
-            flush(store, &mut pending)?;
             saved(counted);
+            flush(store, &mut pending)?;
         }
     }
     if !pending.is_empty() {

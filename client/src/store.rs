@@ -418,6 +418,15 @@ impl Store {
         Ok((out, false))
     }
 
+    /// Customers with changes the server has not acknowledged.
+    pub fn pending_summaries(&self) -> Result<Vec<CustomerSummary>> {
+        let mut out = Vec::new();
+        for (id, _) in db::pending(&self.conn)? {
+            out.push(CustomerSummary::of(self.load(&id)?.0.card()));
+        }
+        Ok(out)
+    }
+
     /// Number of documents with changes the server has not acknowledged.
     pub fn pending_count(&self) -> Result<usize> {
         Ok(db::pending(&self.conn)?.len())
