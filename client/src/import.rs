@@ -107,8 +107,8 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
         pending.push(record(line, &text?, &user)?);
         if pending.len() == BATCH {
             counted += pending.len();
-            saved(counted);
             flush(store, &mut pending)?;
+            saved(counted);
         }
     }
     if !pending.is_empty() {
