@@ -691,7 +691,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
-            let report = match result {
+            let mut report = match result {
                 Err(StoreError::Net(NetError::DeviceRevoked)) => {
                     // The device lost its right to the data: remove it.
                     let n = store.wipe_customers()?;
@@ -700,6 +700,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 other => other?,
             };
+            (report.bytes_sent, report.bytes_received) = client.traffic();
             if j.json {
                 print_json(&report);
             } else {

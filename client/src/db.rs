@@ -269,14 +269,30 @@ pub fn stored_bytes(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+/// A document with changes the server has not acknowledged.
+pub struct Pending {
+    /// Customer id.
+    pub id: String,
+    /// Current heads blob.
+    pub heads: Vec<u8>,
+    /// What the server holds (`None`: nothing yet).
+    pub synced: Option<Vec<u8>>,
+}
+
 /// Documents with changes the server has not acknowledged: never synced, or
-/// heads moved since. Returns (id, synced heads blob if any).
-pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<(String, Option<Vec<u8>>)>> {
+/// heads moved since.
+pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
     let mut st = conn.prepare_cached(
-        "SELECT id, synced_heads FROM documents
+        "SELECT id, heads, synced_heads FROM documents
          WHERE synced_heads IS NULL OR synced_heads <> heads ORDER BY id",
     )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = st.query_map([], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            heads: r.get(1)?,
+            synced: r.get(2)?,
+        })
+    })?;
     rows.collect()
 }
 

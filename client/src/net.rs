@@ -245,6 +245,9 @@ pub struct Client {
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
     pin: Option<Arc<PinnedCert>>,
+    /// Request and response body bytes so far (sync reports, benchmarks).
+    sent: std::sync::atomic::AtomicU64,
+    received: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -320,6 +323,8 @@ impl Client {
             http,
             runtime,
             pin,
+            sent: Default::default(),
+            received: Default::default(),
         })
     }
 
@@ -341,7 +346,17 @@ impl Client {
         token: Option<&str>,
         body: &Req,
     ) -> Result<Resp, NetError> {
-        let request = self.http.post(self.endpoint(path)).json(body);
+        let bytes = serde_json::to_vec(body).map_err(|e| NetError::BadResponse {
+            url: self.base.clone(),
+            reason: format!("请求无法编码:{e}"),
+        })?;
+        self.sent
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let request = self
+            .http
+            .post(self.endpoint(path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
         self.send(request, token).await
     }
 
@@ -353,6 +368,12 @@ impl Client {
     ) -> Result<Resp, NetError> {
         let request = self.http.get(self.endpoint(path));
         self.send(request, token).await
+    }
+
+    /// Body bytes (sent, received) by this client so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.sent.load(Relaxed), self.received.load(Relaxed))
     }
 
     /// Blocking [`Client::post_json`].
@@ -393,6 +414,8 @@ impl Client {
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        self.received
+            .fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if !status.is_success() {
             return Err(NetError::from_response(status.as_u16(), &body));
         }

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use automerge::{ActorId, ChangeHash};
+use rayon::prelude::*;
 use rusqlite::Connection;
 
 use crm_shared::diff::FieldChange;
@@ -399,19 +400,22 @@ impl Store {
         let pending = db::pending(&self.conn)?;
         let mut out = Vec::new();
         let mut used = 0;
-        for (i, (id, synced)) in pending.iter().enumerate() {
-            let (doc, _) = self.load(id)?;
-            let data = match synced {
-                Some(blob) => doc.save_after(&heads_of(blob)),
-                None => doc.save(),
+        for (i, p) in pending.iter().enumerate() {
+            let stored = db::doc_load(&self.conn, &p.id)?
+                .ok_or_else(|| StoreError::NotFound(p.id.clone()))?;
+            // No need to read the card: a never-synced document goes whole,
+            // as stored; otherwise only the changes after what the server has.
+            let data = match &p.synced {
+                Some(blob) => crm_shared::document::changes_after(&stored.bytes, &heads_of(blob))?,
+                None => stored.bytes,
             };
             if used + data.len() > budget && !out.is_empty() {
                 return Ok((out, i < pending.len()));
             }
             used += data.len();
             out.push(DocPush {
-                id: id.clone(),
-                heads: heads_to_hex(&doc.heads()),
+                id: p.id.clone(),
+                heads: heads_to_hex(&heads_of(&p.heads)),
                 data: Blob(data),
             });
         }
@@ -421,8 +425,8 @@ impl Store {
     /// Customers with changes the server has not acknowledged.
     pub fn pending_summaries(&self) -> Result<Vec<CustomerSummary>> {
         let mut out = Vec::new();
-        for (id, _) in db::pending(&self.conn)? {
-            out.push(CustomerSummary::of(self.load(&id)?.0.card()));
+        for p in db::pending(&self.conn)? {
+            out.push(CustomerSummary::of(self.load(&p.id)?.0.card()));
         }
         Ok(out)
     }
@@ -447,36 +451,93 @@ impl Store {
     /// arrived, records what the server now holds, drops what this user may
     /// no longer see (unless it still has unsent changes), and moves the
     /// cursor (unless `keep_cursor`, during a first sync cut in parts).
-    pub fn apply_sync(&mut self, resp: &SyncResponse, keep_cursor: bool) -> Result<SyncApplied> {
+    /// `pushed` is what the request that got this response sent.
+    pub fn apply_sync(
+        &mut self,
+        resp: &SyncResponse,
+        pushed: &[DocPush],
+        keep_cursor: bool,
+    ) -> Result<SyncApplied> {
         let now = now_millis();
         let mut applied = SyncApplied::default();
         let tx = self.conn.transaction()?;
         for a in &resp.acked {
-            let heads = heads_from_hex(&a.heads).ok_or_else(|| bad_server(&a.id))?;
+            // The server merged what we sent, so it holds everything up to
+            // the heads we pushed: record those. Not its own heads: it may
+            // also hold changes this laptop never receives (a customer
+            // reassigned while we were offline), and the document would then
+            // look unsent forever and never leave this laptop.
+            let sent = pushed
+                .iter()
+                .find(|p| p.id == a.id)
+                .map_or(&a.heads, |p| &p.heads);
+            let heads = heads_from_hex(sent).ok_or_else(|| bad_server(&a.id))?;
             db::set_synced(&tx, &a.id, Some(&heads_bytes(&heads)))?;
         }
+        // Customers new to this laptop arrive whole: check and project them
+        // on all cores, and keep the received bytes as their snapshot.
+        let mut fresh = Vec::new();
+        let mut known = Vec::new();
         for u in &resp.docs {
-            let (doc, before) = match db::doc_load(&tx, &u.id)? {
-                Some(stored) => {
-                    let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
-                    let before = doc.heads();
-                    doc.merge_bytes(&u.data.0)?;
-                    (doc, Some((stored, before)))
-                }
-                None => (
-                    CustomerDoc::load(&u.data.0, self.profile.actor.clone())?,
-                    None,
-                ),
-            };
-            if doc.card().id != u.id {
-                return Err(bad_server(&u.id));
+            if db::doc_exists(&tx, &u.id)? {
+                known.push(u);
+            } else {
+                fresh.push(u);
             }
-            PendingWrite::prepare(
-                &doc,
-                doc.card(),
-                before.as_ref().map(|(s, b)| (s, b.as_slice())),
-            )
-            .commit(&tx, now)?;
+        }
+        let actor = self.profile.actor.clone();
+        let prepared = fresh
+            .par_iter()
+            .map(|u| {
+                let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
+                // Every document is checked to load with the announced heads;
+                // the card is read only if the server sent no row for it.
+                let (write, conflicted) = match &u.row {
+                    Some(row) if row.summary.id == u.id => {
+                        CustomerDoc::verify(&u.data.0, &heads).map_err(|_| bad_server(&u.id))?;
+                        (
+                            PendingWrite {
+                                id: u.id.clone(),
+                                bytes: WriteBytes::Snapshot(u.data.0.clone()),
+                                heads: heads_bytes(&heads),
+                                summary: row.summary.clone(),
+                                search: row.search.clone(),
+                            },
+                            row.conflicted,
+                        )
+                    }
+                    _ => {
+                        let doc = CustomerDoc::load(&u.data.0, actor.clone())?;
+                        let mut got = doc.heads();
+                        got.sort();
+                        let mut want = heads.clone();
+                        want.sort();
+                        if doc.card().id != u.id || got != want {
+                            return Err(bad_server(&u.id));
+                        }
+                        (
+                            PendingWrite::received(&doc, u.data.0.clone()),
+                            !doc.conflicts().is_empty(),
+                        )
+                    }
+                };
+                Ok((u, write, heads, conflicted))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (u, write, heads, conflicted) in prepared {
+            write.commit(&tx, now)?;
+            db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
+            applied.received += 1;
+            if conflicted {
+                applied.conflicted.push(u.id.clone());
+            }
+        }
+        for u in known {
+            let stored = db::doc_load(&tx, &u.id)?.ok_or_else(|| bad_server(&u.id))?;
+            let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+            let before = doc.heads();
+            doc.merge_bytes(&u.data.0)?;
+            PendingWrite::prepare(&doc, doc.card(), Some((&stored, &before))).commit(&tx, now)?;
             let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
             db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
             applied.received += 1;
@@ -490,7 +551,7 @@ impl Store {
             db::set_synced(&tx, &n.id, blob.as_deref())?;
         }
         let pending: std::collections::HashSet<String> =
-            db::pending(&tx)?.into_iter().map(|(id, _)| id).collect();
+            db::pending(&tx)?.into_iter().map(|p| p.id).collect();
         for id in &resp.removed {
             if pending.contains(id) {
                 applied.kept_unsent += 1;
@@ -588,6 +649,18 @@ impl PendingWrite {
         PendingWrite {
             id: card.id.clone(),
             bytes,
+            heads: heads_bytes(&doc.heads()),
+            summary: CustomerSummary::of(card),
+            search: search_text(card),
+        }
+    }
+
+    /// A document received whole: `bytes` become its snapshot as they are.
+    fn received(doc: &CustomerDoc, bytes: Vec<u8>) -> Self {
+        let card = doc.card();
+        PendingWrite {
+            id: card.id.clone(),
+            bytes: WriteBytes::Snapshot(bytes),
             heads: heads_bytes(&doc.heads()),
             summary: CustomerSummary::of(card),
             search: search_text(card),

@@ -33,6 +33,10 @@ pub struct SyncReport {
     pub reverted: Vec<String>,
     /// Documents the server took away whose unsent changes are kept for now.
     pub kept_unsent: usize,
+    /// Request body bytes sent (filled in by the caller that owns the transport).
+    pub bytes_sent: u64,
+    /// Response body bytes received (likewise).
+    pub bytes_received: u64,
 }
 
 /// Runs one sync: pushes local changes, stores what the server sends,
@@ -64,14 +68,14 @@ pub fn run(
         report.sent += req.push.len();
         if resp.resync {
             // Our cursor means nothing to this server: list everything.
-            store.apply_sync(&resp, true)?;
+            store.apply_sync(&resp, &req.push, true)?;
             store.forget_sync_position()?;
             position = None;
             listing = true;
             continue;
         }
         let keep_cursor = listing && resp.more;
-        let applied = store.apply_sync(&resp, keep_cursor)?;
+        let applied = store.apply_sync(&resp, &req.push, keep_cursor)?;
         report.received += applied.received;
         report.removed += applied.removed;
         for id in applied.conflicted {

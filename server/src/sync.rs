@@ -23,9 +23,10 @@ use crm_shared::codes::Role;
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::summary::{search_text, CustomerSummary};
 use crm_shared::sync::{
-    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, Reverted, SyncRequest, SyncResponse,
+    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, Reverted, Row, SyncRequest,
+    SyncResponse,
 };
-use crm_shared::{diff, edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
+use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError};
@@ -169,14 +170,16 @@ fn apply_pushes(
                 )));
             }
         }
-        let (mut doc, before) = match &stored {
+        let mut doc = match &stored {
             Some(s) => {
-                let mut doc =
-                    CustomerDoc::load(&s.bytes, actor.clone()).map_err(|e| corrupt(&p.id, e))?;
-                let before = doc.card().clone();
-                doc.merge_bytes(&p.data.0)
-                    .map_err(|e| bad(format!("客户 {} 的数据无效:{e}", p.id)))?;
-                (doc, Some(before))
+                let (doc, _) = CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
+                    .map_err(|e| match e {
+                        crm_shared::Error::Invalid { message, .. } => {
+                            bad(format!("客户 {} 的数据无效:{message}", p.id))
+                        }
+                        other => corrupt(&p.id, other),
+                    })?;
+                doc
             }
             None => {
                 let doc = CustomerDoc::load(&p.data.0, actor.clone())
@@ -190,7 +193,7 @@ fn apply_pushes(
                         p.id
                     )));
                 }
-                (doc, None)
+                doc
             }
         };
         let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
@@ -215,29 +218,37 @@ fn apply_pushes(
             }
             docs::record_author(tx, &hash, &p.id, &origin)?;
         }
-        let base = before.clone().unwrap_or_else(|| Customer {
-            id: p.id.clone(),
-            salesperson: doc.card().salesperson.clone(),
-            ..Default::default()
-        });
-        let changes = diff::customers(&base, doc.card());
-        let refused: Vec<_> = access::forbidden(caller.role, &changes)
-            .into_iter()
-            .cloned()
-            .collect();
+        // Protected fields, compared against the stored row (no need to read
+        // the old card): a role that may not change them gets them put back.
+        let before = match docs::row(tx, &p.id)? {
+            Some((row, _, _)) => {
+                let mut c = Customer {
+                    salesperson: row.salesperson,
+                    grade: row.grade,
+                    ..Default::default()
+                };
+                c.credit.limit = row.credit_limit;
+                c
+            }
+            None => Customer {
+                salesperson: doc.card().salesperson.clone(),
+                ..Default::default()
+            },
+        };
+        let refused = access::refused_changes(caller.role, &before, doc.card());
         if !refused.is_empty() {
             let mut card = serde_json::to_value(doc.card()).expect("serialises");
-            let old = serde_json::to_value(&base).expect("serialises");
-            for r in &refused {
-                let mut v = &old;
-                for part in r.path.split('.') {
-                    v = &v[part];
-                }
-                edit::set_path(&mut card, &r.path, v.clone()).map_err(|e| corrupt(&p.id, e))?;
-                docs::record_refusal(tx, &p.id, &r.path, r.new.as_deref(), &origin)?;
+            for (path, old, new) in &refused {
+                edit::set_path(&mut card, path, old.clone()).map_err(|e| corrupt(&p.id, e))?;
+                let attempted = match new {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                };
+                docs::record_refusal(tx, &p.id, path, attempted.as_deref(), &origin)?;
                 out.reverted.push(Reverted {
                     id: p.id.clone(),
-                    path: r.path.clone(),
+                    path: path.to_string(),
                     message: format!("{} 无权修改此字段,已恢复原值", caller.role.label()),
                 });
             }
@@ -296,16 +307,6 @@ enum OwnedBytes {
     Append(Vec<u8>),
 }
 
-/// Loads a stored document for sending; `None` if it vanished meanwhile.
-fn load_doc(conn: &Connection, id: &str) -> Result<Option<CustomerDoc>, SyncError> {
-    match docs::load(conn, id)? {
-        Some(s) => Ok(Some(
-            CustomerDoc::load(&s.bytes, ActorId::random()).map_err(|e| corrupt(id, e))?,
-        )),
-        None => Ok(None),
-    }
-}
-
 fn answer(
     conn: &Connection,
     caller: &Caller,
@@ -332,12 +333,16 @@ fn answer(
                     id: &str,
                     base: Option<&[ChangeHash]>|
      -> Result<bool, SyncError> {
-        let Some(doc) = load_doc(&tx, id)? else {
+        let Some(stored) = docs::load(&tx, id)? else {
             return Ok(true);
         };
+        // A whole document travels as stored (snapshot + chunks, a valid
+        // saved form); only a partial one needs automerge.
         let data = match base {
-            Some(b) => doc.save_after(b),
-            None => doc.save(),
+            Some(b) => {
+                crm_shared::document::changes_after(&stored.bytes, b).map_err(|e| corrupt(id, e))?
+            }
+            None => stored.bytes,
         };
         if data.is_empty() {
             return Ok(true);
@@ -347,10 +352,19 @@ fn answer(
             return Ok(false);
         }
         budget = budget.saturating_sub(data.len());
+        let row = match base {
+            Some(_) => None,
+            None => docs::row(&tx, id)?.map(|(summary, search, conflicts)| Row {
+                summary,
+                search,
+                conflicted: conflicts > 0,
+            }),
+        };
         resp.docs.push(DocUpdate {
             id: id.to_string(),
-            heads: heads_to_hex(&doc.heads()),
+            heads: heads_to_hex(&stored.heads),
             data: Blob(data),
+            row,
         });
         Ok(true)
     };

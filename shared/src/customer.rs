@@ -6,6 +6,9 @@
 //! paths `crm edit --set` accepts. **Schema invariant:** fields are only ever
 //! added (with `missing = …` so older documents still load), never renamed.
 //!
+//! Unknown fields are ignored and missing ones take their defaults, so a
+//! laptop on an older version still reads documents written by a newer one.
+//!
 //! Collections (contacts, activities, complaints, …) are maps keyed by a
 //! stable id rather than lists: the same entry arriving twice from two
 //! replicas is one entry, and concurrent additions never clash.
@@ -28,7 +31,7 @@ pub type Millis = i64;
 
 /// The whole archive card of one customer, with its records.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Customer {
     /// Stable id, also the document id (ASCII letters, digits, `-`, `_`, `.`).
     pub id: String,
@@ -82,7 +85,7 @@ pub struct Customer {
 
 /// A person at the customer (联系人).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Contact {
     /// Name (姓名).
     pub name: String,
@@ -116,7 +119,7 @@ pub struct Contact {
 
 /// Company information (企业信息).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Company {
     /// Address (地址).
     pub address: String,
@@ -140,7 +143,7 @@ pub struct Company {
 
 /// Business figures (经营状况), amounts in yuan.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Business {
     /// Annual sales (年销售额).
     pub annual_sales: Option<Yuan>,
@@ -156,7 +159,7 @@ pub struct Business {
 
 /// Invoicing details (财务开票信息).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Billing {
     /// Bank (开户银行).
     pub bank: String,
@@ -172,7 +175,7 @@ pub struct Billing {
 
 /// Credit (信用).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Credit {
     /// Credit limit in yuan (信用额度).
     pub limit: Option<Yuan>,
@@ -184,7 +187,7 @@ pub struct Credit {
 
 /// A visit or other contact with the customer (拜访/活动记录).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Activity {
     /// When it happened.
     pub at: Millis,
@@ -202,7 +205,7 @@ pub struct Activity {
 
 /// A customer complaint (客户投诉).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Complaint {
     /// When it was registered.
     pub at: Millis,
@@ -224,7 +227,7 @@ pub struct Complaint {
 
 /// A contract or payment violation (违约记录).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Violation {
     /// When it happened.
     pub at: Millis,
@@ -236,7 +239,7 @@ pub struct Violation {
 
 /// An evaluation of the customer by a colleague (评价).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Evaluation {
     /// When.
     pub at: Millis,

@@ -96,7 +96,7 @@ pub struct SyncRequest {
 }
 
 /// One document's changes from the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocUpdate {
     /// Customer (document) id.
     pub id: String,
@@ -104,10 +104,26 @@ pub struct DocUpdate {
     pub heads: Vec<String>,
     /// Changes the laptop lacks, or the whole saved document.
     pub data: Blob,
+    /// With a whole document: the server's projected row of it and its
+    /// search text, so a laptop receiving hundreds of customers need not
+    /// read every card to list them (it still verifies every document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<Row>,
+}
+
+/// A customer's projected row as the server computed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The summary.
+    pub summary: crate::summary::CustomerSummary,
+    /// The search text.
+    pub search: String,
+    /// Whether the document has open conflicts.
+    pub conflicted: bool,
 }
 
 /// `POST /api/v1/sync` response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncResponse {
     /// The server's epoch; changes when its store is restored.
     pub epoch: String,

@@ -464,3 +464,23 @@ fn damaged_bytes_are_refused_not_half_loaded() {
     assert!(CustomerDoc::load(&flipped, actor(2)).is_err());
     assert!(CustomerDoc::load(b"not a document", actor(2)).is_err());
 }
+
+/// The card is read through automerge's bulk hydrate and serde for speed;
+/// autosurgeon's derived `Hydrate` is the reference mapping. They agree, on
+/// a full card and after merges and edits.
+#[test]
+fn fast_read_path_agrees_with_autosurgeon() {
+    let card = full_card();
+    let mut doc =
+        CustomerDoc::create(&card, actor(1), &note("z", Action::Create, None), T).unwrap();
+    let mut edited = card.clone();
+    edited.score = Some(70.0);
+    edited.credit.on_time_rate = None;
+    edited.contacts.remove("k2");
+    doc.update(&edited, &note("z", Action::Edit, Some("r")), T)
+        .unwrap();
+    let loaded = CustomerDoc::load(&doc.save(), actor(2)).unwrap();
+    let reference: Customer = autosurgeon::hydrate(loaded.automerge()).unwrap();
+    assert_eq!(loaded.customer().unwrap(), reference);
+    assert_eq!(reference, edited);
+}

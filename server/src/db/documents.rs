@@ -326,3 +326,23 @@ pub(crate) fn conflicted(
     let rows = st.query_map(params![login, all], |r| r.get(0))?;
     rows.collect()
 }
+
+/// A document's projected row: summary, search text, open conflict count.
+pub(crate) fn row(
+    conn: &Connection,
+    id: &str,
+) -> rusqlite::Result<Option<(CustomerSummary, String, i64)>> {
+    conn.prepare_cached("SELECT summary, search, conflicts FROM customers WHERE id = ?1")?
+        .query_row([id], |r| {
+            let json: String = r.get(0)?;
+            let summary = serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            Ok((summary, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+}

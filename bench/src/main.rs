@@ -1,0 +1,289 @@
+//! `crm-bench`: measures the product the way it runs — a real `crm-server`
+//! process (release build, HTTPS, loopback) and laptops driven through the
+//! client library, each with its own store. Every scenario prints one JSON
+//! line of figures. Build first:
+//!
+//!     cargo build --release -p crm-server -p crm-bench
+//!     target/release/crm-bench all
+//!
+//! No figure here is asserted anywhere; BENCHMARKS.md records them.
+
+mod gen;
+mod server;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crm_client::net::{Client, Trust};
+use crm_client::session::{self, Session};
+use crm_client::Store;
+use crm_shared::customer::Activity;
+use crm_shared::note::Action;
+
+use server::Server;
+
+#[derive(Parser)]
+#[command(name = "crm-bench", about = "客户档案基准测试")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// fresh-laptop, day-push and noop, in that order (they share a laptop).
+    Laptop {
+        #[arg(long, default_value_t = 500)]
+        customers: usize,
+        #[arg(long, default_value_t = 100)]
+        visits: usize,
+    },
+    /// N laptops with their own customers all sync at once.
+    Storm {
+        #[arg(long, default_value_t = 200)]
+        laptops: usize,
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 20)]
+        visits: usize,
+    },
+    /// Every scenario with its defaults.
+    All,
+}
+
+/// A laptop: its own store, logged in to the server.
+struct Laptop {
+    _dir: tempfile::TempDir,
+    store: Store,
+    session: Session,
+    client: Client,
+}
+
+impl Laptop {
+    fn new(srv: &Server, login: &str) -> Result<Laptop> {
+        let dir = tempfile::tempdir()?;
+        let mut store = Store::init(dir.path(), login, login)?;
+        let session = session::login(
+            &mut store,
+            &srv.url,
+            Trust::fingerprint(&srv.fingerprint)?,
+            login,
+            server::PASSWORD,
+            "bench",
+        )?;
+        let client = session.client()?;
+        Ok(Laptop {
+            _dir: dir,
+            store,
+            session,
+            client,
+        })
+    }
+
+    /// One `crm sync`; returns (wall time, bytes up, bytes down, requests).
+    fn sync(&mut self) -> Result<(Duration, u64, u64, usize)> {
+        let (up0, down0) = self.client.traffic();
+        let (client, token) = (&self.client, self.session.bearer().to_string());
+        let t = Instant::now();
+        let mut in_exchange = Duration::ZERO;
+        let report = crm_client::sync::run(
+            &mut self.store,
+            |req| {
+                let t = Instant::now();
+                let r = client.post("/api/v1/sync", Some(&token), req);
+                in_exchange += t.elapsed();
+                Ok(r?)
+            },
+            |_| {},
+        )?;
+        if std::env::var_os("CRM_BENCH_DEBUG").is_some() {
+            eprintln!("exchange {:?} of {:?}", in_exchange, t.elapsed());
+        }
+        let took = t.elapsed();
+        let (up, down) = client.traffic();
+        Ok((took, up - up0, down - down0, report.requests))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn import(
+    data: &Path,
+    prefix: &str,
+    salesperson: &str,
+    customers: usize,
+    visits: usize,
+    seed: u64,
+) -> Result<()> {
+    let file = data.join(format!("{prefix}.jsonl"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    gen::write(&mut out, prefix, customers, visits, seed)?;
+    drop(out);
+    server::admin(
+        data,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--salesperson",
+            salesperson,
+        ],
+        None,
+    )?;
+    std::fs::remove_file(file)?;
+    Ok(())
+}
+
+fn laptop(customers: usize, visits: usize) -> Result<()> {
+    let data = tempfile::tempdir()?;
+    server::add_user(data.path(), "zhang", "salesperson")?;
+    import(data.path(), "c", "zhang", customers, visits, 42)?;
+    let srv = Server::start(data.path())?;
+    let mut lap = Laptop::new(&srv, "zhang")?;
+
+    let (t, up, down, req) = lap.sync()?;
+    let (n, store_bytes) = lap.store.stats()?;
+    println!(
+        "{}",
+        json!({"scenario": "fresh-laptop", "customers": n, "visits_each": visits, "wall_ms": ms(t),
+               "bytes_up": up, "bytes_down": down, "requests": req, "laptop_document_bytes": store_bytes})
+    );
+
+    // A day's work offline: 20 visits and 5 edits of the card.
+    let ids: Vec<String> = lap
+        .store
+        .list()?
+        .into_iter()
+        .map(|s| s.id)
+        .take(25)
+        .collect();
+    for (k, id) in ids.iter().enumerate() {
+        if k < 20 {
+            let note = lap.store.note(Action::Activity, None);
+            lap.store.change(id, &note, |c| {
+                c.activities.insert(
+                    format!("day-{k}"),
+                    Activity {
+                        at: 1_800_000_000_000,
+                        by: "zhang".into(),
+                        notes: "拜访采购经理,客户反馈良好,计划下月签订合同".into(),
+                        ..Default::default()
+                    },
+                );
+                Ok(())
+            })?;
+        } else {
+            let note = lap.store.note(Action::Edit, Some("客户搬迁"));
+            lap.store.change(id, &note, |c| {
+                c.company.address = format!("上海市浦东新区张江路{k}号");
+                Ok(())
+            })?;
+        }
+    }
+    let (t, up, down, req) = lap.sync()?;
+    println!(
+        "{}",
+        json!({"scenario": "day-push", "visits": 20, "edits": 5, "wall_ms": ms(t), "bytes_up": up, "bytes_down": down, "requests": req})
+    );
+
+    let (t, up, down, req) = lap.sync()?;
+    println!(
+        "{}",
+        json!({"scenario": "noop", "wall_ms": ms(t), "bytes_up": up, "bytes_down": down, "requests": req,
+               "server_rss_mb": srv.rss_mb()})
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let logins: Vec<String> = (0..laptops).map(|i| format!("s{i:03}")).collect();
+    let t = Instant::now();
+    for (i, l) in logins.iter().enumerate() {
+        server::add_user(data.path(), l, "salesperson")?;
+        import(
+            data.path(),
+            &format!("{l}-"),
+            l,
+            customers,
+            visits,
+            i as u64 + 1,
+        )?;
+    }
+    let setup = t.elapsed();
+    let srv = Server::start(data.path())?;
+    let mut laps = logins
+        .iter()
+        .map(|l| Laptop::new(&srv, l))
+        .collect::<Result<Vec<_>>>()?;
+    let idle_rss = srv.rss_mb();
+    let barrier = std::sync::Barrier::new(laps.len());
+    let t = Instant::now();
+    let results: Vec<std::result::Result<Duration, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = laps
+            .iter_mut()
+            .map(|lap| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    lap.sync().map(|r| r.0).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("panic".into())))
+            .collect()
+    });
+    let wall = t.elapsed();
+    let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let mut lat: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|d| ms(*d))
+        .collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let received: usize = laps
+        .iter()
+        .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
+        .sum();
+    println!(
+        "{}",
+        json!({"scenario": "storm", "laptops": laptops, "customers_each": customers, "visits_each": visits,
+               "kind": "first sync of every laptop at once",
+               "wall_s": wall.as_secs_f64(), "syncs_per_s": laptops as f64 / wall.as_secs_f64(),
+               "customers_received": received,
+               "p50_ms": percentile(&lat, 0.5), "p99_ms": percentile(&lat, 0.99), "max_ms": lat.last().copied().unwrap_or(0.0),
+               "errors": errors.len(), "first_error": errors.first(),
+               "server_idle_rss_mb": idle_rss, "server_peak_rss_mb": srv.peak_rss_mb(), "setup_s": setup.as_secs_f64()})
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().scenario {
+        Scenario::Laptop { customers, visits } => laptop(customers, visits),
+        Scenario::Storm {
+            laptops,
+            customers,
+            visits,
+        } => storm(laptops, customers, visits),
+        Scenario::All => {
+            laptop(500, 100)?;
+            storm(200, 200, 20)
+        }
+    }
+}
