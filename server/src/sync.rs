@@ -38,6 +38,9 @@ pub const RESPONSE_BUDGET: usize = 8 << 20;
 /// Author recorded on the server's own corrective changes.
 pub const SYSTEM_USER: &str = "system";
 
+/// The first bytes of every automerge chunk (a saved document or changes).
+const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
 /// Why a sync was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -170,6 +173,11 @@ fn apply_pushes(
                 )));
             }
         }
+        // automerge skips bytes it cannot parse when merging: refuse them
+        // here rather than acknowledge a push that stored nothing.
+        if !p.data.0.is_empty() && !p.data.0.starts_with(&AUTOMERGE_MAGIC) {
+            return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
+        }
         let mut doc = match &stored {
             Some(s) => {
                 let (doc, _) = CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
@@ -197,6 +205,17 @@ fn apply_pushes(
             }
         };
         let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+        // The laptop records our ack as "the server has everything up to the
+        // heads I pushed": those heads must really be here now (or wait on
+        // missing dependencies, asked for below), else the data was cut or
+        // damaged and the ack would lose changes.
+        if !doc.has_missing_deps()
+            && client_heads
+                .iter()
+                .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+        {
+            return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
+        }
         if doc.has_missing_deps() {
             // The laptop believes we have changes we do not (e.g. we were
             // restored from an older backup): ask for everything after ours.

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod server;
 
 use std::io::Write;
@@ -67,6 +68,21 @@ impl Laptop {
         child.wait_with_output().expect("wait for crm")
     }
 
+    /// Starts `crm --data-dir DIR ARGS` without waiting for it (stdout and
+    /// stderr piped, no stdin), e.g. to stop the server while it runs.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(CRM)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("CRM_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run crm")
+    }
+
     /// Runs `crm ARGS`, demands success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args, None);
@@ -77,6 +93,51 @@ impl Laptop {
             out.status
         );
         stdout
+    }
+
+    /// Runs `crm ARGS`, demands exit code 1 (the command failed and said
+    /// why), returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args, None);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "crm {args:?} should fail with exit code 1:\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        stderr
+    }
+
+    /// `crm login --server URL --user USER --password-stdin` against a
+    /// plain-HTTP test server; demands success.
+    pub fn login(&self, server: &server::TestServer, user: &str, password: &str) {
+        let out = self.run(
+            &[
+                "login",
+                "--server",
+                &server.url,
+                "--user",
+                user,
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        );
+        let (stdout, stderr) = texts(&out);
+        assert!(
+            out.status.success(),
+            "crm login as {user} failed:\nstdout: {stdout}\nstderr: {stderr}"
+        );
+    }
+
+    /// `crm sync --json`: demands success, returns the report.
+    pub fn sync(&self) -> serde_json::Value {
+        self.json(&["sync"])
+    }
+
+    /// The store itself, through the client library (for what the CLI
+    /// deliberately cannot do). Do not hold it while `crm` runs here.
+    pub fn store(&self) -> crm_client::Store {
+        crm_client::Store::open(self.dir.path()).expect("open the laptop's store")
     }
 
     /// Runs a read command with `--json` appended and parses its output.

@@ -85,6 +85,8 @@ pub struct TestServer {
     pub child: Child,
     /// What the server wrote to stderr (its log), for failure messages.
     pub log: Arc<Mutex<String>>,
+    /// `serve` flags beyond `--listen`, reused by [`TestServer::restart`].
+    extra: Vec<String>,
     _dir: Option<TempDir>,
 }
 
@@ -107,14 +109,95 @@ impl TestServer {
         server
     }
 
+    /// Plain HTTP with more `serve` flags, e.g. `["--body-limit-mib", "1"]`.
+    pub fn start_plain_with(extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("server");
+        let mut flags = vec!["--insecure-plain-http"];
+        flags.extend_from_slice(extra);
+        let mut server = TestServer::start_in(&data_dir, &flags);
+        server._dir = Some(dir);
+        server
+    }
+
     /// Starts a server on an existing data directory (e.g. to restart one
     /// after killing it; the caller keeps the directory alive). `extra` is
     /// appended to `serve`'s flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> TestServer {
+        TestServer::start_at(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Kills the server (as `kill -9`) if it still runs, then starts it
+    /// again on the same data directory, port and flags, so laptops logged
+    /// in to [`TestServer::url`] reach it unchanged. The data directory
+    /// stays owned by this value.
+    pub fn restart(&mut self) {
+        self.kill();
+        let listen = self
+            .url
+            .rsplit("//")
+            .next()
+            .expect("url has a host")
+            .to_string();
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        // The port was just freed; another process could in theory take it.
+        let mut fresh = None;
+        for attempt in 0..5 {
+            match std::panic::catch_unwind(|| TestServer::start_at(&self.data_dir, &listen, &extra))
+            {
+                Ok(server) => {
+                    fresh = Some(server);
+                    break;
+                }
+                Err(e) if attempt == 4 => std::panic::resume_unwind(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+        let mut fresh = fresh.expect("restarted");
+        assert_eq!(fresh.url, self.url, "restarted on another address");
+        // Swap the new process in; the old (dead) one is dropped with `fresh`.
+        std::mem::swap(&mut self.child, &mut fresh.child);
+        std::mem::swap(&mut self.log, &mut fresh.log);
+        let before = std::mem::take(&mut *fresh.log.lock().unwrap());
+        self.log
+            .lock()
+            .unwrap()
+            .insert_str(0, &format!("{before}--- restarted ---\n"));
+    }
+
+    /// The loopback port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("url ends with a port")
+    }
+
+    /// Signs `login` in through `POST /api/v1/login` (a new device) and
+    /// returns its bearer token. Plain-HTTP servers only.
+    pub fn api_login(&self, login: &str, password: &str) -> String {
+        let client = crm_client::net::Client::new(&self.url, &crm_client::net::Trust::PlainHttp)
+            .expect("client for a plain-http server");
+        let response: crm_shared::api::LoginResponse = client
+            .post(
+                "/api/v1/login",
+                None,
+                &crm_shared::api::LoginRequest {
+                    login: login.to_string(),
+                    password: password.to_string(),
+                    device_name: format!("{login} 的测试脚本"),
+                },
+            )
+            .unwrap_or_else(|e| panic!("API login as {login}: {e}"));
+        response.token
+    }
+
+    fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> TestServer {
         let mut child = Command::new(server_bin())
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .env_remove("CRM_LISTEN")
             .env_remove("CRM_DATA_DIR")
@@ -180,6 +263,7 @@ impl TestServer {
             data_dir: data_dir.to_path_buf(),
             child,
             log,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             _dir: None,
         }
     }
