@@ -230,7 +230,12 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
         .map(|l| Laptop::new(&srv, l))
         .collect::<Result<Vec<_>>>()?;
     let idle_rss = srv.rss_mb();
-    let (line, _) = storm_round(&srv, &mut laps, "storm", "first sync of every laptop at once")?;
+    let (line, _) = storm_round(
+        &srv,
+        &mut laps,
+        "storm",
+        "first sync of every laptop at once",
+    )?;
     let mut line = line;
     line["customers_each"] = json!(customers);
     line["visits_each"] = json!(visits);
@@ -240,7 +245,13 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
 
     // The morning after: every laptop logged 5 visits offline, all sync at once.
     for (i, lap) in laps.iter_mut().enumerate() {
-        let ids: Vec<String> = lap.store.list()?.into_iter().map(|s| s.id).take(5).collect();
+        let ids: Vec<String> = lap
+            .store
+            .list()?
+            .into_iter()
+            .map(|s| s.id)
+            .take(5)
+            .collect();
         for (k, id) in ids.iter().enumerate() {
             let note = lap.store.note(Action::Activity, None);
             let by = lap.store.profile().user.clone();
@@ -258,13 +269,23 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
             })?;
         }
     }
-    let (line, _) = storm_round(&srv, &mut laps, "storm-day-push", "already-synced laptops each push 5 visits at once")?;
+    let (line, _) = storm_round(
+        &srv,
+        &mut laps,
+        "storm-day-push",
+        "already-synced laptops each push 5 visits at once",
+    )?;
     println!("{line}");
     Ok(())
 }
 
 /// All laptops sync at once; returns the figures as JSON.
-fn storm_round(srv: &Server, laps: &mut [Laptop], name: &str, kind: &str) -> Result<(serde_json::Value, Vec<f64>)> {
+fn storm_round(
+    srv: &Server,
+    laps: &mut [Laptop],
+    name: &str,
+    kind: &str,
+) -> Result<(serde_json::Value, Vec<f64>)> {
     let barrier = std::sync::Barrier::new(laps.len());
     let cpu0 = srv.cpu_s();
     let t = Instant::now();
@@ -275,20 +296,40 @@ fn storm_round(srv: &Server, laps: &mut [Laptop], name: &str, kind: &str) -> Res
                 let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
-                    lap.sync().map(|r| (r.0, r.1, r.2)).map_err(|e| e.to_string())
+                    lap.sync()
+                        .map(|r| (r.0, r.1, r.2))
+                        .map_err(|e| e.to_string())
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("panic".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("panic".into())))
+            .collect()
     });
     let wall = t.elapsed();
     let server_cpu = srv.cpu_s() - cpu0;
     let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    let mut lat: Vec<f64> = results.iter().filter_map(|r| r.as_ref().ok()).map(|d| ms(d.0)).collect();
+    let mut lat: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|d| ms(d.0))
+        .collect();
     lat.sort_by(|a, b| a.total_cmp(b));
-    let up: u64 = results.iter().filter_map(|r| r.as_ref().ok()).map(|d| d.1).sum();
-    let down: u64 = results.iter().filter_map(|r| r.as_ref().ok()).map(|d| d.2).sum();
-    let held: usize = laps.iter().map(|l| l.store.stats().map(|s| s.0).unwrap_or(0)).sum();
+    let up: u64 = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|d| d.1)
+        .sum();
+    let down: u64 = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|d| d.2)
+        .sum();
+    let held: usize = laps
+        .iter()
+        .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
+        .sum();
     let line = json!({"scenario": name, "kind": kind, "laptops": laps.len(),
         "wall_s": wall.as_secs_f64(), "syncs_per_s": laps.len() as f64 / wall.as_secs_f64(),
         "p50_ms": percentile(&lat, 0.5), "p99_ms": percentile(&lat, 0.99), "max_ms": lat.last().copied().unwrap_or(0.0),

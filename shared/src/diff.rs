@@ -43,7 +43,7 @@ impl FieldChange {
 
 /// Text of a value for people: empty strings count as absent, and an
 /// object (a whole new entry) reads as `key=value` pairs of what is set.
-fn text(v: &Value) -> Option<String> {
+pub fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,

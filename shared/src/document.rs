@@ -273,14 +273,38 @@ impl CustomerDoc {
     /// Every change after the skeleton, oldest first, with the fields it changed.
     pub fn history(&self) -> Vec<HistoryEntry> {
         let skeleton = ActorId::from(SKELETON_ACTOR);
-        let to_json = |heads: &[ChangeHash]| hydrated_json(&self.doc.hydrate(Some(heads)));
+        // The card as JSON at `heads`, and its conflicted paths.
+        let state = |heads: &[ChangeHash]| {
+            let v = self.doc.hydrate(Some(heads));
+            let mut conflicted = Vec::new();
+            if let automerge::hydrate::Value::Map(m) = &v {
+                flagged(m, "", &mut conflicted);
+            }
+            (hydrated_json(&v), conflicted)
+        };
         self.doc
             .get_changes_meta(&[])
             .into_iter()
             .filter(|m| *m.actor != skeleton)
             .map(|m| {
-                let before = to_json(&m.deps);
-                let after = to_json(&[m.hash]);
+                let (before, was_conflicted) = state(&m.deps);
+                let (after, still_conflicted) = state(&[m.hash]);
+                let mut fields = diff::json(&before, &after);
+                // Settling a conflict on the value already shown changes no
+                // visible value; the field it settled is named all the same.
+                for path in was_conflicted {
+                    if !still_conflicted.contains(&path) && !fields.iter().any(|f| f.path == path) {
+                        let at = |j: &Json| {
+                            let pointer = format!("/{}", path.replace('.', "/"));
+                            j.pointer(&pointer).and_then(diff::text)
+                        };
+                        fields.push(FieldChange {
+                            old: at(&before),
+                            new: at(&after),
+                            path,
+                        });
+                    }
+                }
                 let note = ChangeNote::from_message(m.message.as_deref());
                 HistoryEntry {
                     hash: m.hash.to_string(),
@@ -288,7 +312,7 @@ impl CustomerDoc {
                     by: note.as_ref().map(|n| n.by.clone()),
                     action: note.as_ref().map(|n| n.action),
                     reason: note.and_then(|n| n.reason),
-                    fields: diff::json(&before, &after),
+                    fields,
                 }
             })
             .collect()

@@ -342,6 +342,36 @@ fn replicas_edited_apart_merge_and_surface_the_real_clash() {
     assert!(b.conflicts().is_empty());
     assert_eq!(b.customer().unwrap().credit.limit, Some(700_000));
 
+    // Settling on the value already shown still names the field in history.
+    let mut c = CustomerDoc::load(&origin.save(), actor(4)).unwrap();
+    let mut d = CustomerDoc::load(&origin.save(), actor(5)).unwrap();
+    let mut x = card.clone();
+    x.industry = "机械".into();
+    c.update(&x, &note("zhangsan", Action::Edit, Some("a")), T)
+        .unwrap();
+    let mut y = card.clone();
+    y.industry = "电气".into();
+    d.update(&y, &note("clerk", Action::Edit, Some("b")), T)
+        .unwrap();
+    c.merge_bytes(&d.save()).unwrap();
+    let shown = c.conflicts()[0].values[0].value.clone();
+    c.resolve(
+        "industry",
+        &shown,
+        &note("clerk", Action::Resolve, Some("核实")),
+        T,
+    )
+    .unwrap();
+    let last = c.history().pop().unwrap();
+    assert_eq!(last.action, Some(Action::Resolve));
+    assert!(
+        last.fields
+            .iter()
+            .any(|f| f.path == "industry"
+                && f.new.as_ref() == shown.as_str().map(String::from).as_ref()),
+        "{last:?}"
+    );
+
     // Values are checked on resolve as on edit.
     let err = a
         .resolve(
