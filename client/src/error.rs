@@ -50,6 +50,14 @@ pub enum StoreError {
     /// written by a newer version of `crm`).
     #[error("本地数据库结构升级失败:{0}")]
     Migration(String),
+    /// A named file could not be opened or read.
+    #[error("无法读取文件 {path}:{source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Reading or writing a file failed.
     #[error("读写文件失败:{0}")]
     Io(#[from] std::io::Error),

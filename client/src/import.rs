@@ -33,7 +33,10 @@ pub struct ImportReport {
 }
 
 fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>> {
-    let f = File::open(path)?;
+    let f = File::open(path).map_err(|source| StoreError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(BufReader::with_capacity(1 << 20, f)
         .lines()
         .enumerate()

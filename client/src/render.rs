@@ -216,6 +216,12 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
                     serde_json::Value::Null => continue,
                     serde_json::Value::String(s) if s.is_empty() => continue,
                     serde_json::Value::Object(m) if m.is_empty() => continue,
+                    // Competitors: name → how the customer rates them.
+                    serde_json::Value::Object(m) => m
+                        .iter()
+                        .map(|(k, v)| format!("{k}({})", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join("、"),
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
@@ -274,7 +280,10 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
 }
 
 fn count_lines(file: &Path) -> Result<u64> {
-    let f = std::fs::File::open(file)?;
+    let f = std::fs::File::open(file).map_err(|source| crate::StoreError::File {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let mut n = 0;
     for l in std::io::BufReader::with_capacity(1 << 20, f).split(b'\n') {
         if !l?.iter().all(u8::is_ascii_whitespace) {

@@ -7,7 +7,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum Error {
     /// A value broke a rule of the archive card.
-    #[error("字段 {field}:{message}")]
+    #[error("{}", invalid_text(field, message))]
     Invalid {
         /// Dotted path of the field, e.g. `credit.limit`.
         field: String,
@@ -32,6 +32,14 @@ pub enum Error {
 impl From<automerge::AutomergeError> for Error {
     fn from(e: automerge::AutomergeError) -> Self {
         Error::Automerge(Box::new(e))
+    }
+}
+
+fn invalid_text(field: &str, message: &str) -> String {
+    if field.is_empty() {
+        message.to_string()
+    } else {
+        format!("字段 {field}:{message}")
     }
 }
 

@@ -76,7 +76,20 @@ pub struct ImportVisit {
 
 /// Parses one line; the error says what is wrong with it.
 pub fn parse_line(line: &str) -> Result<ImportRecord> {
-    serde_json::from_str(line).map_err(|e| Error::invalid("", format!("JSON 格式错误:{e}")))
+    use serde_json::error::Category;
+    serde_json::from_str(line).map_err(|e| {
+        let what = match e.classify() {
+            Category::Eof => "JSON 不完整(行在第 {c} 列提前结束)",
+            Category::Syntax => "JSON 语法错误(第 {c} 列)",
+            Category::Data => "内容不符合导入格式(第 {c} 列)",
+            Category::Io => "读取失败",
+        }
+        .replace("{c}", &e.column().to_string());
+        // serde's own words stay as the detail: they name the field or token.
+        let detail = e.to_string();
+        let detail = detail.split(" at line").next().unwrap_or_default();
+        Error::invalid("", format!("{what}:{detail}"))
+    })
 }
 
 impl ImportRecord {
