@@ -25,9 +25,6 @@ use crate::error::{Result, StoreError};
 /// File name of the store inside the data directory.
 pub const STORE_FILE: &str = "crm.sqlite3";
 
-/// Chunks appended after a snapshot before it is rewritten.
-const MAX_CHUNKS: i64 = 32;
-
 /// Who works on this laptop.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -635,10 +632,12 @@ impl PendingWrite {
         let bytes = match stored {
             Some((s, before)) => {
                 let chunk = doc.save_after(before);
-                // Fold the chunks into a new snapshot once they outweigh it.
-                let grown = s.chunk_count + 1 > MAX_CHUNKS
-                    || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes;
-                if grown {
+                if crm_shared::document::should_compact(
+                    s.chunk_count,
+                    s.chunk_bytes,
+                    s.snapshot_bytes,
+                    chunk.len(),
+                ) {
                     WriteBytes::Snapshot(doc.save())
                 } else {
                     WriteBytes::Append(chunk)
@@ -721,5 +720,50 @@ pub(crate) fn prepare_upsert(
                 Some(PendingWrite::prepare(&doc, &card, Some((&stored, &before)))),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many small changes to one customer: chunks are folded into a fresh
+    /// snapshot as they pile up, and nothing is lost across a reopen.
+    #[test]
+    fn chunks_are_compacted_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
+        let card = Customer {
+            id: "c1".into(),
+            name: "上海甲有限公司".into(),
+            salesperson: "zhang".into(),
+            ..Default::default()
+        };
+        store.create(&card, false).unwrap();
+        let mut max_chunks = 0;
+        for k in 0..80 {
+            let note = store.note(Action::Activity, None);
+            store
+                .change("c1", &note, |c| {
+                    c.activities.insert(
+                        format!("v{k}"),
+                        crm_shared::customer::Activity {
+                            at: k,
+                            notes: "拜访".repeat(k as usize % 7 + 1),
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                })
+                .unwrap();
+            let stored = db::doc_load(&store.conn, "c1").unwrap().unwrap();
+            max_chunks = max_chunks.max(stored.chunk_count);
+            assert!(stored.chunk_count <= crm_shared::document::MAX_CHUNKS);
+        }
+        assert!(max_chunks > 1, "changes were appended as chunks");
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.get("c1").unwrap().activities.len(), 80);
+        assert_eq!(store.history("c1").unwrap().len(), 81);
     }
 }

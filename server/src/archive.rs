@@ -119,6 +119,18 @@ pub async fn resolve(
         doc.resolve(&path, &value, &note, now)
             .map_err(|e| SyncError::BadRequest(e.to_string()))?;
         let chunk = doc.save_after(&stored.heads);
+        let whole;
+        let bytes = if crm_shared::document::should_compact(
+            stored.chunk_count,
+            stored.chunk_bytes,
+            stored.snapshot_bytes,
+            chunk.len(),
+        ) {
+            whole = doc.save();
+            docs::Bytes::Snapshot(&whole)
+        } else {
+            docs::Bytes::Append(&chunk)
+        };
         let heads = doc.heads();
         let card = doc.card();
         let origin = Origin {
@@ -132,7 +144,7 @@ pub async fn resolve(
         docs::store(
             tx,
             &id,
-            docs::Bytes::Append(&chunk),
+            bytes,
             &heads,
             &CustomerSummary::of(card),
             &search_text(card),
@@ -241,11 +253,14 @@ pub async fn import(
                         report.unchanged += 1;
                         continue;
                     };
-                    let bytes = if b.new {
+                    if b.created {
                         report.created += 1;
-                        docs::Bytes::Snapshot(&b.bytes)
                     } else {
                         report.updated += 1;
+                    }
+                    let bytes = if b.snapshot {
+                        docs::Bytes::Snapshot(&b.bytes)
+                    } else {
                         docs::Bytes::Append(&b.bytes)
                     };
                     docs::store(
@@ -275,7 +290,10 @@ pub async fn import(
 /// [`build`] means the record changed nothing.
 struct Built {
     id: String,
-    new: bool,
+    /// A new customer (else an update).
+    created: bool,
+    /// `bytes` are a whole snapshot (else a chunk to append).
+    snapshot: bool,
     bytes: Vec<u8>,
     heads: Vec<crm_shared::ChangeHash>,
     summary: CustomerSummary,
@@ -311,11 +329,18 @@ fn build(
                 return Ok(None);
             }
             let chunk = doc.save_after(&s.heads);
+            let snapshot = crm_shared::document::should_compact(
+                s.chunk_count,
+                s.chunk_bytes,
+                s.snapshot_bytes,
+                chunk.len(),
+            );
             let card = doc.card();
             return Ok(Some(Built {
                 id,
-                new: false,
-                bytes: chunk,
+                created: false,
+                snapshot,
+                bytes: if snapshot { doc.save() } else { chunk },
                 heads: doc.heads(),
                 summary: CustomerSummary::of(card),
                 search: search_text(card),
@@ -326,7 +351,8 @@ fn build(
     let card = doc.card();
     Ok(Some(Built {
         id,
-        new,
+        created: new,
+        snapshot: true,
         bytes: doc.save(),
         heads: doc.heads(),
         summary: CustomerSummary::of(card),

@@ -285,9 +285,12 @@ fn apply_pushes(
             let bytes = match &stored {
                 Some(s) => {
                     let chunk = doc.save_after(&old_heads);
-                    if s.chunk_count + 1 > docs::MAX_CHUNKS
-                        || s.chunk_bytes + chunk.len() as i64 > s.snapshot_bytes
-                    {
+                    if crm_shared::document::should_compact(
+                        s.chunk_count,
+                        s.chunk_bytes,
+                        s.snapshot_bytes,
+                        chunk.len(),
+                    ) {
                         Snapshot(doc.save())
                     } else {
                         Append(chunk)

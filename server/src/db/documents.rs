@@ -11,9 +11,6 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crm_shared::summary::CustomerSummary;
 use crm_shared::ChangeHash;
 
-/// Chunks appended after a snapshot before it is rewritten.
-pub(crate) const MAX_CHUNKS: i64 = 32;
-
 /// Creates the server's epoch and automerge actor on first open.
 pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(
