@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 
 use crm_shared::diff::FieldChange;
+use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_bytes};
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::summary::{search_text, CustomerSummary};
@@ -47,12 +48,6 @@ pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn heads_of(blob: &[u8]) -> Vec<ChangeHash> {
-    blob.chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
-}
-
 fn bad_server(id: &str) -> StoreError {
     crm_shared::Error::Corrupt(format!("服务器发来的客户 {id} 数据无效")).into()
 }
@@ -69,12 +64,6 @@ pub struct SyncApplied {
     /// Documents the server took away that still had unsent changes (kept
     /// until they are sent).
     pub kept_unsent: usize,
-}
-
-fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
-    let mut hs: Vec<&ChangeHash> = heads.iter().collect();
-    hs.sort();
-    hs.iter().flat_map(|h| h.0).collect()
 }
 
 impl Store {
@@ -332,41 +321,48 @@ impl Store {
     /// Merges another replica's document bytes for `id`, creating the
     /// customer if this store lacks it. Returns whether anything changed.
     pub fn merge(&mut self, id: &str, bytes: &[u8]) -> Result<bool> {
-        let now = now_millis();
-        let existing = db::doc_load(&self.conn, id)?;
-        let (doc, changed, stored) = match existing {
+        let tx = self.conn.transaction()?;
+        let (_, changed) = Self::merge_in(&tx, &self.profile.actor, id, bytes, now_millis())?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Merges `bytes` into customer `id` inside `tx`, creating it if absent,
+    /// and stores it if anything changed. Returns the document and whether
+    /// it changed.
+    fn merge_in(
+        tx: &rusqlite::Transaction,
+        actor: &ActorId,
+        id: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<(CustomerDoc, bool)> {
+        let (doc, changed, stored) = match db::doc_load(tx, id)? {
             Some(stored) => {
-                let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+                let mut doc = CustomerDoc::load(&stored.bytes, actor.clone())?;
                 let before = doc.heads();
                 let changed = doc.merge_bytes(bytes)?;
                 (doc, changed, Some((stored, before)))
             }
-            None => (
-                CustomerDoc::load(bytes, self.profile.actor.clone())?,
-                true,
-                None,
-            ),
+            None => (CustomerDoc::load(bytes, actor.clone())?, true, None),
         };
-        let card = doc.customer()?;
-        if card.id != id {
+        if doc.card().id != id {
             return Err(crm_shared::Error::invalid(
                 "id",
-                format!("文档属于客户 {},不是 {id}", card.id),
+                format!("文档属于客户 {},不是 {id}", doc.card().id),
             )
             .into());
         }
         if changed {
-            let tx = self.conn.transaction()?;
             Self::persist(
-                &tx,
+                tx,
                 &doc,
-                &card,
+                doc.card(),
                 stored.as_ref().map(|(s, b)| (s, b.as_slice())),
                 now,
             )?;
-            tx.commit()?;
         }
-        Ok(changed)
+        Ok((doc, changed))
     }
 
     /// Recomputes the query projection from the documents.
@@ -505,11 +501,7 @@ impl Store {
                     }
                     _ => {
                         let doc = CustomerDoc::load(&u.data.0, actor.clone())?;
-                        let mut got = doc.heads();
-                        got.sort();
-                        let mut want = heads.clone();
-                        want.sort();
-                        if doc.card().id != u.id || got != want {
+                        if doc.card().id != u.id || !doc.has_heads(&heads) {
                             return Err(bad_server(&u.id));
                         }
                         (
@@ -530,11 +522,7 @@ impl Store {
             }
         }
         for u in known {
-            let stored = db::doc_load(&tx, &u.id)?.ok_or_else(|| bad_server(&u.id))?;
-            let mut doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
-            let before = doc.heads();
-            doc.merge_bytes(&u.data.0)?;
-            PendingWrite::prepare(&doc, doc.card(), Some((&stored, &before))).commit(&tx, now)?;
+            let (doc, _) = Self::merge_in(&tx, &self.profile.actor, &u.id, &u.data.0, now)?;
             let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
             db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
             applied.received += 1;

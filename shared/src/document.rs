@@ -176,6 +176,11 @@ impl CustomerDoc {
         self.doc.get_heads()
     }
 
+    /// Whether the document's heads are exactly `heads`.
+    pub fn has_heads(&self, heads: &[ChangeHash]) -> bool {
+        same_heads(&self.doc.get_heads(), heads)
+    }
+
     /// Whole document in compact form.
     pub fn save(&self) -> Vec<u8> {
         self.doc.save()
@@ -468,14 +473,32 @@ pub fn changes_after(bytes: &[u8], heads: &[ChangeHash]) -> Result<Vec<u8>> {
 /// Checks saved bytes load as a document whose heads are `heads`.
 pub fn verify(bytes: &[u8], heads: &[ChangeHash]) -> Result<()> {
     let doc = Automerge::load(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
-    let mut got = doc.get_heads();
-    let mut want = heads.to_vec();
-    got.sort();
-    want.sort();
-    if got != want {
+    if !same_heads(&doc.get_heads(), heads) {
         return Err(Error::Corrupt("文档的 heads 与声明的不符".into()));
     }
     Ok(())
+}
+
+/// Whether two head sets are equal, whatever their order.
+fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// Heads in their stored form on both sides: sorted, concatenated 32-byte hashes.
+pub fn heads_to_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut hs: Vec<&ChangeHash> = heads.iter().collect();
+    hs.sort();
+    hs.iter().flat_map(|h| h.0).collect()
+}
+
+/// Heads from their stored form.
+pub fn heads_from_blob(blob: &[u8]) -> Vec<ChangeHash> {
+    blob.chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
 }
 
 fn scalar_of(path: &str, v: &serde_json::Value) -> Result<ScalarValue> {

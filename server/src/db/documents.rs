@@ -8,6 +8,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
 use crm_shared::summary::CustomerSummary;
 use crm_shared::ChangeHash;
 
@@ -27,20 +28,6 @@ pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
 /// A meta value (`epoch`, `actor`).
 pub(crate) fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-}
-
-/// Sorted heads as stored: concatenated 32-byte hashes.
-pub(crate) fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
-    let mut hs: Vec<&ChangeHash> = heads.iter().collect();
-    hs.sort();
-    hs.iter().flat_map(|h| h.0).collect()
-}
-
-/// Heads from their stored form.
-pub(crate) fn heads_of(blob: &[u8]) -> Vec<ChangeHash> {
-    blob.chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
 }
 
 /// A stored document: snapshot with chunks appended, and its bookkeeping.
