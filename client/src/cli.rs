@@ -727,6 +727,12 @@ pub fn run(cli: Cli) -> Result<()> {
                         report.kept_unsent
                     );
                 }
+                if report.awaiting_backup > 0 {
+                    println!(
+                        "  {} 位客户的修改服务器已收到,但尚未写入备份机;仍标记为未同步,下次同步时再次发送",
+                        report.awaiting_backup
+                    );
+                }
             }
         }
         Command::Pending(j) => {

@@ -303,6 +303,14 @@ pub fn all_heads(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<u8>)>> 
     rows.collect()
 }
 
+/// What the server was last known to hold of a document: `None` if there is
+/// no such document, `Some(None)` if the server holds nothing of it.
+pub fn synced(conn: &Connection, id: &str) -> rusqlite::Result<Option<Option<Vec<u8>>>> {
+    conn.prepare_cached("SELECT synced_heads FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// Records what the server holds of a document (`None`: nothing).
 pub fn set_synced(tx: &Transaction, id: &str, heads: Option<&[u8]>) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE documents SET synced_heads = ?2 WHERE id = ?1")?

@@ -64,6 +64,9 @@ pub struct SyncApplied {
     /// Documents the server took away that still had unsent changes (kept
     /// until they are sent).
     pub kept_unsent: usize,
+    /// Pushed documents the server holds but its backup does not yet
+    /// (zero-loss mode); they stay marked unsent.
+    pub unconfirmed: usize,
 }
 
 impl Store {
@@ -454,6 +457,15 @@ impl Store {
         let now = now_millis();
         let mut applied = SyncApplied::default();
         let tx = self.conn.transaction()?;
+        // Stored by the server but not yet backed up (zero-loss mode): they
+        // stay unsent here, whatever else this answer says about them.
+        let mut unconfirmed = Vec::new();
+        for id in &resp.unconfirmed {
+            if let Some(synced) = db::synced(&tx, id)? {
+                unconfirmed.push((id, synced));
+            }
+        }
+        applied.unconfirmed = unconfirmed.len();
         for a in &resp.acked {
             // The server merged what we sent, so it holds everything up to
             // the heads we pushed: record those. Not its own heads: it may
@@ -534,6 +546,9 @@ impl Store {
             let heads = heads_from_hex(&n.heads).ok_or_else(|| bad_server(&n.id))?;
             let blob = (!heads.is_empty()).then(|| heads_bytes(&heads));
             db::set_synced(&tx, &n.id, blob.as_deref())?;
+        }
+        for (id, synced) in unconfirmed {
+            db::set_synced(&tx, id, synced.as_deref())?;
         }
         let pending: std::collections::HashSet<String> =
             db::pending(&tx)?.into_iter().map(|p| p.id).collect();

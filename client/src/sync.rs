@@ -33,6 +33,9 @@ pub struct SyncReport {
     pub reverted: Vec<String>,
     /// Documents the server took away whose unsent changes are kept for now.
     pub kept_unsent: usize,
+    /// Documents the server stored but its backup does not hold yet
+    /// (zero-loss mode): still marked unsent, sent again next time.
+    pub awaiting_backup: usize,
     /// Request body bytes sent (filled in by the caller that owns the transport).
     pub bytes_sent: u64,
     /// Response body bytes received (likewise).
@@ -84,6 +87,7 @@ pub fn run(
             }
         }
         report.kept_unsent = applied.kept_unsent;
+        report.awaiting_backup = applied.unconfirmed;
         report.reverted.extend(
             resp.reverted
                 .iter()

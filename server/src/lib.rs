@@ -24,6 +24,8 @@
 //! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
 //! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
 //! - [`admin`]: `crm-server user …` / `device …` commands.
+//! - [`backup`]: what a backup node pulls, its lag, zero-loss acknowledgement;
+//!   [`db::restore`] writes a server database from a backup.
 //!
 //! **Architecture Invariant:** the domain rules (document schema, merging,
 //! validation) live in `crm-shared`; this crate does IO and access control.
@@ -33,6 +35,7 @@
 pub mod admin;
 pub mod archive;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -4,6 +4,9 @@
 //! Add shared resources (a document cache, say) as new fields here, built in
 //! [`AppState::new`] or by the caller.
 
+use std::sync::Arc;
+
+use crate::backup::BackupHub;
 use crate::config::Limits;
 use crate::db::Db;
 
@@ -14,11 +17,23 @@ pub struct AppState {
     pub db: Db,
     /// Request and connection limits.
     pub limits: Limits,
+    /// The backup node's progress, and zero-loss mode.
+    pub backup: Arc<BackupHub>,
 }
 
 impl AppState {
     /// State over an open database, with the given limits.
     pub fn new(db: Db, limits: Limits) -> AppState {
-        AppState { db, limits }
+        AppState {
+            db,
+            limits,
+            backup: Arc::new(BackupHub::default()),
+        }
+    }
+
+    /// The same state with this backup hub (zero-loss mode, files to back up).
+    pub fn with_backup(mut self, hub: BackupHub) -> AppState {
+        self.backup = Arc::new(hub);
+        self
     }
 }

@@ -94,15 +94,19 @@ struct Pushed {
     acked: Vec<DocHeads>,
     need: Vec<DocHeads>,
     reverted: Vec<Reverted>,
+    /// Newest log position of any pushed document: what a backup must hold
+    /// before the push may be acknowledged in zero-loss mode.
+    upto: u64,
 }
 
-/// Runs one sync exchange.
+/// Runs one sync exchange. Also returns the newest log position of any
+/// pushed document (0 when nothing was pushed), for zero-loss mode.
 pub async fn sync(
     db: &Db,
     caller: Caller,
     req: SyncRequest,
     now: i64,
-) -> Result<SyncResponse, SyncError> {
+) -> Result<(SyncResponse, u64), SyncError> {
     if !matches!(caller.role, Role::Salesperson | Role::Clerk | Role::Manager) {
         return Err(SyncError::Forbidden(format!(
             "角色“{}”不能同步客户档案",
@@ -122,8 +126,11 @@ pub async fn sync(
         db.write_with(move |tx| apply_pushes(tx, &c, push, now))
             .await?
     };
-    db.read_with(move |conn| answer(conn, &caller, epoch, cursor, have, pushed))
-        .await
+    let upto = pushed.upto;
+    let resp = db
+        .read_with(move |conn| answer(conn, &caller, epoch, cursor, have, pushed))
+        .await?;
+    Ok((resp, upto))
 }
 
 fn bad(msg: impl Into<String>) -> SyncError {
@@ -314,6 +321,7 @@ fn apply_pushes(
                 &origin,
             )?;
         }
+        out.upto = out.upto.max(docs::seq_of(tx, &p.id)?.unwrap_or(0) as u64);
         out.acked.push(DocHeads {
             id: p.id.clone(),
             heads: heads_to_hex(&heads),

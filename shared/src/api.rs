@@ -113,7 +113,7 @@ pub struct WhoAmI {
 }
 
 /// `GET /status`: liveness and counts for operators; no customer content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerStatus {
     /// The server's version (its crate version).
     pub version: String,
@@ -121,4 +121,24 @@ pub struct ServerStatus {
     pub users: u64,
     /// Number of devices that are not revoked.
     pub devices: u64,
+    /// The backup node's progress; `None` until one has pulled since start.
+    #[serde(default)]
+    pub backup: Option<BackupLag>,
+}
+
+/// How far the backup node is behind, as the server sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupLag {
+    /// Log position the backup node holds everything up to.
+    pub confirmed: u64,
+    /// The server's newest log position.
+    pub head: u64,
+    /// Log entries the backup does not hold yet.
+    pub behind_changes: u64,
+    /// Age of the oldest change the backup does not hold, in seconds (0 when even).
+    pub behind_seconds: f64,
+    /// Milliseconds since the backup node last pulled.
+    pub last_contact_ms_ago: u64,
+    /// Whether laptops' syncs are acknowledged only once the backup holds them.
+    pub zero_loss: bool,
 }

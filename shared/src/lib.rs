@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod api;
+pub mod backup;
 pub mod cadence;
 pub mod codes;
 pub mod customer;

@@ -144,6 +144,11 @@ pub struct SyncResponse {
     /// The cursor is not valid for this server (it was restored, or this is
     /// another server): send `have` instead of a cursor.
     pub resync: bool,
+    /// Pushed documents the server stored but does not acknowledge yet,
+    /// because its backup does not hold them yet (zero-loss mode): keep
+    /// them marked unsent and push them again next time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unconfirmed: Vec<String>,
 }
 
 /// A protected field whose pushed change the server undid.

@@ -79,6 +79,13 @@ pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Store
     }))
 }
 
+/// The newest log position of document `id`.
+pub(crate) fn seq_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT seq FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// The assigned salesperson of `id`, without loading the document.
 pub(crate) fn salesperson(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached("SELECT salesperson FROM documents WHERE id = ?1")?
@@ -154,6 +161,18 @@ pub(crate) fn store(
             ])?;
         }
     }
+    put_row(tx, id, summary, search, conflicts)?;
+    Ok(seq)
+}
+
+/// Writes a customer's projected row (list, search, conflicts).
+pub(crate) fn put_row(
+    tx: &Connection,
+    id: &str,
+    summary: &CustomerSummary,
+    search: &str,
+    conflicts: usize,
+) -> rusqlite::Result<()> {
     let json = serde_json::to_string(summary).expect("a summary always serialises");
     tx.prepare_cached(
         "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts, summary)
@@ -175,7 +194,7 @@ pub(crate) fn store(
         conflicts as i64,
         json
     ])?;
-    Ok(seq)
+    Ok(())
 }
 
 /// Records which user and device sent a change.

@@ -21,6 +21,8 @@ pub(super) struct Pool {
     writer: Arc<tokio::sync::Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     free_readers: Arc<Semaphore>,
+    /// Counts committed writes, so that a waiting backup pull wakes at once.
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Pool {
@@ -30,7 +32,13 @@ impl Pool {
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             free_readers: Arc::new(Semaphore::new(readers.len())),
             readers: Arc::new(Mutex::new(readers)),
+            commits: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Wakes whenever a write commits.
+    pub(super) fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Runs `f` on a read-only connection, on a blocking thread.
@@ -64,10 +72,12 @@ impl Pool {
         T: Send + 'static,
     {
         let mut writer = self.writer.clone().lock_owned().await;
+        let commits = self.commits.clone();
         run_blocking(move || {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
+            commits.send_modify(|n| *n += 1);
             Ok(value)
         })
         .await
@@ -84,10 +94,15 @@ impl Pool {
         E: From<DbError> + Send + 'static,
     {
         let mut writer = self.writer.clone().lock_owned().await;
+        let commits = self.commits.clone();
         run_blocking(move || {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             Ok(match f(&tx) {
-                Ok(value) => tx.commit().map(|()| Ok(value))?,
+                Ok(value) => {
+                    tx.commit()?;
+                    commits.send_modify(|n| *n += 1);
+                    Ok(value)
+                }
                 Err(e) => Err(e),
             })
         })

@@ -14,6 +14,7 @@
 //! never by streaming `axum::body::Body` by hand, or the limit does not apply.
 
 mod auth;
+mod backup;
 mod customers;
 mod status;
 mod sync;
@@ -32,7 +33,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::routes())
         .merge(sync::routes())
-        .merge(customers::routes());
+        .merge(customers::routes())
+        .merge(backup::routes());
     Router::new()
         .merge(status::routes())
         .nest("/api/v1", api)

@@ -1,5 +1,5 @@
 //! `GET /status`: is the server up, which version, how many users and
-//! devices. For monitors; it needs no token and shows no customer content.
+//! devices, how far the backup node is behind. For monitors; it needs no token and shows no customer content.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -16,9 +16,11 @@ pub(super) fn routes() -> Router<AppState> {
 
 async fn status(State(state): State<AppState>) -> Result<Json<ServerStatus>, AppError> {
     let counts = state.db.counts().await?;
+    let backup = state.backup.lag(&state.db, crate::clock::now_ms()).await?;
     Ok(Json(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         users: counts.users,
         devices: counts.devices,
+        backup,
     }))
 }

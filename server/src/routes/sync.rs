@@ -1,4 +1,5 @@
-//! `POST /api/v1/sync`: one exchange of the sync protocol (see `crate::sync`).
+//! `POST /api/v1/sync`: one exchange of the sync protocol (see `crate::sync`),
+//! held back in zero-loss mode until the backup node has the push.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -27,6 +28,17 @@ async fn sync_handler(
         role: auth.role,
         device_id: auth.device_id.to_string(),
     };
-    let resp = sync::sync(&state.db, caller, req, clock::now_ms()).await?;
+    let (mut resp, upto) = sync::sync(&state.db, caller, req, clock::now_ms()).await?;
+    // Zero-loss mode: a push is acknowledged only once the backup node holds
+    // it; until then the laptop keeps it marked unsent and sends it again.
+    if state.backup.zero_loss()
+        && upto > 0
+        && !state
+            .backup
+            .wait_confirmed(upto, crate::backup::ZERO_LOSS_WAIT)
+            .await
+    {
+        resp.unconfirmed = resp.acked.drain(..).map(|a| a.id).collect();
+    }
     Ok(axum::Json(resp))
 }

@@ -1,0 +1,372 @@
+//! The `crm-backup` binary: parses flags and calls the library.
+//!
+//! Exit codes: 0 success, 1 an error or a failed verification (printed on
+//! one line), 2 bad usage (from clap).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use crm_backup::follow::{self, Event};
+use crm_backup::restore::{self, Point};
+use crm_backup::store::Store;
+use crm_backup::{link, verify};
+use crm_client::net::Trust;
+use crm_shared::api::ServerStatus;
+
+/// 客户档案备份机(crm-backup):持续备份中心服务器,校验备份,从备份恢复。
+#[derive(Parser)]
+#[command(name = "crm-backup", version)]
+struct Cli {
+    /// 备份目录
+    #[arg(long, global = true, env = "CRM_BACKUP_DIR", default_value = "./crm-backup")]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 用备份管理员账号登录服务器,保存连接
+    Init {
+        /// 服务器地址,如 https://crm.example.com:8443
+        #[arg(long)]
+        server: String,
+        /// 备份管理员登录名
+        #[arg(long)]
+        user: String,
+        /// 服务器证书 SHA-256 指纹(服务器启动时打印)
+        #[arg(long, conflicts_with = "ca_file")]
+        fingerprint: Option<String>,
+        /// 信任的 CA 证书文件(PEM)
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// 使用明文 HTTP(仅供测试)
+        #[arg(long, conflicts_with_all = ["fingerprint", "ca_file"])]
+        insecure_plain_http: bool,
+        /// 从标准输入读密码(否则用环境变量 CRM_PASSWORD 或提示输入)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// 持续备份(直到被停止)
+    Run {
+        /// 追上服务器后退出
+        #[arg(long)]
+        once: bool,
+    },
+    /// 备份进度与延迟(本机与服务器两边)
+    Status {
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// 校验备份:文件结构、每份文档、与服务器比对
+    Verify {
+        /// 不与服务器比对
+        #[arg(long)]
+        offline: bool,
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// 从备份生成服务器数据目录
+    Restore {
+        /// 新的服务器数据目录
+        #[arg(long)]
+        to: PathBuf,
+        /// 恢复到这一时刻的状态,如 "2026-11-23 10:30:00"(本地时间)或 RFC 3339
+        #[arg(long, conflicts_with = "at_seq")]
+        at: Option<String>,
+        /// 恢复到更新日志第 N 条之后的状态
+        #[arg(long)]
+        at_seq: Option<u64>,
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误:{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let dir = cli.dir;
+    match cli.command {
+        Command::Init {
+            server,
+            user,
+            fingerprint,
+            ca_file,
+            insecure_plain_http,
+            password_stdin,
+        } => {
+            let trust = match (fingerprint, ca_file, insecure_plain_http) {
+                (Some(fp), _, _) => Trust::fingerprint(&fp)?,
+                (None, Some(ca), _) => Trust::ca_file(&ca)?,
+                (None, None, true) => Trust::PlainHttp,
+                (None, None, false) => bail!("请用 --fingerprint 或 --ca-file 指定如何确认服务器身份"),
+            };
+            let password = read_password(password_stdin)?;
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "backup".into());
+            let linked = link::login(&server, &trust, &user, password, &format!("备份机 {host}"))?;
+            let store = Store::open(&dir)?;
+            store.set_link(&linked)?;
+            println!("已连接服务器 {}(备份管理员 {});运行 crm-backup run 开始持续备份", linked.url, linked.login);
+        }
+        Command::Run { once } => {
+            // Stopped by a signal: every pull is stored in one transaction,
+            // so being killed at any moment loses nothing.
+            let quiet = !std::io::stderr().is_terminal();
+            follow::run(&dir, once, || false, |event| log_event(event, quiet))?;
+        }
+        Command::Status { json } => status(&dir, json)?,
+        Command::Verify { offline, json } => {
+            let tty = std::io::stderr().is_terminal();
+            let report = verify::verify(&dir, offline, |done, total| {
+                if tty {
+                    eprint!("\r已校验 {done}/{total} 份文档");
+                }
+            })?;
+            if tty {
+                eprintln!();
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_verify(&report);
+            }
+            if !report.ok() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Restore {
+            to,
+            at,
+            at_seq,
+            json,
+        } => {
+            let point = match (at, at_seq) {
+                (Some(t), _) => Point::Time(parse_time(&t)?),
+                (None, Some(s)) => Point::Seq(s),
+                (None, None) => Point::Latest,
+            };
+            let tty = std::io::stderr().is_terminal();
+            let report = restore::restore(&dir, &to, point, |done, total| {
+                if tty {
+                    eprint!("\r已恢复 {done}/{total} 位客户");
+                }
+            })?;
+            if tty {
+                eprintln!();
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "已恢复到 {}:客户 {} 位,用户 {} 个,更新日志截至第 {} 条{}。",
+                    report.data_dir.display(),
+                    report.customers,
+                    report.users,
+                    report.upto,
+                    report
+                        .upto_at
+                        .map(|at| format!("({})", local_time(at)))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "启动:crm-server --data-dir {}。笔记本下次同步时会自动补回备份之后的修改。",
+                    report.data_dir.display()
+                );
+            }
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log_event(event: &Event, quiet: bool) {
+    let now = chrono::Local::now().format("%H:%M:%S");
+    match event {
+        Event::Stored {
+            entries,
+            docs,
+            after,
+            head,
+        } => {
+            if !quiet || after >= head {
+                eprintln!("{now} 已备份 {entries} 条更新({docs} 份文档),位置 {after}/{head}");
+            }
+        }
+        Event::Failed { message, retry_in } => {
+            eprintln!("{now} 备份暂停:{message};{} 秒后重试", retry_in.as_secs_f32());
+        }
+        Event::NewEpoch { kept } => eprintln!(
+            "{now} 服务器已从备份恢复或已更换(纪元改变);旧备份保存在 {},开始新的备份",
+            kept.display()
+        ),
+        Event::CaughtUp { after } => eprintln!("{now} 已追上服务器,位置 {after}"),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct StatusJson {
+    dir: PathBuf,
+    server: Option<String>,
+    documents: u64,
+    log_entries: u64,
+    position: crm_backup::store::Position,
+    behind_at_last_pull: u64,
+    last_pull_ms_ago: Option<i64>,
+    server_view: Option<crm_shared::api::BackupLag>,
+    server_unreachable: Option<String>,
+}
+
+fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let store = Store::open_existing(dir)?;
+    let pos = store.position()?;
+    let (documents, log_entries) = store.counts()?;
+    let link = store.link()?;
+    let now = crm_client::store::now_millis();
+    let (server_view, server_unreachable) = match &link {
+        Some(l) => match link::client(l).and_then(|c| c.get::<ServerStatus>("/status", None)) {
+            Ok(s) => (s.backup, None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (None, Some("尚未 init".into())),
+    };
+    let s = StatusJson {
+        dir: dir.to_path_buf(),
+        server: link.map(|l| l.url),
+        documents,
+        log_entries,
+        behind_at_last_pull: pos.head.saturating_sub(pos.after),
+        last_pull_ms_ago: pos.last_pull_at.map(|t| now - t),
+        position: pos,
+        server_view,
+        server_unreachable,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!("备份目录:{}", s.dir.display());
+    println!("服务器:{}", s.server.as_deref().unwrap_or("(未连接)"));
+    println!("文档 {} 份,更新日志 {} 条", s.documents, s.log_entries);
+    println!(
+        "本机位置 {} / 上次拉取时服务器位置 {}(落后 {} 条){}",
+        s.position.after,
+        s.position.head,
+        s.behind_at_last_pull,
+        s.last_pull_ms_ago
+            .map(|ms| format!(",上次拉取 {:.1} 秒前", ms as f64 / 1000.0))
+            .unwrap_or_default()
+    );
+    match (&s.server_view, &s.server_unreachable) {
+        (Some(v), _) => println!(
+            "服务器所见:已确认 {} / {},落后 {} 条、{:.1} 秒{}",
+            v.confirmed,
+            v.head,
+            v.behind_changes,
+            v.behind_seconds,
+            if v.zero_loss { "(零丢失模式)" } else { "" }
+        ),
+        (None, Some(e)) => println!("服务器所见:无法获取({e})"),
+        (None, None) => println!("服务器所见:服务器启动以来备份机尚未拉取"),
+    }
+    Ok(())
+}
+
+fn print_verify(r: &verify::Report) {
+    if let Some(d) = &r.file_damage {
+        println!("备份文件结构损坏:{d}");
+        println!("校验失败:请勿用此文件恢复。");
+        return;
+    }
+    println!(
+        "文档 {} 份,更新日志 {} 条,备份位置 {}",
+        r.documents, r.log_entries, r.upto
+    );
+    if r.damaged.is_empty() {
+        println!("每份文档:内容校验值、依赖、heads 与历史状态均完好");
+    } else {
+        println!("损坏的文档 {} 份:", r.damaged.len());
+        for (id, p) in &r.damaged {
+            println!("  {id}:{p}");
+        }
+    }
+    for (seq, id) in &r.orphan_entries {
+        println!("  日志第 {seq} 条指向缺失的客户文档 {id}");
+    }
+    for v in &r.damaged_records {
+        println!("  用户与设备记录(版本 {v})已损坏");
+    }
+    match (&r.server, &r.server_skipped) {
+        (Some(c), _) => {
+            if c.missing.is_empty() && c.different.is_empty() && c.extra.is_empty() {
+                println!(
+                    "与服务器一致:截至位置 {},服务器 {} 份文档,heads 全部相同",
+                    r.upto, c.server_documents
+                );
+            } else {
+                for id in &c.missing {
+                    println!("  服务器有、备份缺少:{id}");
+                }
+                for id in &c.different {
+                    println!("  与服务器不同(heads 不符):{id}");
+                }
+                for id in &c.extra {
+                    println!("  备份有、服务器没有:{id}");
+                }
+            }
+        }
+        (None, Some(why)) => println!("未与服务器比对:{why}"),
+        (None, None) => {}
+    }
+    println!("{}", if r.ok() { "校验通过。" } else { "校验失败。" });
+}
+
+fn read_password(stdin: bool) -> anyhow::Result<String> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if let Ok(p) = std::env::var("CRM_PASSWORD") {
+        return Ok(p);
+    }
+    Ok(rpassword::prompt_password("密码:").context("无法读取密码")?)
+}
+
+fn parse_time(text: &str) -> anyhow::Result<i64> {
+    use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, fmt) {
+            if let Some(t) = Local.from_local_datetime(&naive).earliest() {
+                return Ok(t.timestamp_millis());
+            }
+        }
+    }
+    bail!("无法识别时间 {text:?}:请写成 \"2026-11-23 10:30:00\" 或 RFC 3339")
+}
+
+fn local_time(ms: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
