@@ -108,7 +108,9 @@ pub fn run(
         };
         let resp = match pull(&client, &link.token, &req) {
             Ok(r) => r,
-            Err(e @ (NetError::Unauthorized | NetError::DeviceRevoked | NetError::Forbidden(_))) => {
+            Err(
+                e @ (NetError::Unauthorized | NetError::DeviceRevoked | NetError::Forbidden(_)),
+            ) => {
                 return Err(FollowError::Refused(e));
             }
             Err(e) => {
@@ -183,7 +185,11 @@ fn pull(client: &Client, token: &str, req: &PullRequest) -> Result<PullResponse,
 /// Moves the current store aside as `crm-backup.<epoch>.sqlite3`.
 fn rotate(dir: &Path, epoch: &str) -> Result<PathBuf, FollowError> {
     let from = Store::file(dir);
-    let short: String = epoch.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect();
+    let short: String = epoch
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect();
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let to = dir.join(format!("crm-backup.{stamp}.{short}.sqlite3"));
     std::fs::rename(&from, &to).map_err(|source| FollowError::Rotate {

@@ -21,7 +21,12 @@ use crm_shared::api::ServerStatus;
 #[command(name = "crm-backup", version)]
 struct Cli {
     /// 备份目录
-    #[arg(long, global = true, env = "CRM_BACKUP_DIR", default_value = "./crm-backup")]
+    #[arg(
+        long,
+        global = true,
+        env = "CRM_BACKUP_DIR",
+        default_value = "./crm-backup"
+    )]
     dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -114,14 +119,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (Some(fp), _, _) => Trust::fingerprint(&fp)?,
                 (None, Some(ca), _) => Trust::ca_file(&ca)?,
                 (None, None, true) => Trust::PlainHttp,
-                (None, None, false) => bail!("请用 --fingerprint 或 --ca-file 指定如何确认服务器身份"),
+                (None, None, false) => {
+                    bail!("请用 --fingerprint 或 --ca-file 指定如何确认服务器身份")
+                }
             };
             let password = read_password(password_stdin)?;
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "backup".into());
             let linked = link::login(&server, &trust, &user, password, &format!("备份机 {host}"))?;
             let store = Store::open(&dir)?;
             store.set_link(&linked)?;
-            println!("已连接服务器 {}(备份管理员 {});运行 crm-backup run 开始持续备份", linked.url, linked.login);
+            println!(
+                "已连接服务器 {}(备份管理员 {});运行 crm-backup run 开始持续备份",
+                linked.url, linked.login
+            );
         }
         Command::Run { once } => {
             // Stopped by a signal: every pull is stored in one transaction,
@@ -208,7 +218,10 @@ fn log_event(event: &Event, quiet: bool) {
             }
         }
         Event::Failed { message, retry_in } => {
-            eprintln!("{now} 备份暂停:{message};{} 秒后重试", retry_in.as_secs_f32());
+            eprintln!(
+                "{now} 备份暂停:{message};{} 秒后重试",
+                retry_in.as_secs_f32()
+            );
         }
         Event::NewEpoch { kept } => eprintln!(
             "{now} 服务器已从备份恢复或已更换(纪元改变);旧备份保存在 {},开始新的备份",
@@ -332,7 +345,14 @@ fn print_verify(r: &verify::Report) {
         (None, Some(why)) => println!("未与服务器比对:{why}"),
         (None, None) => {}
     }
-    println!("{}", if r.ok() { "校验通过。" } else { "校验失败。" });
+    println!(
+        "{}",
+        if r.ok() {
+            "校验通过。"
+        } else {
+            "校验失败。"
+        }
+    );
 }
 
 fn read_password(stdin: bool) -> anyhow::Result<String> {

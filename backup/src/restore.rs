@@ -85,7 +85,10 @@ pub fn restore(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, RestoreError> {
     let store = Store::open_existing(dir)?;
-    if let Some(problem) = store.integrity_problems()? {
+    let integrity = store
+        .integrity_problems()
+        .unwrap_or_else(|e| Some(e.to_string()));
+    if let Some(problem) = integrity {
         return Err(RestoreError::Damaged(format!("备份文件结构损坏:{problem}")));
     }
     let pos = store.position()?;
@@ -114,7 +117,8 @@ pub fn restore(
         return Err(RestoreError::TargetExists(to.to_path_buf()));
     }
     data.create().map_err(|e| write_err(to, &e))?;
-    let writer = RestoreWriter::create(&data.db_path()).map_err(|e| write_err(&data.db_path(), &e))?;
+    let writer =
+        RestoreWriter::create(&data.db_path()).map_err(|e| write_err(&data.db_path(), &e))?;
     let db_err = |e: crm_server::db::DbError| write_err(&data.db_path(), &e);
 
     let mut users = 0;
@@ -159,8 +163,9 @@ pub fn restore(
                 check_document(&doc.data, &doc.hash, &doc.heads, logged)
                     .map_err(|p| RestoreError::Damaged(format!("客户 {}:{p}", doc.id)))?;
                 let entry = last[doc.id.as_str()];
-                let heads = crm_shared::sync::heads_from_hex(&entry.heads)
-                    .ok_or_else(|| RestoreError::Damaged(format!("日志第 {} 条的 heads 无效", entry.seq)))?;
+                let heads = crm_shared::sync::heads_from_hex(&entry.heads).ok_or_else(|| {
+                    RestoreError::Damaged(format!("日志第 {} 条的 heads 无效", entry.seq))
+                })?;
                 let bytes = if same(&heads, &doc.heads) {
                     doc.data.clone()
                 } else {

@@ -231,15 +231,17 @@ impl Store {
     /// The saved server link, if `init` was run.
     pub fn link(&self) -> Result<Option<Link>, StoreError> {
         let get = |k: &str| self.meta(&format!("link.{k}"));
-        Ok(match (get("url")?, get("trust")?, get("login")?, get("token")?) {
-            (Some(url), Some(trust), Some(login), Some(token)) => Some(Link {
-                url,
-                trust,
-                login,
-                token,
-            }),
-            _ => None,
-        })
+        Ok(
+            match (get("url")?, get("trust")?, get("login")?, get("token")?) {
+                (Some(url), Some(trust), Some(login), Some(token)) => Some(Link {
+                    url,
+                    trust,
+                    login,
+                    token,
+                }),
+                _ => None,
+            },
+        )
     }
 
     /// Where the copy stands.
@@ -409,9 +411,9 @@ impl Store {
 
     /// Each document's heads as of log position `upto` (for the summary).
     pub fn heads_as_of(&self, upto: u64) -> Result<Vec<(String, Vec<ChangeHash>)>, StoreError> {
-        let mut st = self.conn.prepare(
-            "SELECT doc_id, heads, max(seq) FROM log WHERE seq <= ?1 GROUP BY doc_id",
-        )?;
+        let mut st = self
+            .conn
+            .prepare("SELECT doc_id, heads, max(seq) FROM log WHERE seq <= ?1 GROUP BY doc_id")?;
         let rows = st.query_map([upto as i64], |r| {
             Ok((r.get(0)?, heads_from_blob(&r.get::<_, Vec<u8>>(1)?)))
         })?;
@@ -481,7 +483,13 @@ impl Store {
                           CASE WHEN taken_at <= ?1 THEN -version ELSE version END
                  LIMIT 1",
                 [at],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
             )
             .optional()?;
         let Some((data, hash, version)) = row else {
@@ -497,7 +505,9 @@ impl Store {
 
     /// Every records copy whose bytes no longer match their hash.
     pub fn damaged_records(&self) -> Result<Vec<i64>, StoreError> {
-        let mut st = self.conn.prepare("SELECT version, data, hash FROM records")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT version, data, hash FROM records")?;
         let mut rows = st.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -519,7 +529,9 @@ fn set(tx: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
 
 fn self_after(tx: &Connection) -> Result<u64, StoreError> {
     let v: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'after'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'after'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }

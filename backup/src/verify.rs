@@ -88,7 +88,11 @@ pub fn verify(
 ) -> Result<Report, StoreError> {
     let store = Store::open_existing(dir)?;
     let mut report = Report::default();
-    if let Some(problem) = store.integrity_problems()? {
+    // A file SQLite cannot even check is damaged too.
+    let integrity = store
+        .integrity_problems()
+        .unwrap_or_else(|e| Some(e.to_string()));
+    if let Some(problem) = integrity {
         // Reading further could return damaged rows as if whole.
         report.file_damage = Some(problem);
         return Ok(report);

@@ -684,7 +684,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         let mut st = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
             .unwrap();
         let tables: Vec<String> = st
             .query_map([], |r| r.get(0))
@@ -704,8 +706,12 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         let version = |c: &Connection| -> String {
-            c.query_row("SELECT value FROM meta WHERE key = 'records_version'", [], |r| r.get(0))
-                .unwrap()
+            c.query_row(
+                "SELECT value FROM meta WHERE key = 'records_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
         };
         assert_eq!(version(&conn), "1");
         conn.execute(
@@ -719,9 +725,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(version(&conn), "3");
-        conn.execute("UPDATE devices SET last_seen_at = 5", []).unwrap();
+        conn.execute("UPDATE devices SET last_seen_at = 5", [])
+            .unwrap();
         assert_eq!(version(&conn), "3");
-        conn.execute("UPDATE devices SET revoked_at = 5", []).unwrap();
+        conn.execute("UPDATE devices SET revoked_at = 5", [])
+            .unwrap();
         assert_eq!(version(&conn), "4");
     }
 }

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use crm_server::config::{self, DataDir, Limits, ServerConfig, TlsMode};
 use crm_server::backup::BackupHub;
+use crm_server::config::{self, DataDir, Limits, ServerConfig, TlsMode};
 use crm_server::{admin, telemetry, AppState, Db, TlsConfig};
 use crm_shared::codes::Role;
 
@@ -311,22 +311,25 @@ async fn serve(data_dir: DataDir, args: ServeArgs) -> anyhow::Result<()> {
     // that pinned it would refuse it: the generated one goes to the backup.
     let mut files = Vec::new();
     if config.tls == TlsMode::SelfSigned {
-        for path in [config.data_dir.tls_cert_path(), config.data_dir.tls_key_path()] {
+        for path in [
+            config.data_dir.tls_cert_path(),
+            config.data_dir.tls_key_path(),
+        ] {
             let name = path
                 .strip_prefix(config.data_dir.path())
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .into_owned();
-            let bytes = std::fs::read(&path)
-                .with_context(|| format!("无法读取 {}", path.display()))?;
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("无法读取 {}", path.display()))?;
             files.push((name, bytes));
         }
     }
     if args.zero_loss_backup {
         println!("零丢失模式:修改写入备份机后才向笔记本确认");
     }
-    let state = AppState::new(db, config.limits)
-        .with_backup(BackupHub::new(args.zero_loss_backup, files));
+    let state =
+        AppState::new(db, config.limits).with_backup(BackupHub::new(args.zero_loss_backup, files));
     crm_server::serve(listener, state, tls, crm_server::serve::shutdown_signal()).await?;
     Ok(())
 }

@@ -198,10 +198,7 @@ pub fn summarise(
     Summary {
         upto,
         documents: all.len() as u64,
-        buckets: hashers
-            .into_iter()
-            .map(|h| hex(&h.finalize()))
-            .collect(),
+        buckets: hashers.into_iter().map(|h| hex(&h.finalize())).collect(),
         listed,
     }
 }
@@ -273,7 +270,10 @@ pub fn check_document(
 /// The document as it was at `heads` (a point in its history), saved.
 pub fn document_at(bytes: &[u8], heads: &[ChangeHash]) -> crate::Result<Vec<u8>> {
     let doc = Automerge::load(bytes).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
-    Ok(doc.fork_at(heads).map_err(|e| crate::Error::Corrupt(e.to_string()))?.save())
+    Ok(doc
+        .fork_at(heads)
+        .map_err(|e| crate::Error::Corrupt(e.to_string()))?
+        .save())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -291,7 +291,9 @@ mod tests {
         let b = summarise(7, vec![("y".into(), h(2)), ("x".into(), h(1))], &[]);
         assert_eq!(a, b);
         let c = summarise(7, vec![("y".into(), h(3)), ("x".into(), h(1))], &[]);
-        let differ: Vec<usize> = (0..BUCKETS).filter(|&i| a.buckets[i] != c.buckets[i]).collect();
+        let differ: Vec<usize> = (0..BUCKETS)
+            .filter(|&i| a.buckets[i] != c.buckets[i])
+            .collect();
         assert_eq!(differ, vec![bucket("y")]);
         let listed = summarise(7, vec![("y".into(), h(3))], &[bucket("y") as u16]).listed;
         assert_eq!(listed.len(), 1);
@@ -299,7 +301,11 @@ mod tests {
 
     #[test]
     fn cells_keep_text_and_bytes_apart() {
-        let row = vec![Cell::Text("aGk=".into()), Cell::Bytes(Blob(b"hi".to_vec())), Cell::Null];
+        let row = vec![
+            Cell::Text("aGk=".into()),
+            Cell::Bytes(Blob(b"hi".to_vec())),
+            Cell::Null,
+        ];
         let json = serde_json::to_string(&row).unwrap();
         let back: Vec<Cell> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, row);

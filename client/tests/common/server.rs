@@ -11,7 +11,8 @@
 //! it is fresh this takes well under a second; if another build holds
 //! cargo's lock it waits. If the build fails but an older binary exists, the
 //! older one is used with a warning on stderr. Set `CRM_SERVER_BIN` to use a
-//! given binary and skip the build.
+//! given binary and skip the build. [`backup_bin`] does the same for
+//! `crm-backup` (`CRM_BACKUP_BIN`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,48 +30,52 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The `crm-server` binary, built if needed (see the module docs).
 pub fn server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("CRM_SERVER_BIN") {
-            return PathBuf::from(bin);
+    BIN.get_or_init(|| workspace_bin("CRM_SERVER_BIN", "crm-server"))
+}
+
+/// The `crm-backup` binary, built the same way (`CRM_BACKUP_BIN` to skip).
+pub fn backup_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("CRM_BACKUP_BIN", "crm-backup"))
+}
+
+/// Binary `name` of the workspace package of the same name, beside `crm`.
+fn workspace_bin(env: &str, name: &str) -> PathBuf {
+    if let Some(bin) = std::env::var_os(env) {
+        return PathBuf::from(bin);
+    }
+    let crm = Path::new(env!("CARGO_BIN_EXE_crm"));
+    let profile_dir = crm.parent().expect("crm binary has a directory");
+    let target_dir = profile_dir.parent().expect("profile dir has a parent");
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut cargo = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+    cargo
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some(profile) => {
+            cargo.args(["--profile", profile]);
         }
-        let crm = Path::new(env!("CARGO_BIN_EXE_crm"));
-        let profile_dir = crm.parent().expect("crm binary has a directory");
-        let target_dir = profile_dir.parent().expect("profile dir has a parent");
-        let bin = profile_dir.join(format!("crm-server{}", std::env::consts::EXE_SUFFIX));
-        let mut cargo = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-        cargo
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "crm-server",
-                "--bin",
-                "crm-server",
-            ])
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some(profile) => {
-                cargo.args(["--profile", profile]);
-            }
+    }
+    let out = cargo
+        .output()
+        .expect("run cargo to build a workspace binary");
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if bin.exists() {
+            eprintln!(
+                "warning: building {name} failed, testing the existing {}:\n{err}",
+                bin.display()
+            );
+        } else {
+            panic!("cargo build -p {name} failed:\n{err}");
         }
-        let out = cargo.output().expect("run cargo to build crm-server");
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            if bin.exists() {
-                eprintln!(
-                    "warning: building crm-server failed, testing the existing {}:\n{err}",
-                    bin.display()
-                );
-            } else {
-                panic!("cargo build -p crm-server failed:\n{err}");
-            }
-        }
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
+    }
+    assert!(bin.exists(), "{} missing after build", bin.display());
+    bin
 }
 
 /// A running `crm-server`; killed on drop.
@@ -125,6 +130,12 @@ impl TestServer {
     /// appended to `serve`'s flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> TestServer {
         TestServer::start_at(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`TestServer::start_in`], listening on `listen` (e.g. the
+    /// address of a server that was stopped, so its laptops reach this one).
+    pub fn start_in_at(data_dir: &Path, listen: &str, extra: &[&str]) -> TestServer {
+        TestServer::start_at(data_dir, listen, extra)
     }
 
     /// Kills the server (as `kill -9`) if it still runs, then starts it

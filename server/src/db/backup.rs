@@ -131,7 +131,13 @@ pub(crate) fn lag(conn: &Connection, confirmed: u64) -> rusqlite::Result<(u64, u
                 (SELECT count(*) FROM doc_log WHERE seq > ?1),
                 (SELECT at FROM doc_log WHERE seq > ?1 ORDER BY seq LIMIT 1)",
         [confirmed as i64],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get(2)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get(2)?,
+            ))
+        },
     )
 }
 
@@ -142,9 +148,8 @@ pub(crate) fn heads_as_of(
 ) -> rusqlite::Result<Vec<(String, Vec<ChangeHash>)>> {
     // SQLite takes the bare columns of an aggregate query from the row
     // holding the max(): each document's newest entry up to `upto`.
-    let mut st = conn.prepare(
-        "SELECT doc_id, heads, max(seq) FROM doc_log WHERE seq <= ?1 GROUP BY doc_id",
-    )?;
+    let mut st = conn
+        .prepare("SELECT doc_id, heads, max(seq) FROM doc_log WHERE seq <= ?1 GROUP BY doc_id")?;
     let rows = st.query_map([upto as i64], |r| {
         Ok((r.get(0)?, heads_from_blob(&r.get::<_, Vec<u8>>(1)?)))
     })?;

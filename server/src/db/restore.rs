@@ -28,7 +28,9 @@ pub struct RestoreWriter {
 
 impl std::fmt::Debug for RestoreWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestoreWriter").field("path", &self.path).finish()
+        f.debug_struct("RestoreWriter")
+            .field("path", &self.path)
+            .finish()
     }
 }
 

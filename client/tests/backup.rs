@@ -1,0 +1,436 @@
+//! Backup stories with real processes on loopback: a `crm-server`, a
+//! `crm-backup` node in its own directory (following as a child process that
+//! the test kills), real `crm` laptops, and a TCP relay the test cuts to play
+//! a network outage between the backup and the server.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::backup::{server_status, wait_backup_even, BackupNode, NetCut};
+use common::server::TestServer;
+use common::{texts, Laptop};
+use crm_client::net::{Client, NetError, Trust};
+use crm_shared::codes::Role;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "备份测试的密码 2024";
+
+/// `crm login` over HTTPS, pinning the server's certificate.
+fn login(laptop: &Laptop, server: &TestServer, user: &str) {
+    let mut args = vec![
+        "login",
+        "--server",
+        &server.url,
+        "--user",
+        user,
+        "--password-stdin",
+    ];
+    if !server.fingerprint.is_empty() {
+        args.extend(["--fingerprint", &server.fingerprint]);
+    }
+    let out = laptop.run(&args, Some(&format!("{PASSWORD}\n")));
+    let (o, e) = texts(&out);
+    assert!(out.status.success(), "crm login as {user}: {o}{e}");
+}
+
+fn laptop(server: &TestServer, user: &str) -> Laptop {
+    let l = Laptop::init(user);
+    login(&l, server, user);
+    l
+}
+
+fn add(laptop: &Laptop, id: &str, name: &str) {
+    laptop.ok(&["add", "--id", id, "--name", name, "--region", "华东"]);
+}
+
+fn card_text(laptop: &Laptop, id: &str) -> String {
+    laptop.json(&["show", id]).to_string()
+}
+
+fn pending(laptop: &Laptop) -> usize {
+    laptop
+        .json(&["pending"])
+        .as_array()
+        .expect("pending --json is a list")
+        .len()
+}
+
+/// A pseudo-random pause (0–`max_ms`), printed so a failing run can be read.
+fn jitter(what: &str, max_ms: u64) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let ms = nanos % (max_ms + 1);
+    eprintln!("{what} after {ms} ms");
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+#[test]
+fn the_backup_follows_continuously_through_kill_9_of_either_side_and_a_network_cut() {
+    let mut server = TestServer::start();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let relay = NetCut::new(server.url.trim_start_matches("https://"));
+    let mut node = BackupNode::init(
+        &format!("https://{}", relay.addr),
+        &server.fingerprint,
+        "bk",
+        PASSWORD,
+    );
+    let zhang = laptop(&server, "zhang");
+    for i in 0..5 {
+        add(&zhang, &format!("c{i}"), &format!("杭州客户{i}"));
+    }
+    zhang.sync();
+    node.start();
+
+    // Write load: visits and syncs for as long as the test breaks things.
+    // A sync may fail while the server is down; the visit stays on the laptop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                zhang.ok(&[
+                    "visit",
+                    &format!("c{}", n % 5),
+                    "--notes",
+                    &format!("第 {n} 次拜访"),
+                ]);
+                let _ = zhang.run(&["sync"], None);
+                n += 1;
+            }
+            (zhang, n)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    jitter("kill -9 of the backup", 700);
+    node.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    node.start();
+    jitter("kill -9 of the server", 1500);
+    server.restart();
+    jitter("network cut", 1000);
+    relay.cut();
+    std::thread::sleep(Duration::from_secs(3));
+    relay.heal();
+    jitter("kill -9 of the backup again", 1500);
+    node.kill();
+    node.start();
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::SeqCst);
+    let (zhang, visits) = writer.join().unwrap();
+    assert!(visits >= 5, "the load ran ({visits} visits)");
+
+    // Everything the laptop recorded reaches the server, and everything the
+    // server acknowledged reaches the backup.
+    zhang.sync();
+    assert_eq!(pending(&zhang), 0, "the laptop has nothing unsent");
+    let lag = wait_backup_even(&server, Duration::from_secs(60));
+    assert!(
+        node.log().contains("备份暂停"),
+        "the cut was noticed and retried: {}",
+        node.log()
+    );
+    let status = node.json(&["status"]);
+    assert_eq!(status["position"]["after"], lag["head"], "{status}");
+    assert_eq!(status["server_view"]["behind_changes"], 0, "{status}");
+    let report = node.json(&["verify"]);
+    assert!(
+        report["damaged"].as_object().unwrap().is_empty(),
+        "{report}"
+    );
+    assert_eq!(report["file_damage"], Value::Null);
+    let server_view = &report["server"];
+    assert_eq!(server_view["server_documents"], 5, "{report}");
+    for key in ["missing", "different", "extra"] {
+        assert_eq!(server_view[key], json!([]), "{key}: {report}");
+    }
+    assert_eq!(report["upto"], lag["head"]);
+    // Every visit is in the backup: restore it and count them.
+    let restored = tempfile::tempdir().unwrap();
+    node.ok(
+        &[
+            "restore",
+            "--to",
+            restored.path().join("srv").to_str().unwrap(),
+        ],
+        None,
+    );
+    let copy = TestServer::start_in(&restored.path().join("srv"), &[]);
+    let clerk_check = laptop(&copy, "zhang");
+    clerk_check.sync();
+    let mut found = 0;
+    for i in 0..5 {
+        let card = clerk_check.json(&["show", &format!("c{i}")]);
+        found += card["activities"].as_object().map_or(0, |a| a.len());
+    }
+    assert_eq!(
+        found, visits,
+        "every recorded visit is in the restored backup"
+    );
+}
+
+#[test]
+fn verify_names_a_damaged_document_and_a_truncated_file_and_restore_refuses_both() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "温州甲公司");
+    add(&zhang, "c2", "温州乙公司");
+    zhang.ok(&["visit", "c1", "--notes", &"详细的拜访记录。".repeat(40)]);
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    let clean = node.json(&["verify"]);
+    assert!(clean["damaged"].as_object().unwrap().is_empty(), "{clean}");
+    assert_eq!(clean["server"]["missing"], json!([]));
+
+    // Flip one byte in the middle of c1's stored document, in the file.
+    let file = node.file();
+    assert!(
+        !file.with_extension("sqlite3-wal").exists()
+            || std::fs::metadata(file.with_extension("sqlite3-wal"))
+                .unwrap()
+                .len()
+                == 0
+    );
+    let data: Vec<u8> = {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.query_row("SELECT data FROM docs WHERE id = 'c1'", [], |r| r.get(0))
+            .unwrap()
+    };
+    let original = std::fs::read(&file).unwrap();
+    let at = original
+        .windows(data.len())
+        .position(|w| w == data)
+        .expect("the document's bytes are stored in one piece");
+    let mut damaged = original.clone();
+    damaged[at + data.len() / 2] ^= 0x5a;
+    std::fs::write(&file, &damaged).unwrap();
+
+    let out = node.run(&["verify"], None);
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "verify fails: {stdout}{stderr}");
+    assert!(
+        stdout.contains("c1") && stdout.contains("校验值不符") && !stdout.contains("c2:"),
+        "verify names the damaged document and only it: {stdout}"
+    );
+    let target = tempfile::tempdir().unwrap();
+    let out = node.run(&["restore", "--to", target.path().to_str().unwrap()], None);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("备份已损坏") && stderr.contains("c1"),
+        "{stderr}"
+    );
+    assert!(
+        !target.path().join("crm-server.sqlite3").exists(),
+        "nothing damaged is restored"
+    );
+
+    // A truncated file.
+    std::fs::write(&file, &original[..original.len() / 2]).unwrap();
+    let out = node.run(&["verify"], None);
+    let (stdout, stderr) = texts(&out);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a truncated file fails: {stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("损坏") || stderr.contains("损坏") || stderr.contains("malformed"),
+        "the message says the file is damaged: {stdout}{stderr}"
+    );
+    let out = node.run(&["restore", "--to", target.path().to_str().unwrap()], None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!target.path().join("crm-server.sqlite3").exists());
+}
+
+#[test]
+fn a_restored_server_gets_back_from_laptops_what_the_backup_lacked() {
+    // HTTPS: the restored server must present the certificate laptops pinned.
+    let server = TestServer::start();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("wang", "王芳", Role::Clerk, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "宁波甲公司");
+    add(&zhang, "c2", "宁波乙公司");
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+
+    std::thread::sleep(Duration::from_millis(50));
+    let before_a = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    std::thread::sleep(Duration::from_millis(50));
+    zhang.ok(&["visit", "c1", "--notes", "拜访甲:备份机有"]);
+    zhang.sync();
+    node.catch_up();
+    // The backup falls behind this laptop: it never sees visit B.
+    zhang.ok(&["visit", "c2", "--notes", "拜访乙:只在笔记本和旧服务器上"]);
+    zhang.sync();
+
+    // To a point in time: before visit A.
+    let pit = tempfile::tempdir().unwrap();
+    node.ok(
+        &[
+            "restore",
+            "--to",
+            pit.path().to_str().unwrap(),
+            "--at",
+            &before_a,
+        ],
+        None,
+    );
+    {
+        let then = TestServer::start_in(pit.path(), &[]);
+        assert_eq!(
+            then.fingerprint, server.fingerprint,
+            "the certificate is restored"
+        );
+        let wang = laptop(&then, "wang");
+        wang.sync();
+        assert!(
+            !card_text(&wang, "c1").contains("拜访甲"),
+            "visit A came later"
+        );
+        assert!(card_text(&wang, "c2").contains("宁波乙公司"));
+    }
+
+    // To the latest state, in place of the lost server (same address).
+    let latest = tempfile::tempdir().unwrap();
+    node.ok(&["restore", "--to", latest.path().to_str().unwrap()], None);
+    let address = server.url.trim_start_matches("https://").to_string();
+    let old_fingerprint = server.fingerprint.clone();
+    drop(server);
+    let restored = TestServer::start_in_at(latest.path(), &address, &[]);
+    assert_eq!(restored.fingerprint, old_fingerprint);
+    let wang = laptop(&restored, "wang");
+    wang.sync();
+    assert!(card_text(&wang, "c1").contains("拜访甲"));
+    assert!(
+        !card_text(&wang, "c2").contains("拜访乙"),
+        "the backup did not have visit B"
+    );
+
+    // 张伟's laptop syncs as it always did and brings visit B back.
+    zhang.sync();
+    assert_eq!(pending(&zhang), 0);
+    wang.sync();
+    assert!(card_text(&wang, "c2").contains("拜访乙"), "visit B is back");
+    assert!(card_text(&wang, "c1").contains("拜访甲"));
+
+    // The backup node follows the restored server into a new copy and
+    // keeps the old one.
+    node.catch_up();
+    let kept: Vec<_> = std::fs::read_dir(node.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("crm-backup.") && n.ends_with(".sqlite3") && n != "crm-backup.sqlite3"
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the old copy is kept: {kept:?}");
+    let report = node.json(&["verify"]);
+    assert_eq!(report["server"]["missing"], json!([]), "{report}");
+    assert_eq!(report["server"]["server_documents"], 2);
+}
+
+#[test]
+fn a_backup_operator_cannot_read_customers_and_nobody_else_can_pull_backups() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "绍兴甲公司");
+    zhang.sync();
+    let client = Client::new(&server.url, &Trust::PlainHttp).unwrap();
+    let bk = server.api_login("bk", PASSWORD);
+    let sales = server.api_login("zhang", PASSWORD);
+
+    let refused = |r: Result<Value, NetError>| match r {
+        Err(NetError::Forbidden(m)) => m,
+        other => panic!("expected 403, got {other:?}"),
+    };
+    refused(client.get("/api/v1/customers/c1", Some(&bk)));
+    refused(client.get("/api/v1/conflicts", Some(&bk)));
+    refused(client.post("/api/v1/sync", Some(&bk), &json!({})));
+    let m = refused(client.post("/api/v1/backup/pull", Some(&sales), &json!({"after": 0})));
+    assert!(m.contains("备份管理员"), "{m}");
+    refused(client.post("/api/v1/backup/summary", Some(&sales), &json!({"upto": 0})));
+    match client.post::<_, Value>(
+        "/api/v1/backup/summary",
+        Some(&bk),
+        &json!({"upto": 0, "list": [300]}),
+    ) {
+        Err(NetError::Rejected {
+            status: 400,
+            message,
+            ..
+        }) => assert!(message.contains("300"), "{message}"),
+        other => panic!("a bad bucket is a 400: {other:?}"),
+    }
+    match client.post::<_, Value>("/api/v1/backup/pull", Some(&bk), &json!({"after": "x"})) {
+        Err(NetError::Rejected { status, .. }) => assert!((400..500).contains(&status)),
+        other => panic!("a malformed pull is a 4xx: {other:?}"),
+    }
+    // The operator's own pull works.
+    let pulled: Value = client
+        .post("/api/v1/backup/pull", Some(&bk), &json!({"after": 0}))
+        .unwrap();
+    assert_eq!(pulled["entries"].as_array().unwrap().len(), 1);
+
+    // A salesperson's account cannot become a backup node.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::server::backup_bin())
+        .arg("--dir")
+        .arg(dir.path())
+        .args([
+            "init",
+            "--server",
+            &server.url,
+            "--user",
+            "zhang",
+            "--insecure-plain-http",
+        ])
+        .env("CRM_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("备份管理员"), "{stderr}");
+}
+
+#[test]
+fn in_zero_loss_mode_a_push_stays_unsent_until_the_backup_holds_it() {
+    let server = TestServer::start_plain_with(&["--zero-loss-backup"]);
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let mut node = BackupNode::for_server(&server, "bk", PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "嘉兴甲公司");
+
+    // No backup is following: the server stores the push but does not
+    // acknowledge it.
+    let report = zhang.sync();
+    assert_eq!(report["awaiting_backup"], 1, "{report}");
+    assert_eq!(pending(&zhang), 1, "still marked unsent on the laptop");
+    let text = zhang.ok(&["sync"]);
+    assert!(text.contains("尚未写入备份机"), "{text}");
+
+    node.start();
+    wait_backup_even(&server, Duration::from_secs(30));
+    let report = zhang.sync();
+    assert_eq!(report["awaiting_backup"], 0, "{report}");
+    assert_eq!(pending(&zhang), 0);
+    let status = server_status(&server);
+    assert_eq!(status["backup"]["zero_loss"], true, "{status}");
+}

@@ -1,0 +1,239 @@
+//! A real `crm-backup` node for tests (its own directory; `run` as a child
+//! process that can be killed), and [`NetCut`], a loopback TCP relay the
+//! test can cut and heal to play a network outage between backup and server.
+
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::server::{backup_bin, TestServer};
+use super::texts;
+
+/// A backup node: its directory and, while following, its `run` process.
+pub struct BackupNode {
+    dir: TempDir,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl BackupNode {
+    /// `crm-backup init` against `url` as `login` (a backup operator), with
+    /// the server's fingerprint (empty: plain HTTP).
+    pub fn init(url: &str, fingerprint: &str, login: &str, password: &str) -> BackupNode {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.log");
+        let node = BackupNode {
+            dir,
+            child: None,
+            log,
+        };
+        let mut args = vec!["init", "--server", url, "--user", login, "--password-stdin"];
+        if fingerprint.is_empty() {
+            args.push("--insecure-plain-http");
+        } else {
+            args.extend(["--fingerprint", fingerprint]);
+        }
+        node.ok(&args, Some(&format!("{password}\n")));
+        node
+    }
+
+    /// `init` against a [`TestServer`].
+    pub fn for_server(server: &TestServer, login: &str, password: &str) -> BackupNode {
+        BackupNode::init(&server.url, &server.fingerprint, login, password)
+    }
+
+    /// The backup directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `crm-backup --dir DIR ARGS`.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(backup_bin())
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("CRM_PASSWORD")
+            .env_remove("CRM_BACKUP_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start crm-backup");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        let (stdout, stderr) = texts(&out);
+        assert!(
+            out.status.success(),
+            "crm-backup {args:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        stdout
+    }
+
+    /// Runs a command with `--json` that must succeed; parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all, None)).expect("crm-backup prints JSON")
+    }
+
+    /// `run --once`: catch up and stop.
+    pub fn catch_up(&self) {
+        self.ok(&["run", "--once"], None);
+    }
+
+    /// Starts following in the background (`crm-backup run`).
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already following");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(backup_bin())
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start crm-backup run");
+        self.child = Some(child);
+    }
+
+    /// Kills the follower as `kill -9` does.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// What the follower wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The backup's store file.
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("crm-backup.sqlite3")
+    }
+}
+
+impl Drop for BackupNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The server's `/status`, as JSON.
+pub fn server_status(server: &TestServer) -> Value {
+    use crm_client::net::{Client, Trust};
+    let trust = if server.fingerprint.is_empty() {
+        Trust::PlainHttp
+    } else {
+        Trust::fingerprint(&server.fingerprint).unwrap()
+    };
+    let client = Client::new(&server.url, &trust).unwrap();
+    client.get("/status", None).expect("GET /status")
+}
+
+/// Waits until the server reports its backup holds everything; returns the
+/// final `backup` object of `/status`. Panics after `limit`.
+pub fn wait_backup_even(server: &TestServer, limit: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let s = server_status(server);
+        let b = &s["backup"];
+        if !b.is_null() && b["confirmed"] == b["head"] && b["behind_changes"] == 0 {
+            return b.clone();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the backup did not catch up within {limit:?}: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A loopback TCP relay to `target`; [`NetCut::cut`] drops every connection
+/// and refuses new ones until [`NetCut::heal`].
+pub struct NetCut {
+    /// Where clients connect (`127.0.0.1:PORT`).
+    pub addr: String,
+    open: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl NetCut {
+    /// Starts relaying to `target` (`host:port`).
+    pub fn new(target: &str) -> NetCut {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let open = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (o, c, target) = (open.clone(), conns.clone(), target.to_string());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !o.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
+                {
+                    let mut list = c.lock().unwrap();
+                    list.push(client.try_clone().unwrap());
+                    list.push(upstream.try_clone().unwrap());
+                }
+                pipe(client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                pipe(upstream, client);
+            }
+        });
+        NetCut { addr, open, conns }
+    }
+
+    /// Drops every connection now; new ones are closed at once.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for s in self.conns.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Lets connections through again.
+    pub fn heal(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
