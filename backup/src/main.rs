@@ -364,7 +364,7 @@ fn read_password(stdin: bool) -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("CRM_PASSWORD") {
         return Ok(p);
     }
-    Ok(rpassword::prompt_password("密码:").context("无法读取密码")?)
+    rpassword::prompt_password("密码:").context("无法读取密码")
 }
 
 fn parse_time(text: &str) -> anyhow::Result<i64> {

@@ -325,10 +325,10 @@ impl Store {
             )?;
             set(&tx, "records_version", &r.version.to_string())?;
         }
-        let after = resp.entries.last().map_or_else(
-            || -> Result<u64, StoreError> { Ok(self_after(&tx)?) },
-            |e| Ok(e.seq),
-        )?;
+        let after = match resp.entries.last() {
+            Some(e) => e.seq,
+            None => self_after(&tx)?,
+        };
         set(&tx, "after", &after.to_string())?;
         set(&tx, "head", &resp.head.max(after).to_string())?;
         set(&tx, "last_pull_at", &now.to_string())?;
