@@ -434,3 +434,61 @@ fn in_zero_loss_mode_a_push_stays_unsent_until_the_backup_holds_it() {
     let status = server_status(&server);
     assert_eq!(status["backup"]["zero_loss"], true, "{status}");
 }
+
+#[test]
+fn a_backup_whose_disk_refuses_writes_keeps_what_it_has_and_catches_up_afterwards() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "湖州甲公司");
+    zhang.sync();
+    let mut node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    let held = node.json(&["status"])["position"]["after"].clone();
+
+    // The disk is "full": no file may grow past what the backup has now.
+    let size = std::fs::metadata(node.file()).unwrap().len();
+    node.start_limited(Some(size));
+    for i in 0..5 {
+        zhang.ok(&[
+            "visit",
+            "c1",
+            "--notes",
+            &format!("磁盘满时的拜访 {i}:{}", "记录".repeat(400)),
+        ]);
+        add(&zhang, &format!("d{i}"), &format!("湖州客户{i}"));
+    }
+    let report = zhang.sync();
+    assert_eq!(
+        pending(&zhang),
+        0,
+        "the server serves laptops regardless: {report}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let status = server_status(&server);
+    assert!(
+        status["backup"]["behind_changes"].as_u64().unwrap() > 0,
+        "the lag shows on the server: {status}"
+    );
+    assert!(node.log().contains("备份暂停"), "{}", node.log());
+    node.kill();
+    let offline = node.json(&["verify", "--offline"]);
+    assert!(
+        offline["damaged"].as_object().unwrap().is_empty(),
+        "{offline}"
+    );
+    assert_eq!(offline["file_damage"], Value::Null, "{offline}");
+    assert_eq!(
+        offline["upto"], held,
+        "the failed writes left the old position"
+    );
+
+    // Space again: it catches up by itself.
+    node.start();
+    wait_backup_even(&server, Duration::from_secs(30));
+    let report = node.json(&["verify"]);
+    assert_eq!(report["server"]["server_documents"], 6, "{report}");
+    assert_eq!(report["server"]["missing"], json!([]), "{report}");
+    assert_eq!(report["server"]["different"], json!([]), "{report}");
+}

@@ -104,21 +104,44 @@ impl BackupNode {
 
     /// Starts following in the background (`crm-backup run`).
     pub fn start(&mut self) {
+        self.start_limited(None);
+    }
+
+    /// Starts following with every file it writes limited to `max_bytes`
+    /// (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored): writes past it fail with
+    /// an error, as they do on a full disk.
+    pub fn start_limited(&mut self, max_bytes: Option<u64>) {
+        use std::os::unix::process::CommandExt;
         assert!(self.child.is_none(), "already following");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(backup_bin())
-            .arg("--dir")
+        let mut cmd = Command::new(backup_bin());
+        cmd.arg("--dir")
             .arg(self.dir.path())
             .arg("run")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start crm-backup run");
+            .stderr(log);
+        if let Some(max) = max_bytes {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: max as libc::rlim_t,
+                        rlim_max: max as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().expect("start crm-backup run");
         self.child = Some(child);
     }
 
