@@ -21,6 +21,11 @@ use crate::store::{Store, StoreError};
 /// How long one pull may wait on the server for news.
 pub const WAIT_MS: u64 = 20_000;
 
+/// In steady state, pulls start at most this often. Under a stream of
+/// small commits, pulling after every one costs the server a request per
+/// commit; gathering them for this long costs at most this much lag.
+pub const PULL_GAP: Duration = Duration::from_millis(50);
+
 /// Longest pause between retries after an error.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -98,7 +103,15 @@ pub fn run(
     let client = link::client(&link)?;
     let mut backoff = Duration::from_millis(250);
     let mut caught_up = false;
+    let mut last_pull: Option<std::time::Instant> = None;
     while !stop() {
+        if let Some(gap) = last_pull
+            .filter(|_| caught_up)
+            .map(|t| PULL_GAP.saturating_sub(t.elapsed()))
+        {
+            std::thread::sleep(gap);
+        }
+        last_pull = Some(std::time::Instant::now());
         let pos = store.position()?;
         let req = PullRequest {
             epoch: pos.epoch.clone(),

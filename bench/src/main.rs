@@ -8,6 +8,7 @@
 //!
 //! No figure here is asserted anywhere; BENCHMARKS.md records them.
 
+mod backup;
 mod gen;
 mod server;
 
@@ -47,6 +48,26 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         laptops: usize,
         #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 20)]
+        visits: usize,
+    },
+    /// backup-lag: N laptops sync without pause, without and then with a
+    /// backup node following; lag p50/p99 and server throughput both ways.
+    BackupLag {
+        #[arg(long, default_value_t = 50)]
+        laptops: usize,
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 20)]
+        visits: usize,
+        /// Length of each of the two rounds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// backup-scale: first catch-up, verify and restore of a large archive.
+    BackupScale {
+        #[arg(long, default_value_t = 100_000)]
         customers: usize,
         #[arg(long, default_value_t = 20)]
         visits: usize,
@@ -347,9 +368,18 @@ fn main() -> Result<()> {
             customers,
             visits,
         } => storm(laptops, customers, visits),
+        Scenario::BackupLag {
+            laptops,
+            customers,
+            visits,
+            seconds,
+        } => backup::lag(laptops, customers, visits, seconds),
+        Scenario::BackupScale { customers, visits } => backup::scale(customers, visits),
         Scenario::All => {
             laptop(500, 100)?;
-            storm(200, 200, 20)
+            storm(200, 200, 20)?;
+            backup::lag(50, 200, 20, 30)?;
+            backup::scale(100_000, 20)
         }
     }
 }

@@ -121,20 +121,24 @@ impl Server {
 
     /// CPU seconds (user + system) the server has used so far.
     pub fn cpu_s(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the parenthesised name; utime and stime are 14th and 15th overall.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        ticks / 100.0
+        cpu_s_of(self.pid())
     }
 
     /// Current resident memory (VmRSS), in MB.
     pub fn rss_mb(&self) -> f64 {
         status_kb(self.pid(), "VmRSS:") as f64 / 1024.0
     }
+}
+
+/// CPU seconds (user + system) process `pid` has used so far.
+pub fn cpu_s_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised name; utime and stime are 14th and 15th overall.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
 }
 
 fn status_kb(pid: u32, key: &str) -> u64 {

@@ -40,6 +40,10 @@ use sha2::{Digest, Sha256};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a whole request, body included (sync bodies can be MBs).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// An idle pooled connection is dropped after this. The server closes a
+/// connection that sends no request for 30 s (its header timeout); reusing
+/// one it has just closed fails the request, so we let go first.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Appended to every "cannot reach the server" message.
 const OFFLINE_HINT: &str = "离线时数据已保存在本机,联网后再同步";
@@ -309,6 +313,7 @@ impl Client {
             .tls_backend_preconfigured(tls)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .user_agent(concat!("crm/", env!("CARGO_PKG_VERSION")))
