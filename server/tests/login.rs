@@ -285,7 +285,11 @@ async fn status_shows_version_and_counts_only() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["backup", "devices", "users", "version"], "{body}");
-    assert_eq!(body["backup"], serde_json::Value::Null, "no backup node pulled yet");
+    assert_eq!(
+        body["backup"],
+        serde_json::Value::Null,
+        "no backup node pulled yet"
+    );
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(body["users"], 1);
     assert_eq!(body["devices"], 0);
