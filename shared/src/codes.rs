@@ -210,6 +210,37 @@ code_enum! {
 }
 
 code_enum! {
+    /// A head-office position (职位) that decides credit-limit requests; the
+    /// default approval chain runs in this order.
+    Position, "职位" {
+        SalesManager => "sales_manager", "销售管理部经理";
+        SalesVp => "sales_vp", "销售副总";
+        SalesGm => "sales_gm", "销售总经理";
+        GroupGm => "group_gm", "集团总经理";
+    }
+}
+
+code_enum! {
+    /// An early-warning rule (预警规则).
+    WarningRule, "预警规则" {
+        /// Unpaid sales past their due day.
+        OverdueArrears => "overdue_arrears", "逾期欠款";
+        /// Arrears above the credit limit.
+        CreditExceeded => "credit_exceeded", "超出信用额度";
+        /// No sale and no contact for the churn period.
+        Churn => "churn", "客户流失风险";
+        /// The planned follow-up day has passed.
+        FollowupOverdue => "followup_overdue", "跟进逾期";
+        /// Not reviewed within the review period.
+        ReviewOverdue => "review_overdue", "档案未按期审查";
+        /// Graded D or E.
+        LowGrade => "low_grade", "等级降至D/E";
+        /// A major change at the customer, not cleared.
+        MajorChange => "major_change", "重大变化";
+    }
+}
+
+code_enum! {
     /// A user's role (角色); decides what they may see and change.
     Role, "角色" {
         /// 业务员: their own customers only.

@@ -81,6 +81,97 @@ pub struct Customer {
     pub violations: BTreeMap<String, Violation>,
     /// Evaluations (评价), keyed by id.
     pub evaluations: BTreeMap<String, Evaluation>,
+    /// Sales (销售记录), keyed by id: the inputs of the grading score.
+    pub sales: BTreeMap<String, Sale>,
+    /// Credit-limit change requests (信用额度变更申请), keyed by id.
+    pub credit_requests: BTreeMap<String, CreditRequest>,
+    /// Periodic reviews (定期审查), keyed by id; the latest one counts.
+    pub reviews: BTreeMap<String, Review>,
+    /// Major changes at the customer (重大变化), keyed by id.
+    pub major_changes: BTreeMap<String, MajorChange>,
+}
+
+/// One sale to the customer (销售记录).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct Sale {
+    /// Day of the sale.
+    pub day: Option<Day>,
+    /// Product (产品).
+    pub product: String,
+    /// Quantity (数量).
+    pub quantity: f64,
+    /// Amount in yuan (金额).
+    pub amount: Yuan,
+    /// Payment due on credit terms (应付款日); none means paid on delivery.
+    pub due: Option<Day>,
+    /// When it was paid (付款日); none while unpaid.
+    pub paid_on: Option<Day>,
+    /// Login of who recorded it.
+    pub by: String,
+}
+
+/// A request to change the credit limit (客户信用额度变更申请表), filed by a
+/// salesperson (offline too) and decided at head office along the chain.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct CreditRequest {
+    /// When it was filed.
+    pub at: Millis,
+    /// Login of who filed it.
+    pub by: String,
+    /// The limit when it was filed (原信用额度).
+    pub current: Option<Yuan>,
+    /// The limit asked for (拟变更信用额度).
+    pub proposed: Yuan,
+    /// Why (申请理由).
+    pub reason: String,
+    /// Decisions keyed by the deciding position's code. Written only by the
+    /// server, from its own record; a laptop cannot add or change one.
+    pub decisions: BTreeMap<String, Decision>,
+}
+
+/// One approver's decision on a credit request (审核意见).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct Decision {
+    /// Approved (true) or rejected.
+    pub approved: bool,
+    /// Login of the approver.
+    pub by: String,
+    /// When.
+    pub at: Millis,
+    /// Comment (意见).
+    pub comment: String,
+}
+
+/// A periodic review of the record (定期审查).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct Review {
+    /// When.
+    pub at: Millis,
+    /// Login of the reviewer.
+    pub by: String,
+    /// Tier set at this review.
+    pub tier: Option<Tier>,
+    /// Remarks.
+    pub notes: String,
+}
+
+/// A major change at the customer (重大变化): management, ownership,
+/// bankruptcy or restructuring. Raises a warning until cleared.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct MajorChange {
+    /// When it was flagged.
+    pub at: Millis,
+    /// Login of who flagged it.
+    pub by: String,
+    /// What changed.
+    pub description: String,
+    /// Whether someone has looked at it and cleared the flag.
+    pub cleared: bool,
 }
 
 /// A person at the customer (联系人).
@@ -223,6 +314,8 @@ pub struct Complaint {
     pub execution: String,
     /// Whether the customer was satisfied (客户满意).
     pub satisfied: Option<bool>,
+    /// When handling ended (结案时间); none while open.
+    pub closed_at: Option<Millis>,
 }
 
 /// A contract or payment violation (违约记录).
@@ -288,6 +381,26 @@ impl Customer {
             .max_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
             .and_then(|(_, a)| a.intent)
             .or(self.intent)
+    }
+
+    /// The latest periodic review, if any.
+    pub fn last_review(&self) -> Option<&Review> {
+        self.reviews.values().max_by_key(|r| r.at)
+    }
+
+    /// Arrears (欠款): the unpaid amount of recorded sales, if any sale is
+    /// recorded; else the figure typed on the card.
+    pub fn arrears(&self) -> Option<Yuan> {
+        if self.sales.is_empty() {
+            return self.credit.arrears;
+        }
+        Some(
+            self.sales
+                .values()
+                .filter(|s| s.paid_on.is_none())
+                .map(|s| s.amount)
+                .sum(),
+        )
     }
 
     /// The follow-up planned by the latest activity (none if it planned none,

@@ -11,24 +11,33 @@
 //! - [`diff`], [`note`]: what a change touched, and who made it and why.
 //! - [`edit`], [`import`], [`validate`]: getting values in, safely.
 //! - [`cadence`]: when the next follow-up is due.
+//! - [`settings`]: company settings the business rules run on.
+//! - [`grading`], [`credit`], [`warnings`], [`reports`]: the business rules
+//!   (grades, credit-limit approval, early warnings, complaint statistics,
+//!   daily report, periodic review).
 
 pub mod access;
 pub mod api;
 pub mod backup;
 pub mod cadence;
 pub mod codes;
+pub mod credit;
 pub mod customer;
 pub mod day;
 pub mod diff;
 pub mod document;
 pub mod edit;
 pub mod error;
+pub mod grading;
 pub mod import;
 pub mod labels;
 pub mod note;
+pub mod reports;
+pub mod settings;
 pub mod summary;
 pub mod sync;
 pub mod validate;
+pub mod warnings;
 pub mod write;
 
 pub use automerge::{ActorId, ChangeHash};

@@ -65,6 +65,7 @@ fn full_card() -> Customer {
             remedy: "补偿运费".into(),
             execution: "已退款".into(),
             satisfied: Some(true),
+            closed_at: Some(1_700_000_150_000),
         },
     );
     let mut violations = BTreeMap::new();
@@ -136,6 +137,55 @@ fn full_card() -> Customer {
         complaints,
         violations,
         evaluations,
+        sales: BTreeMap::from([(
+            "s1".to_string(),
+            Sale {
+                day: Some("2026-10-08".parse().unwrap()),
+                product: "三相异步电机 Y2-160".into(),
+                quantity: 12.5,
+                amount: 86_000,
+                due: Some("2026-11-08".parse().unwrap()),
+                paid_on: None,
+                by: "zhangsan".into(),
+            },
+        )]),
+        credit_requests: BTreeMap::from([(
+            "cr1".to_string(),
+            CreditRequest {
+                at: 1_700_000_400_000,
+                by: "zhangsan".into(),
+                current: Some(800_000),
+                proposed: 1_000_000,
+                reason: "旺季备货".into(),
+                decisions: BTreeMap::from([(
+                    "sales_manager".to_string(),
+                    Decision {
+                        approved: true,
+                        by: "wangjl".into(),
+                        at: 1_700_000_500_000,
+                        comment: "同意".into(),
+                    },
+                )]),
+            },
+        )]),
+        reviews: BTreeMap::from([(
+            "r1".to_string(),
+            Review {
+                at: 1_700_000_600_000,
+                by: "liqin".into(),
+                tier: Some(Tier::Important),
+                notes: "资料齐全".into(),
+            },
+        )]),
+        major_changes: BTreeMap::from([(
+            "m1".to_string(),
+            MajorChange {
+                at: 1_700_000_700_000,
+                by: "zhangsan".into(),
+                description: "控股股东变更".into(),
+                cleared: false,
+            },
+        )]),
     }
 }
 
