@@ -65,6 +65,7 @@ pub fn run(
             },
             have: if listing { Some(store.have()?) } else { None },
             push,
+            ..Default::default()
         };
         let resp = exchange(&req)?;
         report.requests += 1;

@@ -110,6 +110,58 @@ pub struct WhoAmI {
     pub role: crate::codes::Role,
     /// The device the token was issued to.
     pub device_id: String,
+    /// The user's position on the credit approval chain, if any.
+    #[serde(default)]
+    pub position: Option<crate::codes::Position>,
+}
+
+/// `POST /api/v1/credit-requests/{customer}/{request}/decide`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideRequest {
+    /// Approve (true) or reject.
+    pub approve: bool,
+    /// Comment (审核意见); required to reject.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A credit-limit request as head office lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditRequestView {
+    /// Customer id.
+    pub customer: String,
+    /// Customer name.
+    pub name: String,
+    /// Assigned salesperson.
+    pub salesperson: String,
+    /// Request id (key on the card).
+    pub request_id: String,
+    /// The request with every decision so far.
+    pub request: crate::customer::CreditRequest,
+    /// Where it stands on the configured chain.
+    pub status: crate::credit::CreditStatus,
+}
+
+/// `POST /api/v1/grades/apply`: what head office's grading run changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeApplied {
+    /// Customers whose grade or score was written (with the audit note).
+    pub changed: Vec<String>,
+    /// Customers assessed.
+    pub assessed: usize,
+    /// Customers with no sales to grade.
+    pub not_graded: usize,
+}
+
+/// `POST /api/v1/customers/{id}/review`: head office marks a record reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    /// Tier set at this review.
+    #[serde(default)]
+    pub tier: Option<crate::codes::Tier>,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
 }
 
 /// `GET /status`: liveness and counts for operators; no customer content.

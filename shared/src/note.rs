@@ -22,6 +22,20 @@ pub enum Action {
     Import,
     /// A person chose the value of a conflicting field.
     Resolve,
+    /// A sale was recorded, or its payment.
+    Sale,
+    /// A credit-limit change was requested.
+    CreditRequest,
+    /// A credit-limit request was decided at head office.
+    Decide,
+    /// A complaint was registered or handled.
+    Complaint,
+    /// The record was reviewed.
+    Review,
+    /// A major change was flagged or cleared.
+    Flag,
+    /// Head office set the grade from the grading rule.
+    Grade,
 }
 
 impl Action {
@@ -34,6 +48,13 @@ impl Action {
             Action::Contact => "新增联系人",
             Action::Import => "导入",
             Action::Resolve => "解决冲突",
+            Action::Sale => "记录销售",
+            Action::CreditRequest => "申请信用额度变更",
+            Action::Decide => "审批信用额度",
+            Action::Complaint => "客户投诉",
+            Action::Review => "定期审查",
+            Action::Flag => "重大变化",
+            Action::Grade => "评定等级",
         }
     }
 }

@@ -93,6 +93,19 @@ pub struct SyncRequest {
     /// Local changes the server has not acknowledged.
     #[serde(default)]
     pub push: Vec<DocPush>,
+    /// Version of the company settings this laptop holds; the server sends
+    /// the settings when its own version differs.
+    #[serde(default)]
+    pub settings_version: Option<u64>,
+}
+
+/// Company settings with the version they were saved under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionedSettings {
+    /// Moves whenever head office changes a setting.
+    pub version: u64,
+    /// The settings.
+    pub settings: crate::settings::Settings,
 }
 
 /// One document's changes from the server.
@@ -149,6 +162,9 @@ pub struct SyncResponse {
     /// them marked unsent and push them again next time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unconfirmed: Vec<String>,
+    /// The company settings, when the laptop's version is not current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<VersionedSettings>,
 }
 
 /// A protected field whose pushed change the server undid.
