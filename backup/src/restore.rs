@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crm_server::config::DataDir;
 use crm_server::db::restore::RestoreWriter;
+use crm_server::db::Projection;
 use crm_shared::backup::{check_document, document_at};
-use crm_shared::summary::{search_text, CustomerSummary};
 use crm_shared::{ActorId, CustomerDoc};
 
 use crate::store::{Store, StoreError};
@@ -181,15 +181,13 @@ pub fn restore(
                     heads,
                     entry.seq,
                     entry.at,
-                    CustomerSummary::of(card),
-                    search_text(card),
-                    loaded.conflicts().len(),
+                    Projection::of(card, loaded.conflicts().len()),
                 ))
             })
             .collect::<Result<Vec<_>, RestoreError>>()?;
-        for (id, bytes, heads, seq, at, summary, search, conflicts) in prepared {
+        for (id, bytes, heads, seq, at, projection) in prepared {
             writer
-                .insert_document(&id, &bytes, &heads, seq, at, &summary, &search, conflicts)
+                .insert_document(&id, &bytes, &heads, seq, at, &projection)
                 .map_err(db_err)?;
         }
         done += batch.len() as u64;

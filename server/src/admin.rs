@@ -9,7 +9,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crm_shared::codes::Role;
+use crm_shared::codes::{Position, Role};
+use crm_shared::settings::Settings;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -78,6 +79,7 @@ pub async fn user_add(
     login: &str,
     role: Role,
     display_name: &str,
+    position: Option<Position>,
     password: String,
 ) -> Result<(), AdminError> {
     let login = check_login(login)?;
@@ -94,12 +96,63 @@ pub async fn user_add(
         role,
         password_hash,
         password_expires_at: None,
+        position,
     };
     match db.insert_user(new).await {
         Err(DbError::AlreadyExists) => Err(AdminError::UserExists(login.to_owned())),
         other => other.map_err(AdminError::from),
     }?;
     writeln!(out, "已添加用户 {login}({display_name},{})", role.label())?;
+    Ok(())
+}
+
+/// `user position`: sets (or with "none", clears) a user's approval position.
+pub async fn user_set_position(
+    db: &Db,
+    out: &mut dyn Write,
+    login: &str,
+    position: &str,
+) -> Result<(), AdminError> {
+    let position = match position.trim() {
+        "none" | "无" | "" => None,
+        p => Some(
+            p.parse::<Position>()
+                .map_err(|e| AdminError::Invalid(e.to_string()))?,
+        ),
+    };
+    match db.set_position(login, position).await {
+        Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
+        other => other?,
+    }
+    match position {
+        Some(p) => writeln!(out, "用户 {login} 的审批职位:{}", p.label())?,
+        None => writeln!(out, "已清除用户 {login} 的审批职位")?,
+    }
+    Ok(())
+}
+
+/// `settings show`: the company settings as JSON.
+pub async fn settings_show(db: &Db, out: &mut dyn Write) -> Result<(), AdminError> {
+    let s = db.settings().await?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&s).expect("settings serialise")
+    )?;
+    Ok(())
+}
+
+/// `settings set FILE`: replaces the company settings after checking them.
+pub async fn settings_set(
+    db: &Db,
+    out: &mut dyn Write,
+    file: &std::path::Path,
+) -> Result<(), AdminError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| AdminError::Invalid(format!("无法读取 {}:{e}", file.display())))?;
+    let settings = Settings::from_json(&text).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let version = db.set_settings(settings).await?;
+    writeln!(out, "已保存公司设置(第 {version} 版),笔记本下次同步时生效")?;
     Ok(())
 }
 

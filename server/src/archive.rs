@@ -8,11 +8,10 @@ use serde::Serialize;
 use crm_shared::access;
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::note::{Action, ChangeNote};
-use crm_shared::summary::{search_text, CustomerSummary};
 use crm_shared::{ActorId, Customer, CustomerDoc};
 
 use crate::db::documents::{self as docs, Origin};
-use crate::db::Db;
+use crate::db::{Db, Projection};
 use crate::sync::{Caller, SyncError};
 
 /// A customer's card with its history and open conflicts.
@@ -37,14 +36,14 @@ pub struct CustomerConflicts {
     pub conflicts: Vec<Conflict>,
 }
 
-fn may_read(caller: &Caller) -> Result<(), SyncError> {
+pub(crate) fn may_read(caller: &Caller) -> Result<(), SyncError> {
     if matches!(caller.role, crm_shared::codes::Role::BackupOperator) {
         return Err(SyncError::Forbidden("备份管理员不能查看客户内容".into()));
     }
     Ok(())
 }
 
-fn load_visible(
+pub(crate) fn load_visible(
     conn: &Connection,
     caller: &Caller,
     id: &str,
@@ -118,42 +117,53 @@ pub async fn resolve(
         let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
         doc.resolve(&path, &value, &note, now)
             .map_err(|e| SyncError::BadRequest(e.to_string()))?;
-        let chunk = doc.save_after(&stored.heads);
-        let whole;
-        let bytes = if crm_shared::document::should_compact(
-            stored.chunk_count,
-            stored.chunk_bytes,
-            stored.snapshot_bytes,
-            chunk.len(),
-        ) {
-            whole = doc.save();
-            docs::Bytes::Snapshot(&whole)
-        } else {
-            docs::Bytes::Append(&chunk)
-        };
-        let heads = doc.heads();
-        let card = doc.card();
-        let origin = Origin {
-            login: &caller.login,
-            device_id: Some(&caller.device_id),
-            at: now,
-        };
-        for (hash, _) in doc.changes_since(&stored.heads) {
-            docs::record_author(tx, &hash, &id, &origin)?;
-        }
-        docs::store(
-            tx,
-            &id,
-            bytes,
-            &heads,
-            &CustomerSummary::of(card),
-            &search_text(card),
-            doc.conflicts().len(),
-            &origin,
-        )?;
+        commit_change(tx, &id, &doc, &stored, &caller, now)?;
         Ok(())
     })
     .await
+}
+
+/// Stores the changes head office just made to `doc` (loaded as `stored`)
+/// through the server: appended or compacted, authors recorded, logged for
+/// laptops and the backup, projections refreshed.
+pub(crate) fn commit_change(
+    tx: &rusqlite::Transaction,
+    id: &str,
+    doc: &CustomerDoc,
+    stored: &docs::Stored,
+    caller: &Caller,
+    now: i64,
+) -> Result<(), SyncError> {
+    let chunk = doc.save_after(&stored.heads);
+    let whole;
+    let bytes = if crm_shared::document::should_compact(
+        stored.chunk_count,
+        stored.chunk_bytes,
+        stored.snapshot_bytes,
+        chunk.len(),
+    ) {
+        whole = doc.save();
+        docs::Bytes::Snapshot(&whole)
+    } else {
+        docs::Bytes::Append(&chunk)
+    };
+    let origin = Origin {
+        login: &caller.login,
+        device_id: Some(&caller.device_id),
+        at: now,
+    };
+    for (hash, _) in doc.changes_since(&stored.heads) {
+        docs::record_author(tx, &hash, id, &origin)?;
+    }
+    docs::store(
+        tx,
+        id,
+        bytes,
+        &doc.heads(),
+        &Projection::of(doc.card(), doc.conflicts().len()),
+        &origin,
+    )?;
+    Ok(())
 }
 
 /// What a server-side import did.
@@ -268,9 +278,7 @@ pub async fn import(
                         &b.id,
                         bytes,
                         &b.heads,
-                        &b.summary,
-                        &b.search,
-                        b.conflicts,
+                        &b.projection,
                         &origin,
                     )?;
                 }
@@ -296,9 +304,7 @@ struct Built {
     snapshot: bool,
     bytes: Vec<u8>,
     heads: Vec<crm_shared::ChangeHash>,
-    summary: CustomerSummary,
-    search: String,
-    conflicts: usize,
+    projection: Projection,
 }
 
 fn build(
@@ -342,9 +348,7 @@ fn build(
                 snapshot,
                 bytes: if snapshot { doc.save() } else { chunk },
                 heads: doc.heads(),
-                summary: CustomerSummary::of(card),
-                search: search_text(card),
-                conflicts: doc.conflicts().len(),
+                projection: Projection::of(card, doc.conflicts().len()),
             }));
         }
     };
@@ -355,8 +359,6 @@ fn build(
         snapshot: true,
         bytes: doc.save(),
         heads: doc.heads(),
-        summary: CustomerSummary::of(card),
-        search: search_text(card),
-        conflicts: 0,
+        projection: Projection::of(card, 0),
     }))
 }

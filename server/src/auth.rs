@@ -57,6 +57,8 @@ pub struct Auth {
     pub role: Role,
     /// The device the token was issued to.
     pub device_id: Uuid,
+    /// Position on the credit approval chain, if any.
+    pub position: Option<crm_shared::codes::Position>,
 }
 
 impl From<Auth> for WhoAmI {
@@ -66,6 +68,7 @@ impl From<Auth> for WhoAmI {
             display_name: auth.display_name,
             role: auth.role,
             device_id: auth.device_id.to_string(),
+            position: auth.position,
         }
     }
 }
@@ -112,6 +115,7 @@ where
             display_name: session.user.display_name,
             role: session.user.role,
             device_id: session.device.id,
+            position: session.user.position,
         };
         parts.extensions.insert(auth.clone());
         Ok(auth)

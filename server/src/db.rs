@@ -15,13 +15,16 @@
 
 pub(crate) mod backup;
 pub(crate) mod documents;
+pub use documents::Projection;
 mod pool;
 pub mod restore;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crm_shared::codes::Role;
+use crm_shared::codes::{Position, Role};
+use crm_shared::settings::Settings;
+use crm_shared::sync::VersionedSettings;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use uuid::Uuid;
@@ -144,6 +147,31 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
             UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'records_version';
         END;",
     ),
+    // 4: the business rules. A user's position on the credit approval
+    // chain; each customer's slimmed card for head office's rule reports
+    // (filled on every write, and at start for rows written before this
+    // migration); the credit requests on the cards, with their decisions,
+    // so that head office can list them and sync can tell a forged decision.
+    // Company settings live in `meta` ('settings'), and changing them moves
+    // the records version so the backup copies them.
+    M::up(
+        "ALTER TABLE users ADD COLUMN position TEXT;
+        ALTER TABLE customers ADD COLUMN rules TEXT NOT NULL DEFAULT '';
+        CREATE TABLE credit_requests (
+            doc_id      TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            request_id  TEXT NOT NULL,
+            salesperson TEXT NOT NULL,
+            at          INTEGER NOT NULL,
+            request     TEXT NOT NULL,
+            PRIMARY KEY (doc_id, request_id)
+        ) STRICT;
+        CREATE TRIGGER settings_insert_bumps_records AFTER INSERT ON meta WHEN NEW.key = 'settings' BEGIN
+            UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'records_version';
+        END;
+        CREATE TRIGGER settings_update_bumps_records AFTER UPDATE ON meta WHEN NEW.key = 'settings' BEGIN
+            UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'records_version';
+        END;",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -161,6 +189,7 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     "change_authors",
     "refused_edits",
     "customers",
+    "credit_requests",
 ];
 
 /// Read-only connections beside the single writer.
@@ -237,6 +266,8 @@ pub struct User {
     pub disabled: bool,
     /// Creation time (ms).
     pub created_at: i64,
+    /// Position on the credit approval chain, if any.
+    pub position: Option<Position>,
 }
 
 /// A new account for [`Db::insert_user`].
@@ -252,6 +283,8 @@ pub struct NewUser {
     pub password_hash: PasswordHash,
     /// When the password expires (ms), if ever.
     pub password_expires_at: Option<i64>,
+    /// Position on the credit approval chain, if any.
+    pub position: Option<Position>,
 }
 
 /// A laptop (or other client) that logged in and holds a bearer token.
@@ -363,8 +396,8 @@ impl Db {
             .write(move |tx| {
                 let inserted = tx.execute(
                     "INSERT INTO users (login, display_name, role, password_hash,
-                                        password_expires_at, disabled, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+                                        password_expires_at, disabled, created_at, position)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
                      ON CONFLICT (login) DO NOTHING",
                     params![
                         user.login,
@@ -373,6 +406,7 @@ impl Db {
                         user.password_hash.as_str(),
                         user.password_expires_at,
                         crate::clock::now_ms(),
+                        user.position.map(|p| p.code()),
                     ],
                 )?;
                 if inserted == 0 {
@@ -399,7 +433,7 @@ impl Db {
                 conn.query_row(
                     &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
                     [login],
-                    |row| Ok((user_from_row(row), row.get::<_, String>(6)?)),
+                    |row| Ok((user_from_row(row), row.get::<_, String>(7)?)),
                 )
                 .optional()?
                 .map(|(user, hash)| Ok((user?, PasswordHash::from_stored(hash))))
@@ -450,6 +484,35 @@ impl Db {
                 )?;
                 found(n)
             })
+            .await
+    }
+
+    /// Sets or clears a user's position on the credit approval chain.
+    pub async fn set_position(&self, login: &str, position: Option<Position>) -> Result<(), DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                found(tx.execute(
+                    "UPDATE users SET position = ?2 WHERE login = ?1",
+                    params![login, position.map(|p| p.code())],
+                )?)
+            })
+            .await
+    }
+
+    // ---- company settings -------------------------------------------------
+
+    /// The company settings and their version (defaults, version 0, until set).
+    pub async fn settings(&self) -> Result<VersionedSettings, DbError> {
+        self.pool
+            .read(|conn| Ok(documents::settings(conn)?))
+            .await
+    }
+
+    /// Replaces the company settings (already validated); returns the new version.
+    pub async fn set_settings(&self, settings: Settings) -> Result<u64, DbError> {
+        self.pool
+            .write(move |tx| Ok(documents::set_settings(tx, &settings)?))
             .await
     }
 
@@ -623,9 +686,10 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 
 // ---- rows --------------------------------------------------------------------
 
-const USER_COLUMNS: &str = "login, display_name, role, password_expires_at, disabled, created_at";
+const USER_COLUMNS: &str =
+    "login, display_name, role, password_expires_at, disabled, created_at, position";
 const USER_COLUMNS_U: &str =
-    "u.login, u.display_name, u.role, u.password_expires_at, u.disabled, u.created_at";
+    "u.login, u.display_name, u.role, u.password_expires_at, u.disabled, u.created_at, u.position";
 const DEVICE_COLUMNS: &str = "d.id, d.login, d.name, d.created_at, d.last_seen_at, d.revoked_at";
 
 /// Reads a user from columns `USER_COLUMNS`; the outer error is SQLite's,
@@ -645,6 +709,13 @@ fn user_from_row_at(row: &Row<'_>, at: usize) -> Result<User, DbError> {
         password_expires_at: row.get(at + 3)?,
         disabled: row.get(at + 4)?,
         created_at: row.get(at + 5)?,
+        position: match row.get::<_, Option<String>>(at + 6)? {
+            None => None,
+            Some(p) => Some(
+                p.parse()
+                    .map_err(|_| DbError::Corrupt(format!("职位代码 {p:?}")))?,
+            ),
+        },
     })
 }
 
@@ -715,7 +786,8 @@ mod tests {
         };
         assert_eq!(version(&conn), "1");
         conn.execute(
-            "INSERT INTO users VALUES ('a', 'A', 'clerk', 'x', NULL, 0, 0)",
+            "INSERT INTO users (login, display_name, role, password_hash, password_expires_at, disabled, created_at)
+             VALUES ('a', 'A', 'clerk', 'x', NULL, 0, 0)",
             [],
         )
         .unwrap();
@@ -731,5 +803,11 @@ mod tests {
         conn.execute("UPDATE devices SET revoked_at = 5", [])
             .unwrap();
         assert_eq!(version(&conn), "4");
+        // Company settings are a record too (migration 4).
+        documents::set_settings(&conn, &crm_shared::settings::Settings::default()).unwrap();
+        assert_eq!(version(&conn), "5");
+        documents::set_settings(&conn, &crm_shared::settings::Settings::default()).unwrap();
+        assert_eq!(version(&conn), "6");
+        assert_eq!(documents::settings(&conn).unwrap().version, 2);
     }
 }

@@ -23,7 +23,10 @@
 //! - [`extract`]: extractors whose rejections are [`AppError`]s.
 //! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
 //! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
-//! - [`admin`]: `crm-server user …` / `device …` commands.
+//! - [`admin`]: `crm-server user …` / `device …` / `settings …` commands.
+//! - [`rules`]: business rules over the whole archive (credit approval,
+//!   grading, warnings, reports, reviews); [`archive`]: cards, conflicts,
+//!   import.
 //! - [`backup`]: what a backup node pulls, its lag, zero-loss acknowledgement;
 //!   [`db::restore`] writes a server database from a backup.
 //!
@@ -42,6 +45,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod rules;
 pub mod serve;
 pub mod state;
 pub mod sync;

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crm_server::backup::BackupHub;
 use crm_server::config::{self, DataDir, Limits, ServerConfig, TlsMode};
 use crm_server::{admin, telemetry, AppState, Db, TlsConfig};
-use crm_shared::codes::Role;
+use crm_shared::codes::{Position, Role};
 
 /// 客户档案同步服务器(crm-server)。不带子命令时等同于 `crm-server serve`。
 #[derive(Parser)]
@@ -50,6 +50,20 @@ enum Command {
         /// Login recorded as the author of the import.
         #[arg(long = "as", default_value = "admin")]
         by: String,
+    },
+    /// 公司设置:评分规则、跟进间隔、审查周期、流失天数、信用额度审批链
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// 显示当前设置(JSON)
+    Show,
+    /// 从 JSON 文件替换设置(未写的项取默认值);笔记本下次同步时收到
+    Set {
+        /// JSON 文件
+        file: PathBuf,
     },
 }
 
@@ -90,9 +104,19 @@ enum UserCommand {
         /// 姓名
         #[arg(long)]
         name: String,
+        /// 审批职位:sales_manager/销售管理部经理、sales_vp/销售副总、sales_gm/销售总经理、group_gm/集团总经理
+        #[arg(long)]
+        position: Option<Position>,
         /// 从标准输入读一行作为密码(否则用环境变量 CRM_PASSWORD 或提示输入)
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// 设置或清除审批职位
+    Position {
+        /// 登录名
+        login: String,
+        /// 职位代码或名称;"none" 清除
+        position: String,
     },
     /// 列出用户
     List {
@@ -187,10 +211,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     login,
                     role,
                     name,
+                    position,
                     password_stdin,
                 } => {
                     let password = admin::read_new_password(password_stdin)?;
-                    admin::user_add(&db, out, &login, role, &name, password).await?;
+                    admin::user_add(&db, out, &login, role, &name, position, password).await?;
+                }
+                UserCommand::Position { login, position } => {
+                    admin::user_set_position(&db, out, &login, &position).await?;
                 }
                 UserCommand::List { json } => admin::user_list(&db, out, json).await?,
                 UserCommand::Passwd {
@@ -217,6 +245,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             telemetry::init("warn");
             import(&data_dir, &file, salesperson.as_deref(), &by).await
+        }
+        Some(Command::Settings(cmd)) => {
+            telemetry::init("warn");
+            let db = open_db(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            match cmd {
+                SettingsCommand::Show => admin::settings_show(&db, out).await?,
+                SettingsCommand::Set { file } => admin::settings_set(&db, out, &file).await?,
+            }
+            Ok(out.flush()?)
         }
         Some(Command::Device(cmd)) => {
             telemetry::init("warn");
@@ -281,6 +319,12 @@ async fn serve(data_dir: DataDir, args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let db = open_db(&config.data_dir).await?;
+    let filled = crm_server::rules::backfill(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("无法补全客户规则数据:{e}"))?;
+    if filled > 0 {
+        tracing::info!(customers = filled, "已为旧数据补全规则视图");
+    }
     let tls = match &config.tls {
         TlsMode::PlainHttp => None,
         TlsMode::SelfSigned => Some(TlsConfig::self_signed(&config.data_dir)?),

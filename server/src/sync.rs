@@ -21,7 +21,6 @@ use rusqlite::{Connection, Transaction};
 use crm_shared::access;
 use crm_shared::codes::Role;
 use crm_shared::note::{Action, ChangeNote};
-use crm_shared::summary::{search_text, CustomerSummary};
 use crm_shared::sync::{
     heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, Reverted, Row, SyncRequest,
     SyncResponse,
@@ -29,7 +28,7 @@ use crm_shared::sync::{
 use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 
 use crate::db::documents::{self as docs, Origin};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Projection};
 use crate::error::AppError;
 
 /// Bytes of document data in one response before it is cut (`more`).
@@ -118,6 +117,7 @@ pub async fn sync(
         cursor,
         have,
         push,
+        settings_version,
     } = req;
     let pushed = if push.is_empty() {
         Pushed::default()
@@ -128,7 +128,14 @@ pub async fn sync(
     };
     let upto = pushed.upto;
     let resp = db
-        .read_with(move |conn| answer(conn, &caller, epoch, cursor, have, pushed))
+        .read_with(move |conn| {
+            let mut resp = answer(conn, &caller, epoch, cursor, have, pushed)?;
+            let current = docs::settings(conn)?;
+            if settings_version != Some(current.version) {
+                resp.settings = Some(current);
+            }
+            Ok::<_, SyncError>(resp)
+        })
         .await?;
     Ok((resp, upto))
 }
@@ -286,6 +293,7 @@ fn apply_pushes(
             doc.update(&card, &note, now)
                 .map_err(|e| corrupt(&p.id, e))?;
         }
+        guard_credit_requests(tx, &mut doc, &p.id, caller, &origin, &mut out, now)?;
         let heads = doc.heads();
         if heads != old_heads {
             let card = doc.card();
@@ -315,9 +323,7 @@ fn apply_pushes(
                 &p.id,
                 b,
                 &heads,
-                &CustomerSummary::of(card),
-                &search_text(card),
-                conflicts,
+                &Projection::of(card, conflicts),
                 &origin,
             )?;
         }
@@ -329,6 +335,71 @@ fn apply_pushes(
         out.client_heads.insert(p.id, client_heads);
     }
     Ok(out)
+}
+
+/// Credit-request decisions are the server's alone (they are made through
+/// `decide`), and a request is frozen once anyone has decided on it. A push
+/// that adds, changes or drops a decision, changes a decided request or
+/// drops one the server holds is put back from the server's record, by a
+/// change of the server's own, and the attempt is recorded.
+fn guard_credit_requests(
+    tx: &Transaction,
+    doc: &mut CustomerDoc,
+    id: &str,
+    caller: &Caller,
+    origin: &Origin,
+    out: &mut Pushed,
+    now: i64,
+) -> Result<(), SyncError> {
+    let card = doc.card();
+    if card.credit_requests.is_empty() && !docs::has_credit_requests(tx, id)? {
+        return Ok(());
+    }
+    let held = docs::credit_requests_of(tx, id)?;
+    let mut fixed = card.clone();
+    let mut put_back = Vec::new();
+    for (rid, req) in fixed.credit_requests.iter_mut() {
+        match held.get(rid) {
+            Some(h) if !h.decisions.is_empty() && req != h => {
+                *req = h.clone();
+                put_back.push(rid.clone());
+            }
+            Some(h) if req.decisions != h.decisions => {
+                req.decisions = h.decisions.clone();
+                put_back.push(rid.clone());
+            }
+            None if !req.decisions.is_empty() => {
+                req.decisions.clear();
+                put_back.push(rid.clone());
+            }
+            _ => {}
+        }
+    }
+    for (rid, h) in &held {
+        if !fixed.credit_requests.contains_key(rid) {
+            fixed.credit_requests.insert(rid.clone(), h.clone());
+            put_back.push(rid.clone());
+        }
+    }
+    if put_back.is_empty() {
+        return Ok(());
+    }
+    for rid in &put_back {
+        let path = format!("credit_requests.{rid}");
+        docs::record_refusal(tx, id, &path, None, origin)?;
+        out.reverted.push(Reverted {
+            id: id.to_string(),
+            path,
+            message: "信用额度申请的审批只能在总部进行,已审批的申请不能修改,已恢复服务器记录".into(),
+        });
+    }
+    let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
+        "{} 修改了信用额度申请的审批记录,服务器已恢复",
+        caller.login
+    )));
+    doc.update(&fixed, &note, now)
+        .map_err(|e| corrupt(id, e))?;
+    Ok(())
 }
 
 use OwnedBytes::{Append, Snapshot};

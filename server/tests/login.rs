@@ -30,6 +30,7 @@ async fn salesperson_logs_in_and_the_token_identifies_the_laptop() {
             display_name: "张三".into(),
             role: Role::Salesperson,
             device_id: login.device_id.clone(),
+            position: None,
         }
     );
 

@@ -9,8 +9,44 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
-use crm_shared::summary::CustomerSummary;
-use crm_shared::ChangeHash;
+use crm_shared::customer::CreditRequest;
+use crm_shared::settings::Settings;
+use crm_shared::summary::{rules_card, search_text, CustomerSummary};
+use crm_shared::sync::VersionedSettings;
+use crm_shared::{ChangeHash, Customer};
+
+/// Everything a customer contributes to the server's query tables: the
+/// list row, the search text, its open conflicts, the slimmed card the rule
+/// reports read, and its credit requests.
+pub struct Projection {
+    /// The list row.
+    pub summary: CustomerSummary,
+    /// Text searches match.
+    pub search: String,
+    /// Open conflicts.
+    pub conflicts: usize,
+    /// [`rules_card`] as JSON.
+    pub rules: String,
+    /// The credit requests on the card, by id.
+    pub credit: Vec<(String, CreditRequest)>,
+}
+
+impl Projection {
+    /// The projection of `card`, which has `conflicts` open conflicts.
+    pub fn of(card: &Customer, conflicts: usize) -> Projection {
+        Projection {
+            summary: CustomerSummary::of(card),
+            search: search_text(card),
+            conflicts,
+            rules: serde_json::to_string(&rules_card(card)).expect("a card always serialises"),
+            credit: card
+                .credit_requests
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
 
 /// Creates the server's epoch and automerge actor on first open.
 pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
@@ -116,11 +152,10 @@ pub(crate) fn store(
     id: &str,
     bytes: Bytes,
     heads: &[ChangeHash],
-    summary: &CustomerSummary,
-    search: &str,
-    conflicts: usize,
+    p: &Projection,
     origin: &Origin,
 ) -> rusqlite::Result<i64> {
+    let summary = &p.summary;
     let heads = heads_blob(heads);
     tx.prepare_cached(
         "INSERT INTO doc_log (doc_id, heads, salesperson, login, device_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -161,26 +196,36 @@ pub(crate) fn store(
             ])?;
         }
     }
-    put_row(tx, id, summary, search, conflicts)?;
+    put_row(tx, id, p)?;
     Ok(seq)
 }
 
 /// Writes a customer's projected row (list, search, conflicts).
-pub(crate) fn put_row(
-    tx: &Connection,
-    id: &str,
-    summary: &CustomerSummary,
-    search: &str,
-    conflicts: usize,
-) -> rusqlite::Result<()> {
+pub(crate) fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()> {
+    let (summary, search, conflicts) = (&p.summary, &p.search, p.conflicts);
     let json = serde_json::to_string(summary).expect("a summary always serialises");
+    tx.prepare_cached("DELETE FROM credit_requests WHERE doc_id = ?1")?
+        .execute([id])?;
+    for (rid, req) in &p.credit {
+        tx.prepare_cached(
+            "INSERT INTO credit_requests (doc_id, request_id, salesperson, at, request)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            id,
+            rid,
+            summary.salesperson,
+            req.at,
+            serde_json::to_string(req).expect("a request always serialises")
+        ])?;
+    }
     tx.prepare_cached(
-        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts, summary, rules)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, salesperson = excluded.salesperson,
              region = excluded.region, status = excluded.status, grade = excluded.grade,
              tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts,
-             summary = excluded.summary",
+             summary = excluded.summary, rules = excluded.rules",
     )?
     .execute(params![
         id,
@@ -192,7 +237,8 @@ pub(crate) fn put_row(
         summary.tier.map(|t| t.code()),
         search,
         conflicts as i64,
-        json
+        json,
+        p.rules
     ])?;
     Ok(())
 }
@@ -348,4 +394,106 @@ pub(crate) fn row(
             Ok((summary, r.get(1)?, r.get(2)?))
         })
         .optional()
+}
+
+fn json_err(e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// The credit requests stored for `doc_id`, by request id: what the server
+/// last accepted, decisions included.
+pub(crate) fn credit_requests_of(
+    conn: &Connection,
+    doc_id: &str,
+) -> rusqlite::Result<std::collections::BTreeMap<String, CreditRequest>> {
+    let mut st =
+        conn.prepare_cached("SELECT request_id, request FROM credit_requests WHERE doc_id = ?1")?;
+    let rows = st.query_map([doc_id], |r| {
+        let json: String = r.get(1)?;
+        Ok((r.get(0)?, serde_json::from_str(&json).map_err(json_err)?))
+    })?;
+    rows.collect()
+}
+
+/// Whether the server holds any credit request for `doc_id`.
+pub(crate) fn has_credit_requests(conn: &Connection, doc_id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM credit_requests WHERE doc_id = ?1")?
+        .exists([doc_id])
+}
+
+/// Every stored credit request (`salesperson`: only theirs), oldest first,
+/// with its customer id.
+pub(crate) fn credit_requests(
+    conn: &Connection,
+    salesperson: Option<&str>,
+) -> rusqlite::Result<Vec<(String, String, CreditRequest)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT doc_id, request_id, request FROM credit_requests
+         WHERE ?1 IS NULL OR salesperson = ?1 ORDER BY at, doc_id, request_id",
+    )?;
+    let rows = st.query_map([salesperson], |r| {
+        let json: String = r.get(2)?;
+        Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&json).map_err(json_err)?))
+    })?;
+    rows.collect()
+}
+
+/// The slimmed cards of every customer (`salesperson`: only theirs), by name.
+pub(crate) fn rules_cards(
+    conn: &Connection,
+    salesperson: Option<&str>,
+) -> rusqlite::Result<Vec<Customer>> {
+    let mut st = conn.prepare_cached(
+        "SELECT rules FROM customers WHERE (?1 IS NULL OR salesperson = ?1) AND rules <> '' ORDER BY name, id",
+    )?;
+    let rows = st.query_map([salesperson], |r| {
+        let json: String = r.get(0)?;
+        serde_json::from_str(&json).map_err(json_err)
+    })?;
+    rows.collect()
+}
+
+/// Ids of customers whose slimmed card is missing (written before migration 4).
+pub(crate) fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT id FROM customers WHERE rules = ''")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Ids of the customers assigned to `salesperson`.
+pub(crate) fn ids_of(conn: &Connection, salesperson: &str) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare_cached("SELECT id FROM documents WHERE salesperson = ?1 ORDER BY id")?;
+    let rows = st.query_map([salesperson], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The company settings and their version (defaults, version 0, until set).
+pub(crate) fn settings(conn: &Connection) -> rusqlite::Result<VersionedSettings> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'settings'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    match json {
+        None => Ok(VersionedSettings {
+            version: 0,
+            settings: Settings::default(),
+        }),
+        Some(j) => serde_json::from_str(&j).map_err(json_err),
+    }
+}
+
+/// Replaces the company settings; returns the new version.
+pub(crate) fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
+    let version = settings(conn)?.version + 1;
+    let json = serde_json::to_string(&VersionedSettings {
+        version,
+        settings: s.clone(),
+    })
+    .expect("settings always serialise");
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('settings', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [json],
+    )?;
+    Ok(version)
 }

@@ -11,11 +11,10 @@ use rusqlite::{params, Connection};
 
 use crm_shared::backup::{Cell, LogEntry, TableRows};
 use crm_shared::document::heads_to_blob;
-use crm_shared::summary::CustomerSummary;
 use crm_shared::sync::heads_from_hex;
 use crm_shared::ChangeHash;
 
-use super::{configure, documents, migrate, DbError, RECORD_TABLES};
+use super::{configure, documents, migrate, DbError, Projection, RECORD_TABLES};
 
 /// Audit tables a restore may write besides the record tables.
 const AUDIT_TABLES: &[&str] = &["change_authors", "refused_edits"];
@@ -126,10 +125,9 @@ impl RestoreWriter {
         heads: &[ChangeHash],
         seq: u64,
         updated_at: i64,
-        summary: &CustomerSummary,
-        search: &str,
-        conflicts: usize,
+        projection: &Projection,
     ) -> Result<(), DbError> {
+        let summary = &projection.summary;
         let conn = self.conn();
         conn.prepare_cached(
             "INSERT INTO documents (id, snapshot, heads, chunk_count, chunk_bytes, seq, salesperson, updated_at)
@@ -143,7 +141,7 @@ impl RestoreWriter {
             summary.salesperson,
             updated_at
         ])?;
-        documents::put_row(conn, id, summary, search, conflicts)?;
+        documents::put_row(conn, id, projection)?;
         Ok(())
     }
 

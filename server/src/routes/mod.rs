@@ -16,6 +16,7 @@
 mod auth;
 mod backup;
 mod customers;
+mod rules;
 mod status;
 mod sync;
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(sync::routes())
         .merge(customers::routes())
+        .merge(rules::routes())
         .merge(backup::routes());
     Router::new()
         .merge(status::routes())

@@ -99,6 +99,7 @@ impl TestServer {
                 role,
                 password_hash: PasswordHash::new(password.into()).await.unwrap(),
                 password_expires_at: None,
+                position: None,
             })
             .await
             .unwrap();

@@ -1,0 +1,229 @@
+//! The business rules over HTTP: settings, credit-limit requests and
+//! decisions, grades, warnings, reports, follow-ups and reviews. Handlers
+//! only parse and delegate to `crate::rules`.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use crm_shared::api::{CreditRequestView, DecideRequest, GradeApplied, ReviewRequest};
+use crm_shared::day::Day;
+use crm_shared::grading::GradeRow;
+use crm_shared::reports::{ComplaintMonth, DailyReport, ReviewDue};
+use crm_shared::settings::Settings;
+use crm_shared::sync::VersionedSettings;
+use crm_shared::warnings::Warning;
+
+use crate::auth::Auth;
+use crate::clock;
+use crate::error::AppError;
+use crate::extract::Json;
+use crate::rules;
+use crate::state::AppState;
+use crate::sync::Caller;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(settings).put(set_settings))
+        .route("/credit-requests", get(credit_requests))
+        .route("/credit-requests/{customer}/{request}/decide", post(decide))
+        .route("/grades", get(grades))
+        .route("/grades/apply", post(apply_grades))
+        .route("/warnings", get(warnings))
+        .route("/reports/complaints", get(complaints))
+        .route("/reports/daily", get(daily))
+        .route("/followups", get(followups))
+        .route("/reviews/due", get(reviews_due))
+        .route("/customers/{id}/review", post(review))
+}
+
+fn caller(auth: &Auth) -> Caller {
+    Caller {
+        login: auth.login.clone(),
+        role: auth.role,
+        device_id: auth.device_id.to_string(),
+    }
+}
+
+/// Query parameters the report routes share.
+#[derive(Debug, Default, Deserialize)]
+struct Filter {
+    salesperson: Option<String>,
+    day: Option<String>,
+    waiting_for_me: Option<bool>,
+}
+
+impl Filter {
+    /// The `day` parameter, today if absent.
+    fn day(&self) -> Result<Day, AppError> {
+        match self.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            None => Ok(Day::from_millis_local(clock::now_ms())),
+            Some(d) => d
+                .parse()
+                .map_err(|e: crm_shared::day::BadDay| AppError::BadRequest(format!("参数 day:{e}"))),
+        }
+    }
+}
+
+async fn settings(auth: Auth, State(s): State<AppState>) -> Result<Json<VersionedSettings>, AppError> {
+    Ok(Json(rules::settings(&s.db, &caller(&auth)).await?))
+}
+
+async fn set_settings(
+    auth: Auth,
+    State(s): State<AppState>,
+    Json(body): Json<Settings>,
+) -> Result<Json<VersionedSettings>, AppError> {
+    Ok(Json(rules::set_settings(&s.db, &caller(&auth), body).await?))
+}
+
+async fn credit_requests(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<CreditRequestView>>, AppError> {
+    let waiting_for = if f.waiting_for_me.unwrap_or(false) {
+        Some(auth.position.ok_or_else(|| {
+            AppError::BadRequest("您没有审批职位,没有等您审批的申请".into())
+        })?)
+    } else {
+        None
+    };
+    Ok(Json(
+        rules::credit_requests(&s.db, caller(&auth), waiting_for).await?,
+    ))
+}
+
+async fn decide(
+    auth: Auth,
+    State(s): State<AppState>,
+    Path((customer, request)): Path<(String, String)>,
+    Json(body): Json<DecideRequest>,
+) -> Result<Json<CreditRequestView>, AppError> {
+    Ok(Json(
+        rules::decide(
+            &s.db,
+            caller(&auth),
+            auth.position,
+            customer,
+            request,
+            body,
+            clock::now_ms(),
+        )
+        .await?,
+    ))
+}
+
+async fn grades(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<GradeRow>>, AppError> {
+    let day = f.day()?;
+    Ok(Json(
+        rules::grade_table(&s.db, caller(&auth), f.salesperson, day).await?,
+    ))
+}
+
+/// Body of `POST /api/v1/grades/apply`.
+#[derive(Debug, Default, Deserialize)]
+struct Apply {
+    #[serde(default)]
+    day: Option<String>,
+}
+
+async fn apply_grades(
+    auth: Auth,
+    State(s): State<AppState>,
+    Json(body): Json<Apply>,
+) -> Result<Json<GradeApplied>, AppError> {
+    let day = Filter {
+        day: body.day,
+        ..Default::default()
+    }
+    .day()?;
+    Ok(Json(
+        rules::apply_grades(&s.db, caller(&auth), day, clock::now_ms()).await?,
+    ))
+}
+
+async fn warnings(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<Warning>>, AppError> {
+    let day = f.day()?;
+    Ok(Json(
+        rules::warnings(&s.db, caller(&auth), f.salesperson, day).await?,
+    ))
+}
+
+async fn complaints(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<ComplaintMonth>>, AppError> {
+    Ok(Json(
+        rules::complaint_stats(&s.db, caller(&auth), f.salesperson).await?,
+    ))
+}
+
+async fn daily(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<DailyReport>, AppError> {
+    let day = f.day()?;
+    let who = f.salesperson.clone().unwrap_or_else(|| auth.login.clone());
+    Ok(Json(rules::daily(&s.db, caller(&auth), who, day).await?))
+}
+
+/// A follow-up due, with whose it is.
+#[derive(Debug, serde::Serialize)]
+struct DueView {
+    salesperson: String,
+    #[serde(flatten)]
+    planned: crm_shared::reports::Planned,
+}
+
+async fn followups(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<serde_json::Value>>, AppError> {
+    let day = f.day()?;
+    let rows = rules::followups(&s.db, caller(&auth), f.salesperson, day).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(salesperson, planned)| {
+                serde_json::to_value(DueView {
+                    salesperson,
+                    planned,
+                })
+                .expect("serialises")
+            })
+            .collect(),
+    ))
+}
+
+async fn reviews_due(
+    auth: Auth,
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<ReviewDue>>, AppError> {
+    let day = f.day()?;
+    Ok(Json(
+        rules::review_due(&s.db, caller(&auth), f.salesperson, day).await?,
+    ))
+}
+
+async fn review(
+    auth: Auth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<ReviewRequest>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    rules::review(&s.db, caller(&auth), id, body, clock::now_ms()).await?;
+    Ok(Json(serde_json::json!({"ok": true})))
+}

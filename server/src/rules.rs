@@ -1,0 +1,416 @@
+//! Head office's business rules over the whole archive: company settings,
+//! credit-limit approval, grading, warnings, complaint statistics, daily
+//! reports, follow-ups and periodic review. The rules themselves live in
+//! `crm_shared` (the laptop runs the same ones); this module finds the
+//! cards, checks who may ask, and writes decisions and grades with the audit
+//! note every protected change carries.
+//!
+//! Reports over every customer read the slimmed cards kept beside the list
+//! rows (`customers.rules`), never the documents, so they stay cheap at
+//! 100,000 customers. The daily report needs every contact's notes and reads
+//! the salesperson's own documents.
+
+use crm_shared::access;
+use crm_shared::api::{CreditRequestView, DecideRequest, GradeApplied, ReviewRequest};
+use crm_shared::codes::{Position, Role};
+use crm_shared::credit::{self, CreditStatus};
+use crm_shared::customer::{Decision, Review};
+use crm_shared::day::Day;
+use crm_shared::grading::{self, GradeRow};
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::reports::{self, ComplaintMonth, DailyReport, Planned, ReviewDue};
+use crm_shared::settings::Settings;
+use crm_shared::sync::VersionedSettings;
+use crm_shared::warnings::{self, Warning};
+use crm_shared::Customer;
+
+use crate::archive::{commit_change, load_visible, may_read};
+use crate::db::documents as docs;
+use crate::db::{Db, DbError};
+use crate::sync::{Caller, SyncError};
+
+/// Whose customers a report covers: head office may name a salesperson or
+/// take everyone; a salesperson always gets their own.
+fn scope(caller: &Caller, salesperson: Option<String>) -> Result<Option<String>, SyncError> {
+    may_read(caller)?;
+    if access::sees_all(caller.role) {
+        Ok(salesperson.filter(|s| !s.trim().is_empty()))
+    } else if caller.role == Role::Salesperson {
+        match salesperson {
+            Some(s) if s != caller.login => Err(SyncError::Forbidden(format!(
+                "业务员只能查看自己的客户,不能查看 {s} 的"
+            ))),
+            _ => Ok(Some(caller.login.clone())),
+        }
+    } else {
+        Err(SyncError::Forbidden(format!(
+            "角色“{}”不能查看客户报表",
+            caller.role.label()
+        )))
+    }
+}
+
+fn head_office(caller: &Caller, what: &str) -> Result<(), SyncError> {
+    if matches!(caller.role, Role::Clerk | Role::Manager) {
+        Ok(())
+    } else {
+        Err(SyncError::Forbidden(format!(
+            "只有档案管理员或经理可以{what},您的角色是{}",
+            caller.role.label()
+        )))
+    }
+}
+
+/// The company settings.
+pub async fn settings(db: &Db, caller: &Caller) -> Result<VersionedSettings, SyncError> {
+    if caller.role == Role::BackupOperator {
+        return Err(SyncError::Forbidden("备份管理员不能查看公司设置".into()));
+    }
+    Ok(db.settings().await?)
+}
+
+/// Replaces the company settings (administrator or manager).
+pub async fn set_settings(
+    db: &Db,
+    caller: &Caller,
+    settings: Settings,
+) -> Result<VersionedSettings, SyncError> {
+    if !matches!(caller.role, Role::Admin | Role::Manager) {
+        return Err(SyncError::Forbidden(
+            "只有系统管理员或经理可以修改公司设置".into(),
+        ));
+    }
+    settings
+        .validate()
+        .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+    let version = db.set_settings(settings.clone()).await?;
+    Ok(VersionedSettings { version, settings })
+}
+
+/// Credit requests the caller sees; `waiting_for`: only those whose next
+/// step is this position.
+pub async fn credit_requests(
+    db: &Db,
+    caller: Caller,
+    waiting_for: Option<Position>,
+) -> Result<Vec<CreditRequestView>, SyncError> {
+    let who = scope(&caller, None)?;
+    db.read_with(move |conn| {
+        let chain = docs::settings(conn)?.settings.credit_chain;
+        let mut out = Vec::new();
+        for (customer, request_id, request) in docs::credit_requests(conn, who.as_deref())? {
+            let status = credit::status(&request, &chain);
+            if waiting_for.is_some_and(|p| status != CreditStatus::Pending(p)) {
+                continue;
+            }
+            let (summary, _, _) = docs::row(conn, &customer)?
+                .ok_or_else(|| DbError::Corrupt(format!("客户 {customer} 缺少列表行")))?;
+            out.push(CreditRequestView {
+                customer,
+                name: summary.name,
+                salesperson: summary.salesperson,
+                request_id,
+                request,
+                status,
+            });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// One approver's decision. The last approval of the chain sets the limit;
+/// both are changes of the approver's, with the request named as the reason.
+pub async fn decide(
+    db: &Db,
+    caller: Caller,
+    position: Option<Position>,
+    customer: String,
+    request_id: String,
+    body: DecideRequest,
+    now: i64,
+) -> Result<CreditRequestView, SyncError> {
+    if caller.role != Role::Manager {
+        return Err(SyncError::Forbidden(format!(
+            "只有经理可以审批信用额度申请,您的角色是{}",
+            caller.role.label()
+        )));
+    }
+    if body.comment.chars().count() > 2000 {
+        return Err(SyncError::BadRequest("审核意见不能超过 2000 个字符".into()));
+    }
+    db.write_with(move |tx| {
+        let chain = docs::settings(tx)?.settings.credit_chain;
+        let (mut doc, stored) = load_visible(tx, &caller, &customer)?;
+        let mut card = doc.card().clone();
+        let Some(req) = card.credit_requests.get_mut(&request_id) else {
+            return Err(SyncError::NotFound(format!(
+                "客户 {customer} 没有编号为 {request_id} 的信用额度申请"
+            )));
+        };
+        credit::may_decide(req, &chain, position, body.approve, &body.comment).map_err(|e| {
+            match e {
+                credit::DecideError::CommentRequired => SyncError::BadRequest(e.to_string()),
+                _ => SyncError::Forbidden(e.to_string()),
+            }
+        })?;
+        let position = position.expect("may_decide checked it");
+        req.decisions.insert(
+            position.code().to_string(),
+            Decision {
+                approved: body.approve,
+                by: caller.login.clone(),
+                at: now,
+                comment: body.comment.trim().to_string(),
+            },
+        );
+        let status = credit::status(req, &chain);
+        let (proposed, current) = (req.proposed, req.current);
+        let verdict = if body.approve { "批准" } else { "驳回" };
+        let mut reason = format!(
+            "信用额度申请 {request_id}({} → {proposed} 元):{}{verdict}",
+            current.map_or("无".to_string(), |c| c.to_string()),
+            position.label()
+        );
+        if !body.comment.trim().is_empty() {
+            reason.push_str(&format!(",意见:{}", body.comment.trim()));
+        }
+        if status == CreditStatus::Approved {
+            card.credit.limit = Some(proposed);
+            reason.push_str(&format!(";审批链全部通过,信用额度改为 {proposed} 元"));
+        }
+        let note = ChangeNote::new(&caller.login, Action::Decide).with_reason(Some(reason));
+        doc.update(&card, &note, now)
+            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        commit_change(tx, &customer, &doc, &stored, &caller, now)?;
+        let request = doc.card().credit_requests[&request_id].clone();
+        Ok(CreditRequestView {
+            name: card.name.clone(),
+            salesperson: card.salesperson.clone(),
+            customer,
+            request_id,
+            request,
+            status,
+        })
+    })
+    .await
+}
+
+/// The slimmed cards in scope, with the settings.
+async fn cards(
+    db: &Db,
+    who: Option<String>,
+) -> Result<(Vec<Customer>, Settings), SyncError> {
+    db.read_with(move |conn| {
+        Ok((
+            docs::rules_cards(conn, who.as_deref())?,
+            docs::settings(conn)?.settings,
+        ))
+    })
+    .await
+}
+
+/// The grade summary table (客户等级管理汇总表) as of `day`.
+pub async fn grade_table(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+    day: Day,
+) -> Result<Vec<GradeRow>, SyncError> {
+    let who = scope(&caller, salesperson)?;
+    let (cards, s) = cards(db, who).await?;
+    Ok(cards
+        .iter()
+        .map(|c| GradeRow::of(c, &s.grading, day))
+        .collect())
+}
+
+/// Writes the assessed grade and score onto every card where they differ,
+/// each with an audit note giving the figures.
+pub async fn apply_grades(
+    db: &Db,
+    caller: Caller,
+    day: Day,
+    now: i64,
+) -> Result<GradeApplied, SyncError> {
+    head_office(&caller, "评定等级")?;
+    db.write_with(move |tx| {
+        let s = docs::settings(tx)?.settings;
+        let mut out = GradeApplied {
+            changed: Vec::new(),
+            assessed: 0,
+            not_graded: 0,
+        };
+        for slim in docs::rules_cards(tx, None)? {
+            let Some(a) = grading::assess(&slim, &s.grading, day) else {
+                out.not_graded += 1;
+                continue;
+            };
+            out.assessed += 1;
+            if slim.grade == Some(a.grade) && slim.score == Some(a.score) {
+                continue;
+            }
+            let (mut doc, stored) = load_visible(tx, &caller, &slim.id)?;
+            let mut card = doc.card().clone();
+            let was = card
+                .grade
+                .map_or("未定级".to_string(), |g| g.code().to_string());
+            card.grade = Some(a.grade);
+            card.score = Some(a.score);
+            let reason = format!(
+                "{day} 按评分规则定级:月均销售额 {:.0} 元(上期 {:.0} 元),信用履约率 {:.1}%,评分 {},等级 {} → {}",
+                a.monthly_average,
+                a.previous_average,
+                a.on_time_rate,
+                a.score,
+                was,
+                a.grade.code()
+            );
+            let note = ChangeNote::new(&caller.login, Action::Grade).with_reason(Some(reason));
+            doc.update(&card, &note, now)
+                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            commit_change(tx, &slim.id, &doc, &stored, &caller, now)?;
+            out.changed.push(slim.id);
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Every warning in scope on `day`.
+pub async fn warnings(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+    day: Day,
+) -> Result<Vec<Warning>, SyncError> {
+    let who = scope(&caller, salesperson)?;
+    let (cards, s) = cards(db, who).await?;
+    Ok(cards
+        .iter()
+        .flat_map(|c| warnings::check(c, &s, day))
+        .collect())
+}
+
+/// Monthly complaint statistics in scope.
+pub async fn complaint_stats(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+) -> Result<Vec<ComplaintMonth>, SyncError> {
+    let who = scope(&caller, salesperson)?;
+    let (cards, _) = cards(db, who).await?;
+    Ok(reports::complaint_stats(&cards))
+}
+
+/// Follow-ups due on `day` or overdue, in scope.
+pub async fn followups(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+    day: Day,
+) -> Result<Vec<(String, Planned)>, SyncError> {
+    let who = scope(&caller, salesperson)?;
+    let (cards, _) = cards(db, who).await?;
+    let by_id: std::collections::HashMap<&str, &str> = cards
+        .iter()
+        .map(|c| (c.id.as_str(), c.salesperson.as_str()))
+        .collect();
+    Ok(reports::due_followups(&cards, day)
+        .into_iter()
+        .map(|p| (by_id[p.customer.as_str()].to_string(), p))
+        .collect())
+}
+
+/// Records due for their periodic review, in scope.
+pub async fn review_due(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+    day: Day,
+) -> Result<Vec<ReviewDue>, SyncError> {
+    let who = scope(&caller, salesperson)?;
+    let (cards, s) = cards(db, who).await?;
+    Ok(reports::review_due(&cards, s.review_days, day))
+}
+
+/// The daily activity report of `salesperson` for `day`.
+pub async fn daily(
+    db: &Db,
+    caller: Caller,
+    salesperson: String,
+    day: Day,
+) -> Result<DailyReport, SyncError> {
+    let who = scope(&caller, Some(salesperson))?.expect("a salesperson was named");
+    db.read_with(move |conn| {
+        let mut cards = Vec::new();
+        for id in docs::ids_of(conn, &who)? {
+            cards.push(load_visible(conn, &caller, &id)?.0.card().clone());
+        }
+        Ok(reports::daily(&cards, &who, day))
+    })
+    .await
+}
+
+/// Head office marks a record reviewed, optionally setting its tier.
+pub async fn review(
+    db: &Db,
+    caller: Caller,
+    id: String,
+    body: ReviewRequest,
+    now: i64,
+) -> Result<(), SyncError> {
+    head_office(&caller, "审查客户档案")?;
+    if body.notes.chars().count() > 2000 {
+        return Err(SyncError::BadRequest("审查意见不能超过 2000 个字符".into()));
+    }
+    db.write_with(move |tx| {
+        let (mut doc, stored) = load_visible(tx, &caller, &id)?;
+        let mut card = doc.card().clone();
+        card.reviews.insert(
+            format!("r{now}-{}", caller.login),
+            Review {
+                at: now,
+                by: caller.login.clone(),
+                tier: body.tier,
+                notes: body.notes.trim().to_string(),
+            },
+        );
+        if body.tier.is_some() {
+            card.tier = body.tier;
+        }
+        let reason = match body.tier {
+            Some(t) => format!("定期审查,客户类别:{}", t.label()),
+            None => "定期审查".to_string(),
+        };
+        let note = ChangeNote::new(&caller.login, Action::Review).with_reason(Some(reason));
+        doc.update(&card, &note, now)
+            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        commit_change(tx, &id, &doc, &stored, &caller, now)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Fills the slimmed card of rows written before it existed (migration 4).
+/// Runs once at start; returns how many rows it filled.
+pub async fn backfill(db: &Db) -> Result<usize, SyncError> {
+    db.write_with(|tx| {
+        let ids = docs::without_rules(tx)?;
+        let actor = crm_shared::ActorId::random();
+        for id in &ids {
+            let Some(stored) = docs::load(tx, id)? else {
+                continue;
+            };
+            let doc = crm_shared::CustomerDoc::load(&stored.bytes, actor.clone())
+                .map_err(|e| DbError::Corrupt(format!("客户 {id}:{e}")))?;
+            docs::put_row(
+                tx,
+                id,
+                &crate::db::Projection::of(doc.card(), doc.conflicts().len()),
+            )?;
+        }
+        Ok(ids.len())
+    })
+    .await
+}
