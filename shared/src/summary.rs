@@ -81,3 +81,92 @@ pub fn search_text(c: &Customer) -> String {
     parts.retain(|p| !p.is_empty());
     parts.join("\n")
 }
+
+/// The card slimmed to what the business rules read (grading, warnings,
+/// complaint statistics, review list): no contacts, company or billing
+/// details, no free text, and only the activities that decide the intent
+/// level, the next follow-up and the last contact. Head office keeps one per
+/// customer so a report over 100,000 customers reads no documents.
+pub fn rules_card(c: &Customer) -> Customer {
+    let mut activities = std::collections::BTreeMap::new();
+    if let Some((id, a)) = c.last_activity() {
+        activities.insert(id.clone(), a.clone());
+    }
+    if let Some((id, a)) = c
+        .activities
+        .iter()
+        .filter(|(_, a)| a.intent.is_some())
+        .max_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)))
+    {
+        activities.insert(id.clone(), a.clone());
+    }
+    for a in activities.values_mut() {
+        a.notes.clear();
+    }
+    let mut complaints = c.complaints.clone();
+    for k in complaints.values_mut() {
+        k.description.clear();
+        k.investigation.clear();
+        k.remedy.clear();
+        k.execution.clear();
+    }
+    Customer {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        salesperson: c.salesperson.clone(),
+        region: c.region.clone(),
+        status: c.status,
+        entered_at: c.entered_at,
+        grade: c.grade,
+        score: c.score,
+        tier: c.tier,
+        intent: c.intent,
+        credit: c.credit.clone(),
+        activities,
+        complaints,
+        sales: c.sales.clone(),
+        reviews: c.reviews.clone(),
+        major_changes: c.major_changes.clone(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Intent;
+    use crate::customer::Activity;
+    use crate::settings::Settings;
+
+    #[test]
+    fn the_slim_card_gives_the_same_rule_results() {
+        let mut c = Customer {
+            id: "c1".into(),
+            name: "苏州工业园区精密模具厂".into(),
+            entered_at: 1_700_000_000_000,
+            ..Default::default()
+        };
+        for (i, intent) in [Some(Intent::A), None, Some(Intent::H), None].into_iter().enumerate() {
+            c.activities.insert(
+                format!("a{i}"),
+                Activity {
+                    at: 1_700_000_000_000 + i as i64 * 86_400_000,
+                    intent,
+                    notes: "很长的拜访记录".into(),
+                    next_followup: Some(format!("2023-11-{:02}", 20 + i).parse().unwrap()),
+                    ..Default::default()
+                },
+            );
+        }
+        let slim = rules_card(&c);
+        assert_eq!(slim.activities.len(), 2);
+        assert_eq!(slim.current_intent(), c.current_intent());
+        assert_eq!(slim.next_followup(), c.next_followup());
+        let today = "2024-03-01".parse().unwrap();
+        let s = Settings::default();
+        assert_eq!(
+            crate::warnings::check(&slim, &s, today),
+            crate::warnings::check(&c, &s, today)
+        );
+    }
+}
