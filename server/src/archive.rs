@@ -273,14 +273,7 @@ pub async fn import(
                     } else {
                         docs::Bytes::Append(&b.bytes)
                     };
-                    docs::store(
-                        tx,
-                        &b.id,
-                        bytes,
-                        &b.heads,
-                        &b.projection,
-                        &origin,
-                    )?;
+                    docs::store(tx, &b.id, bytes, &b.heads, &b.projection, &origin)?;
                 }
                 Ok::<_, SyncError>(report)
             })

@@ -488,7 +488,11 @@ impl Db {
     }
 
     /// Sets or clears a user's position on the credit approval chain.
-    pub async fn set_position(&self, login: &str, position: Option<Position>) -> Result<(), DbError> {
+    pub async fn set_position(
+        &self,
+        login: &str,
+        position: Option<Position>,
+    ) -> Result<(), DbError> {
         let login = login.to_owned();
         self.pool
             .write(move |tx| {
@@ -504,9 +508,7 @@ impl Db {
 
     /// The company settings and their version (defaults, version 0, until set).
     pub async fn settings(&self) -> Result<VersionedSettings, DbError> {
-        self.pool
-            .read(|conn| Ok(documents::settings(conn)?))
-            .await
+        self.pool.read(|conn| Ok(documents::settings(conn)?)).await
     }
 
     /// Replaces the company settings (already validated); returns the new version.

@@ -148,12 +148,12 @@ pub async fn decide(
                 "客户 {customer} 没有编号为 {request_id} 的信用额度申请"
             )));
         };
-        credit::may_decide(req, &chain, position, body.approve, &body.comment).map_err(|e| {
-            match e {
+        credit::may_decide(req, &chain, position, body.approve, &body.comment).map_err(
+            |e| match e {
                 credit::DecideError::CommentRequired => SyncError::BadRequest(e.to_string()),
                 _ => SyncError::Forbidden(e.to_string()),
-            }
-        })?;
+            },
+        )?;
         let position = position.expect("may_decide checked it");
         req.decisions.insert(
             position.code().to_string(),
@@ -197,10 +197,7 @@ pub async fn decide(
 }
 
 /// The slimmed cards in scope, with the settings.
-async fn cards(
-    db: &Db,
-    who: Option<String>,
-) -> Result<(Vec<Customer>, Settings), SyncError> {
+async fn cards(db: &Db, who: Option<String>) -> Result<(Vec<Customer>, Settings), SyncError> {
     db.read_with(move |conn| {
         Ok((
             docs::rules_cards(conn, who.as_deref())?,

@@ -390,15 +390,15 @@ fn guard_credit_requests(
         out.reverted.push(Reverted {
             id: id.to_string(),
             path,
-            message: "信用额度申请的审批只能在总部进行,已审批的申请不能修改,已恢复服务器记录".into(),
+            message: "信用额度申请的审批只能在总部进行,已审批的申请不能修改,已恢复服务器记录"
+                .into(),
         });
     }
     let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
         "{} 修改了信用额度申请的审批记录,服务器已恢复",
         caller.login
     )));
-    doc.update(&fixed, &note, now)
-        .map_err(|e| corrupt(id, e))?;
+    doc.update(&fixed, &note, now).map_err(|e| corrupt(id, e))?;
     Ok(())
 }
 

@@ -16,6 +16,10 @@ pub const COLLECTIONS: &[&str] = &[
     "complaints",
     "violations",
     "evaluations",
+    "sales",
+    "credit_requests",
+    "reviews",
+    "major_changes",
 ];
 
 /// One field that differs. `None` means absent or empty (null).

@@ -8,8 +8,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
 use crm_shared::customer::CreditRequest;
+use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
 use crm_shared::settings::Settings;
 use crm_shared::summary::{rules_card, search_text, CustomerSummary};
 use crm_shared::sync::VersionedSettings;
@@ -433,7 +433,11 @@ pub(crate) fn credit_requests(
     )?;
     let rows = st.query_map([salesperson], |r| {
         let json: String = r.get(2)?;
-        Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&json).map_err(json_err)?))
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            serde_json::from_str(&json).map_err(json_err)?,
+        ))
     })?;
     rows.collect()
 }
@@ -462,7 +466,8 @@ pub(crate) fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> 
 
 /// Ids of the customers assigned to `salesperson`.
 pub(crate) fn ids_of(conn: &Connection, salesperson: &str) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare_cached("SELECT id FROM documents WHERE salesperson = ?1 ORDER BY id")?;
+    let mut st =
+        conn.prepare_cached("SELECT id FROM documents WHERE salesperson = ?1 ORDER BY id")?;
     let rows = st.query_map([salesperson], |r| r.get(0))?;
     rows.collect()
 }

@@ -59,14 +59,17 @@ impl Filter {
     fn day(&self) -> Result<Day, AppError> {
         match self.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             None => Ok(Day::from_millis_local(clock::now_ms())),
-            Some(d) => d
-                .parse()
-                .map_err(|e: crm_shared::day::BadDay| AppError::BadRequest(format!("参数 day:{e}"))),
+            Some(d) => d.parse().map_err(|e: crm_shared::day::BadDay| {
+                AppError::BadRequest(format!("参数 day:{e}"))
+            }),
         }
     }
 }
 
-async fn settings(auth: Auth, State(s): State<AppState>) -> Result<Json<VersionedSettings>, AppError> {
+async fn settings(
+    auth: Auth,
+    State(s): State<AppState>,
+) -> Result<Json<VersionedSettings>, AppError> {
     Ok(Json(rules::settings(&s.db, &caller(&auth)).await?))
 }
 
@@ -75,7 +78,9 @@ async fn set_settings(
     State(s): State<AppState>,
     Json(body): Json<Settings>,
 ) -> Result<Json<VersionedSettings>, AppError> {
-    Ok(Json(rules::set_settings(&s.db, &caller(&auth), body).await?))
+    Ok(Json(
+        rules::set_settings(&s.db, &caller(&auth), body).await?,
+    ))
 }
 
 async fn credit_requests(
@@ -84,9 +89,10 @@ async fn credit_requests(
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<CreditRequestView>>, AppError> {
     let waiting_for = if f.waiting_for_me.unwrap_or(false) {
-        Some(auth.position.ok_or_else(|| {
-            AppError::BadRequest("您没有审批职位,没有等您审批的申请".into())
-        })?)
+        Some(
+            auth.position
+                .ok_or_else(|| AppError::BadRequest("您没有审批职位,没有等您审批的申请".into()))?,
+        )
     } else {
         None
     };

@@ -1,0 +1,506 @@
+//! Business rules across laptop and head office, with the real `crm-server`
+//! and real `crm` laptops: a credit-limit request filed offline and decided
+//! along the approval chain, a forged decision put back, grading with its
+//! audit note, warnings, settings reaching laptops, complaint statistics,
+//! the daily report and the periodic review.
+//!
+//! Laptop-side records (sales, requests, complaints) are written through the
+//! client library where the CLI has no command for them; everything else
+//! goes through the CLI or HTTP on loopback.
+
+mod common;
+
+use common::http;
+use common::server::TestServer;
+use common::Laptop;
+use crm_shared::codes::Role;
+use crm_shared::customer::{Complaint, CreditRequest, Decision, Sale};
+use crm_shared::note::Action;
+use crm_shared::sync::SyncRequest;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "总部规则测试的密码";
+
+struct Office {
+    server: TestServer,
+    zhang: Laptop,
+}
+
+impl Office {
+    /// 张伟 (salesperson, with a laptop), 王芳 (clerk), 管理员 (admin) and
+    /// the four approvers of the default chain.
+    fn open() -> Office {
+        let server = TestServer::start_plain();
+        server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+        server.add_user_named("wang", "王芳", Role::Clerk, PASSWORD);
+        server.add_user_named("root", "管理员", Role::Admin, PASSWORD);
+        for (login, position) in [
+            ("m1", "sales_manager"),
+            ("m2", "销售副总"),
+            ("m3", "sales_gm"),
+            ("m4", "group_gm"),
+        ] {
+            server.add_user_named(login, login, Role::Manager, PASSWORD);
+            let out = server.admin(&["user", "position", login, position], None);
+            assert!(out.status.success(), "{out:?}");
+        }
+        let zhang = Laptop::init("zhang");
+        zhang.login(&server, "zhang", PASSWORD);
+        Office { server, zhang }
+    }
+
+    fn token(&self, login: &str) -> String {
+        self.server.api_login(login, PASSWORD)
+    }
+
+    fn get(&self, path: &str, token: &str) -> http::Answer {
+        http::get(&self.server.url, path, Some(token))
+    }
+
+    fn post(&self, path: &str, token: &str, body: &Value) -> http::Answer {
+        http::post_json(&self.server.url, path, Some(token), body)
+    }
+
+    fn decide(
+        &self,
+        token: &str,
+        customer: &str,
+        request: &str,
+        approve: bool,
+        comment: &str,
+    ) -> http::Answer {
+        self.post(
+            &format!("/api/v1/credit-requests/{customer}/{request}/decide"),
+            token,
+            &json!({"approve": approve, "comment": comment}),
+        )
+    }
+}
+
+/// Files a credit request on the laptop, as `crm` would, offline.
+fn file_request(laptop: &Laptop, customer: &str, id: &str, proposed: i64, reason: &str) {
+    let mut store = laptop.store();
+    let note = store.note(Action::CreditRequest, Some(reason));
+    store
+        .change(customer, &note, |c| {
+            c.credit_requests.insert(
+                id.into(),
+                CreditRequest {
+                    at: crm_client::store::now_millis(),
+                    by: "zhang".into(),
+                    current: c.credit.limit,
+                    proposed,
+                    reason: reason.into(),
+                    decisions: Default::default(),
+                },
+            );
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn status_of(office: &Office, token: &str, request: &str) -> Value {
+    let all = office.get("/api/v1/credit-requests", token).ok_json();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["request_id"] == request)
+        .unwrap_or_else(|| panic!("request {request} not listed: {all}"))["status"]
+        .clone()
+}
+
+#[test]
+fn a_request_filed_offline_is_decided_along_the_chain_and_the_laptop_sees_the_outcome() {
+    let o = Office::open();
+    o.zhang
+        .ok(&["add", "--id", "c1", "--name", "杭州钱塘电子有限公司"]);
+    // Offline: two requests, then one sync.
+    file_request(&o.zhang, "c1", "cr1", 500_000, "旺季备货,月采购量翻倍");
+    file_request(&o.zhang, "c1", "cr2", 900_000, "计划扩大合作");
+    o.zhang.sync();
+
+    let [m1, m2, m3, m4] = ["m1", "m2", "m3", "m4"].map(|m| o.token(m));
+    assert_eq!(
+        status_of(&o, &m1, "cr1"),
+        json!({"state": "pending", "position": "sales_manager"})
+    );
+
+    // Out of turn: the VP cannot go first.
+    let e = o
+        .decide(&m2, "c1", "cr1", true, "")
+        .expect_error(403, "forbidden");
+    assert!(e.message.contains("待销售管理部经理审批"), "{}", e.message);
+    // A clerk is no approver at all.
+    let wang = o.token("wang");
+    o.decide(&wang, "c1", "cr1", true, "")
+        .expect_error(403, "forbidden");
+
+    o.decide(&m1, "c1", "cr1", true, "同意").ok_json();
+    o.decide(&m1, "c1", "cr2", true, "").ok_json();
+    let waiting: Vec<String> = o
+        .get("/api/v1/credit-requests?waiting_for_me=true", &m2)
+        .ok_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["request_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(waiting, ["cr1", "cr2"]);
+    assert!(o
+        .get("/api/v1/credit-requests?waiting_for_me=true", &m3)
+        .ok_json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // The VP rejects cr2: a rejection needs a comment, and it ends the chain.
+    o.decide(&m2, "c1", "cr2", false, " ")
+        .expect_error(400, "bad_request");
+    let v = o
+        .decide(&m2, "c1", "cr2", false, "额度过高,先按五十万执行")
+        .ok_json();
+    assert_eq!(
+        v["status"],
+        json!({"state": "rejected", "position": "sales_vp"})
+    );
+    let e = o
+        .decide(&m3, "c1", "cr2", true, "")
+        .expect_error(403, "forbidden");
+    assert!(e.message.contains("已结束"), "{}", e.message);
+
+    o.decide(&m2, "c1", "cr1", true, "").ok_json();
+    o.decide(&m3, "c1", "cr1", true, "").ok_json();
+    // Three of four approvals change nothing yet.
+    let card = o.get("/api/v1/customers/c1", &wang).ok_json();
+    assert_eq!(card["customer"]["credit"]["limit"], Value::Null);
+    let v = o.decide(&m4, "c1", "cr1", true, "批准").ok_json();
+    assert_eq!(v["status"], json!({"state": "approved"}));
+
+    let card = o.get("/api/v1/customers/c1", &wang).ok_json();
+    assert_eq!(card["customer"]["credit"]["limit"], 500_000);
+    let last = card["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["by"], "m4", "{last}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("信用额度改为 500000 元"),
+        "{last}"
+    );
+
+    // The salesperson sees it all after the next sync.
+    o.zhang.sync();
+    let c = o.zhang.store().get("c1").unwrap();
+    assert_eq!(c.credit.limit, Some(500_000));
+    assert_eq!(c.credit_requests["cr1"].decisions.len(), 4);
+    let d = &c.credit_requests["cr2"].decisions;
+    assert_eq!(d.len(), 2);
+    assert!(!d["sales_vp"].approved);
+    assert_eq!(d["sales_vp"].by, "m2");
+    assert_eq!(d["sales_vp"].comment, "额度过高,先按五十万执行");
+}
+
+#[test]
+fn a_laptop_cannot_forge_or_undo_a_decision() {
+    let o = Office::open();
+    o.zhang
+        .ok(&["add", "--id", "c1", "--name", "宁波北仑港务贸易"]);
+    file_request(&o.zhang, "c1", "cr1", 300_000, "新签年度合同");
+    o.zhang.sync();
+    let m1 = o.token("m1");
+    o.decide(&m1, "c1", "cr1", true, "同意").ok_json();
+    o.zhang.sync();
+
+    // The laptop forges the VP's approval and raises the amount.
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Edit, Some("试图伪造"));
+    store
+        .change("c1", &note, |c| {
+            let r = c.credit_requests.get_mut("cr1").unwrap();
+            r.proposed = 3_000_000;
+            r.decisions.insert(
+                "sales_vp".into(),
+                Decision {
+                    approved: true,
+                    by: "zhang".into(),
+                    at: 1,
+                    comment: String::new(),
+                },
+            );
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let report = o.zhang.sync();
+    assert!(
+        report.to_string().contains("credit_requests.cr1"),
+        "the sync report names the request put back: {report}"
+    );
+    let wang = o.token("wang");
+    let server = o.get("/api/v1/customers/c1", &wang).ok_json();
+    let r = &server["customer"]["credit_requests"]["cr1"];
+    assert_eq!(r["proposed"], 300_000);
+    assert_eq!(r["decisions"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        status_of(&o, &wang, "cr1"),
+        json!({"state": "pending", "position": "sales_vp"})
+    );
+    o.zhang.sync();
+    let c = o.zhang.store().get("c1").unwrap();
+    assert_eq!(c.credit_requests["cr1"].proposed, 300_000);
+    assert!(!c.credit_requests["cr1"].decisions.contains_key("sales_vp"));
+}
+
+/// A sale on `day` (YYYY-MM-DD), with an optional due day.
+fn sale(amount: i64, day: &str, due: Option<&str>) -> Sale {
+    Sale {
+        day: Some(day.parse().unwrap()),
+        product: "工业传感器".into(),
+        quantity: 10.0,
+        amount,
+        due: due.map(|d| d.parse().unwrap()),
+        paid_on: None,
+        by: "zhang".into(),
+    }
+}
+
+#[test]
+fn grading_warnings_and_settings_at_head_office() {
+    let o = Office::open();
+    o.zhang.ok(&["add", "--id", "c1", "--name", "苏州吴中精工"]);
+    o.zhang.ok(&["add", "--id", "c2", "--name", "无锡滨湖纺织"]);
+    let today = chrono::Local::now().date_naive();
+    let months_ago = |n: u32| {
+        (today - chrono::Months::new(n))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Sale, None);
+    store
+        .change("c1", &note, |c| {
+            // Previous period 100,000 a month on average; current 50,000.
+            c.sales
+                .insert("s1".into(), sale(300_000, &months_ago(5), None));
+            c.sales.insert(
+                "s2".into(),
+                sale(150_000, &months_ago(2), Some(&months_ago(1))),
+            );
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    o.zhang.sync();
+
+    let wang = o.token("wang");
+    let rows = o.get("/api/v1/grades", &wang).ok_json();
+    let c1 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "c1")
+        .unwrap()
+        .clone();
+    let c2 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "c2")
+        .unwrap()
+        .clone();
+    // Sales points 50, one credit sale overdue and unpaid: rate 0 → 25.0, E.
+    assert_eq!(c1["score"], 25.0, "{c1}");
+    assert_eq!(c1["grade"], "E");
+    assert_eq!(c1["monthly_average"], 50_000.0);
+    assert_eq!(c2["grade"], Value::Null);
+
+    // Warnings: the overdue sale, with its amount.
+    let w = o.get("/api/v1/warnings", &wang).ok_json();
+    let overdue = w
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["customer"] == "c1" && x["rule"] == "overdue_arrears")
+        .unwrap_or_else(|| panic!("no overdue warning: {w}"));
+    assert!(overdue["figure"].as_str().unwrap().contains("150000 元"));
+
+    // Only head office applies grades; it writes them with the figures as the reason.
+    let z = o.token("zhang");
+    o.post("/api/v1/grades/apply", &z, &json!({}))
+        .expect_error(403, "forbidden");
+    let applied = o.post("/api/v1/grades/apply", &wang, &json!({})).ok_json();
+    assert_eq!(applied["changed"], json!(["c1"]));
+    assert_eq!(applied["not_graded"], 1);
+    let card = o.get("/api/v1/customers/c1", &wang).ok_json();
+    assert_eq!(card["customer"]["grade"], "E");
+    let last = card["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["by"], "wang");
+    assert!(
+        last["reason"].as_str().unwrap().contains("评分 25"),
+        "{last}"
+    );
+    // A second run finds nothing to change; the low grade is now a warning too.
+    let again = o.post("/api/v1/grades/apply", &wang, &json!({})).ok_json();
+    assert_eq!(again["changed"], json!([]));
+    let w = o.get("/api/v1/warnings?salesperson=zhang", &wang).ok_json();
+    assert!(w
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["rule"] == "low_grade"));
+    // A salesperson sees only their own; asking for another's is refused.
+    o.get("/api/v1/warnings?salesperson=li", &z)
+        .expect_error(403, "forbidden");
+
+    // Settings: bad ones are refused with the setting named, and nothing changes.
+    let root = o.token("root");
+    let e = http::send(
+        &o.server.url,
+        &http::Request {
+            method: "PUT",
+            ..http::Request::post(
+                "/api/v1/settings",
+                Some(&root),
+                br#"{"grading": {"sales_weight": 0.9}}"#,
+            )
+        },
+    )
+    .expect_error(400, "bad_request");
+    assert!(e.message.contains("权重"), "{}", e.message);
+    assert_eq!(o.get("/api/v1/settings", &wang).ok_json()["version"], 0);
+    let ok = http::send(
+        &o.server.url,
+        &http::Request {
+            method: "PUT",
+            ..http::Request::post("/api/v1/settings", Some(&root), br#"{"review_days": 30}"#)
+        },
+    )
+    .ok_json();
+    assert_eq!(ok["version"], 1);
+    // A laptop that holds version 1 is not sent them again; one that holds none is.
+    let sync = |v: Option<u64>| {
+        http::post_json(
+            &o.server.url,
+            "/api/v1/sync",
+            Some(&z),
+            &SyncRequest {
+                settings_version: v,
+                ..Default::default()
+            },
+        )
+        .ok_json()
+    };
+    assert_eq!(sync(None)["settings"]["settings"]["review_days"], 30);
+    assert!(sync(Some(1)).get("settings").is_none());
+}
+
+#[test]
+fn complaint_statistics_daily_report_and_review() {
+    let o = Office::open();
+    o.zhang.ok(&["add", "--id", "c1", "--name", "温州鹿城鞋业"]);
+    o.zhang.ok(&[
+        "visit",
+        "c1",
+        "--notes",
+        "拜访采购部,确认样品",
+        "--intent",
+        "H",
+    ]);
+    let at = |s: &str| {
+        use chrono::TimeZone;
+        chrono::Local
+            .from_local_datetime(
+                &chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+            )
+            .unwrap()
+            .timestamp_millis()
+    };
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Complaint, None);
+    store
+        .change("c1", &note, |c| {
+            for (id, when, quality) in [
+                ("k1", "2026-10-31 23:30", true),
+                ("k2", "2026-11-01 00:10", false),
+            ] {
+                c.complaints.insert(
+                    id.into(),
+                    Complaint {
+                        at: at(when),
+                        by: "zhang".into(),
+                        description: "鞋底开胶".into(),
+                        category: Some(if quality {
+                            crm_shared::codes::ComplaintCategory::Quality
+                        } else {
+                            crm_shared::codes::ComplaintCategory::NonQuality
+                        }),
+                        ..Default::default()
+                    },
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    o.zhang.sync();
+
+    let wang = o.token("wang");
+    let stats = o.get("/api/v1/reports/complaints", &wang).ok_json();
+    assert_eq!(stats[0]["month"], "2026-10");
+    assert_eq!(stats[0]["quality"], 1);
+    assert_eq!(stats[1]["month"], "2026-11");
+    assert_eq!(stats[1]["non_quality"], 1);
+    assert_eq!(stats[1]["open"], 1);
+
+    // Today's daily report of 张伟 lists the visit; tomorrow's plan has the H-level follow-up
+    // only if it is due tomorrow (H: every 2 days), so it is not there.
+    let r = o
+        .get("/api/v1/reports/daily?salesperson=zhang", &wang)
+        .ok_json();
+    assert_eq!(r["activities"][0]["notes"], "拜访采购部,确认样品");
+    assert_eq!(r["activities"][0]["intent"], "H");
+    o.get(
+        "/api/v1/reports/daily?salesperson=zhang&day=2026-13-01",
+        &wang,
+    )
+    .expect_error(400, "bad_request");
+
+    // A new record has not been reviewed, but is not overdue either.
+    let due = o.get("/api/v1/reviews/due", &wang).ok_json();
+    assert!(due.as_array().unwrap().is_empty(), "{due}");
+    let far = (chrono::Local::now().date_naive() + chrono::Days::new(90))
+        .format("%Y-%m-%d")
+        .to_string();
+    let due = o
+        .get(&format!("/api/v1/reviews/due?day={far}"), &wang)
+        .ok_json();
+    assert_eq!(due[0]["customer"], "c1");
+
+    let z = o.token("zhang");
+    o.post(
+        "/api/v1/customers/c1/review",
+        &z,
+        &json!({"tier": "important"}),
+    )
+    .expect_error(403, "forbidden");
+    o.post(
+        "/api/v1/customers/c1/review",
+        &wang,
+        &json!({"tier": "重要", "notes": "资料已核对"}),
+    )
+    .ok_json();
+    let card = o.get("/api/v1/customers/c1", &wang).ok_json();
+    assert_eq!(card["customer"]["tier"], "important");
+    let last = card["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["reason"].as_str().unwrap().contains("定期审查"),
+        "{last}"
+    );
+    let soon = (chrono::Local::now().date_naive() + chrono::Days::new(59))
+        .format("%Y-%m-%d")
+        .to_string();
+    let due = o
+        .get(&format!("/api/v1/reviews/due?day={soon}"), &wang)
+        .ok_json();
+    assert!(due.as_array().unwrap().is_empty(), "{due}");
+}
