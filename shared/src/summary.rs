@@ -146,7 +146,10 @@ mod tests {
             entered_at: 1_700_000_000_000,
             ..Default::default()
         };
-        for (i, intent) in [Some(Intent::A), None, Some(Intent::H), None].into_iter().enumerate() {
+        for (i, intent) in [Some(Intent::A), None, Some(Intent::H), None]
+            .into_iter()
+            .enumerate()
+        {
             c.activities.insert(
                 format!("a{i}"),
                 Activity {
