@@ -123,6 +123,78 @@ pub async fn resolve(
     .await
 }
 
+/// Head office corrects fields of a card through the server (the console):
+/// each `(field, value)` names a path or its Chinese label; a reason is
+/// required and recorded with the change. Returns the fields changed.
+pub async fn edit(
+    db: &Db,
+    caller: Caller,
+    id: String,
+    sets: Vec<(String, String)>,
+    reason: String,
+    now: i64,
+) -> Result<Vec<crm_shared::diff::FieldChange>, SyncError> {
+    may_read(&caller)?;
+    if !matches!(
+        caller.role,
+        crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
+    ) {
+        return Err(SyncError::Forbidden(format!(
+            "只有档案管理员或经理可以在总部修改档案,您的角色是{}",
+            caller.role.label()
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(SyncError::BadRequest("修改档案必须说明原因".into()));
+    }
+    if sets.is_empty() {
+        return Err(SyncError::BadRequest("没有要修改的字段".into()));
+    }
+    db.write_with(move |tx| {
+        let (mut doc, stored) = load_visible(tx, &caller, &id)?;
+        let mut card = doc.card().clone();
+        for (field, value) in &sets {
+            let path = crm_shared::labels::path_of(field.trim());
+            if !access::may_change(caller.role, path) {
+                return Err(SyncError::Forbidden(format!(
+                    "{} 无权修改字段 {path}",
+                    caller.role.label()
+                )));
+            }
+            card = crm_shared::edit::set_text(&card, path, value)
+                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        }
+        crm_shared::validate::customer(&card).map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason));
+        let changes = doc
+            .update(&card, &note, now)
+            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        if changes.is_empty() {
+            return Err(SyncError::BadRequest("新值与原值相同,没有改动".into()));
+        }
+        commit_change(tx, &id, &doc, &stored, &caller, now)?;
+        Ok(changes)
+    })
+    .await
+}
+
+/// A page of the customer list for head office (or a salesperson's own).
+pub async fn list(
+    db: &Db,
+    caller: Caller,
+    filter: crate::db::ListFilter,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<crm_shared::summary::CustomerSummary>, SyncError> {
+    may_read(&caller)?;
+    let mut filter = filter;
+    if !access::sees_all(caller.role) {
+        filter.salesperson = Some(caller.login.clone());
+    }
+    db.read_with(move |conn| Ok(docs::list(conn, &filter, offset, limit)?))
+        .await
+}
+
 /// Stores the changes head office just made to `doc` (loaded as `stored`)
 /// through the server: appended or compacted, authors recorded, logged for
 /// laptops and the backup, projections refreshed.

@@ -15,7 +15,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod documents;
-pub use documents::Projection;
+pub use documents::{ListFilter, Projection};
 mod pool;
 pub mod restore;
 

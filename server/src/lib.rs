@@ -24,6 +24,7 @@
 //! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
 //! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
 //! - [`admin`]: `crm-server user …` / `device …` / `settings …` commands.
+//! - [`console`]: the head-office web console (HTML pages under `/console`).
 //! - [`rules`]: business rules over the whole archive (credit approval,
 //!   grading, warnings, reports, reviews); [`archive`]: cards, conflicts,
 //!   import.
@@ -41,6 +42,7 @@ pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod extract;

@@ -502,3 +502,86 @@ pub(crate) fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<
     )?;
     Ok(version)
 }
+
+/// What the console's customer list filters on; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Substring of the name, a contact's name or number, or the tax number.
+    pub q: Option<String>,
+    /// Region, exactly.
+    pub region: Option<String>,
+    /// Salesperson login, exactly.
+    pub salesperson: Option<String>,
+    /// Grade code.
+    pub grade: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Tier code.
+    pub tier: Option<String>,
+}
+
+/// A page of customers matching `f`, by name.
+pub(crate) fn list(
+    conn: &Connection,
+    f: &ListFilter,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<Vec<CustomerSummary>> {
+    let like = f.q.as_ref().map(|q| {
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let mut st = conn.prepare_cached(
+        "SELECT summary FROM customers
+         WHERE (?1 IS NULL OR search LIKE ?1 ESCAPE '\\')
+           AND (?2 IS NULL OR region = ?2)
+           AND (?3 IS NULL OR salesperson = ?3)
+           AND (?4 IS NULL OR grade = ?4)
+           AND (?5 IS NULL OR status = ?5)
+           AND (?6 IS NULL OR tier = ?6)
+         ORDER BY name, id LIMIT ?7 OFFSET ?8",
+    )?;
+    let rows = st.query_map(
+        params![
+            like,
+            f.region,
+            f.salesperson,
+            f.grade,
+            f.status,
+            f.tier,
+            limit as i64,
+            offset as i64
+        ],
+        |r| {
+            let json: String = r.get(0)?;
+            serde_json::from_str(&json).map_err(json_err)
+        },
+    )?;
+    rows.collect()
+}
+
+/// Regions and salespeople present, for the list's filter menus.
+pub(crate) fn facets(conn: &Connection) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
+    let col = |sql: &str| -> rusqlite::Result<Vec<String>> {
+        let mut st = conn.prepare_cached(sql)?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect()
+    };
+    Ok((
+        col("SELECT DISTINCT region FROM customers WHERE region <> '' ORDER BY region")?,
+        col("SELECT DISTINCT salesperson FROM customers ORDER BY salesperson")?,
+    ))
+}
+
+/// How many customers `login` sees (`all`: every one) changed after log position `cursor`.
+pub(crate) fn changed_count(
+    conn: &Connection,
+    cursor: i64,
+    login: &str,
+    all: bool,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM documents WHERE seq > ?1 AND (?3 OR salesperson = ?2)",
+    )?
+    .query_row(params![cursor, login, all], |r| r.get(0))
+}

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(status::routes())
         .nest("/api/v1", api)
+        .nest("/console", crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.body_limit))

@@ -23,6 +23,7 @@ async fn sync_handler(
     State(state): State<AppState>,
     Json(req): Json<SyncRequest>,
 ) -> Result<axum::Json<SyncResponse>, AppError> {
+    let pushed = req.push.len();
     let caller = Caller {
         login: auth.login,
         role: auth.role,
@@ -39,6 +40,17 @@ async fn sync_handler(
             .await
     {
         resp.unconfirmed = resp.acked.drain(..).map(|a| a.id).collect();
+    }
+    if let Ok(mut syncs) = state.syncs.lock() {
+        syncs.insert(
+            auth.device_id,
+            crate::state::DeviceSync {
+                at: clock::now_ms(),
+                cursor: resp.cursor,
+                pushed,
+                unconfirmed: resp.unconfirmed.len(),
+            },
+        );
     }
     Ok(axum::Json(resp))
 }

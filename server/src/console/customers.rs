@@ -1,0 +1,474 @@
+//! Customer pages: the list (search, filters, pages), the card with every
+//! archive field and record, its history, editing with a reason, settling
+//! conflicts, marking a review; and the list of open conflicts.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crm_shared::codes::{Grade, Status, Tier};
+use crm_shared::document::Conflict;
+use crm_shared::labels::{label_of, FIELDS};
+use crm_shared::Customer;
+
+use super::layout::{csrf, flash, page, when, yuan};
+use super::{done, ConsoleError, Fields, InLang, Session};
+use crate::archive;
+use crate::db::ListFilter;
+use crate::state::AppState;
+
+/// Rows per page of the list.
+const PAGE: usize = 50;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list))
+        .route("/customers/{id}", get(card))
+        .route("/customers/{id}/edit", post(edit))
+        .route("/customers/{id}/resolve", post(resolve))
+        .route("/customers/{id}/review", post(review))
+        .route("/conflicts", get(conflicts))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    salesperson: String,
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    page: usize,
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl ListQuery {
+    fn filter(&self) -> ListFilter {
+        ListFilter {
+            q: some(&self.q),
+            region: some(&self.region),
+            salesperson: some(&self.salesperson),
+            grade: some(&self.grade),
+            status: some(&self.status),
+            tier: some(&self.tier),
+        }
+    }
+
+    /// This query on another page.
+    fn href(&self, page: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("q", &self.q),
+            ("region", &self.region),
+            ("salesperson", &self.salesperson),
+            ("grade", &self.grade),
+            ("status", &self.status),
+            ("tier", &self.tier),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        q.append_pair("page", &page.to_string());
+        format!("/console/customers?{}", q.finish())
+    }
+}
+
+fn select(name: &str, label: &str, current: &str, options: &[(String, String)], any: &str) -> Markup {
+    html! {
+        label { (label)
+            select name=(name) {
+                option value="" { (any) }
+                @for (v, l) in options {
+                    option value=(v) selected[v == current] { (l) }
+                }
+            }
+        }
+    }
+}
+
+async fn list(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let mut rows = archive::list(&state.db, s.caller(), q.filter(), q.page * PAGE, PAGE + 1)
+        .await
+        .lang(l)?;
+    let more = rows.len() > PAGE;
+    rows.truncate(PAGE);
+    let (regions, people) = state
+        .db
+        .read_with(|conn| Ok::<_, crate::db::DbError>(crate::db::documents::facets(conn)?))
+        .await
+        .lang(l)?;
+    let pairs = |v: Vec<String>| v.into_iter().map(|x| (x.clone(), x)).collect::<Vec<_>>();
+    let codes = |all: Vec<(&str, &str)>| {
+        all.into_iter()
+            .map(|(c, lb)| (c.to_string(), lb.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let any = l.t("全部", "All");
+    Ok(page(
+        &s,
+        "customers",
+        l.t("客户列表", "Customers"),
+        html! {
+            form.filters method="get" action="/console/customers" {
+                label { (l.t("搜索(名称、联系人、电话、税号)", "Search (name, contact, phone, tax no.)"))
+                    input name="q" value=(q.q) size="30" autofocus; }
+                (select("region", l.t("区域", "Region"), &q.region, &pairs(regions), any))
+                @if s.head_office() || s.role == crm_shared::codes::Role::Admin {
+                    (select("salesperson", l.t("业务员", "Salesperson"), &q.salesperson, &pairs(people), any))
+                }
+                (select("grade", l.t("等级", "Grade"), &q.grade, &codes(Grade::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                (select("status", l.t("状态", "Status"), &q.status, &codes(Status::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                (select("tier", l.t("类别", "Tier"), &q.tier, &codes(Tier::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                button type="submit" { (l.t("查询", "Search")) }
+                @if s.head_office() {
+                    a href="/console/export/customers.xlsx" { (l.t("导出 Excel", "Export .xlsx")) }
+                    a href="/console/export/customers.csv" { "CSV" }
+                }
+            }
+            table #customers {
+                thead { tr {
+                    th { (l.t("客户名称", "Name")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("区域", "Region")) }
+                    th { (l.t("状态", "Status")) } th { (l.t("等级", "Grade")) } th { (l.t("类别", "Tier")) }
+                    th { (l.t("信用额度", "Credit limit")) } th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
+                    th { (l.t("下次跟进", "Next follow-up")) }
+                } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td { a href={ "/console/customers/" (r.id) } { (r.name) } }
+                            td { (r.salesperson) } td { (r.region) } td { (r.status.label()) }
+                            td { @if let Some(g) = r.grade { (g.code()) } }
+                            td { @if let Some(t) = r.tier { (t.label()) } }
+                            td.num { (yuan(r.credit_limit)) }
+                            td { (r.contact.clone().unwrap_or_default()) }
+                            td { (r.phone.clone().unwrap_or_default()) }
+                            td { @if let Some(d) = r.next_followup { (d.to_string()) } }
+                        }
+                    }
+                }
+            }
+            @if rows.is_empty() { p.muted { (l.t("没有符合条件的客户", "No customers match")) } }
+            div.pager {
+                @if q.page > 0 { a href=(q.href(q.page - 1)) { (l.t("上一页", "Previous")) } }
+                span.muted { (l.t("第", "Page ")) (q.page + 1) (l.t(" 页", "")) }
+                @if more { a href=(q.href(q.page + 1)) { (l.t("下一页", "Next")) } }
+            }
+        },
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+fn done_message(s: &Session, code: &str) -> Option<&'static str> {
+    let l = s.lang;
+    Some(match code {
+        "edit" => l.t("已保存修改", "Saved"),
+        "resolve" => l.t("冲突已解决", "Conflict resolved"),
+        "review" => l.t("已记录审查", "Review recorded"),
+        _ => return None,
+    })
+}
+
+/// Every single-value field of the card with its Chinese label and value.
+fn field_rows(c: &Customer) -> Vec<(&'static str, &'static str, String)> {
+    let json = serde_json::to_value(c).expect("a card serialises");
+    FIELDS
+        .iter()
+        .map(|(path, label)| {
+            let mut v = &json;
+            for part in path.split('.') {
+                v = &v[part];
+            }
+            let text = match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                other => other.to_string(),
+            };
+            (*path, *label, text)
+        })
+        .collect()
+}
+
+async fn card(
+    s: Session,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(d): Query<Done>,
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let view = archive::card(&state.db, s.caller(), id.clone()).await.lang(l)?;
+    let c = &view.customer;
+    let settings = state.db.settings().await.lang(l)?.settings;
+    let edits = s.head_office();
+    Ok(page(
+        &s,
+        "customers",
+        &c.name,
+        html! {
+            (flash(done_message(&s, &d.done)))
+            @if !view.conflicts.is_empty() {
+                div.error { (l.t("此客户有未解决的冲突,见下方“冲突”。", "This customer has open conflicts, see below.")) }
+            }
+            h2 { (l.t("档案", "Archive card")) }
+            div.card #card {
+                div { span { (l.t("编号", "Id")) } (c.id) }
+                @for (path, label, text) in field_rows(c) {
+                    @if path == "entered_at" {
+                        div { span { (label) } (when(Some(c.entered_at))) }
+                    } @else {
+                        div { span { (label) } (text) }
+                    }
+                }
+            }
+            h2 { (l.t("联系人", "Contacts")) }
+            table { thead { tr { th { (l.t("姓名", "Name")) } th { (l.t("部门/职务", "Dept./title")) } th { (l.t("手机", "Mobile")) } th { (l.t("电话", "Phone")) } th { "Email" } th { (l.t("微信", "WeChat")) } th { (l.t("主要", "Main")) } } }
+                tbody { @for k in c.contacts.values() { tr {
+                    td { (k.name) } td { (k.department) " " (k.title) } td { (k.mobile) } td { (k.phone) } td { (k.email) } td { (k.wechat) }
+                    td { @if k.primary { "✓" } }
+                } } } }
+            h2 { (l.t("拜访与活动", "Visits and activities")) " (" (c.activities.len()) ")" }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("记录人", "By")) } th { (l.t("内容", "Notes")) } th { (l.t("意向", "Intent")) } th { (l.t("下次跟进", "Next")) } } }
+                tbody { @for a in sorted_activities(c) { tr {
+                    td { (when(Some(a.at))) } td { (a.kind.label()) } td { (a.by) } td { (a.notes) }
+                    td { @if let Some(i) = a.intent { (i.label()) } } td { @if let Some(n) = a.next_followup { (n.to_string()) } }
+                } } } }
+            h2 { (l.t("销售记录", "Sales")) }
+            table { thead { tr { th { (l.t("日期", "Day")) } th { (l.t("产品", "Product")) } th { (l.t("数量", "Qty")) } th { (l.t("金额(元)", "Amount")) } th { (l.t("应付日", "Due")) } th { (l.t("付款日", "Paid")) } } }
+                tbody { @for x in c.sales.values() { tr {
+                    td { @if let Some(d) = x.day { (d.to_string()) } } td { (x.product) } td.num { (x.quantity) } td.num { (yuan(Some(x.amount))) }
+                    td { @if let Some(d) = x.due { (d.to_string()) } } td { @if let Some(d) = x.paid_on { (d.to_string()) } @else { span.tag.bad { (l.t("未付", "unpaid")) } } }
+                } } } }
+            h2 { (l.t("投诉", "Complaints")) }
+            table { thead { tr { th { (l.t("登记时间", "When")) } th { (l.t("性质", "Kind")) } th { (l.t("内容", "Complaint")) } th { (l.t("调查", "Investigation")) } th { (l.t("处理方案", "Remedy")) } th { (l.t("执行", "Execution")) } th { (l.t("结果", "Outcome")) } } }
+                tbody { @for k in c.complaints.values() { tr {
+                    td { (when(Some(k.at))) } td { @if let Some(x) = k.category { (x.label()) } } td { (k.description) }
+                    td { (k.investigation) } td { (k.remedy) } td { (k.execution) }
+                    td { @match (k.closed_at, k.satisfied) {
+                        (Some(_), Some(true)) => (l.t("客户满意", "satisfied")),
+                        (Some(_), _) => (l.t("客户不满意", "not satisfied")),
+                        _ => (l.t("处理中", "open")),
+                    } }
+                } } } }
+            h2 { (l.t("信用额度申请", "Credit-limit requests")) }
+            table { thead { tr { th { (l.t("申请时间", "Filed")) } th { (l.t("申请人", "By")) } th { (l.t("原额度", "Current")) } th { (l.t("拟变更额度", "Proposed")) } th { (l.t("理由", "Reason")) } th { (l.t("状态", "Status")) } } }
+                tbody { @for r in c.credit_requests.values() { tr {
+                    td { (when(Some(r.at))) } td { (r.by) } td.num { (yuan(r.current)) } td.num { (yuan(Some(r.proposed))) } td { (r.reason) }
+                    td { (crm_shared::credit::status(r, &settings.credit_chain).label()) }
+                } } } }
+            h2 { (l.t("定期审查", "Reviews")) }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("审查人", "By")) } th { (l.t("类别", "Tier")) } th { (l.t("意见", "Notes")) } } }
+                tbody { @for r in c.reviews.values() { tr {
+                    td { (when(Some(r.at))) } td { (r.by) } td { @if let Some(t) = r.tier { (t.label()) } } td { (r.notes) }
+                } } } }
+            @if !c.major_changes.is_empty() {
+                h2 { (l.t("重大变化", "Major changes")) }
+                ul { @for m in c.major_changes.values() { li { (when(Some(m.at))) " " (m.description) @if m.cleared { " (" (l.t("已处理", "cleared")) ")" } } } }
+            }
+            @if !view.conflicts.is_empty() {
+                h2 #conflicts { (l.t("冲突", "Conflicts")) }
+                @for k in &view.conflicts { (conflict_form(&s, &c.id, k)) }
+            }
+            @if edits {
+                h2 { (l.t("修改档案", "Edit the card")) }
+                form #edit method="post" action={ "/console/customers/" (c.id) "/edit" } {
+                    (csrf(&s))
+                    div.filters {
+                        @for i in 0..3 {
+                            label { (l.t("字段", "Field"))
+                                select name="field" {
+                                    option value="" { "—" }
+                                    @for (path, label) in FIELDS {
+                                        option value=(path) selected[i == 0 && *path == "company.address"] { (label) " (" (path) ")" }
+                                    }
+                                }
+                            }
+                            label { (l.t("新值", "New value")) input name="value"; }
+                        }
+                    }
+                    label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" required size="60"; }
+                    p { button type="submit" { (l.t("保存修改", "Save")) } }
+                }
+                h2 { (l.t("标记为已审查", "Mark reviewed")) }
+                form #review method="post" action={ "/console/customers/" (c.id) "/review" } {
+                    (csrf(&s))
+                    div.filters {
+                        label { (l.t("客户类别", "Tier"))
+                            select name="tier" { option value="" { "—" } @for t in Tier::ALL { option value=(t.code()) { (t.label()) } } } }
+                        label { (l.t("意见", "Notes")) input name="notes" size="40"; }
+                        button type="submit" { (l.t("记录审查", "Record review")) }
+                    }
+                }
+            }
+            h2 #history { (l.t("修改历史", "History")) }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("修改人", "Who")) } th { (l.t("操作", "Action")) } th { (l.t("原因", "Why")) } th { (l.t("字段:原值 → 新值", "Field: old → new")) } } }
+                tbody { @for h in view.history.iter().rev() { tr {
+                    td { (when(Some(h.at))) } td { (h.by.clone().unwrap_or_default()) }
+                    td { @if let Some(a) = h.action { (a.label()) } } td { (h.reason.clone().unwrap_or_default()) }
+                    td { @for f in h.fields.iter().take(12) {
+                        div { b { (label_of(&f.path)) } ":" (f.old.clone().unwrap_or_default()) " → " (f.new.clone().unwrap_or_default()) }
+                    } @if h.fields.len() > 12 { div.muted { "… " (h.fields.len() - 12) } } }
+                } } } }
+        },
+    ))
+}
+
+fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
+    let mut v: Vec<_> = c.activities.values().collect();
+    v.sort_by(|a, b| b.at.cmp(&a.at));
+    v
+}
+
+fn conflict_form(s: &Session, id: &str, k: &Conflict) -> Markup {
+    let l = s.lang;
+    html! {
+        form.conflict method="post" action={ "/console/customers/" (id) "/resolve" } {
+            (csrf(s))
+            input type="hidden" name="path" value=(k.path);
+            p { b { (label_of(&k.path)) } " (" (k.path) ")" }
+            @for (i, v) in k.values.iter().enumerate() {
+                label { span {
+                    input type="radio" name="value" value=(v.value.to_string()) checked[i == 0];
+                    " " (v.value.as_str().map(str::to_string).unwrap_or_else(|| v.value.to_string()))
+                    span.muted { " — " (v.by.clone().unwrap_or_default()) " " (when(v.at)) }
+                } }
+            }
+            label { (l.t("原因(必填)", "Reason (required)")) input name="reason" required size="50"; }
+            button type="submit" { (l.t("采用所选值", "Keep the chosen value")) }
+        }
+    }
+}
+
+async fn edit(
+    s: Session,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let sets: Vec<(String, String)> = f
+        .all("field")
+        .into_iter()
+        .zip(f.all("value"))
+        .filter(|(k, _)| !k.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect();
+    archive::edit(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        sets,
+        f.text("reason"),
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!("/console/customers/{id}?done=edit#history")))
+}
+
+async fn resolve(
+    s: Session,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let reason = f.text("reason");
+    if reason.is_empty() {
+        return Err(ConsoleError(
+            crate::error::AppError::BadRequest("解决冲突必须说明原因".into()),
+            s.lang,
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(f.get("value").unwrap_or_default())
+        .map_err(|_| {
+            ConsoleError(
+                crate::error::AppError::BadRequest("请选择要保留的值".into()),
+                s.lang,
+            )
+        })?;
+    archive::resolve(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        f.text("path"),
+        value,
+        reason,
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!("/console/customers/{id}?done=resolve#history")))
+}
+
+async fn review(
+    s: Session,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let tier = match f.text("tier").as_str() {
+        "" => None,
+        t => Some(t.parse::<Tier>().map_err(|e| {
+            ConsoleError(crate::error::AppError::BadRequest(e.to_string()), s.lang)
+        })?),
+    };
+    crate::rules::review(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        crm_shared::api::ReviewRequest {
+            tier,
+            notes: f.text("notes"),
+        },
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!("/console/customers/{id}?done=review")))
+}
+
+async fn conflicts(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let all = archive::conflicts(&state.db, s.caller()).await.lang(l)?;
+    Ok(page(
+        &s,
+        "conflicts",
+        l.t("未解决的冲突", "Open conflicts"),
+        html! {
+            @if all.is_empty() { p.muted { (l.t("没有未解决的冲突", "No open conflicts")) } }
+            @for c in &all {
+                h2 { a href={ "/console/customers/" (c.id) } { (c.name) } }
+                @for k in &c.conflicts { (conflict_form(&s, &c.id, k)) }
+            }
+        },
+    ))
+}

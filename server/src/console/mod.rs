@@ -1,0 +1,359 @@
+//! The head-office web console: server-rendered HTML (maud) on the same
+//! port as the API, in Chinese with English switchable, no script or style
+//! from anywhere but this server (it must work with no internet access).
+//!
+//! - Sessions: signing in creates a device (like a laptop's) named
+//!   “网页控制台”; its token lives in an `HttpOnly; Secure; SameSite=Strict`
+//!   cookie scoped to `/console`, and signing out revokes it.
+//! - CSRF: every form carries a token derived from the session token
+//!   ([`Session::csrf`]); every POST handler checks it before anything else.
+//! - Access: pages call the same functions the API does (`crate::archive`,
+//!   `crate::rules`), which check the role server-side; a salesperson sees
+//!   only their own customers here too.
+//!
+//! Submodules are one page group each; [`layout`] holds the shell and the
+//! shared bits of markup.
+
+mod approvals;
+mod customers;
+mod layout;
+mod reports;
+mod system;
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use sha2::{Digest, Sha256};
+
+use crm_shared::api::LoginRequest;
+use crm_shared::codes::{Position, Role};
+
+use crate::auth::token_hash;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::sync::Caller;
+
+pub use layout::Lang;
+
+/// Name of the session cookie.
+const SESSION_COOKIE: &str = "crm_session";
+/// Name of the language cookie.
+const LANG_COOKIE: &str = "crm_lang";
+
+/// The console's routes, to be nested under `/console`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console/customers") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang", get(set_lang))
+        .route("/style.css", get(layout::stylesheet))
+        .merge(customers::routes())
+        .merge(approvals::routes())
+        .merge(reports::routes())
+        .merge(system::routes())
+}
+
+/// The signed-in person, from the session cookie. Pages that need one take
+/// it as an argument; without a valid session the browser is sent to the
+/// sign-in page.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Login.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Approval position, if any.
+    pub position: Option<Position>,
+    /// The console device.
+    pub device_id: uuid::Uuid,
+    /// Interface language.
+    pub lang: Lang,
+    token: String,
+}
+
+impl Session {
+    /// The form token for this session: a hash of the session token, so a
+    /// page from another site can neither read nor forge it.
+    pub fn csrf(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"crm-console-csrf:");
+        h.update(self.token.as_bytes());
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    }
+
+    /// Refuses a form whose `_csrf` field is missing or wrong.
+    pub fn check(&self, form: &Fields) -> Result<(), ConsoleError> {
+        let sent = form.get("_csrf").unwrap_or_default();
+        let want = self.csrf();
+        // Constant-time: compare every byte whatever the first mismatch.
+        let same = sent.len() == want.len()
+            && sent
+                .bytes()
+                .zip(want.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(ConsoleError(
+                AppError::Forbidden(
+                    "表单已失效(CSRF 校验失败),请刷新页面后重试".into(),
+                ),
+                self.lang,
+            ))
+        }
+    }
+
+    /// The same person as the API's caller.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            login: self.login.clone(),
+            role: self.role,
+            device_id: self.device_id.to_string(),
+        }
+    }
+
+    /// Whether this is head office (clerk or manager).
+    pub fn head_office(&self) -> bool {
+        matches!(self.role, Role::Clerk | Role::Manager)
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    match cookie(headers, LANG_COOKIE) {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+/// Why a page could not be shown: the API error (whose status is decided in
+/// `AppError::parts`, the one place) rendered as a page in the person's language.
+#[derive(Debug)]
+pub struct ConsoleError(pub AppError, pub Lang);
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let ConsoleError(e, lang) = self;
+        let (status, _) = e.parts();
+        if status.is_server_error() {
+            // The cause is logged by AppError's own response path; log here too
+            // since we render our own body.
+            tracing::error!(error = %crate::error::chain(&e), "控制台页面出错");
+        }
+        if matches!(e, AppError::Unauthorized | AppError::DeviceRevoked | AppError::UserDisabled) {
+            return Redirect::to("/console/login").into_response();
+        }
+        let message = if status.is_server_error() {
+            lang.t("服务器内部错误,请稍后再试", "Internal error, please try again later")
+                .to_string()
+        } else {
+            e.to_string()
+        };
+        let body = layout::bare(
+            lang,
+            lang.t("出错了", "Error"),
+            html! {
+                div.error role="alert" { (message) }
+                p { a href="javascript:history.back()" { (lang.t("返回", "Back")) } " · " a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
+            },
+        );
+        (status, body).into_response()
+    }
+}
+
+/// Attaches the person's language to an error.
+pub trait InLang<T> {
+    /// The error, rendered in `lang`.
+    fn lang(self, lang: Lang) -> Result<T, ConsoleError>;
+}
+
+impl<T, E: Into<AppError>> InLang<T> for Result<T, E> {
+    fn lang(self, lang: Lang) -> Result<T, ConsoleError> {
+        self.map_err(|e| ConsoleError(e.into(), lang))
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = lang_of(&parts.headers);
+        let to_login = || Redirect::to("/console/login").into_response();
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
+            return Err(to_login());
+        };
+        let session = state
+            .db
+            .session(token_hash(&token))
+            .await
+            .map_err(|e| ConsoleError(e.into(), lang).into_response())?
+            .ok_or_else(to_login)?;
+        if session.device.revoked_at.is_some() || session.user.disabled {
+            return Err(to_login());
+        }
+        Ok(Session {
+            login: session.user.login,
+            name: session.user.display_name,
+            role: session.user.role,
+            position: session.user.position,
+            device_id: session.device.id,
+            lang,
+            token,
+        })
+    }
+}
+
+/// Form fields as sent, in order (a field may repeat).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of `name`, trimmed, or empty.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().trim().to_string()
+    }
+}
+
+async fn login_page(headers: HeaderMap) -> Markup {
+    login_form(lang_of(&headers), None, "")
+}
+
+fn login_form(lang: Lang, error: Option<&str>, login: &str) -> Markup {
+    layout::bare(
+        lang,
+        lang.t("登录", "Sign in"),
+        html! {
+            form.login method="post" action="/console/login" {
+                h1 { (lang.t("客户档案管理 · 总部控制台", "Customer archive · head office")) }
+                @if let Some(e) = error { div.error role="alert" { (e) } }
+                label { (lang.t("登录名", "Login")) input name="login" value=(login) autofocus required; }
+                label { (lang.t("密码", "Password")) input name="password" type="password" required; }
+                button type="submit" { (lang.t("登录", "Sign in")) }
+                p.lang { a href="/console/lang?to=zh" { "中文" } " | " a href="/console/lang?to=en" { "English" } }
+            }
+        },
+    )
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let login = form.text("login");
+    let req = LoginRequest {
+        login: login.clone(),
+        password: form.get("password").unwrap_or_default().to_string(),
+        device_name: "网页控制台".into(),
+    };
+    match crate::auth::login(&state.db, req).await {
+        Ok(resp) => {
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; Path=/console; HttpOnly; Secure; SameSite=Strict",
+                resp.token
+            );
+            let mut r = Redirect::to("/console/customers").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => {
+            let (status, _) = e.parts();
+            let message = if status.is_server_error() {
+                tracing::error!(error = %crate::error::chain(&e), "控制台登录出错");
+                lang.t("服务器内部错误", "Internal error").to_string()
+            } else {
+                e.to_string()
+            };
+            (status, login_form(lang, Some(&message), &login)).into_response()
+        }
+    }
+}
+
+async fn logout(
+    session: Session,
+    State(state): State<AppState>,
+    Form(form): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    session.check(&form)?;
+    state
+        .db
+        .revoke_device(session.device_id, crate::clock::now_ms())
+        .await
+        .lang(session.lang)?;
+    let mut r = Redirect::to("/console/login").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("crm_session=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    to: String,
+}
+
+async fn set_lang(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let to = if q.to == "en" { "en" } else { "zh" };
+    // Back to the page the switch was clicked on, if it was one of ours.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/console/").map(|i| r[i..].to_string()))
+        .filter(|p| !p.starts_with("/console/lang"))
+        .unwrap_or_else(|| "/console/customers".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={to}; Path=/console; Max-Age=31536000; SameSite=Lax"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// A 303 back to `to` after a successful form.
+pub fn done(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}

@@ -1,0 +1,225 @@
+//! Report pages: the grade summary table (with head office's grading run),
+//! warnings, follow-ups due by salesperson, the daily activity report and
+//! monthly complaint statistics. Each comes from `crate::rules`, which also
+//! decides whose customers the signed-in person may see.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crm_shared::day::Day;
+
+use super::layout::{csrf, flash, page, when, yuan};
+use super::{done, ConsoleError, Fields, InLang, Session};
+use crate::error::AppError;
+use crate::rules;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/grades", get(grades))
+        .route("/grades/apply", post(apply))
+        .route("/warnings", get(warnings))
+        .route("/followups", get(followups))
+        .route("/daily", get(daily))
+        .route("/complaints", get(complaints))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Q {
+    #[serde(default)]
+    salesperson: String,
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    done: String,
+}
+
+impl Q {
+    fn salesperson(&self) -> Option<String> {
+        Some(self.salesperson.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    fn day(&self, s: &Session) -> Result<Day, ConsoleError> {
+        match self.day.trim() {
+            "" => Ok(Day::from_millis_local(crate::clock::now_ms())),
+            d => d.parse().map_err(|e: crm_shared::day::BadDay| {
+                ConsoleError(AppError::BadRequest(e.to_string()), s.lang)
+            }),
+        }
+    }
+}
+
+fn filter_form(s: &Session, action: &str, q: &Q, with_day: bool, day: Day) -> Markup {
+    let l = s.lang;
+    html! {
+        form.filters method="get" action=(action) {
+            @if s.role != crm_shared::codes::Role::Salesperson {
+                label { (l.t("业务员(登录名,空为全部)", "Salesperson (login, empty = all)")) input name="salesperson" value=(q.salesperson); }
+            }
+            @if with_day { label { (l.t("日期", "Day")) input name="day" type="date" value=(day.to_string()); } }
+            button type="submit" { (l.t("查询", "Show")) }
+        }
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}%")).unwrap_or_default()
+}
+
+async fn grades(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let day = q.day(&s)?;
+    let rows = rules::grade_table(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
+    let ok = (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
+    Ok(page(
+        &s,
+        "grades",
+        l.t("客户等级管理汇总表", "Grade summary table"),
+        html! {
+            (flash(ok))
+            (filter_form(&s, "/console/grades", &q, true, day))
+            p {
+                a href="/console/export/grades.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/grades.csv" { "CSV" }
+            }
+            @if s.head_office() {
+                form method="post" action="/console/grades/apply" {
+                    (csrf(&s))
+                    input type="hidden" name="day" value=(day.to_string());
+                    button type="submit" { (l.t("按评分更新档案等级(记入修改历史)", "Write assessed grades to the cards (audited)")) }
+                }
+            }
+            table #grades {
+                thead { tr {
+                    th { "No" } th { (l.t("客户名称", "Customer")) } th { (l.t("业务员", "Salesperson")) }
+                    th { (l.t("客户等级评分", "Score")) } th { (l.t("等级系数", "Coefficient")) } th { (l.t("月均销售额(元)", "Monthly avg. sales")) }
+                    th { (l.t("信用履约率", "On-time rate")) } th { (l.t("客户等级", "Grade")) } th { (l.t("信用额度(元)", "Credit limit")) } th { (l.t("备注", "Remarks")) }
+                } }
+                tbody { @for (i, r) in rows.iter().enumerate() { tr {
+                    td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (r.salesperson) }
+                    td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
+                    td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
+                    td { @if let Some(g) = r.grade { (g.code()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
+                } } }
+            }
+        },
+    ))
+}
+
+async fn apply(s: Session, State(state): State<AppState>, Form(f): Form<Fields>) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let q = Q {
+        day: f.text("day"),
+        ..Default::default()
+    };
+    let day = q.day(&s)?;
+    rules::apply_grades(&state.db, s.caller(), day, crate::clock::now_ms()).await.lang(s.lang)?;
+    Ok(done("/console/grades?done=apply"))
+}
+
+async fn warnings(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let day = q.day(&s)?;
+    let rows = rules::warnings(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
+    Ok(page(
+        &s,
+        "warnings",
+        l.t("预警", "Early warnings"),
+        html! {
+            (filter_form(&s, "/console/warnings", &q, true, day))
+            p { a href="/console/export/warnings.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/warnings.csv" { "CSV" } }
+            table #warnings {
+                thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("规则", "Rule")) } th { (l.t("指标", "Figure")) } } }
+                tbody { @for w in &rows { tr {
+                    td { a href={ "/console/customers/" (w.customer) } { (w.name) } } td { (w.salesperson) }
+                    td { span.tag.bad { (w.rule.label()) } } td { (w.figure) }
+                } } }
+            }
+            @if rows.is_empty() { p.muted { (l.t("没有预警", "No warnings")) } }
+        },
+    ))
+}
+
+async fn followups(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let day = q.day(&s)?;
+    let rows = rules::followups(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
+    let mut by: std::collections::BTreeMap<&str, Vec<&crm_shared::reports::Planned>> = Default::default();
+    for (who, p) in &rows {
+        by.entry(who.as_str()).or_default().push(p);
+    }
+    Ok(page(
+        &s,
+        "followups",
+        l.t("到期及逾期跟进(按业务员)", "Follow-ups due and overdue, by salesperson"),
+        html! {
+            (filter_form(&s, "/console/followups", &q, true, day))
+            @if by.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } }
+            @for (who, list) in &by {
+                h2 { (who) " (" (list.len()) ")" }
+                table { thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("计划日期", "Planned")) } th { (l.t("逾期天数", "Days overdue")) } th { (l.t("意向等级", "Intent")) } } }
+                    tbody { @for p in list { tr {
+                        td { a href={ "/console/customers/" (p.customer) } { (p.name) } } td { (p.day.to_string()) }
+                        td.num { @if p.overdue_days > 0 { span.tag.bad { (p.overdue_days) } } @else { "0" } }
+                        td { @if let Some(i) = p.intent { (i.label()) } }
+                    } } } }
+            }
+        },
+    ))
+}
+
+async fn daily(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let day = q.day(&s)?;
+    let who = q.salesperson().unwrap_or_else(|| s.login.clone());
+    let r = rules::daily(&state.db, s.caller(), who.clone(), day).await.lang(l)?;
+    Ok(page(
+        &s,
+        "daily",
+        l.t("销售活动日报表", "Daily activity report"),
+        html! {
+            (filter_form(&s, "/console/daily", &Q { salesperson: who.clone(), ..Default::default() }, true, day))
+            p { b { (who) } " · " (day.to_string()) " · "
+                (l.t("新客户 ", "new customers ")) (r.new_customers) " · "
+                (l.t("销售额 ", "sales ")) (yuan(Some(r.sales_amount))) (l.t(" 元", " yuan")) " · "
+                (l.t("投诉 ", "complaints ")) (r.complaints) }
+            p { @for (k, n) in &r.by_kind { span.tag { (k) " " (n) } " " } }
+            h2 { (l.t("当日工作", "The day's work")) }
+            table #daily {
+                thead { tr { th { (l.t("时间", "When")) } th { (l.t("客户", "Customer")) } th { (l.t("类型", "Kind")) } th { (l.t("内容", "Notes")) } th { (l.t("意向", "Intent")) } th { (l.t("下次跟进", "Next")) } } }
+                tbody { @for a in &r.activities { tr {
+                    td { (when(Some(a.at))) } td { a href={ "/console/customers/" (a.customer) } { (a.name) } } td { (a.kind.label()) } td { (a.notes) }
+                    td { @if let Some(i) = a.intent { (i.label()) } } td { @if let Some(n) = a.next_followup { (n.to_string()) } }
+                } } }
+            }
+            h2 { (l.t("明日工作计划", "Tomorrow's plan")) }
+            ul { @for p in &r.tomorrow { li { a href={ "/console/customers/" (p.customer) } { (p.name) } @if let Some(i) = p.intent { " (" (i.label()) ")" } } } }
+            @if r.tomorrow.is_empty() { p.muted { (l.t("无", "None")) } }
+        },
+    ))
+}
+
+async fn complaints(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson()).await.lang(l)?;
+    Ok(page(
+        &s,
+        "complaints",
+        l.t("月度客诉统计", "Monthly complaint statistics"),
+        html! {
+            (filter_form(&s, "/console/complaints", &q, false, Day::from_millis_local(0)))
+            p { a href="/console/export/complaints.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/complaints.csv" { "CSV" } }
+            table #complaints {
+                thead { tr { th { (l.t("月份", "Month")) } th { (l.t("投诉总数", "Total")) } th { (l.t("质量问题", "Quality")) } th { (l.t("非质量问题", "Non-quality")) }
+                    th { (l.t("未判定", "Unclassified")) } th { (l.t("客户满意", "Satisfied")) } th { (l.t("客户不满意", "Not satisfied")) } th { (l.t("处理中", "Open")) } } }
+                tbody { @for m in &rows { tr {
+                    td { (m.month) } td.num { (m.total) } td.num { (m.quality) } td.num { (m.non_quality) }
+                    td.num { (m.unclassified) } td.num { (m.satisfied) } td.num { (m.unsatisfied) } td.num { (m.open) }
+                } } }
+            }
+        },
+    ))
+}

@@ -1,0 +1,116 @@
+//! Operations pages: each device's sync status (last sync, what it has not
+//! received yet, revoked) and the backup node's lag.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup};
+
+use crm_shared::codes::Role;
+
+use super::layout::{page, when};
+use super::{ConsoleError, InLang, Session};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(devices))
+        .route("/backup", get(backup))
+}
+
+fn only(s: &Session, roles: &[Role]) -> Result<(), ConsoleError> {
+    if roles.contains(&s.role) {
+        Ok(())
+    } else {
+        Err(ConsoleError(
+            AppError::Forbidden(format!("角色“{}”不能查看此页", s.role.label())),
+            s.lang,
+        ))
+    }
+}
+
+async fn devices(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    only(&s, &[Role::Admin, Role::Manager, Role::Clerk])?;
+    let devices = state.db.devices().await.lang(l)?;
+    let syncs = state.syncs.lock().map(|m| m.clone()).unwrap_or_default();
+    // What each device has not received: log entries after its cursor that
+    // its user sees.
+    let users = state.db.users().await.lang(l)?;
+    let mut rows = Vec::new();
+    for d in devices {
+        let sync = syncs.get(&d.id).copied();
+        let behind = match sync {
+            Some(x) => {
+                let all = users
+                    .iter()
+                    .find(|u| u.login == d.login)
+                    .is_some_and(|u| crm_shared::access::sees_all(u.role));
+                let login = d.login.clone();
+                Some(
+                    state
+                        .db
+                        .read_with(move |conn| {
+                            Ok::<_, crate::db::DbError>(crate::db::documents::changed_count(
+                                conn,
+                                x.cursor as i64,
+                                &login,
+                                all,
+                            )?)
+                        })
+                        .await
+                        .lang(l)?,
+                )
+            }
+            None => None,
+        };
+        rows.push((d, sync, behind));
+    }
+    Ok(page(
+        &s,
+        "devices",
+        l.t("设备同步状态", "Device sync status"),
+        html! {
+            p.muted { (l.t("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。", "“Last sync” and “to receive” are recorded since this server started; “last seen” is any request.")) }
+            table #devices {
+                thead { tr { th { (l.t("用户", "User")) } th { (l.t("设备", "Device")) } th { (l.t("登录时间", "Signed in")) } th { (l.t("最近访问", "Last seen")) }
+                    th { (l.t("最近同步", "Last sync")) } th { (l.t("本次上传", "Pushed")) } th { (l.t("待备份确认", "Awaiting backup")) } th { (l.t("待接收的客户", "Customers to receive")) } th { (l.t("状态", "State")) } } }
+                tbody { @for (d, sync, behind) in &rows { tr {
+                    td { (d.login) } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
+                    td { (when(sync.map(|x| x.at))) } td.num { @if let Some(x) = sync { (x.pushed) } }
+                    td.num { @if let Some(x) = sync { (x.unconfirmed) } } td.num { @if let Some(b) = behind { (b) } }
+                    td { @if d.revoked_at.is_some() { span.tag.bad { (l.t("已停用", "revoked")) " " (when(d.revoked_at)) } } @else { (l.t("正常", "active")) } }
+                } } }
+            }
+        },
+    ))
+}
+
+async fn backup(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    only(&s, &[Role::Admin, Role::Manager, Role::BackupOperator])?;
+    let lag = state
+        .backup
+        .lag(&state.db, crate::clock::now_ms())
+        .await
+        .lang(l)?;
+    Ok(page(
+        &s,
+        "backup",
+        l.t("备份状态", "Backup status"),
+        html! {
+            @match &lag {
+                None => p.error #backup { (l.t("服务器启动以来还没有备份机连接。", "No backup node has connected since the server started.")) },
+                Some(b) => table #backup {
+                    tr { th { (l.t("服务器最新位置", "Server head")) } td.num { (b.head) } }
+                    tr { th { (l.t("备份机已确认", "Confirmed by backup")) } td.num { (b.confirmed) } }
+                    tr { th { (l.t("落后(条)", "Behind (changes)")) } td.num { (b.behind_changes) } }
+                    tr { th { (l.t("落后(秒)", "Behind (seconds)")) } td.num { (format!("{:.1}", b.behind_seconds)) } }
+                    tr { th { (l.t("最近联系", "Last contact")) } td.num { (format!("{:.1}", b.last_contact_ms_ago as f64 / 1000.0)) (l.t(" 秒前", " s ago")) } }
+                    tr { th { (l.t("零丢失模式", "Zero-loss mode")) } td { @if b.zero_loss { (l.t("开启", "on")) } @else { (l.t("关闭", "off")) } } }
+                },
+            }
+        },
+    ))
+}
