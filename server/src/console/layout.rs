@@ -52,7 +52,7 @@ th,td{border:1px solid #d5dbe1;padding:.35rem .5rem;text-align:left;vertical-ali
 th{background:#e9eef3;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 form.inline{display:inline}
-form.filters{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}
+.filters{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}
 label{display:flex;flex-direction:column;gap:.2rem;font-size:.85rem}
 input,select,textarea{font:inherit;padding:.3rem .4rem;border:1px solid #b8c2cc;border-radius:3px}
 button{font:inherit;padding:.35rem .9rem;background:#1f4e79;color:#fff;border:0;border-radius:3px;cursor:pointer}

@@ -1,0 +1,517 @@
+//! The head-office console in a real browser: headless Chromium driven
+//! through chromedriver (Debian packages `chromium` and `chromium-driver`,
+//! installed by `.ci/run`), against the real server over HTTPS on loopback,
+//! with a real laptop store syncing into it.
+//!
+//! Screenshots of every main page are written to
+//! `target/console-screenshots/` as test artifacts.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crm_client::net::Trust;
+use crm_client::{session, Store};
+use crm_server::config::{DataDir, Limits};
+use crm_server::db::Db;
+use crm_server::{AppState, TlsConfig};
+use crm_shared::codes::{Position, Role};
+use crm_shared::customer::{Contact, CreditRequest};
+use crm_shared::note::Action;
+use crm_shared::Customer;
+
+const PASSWORD: &str = "控制台测试密码-2026";
+
+/// The real server, in this process, on an ephemeral loopback port.
+struct Server {
+    url: String,
+    fingerprint: String,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn server() -> Server {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("data"));
+    data.create().unwrap();
+    let db = Db::open(&data.db_path()).await.unwrap();
+    let tls = TlsConfig::self_signed(&data).unwrap();
+    let fingerprint = tls.fingerprint().to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(crm_server::serve(
+        listener,
+        AppState::new(db.clone(), Limits::default()),
+        Some(tls),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut out = Vec::new();
+    let users: [(&str, &str, Role, Option<Position>); 7] = [
+        ("wang", "王芳", Role::Clerk, None),
+        ("zhang", "张伟", Role::Salesperson, None),
+        ("root", "管理员", Role::Admin, None),
+        ("m1", "刘经理", Role::Manager, Some(Position::SalesManager)),
+        ("m2", "陈副总", Role::Manager, Some(Position::SalesVp)),
+        ("m3", "赵总经理", Role::Manager, Some(Position::SalesGm)),
+        ("m4", "孙集团总", Role::Manager, Some(Position::GroupGm)),
+    ];
+    for (login, name, role, position) in users {
+        crm_server::admin::user_add(&db, &mut out, login, role, name, position, PASSWORD.into())
+            .await
+            .unwrap();
+    }
+    // Another salesperson's customer, which 张伟 must never see.
+    let file = dir.path().join("li.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"id":"c-li","name":"宁波李记海产","salesperson":"li"}"#,
+    )
+    .unwrap();
+    crm_server::archive::import(&db, &file, "wang", None, |_| {})
+        .await
+        .unwrap();
+    Server {
+        url,
+        fingerprint,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// 张伟's laptop: its own store, signed in to the server.
+struct Laptop {
+    _dir: tempfile::TempDir,
+    store: Store,
+    session: session::Session,
+}
+
+impl Laptop {
+    fn new(srv_url: &str, fingerprint: &str) -> Laptop {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::init(dir.path(), "zhang", "张伟").unwrap();
+        let session = session::login(
+            &mut store,
+            srv_url,
+            Trust::fingerprint(fingerprint).unwrap(),
+            "zhang",
+            PASSWORD,
+            "张伟的笔记本",
+        )
+        .unwrap();
+        Laptop {
+            _dir: dir,
+            store,
+            session,
+        }
+    }
+
+    fn sync(&mut self) {
+        let client = self.session.client().unwrap();
+        let token = self.session.bearer().to_string();
+        crm_client::sync::run(
+            &mut self.store,
+            |req| Ok(client.post("/api/v1/sync", Some(&token), req)?),
+            |_| {},
+        )
+        .unwrap();
+    }
+}
+
+/// chromedriver and a headless Chromium session.
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+    shots: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    async fn open(base: &str) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver not found: install the Debian packages chromium and chromium-driver \
+                 (.ci/run does)",
+            );
+        let mut caps = serde_json::Map::new();
+        let mut chrome = json!({"args": [
+            "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+            "--ignore-certificate-errors", "--window-size=1400,1000", "--lang=zh-CN"
+        ]});
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            chrome["binary"] = json!("/usr/bin/chromium");
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+        let start = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if start.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("could not start a Chromium session: {e}"),
+            }
+        };
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("console-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser {
+            client,
+            driver,
+            base: base.to_string(),
+            shots,
+        }
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap(),
+            Err(e) => {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let src = self.client.source().await.unwrap_or_default();
+                panic!("no {css} on {url:?}: {e}\n{}", &src[..src.len().min(2000)])
+            }
+        }
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks something that loads a new page, and waits for that page.
+    async fn click(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        let target = match self.client.find(Locator::Css(css)).await {
+            Ok(t) => t,
+            Err(e) => {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let src = self.client.source().await.unwrap_or_default();
+                panic!("no {css} on {url:?}: {e}\n{}", &src[..src.len().min(3000)])
+            }
+        };
+        target.click().await.unwrap();
+        let start = Instant::now();
+        // The old page's root goes stale once the new page has replaced it.
+        while old.tag_name().await.is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "clicking {css} loaded no new page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while self
+            .client
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            != Some(json!("complete"))
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks a control that changes nothing but the current page's state.
+    async fn check(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn sign_in(&self, login: &str) {
+        self.go("/console/login").await;
+        self.fill("input[name=login]", login).await;
+        self.fill("input[name=password]", PASSWORD).await;
+        self.click("form.login button[type=submit]").await;
+        let h1 = self.text("h1").await;
+        assert!(
+            h1.contains("客户") || h1.contains("备份") || h1.contains("设备"),
+            "{login}: {h1}"
+        );
+    }
+
+    async fn sign_out(&self) {
+        self.click("header form button").await;
+        assert!(self.body().await.contains("登录名"));
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn customer(id: &str, name: &str, mobile: &str) -> Customer {
+    let mut c = Customer {
+        id: id.into(),
+        name: name.into(),
+        salesperson: "zhang".into(),
+        region: "华东".into(),
+        ..Default::default()
+    };
+    c.contacts.insert(
+        "k1".into(),
+        Contact {
+            name: "周经理".into(),
+            primary: true,
+            mobile: mobile.into(),
+            ..Default::default()
+        },
+    );
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_office_works_through_the_console() {
+    let srv = server().await;
+    let (url, fp) = (srv.url.clone(), srv.fingerprint.clone());
+    // The laptop records two customers and a credit request, and syncs.
+    let mut laptop = tokio::task::spawn_blocking(move || {
+        let mut lap = Laptop::new(&url, &fp);
+        lap.store
+            .create(
+                &customer("c-tea", "杭州西湖龙井茶业有限公司", "13800000001"),
+                false,
+            )
+            .unwrap();
+        lap.store
+            .create(
+                &customer("c-silk", "苏州丝绸进出口公司", "13900000002"),
+                false,
+            )
+            .unwrap();
+        let note = lap.store.note(Action::CreditRequest, Some("春茶上市备货"));
+        lap.store
+            .change("c-tea", &note, |c| {
+                c.credit_requests.insert(
+                    "cr1".into(),
+                    CreditRequest {
+                        at: crm_client::store::now_millis(),
+                        by: "zhang".into(),
+                        current: None,
+                        proposed: 800_000,
+                        reason: "春茶上市备货".into(),
+                        decisions: Default::default(),
+                    },
+                );
+                Ok(())
+            })
+            .unwrap();
+        lap.sync();
+        // Offline, the salesperson changes the address...
+        let note = lap.store.note(Action::Edit, Some("客户搬迁"));
+        lap.store
+            .change("c-tea", &note, |c| {
+                c.company.address = "杭州市上城区河坊街 8 号".into();
+                Ok(())
+            })
+            .unwrap();
+        lap
+    })
+    .await
+    .unwrap();
+
+    let b = Browser::open(&srv.url).await;
+
+    // The clerk signs in, searches a Chinese name and opens the card.
+    b.sign_in("wang").await;
+    b.shot("01-customers").await;
+    b.fill("input[name=q]", "西湖龙井").await;
+    b.click("form.filters button[type=submit]").await;
+    let table = b.text("#customers").await;
+    assert!(table.contains("杭州西湖龙井茶业有限公司"), "{table}");
+    assert!(!table.contains("苏州丝绸"), "{table}");
+    b.click("#customers a").await;
+    assert_eq!(b.text("h1").await, "杭州西湖龙井茶业有限公司");
+    assert!(b.text("#card").await.contains("华东"));
+    b.shot("02-card").await;
+
+    // ...while the clerk, concurrently, corrects it with a reason.
+    b.fill("#edit input[name=value]", "杭州市西湖区龙井路 1 号")
+        .await;
+    b.fill("#edit input[name=reason]", "客户来函更正地址").await;
+    b.click("#edit button[type=submit]").await;
+    assert!(b.body().await.contains("已保存修改"));
+    let history = b.text("table:last-of-type").await;
+    assert!(history.contains("客户来函更正地址"), "{history}");
+    assert!(history.contains("杭州市西湖区龙井路 1 号"), "{history}");
+    b.shot("03-history").await;
+
+    // A clerk edit without a reason is refused with a message, nothing stored.
+    let status = b
+        .client
+        .execute(
+            "const f = document.querySelector('#edit'); const d = new FormData(f); d.set('reason', ' ');
+             return fetch(f.action, {method: 'POST', body: new URLSearchParams(d)}).then(r => r.status);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(400));
+    // A form without the CSRF token is refused.
+    let status = b
+        .client
+        .execute(
+            "return fetch('/console/customers/c-tea/edit', {method: 'POST',
+               body: new URLSearchParams({field: 'name', value: '篡改', reason: '无'})}).then(r => r.status);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+
+    // The laptop syncs its concurrent address: a conflict for a person to settle.
+    tokio::task::spawn_blocking(move || {
+        laptop.sync();
+        laptop
+    })
+    .await
+    .unwrap();
+    b.go("/console/conflicts").await;
+    let page = b.body().await;
+    assert!(
+        page.contains("杭州西湖龙井茶业有限公司") && page.contains("地址"),
+        "{page}"
+    );
+    b.shot("04-conflicts").await;
+    b.check("form.conflict input[type=radio]:not(:checked)")
+        .await;
+    b.fill("form.conflict input[name=reason]", "与客户电话确认新地址")
+        .await;
+    b.click("form.conflict button[type=submit]").await;
+    assert!(b.body().await.contains("冲突已解决"));
+    b.go("/console/conflicts").await;
+    assert!(b.body().await.contains("没有未解决的冲突"));
+
+    // Head-office report pages render.
+    for (path, h1, shot) in [
+        ("/console/grades", "客户等级管理汇总表", "05-grades"),
+        ("/console/warnings", "预警", "06-warnings"),
+        (
+            "/console/followups",
+            "到期及逾期跟进(按业务员)",
+            "07-followups",
+        ),
+        (
+            "/console/daily?salesperson=zhang",
+            "销售活动日报表",
+            "08-daily",
+        ),
+        ("/console/complaints", "月度客诉统计", "09-complaints"),
+        ("/console/devices", "设备同步状态", "10-devices"),
+    ] {
+        b.go(path).await;
+        assert_eq!(b.text("h1").await, h1, "{path}");
+        b.shot(shot).await;
+    }
+    let devices = b.text("#devices").await;
+    assert!(devices.contains("张伟的笔记本"), "{devices}");
+
+    // English is one click away.
+    b.go("/console/customers").await;
+    b.click("a[href='/console/lang?to=en']").await;
+    assert_eq!(b.text("h1").await, "Customers");
+    b.click("a[href='/console/lang?to=zh']").await;
+    assert_eq!(b.text("h1").await, "客户列表");
+    b.sign_out().await;
+
+    // The credit request goes through the chain; each manager sees it when it is their turn.
+    for (m, shot) in [("m1", true), ("m2", false), ("m3", false), ("m4", false)] {
+        b.sign_in(m).await;
+        b.go("/console/credit").await;
+        let waiting = b.text("#waiting").await;
+        assert!(
+            waiting.contains("杭州西湖龙井茶业有限公司"),
+            "{m}: {waiting}"
+        );
+        if shot {
+            b.shot("11-credit").await;
+        }
+        b.fill("#waiting input[name=comment]", "同意").await;
+        b.click("#waiting button[value=true]").await;
+        assert!(b.body().await.contains("已批准"), "{m}");
+        b.sign_out().await;
+    }
+    b.sign_in("wang").await;
+    b.go("/console/customers/c-tea").await;
+    let card = b.text("#card").await;
+    assert!(card.contains("800000"), "{card}");
+
+    // The backup page is for operators, managers and admins; a clerk is refused.
+    b.go("/console/backup").await;
+    assert!(b.body().await.contains("不能查看此页"));
+    b.click("a[href='/console/customers']").await;
+    b.sign_out().await;
+    b.sign_in("root").await;
+    b.go("/console/backup").await;
+    assert_eq!(b.text("h1").await, "备份状态");
+    b.shot("12-backup").await;
+    b.sign_out().await;
+
+    // A salesperson sees only their own customers, and no one else's card.
+    b.sign_in("zhang").await;
+    let list = b.text("#customers").await;
+    assert!(list.contains("杭州西湖龙井茶业有限公司"), "{list}");
+    assert!(!list.contains("宁波李记海产"), "{list}");
+    b.go("/console/customers/c-li").await;
+    assert!(b.body().await.contains("无权查看"));
+    b.close().await;
+    drop(srv);
+}
