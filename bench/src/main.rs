@@ -10,6 +10,7 @@
 
 mod backup;
 mod gen;
+mod hot;
 mod server;
 
 use std::path::Path;
@@ -71,6 +72,13 @@ enum Scenario {
         customers: usize,
         #[arg(long, default_value_t = 20)]
         visits: usize,
+    },
+    /// hot-customer: replicas of one customer each make offline edits, then all sync.
+    HotCustomer {
+        #[arg(long, default_value_t = 10)]
+        replicas: usize,
+        #[arg(long, default_value_t = 500)]
+        edits: usize,
     },
     /// Every scenario with its defaults.
     All,
@@ -375,9 +383,11 @@ fn main() -> Result<()> {
             seconds,
         } => backup::lag(laptops, customers, visits, seconds),
         Scenario::BackupScale { customers, visits } => backup::scale(customers, visits),
+        Scenario::HotCustomer { replicas, edits } => hot::run(replicas, edits),
         Scenario::All => {
             laptop(500, 100)?;
             storm(200, 200, 20)?;
+            hot::run(10, 500)?;
             backup::lag(50, 200, 20, 30)?;
             backup::scale(100_000, 20)
         }
