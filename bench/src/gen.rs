@@ -39,6 +39,19 @@ pub fn write(
     visits: usize,
     seed: u64,
 ) -> std::io::Result<()> {
+    write_assigned(out, prefix, customers, visits, seed, None)
+}
+
+/// As [`write`]; with `spread = Some((first, n))` customer `i` is assigned
+/// to salesperson `s{first + i / n:03}` (n customers each).
+pub fn write_assigned(
+    out: &mut impl Write,
+    prefix: &str,
+    customers: usize,
+    visits: usize,
+    seed: u64,
+    spread: Option<(usize, usize)>,
+) -> std::io::Result<()> {
     let words: Vec<char> = WORDS.chars().collect();
     let mut rng = Rng::new(seed);
     for i in 0..customers {
@@ -64,7 +77,7 @@ pub fn write(
                 })
             })
             .collect();
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "id": format!("{prefix}{i:06}"),
             "name": name,
             "grade": grade,
@@ -74,6 +87,9 @@ pub fn write(
             "contacts": contacts,
             "visits": visits,
         });
+        if let Some((first, n)) = spread {
+            line["salesperson"] = serde_json::json!(format!("s{:03}", first + i / n));
+        }
         writeln!(out, "{line}")?;
     }
     Ok(())

@@ -10,6 +10,7 @@
 
 mod backup;
 mod gen;
+mod head;
 mod hot;
 mod server;
 
@@ -79,6 +80,16 @@ enum Scenario {
         replicas: usize,
         #[arg(long, default_value_t = 500)]
         edits: usize,
+    },
+    /// head-office: 100,000 customers; build time, RSS, console search and report latency, a storm.
+    HeadOffice {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 20)]
+        visits: usize,
+        /// Laptops in the storm (each a salesperson with 200 customers).
+        #[arg(long, default_value_t = 50)]
+        laptops: usize,
     },
     /// Every scenario with its defaults.
     All,
@@ -384,10 +395,16 @@ fn main() -> Result<()> {
         } => backup::lag(laptops, customers, visits, seconds),
         Scenario::BackupScale { customers, visits } => backup::scale(customers, visits),
         Scenario::HotCustomer { replicas, edits } => hot::run(replicas, edits),
+        Scenario::HeadOffice {
+            customers,
+            visits,
+            laptops,
+        } => head::run(customers, visits, laptops),
         Scenario::All => {
             laptop(500, 100)?;
             storm(200, 200, 20)?;
             hot::run(10, 500)?;
+            head::run(100_000, 20, 50)?;
             backup::lag(50, 200, 20, 30)?;
             backup::scale(100_000, 20)
         }

@@ -375,6 +375,23 @@ impl Client {
         self.send(request, token).await
     }
 
+    /// `GET path` as a browser would with `cookie`; the status and body
+    /// text, whatever the status (for measuring the console's pages).
+    pub fn get_page(&self, path: &str, cookie: &str) -> Result<(u16, String), NetError> {
+        self.block_on(async {
+            let response = self
+                .http
+                .get(self.endpoint(path))
+                .header(reqwest::header::COOKIE, cookie)
+                .send()
+                .await
+                .map_err(|e| self.transport(&e))?;
+            let status = response.status().as_u16();
+            let text = response.text().await.map_err(|e| self.transport(&e))?;
+            Ok((status, text))
+        })
+    }
+
     /// Body bytes (sent, received) by this client so far.
     pub fn traffic(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;

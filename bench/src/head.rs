@@ -1,0 +1,197 @@
+//! `head-office`: a server holding 100,000 customers × 20 visits. How long
+//! it takes to build, its memory at idle and under a storm of laptops, and
+//! how fast head office's pages answer: console search by Chinese name
+//! prefix and by phone, the grade summary table, the warnings.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use serde_json::json;
+
+use crm_client::net::{Client, Trust};
+use crm_shared::api::{LoginRequest, LoginResponse};
+
+use crate::server::{self, Server};
+use crate::{ms, percentile, storm_round, Laptop};
+
+/// Customers per salesperson.
+const EACH: usize = 200;
+/// Customers per `crm-server import` run.
+const SLICE: usize = 10_000;
+
+/// Times `n` runs of `f`; returns (p50, p99, max) in ms.
+fn time(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64, f64)> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f()?;
+        v.push(ms(t.elapsed()));
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Ok((
+        percentile(&v, 0.5),
+        percentile(&v, 0.99),
+        *v.last().unwrap(),
+    ))
+}
+
+fn figures(name: &str, t: (f64, f64, f64)) -> serde_json::Value {
+    json!({"what": name, "p50_ms": t.0, "p99_ms": t.1, "max_ms": t.2})
+}
+
+pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
+    let data = tempfile::tempdir()?;
+    server::add_user(data.path(), "wang", "clerk")?;
+    let t = Instant::now();
+    let mut done = 0;
+    let mut k = 0;
+    while done < customers {
+        let n = SLICE.min(customers - done);
+        let file = data.path().join(format!("slice{k}.jsonl"));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        crate::gen::write_assigned(
+            &mut out,
+            &format!("h{k}-"),
+            n,
+            visits,
+            k as u64 + 100,
+            Some((done / EACH, EACH)),
+        )?;
+        drop(out);
+        server::admin(data.path(), &["import", file.to_str().unwrap()], None)?;
+        std::fs::remove_file(file)?;
+        done += n;
+        k += 1;
+    }
+    let build = t.elapsed();
+    let logins: Vec<String> = (0..laptops).map(|i| format!("s{i:03}")).collect();
+    for l in &logins {
+        server::add_user(data.path(), l, "salesperson")?;
+    }
+    let srv = Server::start(data.path())?;
+    // Let start-up work (the rules backfill, if any) settle before measuring.
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_rss = srv.rss_mb();
+
+    let client = Client::new(&srv.url, &Trust::fingerprint(&srv.fingerprint)?)?;
+    let login: LoginResponse = client.post(
+        "/api/v1/login",
+        None,
+        &LoginRequest {
+            login: "wang".into(),
+            password: server::PASSWORD.into(),
+            device_name: "基准测试".into(),
+        },
+    )?;
+    let cookie = format!("crm_session={}", login.token);
+    let page = |path: &str| -> Result<String> {
+        let (status, body) = client.get_page(path, &cookie)?;
+        if status != 200 {
+            bail!("{path}: HTTP {status}");
+        }
+        Ok(body)
+    };
+    // A name prefix and a phone that exist (from the first page).
+    let first = page("/console/customers")?;
+    let name = first
+        .split("<a href=\"/console/customers/")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .unwrap_or("有限公司")
+        .to_string();
+    let prefix: String = name.chars().take(3).collect();
+    let q = |s: &str| form_encode(s);
+    let by_name = time(50, || {
+        let body = page(&format!("/console/customers?q={}", q(&prefix)))?;
+        if !body.contains(&prefix) {
+            bail!("搜索“{prefix}”没有结果");
+        }
+        Ok(())
+    })?;
+    let phone = {
+        let row = first.split("<tr>").nth(2).unwrap_or_default();
+        row.split("<td>")
+            .filter_map(|c| c.split('<').next())
+            .find(|c| c.len() == 11 && c.starts_with("138"))
+            .unwrap_or("13800000000")
+            .to_string()
+    };
+    let by_phone = time(50, || {
+        page(&format!("/console/customers?q={phone}"))?;
+        Ok(())
+    })?;
+    let filtered = time(20, || {
+        page(&format!(
+            "/console/customers?region={}&grade=B&page=3",
+            q("华东")
+        ))?;
+        Ok(())
+    })?;
+    let grades_api = time(5, || {
+        let rows: Vec<serde_json::Value> = client.get("/api/v1/grades", Some(&login.token))?;
+        if rows.len() != customers {
+            bail!("等级表 {} 行,应为 {customers} 行", rows.len());
+        }
+        Ok(())
+    })?;
+    let grades_one = time(20, || {
+        page("/console/grades?salesperson=s001")?;
+        Ok(())
+    })?;
+    let warnings_api = time(5, || {
+        let _: Vec<serde_json::Value> = client.get("/api/v1/warnings", Some(&login.token))?;
+        Ok(())
+    })?;
+    let after_pages_rss = srv.rss_mb();
+
+    // A storm against the big store: laptops' first syncs at once.
+    let mut laps = logins
+        .iter()
+        .map(|l| Laptop::new(&srv, l))
+        .collect::<Result<Vec<_>>>()?;
+    let (storm, _) = storm_round(
+        &srv,
+        &mut laps,
+        "head-office-storm",
+        "first sync of every laptop at once, 100k store",
+    )?;
+
+    println!(
+        "{}",
+        json!({"scenario": "head-office", "customers": customers, "visits_each": visits,
+            "build_s": build.as_secs_f64(), "server_files_mb": dir_mb(data.path()),
+            "server_idle_rss_mb": idle_rss, "server_rss_after_pages_mb": after_pages_rss,
+            "search_name_prefix": prefix, "search_phone": phone,
+            "console_search_name": figures("GET /console/customers?q=<3-character name prefix>", by_name),
+            "console_search_phone": figures("GET /console/customers?q=<mobile>", by_phone),
+            "console_filtered_page": figures("region + grade filter, page 4", filtered),
+            "grades_all_api": figures("GET /api/v1/grades, every customer", grades_api),
+            "grades_one_salesperson_console": figures("GET /console/grades?salesperson=…", grades_one),
+            "warnings_all_api": figures("GET /api/v1/warnings, every customer", warnings_api),
+            "storm": storm, "server_peak_rss_mb": srv.peak_rss_mb()})
+    );
+    Ok(())
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn dir_mb(dir: &std::path::Path) -> f64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum::<u64>()
+        })
+        .unwrap_or(0) as f64
+        / 1e6
+}
