@@ -172,6 +172,21 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
             UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'records_version';
         END;",
     ),
+    // 5: the list row keeps only what the console filters, sorts and
+    // searches on; the JSON (summary, slimmed card) moves to its own table.
+    // Measured at 100,000 customers: a search scanned ~2.5 KB rows (300 ms);
+    // the narrow rows make the same scan a few MB.
+    M::up(
+        "CREATE TABLE customer_details (
+            id      TEXT PRIMARY KEY NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            summary TEXT NOT NULL,
+            rules   TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        INSERT INTO customer_details (id, summary, rules) SELECT id, summary, rules FROM customers;
+        ALTER TABLE customers DROP COLUMN summary;
+        ALTER TABLE customers DROP COLUMN rules;
+        CREATE INDEX customers_by_region ON customers (region);",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -189,6 +204,7 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     "change_authors",
     "refused_edits",
     "customers",
+    "customer_details",
     "credit_requests",
 ];
 

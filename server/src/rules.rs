@@ -196,13 +196,16 @@ pub async fn decide(
     .await
 }
 
-/// The slimmed cards in scope, with the settings.
-async fn cards(db: &Db, who: Option<String>) -> Result<(Vec<Customer>, Settings), SyncError> {
+/// Runs `f` over the slimmed card of every customer in scope (with the
+/// company settings), on all cores, keeping only what `f` returns.
+async fn over_cards<T: Send + 'static>(
+    db: &Db,
+    who: Option<String>,
+    f: impl Fn(&Customer, &Settings) -> Vec<T> + Send + Sync + 'static,
+) -> Result<Vec<T>, SyncError> {
     db.read_with(move |conn| {
-        Ok((
-            docs::rules_cards(conn, who.as_deref())?,
-            docs::settings(conn)?.settings,
-        ))
+        let s = docs::settings(conn)?.settings;
+        Ok(docs::over_rules_cards(conn, who.as_deref(), |c| f(c, &s))?)
     })
     .await
 }
@@ -215,11 +218,7 @@ pub async fn grade_table(
     day: Day,
 ) -> Result<Vec<GradeRow>, SyncError> {
     let who = scope(&caller, salesperson)?;
-    let (cards, s) = cards(db, who).await?;
-    Ok(cards
-        .iter()
-        .map(|c| GradeRow::of(c, &s.grading, day))
-        .collect())
+    over_cards(db, who, move |c, s| vec![GradeRow::of(c, &s.grading, day)]).await
 }
 
 /// Writes the assessed grade and score onto every card where they differ,
@@ -238,16 +237,24 @@ pub async fn apply_grades(
             assessed: 0,
             not_graded: 0,
         };
-        for slim in docs::rules_cards(tx, None)? {
-            let Some(a) = grading::assess(&slim, &s.grading, day) else {
+        let assessed = docs::over_rules_cards(tx, None, |c| {
+            vec![(
+                c.id.clone(),
+                c.grade,
+                c.score,
+                grading::assess(c, &s.grading, day),
+            )]
+        })?;
+        for (id, grade, score, a) in assessed {
+            let Some(a) = a else {
                 out.not_graded += 1;
                 continue;
             };
             out.assessed += 1;
-            if slim.grade == Some(a.grade) && slim.score == Some(a.score) {
+            if grade == Some(a.grade) && score == Some(a.score) {
                 continue;
             }
-            let (mut doc, stored) = load_visible(tx, &caller, &slim.id)?;
+            let (mut doc, stored) = load_visible(tx, &caller, &id)?;
             let mut card = doc.card().clone();
             let was = card
                 .grade
@@ -266,8 +273,8 @@ pub async fn apply_grades(
             let note = ChangeNote::new(&caller.login, Action::Grade).with_reason(Some(reason));
             doc.update(&card, &note, now)
                 .map_err(|e| SyncError::BadRequest(e.to_string()))?;
-            commit_change(tx, &slim.id, &doc, &stored, &caller, now)?;
-            out.changed.push(slim.id);
+            commit_change(tx, &id, &doc, &stored, &caller, now)?;
+            out.changed.push(id);
         }
         Ok(out)
     })
@@ -282,11 +289,7 @@ pub async fn warnings(
     day: Day,
 ) -> Result<Vec<Warning>, SyncError> {
     let who = scope(&caller, salesperson)?;
-    let (cards, s) = cards(db, who).await?;
-    Ok(cards
-        .iter()
-        .flat_map(|c| warnings::check(c, &s, day))
-        .collect())
+    over_cards(db, who, move |c, s| warnings::check(c, s, day)).await
 }
 
 /// Monthly complaint statistics in scope.
@@ -296,8 +299,19 @@ pub async fn complaint_stats(
     salesperson: Option<String>,
 ) -> Result<Vec<ComplaintMonth>, SyncError> {
     let who = scope(&caller, salesperson)?;
-    let (cards, _) = cards(db, who).await?;
-    Ok(reports::complaint_stats(&cards))
+    // Only the complaints travel out of the parallel part.
+    let with_complaints = over_cards(db, who, |c, _| {
+        if c.complaints.is_empty() {
+            vec![]
+        } else {
+            vec![Customer {
+                complaints: c.complaints.clone(),
+                ..Default::default()
+            }]
+        }
+    })
+    .await?;
+    Ok(reports::complaint_stats(&with_complaints))
 }
 
 /// Follow-ups due on `day` or overdue, in scope.
@@ -308,15 +322,15 @@ pub async fn followups(
     day: Day,
 ) -> Result<Vec<(String, Planned)>, SyncError> {
     let who = scope(&caller, salesperson)?;
-    let (cards, _) = cards(db, who).await?;
-    let by_id: std::collections::HashMap<&str, &str> = cards
-        .iter()
-        .map(|c| (c.id.as_str(), c.salesperson.as_str()))
-        .collect();
-    Ok(reports::due_followups(&cards, day)
-        .into_iter()
-        .map(|p| (by_id[p.customer.as_str()].to_string(), p))
-        .collect())
+    let mut due = over_cards(db, who, move |c, _| {
+        reports::due_followups([c], day)
+            .into_iter()
+            .map(|p| (c.salesperson.clone(), p))
+            .collect()
+    })
+    .await?;
+    due.sort_by(|a, b| (a.1.day, &a.1.customer).cmp(&(b.1.day, &b.1.customer)));
+    Ok(due)
 }
 
 /// Records due for their periodic review, in scope.
@@ -327,8 +341,12 @@ pub async fn review_due(
     day: Day,
 ) -> Result<Vec<ReviewDue>, SyncError> {
     let who = scope(&caller, salesperson)?;
-    let (cards, s) = cards(db, who).await?;
-    Ok(reports::review_due(&cards, s.review_days, day))
+    let mut due = over_cards(db, who, move |c, s| {
+        reports::review_due([c], s.review_days, day)
+    })
+    .await?;
+    due.sort_by(|a, b| b.days.cmp(&a.days).then(a.customer.cmp(&b.customer)));
+    Ok(due)
 }
 
 /// The daily activity report of `salesperson` for `day`.

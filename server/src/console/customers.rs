@@ -87,7 +87,13 @@ impl ListQuery {
     }
 }
 
-fn select(name: &str, label: &str, current: &str, options: &[(String, String)], any: &str) -> Markup {
+fn select(
+    name: &str,
+    label: &str,
+    current: &str,
+    options: &[(String, String)],
+    any: &str,
+) -> Markup {
     html! {
         label { (label)
             select name=(name) {
@@ -224,7 +230,9 @@ async fn card(
     Query(d): Query<Done>,
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
-    let view = archive::card(&state.db, s.caller(), id.clone()).await.lang(l)?;
+    let view = archive::card(&state.db, s.caller(), id.clone())
+        .await
+        .lang(l)?;
     let c = &view.customer;
     let settings = state.db.settings().await.lang(l)?.settings;
     let edits = s.head_office();
@@ -425,7 +433,9 @@ async fn resolve(
     )
     .await
     .lang(s.lang)?;
-    Ok(done(&format!("/console/customers/{id}?done=resolve#history")))
+    Ok(done(&format!(
+        "/console/customers/{id}?done=resolve#history"
+    )))
 }
 
 async fn review(

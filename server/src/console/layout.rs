@@ -108,12 +108,24 @@ fn nav(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
     if s.role != Role::BackupOperator && s.role != Role::Admin {
         v.push(("customers", l.t("客户", "Customers"), "/console/customers"));
         v.push(("conflicts", l.t("冲突", "Conflicts"), "/console/conflicts"));
-        v.push(("credit", l.t("信用额度审批", "Credit approvals"), "/console/credit"));
+        v.push((
+            "credit",
+            l.t("信用额度审批", "Credit approvals"),
+            "/console/credit",
+        ));
         v.push(("grades", l.t("等级汇总", "Grades"), "/console/grades"));
         v.push(("warnings", l.t("预警", "Warnings"), "/console/warnings"));
-        v.push(("followups", l.t("待跟进", "Follow-ups"), "/console/followups"));
+        v.push((
+            "followups",
+            l.t("待跟进", "Follow-ups"),
+            "/console/followups",
+        ));
         v.push(("daily", l.t("销售日报", "Daily reports"), "/console/daily"));
-        v.push(("complaints", l.t("投诉统计", "Complaints"), "/console/complaints"));
+        v.push((
+            "complaints",
+            l.t("投诉统计", "Complaints"),
+            "/console/complaints",
+        ));
     }
     if s.head_office() {
         v.push(("import", l.t("导入", "Import"), "/console/import"));

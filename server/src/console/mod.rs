@@ -106,9 +106,7 @@ impl Session {
             Ok(())
         } else {
             Err(ConsoleError(
-                AppError::Forbidden(
-                    "表单已失效(CSRF 校验失败),请刷新页面后重试".into(),
-                ),
+                AppError::Forbidden("表单已失效(CSRF 校验失败),请刷新页面后重试".into()),
                 self.lang,
             ))
         }
@@ -161,12 +159,18 @@ impl IntoResponse for ConsoleError {
             // since we render our own body.
             tracing::error!(error = %crate::error::chain(&e), "控制台页面出错");
         }
-        if matches!(e, AppError::Unauthorized | AppError::DeviceRevoked | AppError::UserDisabled) {
+        if matches!(
+            e,
+            AppError::Unauthorized | AppError::DeviceRevoked | AppError::UserDisabled
+        ) {
             return Redirect::to("/console/login").into_response();
         }
         let message = if status.is_server_error() {
-            lang.t("服务器内部错误,请稍后再试", "Internal error, please try again later")
-                .to_string()
+            lang.t(
+                "服务器内部错误,请稍后再试",
+                "Internal error, please try again later",
+            )
+            .to_string()
         } else {
             e.to_string()
         };
@@ -325,7 +329,9 @@ async fn logout(
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("crm_session=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "crm_session=; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(r)
 }

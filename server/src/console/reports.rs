@@ -70,11 +70,18 @@ fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}%")).unwrap_or_default()
 }
 
-async fn grades(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+async fn grades(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::grade_table(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
-    let ok = (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
+    let rows = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
+        .await
+        .lang(l)?;
+    let ok =
+        (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
     Ok(page(
         &s,
         "grades",
@@ -109,21 +116,33 @@ async fn grades(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -
     ))
 }
 
-async fn apply(s: Session, State(state): State<AppState>, Form(f): Form<Fields>) -> Result<Response, ConsoleError> {
+async fn apply(
+    s: Session,
+    State(state): State<AppState>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
     s.check(&f)?;
     let q = Q {
         day: f.text("day"),
         ..Default::default()
     };
     let day = q.day(&s)?;
-    rules::apply_grades(&state.db, s.caller(), day, crate::clock::now_ms()).await.lang(s.lang)?;
+    rules::apply_grades(&state.db, s.caller(), day, crate::clock::now_ms())
+        .await
+        .lang(s.lang)?;
     Ok(done("/console/grades?done=apply"))
 }
 
-async fn warnings(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+async fn warnings(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::warnings(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
+    let rows = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
+        .await
+        .lang(l)?;
     Ok(page(
         &s,
         "warnings",
@@ -143,18 +162,28 @@ async fn warnings(s: Session, State(state): State<AppState>, Query(q): Query<Q>)
     ))
 }
 
-async fn followups(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+async fn followups(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::followups(&state.db, s.caller(), q.salesperson(), day).await.lang(l)?;
-    let mut by: std::collections::BTreeMap<&str, Vec<&crm_shared::reports::Planned>> = Default::default();
+    let rows = rules::followups(&state.db, s.caller(), q.salesperson(), day)
+        .await
+        .lang(l)?;
+    let mut by: std::collections::BTreeMap<&str, Vec<&crm_shared::reports::Planned>> =
+        Default::default();
     for (who, p) in &rows {
         by.entry(who.as_str()).or_default().push(p);
     }
     Ok(page(
         &s,
         "followups",
-        l.t("到期及逾期跟进(按业务员)", "Follow-ups due and overdue, by salesperson"),
+        l.t(
+            "到期及逾期跟进(按业务员)",
+            "Follow-ups due and overdue, by salesperson",
+        ),
         html! {
             (filter_form(&s, "/console/followups", &q, true, day))
             @if by.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } }
@@ -171,11 +200,17 @@ async fn followups(s: Session, State(state): State<AppState>, Query(q): Query<Q>
     ))
 }
 
-async fn daily(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+async fn daily(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
     let who = q.salesperson().unwrap_or_else(|| s.login.clone());
-    let r = rules::daily(&state.db, s.caller(), who.clone(), day).await.lang(l)?;
+    let r = rules::daily(&state.db, s.caller(), who.clone(), day)
+        .await
+        .lang(l)?;
     Ok(page(
         &s,
         "daily",
@@ -202,9 +237,15 @@ async fn daily(s: Session, State(state): State<AppState>, Query(q): Query<Q>) ->
     ))
 }
 
-async fn complaints(s: Session, State(state): State<AppState>, Query(q): Query<Q>) -> Result<Markup, ConsoleError> {
+async fn complaints(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
     let l = s.lang;
-    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson()).await.lang(l)?;
+    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson())
+        .await
+        .lang(l)?;
     Ok(page(
         &s,
         "complaints",

@@ -220,12 +220,11 @@ pub(crate) fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Re
         ])?;
     }
     tx.prepare_cached(
-        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts, summary, rules)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, salesperson = excluded.salesperson,
              region = excluded.region, status = excluded.status, grade = excluded.grade,
-             tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts,
-             summary = excluded.summary, rules = excluded.rules",
+             tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts",
     )?
     .execute(params![
         id,
@@ -237,9 +236,12 @@ pub(crate) fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Re
         summary.tier.map(|t| t.code()),
         search,
         conflicts as i64,
-        json,
-        p.rules
     ])?;
+    tx.prepare_cached(
+        "INSERT INTO customer_details (id, summary, rules) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, rules = excluded.rules",
+    )?
+    .execute(params![id, json, p.rules])?;
     Ok(())
 }
 
@@ -381,7 +383,10 @@ pub(crate) fn row(
     conn: &Connection,
     id: &str,
 ) -> rusqlite::Result<Option<(CustomerSummary, String, i64)>> {
-    conn.prepare_cached("SELECT summary, search, conflicts FROM customers WHERE id = ?1")?
+    conn.prepare_cached(
+        "SELECT d.summary, c.search, c.conflicts FROM customers c JOIN customer_details d ON d.id = c.id
+         WHERE c.id = ?1",
+    )?
         .query_row([id], |r| {
             let json: String = r.get(0)?;
             let summary = serde_json::from_str(&json).map_err(|e| {
@@ -442,24 +447,55 @@ pub(crate) fn credit_requests(
     rows.collect()
 }
 
-/// The slimmed cards of every customer (`salesperson`: only theirs), by name.
-pub(crate) fn rules_cards(
+/// Runs `f` over the slimmed card of every customer (`salesperson`: only
+/// theirs), by name, parsing them on all cores a chunk at a time so memory
+/// stays bounded however many customers there are; returns what `f` gave,
+/// in order.
+pub(crate) fn over_rules_cards<T: Send>(
     conn: &Connection,
     salesperson: Option<&str>,
-) -> rusqlite::Result<Vec<Customer>> {
-    let mut st = conn.prepare_cached(
-        "SELECT rules FROM customers WHERE (?1 IS NULL OR salesperson = ?1) AND rules <> '' ORDER BY name, id",
-    )?;
-    let rows = st.query_map([salesperson], |r| {
-        let json: String = r.get(0)?;
-        serde_json::from_str(&json).map_err(json_err)
-    })?;
-    rows.collect()
+    f: impl Fn(&Customer) -> Vec<T> + Sync,
+) -> rusqlite::Result<Vec<T>> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 4096;
+    // Two statements rather than `?1 IS NULL OR …`, which would keep SQLite
+    // from using the salesperson index.
+    let mut st = match salesperson {
+        Some(_) => conn.prepare_cached(
+            "SELECT d.rules FROM customers c JOIN customer_details d ON d.id = c.id
+             WHERE c.salesperson = ?1 AND d.rules <> '' ORDER BY c.name, c.id",
+        )?,
+        None => conn.prepare_cached(
+            "SELECT d.rules FROM customers c JOIN customer_details d ON d.id = c.id
+             WHERE d.rules <> '' AND ?1 IS NULL ORDER BY c.name, c.id",
+        )?,
+    };
+    let mut rows = st.query([salesperson])?;
+    let mut out = Vec::new();
+    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+    let flush = |chunk: &mut Vec<String>, out: &mut Vec<T>| -> rusqlite::Result<()> {
+        let parsed: Vec<Vec<T>> = chunk
+            .par_iter()
+            .map(|json| serde_json::from_str::<Customer>(json).map(|c| f(&c)))
+            .collect::<Result<_, _>>()
+            .map_err(json_err)?;
+        out.extend(parsed.into_iter().flatten());
+        chunk.clear();
+        Ok(())
+    };
+    while let Some(r) = rows.next()? {
+        chunk.push(r.get(0)?);
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, &mut out)?;
+        }
+    }
+    flush(&mut chunk, &mut out)?;
+    Ok(out)
 }
 
 /// Ids of customers whose slimmed card is missing (written before migration 4).
 pub(crate) fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT id FROM customers WHERE rules = ''")?;
+    let mut st = conn.prepare("SELECT id FROM customer_details WHERE rules = ''")?;
     let rows = st.query_map([], |r| r.get(0))?;
     rows.collect()
 }
@@ -520,43 +556,46 @@ pub struct ListFilter {
     pub tier: Option<String>,
 }
 
-/// A page of customers matching `f`, by name.
+/// A page of customers matching `f`, by name. Only the filters given go
+/// into the SQL, so an exact filter (salesperson, region) can use its index.
 pub(crate) fn list(
     conn: &Connection,
     f: &ListFilter,
     offset: usize,
     limit: usize,
 ) -> rusqlite::Result<Vec<CustomerSummary>> {
-    let like = f.q.as_ref().map(|q| {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        format!("%{escaped}%")
-    });
-    let mut st = conn.prepare_cached(
-        "SELECT summary FROM customers
-         WHERE (?1 IS NULL OR search LIKE ?1 ESCAPE '\\')
-           AND (?2 IS NULL OR region = ?2)
-           AND (?3 IS NULL OR salesperson = ?3)
-           AND (?4 IS NULL OR grade = ?4)
-           AND (?5 IS NULL OR status = ?5)
-           AND (?6 IS NULL OR tier = ?6)
-         ORDER BY name, id LIMIT ?7 OFFSET ?8",
-    )?;
-    let rows = st.query_map(
-        params![
-            like,
-            f.region,
-            f.salesperson,
-            f.grade,
-            f.status,
-            f.tier,
-            limit as i64,
-            offset as i64
-        ],
-        |r| {
-            let json: String = r.get(0)?;
-            serde_json::from_str(&json).map_err(json_err)
-        },
-    )?;
+    let mut sql = String::from(
+        "SELECT d.summary FROM customers c JOIN customer_details d ON d.id = c.id WHERE 1",
+    );
+    let mut args: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        sql.push_str(&format!(" AND c.search LIKE ?{} ESCAPE '\\'", args.len()));
+    }
+    for (col, v) in [
+        ("region", &f.region),
+        ("salesperson", &f.salesperson),
+        ("grade", &f.grade),
+        ("status", &f.status),
+        ("tier", &f.tier),
+    ] {
+        if let Some(v) = v {
+            args.push(v.clone());
+            sql.push_str(&format!(" AND c.{col} = ?{}", args.len()));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY c.name, c.id LIMIT {limit} OFFSET {offset}"
+    ));
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let json: String = r.get(0)?;
+        serde_json::from_str(&json).map_err(json_err)
+    })?;
     rows.collect()
 }
 
