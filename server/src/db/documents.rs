@@ -569,12 +569,21 @@ pub(crate) fn list(
     );
     let mut args: Vec<String> = Vec::new();
     if let Some(q) = &f.q {
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(format!("%{escaped}%"));
-        sql.push_str(&format!(" AND c.search LIKE ?{} ESCAPE '\\'", args.len()));
+        if q.chars().count() >= 3 {
+            // The trigram index finds any substring of three or more characters.
+            args.push(format!("\"{}\"", q.replace('"', "\"\"")));
+            sql.push_str(&format!(
+                " AND c.rowid IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ?{})",
+                args.len()
+            ));
+        } else {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(format!("%{escaped}%"));
+            sql.push_str(&format!(" AND c.search LIKE ?{} ESCAPE '\\'", args.len()));
+        }
     }
     for (col, v) in [
         ("region", &f.region),
