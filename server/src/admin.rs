@@ -156,6 +156,139 @@ pub async fn settings_set(
     Ok(())
 }
 
+/// `sheet FILE`: plans an import from a spreadsheet, prints the plan, and
+/// unless `dry_run` imports it in one transaction.
+pub async fn sheet_import(
+    db: &Db,
+    out: &mut dyn Write,
+    file: &std::path::Path,
+    by: &str,
+    dry_run: bool,
+    create_duplicates: bool,
+    json: bool,
+) -> Result<(), AdminError> {
+    use crate::sheets::{import, table, Format};
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let format = Format::of(&name).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| AdminError::Invalid(format!("无法读取 {}:{e}", file.display())))?;
+    let t = table::read(&bytes, format).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let invalid = |e: crate::sync::SyncError| AdminError::Invalid(e.to_string());
+    let plan = import::plan(db, t.clone(), name.clone(), by.to_owned())
+        .await
+        .map_err(invalid)?;
+    let outcome = if dry_run || !plan.errors.is_empty() {
+        None
+    } else {
+        Some(
+            import::commit(db, t, name, by.to_owned(), Vec::new(), create_duplicates)
+                .await
+                .map_err(invalid)?
+                .1,
+        )
+    };
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"plan": plan, "imported": outcome})
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}:新建 {} 个,更新 {} 个,疑似重复 {} 行,错误 {} 行",
+            plan.file_name,
+            plan.creates(),
+            plan.updates(),
+            plan.duplicates(),
+            plan.errors.len()
+        )?;
+        if !plan.unknown_headers.is_empty() {
+            writeln!(
+                out,
+                "未识别的表头(已忽略):{}",
+                plan.unknown_headers.join("、")
+            )?;
+        }
+        for (line, e) in &plan.errors {
+            writeln!(out, "  第 {line} 行:{e}")?;
+        }
+        for r in plan.rows.iter().filter(|r| !r.duplicates.is_empty()) {
+            let with: Vec<String> = r
+                .duplicates
+                .iter()
+                .map(|d| format!("{}相同:{}({})", d.on, d.name, d.customer))
+                .collect();
+            writeln!(
+                out,
+                "  第 {} 行 {} 疑似重复:{}",
+                r.line,
+                r.name,
+                with.join(";")
+            )?;
+        }
+        match outcome {
+            Some(o) => writeln!(
+                out,
+                "已导入:新建 {},更新 {},未变 {},跳过疑似重复 {}",
+                o.created, o.updated, o.unchanged, o.skipped_duplicates
+            )?,
+            None if !plan.errors.is_empty() => writeln!(out, "有错误,未导入任何数据")?,
+            None => writeln!(out, "试运行,未写入")?,
+        }
+    }
+    if !plan.errors.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "表格有 {} 行错误,未导入",
+            plan.errors.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `export KIND --out FILE`: writes an export as .xlsx or .csv.
+pub async fn export(
+    db: &Db,
+    out: &mut dyn Write,
+    kind: &str,
+    file: &std::path::Path,
+    salesperson: Option<String>,
+) -> Result<(), AdminError> {
+    use crate::sheets::{export, table, Format};
+    let k = export::Kind::parse(kind).ok_or_else(|| {
+        AdminError::Invalid(format!(
+            "不能导出“{kind}”,可选:customers、grades、warnings、complaints"
+        ))
+    })?;
+    let format =
+        Format::of(&file.to_string_lossy()).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    // The command line acts with head office's view of everything.
+    let caller = crate::sync::Caller {
+        login: "admin".into(),
+        role: Role::Manager,
+        device_id: "命令行".into(),
+    };
+    let day = crm_shared::day::Day::from_millis_local(now_ms());
+    let t = export::table(db, caller, k, salesperson, day)
+        .await
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let bytes =
+        table::write(&t, format, k.title()).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    std::fs::write(file, bytes)
+        .map_err(|e| AdminError::Invalid(format!("无法写入 {}:{e}", file.display())))?;
+    writeln!(
+        out,
+        "已导出{} {} 行到 {}",
+        k.title(),
+        t.rows.len(),
+        file.display()
+    )?;
+    Ok(())
+}
+
 /// `user list`: every account, as a table or JSON.
 pub async fn user_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(), AdminError> {
     let users = db.users().await?;

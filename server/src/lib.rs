@@ -24,6 +24,8 @@
 //! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
 //! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
 //! - [`admin`]: `crm-server user …` / `device …` / `settings …` commands.
+//! - [`sheets`]: Excel/CSV import (plan, duplicates, one-transaction commit)
+//!   and export, for the console and the `sheet`/`export` commands.
 //! - [`console`]: the head-office web console (HTML pages under `/console`).
 //! - [`rules`]: business rules over the whole archive (credit approval,
 //!   grading, warnings, reports, reviews); [`archive`]: cards, conflicts,
@@ -49,6 +51,7 @@ pub mod extract;
 pub mod routes;
 pub mod rules;
 pub mod serve;
+pub mod sheets;
 pub mod state;
 pub mod sync;
 pub mod telemetry;

@@ -54,6 +54,34 @@ enum Command {
     /// 公司设置:评分规则、跟进间隔、审查周期、流失天数、信用额度审批链
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// 从 Excel(.xlsx)或 CSV 表格导入客户(含联系人);先试运行再导入
+    Sheet {
+        /// 表格文件(.xlsx 或 .csv)
+        file: PathBuf,
+        /// 只显示将新建、更新的客户和疑似重复,不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 记为导入者的登录名;未指定业务员的客户也分给此人
+        #[arg(long = "as", default_value = "admin")]
+        by: String,
+        /// 疑似重复的行也新建(默认跳过)
+        #[arg(long)]
+        create_duplicates: bool,
+        /// 输出 JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// 导出为 Excel(.xlsx)或 CSV:customers 客户列表、grades 等级汇总表、warnings 预警、complaints 客诉统计
+    Export {
+        /// customers、grades、warnings 或 complaints
+        kind: String,
+        /// 输出文件;扩展名决定格式(.xlsx 或 .csv)
+        #[arg(long)]
+        out: PathBuf,
+        /// 只导出这个业务员的客户
+        #[arg(long)]
+        salesperson: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +282,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 SettingsCommand::Show => admin::settings_show(&db, out).await?,
                 SettingsCommand::Set { file } => admin::settings_set(&db, out, &file).await?,
             }
+            Ok(out.flush()?)
+        }
+        Some(Command::Sheet {
+            file,
+            dry_run,
+            by,
+            create_duplicates,
+            json,
+        }) => {
+            telemetry::init("warn");
+            let db = open_db(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            admin::sheet_import(&db, out, &file, &by, dry_run, create_duplicates, json).await?;
+            Ok(out.flush()?)
+        }
+        Some(Command::Export {
+            kind,
+            out: file,
+            salesperson,
+        }) => {
+            telemetry::init("warn");
+            let db = open_db(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            admin::export(&db, out, &kind, &file, salesperson).await?;
             Ok(out.flush()?)
         }
         Some(Command::Device(cmd)) => {

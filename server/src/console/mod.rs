@@ -11,13 +11,14 @@
 //!   `crate::rules`), which check the role server-side; a salesperson sees
 //!   only their own customers here too.
 //!
-//! Submodules are one page group each; [`layout`] holds the shell and the
+//! Submodules are one page group each (`sheets` is import/export); [`layout`] holds the shell and the
 //! shared bits of markup.
 
 mod approvals;
 mod customers;
 mod layout;
 mod reports;
+mod sheets;
 mod system;
 
 use axum::extract::{FromRequestParts, Query, State};
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(approvals::routes())
         .merge(reports::routes())
         .merge(system::routes())
+        .merge(sheets::routes())
 }
 
 /// The signed-in person, from the session cookie. Pages that need one take

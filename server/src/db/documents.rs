@@ -633,3 +633,34 @@ pub(crate) fn changed_count(
     )?
     .query_row(params![cursor, login, all], |r| r.get(0))
 }
+
+/// Customers named exactly `name`: (id, name).
+pub(crate) fn find_by_name(
+    conn: &Connection,
+    name: &str,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st =
+        conn.prepare_cached("SELECT id, name FROM customers WHERE name = ?1 ORDER BY id")?;
+    let rows = st.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Customers whose search text (names, contacts' numbers, tax number)
+/// contains `text` of three or more characters: (id, name).
+pub(crate) fn find_by_text(
+    conn: &Connection,
+    text: &str,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    if text.chars().count() < 3 {
+        return Ok(Vec::new());
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT id, name FROM customers WHERE rowid IN
+            (SELECT rowid FROM customer_search WHERE customer_search MATCH ?1)
+         ORDER BY id LIMIT 20",
+    )?;
+    let rows = st.query_map([format!("\"{}\"", text.replace('"', "\"\""))], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,200 @@
+//! The four exports head office asks for, as tables with the handbook's
+//! Chinese headers: the customer list, the grade summary table
+//! (客户等级管理汇总表), warnings, and monthly complaint statistics.
+
+use crm_shared::day::Day;
+
+use super::{Cell, Table};
+use crate::db::{Db, ListFilter};
+use crate::sync::{Caller, SyncError};
+
+/// What can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 客户列表.
+    Customers,
+    /// 客户等级管理汇总表.
+    Grades,
+    /// 预警.
+    Warnings,
+    /// 月度客诉统计.
+    Complaints,
+}
+
+impl Kind {
+    /// From the name used in URLs and on the command line.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "customers" => Kind::Customers,
+            "grades" => Kind::Grades,
+            "warnings" => Kind::Warnings,
+            "complaints" => Kind::Complaints,
+            _ => return None,
+        })
+    }
+
+    /// Sheet name and file name stem (Chinese).
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Customers => "客户列表",
+            Kind::Grades => "客户等级管理汇总表",
+            Kind::Warnings => "预警",
+            Kind::Complaints => "月度客诉统计",
+        }
+    }
+}
+
+fn headers(h: &[&str]) -> Vec<String> {
+    h.iter().map(|s| s.to_string()).collect()
+}
+
+fn n<T: Into<f64>>(v: Option<T>) -> Cell {
+    Cell::from(v)
+}
+
+/// The export `kind` of what `caller` may see (`salesperson`: only theirs), as of `day`.
+pub async fn table(
+    db: &Db,
+    caller: Caller,
+    kind: Kind,
+    salesperson: Option<String>,
+    day: Day,
+) -> Result<Table, SyncError> {
+    Ok(match kind {
+        Kind::Customers => {
+            let rows = crate::archive::list(
+                db,
+                caller,
+                ListFilter {
+                    salesperson,
+                    ..Default::default()
+                },
+                0,
+                usize::MAX >> 1,
+            )
+            .await?;
+            Table {
+                headers: headers(&[
+                    "客户编号",
+                    "客户名称",
+                    "业务员",
+                    "区域",
+                    "状态",
+                    "等级",
+                    "类别",
+                    "信用额度(元)",
+                    "联系人",
+                    "电话",
+                    "下次跟进",
+                ]),
+                rows: rows
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.id.into(),
+                            r.name.into(),
+                            r.salesperson.into(),
+                            r.region.into(),
+                            r.status.label().into(),
+                            r.grade.map(|g| g.code()).unwrap_or_default().into(),
+                            r.tier.map(|t| t.label()).unwrap_or_default().into(),
+                            n(r.credit_limit.map(|v| v as f64)),
+                            r.contact.unwrap_or_default().into(),
+                            r.phone.unwrap_or_default().into(),
+                            r.next_followup
+                                .map(|d| d.to_string())
+                                .unwrap_or_default()
+                                .into(),
+                        ]
+                    })
+                    .collect(),
+            }
+        }
+        Kind::Grades => {
+            let rows = crate::rules::grade_table(db, caller, salesperson, day).await?;
+            Table {
+                headers: headers(&[
+                    "No",
+                    "客户名称",
+                    "业务员",
+                    "客户等级评分",
+                    "等级系数",
+                    "月均销售额(元)",
+                    "信用履约率",
+                    "客户等级",
+                    "信用额度(元)",
+                    "备注",
+                ]),
+                rows: rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        vec![
+                            Cell::Number((i + 1) as f64),
+                            r.name.into(),
+                            r.salesperson.into(),
+                            n(r.score),
+                            n(r.coefficient),
+                            n(r.monthly_average.map(f64::round)),
+                            r.on_time_rate
+                                .map(|x| format!("{x:.1}%"))
+                                .unwrap_or_default()
+                                .into(),
+                            r.grade.map(|g| g.code()).unwrap_or_default().into(),
+                            n(r.credit_limit.map(|v| v as f64)),
+                            r.remarks.into(),
+                        ]
+                    })
+                    .collect(),
+            }
+        }
+        Kind::Warnings => {
+            let rows = crate::rules::warnings(db, caller, salesperson, day).await?;
+            Table {
+                headers: headers(&["客户编号", "客户名称", "业务员", "预警规则", "指标"]),
+                rows: rows
+                    .into_iter()
+                    .map(|w| {
+                        vec![
+                            w.customer.into(),
+                            w.name.into(),
+                            w.salesperson.into(),
+                            w.rule.label().into(),
+                            w.figure.into(),
+                        ]
+                    })
+                    .collect(),
+            }
+        }
+        Kind::Complaints => {
+            let rows = crate::rules::complaint_stats(db, caller, salesperson).await?;
+            Table {
+                headers: headers(&[
+                    "月份",
+                    "投诉总数",
+                    "质量问题",
+                    "非质量问题",
+                    "未判定",
+                    "客户满意",
+                    "客户不满意",
+                    "处理中",
+                ]),
+                rows: rows
+                    .into_iter()
+                    .map(|m| {
+                        vec![
+                            m.month.into(),
+                            Cell::Number(m.total.into()),
+                            Cell::Number(m.quality.into()),
+                            Cell::Number(m.non_quality.into()),
+                            Cell::Number(m.unclassified.into()),
+                            Cell::Number(m.satisfied.into()),
+                            Cell::Number(m.unsatisfied.into()),
+                            Cell::Number(m.open.into()),
+                        ]
+                    })
+                    .collect(),
+            }
+        }
+    })
+}

@@ -1,0 +1,279 @@
+//! Excel and CSV import/export through the server's own code and its
+//! `crm-server sheet` / `export` commands, on a real store.
+
+mod common;
+
+use common::TestServer;
+use crm_server::sheets::{export, import, table, Cell, Format, Table};
+use crm_server::sync::Caller;
+use crm_shared::codes::Role;
+use crm_shared::day::Day;
+
+/// An .xlsx the way head office types one: Chinese headers, a unit on the limit.
+fn workbook(rows: &[[&str; 6]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["客户名称", "联系人", "手机", "地址", "信用额度(元)", "税号"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if let (4, Ok(n)) = (c, v.parse::<f64>()) {
+                ws.write_number(r as u32 + 1, 4, n).unwrap();
+            } else {
+                ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn read(bytes: &[u8], f: Format) -> Table {
+    table::read(bytes, f).unwrap()
+}
+
+fn clerk() -> Caller {
+    Caller {
+        login: "wang".into(),
+        role: Role::Clerk,
+        device_id: "test".into(),
+    }
+}
+
+async fn names(srv: &TestServer) -> Vec<String> {
+    let rows = crm_server::archive::list(&srv.db, clerk(), Default::default(), 0, 1000)
+        .await
+        .unwrap();
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+#[tokio::test]
+async fn an_xlsx_with_chinese_headers_is_planned_then_imported() {
+    let srv = TestServer::plain().await;
+    let bytes = workbook(&[
+        [
+            "杭州西湖龙井茶业有限公司",
+            "周经理",
+            "13800000001",
+            "杭州市西湖区龙井路1号",
+            "800000",
+            "91330100MA2XXXX01",
+        ],
+        ["宁波北仑港务贸易", "李主任", "13900000002", "", "", ""],
+    ]);
+    let t = read(&bytes, Format::Xlsx);
+    let plan = import::plan(&srv.db, t.clone(), "客户.xlsx".into(), "wang".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (plan.creates(), plan.updates(), plan.duplicates()),
+        (2, 0, 0)
+    );
+    assert!(names(&srv).await.is_empty(), "a plan writes nothing");
+
+    let (_, out) = import::commit(&srv.db, t, "客户.xlsx".into(), "wang".into(), vec![], false)
+        .await
+        .unwrap();
+    assert_eq!(out.created, 2);
+    let list = crm_server::archive::list(&srv.db, clerk(), Default::default(), 0, 10)
+        .await
+        .unwrap();
+    let tea = list.iter().find(|r| r.name.starts_with("杭州")).unwrap();
+    assert_eq!(tea.credit_limit, Some(800_000));
+    assert_eq!(tea.contact.as_deref(), Some("周经理"));
+    assert_eq!(tea.phone.as_deref(), Some("13800000001"));
+    let card = crm_server::archive::card(&srv.db, clerk(), tea.id.clone())
+        .await
+        .unwrap();
+    assert_eq!(card.customer.company.address, "杭州市西湖区龙井路1号");
+    assert_eq!(card.customer.billing.tax_no, "91330100MA2XXXX01");
+    let reason = card.history.last().unwrap().reason.clone().unwrap();
+    assert_eq!(reason, "导入 客户.xlsx");
+}
+
+#[tokio::test]
+async fn duplicates_are_listed_and_skipped_unless_chosen() {
+    let srv = TestServer::plain().await;
+    let first = workbook(&[[
+        "苏州丝绸进出口公司",
+        "陈经理",
+        "13700000007",
+        "",
+        "",
+        "913205001234567890",
+    ]]);
+    import::commit(
+        &srv.db,
+        read(&first, Format::Xlsx),
+        "a.xlsx".into(),
+        "wang".into(),
+        vec![],
+        false,
+    )
+    .await
+    .unwrap();
+    // Same phone under another name; same tax number; and a repeat inside the file.
+    let second = workbook(&[
+        [
+            "苏州丝绸进出口有限公司",
+            "陈经理",
+            "13700000007",
+            "",
+            "",
+            "",
+        ],
+        [
+            "吴江丝绸厂",
+            "王厂长",
+            "13600000006",
+            "",
+            "",
+            "913205001234567890",
+        ],
+        ["常熟纺织", "赵经理", "13500000005", "", "", ""],
+        ["常熟纺织", "赵经理", "13500000005", "", "", ""],
+    ]);
+    let t = read(&second, Format::Xlsx);
+    let plan = import::plan(&srv.db, t.clone(), "b.xlsx".into(), "wang".into())
+        .await
+        .unwrap();
+    let dup = |line: usize| {
+        plan.rows
+            .iter()
+            .find(|r| r.line == line)
+            .unwrap()
+            .duplicates
+            .clone()
+    };
+    assert_eq!(dup(2)[0].on, "电话");
+    assert_eq!(dup(2)[0].name, "苏州丝绸进出口公司");
+    assert_eq!(dup(3)[0].on, "税号");
+    assert!(dup(4).is_empty());
+    assert!(
+        dup(5).iter().any(|d| d.customer == "第 4 行"),
+        "{:?}",
+        dup(5)
+    );
+    // The person keeps row 3 (a different factory sharing a tax number is a mistake they checked).
+    let (_, out) = import::commit(&srv.db, t, "b.xlsx".into(), "wang".into(), vec![3], false)
+        .await
+        .unwrap();
+    assert_eq!((out.created, out.skipped_duplicates), (2, 2));
+    let mut n = names(&srv).await;
+    n.sort();
+    assert_eq!(n, ["吴江丝绸厂", "常熟纺织", "苏州丝绸进出口公司"]);
+}
+
+#[tokio::test]
+async fn one_bad_row_imports_nothing_and_names_the_row() {
+    let srv = TestServer::plain().await;
+    let bytes = workbook(&[
+        ["好客户", "甲", "13800000001", "", "1000", ""],
+        ["坏客户", "乙", "13800000002", "", "一百万", ""],
+    ]);
+    let e = import::commit(
+        &srv.db,
+        read(&bytes, Format::Xlsx),
+        "c.xlsx".into(),
+        "wang".into(),
+        vec![],
+        false,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("第 3 行") && e.contains("一百万"), "{e}");
+    assert!(names(&srv).await.is_empty());
+    // A sheet without a name column is refused before any row is looked at.
+    let csv = "\u{feff}联系人,电话\n张三,13800000000\n";
+    let e = table::read(csv.as_bytes(), Format::Csv)
+        .and_then(|t| crm_server::sheets::columns::map(&t.headers).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("客户名称"), "{e}");
+}
+
+#[tokio::test]
+async fn a_csv_with_bom_imports_and_exports_read_back() {
+    let srv = TestServer::plain().await;
+    let csv = "\u{feff}客户名称,联系人,电话,区域,业务员,等级\n温州鹿城鞋业,林经理,0577-88880000,华东,zhang,B\n";
+    let t = read(csv.as_bytes(), Format::Csv);
+    let (_, out) = import::commit(&srv.db, t, "d.csv".into(), "wang".into(), vec![], false)
+        .await
+        .unwrap();
+    assert_eq!(out.created, 1);
+    let day = Day::from_millis_local(crm_server::clock::now_ms());
+    for f in [Format::Xlsx, Format::Csv] {
+        let t = export::table(&srv.db, clerk(), export::Kind::Customers, None, day)
+            .await
+            .unwrap();
+        let back = read(&table::write(&t, f, "客户列表").unwrap(), f);
+        assert_eq!(back.headers[1], "客户名称");
+        assert_eq!(back.rows[0][1], Cell::Text("温州鹿城鞋业".into()));
+        assert_eq!(back.rows[0][2].text(), "zhang");
+    }
+    let g = export::table(&srv.db, clerk(), export::Kind::Grades, None, day)
+        .await
+        .unwrap();
+    assert_eq!(
+        g.headers,
+        [
+            "No",
+            "客户名称",
+            "业务员",
+            "客户等级评分",
+            "等级系数",
+            "月均销售额(元)",
+            "信用履约率",
+            "客户等级",
+            "信用额度(元)",
+            "备注"
+        ]
+    );
+    // A salesperson's export holds only their customers.
+    let zhao = Caller {
+        login: "zhao".into(),
+        role: Role::Salesperson,
+        device_id: "t".into(),
+    };
+    let mine = export::table(&srv.db, zhao, export::Kind::Customers, None, day)
+        .await
+        .unwrap();
+    assert!(mine.rows.is_empty());
+}
+
+#[tokio::test]
+async fn the_commands_plan_import_and_export() {
+    let srv = TestServer::plain().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("客户.xlsx");
+    std::fs::write(
+        &file,
+        workbook(&[["广州天河电子", "黄经理", "13300000003", "", "", ""]]),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = srv.cli(&["sheet", f, "--dry-run", "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("新建 1 个") && text.contains("试运行"),
+        "{text}"
+    );
+    assert!(names(&srv).await.is_empty());
+    let out = srv.cli(&["sheet", f, "--as", "wang"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&srv).await, ["广州天河电子"]);
+
+    let x = dir.path().join("out.xlsx");
+    let out = srv.cli(&["export", "customers", "--out", x.to_str().unwrap()], None);
+    assert!(out.status.success(), "{out:?}");
+    let back = read(&std::fs::read(&x).unwrap(), Format::Xlsx);
+    assert_eq!(back.rows[0][1].text(), "广州天河电子");
+    let out = srv.cli(&["export", "customers", "--out", "x.pdf"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".xlsx"));
+}
