@@ -464,6 +464,76 @@ async fn head_office_works_through_the_console() {
     let devices = b.text("#devices").await;
     assert!(devices.contains("张伟的笔记本"), "{devices}");
 
+    // Import an .xlsx in which one row is a customer already on file (same mobile).
+    let sheet_dir = tempfile::tempdir().unwrap();
+    let sheet = sheet_dir.path().join("新客户.xlsx");
+    {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, row) in [
+            ["客户名称", "联系人", "手机", "区域", "业务员"],
+            ["温州瓯海眼镜厂", "林厂长", "13700000003", "华东", "zhang"],
+            [
+                "西湖龙井茶业(重复)",
+                "周经理",
+                "13800000001",
+                "华东",
+                "zhang",
+            ],
+        ]
+        .iter()
+        .enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        wb.save(&sheet).unwrap();
+    }
+    b.go("/console/import").await;
+    b.client
+        .find(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(sheet.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#upload button[type=submit]").await;
+    let summary = b.text("#summary").await;
+    assert!(
+        summary.contains("新建 1") && summary.contains("疑似重复 1"),
+        "{summary}"
+    );
+    let plan = b.text("#plan").await;
+    assert!(
+        plan.contains("电话相同") && plan.contains("杭州西湖龙井茶业有限公司"),
+        "{plan}"
+    );
+    b.shot("13-import-plan").await;
+    b.click("#commit button[type=submit]").await;
+    let outcome = b.text("#outcome").await;
+    assert!(
+        outcome.contains("新建 1") && outcome.contains("跳过疑似重复 1"),
+        "{outcome}"
+    );
+
+    // Export the customer list as .xlsx through the signed-in browser and read it back.
+    let bytes = b
+        .client
+        .execute(
+            "return fetch('/console/export/customers.xlsx').then(r => r.arrayBuffer())
+               .then(buf => Array.from(new Uint8Array(buf)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let bytes: Vec<u8> = serde_json::from_value(bytes).unwrap();
+    let t = crm_server::sheets::table::read(&bytes, crm_server::sheets::Format::Xlsx).unwrap();
+    assert_eq!(t.headers[1], "客户名称");
+    let names: Vec<String> = t.rows.iter().map(|r| r[1].text()).collect();
+    assert!(names.contains(&"温州瓯海眼镜厂".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("重复")), "{names:?}");
+
     // English is one click away.
     b.go("/console/customers").await;
     b.click("a[href='/console/lang?to=en']").await;
