@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crm_shared::cadence::Cadence;
 use crm_shared::codes::{ActivityKind, Grade, Intent, Status};
 use crm_shared::customer::{Activity, Contact, Customer};
 use crm_shared::day::Day;
 use crm_shared::note::Action;
 use crm_shared::{edit, labels, Error as DomainError};
 
+use crate::cli_rules as rules;
 use crate::error::{Result, StoreError};
 use crate::net::{NetError, Trust};
 use crate::render;
@@ -78,7 +78,6 @@ pub enum Command {
     /// 记录拜访/活动 (log a visit or other activity)
     Visit(VisitArgs),
     /// 今日及逾期跟进 (follow-ups due today or overdue)
-    #[command(alias = "today")]
     Followups {
         /// Day to list for (default today), YYYY-MM-DD.
         #[arg(long)]
@@ -125,6 +124,30 @@ pub enum Command {
     Sync(JsonFlag),
     /// 待同步的修改 (customers with changes not yet on the server)
     Pending(JsonFlag),
+    /// 今日工作:到期及逾期跟进、明日计划、预警数 (today's work)
+    Today(rules::TodayArgs),
+    /// 销售记录 (sales: the inputs of grading)
+    #[command(subcommand)]
+    Sale(rules::SaleCommand),
+    /// 信用额度变更申请 (credit-limit requests)
+    #[command(subcommand)]
+    Credit(rules::CreditCommand),
+    /// 客户投诉 (complaints)
+    #[command(subcommand)]
+    Complaint(rules::ComplaintCommand),
+    /// 定期审查 (periodic review)
+    #[command(subcommand)]
+    Review(rules::ReviewCommand),
+    /// 客户重大变化 (major changes at a customer)
+    #[command(subcommand)]
+    Flag(rules::FlagCommand),
+    /// 报表:销售活动日报表 (reports)
+    #[command(subcommand)]
+    Report(rules::ReportCommand),
+    /// 预警 (early warnings on this laptop's customers)
+    Warnings(JsonFlag),
+    /// 客户等级管理汇总表预览 (grade table preview)
+    Grades(JsonFlag),
 }
 
 #[derive(Debug, Args)]
@@ -262,7 +285,7 @@ fn new_entry_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-fn parse_at(s: &str) -> Result<i64> {
+pub(crate) fn parse_at(s: &str) -> Result<i64> {
     use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
     let t = s.trim();
     let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
@@ -514,6 +537,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Visit(v) => {
             let mut store = Store::open(&dir)?;
+            let cadence = store.settings()?.cadence;
             let id = store.resolve_key(&v.customer)?;
             let at = match &v.at {
                 Some(s) => parse_at(s)?,
@@ -526,8 +550,7 @@ pub fn run(cli: Cli) -> Result<()> {
             store.change(&id, &note, |c| {
                 let intent = v.intent.or_else(|| c.current_intent());
                 next = v.next.or_else(|| {
-                    intent
-                        .and_then(|i| Cadence::default().next_after(Day::from_millis_local(at), i))
+                    intent.and_then(|i| cadence.next_after(Day::from_millis_local(at), i))
                 });
                 c.activities.insert(
                     key.clone(),
@@ -547,6 +570,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 None => println!("已记录{}({key})", v.kind),
             }
         }
+        Command::Today(a) => rules::today_cmd(&Store::open(&dir)?, a)?,
+        Command::Sale(c) => rules::sale(&mut Store::open(&dir)?, c)?,
+        Command::Credit(c) => rules::credit(&mut Store::open(&dir)?, c)?,
+        Command::Complaint(c) => rules::complaint(&mut Store::open(&dir)?, c)?,
+        Command::Review(c) => rules::review(&mut Store::open(&dir)?, c)?,
+        Command::Flag(c) => rules::flag(&mut Store::open(&dir)?, c)?,
+        Command::Report(c) => rules::report(&Store::open(&dir)?, c)?,
+        Command::Warnings(j) => rules::warnings_cmd(&Store::open(&dir)?, j)?,
+        Command::Grades(j) => rules::grades_cmd(&Store::open(&dir)?, j)?,
         Command::Followups { date, json } => {
             let store = Store::open(&dir)?;
             let day = date.unwrap_or_else(|| Day(chrono::Local::now().date_naive()));

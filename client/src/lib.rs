@@ -18,4 +18,5 @@ pub mod sync;
 pub use error::{Result, StoreError};
 pub use store::Store;
 pub mod cli;
+pub mod cli_rules;
 pub mod render;

@@ -564,8 +564,36 @@ impl Store {
             db::meta_set(&tx, "sync.epoch", &resp.epoch)?;
             db::meta_set(&tx, "sync.cursor", &resp.cursor.to_string())?;
         }
+        if let Some(s) = &resp.settings {
+            let json = serde_json::to_string(s).expect("settings serialise");
+            db::meta_set(&tx, "settings", &json)?;
+        }
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// The company settings as last received from the server (with their
+    /// version), or the handbook's defaults before the first sync.
+    pub fn versioned_settings(&self) -> Result<Option<crm_shared::sync::VersionedSettings>> {
+        Ok(db::meta_get(&self.conn, "settings")?.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// The company settings this laptop applies.
+    pub fn settings(&self) -> Result<crm_shared::settings::Settings> {
+        Ok(self
+            .versioned_settings()?
+            .map(|v| v.settings)
+            .unwrap_or_default())
+    }
+
+    /// Every local card, for reports over a salesperson's own customers
+    /// (a laptop holds a few hundred).
+    pub fn cards(&self) -> Result<Vec<Customer>> {
+        let mut out = Vec::new();
+        for id in db::doc_ids(&self.conn)? {
+            out.push(self.load(&id)?.0.card().clone());
+        }
+        Ok(out)
     }
 
     /// The server epoch and cursor of the last completed sync, if any.

@@ -65,7 +65,7 @@ pub fn run(
             },
             have: if listing { Some(store.have()?) } else { None },
             push,
-            ..Default::default()
+            settings_version: store.versioned_settings()?.map(|v| v.version),
         };
         let resp = exchange(&req)?;
         report.requests += 1;

@@ -392,6 +392,11 @@ fn grading_warnings_and_settings_at_head_office() {
     };
     assert_eq!(sync(None)["settings"]["settings"]["review_days"], 30);
     assert!(sync(Some(1)).get("settings").is_none());
+    // The laptop stores them with its next sync and applies them offline.
+    o.zhang.sync();
+    let store = o.zhang.store();
+    assert_eq!(store.settings().unwrap().review_days, 30);
+    assert_eq!(store.versioned_settings().unwrap().unwrap().version, 1);
 }
 
 #[test]

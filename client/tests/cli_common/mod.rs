@@ -1,6 +1,8 @@
 //! Helpers for driving the real `crm` binary against a throw-away data
 //! directory: run a command, demand success or a clean failure, read JSON.
 
+#![allow(dead_code)] // each test file uses a different part
+
 use std::path::Path;
 use std::process::{Command, Output};
 
