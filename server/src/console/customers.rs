@@ -350,7 +350,7 @@ async fn card(
 
 fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
     let mut v: Vec<_> = c.activities.values().collect();
-    v.sort_by(|a, b| b.at.cmp(&a.at));
+    v.sort_by_key(|a| std::cmp::Reverse(a.at));
     v
 }
 
