@@ -350,18 +350,7 @@ fn work(
 pub fn lag(laptops: usize, customers: usize, visits: usize, secs: u64) -> Result<()> {
     let data = tempfile::tempdir()?;
     server::add_user(data.path(), OPERATOR, "backup_operator")?;
-    let logins: Vec<String> = (0..laptops).map(|i| format!("s{i:03}")).collect();
-    for (i, l) in logins.iter().enumerate() {
-        server::add_user(data.path(), l, "salesperson")?;
-        import(
-            data.path(),
-            &format!("{l}-"),
-            l,
-            customers,
-            visits,
-            i as u64 + 1,
-        )?;
-    }
+    let logins = crate::salespeople(data.path(), laptops, customers, visits)?;
     let srv = Server::start(data.path())?;
     let mut laps = logins
         .iter()

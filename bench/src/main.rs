@@ -248,21 +248,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
+/// Adds salespeople `s000`… each with `customers` × `visits` of their own;
+/// returns their logins.
+fn salespeople(data: &Path, n: usize, customers: usize, visits: usize) -> Result<Vec<String>> {
+    let logins: Vec<String> = (0..n).map(|i| format!("s{i:03}")).collect();
+    for (i, l) in logins.iter().enumerate() {
+        server::add_user(data, l, "salesperson")?;
+        import(data, &format!("{l}-"), l, customers, visits, i as u64 + 1)?;
+    }
+    Ok(logins)
+}
+
 fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
     let data = tempfile::tempdir()?;
-    let logins: Vec<String> = (0..laptops).map(|i| format!("s{i:03}")).collect();
     let t = Instant::now();
-    for (i, l) in logins.iter().enumerate() {
-        server::add_user(data.path(), l, "salesperson")?;
-        import(
-            data.path(),
-            &format!("{l}-"),
-            l,
-            customers,
-            visits,
-            i as u64 + 1,
-        )?;
-    }
+    let logins = salespeople(data.path(), laptops, customers, visits)?;
     let setup = t.elapsed();
     let srv = Server::start(data.path())?;
     let mut laps = logins
