@@ -101,6 +101,9 @@ struct Laptop {
     store: Store,
     session: Session,
     client: Client,
+    /// Time the last sync spent in its HTTP exchanges (request sent →
+    /// response parsed), as opposed to the laptop's own work around them.
+    last_exchange: Duration,
 }
 
 impl Laptop {
@@ -121,6 +124,7 @@ impl Laptop {
             store,
             session,
             client,
+            last_exchange: Duration::ZERO,
         })
     }
 
@@ -144,6 +148,7 @@ impl Laptop {
             eprintln!("exchange {:?} of {:?}", in_exchange, t.elapsed());
         }
         let took = t.elapsed();
+        self.last_exchange = in_exchange;
         let (up, down) = client.traffic();
         Ok((took, up - up0, down - down0, report.requests))
     }
@@ -370,9 +375,12 @@ fn storm_round(
         .iter()
         .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
         .sum();
+    let mut exchange: Vec<f64> = laps.iter().map(|l| ms(l.last_exchange)).collect();
+    exchange.sort_by(|a, b| a.total_cmp(b));
     let line = json!({"scenario": name, "kind": kind, "laptops": laps.len(),
         "wall_s": wall.as_secs_f64(), "syncs_per_s": laps.len() as f64 / wall.as_secs_f64(),
         "p50_ms": percentile(&lat, 0.5), "p99_ms": percentile(&lat, 0.99), "max_ms": lat.last().copied().unwrap_or(0.0),
+        "exchange_p50_ms": percentile(&exchange, 0.5), "exchange_p99_ms": percentile(&exchange, 0.99),
         "errors": errors.len(), "first_error": errors.first(),
         "bytes_up": up, "bytes_down": down, "customers_on_laptops": held,
         "server_cpu_s": server_cpu, "server_peak_rss_mb": srv.peak_rss_mb()});
