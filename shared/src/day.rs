@@ -5,22 +5,51 @@ use std::fmt;
 use std::str::FromStr;
 
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A calendar day with no time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Day(pub NaiveDate);
 
-/// A string that is not a `YYYY-MM-DD` date.
+/// The earliest year a typed date may have.
+pub const MIN_YEAR: i32 = 1900;
+/// The latest year a typed date may have.
+pub const MAX_YEAR: i32 = 9999;
+
+/// A string that is not a date a person could mean.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("“{0}”不是有效日期,应为 YYYY-MM-DD 格式")]
-pub struct BadDay(pub String);
+pub enum BadDay {
+    /// Not `YYYY-MM-DD`, or no such day.
+    #[error("“{0}”不是有效日期,应为 YYYY-MM-DD 格式")]
+    Format(String),
+    /// A real day, but outside [`MIN_YEAR`]–[`MAX_YEAR`].
+    #[error("日期“{0}”超出范围,年份应在 1900 到 9999 之间")]
+    OutOfRange(String),
+}
 
 impl Day {
-    /// The day `n` days after this one.
+    /// The day `n` days after this one (before it if `n` is negative),
+    /// stopping at the first or last day chrono can represent rather than
+    /// panicking: cards may carry any stored day and reports add to it.
     pub fn plus_days(self, n: i64) -> Day {
-        Day(self.0 + chrono::Duration::days(n))
+        let end = if n < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        };
+        Day(chrono::TimeDelta::try_days(n)
+            .and_then(|d| self.0.checked_add_signed(d))
+            .unwrap_or(end))
+    }
+
+    /// Any `YYYY-MM-DD` chrono accepts, whatever its year. Only for days
+    /// already stored: a document written before the year range was checked
+    /// must still load.
+    fn parse_stored(s: &str) -> Result<Day, BadDay> {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map(Day)
+            .map_err(|_| BadDay::Format(s.to_string()))
     }
 
     /// Whole days from `self` to `later` (negative if `later` is earlier).
@@ -45,12 +74,18 @@ impl fmt::Display for Day {
     }
 }
 
+/// A day typed by a person (command line, query, form, sheet): the year must
+/// lie in [`MIN_YEAR`]–[`MAX_YEAR`], so `+262143-12-31` is refused here with
+/// a clear message instead of reaching the date arithmetic.
 impl FromStr for Day {
     type Err = BadDay;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map(Day)
-            .map_err(|_| BadDay(s.to_string()))
+        let day = Day::parse_stored(s)?;
+        if (MIN_YEAR..=MAX_YEAR).contains(&day.0.year()) {
+            Ok(day)
+        } else {
+            Err(BadDay::OutOfRange(s.trim().to_string()))
+        }
     }
 }
 
@@ -62,9 +97,7 @@ impl Serialize for Day {
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        Day::parse_stored(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -77,7 +110,58 @@ impl Reconcile for Day {
 
 impl Hydrate for Day {
     fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
-        s.parse()
-            .map_err(|_| HydrateError::unexpected("YYYY-MM-DD", s.to_string()))
+        Day::parse_stored(s).map_err(|_| HydrateError::unexpected("YYYY-MM-DD", s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_days_keep_to_sane_years() {
+        assert_eq!(
+            "2026-11-23".parse::<Day>().unwrap().to_string(),
+            "2026-11-23"
+        );
+        assert!("1900-01-01".parse::<Day>().is_ok());
+        assert!("9999-12-31".parse::<Day>().is_ok());
+        // The last and first days chrono can hold, and just outside the range.
+        for far in [
+            "+262142-12-31",
+            "-262143-01-01",
+            "1899-12-31",
+            "+10000-01-01",
+        ] {
+            let e = far.parse::<Day>().unwrap_err();
+            assert!(matches!(e, BadDay::OutOfRange(_)), "{far}: {e:?}");
+            assert!(e.to_string().contains("1900"), "{e}");
+        }
+        // Beyond what chrono can hold at all.
+        assert!(matches!(
+            "+262143-12-31".parse::<Day>(),
+            Err(BadDay::Format(_))
+        ));
+        assert!(matches!(
+            "2026-13-01".parse::<Day>(),
+            Err(BadDay::Format(_))
+        ));
+    }
+
+    #[test]
+    fn stored_days_load_whatever_their_year() {
+        let d: Day = serde_json::from_str("\"1899-12-31\"").unwrap();
+        assert_eq!(d.to_string(), "1899-12-31");
+    }
+
+    #[test]
+    fn adding_days_stops_at_the_ends_of_the_calendar() {
+        let last = Day(NaiveDate::MAX);
+        assert_eq!(last.plus_days(1), last);
+        assert_eq!(Day(NaiveDate::MIN).plus_days(-1), Day(NaiveDate::MIN));
+        let d: Day = "2026-11-23".parse().unwrap();
+        assert_eq!(d.plus_days(i64::MAX), last);
+        assert_eq!(d.plus_days(i64::MIN), Day(NaiveDate::MIN));
+        assert_eq!(d.plus_days(8).to_string(), "2026-12-01");
     }
 }

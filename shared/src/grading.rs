@@ -65,11 +65,15 @@ pub enum RateSource {
     NoCredit,
 }
 
-/// The first day of the month `back` months before `day`'s month.
+/// The first day of the month `back` months before `day`'s month; the first
+/// day chrono can represent if that month is before it (a day at the very
+/// start of the calendar has no month before it to start from).
 fn month_start(day: Day, back: u32) -> NaiveDate {
-    let months = day.0.year() * 12 + day.0.month0() as i32 - back as i32;
-    NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1)
-        .expect("the first of a month exists")
+    let months = i64::from(day.0.year()) * 12 + i64::from(day.0.month0()) - i64::from(back);
+    i32::try_from(months.div_euclid(12))
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, months.rem_euclid(12) as u32 + 1, 1))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// The grade a score falls in.
@@ -364,5 +368,14 @@ mod tests {
     fn month_arithmetic_crosses_years() {
         assert_eq!(month_start(day("2026-02-10"), 3).to_string(), "2025-11-01");
         assert_eq!(month_start(day("2026-01-31"), 0).to_string(), "2026-01-01");
+    }
+
+    #[test]
+    fn grading_on_the_first_representable_day_does_not_panic() {
+        let first = Day(NaiveDate::MIN);
+        assert_eq!(month_start(first, 6), NaiveDate::MIN);
+        let mut c = Customer::default();
+        c.sales.insert("s".into(), Default::default());
+        assert!(assess(&c, &Grading::default(), first).is_none());
     }
 }
