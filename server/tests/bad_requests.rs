@@ -146,3 +146,92 @@ async fn a_fault_inside_the_server_is_a_bare_500() {
     assert!(!body.message.contains("regional_director"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn report_queries_naming_no_one_or_far_off_days_get_400() {
+    let server = TestServer::plain().await;
+    for (login, role) in [
+        ("wang", Role::Clerk),
+        ("m1", Role::Manager),
+        ("zhang", Role::Salesperson),
+    ] {
+        server.add_user(login, role, login, "报表测试的密码1").await;
+    }
+    let token = |login: &'static str| {
+        let server = &server;
+        async move {
+            let r = server.login(login, "报表测试的密码1").await;
+            r.json::<crm_shared::api::LoginResponse>()
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let get = |path: String, token: String| {
+        let server = &server;
+        async move {
+            server
+                .client
+                .get(server.url(&path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (wang, m1, zhang) = (token("wang").await, token("m1").await, token("zhang").await);
+
+    // The daily report is one person's day: head office must say whose.
+    for t in [&wang, &m1] {
+        for q in ["?salesperson=", "?salesperson=%20%20", ""] {
+            let e = assert_error(
+                get(format!("/api/v1/reports/daily{q}"), t.clone()).await,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            )
+            .await;
+            assert!(e.message.contains("业务员"), "{e:?}");
+        }
+    }
+    // A salesperson leaving it blank gets their own.
+    let r = get("/api/v1/reports/daily?salesperson=".into(), zhang.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["salesperson"], "zhang");
+
+    // Days no one means, and days beyond any calendar, name the problem.
+    for day in [
+        "%2B262142-12-31",
+        "-262143-01-01",
+        "%2B262143-12-31",
+        "-262144-01-01",
+        "1899-12-31",
+        "10000-01-01",
+    ] {
+        for path in [
+            "/api/v1/reports/daily?salesperson=zhang&",
+            "/api/v1/grades?",
+            "/api/v1/warnings?",
+            "/api/v1/followups?",
+            "/api/v1/reviews/due?",
+        ] {
+            let e = assert_error(
+                get(format!("{path}day={day}"), wang.clone()).await,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            )
+            .await;
+            assert!(e.message.contains("日期"), "{path}{day}: {e:?}");
+        }
+        let apply = server
+            .client
+            .post(server.url("/api/v1/grades/apply"))
+            .bearer_auth(&wang)
+            .json(&serde_json::json!({"day": day.replace("%2B", "+")}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(apply, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    server.stop().await;
+}

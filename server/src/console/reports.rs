@@ -207,16 +207,43 @@ async fn daily(
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let who = q.salesperson().unwrap_or_else(|| s.login.clone());
-    let r = rules::daily(&state.db, s.caller(), who.clone(), day)
+    let title = l.t("销售活动日报表", "Daily activity report");
+    // The report is one salesperson's day: head office picks whose, rather
+    // than being shown its own (empty) day.
+    let who = match (q.salesperson(), s.head_office()) {
+        (Some(w), _) => w,
+        (None, false) => s.login.clone(),
+        (None, true) => {
+            let people = salespeople(&state).await.lang(l)?;
+            return Ok(page(
+                &s,
+                "daily",
+                title,
+                html! {
+                    (daily_picker(&s, &people, "", day))
+                    p.muted #pick { (l.t("请选择业务员:", "Choose a salesperson: ")) }
+                    ul #salespeople { @for (login, name) in &people {
+                        li { a href={ "/console/daily?salesperson=" (login) "&day=" (day.to_string()) } { (name) " (" (login) ")" } }
+                    } }
+                    @if people.is_empty() { p.muted { (l.t("还没有业务员账号", "No salesperson accounts yet")) } }
+                },
+            ));
+        }
+    };
+    let r = rules::daily(&state.db, s.caller(), Some(who.clone()), day)
         .await
         .lang(l)?;
+    let picker = if s.head_office() {
+        daily_picker(&s, &salespeople(&state).await.lang(l)?, &who, day)
+    } else {
+        filter_form(&s, "/console/daily", &Q::default(), true, day)
+    };
     Ok(page(
         &s,
         "daily",
-        l.t("销售活动日报表", "Daily activity report"),
+        title,
         html! {
-            (filter_form(&s, "/console/daily", &Q { salesperson: who.clone(), ..Default::default() }, true, day))
+            (picker)
             p { b { (who) } " · " (day.to_string()) " · "
                 (l.t("新客户 ", "new customers ")) (r.new_customers) " · "
                 (l.t("销售额 ", "sales ")) (yuan(Some(r.sales_amount))) (l.t(" 元", " yuan")) " · "
@@ -235,6 +262,36 @@ async fn daily(
             @if r.tomorrow.is_empty() { p.muted { (l.t("无", "None")) } }
         },
     ))
+}
+
+/// Every salesperson account (login, name), for head office's picker.
+async fn salespeople(state: &AppState) -> Result<Vec<(String, String)>, crate::db::DbError> {
+    Ok(state
+        .db
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.role == crm_shared::codes::Role::Salesperson)
+        .map(|u| (u.login, u.display_name))
+        .collect())
+}
+
+fn daily_picker(s: &Session, people: &[(String, String)], current: &str, day: Day) -> Markup {
+    let l = s.lang;
+    html! {
+        form.filters method="get" action="/console/daily" {
+            label { (l.t("业务员", "Salesperson"))
+                select name="salesperson" {
+                    option value="" { "—" }
+                    @for (login, name) in people {
+                        option value=(login) selected[login == current] { (name) " (" (login) ")" }
+                    }
+                }
+            }
+            label { (l.t("日期", "Day")) input name="day" type="date" value=(day.to_string()); }
+            button type="submit" { (l.t("查询", "Show")) }
+        }
+    }
 }
 
 async fn complaints(
