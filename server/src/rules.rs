@@ -383,7 +383,12 @@ pub async fn review(
     body: ReviewRequest,
     now: i64,
 ) -> Result<(), SyncError> {
-    head_office(&caller, "审查客户档案")?;
+    if !matches!(caller.role, Role::Clerk | Role::Manager | Role::Salesperson) {
+        return Err(SyncError::Forbidden(format!(
+            "只有档案管理员、经理或客户的业务员可以审查客户档案,您的角色是{}",
+            caller.role.label()
+        )));
+    }
     if body.notes.chars().count() > 2000 {
         return Err(SyncError::BadRequest("审查意见不能超过 2000 个字符".into()));
     }

@@ -236,6 +236,8 @@ async fn card(
     let c = &view.customer;
     let settings = state.db.settings().await.lang(l)?.settings;
     let edits = s.head_office();
+    // As `rules::review` allows: head office, or the customer's own salesperson.
+    let reviews = edits || s.role == crm_shared::codes::Role::Salesperson;
     Ok(page(
         &s,
         "customers",
@@ -324,6 +326,8 @@ async fn card(
                     label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" required size="60"; }
                     p { button type="submit" { (l.t("保存修改", "Save")) } }
                 }
+            }
+            @if reviews {
                 h2 { (l.t("标记为已审查", "Mark reviewed")) }
                 form #review method="post" action={ "/console/customers/" (c.id) "/review" } {
                     (csrf(&s))
