@@ -22,6 +22,9 @@ use crate::state::AppState;
 
 /// Rows per page of the list.
 const PAGE: usize = 50;
+/// The furthest a page may start: SQLite's OFFSET is an i64, and no archive
+/// comes near a billion customers.
+const MAX_OFFSET: usize = 1_000_000_000;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -112,14 +115,27 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
-    let mut rows = archive::list(&state.db, s.caller(), q.filter(), q.page * PAGE, PAGE + 1)
+    let offset = q
+        .page
+        .checked_mul(PAGE)
+        .filter(|o| *o <= MAX_OFFSET)
+        .ok_or_else(|| {
+            ConsoleError(
+                crate::error::AppError::BadRequest(format!("页码 {} 超出范围", q.page)),
+                l,
+            )
+        })?;
+    let mut rows = archive::list(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
         .await
         .lang(l)?;
     let more = rows.len() > PAGE;
     rows.truncate(PAGE);
+    let own = (!crm_shared::access::sees_all(s.role)).then(|| s.login.clone());
     let (regions, people) = state
         .db
-        .read_with(|conn| Ok::<_, crate::db::DbError>(crate::db::documents::facets(conn)?))
+        .read_with(move |conn| {
+            Ok::<_, crate::db::DbError>(crate::db::documents::facets(conn, own.as_deref())?)
+        })
         .await
         .lang(l)?;
     let pairs = |v: Vec<String>| v.into_iter().map(|x| (x.clone(), x)).collect::<Vec<_>>();

@@ -608,17 +608,29 @@ pub(crate) fn list(
     rows.collect()
 }
 
-/// Regions and salespeople present, for the list's filter menus.
-pub(crate) fn facets(conn: &Connection) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
-    let col = |sql: &str| -> rusqlite::Result<Vec<String>> {
-        let mut st = conn.prepare_cached(sql)?;
-        let rows = st.query_map([], |r| r.get(0))?;
+/// Regions and salespeople present, for the list's filter menus. With
+/// `salesperson`, only that salesperson's customers count: a menu must not
+/// tell them which regions colleagues work in.
+pub(crate) fn facets(
+    conn: &Connection,
+    salesperson: Option<&str>,
+) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
+    // The filter goes into the SQL only when given, so it can use the
+    // salesperson index (`?1 IS NULL OR …` would scan every row).
+    let col = |column: &str, extra: &str| -> rusqlite::Result<Vec<String>> {
+        let mine = if salesperson.is_some() {
+            " AND salesperson = ?1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT DISTINCT {column} FROM customers WHERE 1{extra}{mine} ORDER BY {column}"
+        );
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(salesperson), |r| r.get(0))?;
         rows.collect()
     };
-    Ok((
-        col("SELECT DISTINCT region FROM customers WHERE region <> '' ORDER BY region")?,
-        col("SELECT DISTINCT salesperson FROM customers ORDER BY salesperson")?,
-    ))
+    Ok((col("region", " AND region <> ''")?, col("salesperson", "")?))
 }
 
 /// How many customers `login` sees (`all`: every one) changed after log position `cursor`.
