@@ -275,9 +275,16 @@ async fn card(
                 }
             }
             h2 { (l.t("联系人", "Contacts")) }
-            table { thead { tr { th { (l.t("姓名", "Name")) } th { (l.t("部门/职务", "Dept./title")) } th { (l.t("手机", "Mobile")) } th { (l.t("电话", "Phone")) } th { "Email" } th { (l.t("微信", "WeChat")) } th { (l.t("主要", "Main")) } } }
+            table #contacts { thead { tr {
+                    th { (l.t("姓名", "Name")) } th { (l.t("部门/职务", "Dept./title")) } th { (l.t("手机", "Mobile")) } th { (l.t("电话", "Phone")) }
+                    th { (l.t("传真", "Fax")) } th { (l.t("邮箱", "Email")) } th { (l.t("微信", "WeChat")) } th { (l.t("决策影响力", "Decision influence")) }
+                    th { (l.t("重要日期", "Important dates")) } th { (l.t("喜好", "Preferences")) } th { (l.t("接受邮寄", "Mail")) } th { (l.t("接受短信", "SMS")) }
+                    th { (l.t("主要联系人", "Main")) }
+                } }
                 tbody { @for k in c.contacts.values() { tr {
-                    td { (k.name) } td { (k.department) " " (k.title) } td { (k.mobile) } td { (k.phone) } td { (k.email) } td { (k.wechat) }
+                    td { (k.name) } td { (k.department) " " (k.title) } td { (k.mobile) } td { (k.phone) } td { (k.fax) } td { (k.email) } td { (k.wechat) }
+                    td { (k.influence) } td { (k.important_dates) } td { (k.preferences) }
+                    td { (yes_no(l, k.accepts_mail)) } td { (yes_no(l, k.accepts_sms)) }
                     td { @if k.primary { "✓" } }
                 } } } }
             h2 { (l.t("拜访与活动", "Visits and activities")) " (" (c.activities.len()) ")" }
@@ -302,6 +309,16 @@ async fn card(
                         (Some(_), _) => (l.t("客户不满意", "not satisfied")),
                         _ => (l.t("处理中", "open")),
                     } }
+                } } } }
+            h2 { (l.t("违约记录", "Violations")) " (" (c.violations.len()) ")" }
+            table #violations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("描述", "Description")) } } }
+                tbody { @for v in by_time(&c.violations, |v| v.at) { tr {
+                    td { (when(Some(v.at))) } td { (v.kind) } td { (v.description) }
+                } } } }
+            h2 { (l.t("评价", "Evaluations")) " (" (c.evaluations.len()) ")" }
+            table #evaluations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("评价人", "By")) } th { (l.t("评价内容", "Evaluation")) } } }
+                tbody { @for e in by_time(&c.evaluations, |e| e.at) { tr {
+                    td { (when(Some(e.at))) } td { (e.by) } td { (e.text) }
                 } } } }
             h2 { (l.t("信用额度申请", "Credit-limit requests")) }
             table { thead { tr { th { (l.t("申请时间", "Filed")) } th { (l.t("申请人", "By")) } th { (l.t("原额度", "Current")) } th { (l.t("拟变更额度", "Proposed")) } th { (l.t("理由", "Reason")) } th { (l.t("状态", "Status")) } } }
@@ -366,6 +383,21 @@ async fn card(
                 } } } }
         },
     ))
+}
+
+fn yes_no(l: super::Lang, v: bool) -> &'static str {
+    if v {
+        l.t("是", "yes")
+    } else {
+        l.t("否", "no")
+    }
+}
+
+/// A record collection newest first.
+fn by_time<T>(m: &std::collections::BTreeMap<String, T>, at: impl Fn(&T) -> i64) -> Vec<&T> {
+    let mut v: Vec<&T> = m.values().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(at(x)));
+    v
 }
 
 fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
