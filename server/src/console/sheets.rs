@@ -1,6 +1,6 @@
 //! Import from Excel/CSV (upload → plan with duplicates → confirm) and the
 //! export downloads. The uploaded file waits in memory between the plan and
-//! the confirmation, for its uploader only.
+//! the confirmation, for its uploader only (`crate::state::Uploads`).
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::header;
@@ -16,11 +16,6 @@ use super::{ConsoleError, Fields, InLang, Session};
 use crate::error::AppError;
 use crate::sheets::{export, import, table, Format};
 use crate::state::{AppState, Upload};
-
-/// Uploads older than this are dropped.
-const UPLOAD_TTL_MS: i64 = 3_600_000;
-/// At most this many uploads wait at once.
-const MAX_UPLOADS: usize = 32;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -97,23 +92,12 @@ async fn upload(
     let plan = import::plan(&state.db, t, name.clone(), s.login.clone())
         .await
         .lang(l)?;
-    let now = crate::clock::now_ms();
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    if let Ok(mut up) = state.uploads.lock() {
-        up.retain(|_, u| now - u.at < UPLOAD_TTL_MS);
-        if up.len() >= MAX_UPLOADS {
-            return Err(ConsoleError(AppError::Unavailable, l));
-        }
-        up.insert(
-            id.clone(),
-            Upload {
-                login: s.login.clone(),
-                file_name: name,
-                bytes,
-                at: now,
-            },
-        );
-    }
+    let id = state.uploads.put(Upload {
+        login: s.login.clone(),
+        file_name: name,
+        bytes,
+        at: crate::clock::now_ms(),
+    });
     Ok(page(
         &s,
         "import",
@@ -177,11 +161,15 @@ async fn commit(
     let l = s.lang;
     let up = state
         .uploads
-        .lock()
-        .ok()
-        .and_then(|u| u.get(&upload).cloned())
-        .filter(|u| u.login == s.login)
-        .ok_or_else(|| ConsoleError(AppError::NotFound("上传的文件已过期,请重新上传".into()), l))?;
+        .get(&upload, &s.login, crate::clock::now_ms())
+        .ok_or_else(|| {
+            ConsoleError(
+                AppError::NotFound(
+                    "找不到这次上传:已过期、已导入,或您之后又上传了多个文件,请重新上传".into(),
+                ),
+                l,
+            )
+        })?;
     let create: Vec<usize> = f
         .all("create")
         .iter()
@@ -198,9 +186,7 @@ async fn commit(
     )
     .await
     .lang(l)?;
-    if let Ok(mut u) = state.uploads.lock() {
-        u.remove(&upload);
-    }
+    state.uploads.remove(&upload);
     Ok(page(
         &s,
         "import",
