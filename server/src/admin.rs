@@ -156,6 +156,15 @@ pub async fn settings_set(
     Ok(())
 }
 
+/// What `sheet` does with rows that look like customers already on file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Duplicates {
+    /// Create these rows (by the line numbers the plan lists); skip the rest.
+    Create(Vec<usize>),
+    /// Create every one (`--create-duplicates`).
+    CreateAll,
+}
+
 /// `sheet FILE`: plans an import from a spreadsheet, prints the plan, and
 /// unless `dry_run` imports it in one transaction.
 pub async fn sheet_import(
@@ -164,7 +173,7 @@ pub async fn sheet_import(
     file: &std::path::Path,
     by: &str,
     dry_run: bool,
-    create_duplicates: bool,
+    duplicates: Duplicates,
     json: bool,
 ) -> Result<(), AdminError> {
     use crate::sheets::{import, table, Format};
@@ -180,11 +189,33 @@ pub async fn sheet_import(
     let plan = import::plan(db, t.clone(), name.clone(), by.to_owned())
         .await
         .map_err(invalid)?;
+    let (rows, all) = match duplicates {
+        Duplicates::Create(rows) => (rows, false),
+        Duplicates::CreateAll => (Vec::new(), true),
+    };
+    // A row number that names no duplicate is a typo; importing anyway
+    // would skip the row the operator meant.
+    let stray: Vec<String> = rows
+        .iter()
+        .filter(|n| {
+            !plan
+                .rows
+                .iter()
+                .any(|r| r.line == **n && !r.duplicates.is_empty())
+        })
+        .map(|n| n.to_string())
+        .collect();
+    if !stray.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "--create-row 所指的第 {} 行不是疑似重复的行,未导入任何数据;请按试运行列出的行号指定",
+            stray.join("、")
+        )));
+    }
     let outcome = if dry_run || !plan.errors.is_empty() {
         None
     } else {
         Some(
-            import::commit(db, t, name, by.to_owned(), Vec::new(), create_duplicates)
+            import::commit(db, t, name, by.to_owned(), rows, all)
                 .await
                 .map_err(invalid)?
                 .1,
@@ -228,6 +259,12 @@ pub async fn sheet_import(
                 r.line,
                 r.name,
                 with.join(";")
+            )?;
+        }
+        if plan.duplicates() > 0 && outcome.is_none() && plan.errors.is_empty() {
+            writeln!(
+                out,
+                "疑似重复的行默认跳过;要仍然新建某行,加 --create-row 行号(可多次),全部新建加 --create-duplicates"
             )?;
         }
         match outcome {

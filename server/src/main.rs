@@ -64,9 +64,12 @@ enum Command {
         /// 记为导入者的登录名;未指定业务员的客户也分给此人
         #[arg(long = "as", default_value = "admin")]
         by: String,
-        /// 疑似重复的行也新建(默认跳过)
-        #[arg(long)]
+        /// 疑似重复的行全部新建(默认跳过)
+        #[arg(long, conflicts_with = "create_rows")]
         create_duplicates: bool,
+        /// 这一行虽疑似重复也新建(行号同试运行所列,可重复指定:--create-row 3 --create-row 5)
+        #[arg(long = "create-row", value_name = "行号")]
+        create_rows: Vec<usize>,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
@@ -289,12 +292,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
             by,
             create_duplicates,
+            create_rows,
             json,
         }) => {
             telemetry::init("warn");
             let db = open_db(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
-            admin::sheet_import(&db, out, &file, &by, dry_run, create_duplicates, json).await?;
+            let duplicates = if create_duplicates {
+                admin::Duplicates::CreateAll
+            } else {
+                admin::Duplicates::Create(create_rows)
+            };
+            admin::sheet_import(&db, out, &file, &by, dry_run, duplicates, json).await?;
             Ok(out.flush()?)
         }
         Some(Command::Export {

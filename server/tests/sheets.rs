@@ -277,3 +277,199 @@ async fn the_commands_plan_import_and_export() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(".xlsx"));
 }
+
+/// Noon of `day` (YYYY-MM-DD), local time, in ms.
+fn noon(day: &str) -> i64 {
+    use chrono::TimeZone;
+    let d: chrono::NaiveDate = day.parse().unwrap();
+    chrono::Local
+        .from_local_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+        .single()
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn sale(amount: i64, day: &str, due: &str, paid_on: Option<&str>) -> crm_shared::customer::Sale {
+    crm_shared::customer::Sale {
+        day: Some(day.parse().unwrap()),
+        product: "龙井茶".into(),
+        quantity: 1.0,
+        amount,
+        due: Some(due.parse().unwrap()),
+        paid_on: paid_on.map(|d| d.parse().unwrap()),
+        by: "zhang".into(),
+    }
+}
+
+/// Each report export, written as .xlsx and as .csv and read back, holds
+/// the seeded figures: a graded customer, an overdue sale, a complaint.
+#[tokio::test]
+async fn grade_warning_and_complaint_exports_read_back_with_their_figures() {
+    use crm_shared::codes::ComplaintCategory;
+    use crm_shared::customer::Complaint;
+    use crm_shared::Customer;
+
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    let mut good = Customer {
+        id: "c-good".into(),
+        name: "杭州西湖龙井茶业".into(),
+        salesperson: "zhang".into(),
+        entered_at: noon("2026-05-01"),
+        ..Default::default()
+    };
+    // 90,000 yuan in the three months before November, paid on time:
+    // 30,000 a month, full sales and credit points.
+    good.sales.insert(
+        "s1".into(),
+        sale(90_000, "2026-09-10", "2026-09-30", Some("2026-09-20")),
+    );
+    good.complaints.insert(
+        "k1".into(),
+        Complaint {
+            at: noon("2026-10-15"),
+            by: "zhang".into(),
+            description: "包装破损".into(),
+            category: Some(ComplaintCategory::Quality),
+            ..Default::default()
+        },
+    );
+    let mut late = Customer {
+        id: "c-late".into(),
+        name: "宁波北仑港务贸易".into(),
+        salesperson: "zhang".into(),
+        entered_at: noon("2026-05-01"),
+        ..Default::default()
+    };
+    late.sales
+        .insert("s1".into(), sale(5_000, "2026-10-05", "2026-10-20", None));
+    srv.push_cards("zhang", "业务员的密码1", &[good, late])
+        .await;
+
+    let day: Day = "2026-11-15".parse().unwrap();
+    let col = |t: &Table, header: &str| t.headers.iter().position(|h| h == header).unwrap();
+    let row_of = |t: &Table, name: &str| {
+        let c = col(t, "客户名称");
+        t.rows
+            .iter()
+            .find(|r| r[c].text() == name)
+            .unwrap_or_else(|| panic!("{name} not in {:?}", t.rows))
+            .clone()
+    };
+    for f in [Format::Xlsx, Format::Csv] {
+        let export = |kind| {
+            let db = srv.db.clone();
+            async move {
+                let t = export::table(&db, clerk(), kind, None, day).await.unwrap();
+                read(&table::write(&t, f, "导出").unwrap(), f)
+            }
+        };
+
+        let g = export(export::Kind::Grades).await;
+        let r = row_of(&g, "杭州西湖龙井茶业");
+        assert_eq!(r[col(&g, "业务员")].text(), "zhang", "{f:?}");
+        assert_eq!(r[col(&g, "客户等级评分")].text(), "100", "{f:?}");
+        assert_eq!(r[col(&g, "月均销售额(元)")].text(), "30000", "{f:?}");
+        assert_eq!(r[col(&g, "信用履约率")].text(), "100.0%", "{f:?}");
+        assert_eq!(r[col(&g, "客户等级")].text(), "A", "{f:?}");
+
+        let w = export(export::Kind::Warnings).await;
+        let r = row_of(&w, "宁波北仑港务贸易");
+        assert_eq!(r[col(&w, "客户编号")].text(), "c-late", "{f:?}");
+        assert_eq!(r[col(&w, "预警规则")].text(), "逾期欠款", "{f:?}");
+        assert!(
+            r[col(&w, "指标")].text().contains("逾期欠款 5000 元"),
+            "{f:?}: {r:?}"
+        );
+
+        let c = export(export::Kind::Complaints).await;
+        assert_eq!(c.rows.len(), 1, "{f:?}: {:?}", c.rows);
+        let r = &c.rows[0];
+        assert_eq!(r[col(&c, "月份")].text(), "2026-10", "{f:?}");
+        assert_eq!(r[col(&c, "投诉总数")].text(), "1", "{f:?}");
+        assert_eq!(r[col(&c, "质量问题")].text(), "1", "{f:?}");
+        assert_eq!(r[col(&c, "处理中")].text(), "1", "{f:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_operator_decides_duplicates_row_by_row_on_the_command_line() {
+    let srv = TestServer::plain().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("a.xlsx");
+    std::fs::write(
+        &first,
+        workbook(&[
+            ["苏州丝绸进出口公司", "陈经理", "13700000007", "", "", ""],
+            ["常熟纺织", "赵经理", "13500000005", "", "", ""],
+        ]),
+    )
+    .unwrap();
+    let out = srv.cli(&["sheet", first.to_str().unwrap(), "--as", "wang"], None);
+    assert!(out.status.success(), "{out:?}");
+    // Rows 2 and 3 share a phone with a customer on file; row 4 is new.
+    let second = dir.path().join("b.xlsx");
+    std::fs::write(
+        &second,
+        workbook(&[
+            [
+                "苏州丝绸进出口有限公司",
+                "陈经理",
+                "13700000007",
+                "",
+                "",
+                "",
+            ],
+            ["常熟纺织二厂", "赵经理", "13500000005", "", "", ""],
+            ["吴江丝绸厂", "王厂长", "13600000006", "", "", ""],
+        ]),
+    )
+    .unwrap();
+    let b = second.to_str().unwrap();
+    let out = srv.cli(&["sheet", b, "--dry-run", "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("第 2 行") && text.contains("第 3 行"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--create-row"),
+        "the dry run says how: {text}"
+    );
+
+    // A row number that is not a duplicate is refused, nothing imported.
+    let out = srv.cli(&["sheet", b, "--create-row", "4", "--as", "wang"], None);
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("第 4 行不是疑似重复"), "{err}");
+    assert_eq!(names(&srv).await.len(), 2);
+    // Both ways at once is a usage error.
+    let out = srv.cli(
+        &["sheet", b, "--create-row", "3", "--create-duplicates"],
+        None,
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(names(&srv).await.len(), 2);
+
+    // Row 3 is a second factory the operator checked; row 2 is the same firm.
+    let out = srv.cli(&["sheet", b, "--create-row", "3", "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("新建 2") && text.contains("跳过疑似重复 1"),
+        "{text}"
+    );
+    let mut n = names(&srv).await;
+    n.sort();
+    assert_eq!(
+        n,
+        [
+            "吴江丝绸厂",
+            "常熟纺织",
+            "常熟纺织二厂",
+            "苏州丝绸进出口公司"
+        ]
+    );
+}

@@ -10,8 +10,10 @@ use crm_server::auth::PasswordHash;
 use crm_server::config::{DataDir, Limits};
 use crm_server::db::{Db, NewUser};
 use crm_server::{AppState, TlsConfig};
-use crm_shared::api::{ErrorBody, LoginRequest};
+use crm_shared::api::{ErrorBody, LoginRequest, LoginResponse};
 use crm_shared::codes::Role;
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::{ActorId, Customer, CustomerDoc};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -125,6 +127,60 @@ impl TestServer {
             .send()
             .await
             .unwrap()
+    }
+
+    /// `login` (a salesperson with `password`) signs in from a new laptop
+    /// and pushes these new cards in one sync, as `crm sync` would: each a
+    /// whole saved document whose changes `login` authored. Returns the
+    /// documents, for the test to change "offline" and push again.
+    pub async fn push_cards(
+        &self,
+        login: &str,
+        password: &str,
+        cards: &[Customer],
+    ) -> Vec<CustomerDoc> {
+        let note = ChangeNote::new(login, Action::Create);
+        let docs: Vec<CustomerDoc> = cards
+            .iter()
+            .map(|c| CustomerDoc::create(c, ActorId::random(), &note, c.entered_at).unwrap())
+            .collect();
+        self.push_docs(login, password, &docs).await;
+        docs
+    }
+
+    /// `login` pushes these documents whole, in one sync.
+    pub async fn push_docs(&self, login: &str, password: &str, docs: &[CustomerDoc]) {
+        use crm_shared::sync::{heads_to_hex, Blob, DocPush, SyncRequest};
+        let answer = self.login(login, password).await;
+        assert_eq!(answer.status(), StatusCode::OK, "login {login}");
+        let token = answer.json::<LoginResponse>().await.unwrap().token;
+        let push = docs
+            .iter()
+            .map(|doc| DocPush {
+                id: doc.card().id.clone(),
+                heads: heads_to_hex(&doc.heads()),
+                data: Blob(doc.save()),
+            })
+            .collect();
+        let answer = self
+            .client
+            .post(self.url("/api/v1/sync"))
+            .bearer_auth(token)
+            .json(&SyncRequest {
+                push,
+                ..Default::default()
+            })
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["acked"].as_array().map(Vec::len),
+            Some(docs.len()),
+            "{body}"
+        );
     }
 
     /// Runs the real `crm-server` binary on this server's data directory.
