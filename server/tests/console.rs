@@ -1,0 +1,666 @@
+//! The head-office console over HTTP on loopback, as a browser would use
+//! it but without one: the session cookie's flags, every form refused
+//! without its CSRF token, pages that stay in bounds whatever the query
+//! says, the card showing every record, a salesperson's view limited to
+//! their own customers, and dry-run uploads that never lock anyone out.
+//! (`tests/tests/console.rs` drives a real Chromium through the same pages.)
+
+mod common;
+
+use common::TestServer;
+use crm_server::auth::PasswordHash;
+use crm_server::db::NewUser;
+use crm_server::sync::Caller;
+use crm_shared::codes::{Position, Role};
+use crm_shared::customer::{Contact, CreditRequest, Evaluation, Sale, Violation};
+use crm_shared::note::{Action, ChangeNote};
+use crm_shared::Customer;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+
+const PASSWORD: &str = "控制台的测试密码";
+
+/// A server with 王芳 (clerk), 刘经理 (manager, first approver), 张伟 and
+/// 李娜 (salespeople) and 管理员, and a customer of each salesperson pushed
+/// from their laptops: 张伟's in 华东 with every kind of record, 李娜's in 华南.
+struct Office {
+    srv: TestServer,
+    /// Follows no redirect, so a test sees the 303 and its cookie.
+    http: reqwest::Client,
+    /// 张伟's laptop copy of his customer, to change "offline".
+    tea: crm_shared::CustomerDoc,
+}
+
+/// A signed-in console session.
+struct Console<'a> {
+    office: &'a Office,
+    cookie: String,
+    csrf: String,
+}
+
+fn tea() -> Customer {
+    let mut c = Customer {
+        id: "c-tea".into(),
+        name: "杭州西湖龙井茶业有限公司".into(),
+        salesperson: "zhang".into(),
+        region: "华东".into(),
+        entered_at: 1_780_000_000_000,
+        ..Default::default()
+    };
+    c.contacts.insert(
+        "k1".into(),
+        Contact {
+            name: "周经理".into(),
+            primary: true,
+            mobile: "13800000001".into(),
+            fax: "0571-87650001".into(),
+            influence: "采购最终拍板".into(),
+            important_dates: "生日 3 月 8 日".into(),
+            preferences: "喜欢喝明前龙井".into(),
+            accepts_mail: true,
+            accepts_sms: false,
+            ..Default::default()
+        },
+    );
+    c.violations.insert(
+        "v1".into(),
+        Violation {
+            at: 1_780_000_000_000,
+            kind: "逾期付款".into(),
+            description: "第三季度货款拖欠四十天".into(),
+        },
+    );
+    c.evaluations.insert(
+        "e1".into(),
+        Evaluation {
+            at: 1_780_000_000_000,
+            by: "zhang".into(),
+            text: "回款慢但订单稳定".into(),
+        },
+    );
+    c.sales.insert(
+        "s1".into(),
+        Sale {
+            day: Some("2026-09-10".parse().unwrap()),
+            product: "龙井茶".into(),
+            quantity: 10.0,
+            amount: 90_000,
+            due: Some("2026-09-30".parse().unwrap()),
+            paid_on: Some("2026-09-20".parse().unwrap()),
+            by: "zhang".into(),
+        },
+    );
+    c.credit_requests.insert(
+        "cr1".into(),
+        CreditRequest {
+            at: 1_780_000_000_000,
+            by: "zhang".into(),
+            current: None,
+            proposed: 800_000,
+            reason: "春茶上市备货".into(),
+            decisions: Default::default(),
+        },
+    );
+    c
+}
+
+fn seafood() -> Customer {
+    Customer {
+        id: "c-li".into(),
+        name: "深圳李记海产".into(),
+        salesperson: "li".into(),
+        region: "华南".into(),
+        entered_at: 1_780_000_000_000,
+        ..Default::default()
+    }
+}
+
+fn clerk() -> Caller {
+    Caller {
+        login: "wang".into(),
+        role: Role::Clerk,
+        device_id: "test".into(),
+    }
+}
+
+impl Office {
+    async fn open() -> Office {
+        let srv = TestServer::plain().await;
+        for (login, name, role, position) in [
+            ("wang", "王芳", Role::Clerk, None),
+            ("m1", "刘经理", Role::Manager, Some(Position::SalesManager)),
+            ("zhang", "张伟", Role::Salesperson, None),
+            ("li", "李娜", Role::Salesperson, None),
+            ("root", "管理员", Role::Admin, None),
+        ] {
+            srv.db
+                .insert_user(NewUser {
+                    login: login.into(),
+                    display_name: name.into(),
+                    role,
+                    password_hash: PasswordHash::new(PASSWORD.into()).await.unwrap(),
+                    password_expires_at: None,
+                    position,
+                })
+                .await
+                .unwrap();
+        }
+        let tea = srv.push_cards("zhang", PASSWORD, &[tea()]).await.remove(0);
+        srv.push_cards("li", PASSWORD, &[seafood()]).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Office { srv, http, tea }
+    }
+
+    /// Signs in through the login form; returns the raw Set-Cookie too.
+    async fn sign_in(&self, login: &str) -> (Console<'_>, String) {
+        let body = form(&[("login", login), ("password", PASSWORD)]);
+        let r = self
+            .http
+            .post(self.srv.url("/console/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in {login}");
+        let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        let cookie = set.split(';').next().unwrap().to_string();
+        let mut c = Console {
+            office: self,
+            cookie,
+            csrf: String::new(),
+        };
+        // The form token is on every page with a form; the header's sign-out is one.
+        let page = c.get("/console/customers").await;
+        assert_eq!(page.0, StatusCode::OK, "{}", page.1);
+        c.csrf = between(&page.1, "name=\"_csrf\" value=\"", "\"").to_string();
+        assert_eq!(c.csrf.len(), 64, "{}", page.1);
+        (c, set)
+    }
+
+    async fn card(&self, id: &str) -> serde_json::Value {
+        let v = crm_server::archive::card(&self.srv.db, clerk(), id.into())
+            .await
+            .unwrap();
+        serde_json::to_value(&v).unwrap()
+    }
+}
+
+impl Console<'_> {
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .office
+            .http
+            .get(self.office.srv.url(path))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// POSTs a form; the CSRF token only if `fields` holds one.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let r = self
+            .office
+            .http
+            .post(self.office.srv.url(path))
+            .header(COOKIE, &self.cookie)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form(fields))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// Uploads a CSV to the import form; `token` is sent as `_csrf` if given.
+    async fn upload(&self, name: &str, csv: &str, token: Option<&str>) -> (StatusCode, String) {
+        let boundary = "----crm-console-test-boundary";
+        let mut body = Vec::new();
+        if let Some(t) = token {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{t}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(csv.as_bytes());
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let r = self
+            .office
+            .http
+            .post(self.office.srv.url("/console/import"))
+            .header(COOKIE, &self.cookie)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        f.append_pair(k, v);
+    }
+    f.finish()
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in {text}"))
+        + start.len();
+    let len = text[from..].find(end).unwrap();
+    &text[from..from + len]
+}
+
+/// The id in the import plan's commit form.
+fn upload_id(plan: &str) -> String {
+    between(plan, "action=\"/console/import/", "/commit\"").to_string()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_locked_down_and_every_form_needs_its_token() {
+    let mut o = Office::open().await;
+
+    // A real conflict to settle: 张伟 changes the address offline while the
+    // clerk corrects it at head office.
+    crm_server::archive::edit(
+        &o.srv.db,
+        clerk(),
+        "c-tea".into(),
+        vec![("company.address".into(), "杭州市西湖区龙井路 1 号".into())],
+        "客户来函".into(),
+        crm_server::clock::now_ms(),
+    )
+    .await
+    .unwrap();
+    let mut moved = o.tea.card().clone();
+    moved.company.address = "杭州市上城区河坊街 8 号".into();
+    o.tea
+        .update(
+            &moved,
+            &ChangeNote::new("zhang", Action::Edit).with_reason(Some("客户搬迁")),
+            1_780_000_100_000,
+        )
+        .unwrap();
+    o.srv
+        .push_docs("zhang", PASSWORD, std::slice::from_ref(&o.tea))
+        .await;
+    let (wang, set_cookie) = o.sign_in("wang").await;
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(set_cookie.contains(flag), "{flag} missing: {set_cookie}");
+    }
+    let (m1, _) = o.sign_in("m1").await;
+    let before = o.card("c-tea").await;
+    assert_eq!(before["conflicts"].as_array().unwrap().len(), 1, "{before}");
+    let chosen = serde_json::json!("杭州市上城区河坊街 8 号").to_string();
+
+    // An upload planned properly, to try committing without the token.
+    let csv = "客户名称,联系人,电话\n温州鹿城鞋业,林经理,0577-88880000\n";
+    let (status, plan) = wang.upload("new.csv", csv, Some(&wang.csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    let id = upload_id(&plan);
+
+    for bad in [None, Some("0".repeat(64))] {
+        let token: Vec<(&str, &str)> = bad.iter().map(|t| ("_csrf", t.as_str())).collect();
+        let with = |fields: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+            fields
+                .iter()
+                .copied()
+                .chain(token.iter().copied())
+                .collect()
+        };
+        let tried = [
+            ("/console/logout".to_string(), with(&[]), &wang),
+            (
+                "/console/customers/c-tea/edit".into(),
+                with(&[("field", "name"), ("value", "篡改的名称"), ("reason", "无")]),
+                &wang,
+            ),
+            (
+                "/console/customers/c-tea/resolve".into(),
+                [
+                    ("path", "company.address"),
+                    ("value", chosen.as_str()),
+                    ("reason", "电话确认"),
+                ]
+                .into_iter()
+                .chain(token.iter().copied())
+                .collect(),
+                &wang,
+            ),
+            (
+                "/console/customers/c-tea/review".into(),
+                with(&[("tier", "important"), ("notes", "核对")]),
+                &wang,
+            ),
+            (
+                "/console/credit/c-tea/cr1".into(),
+                with(&[("approve", "true"), ("comment", "同意")]),
+                &m1,
+            ),
+            (
+                "/console/grades/apply".into(),
+                with(&[("day", "2026-11-15")]),
+                &wang,
+            ),
+            (format!("/console/import/{id}/commit"), with(&[]), &wang),
+        ];
+        for (path, fields, who) in tried {
+            let (status, page) = who.post(&path, &fields).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} {bad:?}: {page}");
+            assert!(page.contains("CSRF"), "{path}: {page}");
+        }
+        let (status, page) = wang.upload("other.csv", csv, bad.as_deref()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "upload {bad:?}: {page}");
+    }
+
+    // Nothing changed: the card and its history, the customers on file,
+    // both sessions still signed in, the planned upload still waiting.
+    assert_eq!(o.card("c-tea").await, before);
+    let all = crm_server::archive::list(&o.srv.db, clerk(), Default::default(), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    for who in [&wang, &m1] {
+        assert_eq!(who.get("/console/customers").await.0, StatusCode::OK);
+    }
+
+    // With the token each form works, which is what makes the refusals above mean something.
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/resolve",
+            &[
+                ("_csrf", &wang.csrf),
+                ("path", "company.address"),
+                ("value", &chosen),
+                ("reason", "电话确认"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{id}/commit"),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("新建 1"), "{page}");
+    let (status, _) = wang.post("/console/logout", &[("_csrf", &wang.csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = wang.get("/console/customers").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed out");
+}
+
+#[tokio::test]
+async fn a_salesperson_sees_only_their_own_regions_and_pages_stay_in_bounds() {
+    let o = Office::open().await;
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (status, page) = zhang.get("/console/customers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("华东"), "{page}");
+    assert!(
+        !page.contains("华南"),
+        "another's region in the menu: {page}"
+    );
+    let (wang, _) = o.sign_in("wang").await;
+    let (_, page) = wang.get("/console/customers").await;
+    assert!(page.contains("华东") && page.contains("华南"), "{page}");
+
+    for page in [
+        "200000000000000000",
+        "20000001",
+        "99999999999999999999999",
+        "-1",
+        "二",
+    ] {
+        let (status, body) = wang.get(&format!("/console/customers?page={page}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "page={page}: {body}");
+    }
+    let (status, body) = wang.get("/console/customers?page=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("没有符合条件的客户"), "{body}");
+}
+
+#[tokio::test]
+async fn far_off_days_on_console_pages_are_refused_with_400() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    for day in [
+        "%2B262142-12-31",
+        "-262143-01-01",
+        "%2B262143-12-31",
+        "1899-12-31",
+    ] {
+        for page in [
+            "daily?salesperson=zhang&",
+            "grades?",
+            "warnings?",
+            "followups?",
+        ] {
+            let (status, body) = wang.get(&format!("/console/{page}day={day}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{page}{day}: {body}");
+            assert!(body.contains("日期") || body.contains("有效日期"), "{body}");
+        }
+        let day = day.replace("%2B", "+");
+        let (status, body) = wang
+            .post(
+                "/console/grades/apply",
+                &[("_csrf", &wang.csrf), ("day", &day)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "apply {day}: {body}");
+    }
+    assert_eq!(
+        o.card("c-tea").await["customer"]["grade"],
+        serde_json::Value::Null
+    );
+}
+
+#[tokio::test]
+async fn the_card_shows_records_and_every_contact_field() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang.get("/console/customers/c-tea").await;
+    assert_eq!(status, StatusCode::OK);
+    let contacts = between(&page, "id=\"contacts\"", "</table>");
+    for text in [
+        "传真",
+        "0571-87650001",
+        "决策影响力",
+        "采购最终拍板",
+        "重要日期",
+        "生日 3 月 8 日",
+        "喜好",
+        "喜欢喝明前龙井",
+        "接受邮寄",
+        "接受短信",
+    ] {
+        assert!(
+            contacts.contains(text),
+            "{text} not among the contacts: {contacts}"
+        );
+    }
+    // Mail yes, SMS no, in that order.
+    let cells = contacts.rsplit("<tr>").next().unwrap();
+    let (yes, no) = (cells.find("<td>是</td>"), cells.find("<td>否</td>"));
+    assert!(yes.is_some() && yes < no, "{cells}");
+    let violations = between(&page, "id=\"violations\"", "</table>");
+    assert!(
+        violations.contains("逾期付款") && violations.contains("第三季度货款拖欠四十天"),
+        "{violations}"
+    );
+    let evaluations = between(&page, "id=\"evaluations\"", "</table>");
+    assert!(
+        evaluations.contains("zhang") && evaluations.contains("回款慢但订单稳定"),
+        "{evaluations}"
+    );
+}
+
+#[tokio::test]
+async fn a_salesperson_reviews_their_own_customers_and_no_one_elses() {
+    let o = Office::open().await;
+    let api = |login: &'static str| {
+        let srv = &o.srv;
+        async move {
+            let r = srv.login(login, PASSWORD).await;
+            r.json::<crm_shared::api::LoginResponse>()
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let review = |token: String, id: &'static str| {
+        let srv = &o.srv;
+        async move {
+            srv.client
+                .post(srv.url(&format!("/api/v1/customers/{id}/review")))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"tier": "important", "notes": "走访核对"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let zhang = api("zhang").await;
+    assert_eq!(review(zhang.clone(), "c-tea").await, StatusCode::OK);
+    assert_eq!(review(zhang, "c-li").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        review(api("root").await, "c-tea").await,
+        StatusCode::FORBIDDEN
+    );
+    let card = o.card("c-tea").await;
+    assert_eq!(card["customer"]["tier"], "important");
+    let reviews = card["customer"]["reviews"].as_object().unwrap();
+    assert_eq!(reviews.len(), 1);
+    assert!(reviews.values().all(|r| r["by"] == "zhang"));
+    assert!(o.card("c-li").await["customer"]["reviews"]
+        .as_object()
+        .unwrap()
+        .is_empty());
+
+    // The console offers 张伟 the same, on his own card.
+    let (z, _) = o.sign_in("zhang").await;
+    let (_, page) = z.get("/console/customers/c-tea").await;
+    assert!(page.contains("id=\"review\""), "{page}");
+    assert!(!page.contains("id=\"edit\""), "editing stays head office's");
+    let (status, _) = z
+        .post(
+            "/console/customers/c-tea/review",
+            &[("_csrf", &z.csrf), ("notes", "第二次核对")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = z
+        .post("/console/customers/c-li/review", &[("_csrf", &z.csrf)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let card = o.card("c-tea").await;
+    assert_eq!(card["customer"]["reviews"].as_object().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_daily_report_page_lets_head_office_pick_a_salesperson() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang.get("/console/daily").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let list = between(&page, "id=\"salespeople\"", "</ul>");
+    assert!(list.contains("张伟") && list.contains("李娜"), "{list}");
+    assert!(!list.contains("王芳"), "only salespeople: {list}");
+    assert!(page.contains("<option value=\"zhang\""), "{page}");
+    let (status, page) = wang.get("/console/daily?salesperson=zhang").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"daily\""), "{page}");
+    assert!(page.contains("<option value=\"zhang\" selected"), "{page}");
+    // Blank counts as not chosen: the picker again, not an error.
+    let (status, page) = wang.get("/console/daily?salesperson=+").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"salespeople\""), "{page}");
+    // A salesperson gets their own day straight away.
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (status, page) = zhang.get("/console/daily").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<b>zhang</b>"), "{page}");
+}
+
+#[tokio::test]
+async fn many_dry_runs_never_lock_anyone_out() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (m1, _) = o.sign_in("m1").await;
+    let csv = |n: usize| format!("客户名称,联系人,电话\n试运行客户{n},林经理,1380000{n:04}\n");
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let (status, plan) = wang
+            .upload(&format!("{n}.csv"), &csv(n), Some(&wang.csrf))
+            .await;
+        assert_eq!(status, StatusCode::OK, "upload {n}: {plan}");
+        ids.push(upload_id(&plan));
+    }
+    let (status, plan) = m1.upload("m1.csv", &csv(99), Some(&m1.csrf)).await;
+    assert_eq!(status, StatusCode::OK, "another person: {plan}");
+    let m1_id = upload_id(&plan);
+
+    // 王芳's oldest plan made way for her newer ones, and says so.
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{}/commit", ids[0]),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+    assert!(page.contains("重新上传"), "{page}");
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{}/commit", ids[39]),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // A plan is its uploader's alone.
+    let (status, _) = wang
+        .post(
+            &format!("/console/import/{m1_id}/commit"),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, page) = m1
+        .post(
+            &format!("/console/import/{m1_id}/commit"),
+            &[("_csrf", &m1.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut names: Vec<String> =
+        crm_server::archive::list(&o.srv.db, clerk(), Default::default(), 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|n| n.starts_with("试运行"))
+            .collect();
+    names.sort();
+    assert_eq!(names, ["试运行客户39", "试运行客户99"]);
+}
