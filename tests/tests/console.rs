@@ -3,8 +3,10 @@
 //! installed by `.ci/run`), against the real server over HTTPS on loopback,
 //! with a real laptop store syncing into it.
 //!
-//! Screenshots of every main page are written to
-//! `target/console-screenshots/` as test artifacts.
+//! Screenshots of every main page, the sign-in page included, are written to
+//! `test-artifacts/console-screenshots/` at the workspace root (ignored by
+//! git), a fixed place to collect them from; each run replaces the previous
+//! run's pictures.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -71,11 +73,12 @@ async fn server() -> Server {
             .await
             .unwrap();
     }
-    // Another salesperson's customer, which 张伟 must never see.
+    // Another salesperson's customer, which 张伟 must never see. Graded E,
+    // so it is on the warning list as well as the grade table.
     let file = dir.path().join("li.jsonl");
     std::fs::write(
         &file,
-        r#"{"id":"c-li","name":"宁波李记海产","salesperson":"li"}"#,
+        r#"{"id":"c-li","name":"宁波李记海产","salesperson":"li","grade":"E"}"#,
     )
     .unwrap();
     crm_server::archive::import(&db, &file, "wang", None, |_| {})
@@ -183,8 +186,11 @@ impl Browser {
         };
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("..")
-            .join("target")
+            .join("test-artifacts")
             .join("console-screenshots");
+        // Only this run's pictures: a page that stopped being shot must not
+        // leave an old picture behind looking current.
+        let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
         Browser {
             client,
@@ -267,6 +273,19 @@ impl Browser {
 
     async fn body(&self) -> String {
         self.text("body").await
+    }
+
+    /// The text of a file fetched with the browser's session.
+    async fn fetch_text(&self, path: &str) -> String {
+        let text = self
+            .client
+            .execute(
+                "return fetch(arguments[0]).then(r => r.text());",
+                vec![json!(path)],
+            )
+            .await
+            .unwrap();
+        text.as_str().unwrap().to_string()
     }
 
     async fn shot(&self, name: &str) {
@@ -371,6 +390,8 @@ async fn head_office_works_through_the_console() {
     let b = Browser::open(&srv.url).await;
 
     // The clerk signs in, searches a Chinese name and opens the card.
+    b.go("/console/login").await;
+    b.shot("00-login").await;
     b.sign_in("wang").await;
     b.shot("01-customers").await;
     b.fill("input[name=q]", "西湖龙井").await;
@@ -431,16 +452,37 @@ async fn head_office_works_through_the_console() {
         "{page}"
     );
     b.shot("04-conflicts").await;
-    b.check("form.conflict input[type=radio]:not(:checked)")
-        .await;
+    let other = "form.conflict input[type=radio]:not(:checked)";
+    let chosen = b
+        .client
+        .find(Locator::Css(other))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let chosen: String = serde_json::from_str(&chosen).unwrap();
+    b.check(other).await;
     b.fill("form.conflict input[name=reason]", "与客户电话确认新地址")
         .await;
     b.click("form.conflict button[type=submit]").await;
     assert!(b.body().await.contains("冲突已解决"));
+    // The card now holds the value the clerk kept.
+    let card = b.text("#card").await;
+    assert!(card.contains(&chosen), "{chosen} not on the card: {card}");
     b.go("/console/conflicts").await;
     assert!(b.body().await.contains("没有未解决的冲突"));
 
-    // Head-office report pages render.
+    // Head-office report pages render; 李娜's customer is on them, which
+    // makes the salesperson's pass below mean something.
+    b.go("/console/grades").await;
+    assert!(b.text("#grades").await.contains("宁波李记海产"));
+    b.go("/console/warnings").await;
+    assert!(b.text("#warnings").await.contains("宁波李记海产"));
+    // The daily report asks head office whose day to show.
+    b.go("/console/daily").await;
+    assert!(b.text("#salespeople").await.contains("张伟"));
     for (path, h1, shot) in [
         ("/console/grades", "客户等级管理汇总表", "05-grades"),
         ("/console/warnings", "预警", "06-warnings"),
@@ -582,6 +624,26 @@ async fn head_office_works_through_the_console() {
     assert!(!list.contains("宁波李记海产"), "{list}");
     b.go("/console/customers/c-li").await;
     assert!(b.body().await.contains("无权查看"));
+    // ...nor on any report page or export.
+    for path in [
+        "/console/grades",
+        "/console/warnings",
+        "/console/followups",
+        "/console/complaints",
+    ] {
+        b.go(path).await;
+        let page = b.body().await;
+        assert!(!page.contains("宁波李记海产"), "{path}: {page}");
+        assert!(!page.contains("c-li"), "{path}: {page}");
+    }
+    b.go("/console/grades").await;
+    assert!(b.text("#grades").await.contains("杭州西湖龙井茶业有限公司"));
+    b.shot("14-salesperson-grades").await;
+    for export in ["grades.csv", "warnings.csv", "customers.csv"] {
+        let csv = b.fetch_text(&format!("/console/export/{export}")).await;
+        assert!(csv.contains("客户名称"), "{export}: {csv}");
+        assert!(!csv.contains("宁波李记海产"), "{export}: {csv}");
+    }
     b.close().await;
     drop(srv);
 }
