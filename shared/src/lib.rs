@@ -29,6 +29,7 @@ pub mod document;
 pub mod edit;
 pub mod error;
 pub mod grading;
+pub mod hydrated;
 pub mod import;
 pub mod labels;
 pub mod note;
