@@ -253,6 +253,13 @@ pub fn doc_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
         .exists([id])
 }
 
+/// The current heads blob of document `id`, if this store holds it.
+pub fn doc_heads(conn: &Connection, id: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// Drops every projected row (before a rebuild).
 pub fn clear_projection(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM customers", [])?;

@@ -479,27 +479,35 @@ impl Store {
             let heads = heads_from_hex(sent).ok_or_else(|| bad_server(&a.id))?;
             db::set_synced(&tx, &a.id, Some(&heads_bytes(&heads)))?;
         }
-        // Customers new to this laptop arrive whole: check and project them
-        // on all cores, and keep the received bytes as their snapshot.
-        let mut fresh = Vec::new();
+        // Customers new to this laptop arrive whole, and so does a known one
+        // when the whole saved document is smaller than the changes this
+        // laptop lacks (a customer many replicas edited at once): check and
+        // project them on all cores, and keep the received bytes as their
+        // snapshot. A whole document that lacks something of ours (changed
+        // here while the answer was on its way) is merged instead.
+        let mut whole = Vec::new();
         let mut known = Vec::new();
         for u in &resp.docs {
-            if db::doc_exists(&tx, &u.id)? {
-                known.push(u);
-            } else {
-                fresh.push(u);
+            match db::doc_heads(&tx, &u.id)? {
+                None => whole.push((u, Vec::new())),
+                Some(ours) if u.row.is_some() => whole.push((u, heads_of(&ours))),
+                Some(_) => known.push(u),
             }
         }
         let actor = self.profile.actor.clone();
-        let prepared = fresh
+        let prepared = whole
             .par_iter()
-            .map(|u| {
+            .map(|(u, ours)| {
                 let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
                 // Every document is checked to load with the announced heads;
                 // the card is read only if the server sent no row for it.
                 let (write, conflicted) = match &u.row {
                     Some(row) if row.summary.id == u.id => {
-                        CustomerDoc::verify(&u.data.0, &heads).map_err(|_| bad_server(&u.id))?;
+                        let covers = crm_shared::document::verify_covering(&u.data.0, &heads, ours)
+                            .map_err(|_| bad_server(&u.id))?;
+                        if !covers {
+                            return Ok(None);
+                        }
                         (
                             PendingWrite {
                                 id: u.id.clone(),
@@ -511,6 +519,7 @@ impl Store {
                             row.conflicted,
                         )
                     }
+                    _ if !ours.is_empty() => return Ok(None),
                     _ => {
                         let doc = CustomerDoc::load(&u.data.0, actor.clone())?;
                         if doc.card().id != u.id || !doc.has_heads(&heads) {
@@ -522,10 +531,14 @@ impl Store {
                         )
                     }
                 };
-                Ok((u, write, heads, conflicted))
+                Ok(Some((write, heads, conflicted)))
             })
             .collect::<Result<Vec<_>>>()?;
-        for (u, write, heads, conflicted) in prepared {
+        for ((u, _), p) in whole.into_iter().zip(prepared) {
+            let Some((write, heads, conflicted)) = p else {
+                known.push(u);
+                continue;
+            };
             write.commit(&tx, now)?;
             db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
             applied.received += 1;
@@ -796,5 +809,89 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.get("c1").unwrap().activities.len(), 80);
         assert_eq!(store.history("c1").unwrap().len(), 81);
+    }
+
+    /// A whole document sent for a customer this laptop already holds
+    /// replaces its copy when it contains everything here, and is merged
+    /// when it lacks something recorded here meanwhile: nothing is lost.
+    #[test]
+    fn a_whole_document_for_a_known_customer_loses_nothing_of_ours() {
+        let visit = |store: &mut Store, key: &str| {
+            let note = store.note(Action::Activity, None);
+            store
+                .change("c1", &note, |c| {
+                    c.activities.insert(
+                        key.into(),
+                        crm_shared::customer::Activity {
+                            at: 1,
+                            notes: format!("拜访{key}"),
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                })
+                .unwrap();
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
+        let card = Customer {
+            id: "c1".into(),
+            name: "宁波甲有限公司".into(),
+            salesperson: "zhang".into(),
+            ..Default::default()
+        };
+        store.create(&card, false).unwrap();
+        // "Another replica": this laptop's document plus two more visits.
+        let mut other = CustomerDoc::load(
+            &store.document_bytes("c1").unwrap(),
+            crm_shared::ActorId::random(),
+        )
+        .unwrap();
+        for key in ["a", "b"] {
+            let mut c = other.customer().unwrap();
+            c.activities.insert(key.into(), Default::default());
+            other
+                .update(&c, &ChangeNote::new("zhang", Action::Activity), 0)
+                .unwrap();
+        }
+        let whole = |doc: &CustomerDoc| {
+            let card = doc.customer().unwrap();
+            crm_shared::sync::DocUpdate {
+                id: "c1".into(),
+                heads: heads_to_hex(&doc.heads()),
+                data: Blob(doc.save()),
+                row: Some(crm_shared::sync::Row {
+                    summary: CustomerSummary::of(&card),
+                    search: search_text(&card),
+                    conflicted: false,
+                }),
+            }
+        };
+        let resp = |u| SyncResponse {
+            epoch: "e".into(),
+            docs: vec![u],
+            ..Default::default()
+        };
+
+        // It holds everything here: it replaces our copy as it is.
+        store.apply_sync(&resp(whole(&other)), &[], false).unwrap();
+        assert_eq!(store.get("c1").unwrap().activities.len(), 2);
+        assert_eq!(store.document_bytes("c1").unwrap(), other.save());
+
+        // A visit recorded here meanwhile is not in the next one: merged.
+        visit(&mut store, "ours");
+        let mut c = other.customer().unwrap();
+        c.activities.insert("c".into(), Default::default());
+        other
+            .update(&c, &ChangeNote::new("zhang", Action::Activity), 0)
+            .unwrap();
+        store.apply_sync(&resp(whole(&other)), &[], false).unwrap();
+        let keys: Vec<String> = store.get("c1").unwrap().activities.into_keys().collect();
+        assert_eq!(keys, ["a", "b", "c", "ours"]);
+        assert_eq!(
+            store.pending_count().unwrap(),
+            1,
+            "our visit is still to be sent"
+        );
     }
 }

@@ -1596,3 +1596,71 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
         wrong.join("\n  ")
     );
 }
+
+/// 张伟 and the clerk 王芳 each record many visits to one customer while
+/// apart. When 张伟 syncs after 王芳, the server sends him the whole
+/// document (smaller than 王芳's changes one by one); his own visits are
+/// already on the server, so his copy is replaced, and all three copies end
+/// identical with every visit.
+#[test]
+fn a_customer_edited_heavily_on_two_laptops_converges_through_the_whole_document() {
+    let office = Office::open();
+    add(&office.zhang, "c-hot", "宁波热点机电有限公司", &[]);
+    office.zhang.sync();
+    office.wang.sync();
+    let many = |laptop: &Laptop, who: &str, n: usize| {
+        let mut store = laptop.store();
+        for k in 0..n {
+            let note = store.note(Action::Activity, None);
+            store
+                .change("c-hot", &note, |c| {
+                    c.activities.insert(
+                        format!("{who}-{k}"),
+                        crm_shared::customer::Activity {
+                            at: 1_800_000_000_000 + k as i64,
+                            by: who.into(),
+                            notes: format!("{who}第{k}次拜访:洽谈补货和回款安排"),
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                })
+                .unwrap();
+        }
+    };
+    many(&office.zhang, "zhang", 100);
+    many(&office.wang, "wang", 100);
+    office.wang.sync();
+    let wang_changes = {
+        let store = office.wang.store();
+        let doc = crm_shared::CustomerDoc::load(
+            &store.document_bytes("c-hot").unwrap(),
+            crm_shared::ActorId::random(),
+        )
+        .unwrap();
+        doc.changes_since(&[])
+            .iter()
+            .filter(|(_, n)| n.as_ref().is_some_and(|n| n.by == "wang"))
+            .count()
+    };
+    assert_eq!(wang_changes, 100);
+    let report = office.zhang.sync();
+    office.wang.sync();
+    let want: BTreeSet<String> = (0..100)
+        .flat_map(|k| [format!("zhang-{k}"), format!("wang-{k}")])
+        .collect();
+    let z = card(&office.zhang, "c-hot");
+    let w = card(&office.wang, "c-hot");
+    assert_eq!(activity_keys(&z), want);
+    assert_eq!(bare(&z), bare(&w));
+    let server = office.server_card(&office.token("wang"), "c-hot");
+    assert_eq!(activity_keys(&server["customer"]), want);
+    // 100 changes of 王芳's, each with its dependency hash and its note,
+    // weigh more than this whole answer did: the document came whole.
+    let received = report["bytes_received"].as_u64().unwrap();
+    assert!(
+        received < 100 * 100,
+        "the whole document should travel, got {received} bytes: {report}"
+    );
+    assert_eq!(office.zhang.store().pending_count().unwrap(), 0);
+}

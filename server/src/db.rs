@@ -384,6 +384,7 @@ pub struct Counts {
 #[derive(Clone)]
 pub struct Db {
     pool: std::sync::Arc<pool::Pool>,
+    docs: std::sync::Arc<crate::doc_cache::DocCache>,
 }
 
 impl std::fmt::Debug for Db {
@@ -402,7 +403,13 @@ impl Db {
             .map_err(|e| DbError::Task(e.to_string()))??;
         Ok(Db {
             pool: std::sync::Arc::new(pool),
+            docs: std::sync::Arc::new(crate::doc_cache::DocCache::new()),
         })
+    }
+
+    /// The loaded documents the sync engine keeps between requests.
+    pub(crate) fn doc_cache(&self) -> std::sync::Arc<crate::doc_cache::DocCache> {
+        self.docs.clone()
     }
 
     /// Runs `f` in one writer transaction, with the caller's error type;

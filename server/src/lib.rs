@@ -46,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod db;
+mod doc_cache;
 pub mod error;
 pub mod extract;
 pub mod routes;

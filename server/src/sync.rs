@@ -29,6 +29,7 @@ use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
+use crate::doc_cache::DocCache;
 use crate::error::AppError;
 
 /// Bytes of document data in one response before it is cut (`more`).
@@ -119,17 +120,18 @@ pub async fn sync(
         push,
         settings_version,
     } = req;
+    let cache = db.doc_cache();
     let pushed = if push.is_empty() {
         Pushed::default()
     } else {
-        let c = caller.clone();
-        db.write_with(move |tx| apply_pushes(tx, &c, push, now))
+        let (c, cache) = (caller.clone(), cache.clone());
+        db.write_with(move |tx| apply_pushes(tx, &cache, &c, push, now))
             .await?
     };
     let upto = pushed.upto;
     let resp = db
         .read_with(move |conn| {
-            let mut resp = answer(conn, &caller, epoch, cursor, have, pushed)?;
+            let mut resp = answer(conn, &cache, &caller, epoch, cursor, have, pushed)?;
             let current = docs::settings(conn)?;
             if settings_version != Some(current.version) {
                 resp.settings = Some(current);
@@ -156,6 +158,7 @@ fn corrupt(id: &str, e: impl std::fmt::Display) -> SyncError {
 
 fn apply_pushes(
     tx: &Transaction,
+    cache: &DocCache,
     caller: &Caller,
     push: Vec<crm_shared::sync::DocPush>,
     now: i64,
@@ -194,14 +197,20 @@ fn apply_pushes(
         }
         let mut doc = match &stored {
             Some(s) => {
-                let (doc, _) = CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
-                    .map_err(|e| match e {
-                        crm_shared::Error::Invalid { message, .. } => {
-                            bad(format!("客户 {} 的数据无效:{message}", p.id))
-                        }
-                        other => corrupt(&p.id, other),
-                    })?;
-                doc
+                let merged = match cache.get(&p.id, &s.heads) {
+                    Some(kept) => {
+                        let mut doc = CustomerDoc::clone(&kept);
+                        doc.merge_incoming(&p.data.0).map(|_| doc)
+                    }
+                    None => CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
+                        .map(|(doc, _)| doc),
+                };
+                merged.map_err(|e| match e {
+                    crm_shared::Error::Invalid { message, .. } => {
+                        bad(format!("客户 {} 的数据无效:{message}", p.id))
+                    }
+                    other => corrupt(&p.id, other),
+                })?
             }
             None => {
                 let doc = CustomerDoc::load(&p.data.0, actor.clone())
@@ -299,16 +308,28 @@ fn apply_pushes(
             let card = doc.card();
             let bytes = match &stored {
                 Some(s) => {
-                    let chunk = doc.save_after(&old_heads);
-                    if crm_shared::document::should_compact(
-                        s.chunk_count,
-                        s.chunk_bytes,
-                        s.snapshot_bytes,
-                        chunk.len(),
-                    ) {
+                    let compact = |next: usize| {
+                        crm_shared::document::should_compact(
+                            s.chunk_count,
+                            s.chunk_bytes,
+                            s.snapshot_bytes,
+                            next,
+                        )
+                    };
+                    // The pushed bytes are at least the size of the new
+                    // chunk, give or take the server's own corrections: when
+                    // they already tip the rule, the chunk is not worth
+                    // computing (for thousands of changes it costs more than
+                    // the snapshot does).
+                    if compact(p.data.0.len()) {
                         Snapshot(doc.save())
                     } else {
-                        Append(chunk)
+                        let chunk = doc.save_after(&old_heads);
+                        if compact(chunk.len()) {
+                            Snapshot(doc.save())
+                        } else {
+                            Append(chunk)
+                        }
                     }
                 }
                 None => Snapshot(doc.save()),
@@ -327,6 +348,7 @@ fn apply_pushes(
                 &origin,
             )?;
         }
+        cache.put(&p.id, std::sync::Arc::new(doc));
         out.upto = out.upto.max(docs::seq_of(tx, &p.id)?.unwrap_or(0) as u64);
         out.acked.push(DocHeads {
             id: p.id.clone(),
@@ -410,6 +432,7 @@ enum OwnedBytes {
 
 fn answer(
     conn: &Connection,
+    cache: &DocCache,
     caller: &Caller,
     epoch: Option<String>,
     cursor: Option<u64>,
@@ -438,24 +461,29 @@ fn answer(
             return Ok(true);
         };
         // A whole document travels as stored (snapshot + chunks, a valid
-        // saved form); only a partial one needs automerge.
-        let data = match base {
-            Some(b) => {
-                crm_shared::document::changes_after(&stored.bytes, b).map_err(|e| corrupt(id, e))?
-            }
-            None => stored.bytes,
+        // saved form); only a partial one needs automerge. The whole form
+        // is also sent when it is the smaller one.
+        let changes = match base {
+            Some(b) => match cache.get(id, &stored.heads) {
+                Some(kept) => kept.changes_unless_whole_is_smaller(b, stored.bytes.len()),
+                None => crm_shared::document::changes_unless_whole_is_smaller(&stored.bytes, b)
+                    .map_err(|e| corrupt(id, e))?,
+            },
+            None => None,
         };
-        if data.is_empty() {
-            return Ok(true);
-        }
+        let (data, whole) = match changes {
+            Some(c) if c.is_empty() => return Ok(true),
+            Some(c) => (c, false),
+            None => (stored.bytes, true),
+        };
         if data.len() > budget && !resp.docs.is_empty() {
             resp.more = true;
             return Ok(false);
         }
         budget = budget.saturating_sub(data.len());
-        let row = match base {
-            Some(_) => None,
-            None => docs::row(&tx, id)?.map(|(summary, search, conflicts)| Row {
+        let row = match whole {
+            false => None,
+            true => docs::row(&tx, id)?.map(|(summary, search, conflicts)| Row {
                 summary,
                 search,
                 conflicted: conflicts > 0,

@@ -132,24 +132,31 @@ impl CustomerDoc {
         incoming: &[u8],
         actor: ActorId,
     ) -> Result<(Self, Vec<ChangeHash>)> {
-        let mut doc = Automerge::load(bytes)
+        let doc = Automerge::load(bytes)
             .map_err(|e| Error::Corrupt(e.to_string()))?
             .with_actor(actor);
-        let before = doc.get_heads();
-        doc.load_incremental(incoming)
+        let mut this = CustomerDoc {
+            doc,
+            card: Customer::default(),
+            conflicted: Vec::new(),
+        };
+        let before = this.merge_incoming(incoming)?;
+        Ok((this, before))
+    }
+
+    /// Merges `incoming` (changes or a saved document from another replica)
+    /// into this readable document and reads the card again; returns the
+    /// heads from before. Errors name bad incoming bytes as such.
+    pub fn merge_incoming(&mut self, incoming: &[u8]) -> Result<Vec<ChangeHash>> {
+        let before = self.doc.get_heads();
+        self.doc
+            .load_incremental(incoming)
             .map_err(|e| Error::invalid("data", e.to_string()))?;
-        // The stored document was readable, so a card that no longer is
+        // The document was readable before, so a card that no longer is
         // comes from the incoming changes.
-        let (card, conflicted) =
-            hydrate(&doc).map_err(|e| Error::invalid("data", e.to_string()))?;
-        Ok((
-            CustomerDoc {
-                doc,
-                card,
-                conflicted,
-            },
-            before,
-        ))
+        (self.card, self.conflicted) =
+            hydrate(&self.doc).map_err(|e| Error::invalid("data", e.to_string()))?;
+        Ok(before)
     }
 
     /// Verifies saved bytes load, with exactly `heads`, without reading the card.
@@ -190,6 +197,16 @@ impl CustomerDoc {
     /// The changes made since `heads`, for appending to storage.
     pub fn save_after(&self, heads: &[ChangeHash]) -> Vec<u8> {
         self.doc.save_after(heads)
+    }
+
+    /// What to send a replica that has `heads`: the changes after them, or
+    /// `None` when the whole saved document (`whole_len` bytes) is smaller.
+    pub fn changes_unless_whole_is_smaller(
+        &self,
+        heads: &[ChangeHash],
+        whole_len: usize,
+    ) -> Option<Vec<u8>> {
+        smaller_changes(&self.doc, heads, whole_len)
     }
 
     /// Replaces the card with `c`, committing one change. Validates `c`,
@@ -237,15 +254,10 @@ impl CustomerDoc {
     }
 
     /// Merges another replica's saved bytes (snapshot or changes) into this
-    /// document. Returns whether anything new arrived.
+    /// document. Returns whether anything new arrived. On an error the
+    /// caller must drop this in-memory document rather than store it.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
-        let before = self.doc.get_heads();
-        self.doc
-            .load_incremental(bytes)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
-        // Content that does not fit the schema is an error; the caller must
-        // then drop this in-memory document rather than store it.
-        (self.card, self.conflicted) = hydrate(&self.doc)?;
+        let before = self.merge_incoming(bytes)?;
         Ok(self.doc.get_heads() != before)
     }
 
@@ -459,19 +471,58 @@ pub fn should_compact(
 }
 
 /// The changes in a saved document after `heads`, without reading the card:
-/// what the server sends a laptop that already has `heads`.
+/// what a laptop pushes to a server that already has `heads`.
 pub fn changes_after(bytes: &[u8], heads: &[ChangeHash]) -> Result<Vec<u8>> {
     let doc = Automerge::load(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(doc.save_after(heads))
 }
 
+/// What to send a replica that has `heads` of the saved document `bytes`:
+/// the changes after them, or `None` when the whole document is the smaller
+/// (see [`smaller_changes`]).
+pub fn changes_unless_whole_is_smaller(
+    bytes: &[u8],
+    heads: &[ChangeHash],
+) -> Result<Option<Vec<u8>>> {
+    let doc = Automerge::load(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+    Ok(smaller_changes(&doc, heads, bytes.len()))
+}
+
+/// The changes in `doc` after `heads`, unless they would outweigh the whole
+/// saved document (`whole_len` bytes): then `None`. A compressed document of
+/// thousands of changes is a fraction of their size one by one, and loads
+/// faster than they apply. Encoding changes is the costly part, so a floor
+/// of their size from metadata alone (each carries its dependencies'
+/// hashes and its message) settles the clear cases without encoding.
+fn smaller_changes(doc: &Automerge, heads: &[ChangeHash], whole_len: usize) -> Option<Vec<u8>> {
+    let floor: usize = doc
+        .get_changes_meta(heads)
+        .iter()
+        .map(|m| 32 * m.deps.len() + m.message.as_deref().map_or(0, str::len))
+        .sum();
+    if floor > whole_len {
+        return None;
+    }
+    let changes = doc.save_after(heads);
+    (changes.len() <= whole_len).then_some(changes)
+}
+
 /// Checks saved bytes load as a document whose heads are `heads`.
 pub fn verify(bytes: &[u8], heads: &[ChangeHash]) -> Result<()> {
+    verify_covering(bytes, heads, &[]).map(|_| ())
+}
+
+/// Checks saved bytes load as a document whose heads are `heads`, and tells
+/// whether it holds every change up to `covered` (another replica's heads):
+/// if so, it can replace that replica's copy without a merge.
+pub fn verify_covering(bytes: &[u8], heads: &[ChangeHash], covered: &[ChangeHash]) -> Result<bool> {
     let doc = Automerge::load(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
     if !same_heads(&doc.get_heads(), heads) {
         return Err(Error::Corrupt("文档的 heads 与声明的不符".into()));
     }
-    Ok(())
+    Ok(covered
+        .iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some()))
 }
 
 /// Whether two head sets are equal, whatever their order.

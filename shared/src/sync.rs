@@ -117,7 +117,9 @@ pub struct DocUpdate {
     pub heads: Vec<String>,
     /// Changes the laptop lacks, or the whole saved document.
     pub data: Blob,
-    /// With a whole document: the server's projected row of it and its
+    /// Present exactly when `data` is the whole saved document (a customer
+    /// new to the laptop, or one whose whole document is smaller than the
+    /// changes the laptop lacks): the server's projected row of it and its
     /// search text, so a laptop receiving hundreds of customers need not
     /// read every card to list them (it still verifies every document).
     #[serde(default, skip_serializing_if = "Option::is_none")]
