@@ -107,6 +107,7 @@ pub fn run(replicas: usize, edits: usize) -> Result<()> {
             "merge_ms": ms(pushed + pulled), "push_round_ms": ms(pushed), "pull_round_ms": ms(pulled),
             "push_errors": push["errors"], "pull_errors": pull["errors"],
             "push_p99_ms": push["p99_ms"], "pull_p99_ms": pull["p99_ms"],
+            "push_server_cpu_s": push["server_cpu_s"], "pull_server_cpu_s": pull["server_cpu_s"],
             "bytes_up": push["bytes_up"], "bytes_down": pull["bytes_down"],
             "visits_after": visits, "identical_everywhere": identical,
             "server_peak_rss_mb": srv.peak_rss_mb()})
