@@ -32,6 +32,10 @@ pub struct CustomerDoc {
     /// Paths whose keys currently hold concurrent values (from the same
     /// hydrate as `card`), so listing conflicts needs no second full read.
     conflicted: Vec<String>,
+    /// automerge's hydrated tree that `card` was read from, while it is in
+    /// step with `doc` (`None` after a local write): a merge patches it
+    /// instead of reading the whole document again.
+    tree: Option<automerge::hydrate::Value>,
 }
 
 /// One entry of a customer's history.
@@ -106,6 +110,7 @@ impl CustomerDoc {
             doc,
             card: skeleton,
             conflicted: Vec::new(),
+            tree: None,
         };
         this.write(c, note, now)?;
         Ok(this)
@@ -117,11 +122,13 @@ impl CustomerDoc {
         let doc = Automerge::load(bytes)
             .map_err(|e| Error::Corrupt(e.to_string()))?
             .with_actor(actor);
-        let (card, conflicted) = hydrate(&doc)?;
+        let tree = doc.hydrate(None);
+        let (card, conflicted) = read_card(&tree)?;
         Ok(CustomerDoc {
             doc,
             card,
             conflicted,
+            tree: Some(tree),
         })
     }
 
@@ -139,6 +146,7 @@ impl CustomerDoc {
             doc,
             card: Customer::default(),
             conflicted: Vec::new(),
+            tree: None,
         };
         let before = this.merge_incoming(incoming)?;
         Ok((this, before))
@@ -149,13 +157,36 @@ impl CustomerDoc {
     /// heads from before. Errors name bad incoming bytes as such.
     pub fn merge_incoming(&mut self, incoming: &[u8]) -> Result<Vec<ChangeHash>> {
         let before = self.doc.get_heads();
-        self.doc
-            .load_incremental(incoming)
-            .map_err(|e| Error::invalid("data", e.to_string()))?;
+        let bad = |e: &dyn std::fmt::Display| Error::invalid("data", e.to_string());
+        // Reading the whole card costs in proportion to all it holds (a
+        // customer with thousands of visits: tens of milliseconds); patching
+        // the tree it was read from costs in proportion to what arrived.
+        let tree = match self.tree.take() {
+            Some(mut tree) => {
+                let mut log = automerge::PatchLog::active();
+                self.doc
+                    .load_incremental_log_patches(incoming, &mut log)
+                    .map_err(|e| bad(&e))?;
+                let patches = self.doc.make_patches(&mut log);
+                match tree.apply_patches(self.doc.text_encoding(), patches) {
+                    Ok(()) => tree,
+                    // Never seen; a full read is always right.
+                    Err(_) => self.doc.hydrate(None),
+                }
+            }
+            None => {
+                self.doc.load_incremental(incoming).map_err(|e| bad(&e))?;
+                self.doc.hydrate(None)
+            }
+        };
+        debug_assert!(
+            tree == self.doc.hydrate(None),
+            "the patched tree must equal a full read of the document"
+        );
         // The document was readable before, so a card that no longer is
         // comes from the incoming changes.
-        (self.card, self.conflicted) =
-            hydrate(&self.doc).map_err(|e| Error::invalid("data", e.to_string()))?;
+        (self.card, self.conflicted) = read_card(&tree).map_err(|e| bad(&e))?;
+        self.tree = Some(tree);
         Ok(before)
     }
 
@@ -250,6 +281,7 @@ impl CustomerDoc {
         }
         tx.commit_with(commit_options(note, now));
         self.card = c.clone();
+        self.tree = None;
         Ok(())
     }
 
@@ -400,7 +432,9 @@ impl CustomerDoc {
             return Err(e.into());
         }
         tx.commit_with(commit_options(note, now));
-        (self.card, self.conflicted) = hydrate(&self.doc)?;
+        let tree = self.doc.hydrate(None);
+        (self.card, self.conflicted) = read_card(&tree)?;
+        self.tree = Some(tree);
         Ok(())
     }
 
@@ -435,7 +469,8 @@ fn flagged(m: &automerge::hydrate::Map, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// The card in `doc`, and the sorted paths of its conflicted keys.
+/// The card in a document's hydrated tree, and the sorted paths of its
+/// conflicted keys.
 ///
 /// Reads through automerge's bulk `hydrate` and serde rather than
 /// autosurgeon's `Hydrate`, which reads field by field and costs ~4x as much
@@ -443,14 +478,13 @@ fn flagged(m: &automerge::hydrate::Map, path: &str, out: &mut Vec<String>) {
 /// is deserialised straight from the hydrated tree ([`crate::hydrated`]),
 /// without a JSON copy in between. The two mappings are the same shape;
 /// `tests/document.rs` checks they agree.
-fn hydrate(doc: &Automerge) -> Result<(Customer, Vec<String>)> {
-    let root = doc.hydrate(None);
+fn read_card(root: &automerge::hydrate::Value) -> Result<(Customer, Vec<String>)> {
     let mut conflicted = Vec::new();
-    if let automerge::hydrate::Value::Map(m) = &root {
+    if let automerge::hydrate::Value::Map(m) = root {
         flagged(m, "", &mut conflicted);
     }
     conflicted.sort();
-    let card = crate::hydrated::from_value(&root).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let card = crate::hydrated::from_value(root).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok((card, conflicted))
 }
 

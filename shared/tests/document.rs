@@ -564,3 +564,77 @@ fn fast_read_path_agrees_with_autosurgeon() {
     assert_eq!(loaded.customer().unwrap(), reference);
     assert_eq!(reference, edited);
 }
+
+/// A merge patches the tree the card was read from instead of reading the
+/// whole document again; whatever arrives (edits of a contact another
+/// replica deleted, a field both changed, several merges in a row, a whole
+/// saved document), the card and its conflicts must be what a full read of
+/// the merged document gives. (Debug builds also compare the trees.)
+#[test]
+fn a_merge_reads_the_card_as_a_full_read_would() {
+    let card = full_card();
+    let origin =
+        CustomerDoc::create(&card, actor(1), &note("zhangsan", Action::Create, None), T).unwrap();
+    let base = origin.heads();
+    let edit = |doc: &mut CustomerDoc, by: &str, f: &dyn Fn(&mut Customer)| {
+        let mut c = doc.card().clone();
+        f(&mut c);
+        doc.update(&c, &note(by, Action::Edit, Some("现场核对")), T + 5000)
+            .unwrap();
+    };
+    let mut a = CustomerDoc::load(&origin.save(), actor(2)).unwrap();
+    edit(&mut a, "zhangsan", &|c| {
+        c.contacts.remove("k2");
+        c.contacts.get_mut("k1").unwrap().mobile = "13900002222".into();
+        c.remarks = "甲:已签约".into();
+        c.activities.insert(
+            "va".into(),
+            Activity {
+                at: T,
+                notes: "甲方拜访".into(),
+                by: "zhangsan".into(),
+                ..Default::default()
+            },
+        );
+    });
+    let mut b = CustomerDoc::load(&origin.save(), actor(3)).unwrap();
+    edit(&mut b, "clerk", &|c| {
+        c.contacts.get_mut("k2").unwrap().title = "财务总监".into();
+        c.remarks = "乙:待回款".into();
+        c.activities.clear();
+        c.company.address = "杭州市西湖区文三路1号".into();
+    });
+    let mut b2 = b.clone();
+    edit(&mut b2, "clerk", &|c| c.billing.bank = "工商银行".into());
+
+    let full = |doc: &CustomerDoc| CustomerDoc::load(&doc.save(), actor(9)).unwrap();
+    let same = |doc: &CustomerDoc| {
+        let read = full(doc);
+        assert_eq!(doc.card(), read.card());
+        let paths = |d: &CustomerDoc| {
+            d.conflicts()
+                .into_iter()
+                .map(|c| c.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(doc), paths(&read));
+    };
+
+    // Changes in two merges, one after the other, into a freshly read copy.
+    let mut merged = CustomerDoc::load(&a.save(), actor(4)).unwrap();
+    assert!(merged.merge_bytes(&b.save_after(&base)).unwrap());
+    same(&merged);
+    assert!(merged.conflicts().iter().any(|c| c.path == "remarks"));
+    assert!(merged.merge_bytes(&b2.save_after(&b.heads())).unwrap());
+    same(&merged);
+    assert_eq!(merged.card().billing.bank, "工商银行");
+    // Nothing new: still the same card.
+    assert!(!merged.merge_bytes(&b2.save_after(&base)).unwrap());
+    same(&merged);
+
+    // A whole saved document merged the other way round.
+    let mut other = CustomerDoc::load(&b2.save(), actor(5)).unwrap();
+    other.merge_bytes(&a.save()).unwrap();
+    same(&other);
+    assert_eq!(other.card(), merged.card());
+}
