@@ -884,6 +884,90 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
     );
 }
 
+/// The server merges the documents of one push on every core, a few at a
+/// time: a push of more customers than one such batch is still all or
+/// nothing, and a customer sent twice in one push keeps both parts, in order.
+#[test]
+fn a_large_push_is_all_or_nothing_and_a_customer_sent_twice_keeps_both_parts() {
+    let office = Office::open();
+    let ids: Vec<String> = (0..20).map(|i| format!("c-{i:02}")).collect();
+    {
+        let mut store = office.zhang.store();
+        for id in &ids {
+            let card = Customer {
+                id: id.clone(),
+                name: format!("批量客户{id}有限公司"),
+                salesperson: "zhang".into(),
+                ..Default::default()
+            };
+            store.create(&card, true).unwrap();
+        }
+    }
+    office.zhang.sync();
+    let zhang = office.token("zhang");
+    let clerk = office.token("wang");
+    let server = |id: &str| office.server_card(&clerk, id)["customer"].clone();
+
+    let mut store = office.zhang.store();
+    for id in &ids {
+        let note = store.note(Action::Edit, Some("批量补充备注"));
+        store
+            .change(id, &note, |c| {
+                c.remarks = format!("{id} 第一次备注");
+                Ok(())
+            })
+            .unwrap();
+    }
+    let first = push_of(&store);
+    assert_eq!(first.push.len(), 20);
+
+    // The last document damaged: the whole push is refused, nothing stored.
+    let mut damaged = first.clone();
+    damaged.push.last_mut().unwrap().data = Blob("这不是 automerge 文档".as_bytes().to_vec());
+    let error = office
+        .post_sync(&zhang, &damaged)
+        .expect_error(400, "bad_request");
+    assert!(error.message.contains("c-19"), "{error:?}");
+    for id in &ids {
+        assert_eq!(at(&server(id), "remarks"), "", "{id}");
+    }
+
+    // c-03 changed again; that change alone goes as a second entry of the
+    // same push, after the first entry it builds on.
+    let note = store.note(Action::Edit, Some("客户搬迁"));
+    store
+        .change("c-03", &note, |c| {
+            c.company.address = "苏州市工业园区星湖街328号".into();
+            Ok(())
+        })
+        .unwrap();
+    let entry = |p: &SyncRequest| p.push.iter().find(|d| d.id == "c-03").unwrap().clone();
+    let (was, now) = (entry(&first), entry(&push_of(&store)));
+    let after = crm_shared::sync::heads_from_hex(&was.heads).unwrap();
+    let bytes = store.document_bytes("c-03").unwrap();
+    let second = DocPush {
+        data: Blob(crm_shared::document::changes_after(&bytes, &after).unwrap()),
+        ..now
+    };
+    assert_ne!(second.heads, was.heads);
+    let mut twice = first.clone();
+    twice.push.push(second);
+    let answer = office.post_sync(&zhang, &twice).ok_json();
+    assert_eq!(answer["need"], json!([]), "{answer}");
+    let c03 = server("c-03");
+    assert_eq!(at(&c03, "remarks"), "c-03 第一次备注");
+    assert_eq!(at(&c03, "company.address"), "苏州市工业园区星湖街328号");
+    for id in &ids {
+        assert_eq!(
+            at(&server(id), "remarks"),
+            format!("{id} 第一次备注").as_str()
+        );
+    }
+    drop(store);
+    office.zhang.sync();
+    assert_eq!(bare(&card(&office.zhang, "c-03")), bare(&c03));
+}
+
 #[test]
 fn a_salespersons_credit_limit_change_is_refused_by_the_cli_and_undone_by_the_server() {
     let office = Office::open();

@@ -11,11 +11,13 @@
 //! 2. **Answer** (a read snapshot): what the laptop lacks, found from its
 //!    cursor in the update log, or from its `have` list on a first sync.
 //!
-//! Documents are loaded one at a time and dropped: memory does not grow with
-//! the number of customers, and a sync with nothing to do loads none.
+//! Pushed documents are merged a few at a time ([`MERGE_CHUNK`], on every
+//! core) and dropped: memory does not grow with the number of customers or
+//! the size of a push, and a sync with nothing to do loads none.
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use rusqlite::{Connection, Transaction};
 
 use crm_shared::access;
@@ -37,6 +39,10 @@ pub const RESPONSE_BUDGET: usize = 8 << 20;
 
 /// Author recorded on the server's own corrective changes.
 pub const SYSTEM_USER: &str = "system";
+
+/// Pushed documents merged at once (see [`merge_chunks`]): enough to keep
+/// every core busy, few enough that memory stays flat however large the push.
+const MERGE_CHUNK: usize = 16;
 
 /// The first bytes of every automerge chunk (a saved document or changes).
 const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -172,191 +178,281 @@ fn apply_pushes(
     };
     let sees_all = access::sees_all(caller.role);
     let mut out = Pushed::default();
+    for chunk in merge_chunks(push) {
+        // Merging is pure work on each document alone: done for the whole
+        // chunk at once on every core. Everything that reads or writes the
+        // store then follows in push order, and a document's errors surface
+        // in that order too, as if it were merged on the spot.
+        let mut read = Vec::with_capacity(chunk.len());
+        for p in &chunk {
+            read.push(
+                validate::check_id("id", &p.id)
+                    .map_err(|e| bad(e.to_string()))
+                    .and_then(|_| parse_heads(&p.id, &p.heads))
+                    .and_then(|heads| Ok((heads, docs::load(tx, &p.id)?))),
+            );
+        }
+        let merged: Vec<Result<CustomerDoc, SyncError>> = chunk
+            .par_iter()
+            .zip(&read)
+            .map(|(p, r)| match r {
+                Ok((_, stored)) => {
+                    merge_pushed(cache, caller, sees_all, &actor, p, stored.as_ref())
+                }
+                // Never looked at: the read error surfaces first.
+                Err(_) => Err(bad("")),
+            })
+            .collect();
+        for ((p, r), merged) in chunk.into_iter().zip(read).zip(merged) {
+            let (client_heads, stored) = r?;
+            let ctx = PushCtx {
+                tx,
+                cache,
+                caller,
+                sees_all,
+                origin: &origin,
+                now,
+            };
+            apply_push(&ctx, &mut out, &p, &client_heads, stored, merged)?;
+            out.client_heads.insert(p.id, client_heads);
+        }
+    }
+    Ok(out)
+}
+
+/// Documents a push is merged in, at once: at most [`MERGE_CHUNK`] each, and
+/// a document pushed twice goes to a later chunk, so that it merges into
+/// what its first copy stored.
+fn merge_chunks(push: Vec<crm_shared::sync::DocPush>) -> Vec<Vec<crm_shared::sync::DocPush>> {
+    let mut chunks: Vec<Vec<crm_shared::sync::DocPush>> = Vec::new();
     for p in push {
-        validate::check_id("id", &p.id).map_err(|e| bad(e.to_string()))?;
-        let client_heads = parse_heads(&p.id, &p.heads)?;
-        let stored = docs::load(tx, &p.id)?;
-        if let Some(s) = &stored {
-            // A customer reassigned while its former salesperson was offline
-            // still takes what they recorded while it was theirs; it then
-            // leaves their laptop through `removed`.
-            if !sees_all
-                && s.salesperson != caller.login
-                && !docs::ever_assigned(tx, &p.id, &caller.login)?
-            {
+        match chunks.last_mut() {
+            Some(c) if c.len() < MERGE_CHUNK && c.iter().all(|q| q.id != p.id) => c.push(p),
+            _ => chunks.push(vec![p]),
+        }
+    }
+    chunks
+}
+
+/// The stored document with the pushed bytes merged in (or the pushed
+/// document itself, for a customer new to the server).
+fn merge_pushed(
+    cache: &DocCache,
+    caller: &Caller,
+    sees_all: bool,
+    actor: &ActorId,
+    p: &crm_shared::sync::DocPush,
+    stored: Option<&docs::Stored>,
+) -> Result<CustomerDoc, SyncError> {
+    // automerge skips bytes it cannot parse when merging: refuse them
+    // here rather than acknowledge a push that stored nothing.
+    if !p.data.0.is_empty() && !p.data.0.starts_with(&AUTOMERGE_MAGIC) {
+        return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
+    }
+    match stored {
+        Some(s) => {
+            let merged = match cache.get(&p.id, &s.heads) {
+                Some(kept) => {
+                    let mut doc = CustomerDoc::clone(&kept);
+                    doc.merge_incoming(&p.data.0).map(|_| doc)
+                }
+                None => CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
+                    .map(|(doc, _)| doc),
+            };
+            merged.map_err(|e| match e {
+                crm_shared::Error::Invalid { message, .. } => {
+                    bad(format!("客户 {} 的数据无效:{message}", p.id))
+                }
+                other => corrupt(&p.id, other),
+            })
+        }
+        None => {
+            let doc = CustomerDoc::load(&p.data.0, actor.clone())
+                .map_err(|e| bad(format!("新客户 {} 的数据无效:{e}", p.id)))?;
+            if doc.card().id != p.id {
+                return Err(bad(format!("文档属于客户 {},不是 {}", doc.card().id, p.id)));
+            }
+            if !sees_all && doc.card().salesperson != caller.login {
                 return Err(SyncError::Forbidden(format!(
-                    "无权修改客户 {}:该客户不属于你",
+                    "新客户 {} 必须分配给你自己",
                     p.id
                 )));
             }
+            Ok(doc)
         }
-        // automerge skips bytes it cannot parse when merging: refuse them
-        // here rather than acknowledge a push that stored nothing.
-        if !p.data.0.is_empty() && !p.data.0.starts_with(&AUTOMERGE_MAGIC) {
-            return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
-        }
-        let mut doc = match &stored {
-            Some(s) => {
-                let merged = match cache.get(&p.id, &s.heads) {
-                    Some(kept) => {
-                        let mut doc = CustomerDoc::clone(&kept);
-                        doc.merge_incoming(&p.data.0).map(|_| doc)
-                    }
-                    None => CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
-                        .map(|(doc, _)| doc),
-                };
-                merged.map_err(|e| match e {
-                    crm_shared::Error::Invalid { message, .. } => {
-                        bad(format!("客户 {} 的数据无效:{message}", p.id))
-                    }
-                    other => corrupt(&p.id, other),
-                })?
-            }
-            None => {
-                let doc = CustomerDoc::load(&p.data.0, actor.clone())
-                    .map_err(|e| bad(format!("新客户 {} 的数据无效:{e}", p.id)))?;
-                if doc.card().id != p.id {
-                    return Err(bad(format!("文档属于客户 {},不是 {}", doc.card().id, p.id)));
-                }
-                if !sees_all && doc.card().salesperson != caller.login {
-                    return Err(SyncError::Forbidden(format!(
-                        "新客户 {} 必须分配给你自己",
-                        p.id
-                    )));
-                }
-                doc
-            }
-        };
-        let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
-        // The laptop records our ack as "the server has everything up to the
-        // heads I pushed": those heads must really be here now (or wait on
-        // missing dependencies, asked for below), else the data was cut or
-        // damaged and the ack would lose changes.
-        if !doc.has_missing_deps()
-            && client_heads
-                .iter()
-                .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+    }
+}
+
+/// What every document of one push is checked and stored with.
+struct PushCtx<'a> {
+    tx: &'a Transaction<'a>,
+    cache: &'a DocCache,
+    caller: &'a Caller,
+    sees_all: bool,
+    origin: &'a Origin<'a>,
+    now: i64,
+}
+
+/// Checks one merged push and stores it, in the writer's transaction.
+fn apply_push(
+    ctx: &PushCtx,
+    out: &mut Pushed,
+    p: &crm_shared::sync::DocPush,
+    client_heads: &[ChangeHash],
+    stored: Option<docs::Stored>,
+    merged: Result<CustomerDoc, SyncError>,
+) -> Result<(), SyncError> {
+    let PushCtx {
+        tx,
+        cache,
+        caller,
+        sees_all,
+        origin,
+        now,
+    } = *ctx;
+    if let Some(s) = &stored {
+        // A customer reassigned while its former salesperson was offline
+        // still takes what they recorded while it was theirs; it then
+        // leaves their laptop through `removed`.
+        if !sees_all
+            && s.salesperson != caller.login
+            && !docs::ever_assigned(tx, &p.id, &caller.login)?
         {
-            return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
+            return Err(SyncError::Forbidden(format!(
+                "无权修改客户 {}:该客户不属于你",
+                p.id
+            )));
         }
-        if doc.has_missing_deps() {
-            // The laptop believes we have changes we do not (e.g. we were
-            // restored from an older backup): ask for everything after ours.
-            out.need.push(DocHeads {
-                id: p.id.clone(),
-                heads: heads_to_hex(&old_heads),
-            });
-        }
-        validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
-        for (hash, note) in doc.changes_since(&old_heads) {
-            let by = note.map(|n| n.by);
-            if by.as_deref() != Some(caller.login.as_str()) {
-                return Err(SyncError::Forbidden(format!(
-                    "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
-                    p.id,
-                    by.unwrap_or_default(),
-                    caller.login
-                )));
-            }
-            docs::record_author(tx, &hash, &p.id, &origin)?;
-        }
-        // Protected fields, compared against the stored row (no need to read
-        // the old card): a role that may not change them gets them put back.
-        let before = match docs::row(tx, &p.id)? {
-            Some((row, _, _)) => {
-                let mut c = Customer {
-                    salesperson: row.salesperson,
-                    grade: row.grade,
-                    ..Default::default()
-                };
-                c.credit.limit = row.credit_limit;
-                c
-            }
-            None => Customer {
-                salesperson: doc.card().salesperson.clone(),
-                ..Default::default()
-            },
-        };
-        let refused = access::refused_changes(caller.role, &before, doc.card());
-        if !refused.is_empty() {
-            let mut card = serde_json::to_value(doc.card()).expect("serialises");
-            for (path, old, new) in &refused {
-                edit::set_path(&mut card, path, old.clone()).map_err(|e| corrupt(&p.id, e))?;
-                let attempted = match new {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Null => None,
-                    other => Some(other.to_string()),
-                };
-                docs::record_refusal(tx, &p.id, path, attempted.as_deref(), &origin)?;
-                out.reverted.push(Reverted {
-                    id: p.id.clone(),
-                    path: path.to_string(),
-                    message: format!("{} 无权修改此字段,已恢复原值", caller.role.label()),
-                });
-            }
-            let card = edit::from_json(card).map_err(|e| corrupt(&p.id, e))?;
-            let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
-                "{} 无权修改受保护字段,服务器已恢复原值",
+    }
+    let mut doc = merged?;
+    let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+    // The laptop records our ack as "the server has everything up to the
+    // heads I pushed": those heads must really be here now (or wait on
+    // missing dependencies, asked for below), else the data was cut or
+    // damaged and the ack would lose changes.
+    if !doc.has_missing_deps()
+        && client_heads
+            .iter()
+            .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+    {
+        return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
+    }
+    if doc.has_missing_deps() {
+        // The laptop believes we have changes we do not (e.g. we were
+        // restored from an older backup): ask for everything after ours.
+        out.need.push(DocHeads {
+            id: p.id.clone(),
+            heads: heads_to_hex(&old_heads),
+        });
+    }
+    validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
+    for (hash, note) in doc.changes_since(&old_heads) {
+        let by = note.map(|n| n.by);
+        if by.as_deref() != Some(caller.login.as_str()) {
+            return Err(SyncError::Forbidden(format!(
+                "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
+                p.id,
+                by.unwrap_or_default(),
                 caller.login
             )));
-            doc.update(&card, &note, now)
-                .map_err(|e| corrupt(&p.id, e))?;
         }
-        guard_credit_requests(tx, &mut doc, &p.id, caller, &origin, &mut out, now)?;
-        let heads = doc.heads();
-        if heads != old_heads {
-            let card = doc.card();
-            let bytes = match &stored {
-                Some(s) => {
-                    let compact = |next: usize| {
-                        crm_shared::document::should_compact(
-                            s.chunk_count,
-                            s.chunk_bytes,
-                            s.snapshot_bytes,
-                            next,
-                        )
-                    };
-                    // The pushed bytes are at least the size of the new
-                    // chunk, give or take the server's own corrections: when
-                    // they already tip the rule, the chunk is not worth
-                    // computing (for thousands of changes it costs more than
-                    // the snapshot does).
-                    if compact(p.data.0.len()) {
+        docs::record_author(tx, &hash, &p.id, origin)?;
+    }
+    // Protected fields, compared against the stored row (no need to read
+    // the old card): a role that may not change them gets them put back.
+    let before = match docs::row(tx, &p.id)? {
+        Some((row, _, _)) => {
+            let mut c = Customer {
+                salesperson: row.salesperson,
+                grade: row.grade,
+                ..Default::default()
+            };
+            c.credit.limit = row.credit_limit;
+            c
+        }
+        None => Customer {
+            salesperson: doc.card().salesperson.clone(),
+            ..Default::default()
+        },
+    };
+    let refused = access::refused_changes(caller.role, &before, doc.card());
+    if !refused.is_empty() {
+        let mut card = serde_json::to_value(doc.card()).expect("serialises");
+        for (path, old, new) in &refused {
+            edit::set_path(&mut card, path, old.clone()).map_err(|e| corrupt(&p.id, e))?;
+            let attempted = match new {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            };
+            docs::record_refusal(tx, &p.id, path, attempted.as_deref(), origin)?;
+            out.reverted.push(Reverted {
+                id: p.id.clone(),
+                path: path.to_string(),
+                message: format!("{} 无权修改此字段,已恢复原值", caller.role.label()),
+            });
+        }
+        let card = edit::from_json(card).map_err(|e| corrupt(&p.id, e))?;
+        let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
+            "{} 无权修改受保护字段,服务器已恢复原值",
+            caller.login
+        )));
+        doc.update(&card, &note, now)
+            .map_err(|e| corrupt(&p.id, e))?;
+    }
+    guard_credit_requests(tx, &mut doc, &p.id, caller, origin, out, now)?;
+    let heads = doc.heads();
+    if heads != old_heads {
+        let card = doc.card();
+        let bytes = match &stored {
+            Some(s) => {
+                let compact = |next: usize| {
+                    crm_shared::document::should_compact(
+                        s.chunk_count,
+                        s.chunk_bytes,
+                        s.snapshot_bytes,
+                        next,
+                    )
+                };
+                // The pushed bytes are at least the size of the new
+                // chunk, give or take the server's own corrections: when
+                // they already tip the rule, the chunk is not worth
+                // computing (for thousands of changes it costs more than
+                // the snapshot does).
+                if compact(p.data.0.len()) {
+                    Snapshot(doc.save())
+                } else {
+                    let chunk = doc.save_after(&old_heads);
+                    if compact(chunk.len()) {
                         Snapshot(doc.save())
                     } else {
-                        let chunk = doc.save_after(&old_heads);
-                        if compact(chunk.len()) {
-                            Snapshot(doc.save())
-                        } else {
-                            Append(chunk)
-                        }
+                        Append(chunk)
                     }
                 }
-                None => Snapshot(doc.save()),
-            };
-            let b = match &bytes {
-                Snapshot(b) => docs::Bytes::Snapshot(b),
-                Append(b) => docs::Bytes::Append(b),
-            };
-            let conflicts = doc.conflicts().len();
-            docs::store(
-                tx,
-                &p.id,
-                b,
-                &heads,
-                &Projection::of(card, conflicts),
-                &origin,
-            )?;
-        }
-        cache.put(&p.id, std::sync::Arc::new(doc));
-        out.upto = out.upto.max(docs::seq_of(tx, &p.id)?.unwrap_or(0) as u64);
-        out.acked.push(DocHeads {
-            id: p.id.clone(),
-            heads: heads_to_hex(&heads),
-        });
-        out.client_heads.insert(p.id, client_heads);
+            }
+            None => Snapshot(doc.save()),
+        };
+        let b = match &bytes {
+            Snapshot(b) => docs::Bytes::Snapshot(b),
+            Append(b) => docs::Bytes::Append(b),
+        };
+        let conflicts = doc.conflicts().len();
+        docs::store(
+            tx,
+            &p.id,
+            b,
+            &heads,
+            &Projection::of(card, conflicts),
+            origin,
+        )?;
     }
-    Ok(out)
+    cache.put(&p.id, std::sync::Arc::new(doc));
+    out.upto = out.upto.max(docs::seq_of(tx, &p.id)?.unwrap_or(0) as u64);
+    out.acked.push(DocHeads {
+        id: p.id.clone(),
+        heads: heads_to_hex(&heads),
+    });
+    Ok(())
 }
 
 /// Credit-request decisions are the server's alone (they are made through
