@@ -11,7 +11,7 @@ use common::TestServer;
 use crm_server::auth::PasswordHash;
 use crm_server::db::NewUser;
 use crm_server::sync::Caller;
-use crm_shared::codes::{Position, Role};
+use crm_shared::codes::{CustomerKind, Nature, Position, Role, Tier};
 use crm_shared::customer::{Contact, CreditRequest, Evaluation, Sale, Violation};
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::Customer;
@@ -45,6 +45,9 @@ fn tea() -> Customer {
         salesperson: "zhang".into(),
         region: "华东".into(),
         entered_at: 1_780_000_000_000,
+        tier: Some(Tier::Important),
+        kind: Some(CustomerKind::Factory),
+        nature: Some(Nature::StateOwned),
         ..Default::default()
     };
     c.contacts.insert(
@@ -504,6 +507,17 @@ async fn the_card_shows_records_and_every_contact_field() {
     let cells = contacts.rsplit("<tr>").next().unwrap();
     let (yes, no) = (cells.find("<td>是</td>"), cells.find("<td>否</td>"));
     assert!(yes.is_some() && yes < no, "{cells}");
+    // Coded fields read as their Chinese labels, not as stored codes.
+    let card = between(&page, "id=\"card\"", "<h2>");
+    for (label, code) in [
+        ("活跃", "active"),
+        ("重要", "important"),
+        ("工厂", "factory"),
+        ("国有", "state_owned"),
+    ] {
+        assert!(card.contains(label), "{label} not on the card: {card}");
+        assert!(!card.contains(code), "{code} on the card: {card}");
+    }
     let violations = between(&page, "id=\"violations\"", "</table>");
     assert!(
         violations.contains("逾期付款") && violations.contains("第三季度货款拖欠四十天"),

@@ -224,19 +224,37 @@ fn field_rows(c: &Customer) -> Vec<(&'static str, &'static str, String)> {
             for part in path.split('.') {
                 v = &v[part];
             }
-            let text = match v {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Object(m) => m
+            let text = match (coded(c, path), v) {
+                (Some(label), _) => label,
+                (None, serde_json::Value::Null) => String::new(),
+                (None, serde_json::Value::String(s)) => s.clone(),
+                (None, serde_json::Value::Object(m)) => m
                     .iter()
                     .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default()))
                     .collect::<Vec<_>>()
                     .join(";"),
-                other => other.to_string(),
+                (None, other) => other.to_string(),
             };
             (*path, *label, text)
         })
         .collect()
+}
+
+/// A coded field as people read it: its Chinese label, not the stored code.
+fn coded(c: &Customer, path: &str) -> Option<String> {
+    fn label<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map(|v| v.to_string()).unwrap_or_default()
+    }
+    Some(match path {
+        "status" => c.status.to_string(),
+        "grade" => label(c.grade),
+        "tier" => label(c.tier),
+        "kind" => label(c.kind),
+        "nature" => label(c.nature),
+        "intent" => label(c.intent),
+        "company.bank_rating" => label(c.company.bank_rating),
+        _ => return None,
+    })
 }
 
 async fn card(
