@@ -678,3 +678,52 @@ async fn many_dry_runs_never_lock_anyone_out() {
     names.sort();
     assert_eq!(names, ["试运行客户39", "试运行客户99"]);
 }
+
+#[tokio::test]
+async fn a_console_session_left_unused_for_eight_hours_is_ended() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let console_device = || async {
+        o.srv
+            .db
+            .devices()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.login == "wang")
+            .expect("the console session is a device")
+    };
+    // Using it writes the time down.
+    let device = console_device().await;
+    assert!(device.last_seen_at.is_some(), "{device:?}");
+    assert!(device.revoked_at.is_none());
+
+    // Used just under the limit ago: still signed in.
+    let now = crm_server::clock::now_ms();
+    let limit = crm_server::console::IDLE_LIMIT_MS;
+    o.srv
+        .db
+        .touch_device(device.id, now - limit + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(wang.get("/console/customers").await.0, StatusCode::OK);
+
+    // Left for longer than the limit: back to the sign-in page, for good.
+    o.srv
+        .db
+        .touch_device(device.id, now - limit - 60_000)
+        .await
+        .unwrap();
+    let (status, _) = wang.get("/console/customers").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(console_device().await.revoked_at.is_some());
+    o.srv.db.touch_device(device.id, now).await.unwrap();
+    assert_eq!(
+        wang.get("/console/customers").await.0,
+        StatusCode::SEE_OTHER,
+        "a revoked session stays ended"
+    );
+    // Signing in again works.
+    let (again, _) = o.sign_in("wang").await;
+    assert_eq!(again.get("/console/customers").await.0, StatusCode::OK);
+}

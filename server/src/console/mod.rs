@@ -4,7 +4,8 @@
 //!
 //! - Sessions: signing in creates a device (like a laptop's) named
 //!   “网页控制台”; its token lives in an `HttpOnly; Secure; SameSite=Strict`
-//!   cookie scoped to `/console`, and signing out revokes it.
+//!   cookie scoped to `/console`, and signing out revokes it. A session
+//!   unused for [`IDLE_LIMIT_MS`] (8 hours) is revoked at its next request.
 //! - CSRF: every form carries a token derived from the session token
 //!   ([`Session::csrf`]); every POST handler checks it before anything else.
 //! - Access: pages call the same functions the API does (`crate::archive`,
@@ -44,6 +45,14 @@ pub use layout::Lang;
 const SESSION_COOKIE: &str = "crm_session";
 /// Name of the language cookie.
 const LANG_COOKIE: &str = "crm_lang";
+
+/// A console session unused this long is ended (its device revoked): a
+/// browser left signed in on a shared office machine must not stay a way
+/// into every customer's archive.
+pub const IDLE_LIMIT_MS: i64 = 8 * 60 * 60 * 1000;
+
+/// How often a session's last use is written down (as for laptops).
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The console's routes, to be nested under `/console`.
 pub fn routes() -> Router<AppState> {
@@ -217,6 +226,19 @@ impl FromRequestParts<AppState> for Session {
             .ok_or_else(to_login)?;
         if session.device.revoked_at.is_some() || session.user.disabled {
             return Err(to_login());
+        }
+        let now = crate::clock::now_ms();
+        let seen = session.device.last_seen_at;
+        if now - seen.unwrap_or(session.device.created_at) > IDLE_LIMIT_MS {
+            if let Err(e) = state.db.revoke_device(session.device.id, now).await {
+                tracing::warn!(error = %e, "无法结束闲置的控制台会话");
+            }
+            return Err(to_login());
+        }
+        if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_MS) {
+            if let Err(e) = state.db.touch_device(session.device.id, now).await {
+                tracing::warn!(error = %e, "无法记录控制台会话最近访问时间");
+            }
         }
         Ok(Session {
             login: session.user.login,
