@@ -401,7 +401,7 @@ impl Store {
         let mut out = Vec::new();
         let mut used = 0;
         // A few documents at a time, their changes computed on every core.
-        for (c, chunk) in pending.chunks(PUSH_CHUNK).enumerate() {
+        for chunk in pending.chunks(PUSH_CHUNK) {
             let mut stored = Vec::with_capacity(chunk.len());
             for p in chunk {
                 stored.push(
@@ -421,9 +421,10 @@ impl Store {
                     None => Ok(stored.bytes),
                 })
                 .collect::<crm_shared::Result<Vec<_>>>()?;
-            for (k, (p, data)) in chunk.iter().zip(data).enumerate() {
+            for (p, data) in chunk.iter().zip(data) {
+                // This one, at least, is left for the next request.
                 if used + data.len() > budget && !out.is_empty() {
-                    return Ok((out, c * PUSH_CHUNK + k < pending.len()));
+                    return Ok((out, true));
                 }
                 used += data.len();
                 out.push(DocPush {

@@ -100,16 +100,7 @@ where
         if session.user.disabled {
             return Err(AppError::UserDisabled);
         }
-        let now = now_ms();
-        if session
-            .device
-            .last_seen_at
-            .is_none_or(|seen| now - seen >= TOUCH_EVERY_MS)
-        {
-            if let Err(e) = state.db.touch_device(session.device.id, now).await {
-                tracing::warn!(error = %e, "无法记录设备最近访问时间");
-            }
-        }
+        record_use(&state.db, &session.device, now_ms()).await;
         let auth = Auth {
             login: session.user.login,
             display_name: session.user.display_name,
@@ -119,6 +110,19 @@ where
         };
         parts.extensions.insert(auth.clone());
         Ok(auth)
+    }
+}
+
+/// Writes down that `device` was used at `now`, at most once a
+/// [`TOUCH_EVERY_MS`]: a failure only loses that note, never the request.
+pub(crate) async fn record_use(db: &Db, device: &crate::db::Device, now: i64) {
+    if device
+        .last_seen_at
+        .is_none_or(|seen| now - seen >= TOUCH_EVERY_MS)
+    {
+        if let Err(e) = db.touch_device(device.id, now).await {
+            tracing::warn!(error = %e, "无法记录设备最近访问时间");
+        }
     }
 }
 

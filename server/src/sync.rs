@@ -177,6 +177,14 @@ fn apply_pushes(
         at: now,
     };
     let sees_all = access::sees_all(caller.role);
+    let ctx = PushCtx {
+        tx,
+        cache,
+        caller,
+        sees_all,
+        origin: &origin,
+        now,
+    };
     let mut out = Pushed::default();
     for chunk in merge_chunks(push) {
         // Merging is pure work on each document alone: done for the whole
@@ -205,14 +213,6 @@ fn apply_pushes(
             .collect();
         for ((p, r), merged) in chunk.into_iter().zip(read).zip(merged) {
             let (client_heads, stored) = r?;
-            let ctx = PushCtx {
-                tx,
-                cache,
-                caller,
-                sees_all,
-                origin: &origin,
-                now,
-            };
             apply_push(&ctx, &mut out, &p, &client_heads, stored, merged)?;
             out.client_heads.insert(p.id, client_heads);
         }

@@ -51,9 +51,6 @@ const LANG_COOKIE: &str = "crm_lang";
 /// into every customer's archive.
 pub const IDLE_LIMIT_MS: i64 = 8 * 60 * 60 * 1000;
 
-/// How often a session's last use is written down (as for laptops).
-const TOUCH_EVERY_MS: i64 = 60_000;
-
 /// The console's routes, to be nested under `/console`.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -235,11 +232,7 @@ impl FromRequestParts<AppState> for Session {
             }
             return Err(to_login());
         }
-        if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_MS) {
-            if let Err(e) = state.db.touch_device(session.device.id, now).await {
-                tracing::warn!(error = %e, "无法记录控制台会话最近访问时间");
-            }
-        }
+        crate::auth::record_use(&state.db, &session.device, now).await;
         Ok(Session {
             login: session.user.login,
             name: session.user.display_name,
