@@ -49,6 +49,10 @@ const MIGRATIONS: &[M<'static>] = &[
     ),
     // 2: what the server is known to hold of each document (NULL: nothing yet).
     M::up("ALTER TABLE documents ADD COLUMN synced_heads BLOB;"),
+    // 3: the document's heads before each chunk (the chunk holds exactly the
+    // changes after them), so a push can send the chunks after what the
+    // server holds without loading the document. NULL: not known.
+    M::up("ALTER TABLE doc_chunks ADD COLUMN after_heads BLOB;"),
 ];
 
 /// Opens (creating if needed) the store file and brings its schema up to date.
@@ -145,25 +149,53 @@ pub fn doc_put_snapshot(
     Ok(())
 }
 
-/// Appends incremental changes to a stored document.
+/// Appends incremental changes to a stored document: `chunk` holds exactly
+/// the changes after heads `after`, and `heads` are the heads after it.
 pub fn doc_append(
     tx: &Transaction,
     id: &str,
     chunk: &[u8],
+    after: &[u8],
     heads: &[u8],
     now: i64,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO doc_chunks (doc_id, seq, data)
-         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
+        "INSERT INTO doc_chunks (doc_id, seq, data, after_heads)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2, ?3)",
     )?
-    .execute(params![id, chunk])?;
+    .execute(params![id, chunk, after])?;
     tx.prepare_cached(
         "UPDATE documents SET heads = ?2, chunk_count = chunk_count + 1,
              chunk_bytes = chunk_bytes + ?3, updated_at = ?4 WHERE id = ?1",
     )?
     .execute(params![id, heads, chunk.len() as i64, now])?;
     Ok(())
+}
+
+/// The changes of document `id` after heads `after`, read from its chunks
+/// without loading it: every chunk from the one appended at exactly those
+/// heads on (each holds the changes after the one before). `None` when no
+/// chunk starts there (the chunks were folded into the snapshot since).
+pub fn chunks_after(
+    conn: &Connection,
+    id: &str,
+    after: &[u8],
+) -> rusqlite::Result<Option<Vec<u8>>> {
+    let mut st = conn.prepare_cached(
+        "SELECT after_heads, data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = st.query([id])?;
+    let mut out: Option<Vec<u8>> = None;
+    while let Some(r) = rows.next()? {
+        match &mut out {
+            Some(bytes) => bytes.extend_from_slice(r.get_ref(1)?.as_blob()?),
+            None if r.get_ref(0)?.as_blob_or_null()? == Some(after) => {
+                out = Some(r.get_ref(1)?.as_blob()?.to_vec())
+            }
+            None => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Every document id, in order.

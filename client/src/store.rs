@@ -402,23 +402,34 @@ impl Store {
         let mut used = 0;
         // A few documents at a time, their changes computed on every core.
         for chunk in pending.chunks(PUSH_CHUNK) {
-            let mut stored = Vec::with_capacity(chunk.len());
-            for p in chunk {
-                stored.push(
-                    db::doc_load(&self.conn, &p.id)?
-                        .ok_or_else(|| StoreError::NotFound(p.id.clone()))?,
-                );
-            }
             // No need to read the card: a never-synced document goes whole,
-            // as stored; otherwise only the changes after what the server has.
+            // as stored; otherwise only the changes after what the server
+            // has. Those are usually the chunks written since the last sync,
+            // sent as stored; only when the chunks were folded into the
+            // snapshot since must the document be loaded to find them.
+            let mut read = Vec::with_capacity(chunk.len());
+            for p in chunk {
+                let ready = match &p.synced {
+                    Some(blob) => db::chunks_after(&self.conn, &p.id, blob)?,
+                    None => None,
+                };
+                read.push(match ready {
+                    Some(changes) => PushSource::Chunks(changes),
+                    None => PushSource::Stored(
+                        db::doc_load(&self.conn, &p.id)?
+                            .ok_or_else(|| StoreError::NotFound(p.id.clone()))?,
+                    ),
+                });
+            }
             let data = chunk
                 .par_iter()
-                .zip(stored)
-                .map(|(p, stored)| match &p.synced {
-                    Some(blob) => {
+                .zip(read)
+                .map(|(p, read)| match (read, &p.synced) {
+                    (PushSource::Chunks(changes), _) => Ok(changes),
+                    (PushSource::Stored(stored), Some(blob)) => {
                         crm_shared::document::changes_after(&stored.bytes, &heads_of(blob))
                     }
-                    None => Ok(stored.bytes),
+                    (PushSource::Stored(stored), None) => Ok(stored.bytes),
                 })
                 .collect::<crm_shared::Result<Vec<_>>>()?;
             for (p, data) in chunk.iter().zip(data) {
@@ -669,6 +680,14 @@ impl Store {
     }
 }
 
+/// Where a push's bytes come from.
+enum PushSource {
+    /// The changes after what the server holds, read from the chunks.
+    Chunks(Vec<u8>),
+    /// The stored document, to load (or to send whole, if never synced).
+    Stored(db::StoredDoc),
+}
+
 /// A document write computed without touching the database, so that many
 /// can be prepared in parallel and committed together.
 pub(crate) struct PendingWrite {
@@ -682,8 +701,9 @@ pub(crate) struct PendingWrite {
 enum WriteBytes {
     /// A whole compressed document replacing snapshot and chunks.
     Snapshot(Vec<u8>),
-    /// Changes to append after the existing chunks.
-    Append(Vec<u8>),
+    /// Changes to append after the existing chunks: `chunk` holds exactly
+    /// the changes after heads `after` (a blob).
+    Append { chunk: Vec<u8>, after: Vec<u8> },
 }
 
 impl PendingWrite {
@@ -703,7 +723,10 @@ impl PendingWrite {
                 ) {
                     WriteBytes::Snapshot(doc.save())
                 } else {
-                    WriteBytes::Append(chunk)
+                    WriteBytes::Append {
+                        chunk,
+                        after: heads_bytes(before),
+                    }
                 }
             }
             None => WriteBytes::Snapshot(doc.save()),
@@ -732,7 +755,9 @@ impl PendingWrite {
     fn commit(&self, tx: &rusqlite::Transaction, now: i64) -> Result<()> {
         match &self.bytes {
             WriteBytes::Snapshot(b) => db::doc_put_snapshot(tx, &self.id, b, &self.heads, now)?,
-            WriteBytes::Append(b) => db::doc_append(tx, &self.id, b, &self.heads, now)?,
+            WriteBytes::Append { chunk, after } => {
+                db::doc_append(tx, &self.id, chunk, after, &self.heads, now)?
+            }
         }
         db::project(tx, &self.summary, &self.search)?;
         Ok(())
@@ -824,6 +849,85 @@ mod tests {
         let (one, more) = store.pending_pushes(1).unwrap();
         assert!(more);
         assert_eq!(one, all[..1].to_vec());
+    }
+
+    /// After a sync, a push is the chunks written since, read without
+    /// loading the document; once they are folded into the snapshot it is
+    /// computed from the document. Either brings the server's copy to
+    /// exactly the laptop's heads.
+    #[test]
+    fn a_push_after_a_sync_is_the_chunks_written_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
+        // A customer with some history, so that a visit is appended rather
+        // than outweighing the snapshot.
+        let mut card = Customer {
+            id: "c1".into(),
+            name: "上海甲有限公司".into(),
+            salesperson: "zhang".into(),
+            ..Default::default()
+        };
+        for k in 0..30 {
+            card.activities.insert(
+                format!("old{k}"),
+                crm_shared::customer::Activity {
+                    at: k,
+                    notes: "以往拜访,客户反馈良好".into(),
+                    ..Default::default()
+                },
+            );
+        }
+        store.create(&card, false).unwrap();
+        let visit = |store: &mut Store, k: usize| {
+            let note = store.note(Action::Activity, None);
+            store
+                .change("c1", &note, |c| {
+                    c.activities.insert(
+                        format!("v{k}"),
+                        crm_shared::customer::Activity {
+                            at: k as i64,
+                            notes: "拜访".repeat(k % 5 + 1),
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                })
+                .unwrap();
+        };
+        visit(&mut store, 0);
+        // The server acknowledged everything so far.
+        let server_copy = db::doc_load(&store.conn, "c1").unwrap().unwrap().bytes;
+        let synced = db::doc_heads(&store.conn, "c1").unwrap().unwrap();
+        let tx = store.conn.transaction().unwrap();
+        db::set_synced(&tx, "c1", Some(&synced)).unwrap();
+        tx.commit().unwrap();
+        let server_gets = |store: &Store| {
+            let (push, more) = store.pending_pushes(usize::MAX).unwrap();
+            assert!(!more);
+            assert_eq!(push.len(), 1);
+            let mut server = CustomerDoc::load(&server_copy, ActorId::random()).unwrap();
+            assert!(server.merge_bytes(&push[0].data.0).unwrap());
+            assert_eq!(
+                heads_bytes(&server.heads()),
+                db::doc_heads(&store.conn, "c1").unwrap().unwrap()
+            );
+            assert_eq!(server.card(), &store.get("c1").unwrap());
+            push[0].data.0.clone()
+        };
+
+        for k in 1..4 {
+            visit(&mut store, k);
+        }
+        let from_chunks = db::chunks_after(&store.conn, "c1", &synced).unwrap();
+        assert!(from_chunks.is_some(), "the visits were appended as chunks");
+        assert_eq!(Some(server_gets(&store)), from_chunks);
+
+        // Enough visits that the chunks are folded into the snapshot.
+        for k in 4..4 + crm_shared::document::MAX_CHUNKS as usize {
+            visit(&mut store, k);
+        }
+        assert_eq!(db::chunks_after(&store.conn, "c1", &synced).unwrap(), None);
+        server_gets(&store);
     }
 
     /// Many small changes to one customer: chunks are folded into a fresh
