@@ -396,6 +396,7 @@ pub struct Counts {
 pub struct Db {
     pool: std::sync::Arc<pool::Pool>,
     docs: std::sync::Arc<crate::doc_cache::DocCache>,
+    pushes: std::sync::Arc<crate::push_group::PushQueue>,
 }
 
 impl std::fmt::Debug for Db {
@@ -415,12 +416,18 @@ impl Db {
         Ok(Db {
             pool: std::sync::Arc::new(pool),
             docs: std::sync::Arc::new(crate::doc_cache::DocCache::new()),
+            pushes: Default::default(),
         })
     }
 
     /// The loaded documents the sync engine keeps between requests.
     pub(crate) fn doc_cache(&self) -> std::sync::Arc<crate::doc_cache::DocCache> {
         self.docs.clone()
+    }
+
+    /// Pushes waiting for the writer (see [`crate::push_group`]).
+    pub(crate) fn push_queue(&self) -> std::sync::Arc<crate::push_group::PushQueue> {
+        self.pushes.clone()
     }
 
     /// Runs `f` in one writer transaction, with the caller's error type;

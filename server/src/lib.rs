@@ -49,6 +49,7 @@ pub mod db;
 mod doc_cache;
 pub mod error;
 pub mod extract;
+mod push_group;
 pub mod routes;
 pub mod rules;
 pub mod serve;

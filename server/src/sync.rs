@@ -45,7 +45,7 @@ pub const SYSTEM_USER: &str = "system";
 const MERGE_CHUNK: usize = 16;
 
 /// The first bytes of every automerge chunk (a saved document or changes).
-const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+pub(crate) const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
 /// Why a sync was refused.
 #[derive(Debug, thiserror::Error)]
@@ -94,15 +94,15 @@ pub struct Caller {
 
 /// What the push step tells the answer step.
 #[derive(Default)]
-struct Pushed {
+pub(crate) struct Pushed {
     /// Pushed document → the laptop's heads.
-    client_heads: HashMap<String, Vec<ChangeHash>>,
-    acked: Vec<DocHeads>,
-    need: Vec<DocHeads>,
-    reverted: Vec<Reverted>,
+    pub(crate) client_heads: HashMap<String, Vec<ChangeHash>>,
+    pub(crate) acked: Vec<DocHeads>,
+    pub(crate) need: Vec<DocHeads>,
+    pub(crate) reverted: Vec<Reverted>,
     /// Newest log position of any pushed document: what a backup must hold
     /// before the push may be acknowledged in zero-loss mode.
-    upto: u64,
+    pub(crate) upto: u64,
 }
 
 /// Runs one sync exchange. Also returns the newest log position of any
@@ -130,9 +130,7 @@ pub async fn sync(
     let pushed = if push.is_empty() {
         Pushed::default()
     } else {
-        let (c, cache) = (caller.clone(), cache.clone());
-        db.write_with(move |tx| apply_pushes(tx, &cache, &c, push, now))
-            .await?
+        crate::push_group::apply(db, caller.clone(), push, now).await?
     };
     let upto = pushed.upto;
     let resp = db
@@ -162,11 +160,15 @@ fn corrupt(id: &str, e: impl std::fmt::Display) -> SyncError {
     )))
 }
 
-fn apply_pushes(
+/// Applies one push (or, from [`crate::push_group`], several of one user's
+/// pushes as one, with `devices` saying which device sent what) in the
+/// writer's transaction. Any error means the caller must roll back.
+pub(crate) fn apply_pushes(
     tx: &Transaction,
     cache: &DocCache,
     caller: &Caller,
-    push: Vec<crm_shared::sync::DocPush>,
+    push: &[crm_shared::sync::DocPush],
+    devices: &Devices,
     now: i64,
 ) -> Result<Pushed, SyncError> {
     let actor =
@@ -183,6 +185,7 @@ fn apply_pushes(
         caller,
         sees_all,
         origin: &origin,
+        devices,
         now,
     };
     let mut out = Pushed::default();
@@ -213,8 +216,8 @@ fn apply_pushes(
             .collect();
         for ((p, r), merged) in chunk.into_iter().zip(read).zip(merged) {
             let (client_heads, stored) = r?;
-            apply_push(&ctx, &mut out, &p, &client_heads, stored, merged)?;
-            out.client_heads.insert(p.id, client_heads);
+            apply_push(&ctx, &mut out, p, &client_heads, stored, merged)?;
+            out.client_heads.insert(p.id.clone(), client_heads);
         }
     }
     Ok(out)
@@ -223,8 +226,8 @@ fn apply_pushes(
 /// Documents a push is merged in, at once: at most [`MERGE_CHUNK`] each, and
 /// a document pushed twice goes to a later chunk, so that it merges into
 /// what its first copy stored.
-fn merge_chunks(push: Vec<crm_shared::sync::DocPush>) -> Vec<Vec<crm_shared::sync::DocPush>> {
-    let mut chunks: Vec<Vec<crm_shared::sync::DocPush>> = Vec::new();
+fn merge_chunks(push: &[crm_shared::sync::DocPush]) -> Vec<Vec<&crm_shared::sync::DocPush>> {
+    let mut chunks: Vec<Vec<&crm_shared::sync::DocPush>> = Vec::new();
     for p in push {
         match chunks.last_mut() {
             Some(c) if c.len() < MERGE_CHUNK && c.iter().all(|q| q.id != p.id) => c.push(p),
@@ -283,6 +286,13 @@ fn merge_pushed(
     }
 }
 
+/// Which device sent which changes, when several pushes are applied as one.
+#[derive(Default)]
+pub(crate) struct Devices {
+    /// Customer id → each push's device and the heads it pushed, in order.
+    pub(crate) by_doc: HashMap<String, Vec<(String, Vec<ChangeHash>)>>,
+}
+
 /// What every document of one push is checked and stored with.
 struct PushCtx<'a> {
     tx: &'a Transaction<'a>,
@@ -290,6 +300,7 @@ struct PushCtx<'a> {
     caller: &'a Caller,
     sees_all: bool,
     origin: &'a Origin<'a>,
+    devices: &'a Devices,
     now: i64,
 }
 
@@ -308,6 +319,7 @@ fn apply_push(
         caller,
         sees_all,
         origin,
+        devices,
         now,
     } = *ctx;
     if let Some(s) = &stored {
@@ -346,9 +358,10 @@ fn apply_push(
         });
     }
     validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
-    for (hash, note) in doc.changes_since(&old_heads) {
-        let by = note.map(|n| n.by);
-        if by.as_deref() != Some(caller.login.as_str()) {
+    let new = doc.changes_since(&old_heads);
+    for (_, note) in &new {
+        let by = note.as_ref().map(|n| n.by.as_str());
+        if by != Some(caller.login.as_str()) {
             return Err(SyncError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
                 p.id,
@@ -356,8 +369,16 @@ fn apply_push(
                 caller.login
             )));
         }
-        docs::record_author(tx, &hash, &p.id, origin)?;
     }
+    record_authors(
+        tx,
+        &doc,
+        &p.id,
+        &old_heads,
+        &new,
+        origin,
+        devices.by_doc.get(&p.id),
+    )?;
     // Protected fields, compared against the stored row (no need to read
     // the old card): a role that may not change them gets them put back.
     let before = match docs::row(tx, &p.id)? {
@@ -452,6 +473,55 @@ fn apply_push(
         id: p.id.clone(),
         heads: heads_to_hex(&heads),
     });
+    Ok(())
+}
+
+/// Records who sent each new change. For several pushes applied as one,
+/// a change goes to the first push whose heads it leads to (the changes a
+/// push sent are those new here that its heads have and ours lacked).
+fn record_authors(
+    tx: &Transaction,
+    doc: &CustomerDoc,
+    id: &str,
+    old_heads: &[ChangeHash],
+    new: &[(ChangeHash, Option<ChangeNote>)],
+    origin: &Origin,
+    devices: Option<&Vec<(String, Vec<ChangeHash>)>>,
+) -> Result<(), SyncError> {
+    let Some(devices) = devices else {
+        for (hash, _) in new {
+            docs::record_author(tx, hash, id, origin)?;
+        }
+        return Ok(());
+    };
+    let mut left: std::collections::HashSet<ChangeHash> = new.iter().map(|(h, _)| *h).collect();
+    for (device, heads) in devices {
+        let mut have = old_heads.to_vec();
+        have.extend(heads.iter().copied());
+        let beyond: std::collections::HashSet<ChangeHash> = doc
+            .automerge()
+            .get_changes_meta(&have)
+            .into_iter()
+            .map(|m| m.hash)
+            .collect();
+        let sent: Vec<ChangeHash> = left
+            .iter()
+            .filter(|h| !beyond.contains(h))
+            .copied()
+            .collect();
+        let from = Origin {
+            device_id: Some(device),
+            ..*origin
+        };
+        for hash in sent {
+            left.remove(&hash);
+            docs::record_author(tx, &hash, id, &from)?;
+        }
+    }
+    // Not reached by any push's heads (never seen): the first device.
+    for hash in left {
+        docs::record_author(tx, &hash, id, origin)?;
+    }
     Ok(())
 }
 

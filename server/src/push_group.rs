@@ -1,0 +1,545 @@
+//! Pushes that wait for the writer together are applied together.
+//!
+//! Every push needs the single writer. While one is applied, others queue;
+//! whoever holds the writer next takes every push queued by then and applies
+//! them in its one transaction, each inside its own savepoint, so that a
+//! refused push still stores nothing and the others are kept.
+//!
+//! Concurrent requests have no order of their own, so any order is a valid
+//! one: the queue applies each user's pushes one after another. When one
+//! user's pushes share a customer (a customer edited offline on several of
+//! their devices, which then sync at once), they are first tried as one:
+//! every change merged in one automerge call, the card read, checked and
+//! stored once, instead of once per push (for 10 pushes of 500 changes to a
+//! 5,000-change customer, most of each push's cost; see BENCHMARKS.md). If
+//! that would refuse anything, put anything back or ask for anything, the
+//! attempt is rolled back and the pushes are applied one by one, each alone,
+//! as if they had never met. A customer stored that way is logged once, under
+//! the first push's device; each change's author record still names the
+//! device that sent it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Transaction;
+use tokio::sync::oneshot;
+
+use crm_shared::sync::{heads_from_hex, DocHeads, DocPush};
+
+use crate::db::documents as docs;
+use crate::db::{Db, DbError};
+use crate::doc_cache::DocCache;
+use crate::sync::{apply_pushes, Caller, Devices, Pushed, SyncError};
+
+/// Pushes waiting for the writer.
+#[derive(Default)]
+pub(crate) struct PushQueue {
+    waiting: Mutex<Vec<Job>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// One request's push and where its result goes.
+struct Job {
+    id: u64,
+    caller: Caller,
+    push: Vec<DocPush>,
+    now: i64,
+    reply: oneshot::Sender<Result<Pushed, SyncError>>,
+}
+
+/// A job's result, sent once the transaction that holds it has committed.
+type Done = (
+    oneshot::Sender<Result<Pushed, SyncError>>,
+    Result<Pushed, SyncError>,
+);
+
+/// Applies `push` for `caller`, together with whatever else is waiting.
+/// Returns once it is durably stored (or refused, with nothing stored).
+pub(crate) async fn apply(
+    db: &Db,
+    caller: Caller,
+    push: Vec<DocPush>,
+    now: i64,
+) -> Result<Pushed, SyncError> {
+    let queue = db.push_queue();
+    let (reply, result) = oneshot::channel();
+    let id = queue
+        .next_id
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    lock(&queue.waiting).push(Job {
+        id,
+        caller,
+        push,
+        now,
+        reply,
+    });
+    // Our push may already have been taken by the writer's previous holder;
+    // then this transaction applies what queued since, or nothing. It runs
+    // as a task of its own: the results it holds are other requests' too,
+    // and must reach them even if this request is given up.
+    let (db, cache) = (db.clone(), db.doc_cache());
+    tokio::spawn(async move {
+        let taken: Arc<Mutex<Vec<Done>>> = Default::default();
+        let (slot, waiting) = (taken.clone(), queue.clone());
+        let r = db
+            .write_with(move |tx| {
+                *lock(&slot) = apply_waiting(tx, &cache, &waiting);
+                Ok::<_, SyncError>(())
+            })
+            .await;
+        let done = std::mem::take(&mut *lock(&taken));
+        match r {
+            // Committed: now the results may go out.
+            Ok(()) => {
+                for (reply, r) in done {
+                    let _ = reply.send(r);
+                }
+            }
+            // Nothing of this transaction is stored: every push it took
+            // fails as it did, and so does ours if nobody took it.
+            Err(e) => {
+                let ours = take(&queue, id);
+                for reply in done.into_iter().map(|(reply, _)| reply).chain(ours) {
+                    let _ = reply.send(Err(same_failure(&e)));
+                }
+            }
+        }
+    });
+    result
+        .await
+        .unwrap_or_else(|_| Err(DbError::Task("保存推送的事务失败".into()).into()))
+}
+
+/// Job `id`'s reply, if it is still waiting (taking it out of the queue).
+fn take(queue: &PushQueue, id: u64) -> Option<oneshot::Sender<Result<Pushed, SyncError>>> {
+    let mut waiting = lock(&queue.waiting);
+    let at = waiting.iter().position(|j| j.id == id)?;
+    Some(waiting.remove(at).reply)
+}
+
+/// The writer's failure, for each push it failed.
+fn same_failure(e: &SyncError) -> SyncError {
+    match e {
+        SyncError::Db(DbError::Busy) => DbError::Busy.into(),
+        SyncError::Db(DbError::Closed) => DbError::Closed.into(),
+        other => DbError::Task(other.to_string()).into(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Applies every waiting push, each user's in arrival order.
+fn apply_waiting(tx: &Transaction, cache: &DocCache, queue: &Arc<PushQueue>) -> Vec<Done> {
+    let jobs = std::mem::take(&mut *lock(&queue.waiting));
+    let mut by_user: Vec<Vec<Job>> = Vec::new();
+    // A request given up meanwhile (the laptop hung up) is not applied: the
+    // laptop sends the same again next time.
+    for job in jobs.into_iter().filter(|j| !j.reply.is_closed()) {
+        match by_user
+            .iter_mut()
+            .find(|g| g[0].caller.login == job.caller.login)
+        {
+            Some(g) => g.push(job),
+            None => by_user.push(vec![job]),
+        }
+    }
+    let mut done = Vec::new();
+    for jobs in by_user {
+        let results = match together(tx, cache, &jobs) {
+            Some(results) => results,
+            None => jobs.iter().map(|j| alone(tx, cache, j)).collect(),
+        };
+        done.extend(jobs.into_iter().map(|j| j.reply).zip(results));
+    }
+    done
+}
+
+/// One push alone, inside a savepoint: on any error nothing of it stays.
+fn alone(tx: &Transaction, cache: &DocCache, job: &Job) -> Result<Pushed, SyncError> {
+    savepoint(tx, |tx| {
+        apply_pushes(
+            tx,
+            cache,
+            &job.caller,
+            &job.push,
+            &Devices::default(),
+            job.now,
+        )
+    })
+}
+
+/// Runs `f` inside a savepoint, rolled back if it fails.
+fn savepoint<T>(
+    tx: &Transaction,
+    f: impl FnOnce(&Transaction) -> Result<T, SyncError>,
+) -> Result<T, SyncError> {
+    tx.execute_batch("SAVEPOINT push")?;
+    let r = f(tx);
+    if r.is_err() {
+        tx.execute_batch("ROLLBACK TO push")?;
+    }
+    tx.execute_batch("RELEASE push")?;
+    r
+}
+
+/// One user's pushes tried as one, when some customer is in more than one
+/// of them. `None`: not tried, or rolled back (apply them one by one).
+fn together(
+    tx: &Transaction,
+    cache: &DocCache,
+    jobs: &[Job],
+) -> Option<Vec<Result<Pushed, SyncError>>> {
+    if jobs.len() < 2 {
+        return None;
+    }
+    let mut pushed_by: HashMap<&str, usize> = HashMap::new();
+    for job in jobs {
+        let mut ids: Vec<&str> = job.push.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            *pushed_by.entry(id).or_default() += 1;
+        }
+    }
+    if pushed_by.values().all(|&n| n < 2) {
+        return None;
+    }
+    // Each customer once: every push's bytes for it, one after another (a
+    // valid input for automerge), and every push's heads, which must all be
+    // there after the merge. Each piece is checked to be automerge data, as
+    // a push alone is: automerge would skip a bad piece in the middle.
+    let mut union: Vec<DocPush> = Vec::new();
+    let mut devices = Devices::default();
+    for job in jobs {
+        for p in &job.push {
+            if !p.data.0.is_empty() && !p.data.0.starts_with(&crate::sync::AUTOMERGE_MAGIC) {
+                return None;
+            }
+            let heads = heads_from_hex(&p.heads)?;
+            devices
+                .by_doc
+                .entry(p.id.clone())
+                .or_default()
+                .push((job.caller.device_id.clone(), heads));
+            match union.iter_mut().find(|u| u.id == p.id) {
+                Some(u) => {
+                    u.data.0.extend_from_slice(&p.data.0);
+                    for h in &p.heads {
+                        if !u.heads.contains(h) {
+                            u.heads.push(h.clone());
+                        }
+                    }
+                }
+                None => union.push(p.clone()),
+            }
+        }
+    }
+    let first = &jobs[0];
+    savepoint(tx, |tx| {
+        let out = apply_pushes(tx, cache, &first.caller, &union, &devices, first.now)?;
+        if !out.need.is_empty() || !out.reverted.is_empty() {
+            // Something to put back or ask for: one by one, each answered alone.
+            return Err(SyncError::BadRequest(String::new()));
+        }
+        let stored: HashMap<&str, &DocHeads> =
+            out.acked.iter().map(|a| (a.id.as_str(), a)).collect();
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut mine = Pushed::default();
+            for p in &job.push {
+                if mine.client_heads.contains_key(&p.id) {
+                    continue;
+                }
+                let heads =
+                    heads_from_hex(&p.heads).ok_or_else(|| SyncError::BadRequest(String::new()))?;
+                mine.client_heads.insert(p.id.clone(), heads);
+                if let Some(a) = stored.get(p.id.as_str()) {
+                    mine.acked.push((*a).clone());
+                }
+                let seq = docs::seq_of(tx, &p.id)?.unwrap_or(0);
+                mine.upto = mine.upto.max(seq as u64);
+            }
+            results.push(Ok(mine));
+        }
+        Ok(results)
+    })
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crm_shared::codes::Role;
+    use crm_shared::customer::Activity;
+    use crm_shared::note::{Action, ChangeNote};
+    use crm_shared::sync::{heads_to_hex, Blob};
+    use crm_shared::{ActorId, ChangeHash, Customer, CustomerDoc};
+
+    fn caller(login: &str, device: &str) -> Caller {
+        Caller {
+            login: login.into(),
+            role: Role::Salesperson,
+            device_id: device.into(),
+        }
+    }
+
+    /// A server holding customer `c1` of zhang, and its saved bytes.
+    async fn server() -> (tempfile::TempDir, Db, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("crm.sqlite3")).await.unwrap();
+        let card = Customer {
+            id: "c1".into(),
+            name: "宁波甲贸易有限公司".into(),
+            salesperson: "zhang".into(),
+            ..Default::default()
+        };
+        let note = ChangeNote::new("zhang", Action::Create);
+        let doc = CustomerDoc::create(&card, ActorId::random(), &note, 0).unwrap();
+        let base = doc.save();
+        let push = vec![DocPush {
+            id: "c1".into(),
+            heads: heads_to_hex(&doc.heads()),
+            data: Blob(base.clone()),
+        }];
+        apply(&db, caller("zhang", "d0"), push, 0).await.unwrap();
+        (dir, db, base)
+    }
+
+    /// A device's offline visits to `c1`, as it would push them.
+    fn visits(base: &[u8], device: &str, n: usize, edit: impl Fn(&mut Customer)) -> DocPush {
+        let mut doc = CustomerDoc::load(base, ActorId::random()).unwrap();
+        let from = doc.heads();
+        for k in 0..n {
+            let mut c = doc.card().clone();
+            c.activities.insert(
+                format!("{device}-{k}"),
+                Activity {
+                    at: 1_800_000_000_000 + k as i64,
+                    by: "zhang".into(),
+                    notes: format!("{device} 第{k}次拜访"),
+                    ..Default::default()
+                },
+            );
+            edit(&mut c);
+            let note = ChangeNote::new("zhang", Action::Edit).with_reason(Some("现场更新"));
+            doc.update(&c, &note, 0).unwrap();
+        }
+        DocPush {
+            id: "c1".into(),
+            heads: heads_to_hex(&doc.heads()),
+            data: Blob(doc.save_after(&from)),
+        }
+    }
+
+    /// Puts `jobs` in the queue as if they arrived while the writer was
+    /// busy, then lets one holder of the writer apply them all.
+    async fn apply_queued(db: &Db, jobs: Vec<(Caller, DocPush)>) -> Vec<Result<Pushed, SyncError>> {
+        let queue = db.push_queue();
+        let mut results = Vec::new();
+        for (caller, p) in jobs {
+            let (reply, result) = oneshot::channel();
+            lock(&queue.waiting).push(Job {
+                id: 0,
+                caller,
+                push: vec![p],
+                now: 1,
+                reply,
+            });
+            results.push(result);
+        }
+        let cache = db.doc_cache();
+        let done = db
+            .write_with(move |tx| Ok::<_, SyncError>(apply_waiting(tx, &cache, &queue)))
+            .await
+            .unwrap();
+        for (reply, r) in done {
+            let _ = reply.send(r);
+        }
+        let mut out = Vec::new();
+        for r in results {
+            out.push(r.await.unwrap());
+        }
+        out
+    }
+
+    async fn stored(db: &Db) -> (CustomerDoc, i64) {
+        db.read_with(|conn| {
+            let s = docs::load(conn, "c1")?.unwrap();
+            let logged: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM doc_log WHERE doc_id = 'c1'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok::<_, SyncError>((
+                CustomerDoc::load(&s.bytes, ActorId::random()).unwrap(),
+                logged,
+            ))
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn authors_by_device(db: &Db) -> Vec<(String, i64)> {
+        db.read_with(|conn| {
+            let mut st = conn.prepare(
+                "SELECT device_id, COUNT(*) FROM change_authors WHERE doc_id = 'c1'
+                 GROUP BY device_id ORDER BY device_id",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok::<_, SyncError>(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Three of one salesperson's devices push the same customer at once:
+    /// it is stored once with everything, each push is acknowledged with
+    /// the heads that hold it, and each change is recorded under the device
+    /// that sent it.
+    #[tokio::test]
+    async fn one_users_pushes_of_one_customer_are_stored_as_one() {
+        let (_dir, db, base) = server().await;
+        let pushes: Vec<DocPush> = ["d1", "d2", "d3"]
+            .iter()
+            .map(|d| visits(&base, d, 4, |_| {}))
+            .collect();
+        let jobs = ["d1", "d2", "d3"]
+            .iter()
+            .zip(&pushes)
+            .map(|(d, p)| (caller("zhang", d), p.clone()))
+            .collect();
+        let results = apply_queued(&db, jobs).await;
+        let (doc, logged) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), 12);
+        assert_eq!(logged, 2, "created, then stored once for all three");
+        let heads = heads_to_hex(&doc.heads());
+        for (r, p) in results.into_iter().zip(&pushes) {
+            let r = r.unwrap();
+            assert_eq!(r.acked.len(), 1);
+            assert_eq!(r.acked[0].heads, heads);
+            let mine: Vec<ChangeHash> = heads_from_hex(&p.heads).unwrap();
+            assert_eq!(r.client_heads["c1"], mine);
+            assert!(r.upto > 0);
+        }
+        assert_eq!(
+            authors_by_device(&db).await,
+            [
+                ("d0".into(), 1),
+                ("d1".into(), 4),
+                ("d2".into(), 4),
+                ("d3".into(), 4)
+            ]
+        );
+    }
+
+    /// When one of them is refused (damaged data), the pushes are applied
+    /// one by one: the others are stored, the refused one leaves nothing.
+    #[tokio::test]
+    async fn a_refused_push_among_them_refuses_only_itself() {
+        let (_dir, db, base) = server().await;
+        let good = visits(&base, "d1", 3, |_| {});
+        let mut cut = visits(&base, "d2", 3, |_| {});
+        let keep = cut.data.0.len() / 2;
+        cut.data.0.truncate(keep);
+        let also_good = visits(&base, "d3", 2, |_| {});
+        let results = apply_queued(
+            &db,
+            vec![
+                (caller("zhang", "d1"), good),
+                (caller("zhang", "d2"), cut),
+                (caller("zhang", "d3"), also_good),
+            ],
+        )
+        .await;
+        assert!(results[0].is_ok());
+        assert!(matches!(results[1], Err(SyncError::BadRequest(_))));
+        assert!(results[2].is_ok());
+        let (doc, logged) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), 5, "d1's 3 and d3's 2 only");
+        assert_eq!(logged, 3, "one by one");
+        assert_eq!(
+            authors_by_device(&db).await,
+            [("d0".into(), 1), ("d1".into(), 3), ("d3".into(), 2)]
+        );
+    }
+
+    /// A protected field changed in one of them is put back for that push
+    /// alone, reported to it alone; the others are stored as sent.
+    #[tokio::test]
+    async fn a_put_back_field_is_reported_to_its_own_push_only() {
+        let (_dir, db, base) = server().await;
+        let raise = visits(&base, "d1", 2, |c| c.credit.limit = Some(9_000_000));
+        let plain = visits(&base, "d2", 2, |_| {});
+        let results = apply_queued(
+            &db,
+            vec![
+                (caller("zhang", "d1"), raise),
+                (caller("zhang", "d2"), plain),
+            ],
+        )
+        .await;
+        let (first, second) = (results[0].as_ref().unwrap(), results[1].as_ref().unwrap());
+        assert_eq!(first.reverted.len(), 1, "{:?}", first.reverted);
+        assert!(second.reverted.is_empty());
+        let (doc, _) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), 4);
+        assert_eq!(doc.card().credit.limit, None);
+    }
+
+    /// Another process holding the database past the busy timeout: the
+    /// push is refused as busy (try again), and is not applied later behind
+    /// the laptop's back when the next push takes the writer.
+    #[tokio::test]
+    async fn a_push_the_writer_could_not_start_is_refused_as_busy_and_dropped() {
+        let (dir, db, base) = server().await;
+        let other = rusqlite::Connection::open(dir.path().join("crm.sqlite3")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let r = apply(
+            &db,
+            caller("zhang", "d1"),
+            vec![visits(&base, "d1", 2, |_| {})],
+            1,
+        )
+        .await;
+        assert!(
+            matches!(r, Err(SyncError::Db(DbError::Busy))),
+            "{:?}",
+            r.err()
+        );
+        other.execute_batch("ROLLBACK").unwrap();
+        assert!(lock(&db.push_queue().waiting).is_empty());
+        apply(
+            &db,
+            caller("zhang", "d2"),
+            vec![visits(&base, "d2", 3, |_| {})],
+            2,
+        )
+        .await
+        .unwrap();
+        let (doc, _) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), 3, "d2's visits only");
+    }
+
+    /// Pushes of different users are applied each on its own, even for the
+    /// same customer: one user's refusal is not another's.
+    #[tokio::test]
+    async fn another_users_push_is_never_merged_with_ones_own() {
+        let (_dir, db, base) = server().await;
+        let mine = visits(&base, "d1", 2, |_| {});
+        let theirs = visits(&base, "d9", 2, |_| {});
+        let results = apply_queued(
+            &db,
+            vec![(caller("zhang", "d1"), mine), (caller("li", "d9"), theirs)],
+        )
+        .await;
+        assert!(results[0].is_ok());
+        assert!(
+            matches!(results[1], Err(SyncError::Forbidden(_))),
+            "li may not change zhang's customer"
+        );
+        let (doc, _) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), 2);
+    }
+}
