@@ -1,12 +1,13 @@
 //! Pushes that wait for the writer together are applied together.
 //!
 //! Every push needs the single writer. While one is applied, others queue;
-//! whoever holds the writer next takes every push queued by then and applies
-//! them in its one transaction, each inside its own savepoint, so that a
-//! refused push still stores nothing and the others are kept.
+//! whoever holds the writer next takes the pushes queued by then (up to
+//! [`GROUP_MAX`]) and applies them in its one transaction, each inside its
+//! own savepoint, so that a refused push still stores nothing and the others
+//! are kept.
 //!
 //! Concurrent requests have no order of their own, so any order is a valid
-//! one: the queue applies each user's pushes one after another. When one
+//! one: a group applies each user's pushes one after another. When one
 //! user's pushes share a customer (a customer edited offline on several of
 //! their devices, which then sync at once), they are first tried as one:
 //! every change merged in one automerge call, the card read, checked and
@@ -30,6 +31,13 @@ use crate::db::documents as docs;
 use crate::db::{Db, DbError};
 use crate::doc_cache::DocCache;
 use crate::sync::{apply_pushes, Caller, Devices, Pushed, SyncError};
+
+/// Pushes one transaction takes at most. Nobody hears back before the
+/// transaction commits: without a cap, 200 laptops pushing at once all waited
+/// for all 200 (measured p50 2.05 s against 1.52 s one by one); the rest stay
+/// queued for the next holder of the writer (every queued push has one to
+/// come: its own request's).
+const GROUP_MAX: usize = 16;
 
 /// Pushes waiting for the writer.
 #[derive(Default)]
@@ -132,7 +140,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Applies every waiting push, each user's in arrival order.
 fn apply_waiting(tx: &Transaction, cache: &DocCache, queue: &Arc<PushQueue>) -> Vec<Done> {
-    let jobs = std::mem::take(&mut *lock(&queue.waiting));
+    let jobs: Vec<Job> = {
+        let mut waiting = lock(&queue.waiting);
+        let n = waiting.len().min(GROUP_MAX);
+        waiting.drain(..n).collect()
+    };
     let mut by_user: Vec<Vec<Job>> = Vec::new();
     // A request given up meanwhile (the laptop hung up) is not applied: the
     // laptop sends the same again next time.
@@ -486,6 +498,46 @@ mod tests {
         let (doc, _) = stored(&db).await;
         assert_eq!(doc.card().activities.len(), 4);
         assert_eq!(doc.card().credit.limit, None);
+    }
+
+    /// One transaction takes at most GROUP_MAX pushes; the next holder of
+    /// the writer takes the rest.
+    #[tokio::test]
+    async fn a_transaction_takes_at_most_a_group_and_leaves_the_rest_queued() {
+        let (_dir, db, base) = server().await;
+        let queue = db.push_queue();
+        let mut results = Vec::new();
+        for k in 0..GROUP_MAX + 1 {
+            let (reply, result) = oneshot::channel();
+            let device = format!("d{k}");
+            lock(&queue.waiting).push(Job {
+                id: k as u64,
+                caller: caller("zhang", &device),
+                push: vec![visits(&base, &device, 1, |_| {})],
+                now: 1,
+                reply,
+            });
+            results.push(result);
+        }
+        async fn run(db: &Db) -> Vec<Done> {
+            let (cache, queue) = (db.doc_cache(), db.push_queue());
+            db.write_with(move |tx| Ok::<_, SyncError>(apply_waiting(tx, &cache, &queue)))
+                .await
+                .unwrap()
+        }
+        let first = run(&db).await;
+        assert_eq!(first.len(), GROUP_MAX);
+        assert_eq!(lock(&queue.waiting).len(), 1);
+        let second = run(&db).await;
+        assert_eq!(second.len(), 1);
+        for (reply, r) in first.into_iter().chain(second) {
+            reply.send(r).ok().unwrap();
+        }
+        for r in results {
+            r.await.unwrap().unwrap();
+        }
+        let (doc, _) = stored(&db).await;
+        assert_eq!(doc.card().activities.len(), GROUP_MAX + 1);
     }
 
     /// Another process holding the database past the busy timeout: the
