@@ -851,6 +851,24 @@ mod tests {
         assert_eq!(one, all[..1].to_vec());
     }
 
+    /// Logs visit `v{k}` to customer `id` (notes of varying length).
+    fn add_visit(store: &mut Store, id: &str, k: usize) {
+        let note = store.note(Action::Activity, None);
+        store
+            .change(id, &note, |c| {
+                c.activities.insert(
+                    format!("v{k}"),
+                    crm_shared::customer::Activity {
+                        at: k as i64,
+                        notes: "拜访".repeat(k % 7 + 1),
+                        ..Default::default()
+                    },
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+
     /// After a sync, a push is the chunks written since, read without
     /// loading the document; once they are folded into the snapshot it is
     /// computed from the document. Either brings the server's copy to
@@ -878,22 +896,7 @@ mod tests {
             );
         }
         store.create(&card, false).unwrap();
-        let visit = |store: &mut Store, k: usize| {
-            let note = store.note(Action::Activity, None);
-            store
-                .change("c1", &note, |c| {
-                    c.activities.insert(
-                        format!("v{k}"),
-                        crm_shared::customer::Activity {
-                            at: k as i64,
-                            notes: "拜访".repeat(k % 5 + 1),
-                            ..Default::default()
-                        },
-                    );
-                    Ok(())
-                })
-                .unwrap();
-        };
+        let visit = |store: &mut Store, k: usize| add_visit(store, "c1", k);
         visit(&mut store, 0);
         // The server acknowledged everything so far.
         let server_copy = db::doc_load(&store.conn, "c1").unwrap().unwrap().bytes;
@@ -945,20 +948,7 @@ mod tests {
         store.create(&card, false).unwrap();
         let mut max_chunks = 0;
         for k in 0..80 {
-            let note = store.note(Action::Activity, None);
-            store
-                .change("c1", &note, |c| {
-                    c.activities.insert(
-                        format!("v{k}"),
-                        crm_shared::customer::Activity {
-                            at: k,
-                            notes: "拜访".repeat(k as usize % 7 + 1),
-                            ..Default::default()
-                        },
-                    );
-                    Ok(())
-                })
-                .unwrap();
+            add_visit(&mut store, "c1", k);
             let stored = db::doc_load(&store.conn, "c1").unwrap().unwrap();
             max_chunks = max_chunks.max(stored.chunk_count);
             assert!(stored.chunk_count <= crm_shared::document::MAX_CHUNKS);
