@@ -85,37 +85,45 @@ pub(crate) async fn apply(
     // then this transaction applies what queued since, or nothing. It runs
     // as a task of its own: the results it holds are other requests' too,
     // and must reach them even if this request is given up.
-    let (db, cache) = (db.clone(), db.doc_cache());
-    tokio::spawn(async move {
-        let taken: Arc<Mutex<Vec<Done>>> = Default::default();
-        let (slot, waiting) = (taken.clone(), queue.clone());
-        let r = db
-            .write_with(move |tx| {
-                *lock(&slot) = apply_waiting(tx, &cache, &waiting);
-                Ok::<_, SyncError>(())
-            })
-            .await;
-        let done = std::mem::take(&mut *lock(&taken));
-        match r {
-            // Committed: now the results may go out.
-            Ok(()) => {
-                for (reply, r) in done {
-                    let _ = reply.send(r);
-                }
-            }
-            // Nothing of this transaction is stored: every push it took
-            // fails as it did, and so does ours if nobody took it.
-            Err(e) => {
-                let ours = take(&queue, id);
-                for reply in done.into_iter().map(|(reply, _)| reply).chain(ours) {
-                    let _ = reply.send(Err(same_failure(&e)));
-                }
-            }
-        }
-    });
+    let db = db.clone();
+    tokio::spawn(async move { hold_the_writer(&db, Some(id)).await });
     result
         .await
         .unwrap_or_else(|_| Err(DbError::Task("保存推送的事务失败".into()).into()))
+}
+
+/// One turn at the writer: applies what is queued, in one transaction, and
+/// answers each push once it has committed. If the transaction fails, every
+/// push it took fails the same way, and so does push `ours` if it is still
+/// queued (nobody will take it for this request). Returns how many pushes
+/// it answered.
+async fn hold_the_writer(db: &Db, ours: Option<u64>) -> usize {
+    let (queue, cache) = (db.push_queue(), db.doc_cache());
+    let taken: Arc<Mutex<Vec<Done>>> = Default::default();
+    let (slot, waiting) = (taken.clone(), queue.clone());
+    let r = db
+        .write_with(move |tx| {
+            let (done, applied) = apply_waiting(tx, &cache, &waiting);
+            *lock(&slot) = done;
+            applied.map_err(SyncError::from)
+        })
+        .await;
+    let done = std::mem::take(&mut *lock(&taken));
+    let n = done.len();
+    match r {
+        Ok(()) => {
+            for (reply, r) in done {
+                let _ = reply.send(r);
+            }
+        }
+        Err(e) => {
+            let ours = ours.and_then(|id| take(&queue, id));
+            for reply in done.into_iter().map(|(reply, _)| reply).chain(ours) {
+                let _ = reply.send(Err(same_failure(&e)));
+            }
+        }
+    }
+    n
 }
 
 /// Job `id`'s reply, if it is still waiting (taking it out of the queue).
@@ -138,8 +146,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Applies every waiting push, each user's in arrival order.
-fn apply_waiting(tx: &Transaction, cache: &DocCache, queue: &Arc<PushQueue>) -> Vec<Done> {
+/// Applies the waiting pushes (up to [`GROUP_MAX`]), each user's in arrival
+/// order. An error means a savepoint itself failed: the transaction must
+/// not commit, and every result is void.
+fn apply_waiting(
+    tx: &Transaction,
+    cache: &DocCache,
+    queue: &Arc<PushQueue>,
+) -> (Vec<Done>, rusqlite::Result<()>) {
     let jobs: Vec<Job> = {
         let mut waiting = lock(&queue.waiting);
         let n = waiting.len().min(GROUP_MAX);
@@ -158,18 +172,39 @@ fn apply_waiting(tx: &Transaction, cache: &DocCache, queue: &Arc<PushQueue>) -> 
         }
     }
     let mut done = Vec::new();
+    let mut failed = None;
     for jobs in by_user {
-        let results = match together(tx, cache, &jobs) {
-            Some(results) => results,
-            None => jobs.iter().map(|j| alone(tx, cache, j)).collect(),
+        let results = match failed {
+            Some(_) => Vec::new(),
+            None => together(tx, cache, &jobs)
+                .and_then(|r| match r {
+                    Some(results) => Ok(results),
+                    None => jobs.iter().map(|j| alone(tx, cache, j)).collect(),
+                })
+                .unwrap_or_else(|e| {
+                    failed = Some(e);
+                    Vec::new()
+                }),
         };
-        done.extend(jobs.into_iter().map(|j| j.reply).zip(results));
+        // Without a result (the transaction failed), any placeholder does:
+        // every reply then gets the transaction's error instead.
+        let mut results = results.into_iter();
+        for job in jobs {
+            let r = results
+                .next()
+                .unwrap_or_else(|| Err(SyncError::BadRequest(String::new())));
+            done.push((job.reply, r));
+        }
     }
-    done
+    (done, failed.map_or(Ok(()), Err))
 }
 
 /// One push alone, inside a savepoint: on any error nothing of it stays.
-fn alone(tx: &Transaction, cache: &DocCache, job: &Job) -> Result<Pushed, SyncError> {
+fn alone(
+    tx: &Transaction,
+    cache: &DocCache,
+    job: &Job,
+) -> rusqlite::Result<Result<Pushed, SyncError>> {
     savepoint(tx, |tx| {
         apply_pushes(
             tx,
@@ -182,74 +217,34 @@ fn alone(tx: &Transaction, cache: &DocCache, job: &Job) -> Result<Pushed, SyncEr
     })
 }
 
-/// Runs `f` inside a savepoint, rolled back if it fails.
+/// Runs `f` inside a savepoint, rolled back if it fails. The outer error:
+/// the savepoint itself failed.
 fn savepoint<T>(
     tx: &Transaction,
     f: impl FnOnce(&Transaction) -> Result<T, SyncError>,
-) -> Result<T, SyncError> {
+) -> rusqlite::Result<Result<T, SyncError>> {
     tx.execute_batch("SAVEPOINT push")?;
     let r = f(tx);
     if r.is_err() {
         tx.execute_batch("ROLLBACK TO push")?;
     }
     tx.execute_batch("RELEASE push")?;
-    r
+    Ok(r)
 }
 
 /// One user's pushes tried as one, when some customer is in more than one
-/// of them. `None`: not tried, or rolled back (apply them one by one).
+/// of them. `None`: not tried, or rolled back (apply them one by one). The
+/// outer error: a savepoint failed.
 fn together(
     tx: &Transaction,
     cache: &DocCache,
     jobs: &[Job],
-) -> Option<Vec<Result<Pushed, SyncError>>> {
-    if jobs.len() < 2 {
-        return None;
-    }
-    let mut pushed_by: HashMap<&str, usize> = HashMap::new();
-    for job in jobs {
-        let mut ids: Vec<&str> = job.push.iter().map(|p| p.id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            *pushed_by.entry(id).or_default() += 1;
-        }
-    }
-    if pushed_by.values().all(|&n| n < 2) {
-        return None;
-    }
-    // Each customer once: every push's bytes for it, one after another (a
-    // valid input for automerge), and every push's heads, which must all be
-    // there after the merge. Each piece is checked to be automerge data, as
-    // a push alone is: automerge would skip a bad piece in the middle.
-    let mut union: Vec<DocPush> = Vec::new();
-    let mut devices = Devices::default();
-    for job in jobs {
-        for p in &job.push {
-            if !p.data.0.is_empty() && !p.data.0.starts_with(&crate::sync::AUTOMERGE_MAGIC) {
-                return None;
-            }
-            let heads = heads_from_hex(&p.heads)?;
-            devices
-                .by_doc
-                .entry(p.id.clone())
-                .or_default()
-                .push((job.caller.device_id.clone(), heads));
-            match union.iter_mut().find(|u| u.id == p.id) {
-                Some(u) => {
-                    u.data.0.extend_from_slice(&p.data.0);
-                    for h in &p.heads {
-                        if !u.heads.contains(h) {
-                            u.heads.push(h.clone());
-                        }
-                    }
-                }
-                None => union.push(p.clone()),
-            }
-        }
-    }
+) -> rusqlite::Result<Option<Vec<Result<Pushed, SyncError>>>> {
+    let Some((union, devices)) = union_of(jobs) else {
+        return Ok(None);
+    };
     let first = &jobs[0];
-    savepoint(tx, |tx| {
+    let tried = savepoint(tx, |tx| {
         let out = apply_pushes(tx, cache, &first.caller, &union, &devices, first.now)?;
         if !out.need.is_empty() || !out.reverted.is_empty() {
             // Something to put back or ask for: one by one, each answered alone.
@@ -276,8 +271,59 @@ fn together(
             results.push(Ok(mine));
         }
         Ok(results)
-    })
-    .ok()
+    })?;
+    Ok(tried.ok())
+}
+
+/// The pushes as one, if some customer is in more than one of them: each
+/// customer once, with every push's bytes for it one after another (a valid
+/// input for automerge) and every push's heads, which must all be there
+/// after the merge; and which device pushed which heads. Each piece is
+/// checked to be automerge data, as a push alone is: automerge would skip a
+/// bad piece in the middle.
+fn union_of(jobs: &[Job]) -> Option<(Vec<DocPush>, Devices)> {
+    if jobs.len() < 2 {
+        return None;
+    }
+    let mut pushed_by: HashMap<&str, usize> = HashMap::new();
+    for job in jobs {
+        let mut ids: Vec<&str> = job.push.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            *pushed_by.entry(id).or_default() += 1;
+        }
+    }
+    if pushed_by.values().all(|&n| n < 2) {
+        return None;
+    }
+    let mut union: Vec<DocPush> = Vec::new();
+    let mut devices = Devices::default();
+    for job in jobs {
+        for p in &job.push {
+            if !p.data.0.is_empty() && !p.data.0.starts_with(&crate::sync::AUTOMERGE_MAGIC) {
+                return None;
+            }
+            let heads = heads_from_hex(&p.heads)?;
+            devices
+                .by_doc
+                .entry(p.id.clone())
+                .or_default()
+                .push((job.caller.device_id.clone(), heads));
+            match union.iter_mut().find(|u| u.id == p.id) {
+                Some(u) => {
+                    u.data.0.extend_from_slice(&p.data.0);
+                    for h in &p.heads {
+                        if !u.heads.contains(h) {
+                            u.heads.push(h.clone());
+                        }
+                    }
+                }
+                None => union.push(p.clone()),
+            }
+        }
+    }
+    Some((union, devices))
 }
 
 #[cfg(test)]
@@ -361,14 +407,7 @@ mod tests {
             });
             results.push(result);
         }
-        let cache = db.doc_cache();
-        let done = db
-            .write_with(move |tx| Ok::<_, SyncError>(apply_waiting(tx, &cache, &queue)))
-            .await
-            .unwrap();
-        for (reply, r) in done {
-            let _ = reply.send(r);
-        }
+        hold_the_writer(db, None).await;
         let mut out = Vec::new();
         for r in results {
             out.push(r.await.unwrap());
@@ -519,20 +558,9 @@ mod tests {
             });
             results.push(result);
         }
-        async fn run(db: &Db) -> Vec<Done> {
-            let (cache, queue) = (db.doc_cache(), db.push_queue());
-            db.write_with(move |tx| Ok::<_, SyncError>(apply_waiting(tx, &cache, &queue)))
-                .await
-                .unwrap()
-        }
-        let first = run(&db).await;
-        assert_eq!(first.len(), GROUP_MAX);
+        assert_eq!(hold_the_writer(&db, None).await, GROUP_MAX);
         assert_eq!(lock(&queue.waiting).len(), 1);
-        let second = run(&db).await;
-        assert_eq!(second.len(), 1);
-        for (reply, r) in first.into_iter().chain(second) {
-            reply.send(r).ok().unwrap();
-        }
+        assert_eq!(hold_the_writer(&db, None).await, 1);
         for r in results {
             r.await.unwrap().unwrap();
         }
