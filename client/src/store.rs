@@ -896,8 +896,7 @@ mod tests {
             );
         }
         store.create(&card, false).unwrap();
-        let visit = |store: &mut Store, k: usize| add_visit(store, "c1", k);
-        visit(&mut store, 0);
+        add_visit(&mut store, "c1", 0);
         // The server acknowledged everything so far.
         let server_copy = db::doc_load(&store.conn, "c1").unwrap().unwrap().bytes;
         let synced = db::doc_heads(&store.conn, "c1").unwrap().unwrap();
@@ -919,7 +918,7 @@ mod tests {
         };
 
         for k in 1..4 {
-            visit(&mut store, k);
+            add_visit(&mut store, "c1", k);
         }
         let from_chunks = db::chunks_after(&store.conn, "c1", &synced).unwrap();
         assert!(from_chunks.is_some(), "the visits were appended as chunks");
@@ -927,7 +926,7 @@ mod tests {
 
         // Enough visits that the chunks are folded into the snapshot.
         for k in 4..4 + crm_shared::document::MAX_CHUNKS as usize {
-            visit(&mut store, k);
+            add_visit(&mut store, "c1", k);
         }
         assert_eq!(db::chunks_after(&store.conn, "c1", &synced).unwrap(), None);
         server_gets(&store);

@@ -26,11 +26,12 @@ use rusqlite::Transaction;
 use tokio::sync::oneshot;
 
 use crm_shared::sync::{heads_from_hex, DocHeads, DocPush};
+use crm_shared::ChangeHash;
 
 use crate::db::documents as docs;
 use crate::db::{Db, DbError};
 use crate::doc_cache::DocCache;
-use crate::sync::{apply_pushes, Caller, Devices, Pushed, SyncError};
+use crate::sync::{apply_pushes, is_automerge, Caller, Devices, Pushed, SyncError};
 
 /// Pushes one transaction takes at most. Nobody hears back before the
 /// transaction commits: without a cap, 200 laptops pushing at once all waited
@@ -240,12 +241,17 @@ fn together(
     cache: &DocCache,
     jobs: &[Job],
 ) -> rusqlite::Result<Option<Vec<Result<Pushed, SyncError>>>> {
-    let Some((union, devices)) = union_of(jobs) else {
+    let Some(Union {
+        pushes,
+        devices,
+        heads_by_job,
+    }) = union_of(jobs)
+    else {
         return Ok(None);
     };
     let first = &jobs[0];
     let tried = savepoint(tx, |tx| {
-        let out = apply_pushes(tx, cache, &first.caller, &union, &devices, first.now)?;
+        let out = apply_pushes(tx, cache, &first.caller, &pushes, &devices, first.now)?;
         if !out.need.is_empty() || !out.reverted.is_empty() {
             // Something to put back or ask for: one by one, each answered alone.
             return Err(SyncError::BadRequest(String::new()));
@@ -253,21 +259,16 @@ fn together(
         let stored: HashMap<&str, &DocHeads> =
             out.acked.iter().map(|a| (a.id.as_str(), a)).collect();
         let mut results = Vec::with_capacity(jobs.len());
-        for job in jobs {
+        for client_heads in heads_by_job {
             let mut mine = Pushed::default();
-            for p in &job.push {
-                if mine.client_heads.contains_key(&p.id) {
-                    continue;
-                }
-                let heads =
-                    heads_from_hex(&p.heads).ok_or_else(|| SyncError::BadRequest(String::new()))?;
-                mine.client_heads.insert(p.id.clone(), heads);
-                if let Some(a) = stored.get(p.id.as_str()) {
+            for id in client_heads.keys() {
+                if let Some(a) = stored.get(id.as_str()) {
                     mine.acked.push((*a).clone());
                 }
-                let seq = docs::seq_of(tx, &p.id)?.unwrap_or(0);
+                let seq = docs::seq_of(tx, id)?.unwrap_or(0);
                 mine.upto = mine.upto.max(seq as u64);
             }
+            mine.client_heads = client_heads;
             results.push(Ok(mine));
         }
         Ok(results)
@@ -275,42 +276,55 @@ fn together(
     Ok(tried.ok())
 }
 
-/// The pushes as one, if some customer is in more than one of them: each
-/// customer once, with every push's bytes for it one after another (a valid
-/// input for automerge) and every push's heads, which must all be there
-/// after the merge; and which device pushed which heads. Each piece is
-/// checked to be automerge data, as a push alone is: automerge would skip a
-/// bad piece in the middle.
-fn union_of(jobs: &[Job]) -> Option<(Vec<DocPush>, Devices)> {
+/// Several pushes as one.
+struct Union {
+    /// Each customer once, with every push's bytes for it one after another
+    /// (a valid input for automerge) and every push's heads, which must all
+    /// be there after the merge.
+    pushes: Vec<DocPush>,
+    /// Which device pushed which heads.
+    devices: Devices,
+    /// Each push's customers with the heads it pushed (its `client_heads`).
+    heads_by_job: Vec<HashMap<String, Vec<ChangeHash>>>,
+}
+
+/// The pushes as one, if some customer is in more than one of them. Each
+/// piece is checked to be automerge data, as a push alone is: automerge
+/// would skip a bad piece in the middle.
+fn union_of(jobs: &[Job]) -> Option<Union> {
     if jobs.len() < 2 {
         return None;
     }
-    let mut pushed_by: HashMap<&str, usize> = HashMap::new();
+    let mut heads_by_job = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let mut ids: Vec<&str> = job.push.iter().map(|p| p.id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            *pushed_by.entry(id).or_default() += 1;
+        let mut mine = HashMap::new();
+        for p in &job.push {
+            if !is_automerge(&p.data.0) {
+                return None;
+            }
+            mine.insert(p.id.clone(), heads_from_hex(&p.heads)?);
         }
+        heads_by_job.push(mine);
+    }
+    let mut pushed_by: HashMap<&str, usize> = HashMap::new();
+    for id in heads_by_job.iter().flat_map(|m| m.keys()) {
+        *pushed_by.entry(id.as_str()).or_default() += 1;
     }
     if pushed_by.values().all(|&n| n < 2) {
         return None;
     }
-    let mut union: Vec<DocPush> = Vec::new();
+    let mut pushes: Vec<DocPush> = Vec::new();
     let mut devices = Devices::default();
-    for job in jobs {
-        for p in &job.push {
-            if !p.data.0.is_empty() && !p.data.0.starts_with(&crate::sync::AUTOMERGE_MAGIC) {
-                return None;
-            }
-            let heads = heads_from_hex(&p.heads)?;
+    for (job, mine) in jobs.iter().zip(&heads_by_job) {
+        for (id, heads) in mine {
             devices
                 .by_doc
-                .entry(p.id.clone())
+                .entry(id.clone())
                 .or_default()
-                .push((job.caller.device_id.clone(), heads));
-            match union.iter_mut().find(|u| u.id == p.id) {
+                .push((job.caller.device_id.clone(), heads.clone()));
+        }
+        for p in &job.push {
+            match pushes.iter_mut().find(|u| u.id == p.id) {
                 Some(u) => {
                     u.data.0.extend_from_slice(&p.data.0);
                     for h in &p.heads {
@@ -319,11 +333,15 @@ fn union_of(jobs: &[Job]) -> Option<(Vec<DocPush>, Devices)> {
                         }
                     }
                 }
-                None => union.push(p.clone()),
+                None => pushes.push(p.clone()),
             }
         }
     }
-    Some((union, devices))
+    Some(Union {
+        pushes,
+        devices,
+        heads_by_job,
+    })
 }
 
 #[cfg(test)]

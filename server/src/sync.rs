@@ -45,7 +45,14 @@ pub const SYSTEM_USER: &str = "system";
 const MERGE_CHUNK: usize = 16;
 
 /// The first bytes of every automerge chunk (a saved document or changes).
-pub(crate) const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// Whether pushed bytes are automerge data (or empty). automerge skips
+/// bytes it cannot parse when merging, so a push must be refused here
+/// rather than acknowledged having stored nothing.
+pub(crate) fn is_automerge(data: &[u8]) -> bool {
+    data.is_empty() || data.starts_with(&AUTOMERGE_MAGIC)
+}
 
 /// Why a sync was refused.
 #[derive(Debug, thiserror::Error)]
@@ -247,9 +254,7 @@ fn merge_pushed(
     p: &crm_shared::sync::DocPush,
     stored: Option<&docs::Stored>,
 ) -> Result<CustomerDoc, SyncError> {
-    // automerge skips bytes it cannot parse when merging: refuse them
-    // here rather than acknowledge a push that stored nothing.
-    if !p.data.0.is_empty() && !p.data.0.starts_with(&AUTOMERGE_MAGIC) {
+    if !is_automerge(&p.data.0) {
         return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
     }
     match stored {
