@@ -941,4 +941,37 @@ mod tests {
         )
         .expect("the full-text index matches the rows");
     }
+
+    /// A command-line run (import, user add) must not leave its WAL behind:
+    /// the next open would read all of it again, and it grew run after run.
+    #[tokio::test]
+    async fn closing_the_database_folds_the_wal_back_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm-server.sqlite3");
+        let wal = dir.path().join("crm-server.sqlite3-wal");
+        let db = Db::open(&path).await.unwrap();
+        db.pool
+            .write(|tx| {
+                documents::set_settings(tx, &crm_shared::settings::Settings::default())?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let version = db
+            .pool
+            .read(|c| Ok(documents::settings(c)?.version))
+            .await
+            .unwrap();
+        assert_eq!(version, 1);
+        assert!(wal.exists(), "WAL mode writes go to the WAL first");
+        drop(db);
+        assert!(!wal.exists(), "the last connection to close was read-only");
+        let db = Db::open(&path).await.unwrap();
+        let version = db
+            .pool
+            .read(|c| Ok(documents::settings(c)?.version))
+            .await
+            .unwrap();
+        assert_eq!(version, 1, "what was written is in the database file");
+    }
 }

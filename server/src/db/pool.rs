@@ -120,6 +120,19 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// SQLite folds the WAL back into the database file and deletes it when
+    /// the last connection closes, but only if that connection may write.
+    /// Fields drop in declaration order, which would close the writer first
+    /// and leave a read-only reader last: the WAL then outlived every
+    /// command-line run, and each next open read all of it again to rebuild
+    /// its index (measured: a 100 MB WAL after 56 imports of 200 customers,
+    /// and an import that grew slower with every run). Readers close first.
+    fn drop(&mut self) {
+        lock(&self.readers).clear();
+    }
+}
+
 async fn run_blocking<T, F>(f: F) -> Result<T, DbError>
 where
     F: FnOnce() -> Result<T, DbError> + Send + 'static,
