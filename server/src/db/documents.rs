@@ -350,14 +350,16 @@ pub(crate) fn taken_away(
     cursor: i64,
     login: &str,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare_cached(
-        "SELECT d.id FROM documents d
-         WHERE d.seq > ?1 AND d.salesperson <> ?2
-           AND EXISTS (SELECT 1 FROM doc_log l WHERE l.doc_id = d.id AND l.salesperson = ?2)",
-    )?;
+    let mut st = conn.prepare_cached(TAKEN_AWAY)?;
     let rows = st.query_map(params![cursor, login], |r| r.get(0))?;
     rows.collect()
 }
+
+/// Every sync with a cursor runs this over all documents changed since it
+/// (everyone's), so it must be answered from indexes alone (a test checks).
+pub(crate) const TAKEN_AWAY: &str = "SELECT d.id FROM documents d
+    WHERE d.seq > ?1 AND d.salesperson <> ?2
+      AND EXISTS (SELECT 1 FROM doc_log l WHERE l.doc_id = d.id AND l.salesperson = ?2)";
 
 /// Whether `id` was ever assigned to `login`.
 pub(crate) fn ever_assigned(conn: &Connection, id: &str, login: &str) -> rusqlite::Result<bool> {
