@@ -282,6 +282,13 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
         "first sync of every laptop at once",
     )?;
     let mut line = line;
+    // The same first sync for one laptop with the machine to itself: what
+    // each laptop's own share would be if it had its own CPU, as real ones do.
+    let mut alone = Laptop::new(&srv, &logins[0])?;
+    let (took, ..) = alone.sync()?;
+    line["one_laptop_alone_ms"] = json!(ms(took));
+    line["one_laptop_alone_exchange_ms"] = json!(ms(alone.last_exchange));
+    drop(alone);
     line["customers_each"] = json!(customers);
     line["visits_each"] = json!(visits);
     line["server_idle_rss_mb"] = json!(idle_rss);
