@@ -659,22 +659,26 @@ pub(crate) fn find_by_name(
     rows.collect()
 }
 
-/// Customers whose search text (names, contacts' numbers, tax number)
-/// contains `text` of three or more characters: (id, name).
-pub(crate) fn find_by_text(
+/// Customers with a contact's phone or mobile, or a tax number, equal to
+/// `number` (ASCII letters in any case): (id, name). The trigram index
+/// narrows the candidates to those whose search text contains it; a
+/// candidate counts only if one of its lines (one number each, see
+/// `crm_shared::summary::search_text`) is the whole number: 6666-1234 is not
+/// a duplicate of 021-6666-1234.
+pub(crate) fn find_by_number(
     conn: &Connection,
-    text: &str,
+    number: &str,
 ) -> rusqlite::Result<Vec<(String, String)>> {
-    if text.chars().count() < 3 {
+    if number.chars().count() < 3 {
         return Ok(Vec::new());
     }
     let mut st = conn.prepare_cached(
         "SELECT id, name FROM customers WHERE rowid IN
             (SELECT rowid FROM customer_search WHERE customer_search MATCH ?1)
+         AND instr(upper(char(10) || search || char(10)), upper(char(10) || ?2 || char(10))) > 0
          ORDER BY id LIMIT 20",
     )?;
-    let rows = st.query_map([format!("\"{}\"", text.replace('"', "\"\""))], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
+    let phrase = format!("\"{}\"", number.replace('"', "\"\""));
+    let rows = st.query_map([phrase.as_str(), number], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -313,7 +313,7 @@ fn work(
                 let found = if *on == "名称" {
                     docs::find_by_name(conn, value)?
                 } else {
-                    docs::find_by_text(conn, value)?
+                    docs::find_by_number(conn, value)?
                 };
                 for (cid, name) in found {
                     if !duplicates.iter().any(|d: &Duplicate| d.customer == cid) {
