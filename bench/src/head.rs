@@ -12,7 +12,7 @@ use crm_client::net::{Client, Trust};
 use crm_shared::api::{LoginRequest, LoginResponse};
 
 use crate::server::{self, Server};
-use crate::{ms, percentile, storm_round, Laptop};
+use crate::{first_sync_storm, ms, percentile, Laptop};
 
 /// Customers per salesperson.
 const EACH: usize = 200;
@@ -150,12 +150,7 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         .iter()
         .map(|l| Laptop::new(&srv, l))
         .collect::<Result<Vec<_>>>()?;
-    let (storm, _) = storm_round(
-        &srv,
-        &mut laps,
-        "head-office-storm",
-        "first sync of every laptop at once, 100k store",
-    )?;
+    let storm = first_sync_storm(&srv, &mut laps, "head-office-storm")?;
 
     println!(
         "{}",
