@@ -970,6 +970,32 @@ mod tests {
         );
     }
 
+    async fn write_settings(db: &Db) {
+        db.pool
+            .write(|tx| {
+                documents::set_settings(tx, &crm_shared::settings::Settings::default())?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    /// A waiting backup pull wakes for a commit that wrote, not for a
+    /// transaction that found nothing to do.
+    #[tokio::test]
+    async fn only_commits_that_wrote_wake_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("crm-server.sqlite3"))
+            .await
+            .unwrap();
+        let mut commits = db.commits();
+        commits.borrow_and_update();
+        db.pool.write(|_| Ok(())).await.unwrap();
+        assert!(!commits.has_changed().unwrap(), "nothing was written");
+        write_settings(&db).await;
+        assert!(commits.has_changed().unwrap(), "the settings were written");
+    }
+
     /// A command-line run (import, user add) must not leave its WAL behind:
     /// the next open would read all of it again, and it grew run after run.
     #[tokio::test]
@@ -978,13 +1004,7 @@ mod tests {
         let path = dir.path().join("crm-server.sqlite3");
         let wal = dir.path().join("crm-server.sqlite3-wal");
         let db = Db::open(&path).await.unwrap();
-        db.pool
-            .write(|tx| {
-                documents::set_settings(tx, &crm_shared::settings::Settings::default())?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        write_settings(&db).await;
         let version = db
             .pool
             .read(|c| Ok(documents::settings(c)?.version))

@@ -21,7 +21,9 @@ pub(super) struct Pool {
     writer: Arc<tokio::sync::Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     free_readers: Arc<Semaphore>,
-    /// Counts committed writes, so that a waiting backup pull wakes at once.
+    /// Counts committed writes that changed rows, so that a waiting backup
+    /// pull wakes at once (and not for a transaction that found nothing to do,
+    /// such as a push already applied by the writer's previous holder).
     commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -74,10 +76,11 @@ impl Pool {
         let mut writer = self.writer.clone().lock_owned().await;
         let commits = self.commits.clone();
         run_blocking(move || {
+            let before = writer.total_changes();
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
-            commits.send_modify(|n| *n += 1);
+            announce(&commits, &writer, before);
             Ok(value)
         })
         .await
@@ -96,11 +99,12 @@ impl Pool {
         let mut writer = self.writer.clone().lock_owned().await;
         let commits = self.commits.clone();
         run_blocking(move || {
+            let before = writer.total_changes();
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             Ok(match f(&tx) {
                 Ok(value) => {
                     tx.commit()?;
-                    commits.send_modify(|n| *n += 1);
+                    announce(&commits, &writer, before);
                     Ok(value)
                 }
                 Err(e) => Err(e),
@@ -130,6 +134,14 @@ impl Drop for Pool {
     /// and an import that grew slower with every run). Readers close first.
     fn drop(&mut self) {
         lock(&self.readers).clear();
+    }
+}
+
+/// Tells commit listeners about a committed transaction if it changed rows
+/// (`total_changes` counts rows written since `before`, triggers included).
+fn announce(commits: &tokio::sync::watch::Sender<u64>, writer: &Connection, before: u64) {
+    if writer.total_changes() != before {
+        commits.send_modify(|n| *n += 1);
     }
 }
 
