@@ -73,17 +73,7 @@ impl Pool {
         F: FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
-        let mut writer = self.writer.clone().lock_owned().await;
-        let commits = self.commits.clone();
-        run_blocking(move || {
-            let before = writer.total_changes();
-            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            announce(&commits, &writer, before);
-            Ok(value)
-        })
-        .await
+        self.write_with(f).await
     }
 }
 
@@ -104,7 +94,12 @@ impl Pool {
             Ok(match f(&tx) {
                 Ok(value) => {
                     tx.commit()?;
-                    announce(&commits, &writer, before);
+                    // `total_changes` counts rows written (triggers included)
+                    // since the connection opened: only a commit that wrote
+                    // wakes the listeners.
+                    if writer.total_changes() != before {
+                        commits.send_modify(|n| *n += 1);
+                    }
                     Ok(value)
                 }
                 Err(e) => Err(e),
@@ -134,14 +129,6 @@ impl Drop for Pool {
     /// and an import that grew slower with every run). Readers close first.
     fn drop(&mut self) {
         lock(&self.readers).clear();
-    }
-}
-
-/// Tells commit listeners about a committed transaction if it changed rows
-/// (`total_changes` counts rows written since `before`, triggers included).
-fn announce(commits: &tokio::sync::watch::Sender<u64>, writer: &Connection, before: u64) {
-    if writer.total_changes() != before {
-        commits.send_modify(|n| *n += 1);
     }
 }
 
