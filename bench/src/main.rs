@@ -333,6 +333,13 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
     Ok(())
 }
 
+/// Customers held by all the laptops together.
+fn customers_on(laps: &[Laptop]) -> usize {
+    laps.iter()
+        .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
+        .sum()
+}
+
 /// Every laptop's first sync at once, timed as real laptops live it. The
 /// requests all reach the server at once, and each laptop's exchange (request
 /// sent → answer parsed) is timed under that load. Then each laptop's own
@@ -348,6 +355,8 @@ fn storm(laptops: usize, customers: usize, visits: usize) -> Result<()> {
 fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<serde_json::Value> {
     struct Timed {
         end_to_end: Duration,
+        /// From the start to this laptop's first answer parsed.
+        answered: Duration,
         exchange: Duration,
         own: Duration,
         requests: usize,
@@ -357,13 +366,11 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
     // Held by the one laptop doing its own work.
     let turn = std::sync::Mutex::new(());
     let cpu0 = srv.cpu_s();
-    // From the start to the last answer parsed.
-    let exchanged = std::sync::Mutex::new(Duration::ZERO);
     let results: Vec<std::result::Result<Timed, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = laps
             .iter_mut()
             .map(|lap| {
-                let (barrier, turn, exchanged) = (&barrier, &turn, &exchanged);
+                let (barrier, turn) = (&barrier, &turn);
                 s.spawn(move || {
                     let (client, token) = (&lap.client, lap.session.bearer().to_string());
                     let (_, down0) = client.traffic();
@@ -383,9 +390,6 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
                             exchange += t.elapsed();
                             requests += 1;
                             if alone.is_none() {
-                                let mut last = exchanged.lock().unwrap_or_else(|e| e.into_inner());
-                                *last = (*last).max(t.elapsed() + t.duration_since(t0));
-                                drop(last);
                                 barrier.wait();
                                 let guard = turn.lock().unwrap_or_else(|e| e.into_inner());
                                 alone = Some((guard, Instant::now()));
@@ -405,8 +409,10 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
                         return Err(run.err().map_or("no request".into(), |e| e.to_string()));
                     };
                     run.map_err(|e| e.to_string())?;
+                    let before = before.unwrap_or_default();
                     Ok(Timed {
-                        end_to_end: before.unwrap_or_default() + exchange + own,
+                        end_to_end: before + exchange + own,
+                        answered: before + exchange - exchange_alone,
                         exchange,
                         own,
                         requests,
@@ -420,7 +426,6 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
             .map(|h| h.join().unwrap_or_else(|_| Err("panic".into())))
             .collect()
     });
-    let exchange_wall = *exchanged.lock().unwrap_or_else(|e| e.into_inner());
     let server_cpu = srv.cpu_s() - cpu0;
     let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let ok: Vec<&Timed> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
@@ -434,10 +439,7 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
         sorted(|t| t.exchange),
         sorted(|t| t.own),
     );
-    let held: usize = laps
-        .iter()
-        .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
-        .sum();
+    let exchange_wall = ok.iter().map(|t| t.answered).max().unwrap_or_default();
     Ok(json!({"scenario": name, "laptops": laps.len(),
         "kind": "first sync of every laptop at once; each laptop's own work timed alone, as on its own CPU",
         "p50_ms": percentile(&e2e, 0.5), "p99_ms": percentile(&e2e, 0.99), "max_ms": e2e.last().copied().unwrap_or(0.0),
@@ -447,7 +449,7 @@ fn first_sync_storm(srv: &Server, laps: &mut [Laptop], name: &str) -> Result<ser
         "syncs_per_s": laps.len() as f64 / exchange_wall.as_secs_f64(),
         "requests": ok.iter().map(|t| t.requests).sum::<usize>(),
         "errors": errors.len(), "first_error": errors.first(),
-        "bytes_down": ok.iter().map(|t| t.down).sum::<u64>(), "customers_on_laptops": held,
+        "bytes_down": ok.iter().map(|t| t.down).sum::<u64>(), "customers_on_laptops": customers_on(laps),
         "server_cpu_s": server_cpu, "server_peak_rss_mb": srv.peak_rss_mb()}))
 }
 
@@ -498,10 +500,6 @@ fn storm_round(
         .filter_map(|r| r.as_ref().ok())
         .map(|d| d.2)
         .sum();
-    let held: usize = laps
-        .iter()
-        .map(|l| l.store.stats().map(|s| s.0).unwrap_or(0))
-        .sum();
     let mut exchange: Vec<f64> = laps.iter().map(|l| ms(l.last_exchange)).collect();
     exchange.sort_by(|a, b| a.total_cmp(b));
     let line = json!({"scenario": name, "kind": kind, "laptops": laps.len(),
@@ -509,7 +507,7 @@ fn storm_round(
         "p50_ms": percentile(&lat, 0.5), "p99_ms": percentile(&lat, 0.99), "max_ms": lat.last().copied().unwrap_or(0.0),
         "exchange_p50_ms": percentile(&exchange, 0.5), "exchange_p99_ms": percentile(&exchange, 0.99),
         "errors": errors.len(), "first_error": errors.first(),
-        "bytes_up": up, "bytes_down": down, "customers_on_laptops": held,
+        "bytes_up": up, "bytes_down": down, "customers_on_laptops": customers_on(laps),
         "server_cpu_s": server_cpu, "server_peak_rss_mb": srv.peak_rss_mb()});
     Ok((line, lat))
 }
