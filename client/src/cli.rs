@@ -124,6 +124,13 @@ pub enum Command {
     Sync(JsonFlag),
     /// 待同步的修改 (customers with changes not yet on the server)
     Pending(JsonFlag),
+    /// 被搁置的客户:同步时暂时无法发送或保存的客户及原因
+    Aside {
+        #[command(subcommand)]
+        action: Option<AsideCommand>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// 今日工作:到期及逾期跟进、明日计划、预警数 (today's work)
     Today(rules::TodayArgs),
     /// 销售记录 (sales: the inputs of grading)
@@ -249,6 +256,15 @@ pub enum ContactCommand {
         /// Make this the main contact.
         #[arg(long)]
         primary: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AsideCommand {
+    /// 重新同步被搁置的客户:取服务器的版本,重新记录本人的修改(他人署名的修改不保留)
+    Retry {
+        /// 客户编号、编号前缀或完整名称
+        customer: String,
     },
 }
 
@@ -747,6 +763,37 @@ pub fn run(cli: Cli) -> Result<()> {
                 for r in &report.reverted {
                     println!("  已被服务器撤销:{r}");
                 }
+                if !report.removed_names.is_empty() {
+                    println!(
+                        "  已从本机移除(已转给其他业务员或不再由你负责):{}",
+                        report.removed_names.join("、")
+                    );
+                }
+                if report.rotated || !report.rebased.is_empty() {
+                    println!(
+                        "  本机资料库曾从旧副本恢复或被复制:已改用新的写入标识{}",
+                        if report.rebased.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                ",并在服务器的版本上重新记录了 {} 位客户的修改,没有丢失",
+                                report.rebased.len()
+                            )
+                        }
+                    );
+                }
+                if report.dropped > 0 {
+                    println!("  {} 项他人署名、服务器拒收的修改未保留", report.dropped);
+                }
+                if !report.set_aside.is_empty() {
+                    println!(
+                        "  {} 位客户暂时搁置(其他客户已正常同步),用 crm aside 查看:",
+                        report.set_aside.len()
+                    );
+                    for (id, why) in &report.set_aside {
+                        println!("    {}:{why}", render::customer_label(&store, id));
+                    }
+                }
                 if !report.conflicts.is_empty() {
                     println!(
                         "  有冲突的客户:{};用 crm conflicts 查看",
@@ -777,6 +824,30 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("{} 位客户有待同步的修改:", rows.len());
                 render::summaries(&rows);
+            }
+        }
+        Command::Aside { action, json } => {
+            let mut store = Store::open(&dir)?;
+            match action {
+                Some(AsideCommand::Retry { customer }) => {
+                    let id = match store.resolve_key(&customer) {
+                        Ok(id) => id,
+                        // A customer set aside before it was ever stored
+                        // here is known by its id only.
+                        Err(StoreError::NotFound(_)) => customer.clone(),
+                        Err(e) => return Err(e),
+                    };
+                    store.retry_aside(&id)?;
+                    println!("已安排 {id} 在下次 crm sync 时取服务器的版本并重新记录本人的修改");
+                }
+                None => {
+                    let rows = store.aside()?;
+                    if json.json {
+                        print_json(&rows);
+                    } else {
+                        render::aside(&rows);
+                    }
+                }
             }
         }
         Command::Logout => {

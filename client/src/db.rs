@@ -53,6 +53,16 @@ const MIGRATIONS: &[M<'static>] = &[
     // changes after them), so a push can send the chunks after what the
     // server holds without loading the document. NULL: not known.
     M::up("ALTER TABLE doc_chunks ADD COLUMN after_heads BLOB;"),
+    // 4: customers set aside by sync, with what is to be done about each
+    // (see `crate::aside`).
+    M::up(
+        "CREATE TABLE aside (
+             id TEXT PRIMARY KEY,
+             kind TEXT NOT NULL,
+             message TEXT NOT NULL,
+             at INTEGER NOT NULL
+         );",
+    ),
 ];
 
 /// Opens (creating if needed) the store file and brings its schema up to date.
@@ -279,6 +289,23 @@ pub fn find_ids(conn: &Connection, key: &str) -> rusqlite::Result<Vec<(String, S
     rows.collect()
 }
 
+/// A customer's name, if this store holds the customer.
+pub fn name_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT name FROM customers WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
+/// Rewrites the file without the free pages deleted rows left behind, and
+/// empties the journal, so that removed customers' names, phones and notes
+/// are gone from the disk's copy of the store, not merely unlisted.
+/// Proportional to the store's size: run after removals, not on every write.
+pub fn scrub(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("VACUUM;")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Whether a document exists.
 pub fn doc_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
@@ -316,23 +343,71 @@ pub struct Pending {
     pub heads: Vec<u8>,
     /// What the server holds (`None`: nothing yet).
     pub synced: Option<Vec<u8>>,
+    /// Set aside by sync: not pushed until what it says is done.
+    pub held: bool,
 }
 
 /// Documents with changes the server has not acknowledged: never synced, or
 /// heads moved since.
 pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
     let mut st = conn.prepare_cached(
-        "SELECT id, heads, synced_heads FROM documents
-         WHERE synced_heads IS NULL OR synced_heads <> heads ORDER BY id",
+        "SELECT d.id, d.heads, d.synced_heads, a.kind IN ('held', 'rebase')
+         FROM documents d LEFT JOIN aside a ON a.id = d.id
+         WHERE d.synced_heads IS NULL OR d.synced_heads <> d.heads ORDER BY d.id",
     )?;
     let rows = st.query_map([], |r| {
         Ok(Pending {
             id: r.get(0)?,
             heads: r.get(1)?,
             synced: r.get(2)?,
+            held: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
         })
     })?;
     rows.collect()
+}
+
+/// One customer set aside by sync.
+#[derive(Debug, Clone)]
+pub struct AsideRow {
+    /// Customer id.
+    pub id: String,
+    /// What is to be done (`crate::aside::Kind` code).
+    pub kind: String,
+    /// Why, in Chinese.
+    pub message: String,
+    /// When (ms).
+    pub at: i64,
+}
+
+/// Every customer set aside, oldest first.
+pub fn aside_list(conn: &Connection) -> rusqlite::Result<Vec<AsideRow>> {
+    let mut st = conn.prepare_cached("SELECT id, kind, message, at FROM aside ORDER BY at, id")?;
+    let rows = st.query_map([], |r| {
+        Ok(AsideRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            message: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Sets a customer aside (or changes why).
+pub fn aside_put(conn: &Connection, row: &AsideRow) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO aside (id, kind, message, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, message = excluded.message, at = excluded.at",
+    )?
+    .execute(params![row.id, row.kind, row.message, row.at])?;
+    Ok(())
+}
+
+/// Takes a customer out of the set-aside list.
+pub fn aside_clear(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM aside WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 /// Every document's id and heads blob.
@@ -359,6 +434,8 @@ pub fn set_synced(tx: &Transaction, id: &str, heads: Option<&[u8]>) -> rusqlite:
 
 /// Deletes one customer's document and rows.
 pub fn delete_doc(tx: &Transaction, id: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM aside WHERE id = ?1")?
+        .execute([id])?;
     tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
         .execute([id])?;
     tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?
@@ -368,7 +445,9 @@ pub fn delete_doc(tx: &Transaction, id: &str) -> rusqlite::Result<()> {
 
 /// Deletes every customer's document and rows.
 pub fn delete_all_docs(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.execute_batch("DELETE FROM customers; DELETE FROM doc_chunks; DELETE FROM documents;")
+    tx.execute_batch(
+        "DELETE FROM aside; DELETE FROM customers; DELETE FROM doc_chunks; DELETE FROM documents;",
+    )
 }
 
 /// Removes a profile value.

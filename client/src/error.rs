@@ -23,6 +23,9 @@ pub enum StoreError {
         /// The matching customers, for display.
         candidates: String,
     },
+    /// `crm aside retry` for a customer that is not set aside.
+    #[error("客户“{0}”没有被搁置,无需重试")]
+    NotAside(String),
     /// A new customer with an id already taken.
     #[error("客户编号 {0} 已存在")]
     Exists(String),

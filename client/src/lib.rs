@@ -2,11 +2,13 @@
 //! commands of the `crm` CLI.
 //!
 //! - [`store`]: documents + projection in one SQLite file (SQL in [`db`]).
+//! - [`aside`]: customers sync set aside, and what is to be done about each.
 //! - [`import`]: JSON Lines import in checked, batched transactions.
 //! - [`error`]: the one error type.
 //! - [`net`]: the HTTPS client for `crm-server` (trust by fingerprint or CA).
 //! - [`session`]: `crm login`: the server, its trust and this device's token.
 
+pub mod aside;
 pub mod db;
 pub mod error;
 pub mod import;

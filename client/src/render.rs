@@ -317,3 +317,27 @@ pub fn with_import_progress<T>(
         run(&mut |saved| eprintln!("已保存 {saved}/{total}"))
     }
 }
+
+/// A customer as people know it: its name (and id), or the id alone when
+/// this laptop does not hold the card.
+pub fn customer_label(store: &crate::store::Store, id: &str) -> String {
+    match store.get(id) {
+        Ok(c) => format!("{}({id})", c.name),
+        Err(_) => id.to_string(),
+    }
+}
+
+/// `crm aside`: customers set aside by sync, why, and what happens next.
+pub fn aside(rows: &[crate::aside::Aside]) {
+    if rows.is_empty() {
+        println!("没有被搁置的客户。");
+        return;
+    }
+    println!("{} 位客户被搁置:", rows.len());
+    for r in rows {
+        let name = r.name.as_deref().unwrap_or("(本机没有此客户的档案)");
+        println!("  {name}({})", r.id);
+        println!("    原因:{}", r.message);
+        println!("    处理:{}", r.next_step);
+    }
+}

@@ -6,6 +6,7 @@
 //! caller reports success: what a command said was saved survives kill -9
 //! and power loss.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use automerge::{ActorId, ChangeHash};
@@ -17,9 +18,13 @@ use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_b
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::summary::{search_text, CustomerSummary};
-use crm_shared::sync::{heads_from_hex, heads_to_hex, Blob, DocHeads, DocPush, SyncResponse};
+use crm_shared::sync::{
+    heads_from_hex, heads_to_hex, Blob, DocHeads, DocPush, Lineage, RefusalKind, SyncRequest,
+    SyncResponse,
+};
 use crm_shared::{Customer, CustomerDoc};
 
+use crate::aside::Kind as AsideKind;
 use crate::db;
 use crate::error::{Result, StoreError};
 
@@ -65,6 +70,17 @@ pub struct SyncApplied {
     pub conflicted: Vec<String>,
     /// Documents dropped from this laptop.
     pub removed: usize,
+    /// Names of the documents dropped (no longer this user's customers).
+    pub removed_names: Vec<String>,
+    /// Customers set aside by this response (id, why).
+    pub set_aside: Vec<(String, String)>,
+    /// Customers whose changes were recorded again on the server's copy
+    /// (this store had gone back in time).
+    pub rebased: Vec<String>,
+    /// Changes left out of those because someone else signed them.
+    pub dropped: usize,
+    /// This laptop now writes under a fresh actor.
+    pub rotated: bool,
     /// Documents the server took away that still had unsent changes (kept
     /// until they are sent).
     pub kept_unsent: usize,
@@ -320,6 +336,74 @@ impl Store {
         Ok(())
     }
 
+    /// Customers set aside by sync, oldest first.
+    pub fn aside(&self) -> Result<Vec<crate::aside::Aside>> {
+        let mut out = Vec::new();
+        for row in db::aside_list(&self.conn)? {
+            let kind = AsideKind::from_code(&row.kind);
+            let name = db::name_of(&self.conn, &row.id)?;
+            out.push(crate::aside::Aside {
+                id: row.id,
+                name,
+                kind: kind.code(),
+                next_step: kind.label(),
+                message: row.message,
+                at: row.at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Asks the next sync to take the server's copy of a customer set aside
+    /// and record this user's own changes again on top of it (changes
+    /// signed by anyone else are left out and counted).
+    pub fn retry_aside(&mut self, id: &str) -> Result<()> {
+        if !db::aside_list(&self.conn)?.iter().any(|r| r.id == id) {
+            return Err(StoreError::NotAside(id.to_string()));
+        }
+        db::aside_put(
+            &self.conn,
+            &db::AsideRow {
+                id: id.to_string(),
+                kind: AsideKind::Rebase.code().into(),
+                message: "已要求重新同步".into(),
+                at: now_millis(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Customers whose whole document the next sync asks for.
+    pub fn recheck(&self) -> Result<Vec<DocHeads>> {
+        Ok(db::aside_list(&self.conn)?
+            .into_iter()
+            .filter(|r| AsideKind::from_code(&r.kind).refetches())
+            .map(|r| DocHeads {
+                id: r.id,
+                heads: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// This laptop's actor and where its history stands, for the server to
+    /// compare (see [`Lineage`]). The mark it proposes is kept until the
+    /// server confirms it, so a repeated request proposes the same.
+    pub fn lineage(&self) -> Result<Lineage> {
+        let next = match db::meta_get(&self.conn, "actor.next")? {
+            Some(n) => n,
+            None => {
+                let n = uuid::Uuid::new_v4().simple().to_string();
+                db::meta_set(&self.conn, "actor.next", &n)?;
+                n
+            }
+        };
+        Ok(Lineage {
+            actor: self.profile.actor.to_hex_string(),
+            mark: db::meta_get(&self.conn, "actor.mark")?,
+            next,
+        })
+    }
+
     /// The saved bytes of customer `id`'s document (for another replica).
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
         Ok(self.load(id)?.0.save())
@@ -397,7 +481,10 @@ impl Store {
     /// Local changes the server lacks, as pushes, up to about `budget`
     /// bytes (at least one document). Returns the pushes and whether more remain.
     pub fn pending_pushes(&self, budget: usize) -> Result<(Vec<DocPush>, bool)> {
-        let pending = db::pending(&self.conn)?;
+        let pending: Vec<db::Pending> = db::pending(&self.conn)?
+            .into_iter()
+            .filter(|p| !p.held)
+            .collect();
         let mut out = Vec::new();
         let mut used = 0;
         // A few documents at a time, their changes computed on every core.
@@ -421,7 +508,7 @@ impl Store {
                     ),
                 });
             }
-            let data = chunk
+            let data: Vec<crm_shared::Result<Vec<u8>>> = chunk
                 .par_iter()
                 .zip(read)
                 .map(|(p, read)| match (read, &p.synced) {
@@ -431,8 +518,21 @@ impl Store {
                     }
                     (PushSource::Stored(stored), None) => Ok(stored.bytes),
                 })
-                .collect::<crm_shared::Result<Vec<_>>>()?;
+                .collect();
             for (p, data) in chunk.iter().zip(data) {
+                // A document this laptop cannot read must not hold up the others.
+                let data = match data {
+                    Ok(d) => d,
+                    Err(e) => {
+                        set_aside(
+                            &self.conn,
+                            &p.id,
+                            AsideKind::Held,
+                            &format!("本机保存的数据无法读取:{e}"),
+                        )?;
+                        continue;
+                    }
+                };
                 // This one, at least, is left for the next request.
                 if used + data.len() > budget && !out.is_empty() {
                     return Ok((out, true));
@@ -477,16 +577,36 @@ impl Store {
     /// arrived, records what the server now holds, drops what this user may
     /// no longer see (unless it still has unsent changes), and moves the
     /// cursor (unless `keep_cursor`, during a first sync cut in parts).
-    /// `pushed` is what the request that got this response sent.
+    /// `req` is the request that got this response.
+    ///
+    /// One customer that cannot be stored never holds up the others: it is
+    /// set aside (see [`crate::aside`]) and the rest is stored. A customer
+    /// whose local changes clash with the server's (this store went back in
+    /// time) is rebuilt from the server's whole document with this user's
+    /// changes recorded again under a fresh actor.
     pub fn apply_sync(
         &mut self,
         resp: &SyncResponse,
-        pushed: &[DocPush],
+        req: &SyncRequest,
         keep_cursor: bool,
     ) -> Result<SyncApplied> {
         let now = now_millis();
         let mut applied = SyncApplied::default();
         let tx = self.conn.transaction()?;
+        let pushed = &req.push;
+        let rechecked: HashSet<&str> = req.recheck.iter().map(|r| r.id.as_str()).collect();
+        let mut aside: HashMap<String, AsideKind> = db::aside_list(&tx)?
+            .into_iter()
+            .map(|r| (r.id, AsideKind::from_code(&r.kind)))
+            .collect();
+        // A fresh actor for this store, made at most once per response.
+        let mut fresh: Option<ActorId> = None;
+        if resp.rotate_actor {
+            fresh = Some(ActorId::random());
+        } else if let (Some(l), false) = (&req.lineage, pushed.is_empty()) {
+            db::meta_set(&tx, "actor.mark", &l.next)?;
+            db::meta_delete(&tx, "actor.next")?;
+        }
         // Stored by the server but not yet backed up (zero-loss mode): they
         // stay unsent here, whatever else this answer says about them.
         let mut unconfirmed = Vec::new();
@@ -509,23 +629,55 @@ impl Store {
             let heads = heads_from_hex(sent).ok_or_else(|| bad_server(&a.id))?;
             db::set_synced(&tx, &a.id, Some(&heads_bytes(&heads)))?;
         }
+        for r in &resp.refused {
+            // A clash is cured by the server's whole document; one that
+            // clashes again right after that needs a person.
+            let kind = match r.kind {
+                RefusalKind::Clash if !rechecked.contains(r.id.as_str()) => AsideKind::Rebase,
+                _ => AsideKind::Held,
+            };
+            set_aside(&tx, &r.id, kind, &r.message)?;
+            aside.insert(r.id.clone(), kind);
+            applied.set_aside.push((r.id.clone(), r.message.clone()));
+        }
+        // What arrived but cannot be stored: asked for again whole, once.
+        let failed = |tx: &rusqlite::Transaction,
+                      applied: &mut SyncApplied,
+                      id: &str,
+                      why: String|
+         -> Result<()> {
+            let kind = if rechecked.contains(id) {
+                AsideKind::Held
+            } else {
+                AsideKind::Refetch
+            };
+            let message = format!("服务器发来的数据无法保存:{why}");
+            set_aside(tx, id, kind, &message)?;
+            applied.set_aside.push((id.to_string(), message));
+            Ok(())
+        };
         // Customers new to this laptop arrive whole, and so does a known one
         // when the whole saved document is smaller than the changes this
         // laptop lacks (a customer many replicas edited at once): check and
         // project them on all cores, and keep the received bytes as their
         // snapshot. A whole document that lacks something of ours (changed
-        // here while the answer was on its way) is merged instead.
+        // here while the answer was on its way) is merged instead, and one
+        // set aside for a clash is rebuilt from it.
         let mut whole = Vec::new();
         let mut known = Vec::new();
+        let mut rebuild = Vec::new();
         for u in &resp.docs {
             match db::doc_heads(&tx, &u.id)? {
+                Some(_) if u.row.is_some() && aside.get(&u.id) == Some(&AsideKind::Rebase) => {
+                    rebuild.push(u)
+                }
                 None => whole.push((u, Vec::new())),
                 Some(ours) if u.row.is_some() => whole.push((u, heads_of(&ours))),
                 Some(_) => known.push(u),
             }
         }
         let actor = self.profile.actor.clone();
-        let prepared = whole
+        let prepared: Vec<Result<Option<Received>>> = whole
             .par_iter()
             .map(|(u, ours)| {
                 let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
@@ -563,26 +715,74 @@ impl Store {
                 };
                 Ok(Some((write, heads, conflicted)))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         for ((u, _), p) in whole.into_iter().zip(prepared) {
-            let Some((write, heads, conflicted)) = p else {
-                known.push(u);
-                continue;
+            let (write, heads, conflicted) = match p {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    known.push(u);
+                    continue;
+                }
+                Err(e) => {
+                    failed(&tx, &mut applied, &u.id, e.to_string())?;
+                    continue;
+                }
             };
             write.commit(&tx, now)?;
             db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
+            settled(&tx, &mut aside, &u.id)?;
             applied.received += 1;
             if conflicted {
                 applied.conflicted.push(u.id.clone());
             }
         }
         for u in known {
-            let (doc, _) = Self::merge_in(&tx, &self.profile.actor, &u.id, &u.data.0, now)?;
-            let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
-            db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
-            applied.received += 1;
-            if !doc.conflicts().is_empty() {
-                applied.conflicted.push(u.id.clone());
+            let Some(heads) = heads_from_hex(&u.heads) else {
+                failed(&tx, &mut applied, &u.id, "heads 格式无效".into())?;
+                continue;
+            };
+            tx.execute_batch("SAVEPOINT doc")?;
+            match Self::merge_in(&tx, &self.profile.actor, &u.id, &u.data.0, now) {
+                Ok((doc, _)) => {
+                    tx.execute_batch("RELEASE doc")?;
+                    db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
+                    settled(&tx, &mut aside, &u.id)?;
+                    applied.received += 1;
+                    if !doc.conflicts().is_empty() {
+                        applied.conflicted.push(u.id.clone());
+                    }
+                }
+                Err(StoreError::Domain(e @ crm_shared::Error::Clash { .. })) => {
+                    tx.execute_batch("ROLLBACK TO doc; RELEASE doc")?;
+                    if u.row.is_some() {
+                        rebuild.push(u);
+                    } else {
+                        let message = format!("与服务器的数据冲突,将取服务器的版本重新记录:{e}");
+                        set_aside(&tx, &u.id, AsideKind::Rebase, &message)?;
+                        aside.insert(u.id.clone(), AsideKind::Rebase);
+                        applied.set_aside.push((u.id.clone(), message));
+                    }
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO doc; RELEASE doc")?;
+                    failed(&tx, &mut applied, &u.id, e.to_string())?;
+                }
+            }
+        }
+        for u in rebuild {
+            let fresh = fresh.get_or_insert_with(ActorId::random).clone();
+            match Self::rebuild(&tx, &self.profile, u, fresh, now) {
+                Ok(dropped) => {
+                    settled(&tx, &mut aside, &u.id)?;
+                    applied.received += 1;
+                    applied.rebased.push(u.id.clone());
+                    applied.dropped += dropped;
+                }
+                Err(e) => {
+                    let message = format!("无法在服务器的版本上重新记录本机的修改:{e}");
+                    set_aside(&tx, &u.id, AsideKind::Held, &message)?;
+                    applied.set_aside.push((u.id.clone(), message));
+                }
             }
         }
         for n in &resp.need {
@@ -593,15 +793,21 @@ impl Store {
         for (id, synced) in unconfirmed {
             db::set_synced(&tx, id, synced.as_deref())?;
         }
-        let pending: std::collections::HashSet<String> =
-            db::pending(&tx)?.into_iter().map(|p| p.id).collect();
+        let pending: HashSet<String> = db::pending(&tx)?.into_iter().map(|p| p.id).collect();
         for id in &resp.removed {
             if pending.contains(id) {
                 applied.kept_unsent += 1;
-            } else if db::doc_exists(&tx, id)? {
+            } else if let Some(name) = db::name_of(&tx, id)? {
                 db::delete_doc(&tx, id)?;
                 applied.removed += 1;
+                applied.removed_names.push(name);
             }
+        }
+        if let Some(actor) = &fresh {
+            db::meta_set(&tx, "actor", &actor.to_hex_string())?;
+            db::meta_delete(&tx, "actor.mark")?;
+            db::meta_delete(&tx, "actor.next")?;
+            applied.rotated = true;
         }
         if !keep_cursor {
             db::meta_set(&tx, "sync.epoch", &resp.epoch)?;
@@ -612,7 +818,40 @@ impl Store {
             db::meta_set(&tx, "settings", &json)?;
         }
         tx.commit()?;
+        if let Some(actor) = fresh {
+            self.profile.actor = actor;
+        }
+        if applied.removed > 0 {
+            // The removed customers' bytes must not linger in free pages.
+            db::scrub(&self.conn)?;
+        }
         Ok(applied)
+    }
+
+    /// Rebuilds customer `u.id` from the server's whole document `u`, with
+    /// this user's own local changes the server lacks recorded again under
+    /// `actor`; returns how many changes signed by others were left out.
+    fn rebuild(
+        tx: &rusqlite::Transaction,
+        profile: &Profile,
+        u: &crm_shared::sync::DocUpdate,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<usize> {
+        let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
+        crm_shared::document::verify(&u.data.0, &heads).map_err(|_| bad_server(&u.id))?;
+        let stored = db::doc_load(tx, &u.id)?.ok_or_else(|| StoreError::NotFound(u.id.clone()))?;
+        let ours = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+        let user = &profile.user;
+        let r = crm_shared::rebase::rebase(&ours, &u.data.0, actor, |note| {
+            note.is_some_and(|n| &n.by == user)
+        })?;
+        if r.doc.card().id != u.id {
+            return Err(bad_server(&u.id));
+        }
+        PendingWrite::prepare(&r.doc, r.doc.card(), None).commit(tx, now)?;
+        db::set_synced(tx, &u.id, Some(&heads_bytes(&heads)))?;
+        Ok(r.dropped.len())
     }
 
     /// The company settings as last received from the server (with their
@@ -653,13 +892,15 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes every customer from this laptop (device revoked).
+    /// Deletes every customer from this laptop (device revoked), leaving no
+    /// trace of them in the store's file or its journal.
     pub fn wipe_customers(&mut self) -> Result<usize> {
         let n = db::doc_ids(&self.conn)?.len();
         let tx = self.conn.transaction()?;
         db::delete_all_docs(&tx)?;
         tx.commit()?;
         self.forget_sync_position()?;
+        db::scrub(&self.conn)?;
         Ok(n)
     }
 
@@ -678,6 +919,34 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// A whole document checked and ready to store: the write, its heads, and
+/// whether it has open conflicts. `None` from the check: merge it instead.
+type Received = (PendingWrite, Vec<ChangeHash>, bool);
+
+/// Sets customer `id` aside with `kind` and why.
+fn set_aside(conn: &Connection, id: &str, kind: AsideKind, message: &str) -> Result<()> {
+    db::aside_put(
+        conn,
+        &db::AsideRow {
+            id: id.to_string(),
+            kind: kind.code().into(),
+            message: message.to_string(),
+            at: now_millis(),
+        },
+    )?;
+    Ok(())
+}
+
+/// A customer that was waiting to be received again has been: it is no
+/// longer set aside (one held for its own changes stays held).
+fn settled(conn: &Connection, aside: &mut HashMap<String, AsideKind>, id: &str) -> Result<()> {
+    if matches!(aside.get(id), Some(AsideKind::Refetch | AsideKind::Rebase)) {
+        db::aside_clear(conn, id)?;
+        aside.remove(id);
+    }
+    Ok(())
 }
 
 /// Where a push's bytes come from.
@@ -1022,7 +1291,9 @@ mod tests {
         };
 
         // It holds everything here: it replaces our copy as it is.
-        store.apply_sync(&resp(whole(&other)), &[], false).unwrap();
+        store
+            .apply_sync(&resp(whole(&other)), &SyncRequest::default(), false)
+            .unwrap();
         assert_eq!(store.get("c1").unwrap().activities.len(), 2);
         assert_eq!(store.document_bytes("c1").unwrap(), other.save());
 
@@ -1033,7 +1304,9 @@ mod tests {
         other
             .update(&c, &ChangeNote::new("zhang", Action::Activity), 0)
             .unwrap();
-        store.apply_sync(&resp(whole(&other)), &[], false).unwrap();
+        store
+            .apply_sync(&resp(whole(&other)), &SyncRequest::default(), false)
+            .unwrap();
         let keys: Vec<String> = store.get("c1").unwrap().activities.into_keys().collect();
         assert_eq!(keys, ["a", "b", "c", "ours"]);
         assert_eq!(

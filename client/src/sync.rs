@@ -5,7 +5,9 @@
 //! one transaction before the next request, so a sync cut at any point is
 //! resumed by running it again: nothing is applied twice or lost.
 
-use crm_shared::sync::{SyncRequest, SyncResponse};
+use std::collections::HashSet;
+
+use crm_shared::sync::{DocHeads, SyncRequest, SyncResponse};
 
 use crate::error::Result;
 use crate::store::Store;
@@ -36,6 +38,19 @@ pub struct SyncReport {
     /// Documents the server stored but its backup does not hold yet
     /// (zero-loss mode): still marked unsent, sent again next time.
     pub awaiting_backup: usize,
+    /// Customers removed from this laptop, by name (reassigned to someone
+    /// else, or no longer visible to this user).
+    pub removed_names: Vec<String>,
+    /// Customers set aside after this run, with why (`crm aside` lists them).
+    pub set_aside: Vec<(String, String)>,
+    /// Customers whose local changes were recorded again on the server's
+    /// copy, because this store had gone back in time or been copied.
+    pub rebased: Vec<String>,
+    /// Changes left out of those because someone else signed them.
+    pub dropped: usize,
+    /// This laptop now writes under a fresh actor (its store had gone back
+    /// in time or been copied).
+    pub rotated: bool,
     /// Request body bytes sent (filled in by the caller that owns the transport).
     pub bytes_sent: u64,
     /// Response body bytes received (likewise).
@@ -54,8 +69,21 @@ pub fn run(
     // A first sync (or one after the server was restored) lists every
     // document; it keeps doing so until the server says it sent everything.
     let mut listing = position.is_none();
+    // Customers whose whole document was asked for in this run: asked once,
+    // so that one that cannot be stored either is set aside, not retried
+    // round after round.
+    let mut rechecked: HashSet<String> = HashSet::new();
+    let unasked = |store: &Store, rechecked: &HashSet<String>| -> Result<Vec<DocHeads>> {
+        Ok(store
+            .recheck()?
+            .into_iter()
+            .filter(|r| !rechecked.contains(&r.id))
+            .collect())
+    };
     for _ in 0..MAX_ROUNDS {
         let (push, more_to_push) = store.pending_pushes(PUSH_BUDGET)?;
+        let recheck = unasked(store, &rechecked)?;
+        rechecked.extend(recheck.iter().map(|r| r.id.clone()));
         let req = SyncRequest {
             epoch: position.as_ref().map(|(e, _)| e.clone()),
             cursor: if listing {
@@ -66,22 +94,32 @@ pub fn run(
             have: if listing { Some(store.have()?) } else { None },
             push,
             settings_version: store.versioned_settings()?.map(|v| v.version),
+            recheck,
+            lineage: Some(store.lineage()?),
         };
         let resp = exchange(&req)?;
         report.requests += 1;
-        report.sent += req.push.len();
         if resp.resync {
             // Our cursor means nothing to this server: list everything.
-            store.apply_sync(&resp, &req.push, true)?;
+            // Nothing in this answer was stored, so the same is sent again.
+            for r in &req.recheck {
+                rechecked.remove(&r.id);
+            }
+            store.apply_sync(&resp, &req, true)?;
             store.forget_sync_position()?;
             position = None;
             listing = true;
             continue;
         }
+        report.sent += req.push.len() - resp.refused.len().min(req.push.len());
         let keep_cursor = listing && resp.more;
-        let applied = store.apply_sync(&resp, &req.push, keep_cursor)?;
+        let applied = store.apply_sync(&resp, &req, keep_cursor)?;
         report.received += applied.received;
         report.removed += applied.removed;
+        report.removed_names.extend(applied.removed_names);
+        report.rebased.extend(applied.rebased.iter().cloned());
+        report.dropped += applied.dropped;
+        report.rotated |= applied.rotated;
         for id in applied.conflicted {
             if !report.conflicts.contains(&id) {
                 report.conflicts.push(id);
@@ -99,10 +137,23 @@ pub fn run(
             listing = false;
         }
         progress(&report);
-        let even = !resp.more && !more_to_push && resp.need.is_empty();
+        // A rebuilt customer has changes to send, and one newly set aside
+        // for a clash is to be asked for whole.
+        let even = !resp.more
+            && !more_to_push
+            && resp.need.is_empty()
+            && applied.rebased.is_empty()
+            && unasked(store, &rechecked)?.is_empty();
         if even {
             break;
         }
     }
+    // What was set aside and cured within this run is not news; what is
+    // still aside is, every time, until it is dealt with.
+    report.set_aside = store
+        .aside()?
+        .into_iter()
+        .map(|a| (a.id, a.message))
+        .collect();
     Ok(report)
 }

@@ -814,9 +814,14 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
     edit(&office.zhang, "c-z", "remarks=张伟的离线备注", "补充备注");
     let zhangs_push = push_of(&office.zhang.store());
     assert_eq!(zhangs_push.push.len(), 1);
-    office
-        .post_sync(&li, &zhangs_push)
-        .expect_error(403, "forbidden");
+    let refused_alone = |answer: http::Answer, id: &str| {
+        let body = answer.ok_json();
+        assert_eq!(body["acked"], json!([]), "{body}");
+        assert_eq!(body["refused"][0]["id"], id, "{body}");
+        assert_eq!(body["refused"][0]["kind"], "forbidden", "{body}");
+        body["refused"][0]["message"].as_str().unwrap().to_string()
+    };
+    refused_alone(office.post_sync(&li, &zhangs_push), "c-z");
 
     // A change signed by 李娜 herself, on a copy of 张伟's document.
     let (_dir, mut forged) = forge_store("li", &office.zhang, "c-z");
@@ -828,9 +833,8 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
             Ok(())
         })
         .unwrap();
-    let answer = office.post_sync(&li, &push_of(&forged));
-    let error = answer.expect_error(403, "forbidden");
-    assert!(error.message.contains("c-z"), "{error:?}");
+    let message = refused_alone(office.post_sync(&li, &push_of(&forged)), "c-z");
+    assert!(message.contains("c-z"), "{message}");
 
     // A "new" customer of 李娜's making, assigned to 张伟.
     let dir = tempfile::tempdir().unwrap();
@@ -845,9 +849,7 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
         true,
     )
     .unwrap();
-    office
-        .post_sync(&li, &push_of(&fake))
-        .expect_error(403, "forbidden");
+    refused_alone(office.post_sync(&li, &push_of(&fake)), "c-fake");
 
     // A first-sync listing claiming to hold c-z gets nothing of it back.
     let listing = SyncRequest {
@@ -885,10 +887,11 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
 }
 
 /// The server merges the documents of one push on every core, a few at a
-/// time: a push of more customers than one such batch is still all or
-/// nothing, and a customer sent twice in one push keeps both parts, in order.
+/// time: in a push of more customers than one such batch, a damaged one is
+/// refused alone and the others are stored, and a customer sent twice in one
+/// push keeps both parts, in order.
 #[test]
-fn a_large_push_is_all_or_nothing_and_a_customer_sent_twice_keeps_both_parts() {
+fn a_damaged_customer_in_a_large_push_is_refused_alone_and_one_sent_twice_keeps_both_parts() {
     let office = Office::open();
     let ids: Vec<String> = (0..20).map(|i| format!("c-{i:02}")).collect();
     {
@@ -921,15 +924,22 @@ fn a_large_push_is_all_or_nothing_and_a_customer_sent_twice_keeps_both_parts() {
     let first = push_of(&store);
     assert_eq!(first.push.len(), 20);
 
-    // The last document damaged: the whole push is refused, nothing stored.
+    // The last document damaged: it alone is refused, by name, and nothing
+    // of it is stored; the nineteen others are stored and acknowledged.
     let mut damaged = first.clone();
     damaged.push.last_mut().unwrap().data = Blob("这不是 automerge 文档".as_bytes().to_vec());
-    let error = office
-        .post_sync(&zhang, &damaged)
-        .expect_error(400, "bad_request");
-    assert!(error.message.contains("c-19"), "{error:?}");
-    for id in &ids {
-        assert_eq!(at(&server(id), "remarks"), "", "{id}");
+    let answer = office.post_sync(&zhang, &damaged).ok_json();
+    assert_eq!(answer["refused"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["refused"][0]["id"], "c-19", "{answer}");
+    assert_eq!(answer["refused"][0]["kind"], "invalid", "{answer}");
+    assert_eq!(answer["acked"].as_array().unwrap().len(), 19, "{answer}");
+    assert_eq!(at(&server("c-19"), "remarks"), "");
+    for id in &ids[..19] {
+        assert_eq!(
+            at(&server(id), "remarks"),
+            format!("{id} 第一次备注").as_str(),
+            "{id}"
+        );
     }
 
     // c-03 changed again; that change alone goes as a second entry of the
@@ -1052,7 +1062,12 @@ fn a_salespersons_credit_limit_change_is_refused_by_the_cli_and_undone_by_the_se
 #[test]
 fn a_reassigned_customer_moves_to_the_new_salesperson_without_losing_offline_work() {
     let office = Office::open();
-    add(&office.zhang, "c-move", "将转给李娜的客户有限公司", &[]);
+    add(
+        &office.zhang,
+        "c-move",
+        "将转给李娜的客户有限公司",
+        &["--contact", "周经理", "--mobile", "13912345678"],
+    );
     add(&office.zhang, "c-keep", "张伟留下的客户有限公司", &[]);
     office.zhang.sync();
     office.wang.sync();
@@ -1083,6 +1098,22 @@ fn a_reassigned_customer_moves_to_the_new_salesperson_without_losing_offline_wor
     assert_eq!(count(&z, "kept_unsent"), 0, "{z}");
     assert_eq!(ids(&office.zhang), BTreeSet::from(["c-keep".to_string()]));
     assert_eq!(office.zhang.json(&["pending"]), json!([]));
+    assert_eq!(
+        z["removed_names"],
+        json!(["将转给李娜的客户有限公司"]),
+        "{z}"
+    );
+    // Gone from the disk, not only from the list.
+    assert_not_on_disk(
+        &office.zhang,
+        &[
+            "将转给李娜的客户有限公司",
+            "周经理",
+            "13912345678",
+            "交接前最后一次拜访",
+        ],
+    );
+    assert!(raw_store_contains(&office.zhang, "张伟留下的客户有限公司"));
 
     // The visit reached the server and 李娜.
     let l = office.li.sync();
@@ -1112,15 +1143,39 @@ fn a_reassigned_customer_moves_to_the_new_salesperson_without_losing_offline_wor
     assert_eq!(l["reverted"], json!([]), "{l}");
 }
 
+/// Whether any file of the laptop's data directory (the store, its WAL,
+/// any journal) holds `text`.
+fn raw_store_contains(laptop: &Laptop, text: &str) -> bool {
+    std::fs::read_dir(laptop.dir()).unwrap().any(|entry| {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        bytes.windows(text.len()).any(|w| w == text.as_bytes())
+    })
+}
+
+fn assert_not_on_disk(laptop: &Laptop, texts: &[&str]) {
+    for t in texts {
+        assert!(
+            !raw_store_contains(laptop, t),
+            "{t} is still in the laptop's files"
+        );
+    }
+}
+
 // ---- 5. revoked device ----
 
 #[test]
 fn a_revoked_laptop_is_refused_and_wiped_at_its_next_sync() {
     let office = Office::open();
-    add(&office.zhang, "c-1", "第一家客户有限公司", &[]);
+    add(
+        &office.zhang,
+        "c-1",
+        "第一家客户有限公司",
+        &["--contact", "吴总", "--mobile", "13700001234"],
+    );
     add(&office.zhang, "c-2", "第二家客户有限公司", &[]);
     office.zhang.sync();
     add(&office.zhang, "c-3", "尚未同步的客户有限公司", &[]);
+    visit(&office.zhang, "c-2", "拜访记录:客户资金紧张");
     let old_token = crm_client::session::current(&office.zhang.store())
         .unwrap()
         .expect("logged in")
@@ -1145,6 +1200,18 @@ fn a_revoked_laptop_is_refused_and_wiped_at_its_next_sync() {
     assert_eq!(office.zhang.json(&["list"]), json!([]));
     assert_eq!(office.zhang.json(&["pending"]), json!([]));
     office.zhang.fails(&["show", "c-1"]);
+    // Gone from the disk, not only from the list.
+    assert_not_on_disk(
+        &office.zhang,
+        &[
+            "第一家客户有限公司",
+            "第二家客户有限公司",
+            "尚未同步的客户有限公司",
+            "吴总",
+            "13700001234",
+            "客户资金紧张",
+        ],
+    );
     // The session went with the data.
     let stderr = office.zhang.fails(&["sync"]);
     assert!(stderr.contains("尚未登录"), "{stderr}");
@@ -1574,6 +1641,13 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
         code: "payload_too_large",
         ..bad(what, huge.clone())
     };
+    // A well-formed request whose one document is bad: that document is
+    // refused by name (the others of a push would be stored).
+    let refused = |what, body| BadBody {
+        status: 200,
+        code: "invalid",
+        ..bad(what, body)
+    };
     let cases = [
         bad("garbage bytes", b"\x00\x9f\x92\x96 not json {{{".to_vec()),
         bad("an empty body", Vec::new()),
@@ -1589,27 +1663,27 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
             )
             .unwrap(),
         ),
-        bad(
+        refused(
             "data that is not automerge (existing customer)",
             json_of(&with("c-x", vec![], not_automerge.clone())),
         ),
-        bad(
+        refused(
             "data that is not automerge (new customer)",
             json_of(&with("c-new", vec![], not_automerge.clone())),
         ),
-        bad(
+        refused(
             "automerge changes cut short",
             json_of(&with("c-x", real.push[0].heads.clone(), cut_changes)),
         ),
-        bad(
+        refused(
             "another customer's document",
             json_of(&with("c-other", vec![], doc.clone())),
         ),
-        bad(
+        refused(
             "heads that are not hashes",
             json_of(&with("c-x", vec!["zz".into()], doc.clone())),
         ),
-        bad(
+        refused(
             "an invalid customer id",
             json_of(&with("../c-x", vec![], doc.clone())),
         ),
@@ -1636,11 +1710,24 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
                 chunked: case.chunked,
             },
         );
-        let body: Option<crm_shared::api::ErrorBody> = serde_json::from_slice(&answer.body).ok();
-        let as_expected = answer.status == case.status
-            && body
-                .as_ref()
-                .is_some_and(|b| b.error == case.code && !b.message.trim().is_empty());
+        let as_expected = if case.status == 200 {
+            let body: Option<crm_shared::sync::SyncResponse> =
+                serde_json::from_slice(&answer.body).ok();
+            answer.status == 200
+                && body.as_ref().is_some_and(|b| {
+                    b.acked.is_empty()
+                        && b.refused.len() == 1
+                        && serde_json::to_value(b.refused[0].kind).unwrap() == case.code
+                        && !b.refused[0].message.trim().is_empty()
+                })
+        } else {
+            let body: Option<crm_shared::api::ErrorBody> =
+                serde_json::from_slice(&answer.body).ok();
+            answer.status == case.status
+                && body
+                    .as_ref()
+                    .is_some_and(|b| b.error == case.code && !b.message.trim().is_empty())
+        };
         if !as_expected {
             wrong.push(format!(
                 "{}: expected HTTP {} {}, got HTTP {} {}",
@@ -1676,7 +1763,7 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
     );
     assert!(
         wrong.is_empty(),
-        "bad bodies must get a 4xx ErrorBody:\n  {}",
+        "bad bodies must get a 4xx ErrorBody, bad documents a refusal:\n  {}",
         wrong.join("\n  ")
     );
 }

@@ -226,6 +226,17 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
         "DROP INDEX documents_by_seq;
         CREATE INDEX documents_by_seq ON documents (seq, salesperson, id);",
     ),
+    // 9: how far each laptop actor's history has reached (see
+    // `crm_shared::sync::Lineage`), so that a copy of a store that went back
+    // in time is told to write under a fresh actor.
+    M::up(
+        "CREATE TABLE actor_marks (
+            actor TEXT PRIMARY KEY NOT NULL,
+            mark  TEXT NOT NULL,
+            login TEXT NOT NULL,
+            at    INTEGER NOT NULL
+        ) STRICT;",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -253,6 +264,10 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     "customer_search_docsize",
     "customer_search_config",
 ];
+
+/// Tables that stay with this server and are not backed up: losing them in
+/// a restore costs nothing (an actor with no mark is simply accepted).
+pub const LOCAL_TABLES: &[&str] = &["actor_marks"];
 
 /// Read-only connections beside the single writer.
 const READERS: usize = 4;
@@ -844,8 +859,10 @@ mod tests {
             .collect();
         for t in &tables {
             assert!(
-                RECORD_TABLES.contains(&t.as_str()) || DOCUMENT_TABLES.contains(&t.as_str()),
-                "table {t} is neither a record table nor a document table: the backup would miss it"
+                RECORD_TABLES.contains(&t.as_str())
+                    || DOCUMENT_TABLES.contains(&t.as_str())
+                    || LOCAL_TABLES.contains(&t.as_str()),
+                "table {t} is neither a record, a document nor a local table: the backup would miss it"
             );
         }
     }

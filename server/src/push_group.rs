@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Transaction;
 use tokio::sync::oneshot;
 
-use crm_shared::sync::{heads_from_hex, DocHeads, DocPush};
+use crm_shared::sync::{heads_from_hex, DocHeads, DocPush, Lineage};
 use crm_shared::ChangeHash;
 
 use crate::db::documents as docs;
@@ -52,6 +52,7 @@ struct Job {
     id: u64,
     caller: Caller,
     push: Vec<DocPush>,
+    lineage: Option<Lineage>,
     now: i64,
     reply: oneshot::Sender<Result<Pushed, SyncError>>,
 }
@@ -68,6 +69,7 @@ pub(crate) async fn apply(
     db: &Db,
     caller: Caller,
     push: Vec<DocPush>,
+    lineage: Option<Lineage>,
     now: i64,
 ) -> Result<Pushed, SyncError> {
     let queue = db.push_queue();
@@ -79,6 +81,7 @@ pub(crate) async fn apply(
         id,
         caller,
         push,
+        lineage,
         now,
         reply,
     });
@@ -174,6 +177,26 @@ fn apply_waiting(
     }
     let mut done = Vec::new();
     let mut failed = None;
+    // Each pusher's actor history against the server's mark for it, moved
+    // on in the same transaction as the push it comes with.
+    let mut follows: HashMap<u64, bool> = HashMap::new();
+    for job in by_user.iter().flatten() {
+        let Some(l) = &job.lineage else { continue };
+        let step = docs::lineage_follows(tx, l).and_then(|ok| {
+            if ok {
+                docs::lineage_advance(tx, l, &job.caller.login, job.now)?;
+            }
+            Ok(ok)
+        });
+        match step {
+            Ok(ok) => {
+                follows.insert(job.id, ok);
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
     for jobs in by_user {
         let results = match failed {
             Some(_) => Vec::new(),
@@ -191,9 +214,12 @@ fn apply_waiting(
         // every reply then gets the transaction's error instead.
         let mut results = results.into_iter();
         for job in jobs {
-            let r = results
+            let mut r = results
                 .next()
                 .unwrap_or_else(|| Err(SyncError::BadRequest(String::new())));
+            if let Ok(pushed) = &mut r {
+                pushed.rotate_actor = follows.get(&job.id) == Some(&false);
+            }
             done.push((job.reply, r));
         }
     }
@@ -252,7 +278,7 @@ fn together(
     let first = &jobs[0];
     let tried = savepoint(tx, |tx| {
         let out = apply_pushes(tx, cache, &first.caller, &pushes, &devices, first.now)?;
-        if !out.need.is_empty() || !out.reverted.is_empty() {
+        if !out.need.is_empty() || !out.reverted.is_empty() || !out.refused.is_empty() {
             // Something to put back or ask for: one by one, each answered alone.
             return Err(SyncError::BadRequest(String::new()));
         }
@@ -350,7 +376,7 @@ mod tests {
     use crm_shared::codes::Role;
     use crm_shared::customer::Activity;
     use crm_shared::note::{Action, ChangeNote};
-    use crm_shared::sync::{heads_to_hex, Blob};
+    use crm_shared::sync::{heads_to_hex, Blob, RefusalKind};
     use crm_shared::{ActorId, ChangeHash, Customer, CustomerDoc};
 
     fn caller(login: &str, device: &str) -> Caller {
@@ -358,6 +384,14 @@ mod tests {
             login: login.into(),
             role: Role::Salesperson,
             device_id: device.into(),
+        }
+    }
+
+    /// How each document of an accepted push was refused (none: stored).
+    fn refusals(r: &Result<Pushed, SyncError>) -> Vec<RefusalKind> {
+        match r {
+            Ok(p) => p.refused.iter().map(|r| r.kind).collect(),
+            Err(e) => panic!("the push failed as a whole: {e}"),
         }
     }
 
@@ -379,7 +413,9 @@ mod tests {
             heads: heads_to_hex(&doc.heads()),
             data: Blob(base.clone()),
         }];
-        apply(&db, caller("zhang", "d0"), push, 0).await.unwrap();
+        apply(&db, caller("zhang", "d0"), push, None, 0)
+            .await
+            .unwrap();
         (dir, db, base)
     }
 
@@ -420,6 +456,7 @@ mod tests {
                 id: 0,
                 caller,
                 push: vec![p],
+                lineage: None,
                 now: 1,
                 reply,
             });
@@ -522,9 +559,9 @@ mod tests {
             ],
         )
         .await;
-        assert!(results[0].is_ok());
-        assert!(matches!(results[1], Err(SyncError::BadRequest(_))));
-        assert!(results[2].is_ok());
+        assert!(refusals(&results[0]).is_empty());
+        assert_eq!(refusals(&results[1]), [RefusalKind::Invalid]);
+        assert!(refusals(&results[2]).is_empty());
         let (doc, logged) = stored(&db).await;
         assert_eq!(doc.card().activities.len(), 5, "d1's 3 and d3's 2 only");
         assert_eq!(logged, 3, "one by one");
@@ -571,6 +608,7 @@ mod tests {
                 id: k as u64,
                 caller: caller("zhang", &device),
                 push: vec![visits(&base, &device, 1, |_| {})],
+                lineage: None,
                 now: 1,
                 reply,
             });
@@ -598,6 +636,7 @@ mod tests {
             &db,
             caller("zhang", "d1"),
             vec![visits(&base, "d1", 2, |_| {})],
+            None,
             1,
         )
         .await;
@@ -612,6 +651,7 @@ mod tests {
             &db,
             caller("zhang", "d2"),
             vec![visits(&base, "d2", 3, |_| {})],
+            None,
             2,
         )
         .await
@@ -632,9 +672,10 @@ mod tests {
             vec![(caller("zhang", "d1"), mine), (caller("li", "d9"), theirs)],
         )
         .await;
-        assert!(results[0].is_ok());
-        assert!(
-            matches!(results[1], Err(SyncError::Forbidden(_))),
+        assert!(refusals(&results[0]).is_empty());
+        assert_eq!(
+            refusals(&results[1]),
+            [RefusalKind::Forbidden],
             "li may not change zhang's customer"
         );
         let (doc, _) = stored(&db).await;

@@ -24,8 +24,8 @@ use crm_shared::access;
 use crm_shared::codes::Role;
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::sync::{
-    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, Reverted, Row, SyncRequest,
-    SyncResponse,
+    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, RefusalKind, Refused, Reverted, Row,
+    SyncRequest, SyncResponse,
 };
 use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 
@@ -66,6 +66,10 @@ pub enum SyncError {
     /// No such customer.
     #[error("{0}")]
     NotFound(String),
+    /// Pushed changes reuse sequence numbers of different changes held
+    /// here: the laptop's store went back in time (see `crm_shared::rebase`).
+    #[error("{0}")]
+    Clash(String),
     /// The store failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -83,6 +87,7 @@ impl From<SyncError> for AppError {
             SyncError::Forbidden(m) => AppError::Forbidden(m),
             SyncError::BadRequest(m) => AppError::BadRequest(m),
             SyncError::NotFound(m) => AppError::NotFound(m),
+            SyncError::Clash(m) => AppError::Conflict(m),
             SyncError::Db(e) => e.into(),
         }
     }
@@ -110,6 +115,10 @@ pub(crate) struct Pushed {
     /// Newest log position of any pushed document: what a backup must hold
     /// before the push may be acknowledged in zero-loss mode.
     pub(crate) upto: u64,
+    /// Pushed documents refused one by one; nothing of them was stored.
+    pub(crate) refused: Vec<Refused>,
+    /// The pusher's actor history does not follow on from the server's mark.
+    pub(crate) rotate_actor: bool,
 }
 
 /// Runs one sync exchange. Also returns the newest log position of any
@@ -132,17 +141,32 @@ pub async fn sync(
         have,
         push,
         settings_version,
+        recheck,
+        lineage,
     } = req;
     let cache = db.doc_cache();
-    let pushed = if push.is_empty() {
-        Pushed::default()
+    let pushing = !push.is_empty();
+    let pushed = if pushing {
+        crate::push_group::apply(db, caller.clone(), push, lineage.clone(), now).await?
     } else {
-        crate::push_group::apply(db, caller.clone(), push, now).await?
+        Pushed::default()
     };
     let upto = pushed.upto;
     let resp = db
         .read_with(move |conn| {
-            let mut resp = answer(conn, &cache, &caller, epoch, cursor, have, pushed)?;
+            // Without a push the mark does not move; it is only compared.
+            let rotate = match (&lineage, pushing) {
+                (Some(l), false) => !docs::lineage_follows(conn, l)?,
+                _ => pushed.rotate_actor,
+            };
+            let asked = Asked {
+                epoch,
+                cursor,
+                have,
+                recheck,
+            };
+            let mut resp = answer(conn, &cache, &caller, asked, pushed)?;
+            resp.rotate_actor = rotate;
             let current = docs::settings(conn)?;
             if settings_version != Some(current.version) {
                 resp.settings = Some(current);
@@ -151,6 +175,37 @@ pub async fn sync(
         })
         .await?;
     Ok((resp, upto))
+}
+
+/// What a laptop asks for besides its push.
+struct Asked {
+    epoch: Option<String>,
+    cursor: Option<u64>,
+    have: Option<Vec<DocHeads>>,
+    recheck: Vec<DocHeads>,
+}
+
+/// A refusal of one pushed document, or `Err` for a failure of the store
+/// that must fail the whole transaction.
+fn refusal(id: &str, e: SyncError) -> Result<Refused, SyncError> {
+    let (kind, message) = match e {
+        SyncError::BadRequest(m) | SyncError::NotFound(m) => (RefusalKind::Invalid, m),
+        SyncError::Forbidden(m) => (RefusalKind::Forbidden, m),
+        SyncError::Clash(m) => (RefusalKind::Clash, m),
+        SyncError::Db(DbError::Corrupt(m)) => {
+            tracing::error!(customer = id, cause = %m, "服务器上的客户文档无法读取");
+            (
+                RefusalKind::Server,
+                format!("服务器暂时无法处理客户 {id},请联系管理员"),
+            )
+        }
+        other => return Err(other),
+    };
+    Ok(Refused {
+        id: id.to_string(),
+        kind,
+        message,
+    })
 }
 
 fn bad(msg: impl Into<String>) -> SyncError {
@@ -222,9 +277,26 @@ pub(crate) fn apply_pushes(
             })
             .collect();
         for ((p, r), merged) in chunk.into_iter().zip(read).zip(merged) {
-            let (client_heads, stored) = r?;
-            apply_push(&ctx, &mut out, p, &client_heads, stored, merged)?;
-            out.client_heads.insert(p.id.clone(), client_heads);
+            // Each document alone: a refusal takes back only what it wrote,
+            // and the others of the push are stored all the same.
+            tx.execute_batch("SAVEPOINT doc")?;
+            let marks = (out.acked.len(), out.need.len(), out.reverted.len());
+            let applied = r.and_then(|(client_heads, stored)| {
+                apply_push(&ctx, &mut out, p, &client_heads, stored, merged).map(|()| client_heads)
+            });
+            match applied {
+                Ok(client_heads) => {
+                    tx.execute_batch("RELEASE doc")?;
+                    out.client_heads.insert(p.id.clone(), client_heads);
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO doc; RELEASE doc")?;
+                    out.acked.truncate(marks.0);
+                    out.need.truncate(marks.1);
+                    out.reverted.truncate(marks.2);
+                    out.refused.push(refusal(&p.id, e)?);
+                }
+            }
         }
     }
     Ok(out)
@@ -270,6 +342,9 @@ fn merge_pushed(
             merged.map_err(|e| match e {
                 crm_shared::Error::Invalid { message, .. } => {
                     bad(format!("客户 {} 的数据无效:{message}", p.id))
+                }
+                clash @ crm_shared::Error::Clash { .. } => {
+                    SyncError::Clash(format!("客户 {}:{clash}", p.id))
                 }
                 other => corrupt(&p.id, other),
             })
@@ -364,9 +439,10 @@ fn apply_push(
     }
     validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
     let new = doc.changes_since(&old_heads);
-    for (_, note) in &new {
+    let restored_at = docs::restored_at(tx)?;
+    for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
-        if by != Some(caller.login.as_str()) {
+        if by != Some(caller.login.as_str()) && !returned(&doc, hash, note.as_ref(), restored_at) {
             return Err(SyncError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
                 p.id,
@@ -479,6 +555,26 @@ fn apply_push(
         heads: heads_to_hex(&heads),
     });
     Ok(())
+}
+
+/// Whether a change signed by someone else is one that this server accepted
+/// before it was restored from a backup that lacks it, coming back from a
+/// laptop that received it (a head-office edit, a decision, a put-back):
+/// made before the restore and signed by someone. Protected fields in it
+/// are still judged by the pusher's role, so it can return what the lost
+/// server held but never widen what the pusher may change.
+fn returned(
+    doc: &CustomerDoc,
+    hash: &ChangeHash,
+    note: Option<&ChangeNote>,
+    restored_at: Option<i64>,
+) -> bool {
+    let (Some(restored_at), Some(_)) = (restored_at, note) else {
+        return false;
+    };
+    doc.automerge()
+        .get_change_meta_by_hash(hash)
+        .is_some_and(|m| m.timestamp * 1000 <= restored_at)
 }
 
 /// Records who sent each new change. For several pushes applied as one,
@@ -605,11 +701,15 @@ fn answer(
     conn: &Connection,
     cache: &DocCache,
     caller: &Caller,
-    epoch: Option<String>,
-    cursor: Option<u64>,
-    have: Option<Vec<DocHeads>>,
+    asked: Asked,
     pushed: Pushed,
 ) -> Result<SyncResponse, SyncError> {
+    let Asked {
+        epoch,
+        cursor,
+        have,
+        recheck,
+    } = asked;
     // One snapshot for the whole answer.
     let tx = conn.unchecked_transaction()?;
     let server_epoch = docs::meta(&tx, "epoch")?;
@@ -621,6 +721,7 @@ fn answer(
         acked: pushed.acked,
         need: pushed.need,
         reverted: pushed.reverted,
+        refused: pushed.refused,
         ..Default::default()
     };
     let mut budget = RESPONSE_BUDGET;
@@ -748,6 +849,27 @@ fn answer(
             // No usable cursor: the laptop must list what it has.
             resp.resync = true;
             resp.cursor = 0;
+        }
+    }
+    if !resp.resync {
+        for r in recheck {
+            if resp.more {
+                break;
+            }
+            if resp.docs.iter().any(|d| d.id == r.id) || resp.removed.contains(&r.id) {
+                continue;
+            }
+            match docs::salesperson(&tx, &r.id)? {
+                Some(owner) if all || owner == caller.login => {
+                    let base = parse_heads(&r.id, &r.heads)?;
+                    send(&mut resp, &r.id, (!base.is_empty()).then_some(&base[..]))?;
+                }
+                Some(_) => resp.removed.push(r.id),
+                None => resp.need.push(DocHeads {
+                    id: r.id,
+                    heads: vec![],
+                }),
+            }
         }
     }
     Ok(resp)

@@ -21,7 +21,7 @@ use crate::note::{Action, ChangeNote};
 use crate::validate;
 
 /// Actor of the skeleton change; never used for anything else.
-const SKELETON_ACTOR: [u8; 16] = [0; 16];
+pub(crate) const SKELETON_ACTOR: [u8; 16] = [0; 16];
 
 /// A customer's automerge document.
 #[derive(Debug, Clone)]
@@ -132,6 +132,18 @@ impl CustomerDoc {
         })
     }
 
+    /// Wraps a document already in memory, reading its card.
+    pub(crate) fn from_automerge(doc: Automerge) -> Result<Self> {
+        let tree = doc.hydrate(None);
+        let (card, conflicted) = read_card(&tree)?;
+        Ok(CustomerDoc {
+            doc,
+            card,
+            conflicted,
+            tree: Some(tree),
+        })
+    }
+
     /// Loads saved bytes and merges `incoming` into them, reading the card
     /// once (a server applying a push). Errors name bad incoming bytes as such.
     pub fn load_and_merge(
@@ -157,7 +169,12 @@ impl CustomerDoc {
     /// heads from before. Errors name bad incoming bytes as such.
     pub fn merge_incoming(&mut self, incoming: &[u8]) -> Result<Vec<ChangeHash>> {
         let before = self.doc.get_heads();
-        let bad = |e: &dyn std::fmt::Display| Error::invalid("data", e.to_string());
+        // A repeated sequence number is told apart from damaged bytes: the
+        // cure is different (re-recording, not refusing).
+        let bad = |e: automerge::AutomergeError| match Error::from(e) {
+            clash @ Error::Clash { .. } => clash,
+            other => Error::invalid("data", other.to_string()),
+        };
         // Reading the whole card costs in proportion to all it holds (a
         // customer with thousands of visits: tens of milliseconds); patching
         // the tree it was read from costs in proportion to what arrived.
@@ -166,7 +183,7 @@ impl CustomerDoc {
                 let mut log = automerge::PatchLog::active();
                 self.doc
                     .load_incremental_log_patches(incoming, &mut log)
-                    .map_err(|e| bad(&e))?;
+                    .map_err(bad)?;
                 let patches = self.doc.make_patches(&mut log);
                 match tree.apply_patches(self.doc.text_encoding(), patches) {
                     Ok(()) => tree,
@@ -175,7 +192,7 @@ impl CustomerDoc {
                 }
             }
             None => {
-                self.doc.load_incremental(incoming).map_err(|e| bad(&e))?;
+                self.doc.load_incremental(incoming).map_err(bad)?;
                 self.doc.hydrate(None)
             }
         };
@@ -185,7 +202,8 @@ impl CustomerDoc {
         );
         // The document was readable before, so a card that no longer is
         // comes from the incoming changes.
-        (self.card, self.conflicted) = read_card(&tree).map_err(|e| bad(&e))?;
+        (self.card, self.conflicted) =
+            read_card(&tree).map_err(|e| Error::invalid("data", e.to_string()))?;
         self.tree = Some(tree);
         Ok(before)
     }
@@ -619,7 +637,7 @@ fn value_json(v: &Value<'_>) -> serde_json::Value {
 }
 
 /// The JSON form of a hydrated automerge value.
-fn hydrated_json(v: &automerge::hydrate::Value) -> serde_json::Value {
+pub(crate) fn hydrated_json(v: &automerge::hydrate::Value) -> serde_json::Value {
     use automerge::hydrate::Value as H;
     match v {
         H::Scalar(s) => scalar_json(s),

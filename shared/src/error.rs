@@ -23,6 +23,18 @@ pub enum Error {
     /// A document's bytes could not be loaded or its content does not match the schema.
     #[error("客户文档已损坏或格式不符: {0}")]
     Corrupt(String),
+    /// Incoming changes reuse a writer's sequence number for different
+    /// content: one of the two copies went back in time (a store restored
+    /// from an older copy, a cloned disk, a server restored from a backup).
+    /// Such changes never merge; the side that wrote them must record their
+    /// effects again under a new actor ([`crate::rebase`]).
+    #[error("同一写入者(actor {actor})的修改序号 {seq} 出现了两个不同的版本:资料库可能是从旧副本恢复或复制来的")]
+    Clash {
+        /// The actor whose sequence number repeats, hex.
+        actor: String,
+        /// The repeated sequence number.
+        seq: u64,
+    },
     /// An automerge operation failed (boxed: the automerge error is large
     /// and would bloat every `Result` of the crate).
     #[error("文档操作失败: {0}")]
@@ -31,7 +43,13 @@ pub enum Error {
 
 impl From<automerge::AutomergeError> for Error {
     fn from(e: automerge::AutomergeError) -> Self {
-        Error::Automerge(Box::new(e))
+        match e {
+            automerge::AutomergeError::DuplicateSeqNumber(seq, actor) => Error::Clash {
+                actor: actor.to_hex_string(),
+                seq,
+            },
+            e => Error::Automerge(Box::new(e)),
+        }
     }
 }
 

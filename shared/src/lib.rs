@@ -9,6 +9,8 @@
 //! - [`codes`]: closed vocabularies with codes and Chinese labels.
 //! - [`document`]: one customer = one automerge document.
 //! - [`diff`], [`note`]: what a change touched, and who made it and why.
+//! - [`rebase`]: changes recorded again under a fresh actor, when a copy
+//!   of a store went back in time.
 //! - [`edit`], [`import`], [`validate`]: getting values in, safely.
 //! - [`cadence`]: when the next follow-up is due.
 //! - [`settings`]: company settings the business rules run on.
@@ -33,6 +35,7 @@ pub mod hydrated;
 pub mod import;
 pub mod labels;
 pub mod note;
+pub mod rebase;
 pub mod reports;
 pub mod settings;
 pub mod summary;

@@ -97,6 +97,67 @@ pub struct SyncRequest {
     /// the settings when its own version differs.
     #[serde(default)]
     pub settings_version: Option<u64>,
+    /// Documents to compare afresh, whatever the cursor says: the server
+    /// answers for each as for a `have` listing (the changes after these
+    /// heads; the whole saved document when the heads are empty). A laptop
+    /// asks this for a document it could not store or that the server
+    /// refused as a clash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recheck: Vec<DocHeads>,
+    /// The laptop's writing actor and where its history stands (see
+    /// [`Lineage`]); `None` from older laptops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// Tells the server which actor a laptop writes under and how far that
+/// actor's history has reached, so that two copies of one store (restored
+/// from an older copy, or cloned) are told apart before their changes clash.
+///
+/// The server keeps one mark per actor. A request that pushes moves it from
+/// `mark` (the last one the server confirmed) to `next`; one whose `mark`
+/// and `next` are both unlike the server's comes from a copy that went back
+/// in time or forked, and is told to write under a fresh actor
+/// ([`SyncResponse::rotate_actor`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The actor, hex.
+    pub actor: String,
+    /// The mark the server last confirmed for this actor (`None`: never).
+    #[serde(default)]
+    pub mark: Option<String>,
+    /// The mark this request moves it to if it pushes (kept by the laptop
+    /// until confirmed, so a repeated request carries the same one).
+    pub next: String,
+}
+
+/// Why the server refused one pushed document. The others of the push are
+/// stored and acknowledged all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// Its changes reuse sequence numbers of changes the server holds (the
+    /// laptop's store went back in time or was copied): ask for the
+    /// server's whole document (`recheck`) and record them again on it.
+    Clash,
+    /// The data is damaged or incomplete, or would make an invalid card.
+    Invalid,
+    /// The caller may not change this customer, or a change in it is
+    /// signed by someone else.
+    Forbidden,
+    /// The server could not read its own copy of the customer.
+    Server,
+}
+
+/// One pushed document the server refused; nothing of it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Customer id.
+    pub id: String,
+    /// Why, as a kind the laptop acts on.
+    pub kind: RefusalKind,
+    /// Why, in Chinese.
+    pub message: String,
 }
 
 /// Company settings with the version they were saved under.
@@ -167,6 +228,13 @@ pub struct SyncResponse {
     /// The company settings, when the laptop's version is not current.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionedSettings>,
+    /// Pushed documents refused one by one (the rest were stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+    /// The laptop's actor has written elsewhere what this copy has not
+    /// seen (see [`Lineage`]): write under a fresh actor from now on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotate_actor: bool,
 }
 
 /// A protected field whose pushed change the server undid.

@@ -19,7 +19,7 @@ use crate::error::Result;
 
 /// The automerge scalar for a JSON scalar. Integers stay integers and
 /// floats stay floats, as serde produced them.
-fn scalar(v: &Value) -> ScalarValue {
+pub(crate) fn scalar(v: &Value) -> ScalarValue {
     match v {
         Value::Null | Value::Array(_) | Value::Object(_) => ScalarValue::Null,
         Value::Bool(b) => ScalarValue::Boolean(*b),

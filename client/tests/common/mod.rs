@@ -29,6 +29,13 @@ pub fn texts(out: &Output) -> (String, String) {
     )
 }
 
+fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read data dir") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).expect("copy file");
+    }
+}
+
 /// A salesperson's laptop: its own `crm` data directory.
 pub struct Laptop {
     dir: TempDir,
@@ -47,6 +54,26 @@ impl Laptop {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// A second laptop whose data directory is a byte-for-byte copy of this
+    /// one's (a backup taken now, or a disk cloned to another machine).
+    /// Only while no `crm` runs here.
+    pub fn copy(&self) -> Laptop {
+        let copy = Laptop {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        copy_files(self.dir.path(), copy.dir.path());
+        copy
+    }
+
+    /// Puts back an earlier copy of this laptop's data directory, as a
+    /// restore from a system backup or a rolled-back snapshot does.
+    pub fn restore_from(&self, copy: &Laptop) {
+        for entry in std::fs::read_dir(self.dir.path()).expect("read data dir") {
+            std::fs::remove_file(entry.expect("entry").path()).expect("remove file");
+        }
+        copy_files(copy.dir.path(), self.dir.path());
     }
 
     /// Runs `crm --data-dir DIR ARGS`, feeding `stdin` if given.

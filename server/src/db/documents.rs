@@ -12,7 +12,7 @@ use crm_shared::customer::CreditRequest;
 use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
 use crm_shared::settings::Settings;
 use crm_shared::summary::{rules_card, search_text, CustomerSummary};
-use crm_shared::sync::VersionedSettings;
+use crm_shared::sync::{Lineage, VersionedSettings};
 use crm_shared::{ChangeHash, Customer};
 
 /// Everything a customer contributes to the server's query tables: the
@@ -257,6 +257,43 @@ pub(crate) fn record_author(
     )?
     .execute(params![&hash.0[..], doc_id, origin.login, origin.device_id, origin.at])?;
     Ok(())
+}
+
+/// Whether a laptop's [`Lineage`] follows on from what this server last
+/// confirmed for its actor (or the actor is new here).
+pub(crate) fn lineage_follows(conn: &Connection, l: &Lineage) -> rusqlite::Result<bool> {
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT mark FROM actor_marks WHERE actor = ?1")?
+        .query_row([&l.actor], |r| r.get(0))
+        .optional()?;
+    Ok(match stored {
+        None => true,
+        Some(m) => Some(&m) == l.mark.as_ref() || m == l.next,
+    })
+}
+
+/// Moves an actor's mark to the lineage's `next`.
+pub(crate) fn lineage_advance(
+    tx: &Connection,
+    l: &Lineage,
+    login: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO actor_marks (actor, mark, login, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (actor) DO UPDATE SET mark = excluded.mark, login = excluded.login, at = excluded.at",
+    )?
+    .execute(params![l.actor, l.next, login, now])?;
+    Ok(())
+}
+
+/// When this server's store was restored from a backup (ms), if it was.
+pub(crate) fn restored_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'restored_at'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()))
 }
 
 /// Records a refused change of a protected field.
