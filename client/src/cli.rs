@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crm_shared::codes::{ActivityKind, Grade, Intent, Status};
+use crm_shared::codes::{ActivityKind, Grade, Intent, Role, Status};
 use crm_shared::customer::{Activity, Contact, Customer};
 use crm_shared::day::Day;
 use crm_shared::note::Action;
@@ -370,18 +370,23 @@ fn read_password(from_stdin: bool) -> Result<String> {
 /// Refuses changes the logged-in role may not make (the server would undo
 /// them anyway; better to say so before anything is recorded).
 fn check_allowed(store: &Store, before: &Customer, after: &Customer) -> Result<()> {
-    let Some(s) = session::current(store)? else {
-        return Ok(());
-    };
+    let session = session::current(store)?;
     let changes = crm_shared::diff::customers(before, after);
-    if let Some(c) = crm_shared::access::forbidden(s.role, &changes).first() {
+    let refused = match &session {
+        Some(s) => crm_shared::access::forbidden(s.role, &changes)
+            .into_iter()
+            .next(),
+        // Before the first login the role is not known yet; what nobody
+        // may change by an edit is refused all the same.
+        None => changes
+            .iter()
+            .find(|c| crm_shared::access::BY_RULE_ONLY.contains(&c.path.as_str())),
+    };
+    if let Some(c) = refused {
+        let role = session.map_or(Role::Salesperson, |s| s.role);
         return Err(DomainError::invalid(
             c.path.as_str(),
-            format!(
-                "{}无权修改“{}”,请联系档案管理员",
-                s.role.label(),
-                labels::label_of(&c.path)
-            ),
+            crm_shared::access::why_not(role, &c.path),
         )
         .into());
     }
@@ -662,7 +667,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 if !crm_shared::access::may_change(s.role, &path) {
                     return Err(DomainError::invalid(
                         path.as_str(),
-                        format!("{}无权修改此字段,请联系档案管理员", s.role.label()),
+                        crm_shared::access::why_not(s.role, &path),
                     )
                     .into());
                 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use cli_common::{crm, fails, fails_with, generate, init, list_ids, ok, ok_json, visit_count};
 
-/// 上海华联 with a contact, a tax number, a credit limit and one visit: the
+/// 上海华联 with a contact, a tax number, a monthly purchasing power and one visit: the
 /// customer most stories below start from.
 fn archive_with_hualian() -> tempfile::TempDir {
     let home = init("zhangsan");
@@ -37,8 +37,8 @@ fn archive_with_hualian() -> tempfile::TempDir {
             "13812345678",
             "--tax-no",
             "91310000MA1FL0XX1",
-            "--credit-limit",
-            "500000",
+            "--set",
+            "月采购力=500000",
         ],
     );
     ok(
@@ -290,7 +290,7 @@ fn a_salespersons_day() {
 }
 
 /// 档案表每一部分的字段(企业信息、经营状况、开票信息、信用、分类、有效期、备注、
-/// 竞争对手),用路径或中文字段名(如 信用额度=500000)设置,`show --json` 原样读回。
+/// 竞争对手),用路径或中文字段名(如 月采购力=800000)设置,`show --json` 原样读回。
 #[test]
 fn every_section_of_the_card_set_on_add_reads_back_from_show() {
     let home = init("zhangsan");
@@ -331,8 +331,6 @@ fn every_section_of_the_card_set_on_add_reads_back_from_show() {
             "--set",
             "开户银行=工商银行张江支行",
             "--set",
-            "信用额度=500000",
-            "--set",
             "credit.on_time_rate=97.5",
             "--set",
             "欠款=0",
@@ -372,7 +370,7 @@ fn every_section_of_the_card_set_on_add_reads_back_from_show() {
     assert_eq!(c["billing"]["tax_no"], "91310000MA1FL0XX1");
     assert_eq!(c["billing"]["account_no"], "6222 0210 0100 1234");
     assert_eq!(c["billing"]["bank"], "工商银行张江支行");
-    assert_eq!(c["credit"]["limit"], 500_000);
+    assert_eq!(c["credit"]["limit"], Value::Null);
     assert_eq!(c["credit"]["on_time_rate"], 97.5);
     assert_eq!(c["credit"]["arrears"], 0);
     assert_eq!(c["tier"], "important");
@@ -387,7 +385,7 @@ fn every_section_of_the_card_set_on_add_reads_back_from_show() {
     // The card reads in Chinese for people too.
     let card = ok(dir, &["show", "hl-001"]);
     for expected in [
-        "信用额度:500000",
+        "月采购力:800000",
         "地址:上海市浦东新区张江路 88 号",
         "类别:重要",
         "企业性质:国有",
@@ -429,12 +427,12 @@ fn history_shows_who_changed_which_field_and_why() {
             "edit",
             "c1",
             "--set",
-            "credit.limit=300000",
+            "business.monthly_purchasing_power=300000",
             "--reason",
             "年度复核",
         ],
     );
-    assert!(out.contains("信用额度:500000 → 300000"), "{out}");
+    assert!(out.contains("月采购力:500000 → 300000"), "{out}");
 
     let history = ok_json(dir, &["history", "c1"]);
     let entries = history.as_array().unwrap();
@@ -449,7 +447,7 @@ fn history_shows_who_changed_which_field_and_why() {
     assert_eq!(edit["reason"], "年度复核");
     assert_eq!(
         edit["fields"],
-        json!([{"path": "credit.limit", "old": "500000", "new": "300000"}])
+        json!([{"path": "business.monthly_purchasing_power", "old": "500000", "new": "300000"}])
     );
 
     let visit = &entries[1];
@@ -471,7 +469,7 @@ fn history_shows_who_changed_which_field_and_why() {
             "edit",
             "c1",
             "--set",
-            "信用额度=350000",
+            "月采购力=350000",
             "--reason",
             "补充担保",
         ],
@@ -481,7 +479,7 @@ fn history_shows_who_changed_which_field_and_why() {
     assert_eq!(last["reason"], "补充担保");
     assert_eq!(
         last["fields"],
-        json!([{"path": "credit.limit", "old": "300000", "new": "350000"}])
+        json!([{"path": "business.monthly_purchasing_power", "old": "300000", "new": "350000"}])
     );
 
     // Setting a value it already has records nothing.
@@ -491,7 +489,7 @@ fn history_shows_who_changed_which_field_and_why() {
             "edit",
             "c1",
             "--set",
-            "credit.limit=350000",
+            "business.monthly_purchasing_power=350000",
             "--reason",
             "再确认",
         ],
@@ -503,7 +501,7 @@ fn history_shows_who_changed_which_field_and_why() {
     let text = ok(dir, &["history", "c1"]);
     assert!(text.contains("zhangsan"), "{text}");
     assert!(text.contains("原因:年度复核"), "{text}");
-    assert!(text.contains("信用额度:500000 → 300000"), "{text}");
+    assert!(text.contains("月采购力:500000 → 300000"), "{text}");
     assert!(text.contains("记录活动"), "{text}");
 }
 
@@ -519,7 +517,7 @@ fn an_unknown_customer_is_named_and_nothing_changes() {
             "edit",
             "nosuch",
             "--set",
-            "credit.limit=1",
+            "月采购力=1",
             "--reason",
             "年度复核",
         ],
@@ -532,21 +530,24 @@ fn an_unknown_customer_is_named_and_nothing_changes() {
     }
 }
 
-/// 修改档案不写原因(或原因为空白)会被拒绝,信用额度不变。
+/// 修改档案不写原因(或原因为空白)会被拒绝,月采购力不变。
 #[test]
 fn an_archive_edit_without_a_reason_is_refused() {
     let home = archive_with_hualian();
     let dir = home.path();
     let before = snapshot(dir);
     for args in [
-        &["edit", "c1", "--set", "credit.limit=1"][..],
-        &["edit", "c1", "--set", "credit.limit=1", "--reason", ""],
-        &["edit", "c1", "--set", "credit.limit=1", "--reason", "  "],
+        &["edit", "c1", "--set", "月采购力=1"][..],
+        &["edit", "c1", "--set", "月采购力=1", "--reason", ""],
+        &["edit", "c1", "--set", "月采购力=1", "--reason", "  "],
     ] {
         fails(dir, args, &["原因", "--reason"]);
         assert_unchanged(dir, &before, &args.join(" "));
     }
-    assert_eq!(ok_json(dir, &["show", "c1"])["credit"]["limit"], 500_000);
+    assert_eq!(
+        ok_json(dir, &["show", "c1"])["business"]["monthly_purchasing_power"],
+        500_000
+    );
 }
 
 /// 无效的等级、状态、字段名、负数额度、非数字金额、无效时间:错误写明字段和原因,
@@ -577,12 +578,17 @@ fn invalid_values_are_refused_with_the_field_named() {
             &["没有字段", "company.adress"],
         ),
         (
-            &["edit", "c1", "--set", "credit.limit=-5", "--reason", "复核"],
-            &["credit.limit", "负数"],
+            &["edit", "c1", "--set", "月采购力=-5", "--reason", "复核"],
+            &["business.monthly_purchasing_power", "负数"],
         ),
         (
-            &["edit", "c1", "--set", "信用额度=很多", "--reason", "复核"],
-            &["credit.limit", "整数"],
+            &["edit", "c1", "--set", "月采购力=很多", "--reason", "复核"],
+            &["business.monthly_purchasing_power", "整数"],
+        ),
+        (
+            // Only an approved credit-limit request changes the limit.
+            &["edit", "c1", "--set", "信用额度=900000", "--reason", "复核"],
+            &["信用额度", "信用额度变更申请"],
         ),
         (
             &[
@@ -601,7 +607,7 @@ fn invalid_values_are_refused_with_the_field_named() {
                 "edit",
                 "c1",
                 "--set",
-                "credit.limit=1",
+                "月采购力=1",
                 "--set",
                 "grade=Z",
                 "--reason",
@@ -614,8 +620,13 @@ fn invalid_values_are_refused_with_the_field_named() {
             &["grade", "客户等级"],
         ),
         (
-            &["add", "--name", "杭州新客户有限公司", "--credit-limit=-5"],
-            &["credit.limit", "负数"],
+            &[
+                "add",
+                "--name",
+                "杭州新客户有限公司",
+                "--credit-limit=500000",
+            ],
+            &["信用额度", "信用额度变更申请"],
         ),
         (
             &[
@@ -636,7 +647,10 @@ fn invalid_values_are_refused_with_the_field_named() {
         fails(dir, args, needles);
         assert_unchanged(dir, &before, &args.join(" "));
     }
-    assert_eq!(ok_json(dir, &["show", "c1"])["credit"]["limit"], 500_000);
+    assert_eq!(
+        ok_json(dir, &["show", "c1"])["business"]["monthly_purchasing_power"],
+        500_000
+    );
     assert_eq!(ok_json(dir, &["show", "c1"])["grade"], "B");
 }
 

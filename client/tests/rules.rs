@@ -17,6 +17,20 @@ fn add(dir: &Path, id: &str, name: &str, extra: &[&str]) {
     ok(dir, &args);
 }
 
+/// The limit head office's approval chain gave `id`, as the laptop holds it
+/// after a sync (no edit on the laptop may set it).
+fn approved_limit(dir: &Path, id: &str, limit: i64) {
+    let mut store = crm_client::Store::open(dir).unwrap();
+    let note = crm_shared::note::ChangeNote::new("system", crm_shared::note::Action::Decide)
+        .with_reason(Some("信用额度申请已批准"));
+    store
+        .change(id, &note, |c| {
+            c.credit.limit = Some(limit);
+            Ok(())
+        })
+        .unwrap();
+}
+
 fn day_offset(days: i64) -> String {
     (chrono::Local::now().date_naive() + chrono::Duration::days(days))
         .format("%Y-%m-%d")
@@ -36,7 +50,8 @@ fn rules_of(w: &Value, customer: &str) -> Vec<String> {
 fn an_overdue_sale_raises_a_warning_that_payment_clears() {
     let home = init("zhang");
     let dir = home.path();
-    add(dir, "c1", "绍兴柯桥纺织", &["--credit-limit", "10000"]);
+    add(dir, "c1", "绍兴柯桥纺织", &[]);
+    approved_limit(dir, "c1", 10_000);
     let out = ok(
         dir,
         &[
@@ -114,7 +129,8 @@ fn grades_are_previewed_from_recorded_sales() {
 fn a_credit_request_filed_offline_waits_for_the_first_approver() {
     let home = init("zhang");
     let dir = home.path();
-    add(dir, "c1", "台州黄岩模具", &["--credit-limit", "200000"]);
+    add(dir, "c1", "台州黄岩模具", &[]);
+    approved_limit(dir, "c1", 200_000);
     fails(
         dir,
         &[

@@ -711,12 +711,12 @@ fn a_same_field_conflict_is_resolved_through_the_server_api_with_a_reason() {
         json!({"path": "company.website", "value": w, "reason": "  "}),
     )
     .expect_error(400, "bad_request");
-    // 李娜 may not touch 张伟's customer.
+    // 李娜 may not touch 张伟's customer: to her it does not exist.
     resolve(
         &office.token("li"),
         json!({"path": "company.website", "value": w, "reason": "我来定"}),
     )
-    .expect_error(403, "forbidden");
+    .expect_error(404, "not_found");
     assert_eq!(office.server_card(&clerk, "c-a"), before);
 
     // Head office settles on a third value, the one on the business licence.
@@ -805,10 +805,18 @@ fn a_salesperson_never_receives_nor_changes_another_salespersons_customer() {
     let li = office.token("li");
     let before = office.server_card(&clerk, "c-z");
 
-    // Reading it directly is refused.
-    office
+    // Reading it directly is answered exactly as for a customer that does
+    // not exist, so that ids cannot be probed.
+    let theirs = office
         .get("/api/v1/customers/c-z", &li)
-        .expect_error(403, "forbidden");
+        .expect_error(404, "not_found");
+    let missing = office
+        .get("/api/v1/customers/c-nobody", &li)
+        .expect_error(404, "not_found");
+    assert_eq!(
+        theirs.message.replace("c-z", "ID"),
+        missing.message.replace("c-nobody", "ID")
+    );
 
     // Pushing 张伟's own pending change with 李娜's token.
     edit(&office.zhang, "c-z", "remarks=张伟的离线备注", "补充备注");
@@ -978,26 +986,39 @@ fn a_damaged_customer_in_a_large_push_is_refused_alone_and_one_sent_twice_keeps_
     assert_eq!(bare(&card(&office.zhang, "c-03")), bare(&c03));
 }
 
+/// The credit limit changes only through an approved credit-limit request:
+/// neither a salesperson nor head office edits it, and a push that changes
+/// it anyway is put back by the server.
 #[test]
-fn a_salespersons_credit_limit_change_is_refused_by_the_cli_and_undone_by_the_server() {
+fn a_credit_limit_edit_is_refused_by_the_cli_and_undone_by_the_server() {
     let office = Office::open();
-    add(&office.zhang, "c-z", "张伟的大客户有限公司", &[]);
+    // The limit the customer came with, from head office's import of the
+    // archive it kept before.
+    let file = office.server.data_dir.join("existing.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"id": "c-z", "name": "张伟的大客户有限公司", "credit_limit": 200000}"#,
+    )
+    .unwrap();
+    let out = office.server.admin(
+        &["import", file.to_str().unwrap(), "--salesperson", "zhang"],
+        None,
+    );
+    assert!(out.status.success(), "{}", texts(&out).1);
     office.zhang.sync();
     office.wang.sync();
-    edit(&office.wang, "c-z", "credit.limit=200000", "年度授信审批");
-    office.wang.sync();
-    office.zhang.sync();
     assert_eq!(at(&card(&office.zhang, "c-z"), "credit.limit"), 200000);
 
-    // The CLI refuses before anything is recorded.
-    for set in ["credit.limit=900000", "信用额度=900000"] {
-        let stderr = office
-            .zhang
-            .fails(&["edit", "c-z", "--set", set, "--reason", "客户要求提额"]);
-        assert!(stderr.contains("无权修改"), "{stderr}");
-        assert!(stderr.contains("信用额度"), "{stderr}");
+    // The CLI refuses before anything is recorded, head office's too.
+    for (laptop, set) in [
+        (&office.zhang, "credit.limit=900000"),
+        (&office.zhang, "信用额度=900000"),
+        (&office.wang, "信用额度=300000"),
+    ] {
+        let stderr = laptop.fails(&["edit", "c-z", "--set", set, "--reason", "客户要求提额"]);
+        assert!(stderr.contains("信用额度变更申请"), "{stderr}");
+        assert_eq!(laptop.json(&["pending"]), json!([]));
     }
-    assert_eq!(office.zhang.json(&["pending"]), json!([]));
     assert_eq!(at(&card(&office.zhang, "c-z"), "credit.limit"), 200000);
 
     // Forced through the library, bypassing the CLI's check.
@@ -1136,7 +1157,7 @@ fn a_reassigned_customer_moves_to_the_new_salesperson_without_losing_offline_wor
     let zhang = office.token("zhang");
     office
         .get("/api/v1/customers/c-move", &zhang)
-        .expect_error(403, "forbidden");
+        .expect_error(404, "not_found");
     visit(&office.li, "c-move", "李娜接手后首次拜访");
     let l = office.li.sync();
     assert_eq!(count(&l, "sent"), 1, "{l}");

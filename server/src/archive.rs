@@ -48,10 +48,12 @@ pub(crate) fn load_visible(
     caller: &Caller,
     id: &str,
 ) -> Result<(CustomerDoc, docs::Stored), SyncError> {
+    // Another salesperson's customer is answered exactly as a missing one:
+    // a different answer would let anyone probe which ids exist.
     let not_found = || SyncError::NotFound(format!("找不到客户 {id}"));
     let stored = docs::load(conn, id)?.ok_or_else(not_found)?;
     if !access::sees_all(caller.role) && stored.salesperson != caller.login {
-        return Err(SyncError::Forbidden(format!("无权查看客户 {id}")));
+        return Err(not_found());
     }
     let actor = ActorId::try_from(docs::meta(conn, "actor")?.as_str())
         .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
@@ -107,10 +109,7 @@ pub async fn resolve(
 ) -> Result<(), SyncError> {
     may_read(&caller)?;
     if !access::may_change(caller.role, &path) {
-        return Err(SyncError::Forbidden(format!(
-            "{} 无权修改字段 {path}",
-            caller.role.label()
-        )));
+        return Err(SyncError::Forbidden(access::why_not(caller.role, &path)));
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
@@ -156,10 +155,7 @@ pub async fn edit(
         for (field, value) in &sets {
             let path = crm_shared::labels::path_of(field.trim());
             if !access::may_change(caller.role, path) {
-                return Err(SyncError::Forbidden(format!(
-                    "{} 无权修改字段 {path}",
-                    caller.role.label()
-                )));
+                return Err(SyncError::Forbidden(access::why_not(caller.role, path)));
             }
             card = crm_shared::edit::set_text(&card, path, value)
                 .map_err(|e| SyncError::BadRequest(e.to_string()))?;

@@ -235,3 +235,150 @@ async fn report_queries_naming_no_one_or_far_off_days_get_400() {
     }
     server.stop().await;
 }
+
+/// Every endpoint head office or an integrator calls reads its body
+/// strictly: an unknown field (a typo, or junk such as `{"id":"x"}`) or a
+/// missing one gets a 400 naming it, and nothing is stored. Fuzzing once
+/// created reviews with no tier from `{"id":"x"}`.
+#[tokio::test]
+async fn every_body_with_unknown_or_missing_fields_gets_400_and_stores_nothing() {
+    let server = TestServer::plain().await;
+    server
+        .add_user("zhang", Role::Salesperson, "张伟", "严格校验的密码1")
+        .await;
+    server
+        .add_user("wang", Role::Clerk, "王芳", "严格校验的密码1")
+        .await;
+    server
+        .add_user("root", Role::Admin, "管理员", "严格校验的密码1")
+        .await;
+    let card = crm_shared::Customer {
+        id: "c1".into(),
+        name: "上海华东机电有限公司".into(),
+        salesperson: "zhang".into(),
+        ..Default::default()
+    };
+    server
+        .push_cards("zhang", "严格校验的密码1", std::slice::from_ref(&card))
+        .await;
+    let token = |login: &'static str| {
+        let server = &server;
+        async move {
+            let r = server.login(login, "严格校验的密码1").await;
+            r.json::<crm_shared::api::LoginResponse>()
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let (wang, root) = (token("wang").await, token("root").await);
+    let card_of = || async {
+        server
+            .client
+            .get(server.url("/api/v1/customers/c1"))
+            .bearer_auth(&wang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let settings_of = || async {
+        server
+            .client
+            .get(server.url("/api/v1/settings"))
+            .bearer_auth(&wang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let (card_before, settings_before) = (card_of().await, settings_of().await);
+    let devices_before = device_count(&server.db).await;
+    let mut settings: serde_json::Value = serde_json::from_str(&settings_before).unwrap();
+    settings = settings["settings"].clone();
+    settings["grading"]["weights_typo"] = serde_json::json!(1);
+
+    let cases: Vec<(&str, &str, &str, serde_json::Value, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/customers/c1/review",
+            &wang,
+            serde_json::json!({"id": "x"}),
+            "id",
+        ),
+        (
+            "POST",
+            "/api/v1/customers/c1/review",
+            &wang,
+            serde_json::json!({"tier": "special", "note": "拼错的字段"}),
+            "note",
+        ),
+        (
+            "POST",
+            "/api/v1/customers/c1/resolve",
+            &wang,
+            serde_json::json!({"path": "remarks", "value": "x", "reason": "核对", "force": true}),
+            "force",
+        ),
+        (
+            "POST",
+            "/api/v1/customers/c1/resolve",
+            &wang,
+            serde_json::json!({"path": "remarks", "value": "x"}),
+            "reason",
+        ),
+        (
+            "POST",
+            "/api/v1/credit-requests/c1/cr1/decide",
+            &wang,
+            serde_json::json!({"approve": true, "limit": 1}),
+            "limit",
+        ),
+        (
+            "POST",
+            "/api/v1/credit-requests/c1/cr1/decide",
+            &wang,
+            serde_json::json!({"comment": "同意"}),
+            "approve",
+        ),
+        (
+            "POST",
+            "/api/v1/grades/apply",
+            &wang,
+            serde_json::json!({"dya": "2026-01-01"}),
+            "dya",
+        ),
+        ("PUT", "/api/v1/settings", &root, settings, "weights_typo"),
+        (
+            "POST",
+            "/api/v1/login",
+            "",
+            serde_json::json!({"login": "zhang", "password": "严格校验的密码1", "device_name": "笔记本", "remember": true}),
+            "remember",
+        ),
+    ];
+    for (method, path, token, body, field) in cases {
+        let mut req = match method {
+            "PUT" => server.client.put(server.url(path)),
+            _ => server.client.post(server.url(path)),
+        };
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        let e = assert_error(
+            req.json(&body).send().await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(e.message.contains(field), "{path} {body}: {e:?}");
+    }
+    assert_eq!(card_of().await, card_before, "no review, no resolution");
+    assert_eq!(settings_of().await, settings_before);
+    assert_eq!(device_count(&server.db).await, devices_before, "no login");
+    server.stop().await;
+}

@@ -623,7 +623,14 @@ async fn head_office_works_through_the_console() {
     assert!(list.contains("杭州西湖龙井茶业有限公司"), "{list}");
     assert!(!list.contains("宁波李记海产"), "{list}");
     b.go("/console/customers/c-li").await;
-    assert!(b.body().await.contains("无权查看"));
+    let theirs = b.body().await;
+    assert!(theirs.contains("找不到客户 c-li"), "{theirs}");
+    // ...answered exactly as a customer that does not exist.
+    b.go("/console/customers/c-none").await;
+    assert_eq!(
+        b.body().await.replace("c-none", "ID"),
+        theirs.replace("c-li", "ID")
+    );
     // ...nor on any report page or export.
     for path in [
         "/console/grades",

@@ -9,6 +9,7 @@ use axum::{Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use crm_shared::access;
 use crm_shared::codes::{Grade, Status, Tier};
 use crm_shared::document::Conflict;
 use crm_shared::labels::{label_of, FIELDS};
@@ -366,7 +367,7 @@ async fn card(
                             label { (l.t("字段", "Field"))
                                 select name="field" {
                                     option value="" { "—" }
-                                    @for (path, label) in FIELDS {
+                                    @for (path, label) in FIELDS.iter().filter(|(p, _)| access::may_change(s.role, p)) {
                                         option value=(path) selected[i == 0 && *path == "company.address"] { (label) " (" (path) ")" }
                                     }
                                 }

@@ -10,7 +10,7 @@ use crm_shared::api::{LoginRequest, LoginResponse, WhoAmI};
 
 use crate::auth::{self, Auth};
 use crate::error::AppError;
-use crate::extract::Json;
+use crate::extract::{Json, StrictJson};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -21,7 +21,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    StrictJson(req): StrictJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
     auth::login(&state.db, req).await.map(Json)
 }

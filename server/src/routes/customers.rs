@@ -10,7 +10,7 @@ use crate::archive::{self, CardView, CustomerConflicts};
 use crate::auth::Auth;
 use crate::clock;
 use crate::error::AppError;
-use crate::extract::Json;
+use crate::extract::{Json, StrictJson};
 use crate::state::AppState;
 use crate::sync::Caller;
 
@@ -56,7 +56,7 @@ async fn resolve(
     auth: Auth,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Json(b): Json<Resolve>,
+    StrictJson(b): StrictJson<Resolve>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     if b.reason.trim().is_empty() {
         return Err(AppError::BadRequest("解决冲突必须说明原因".into()));

@@ -18,7 +18,7 @@ use crm_shared::warnings::Warning;
 use crate::auth::Auth;
 use crate::clock;
 use crate::error::AppError;
-use crate::extract::Json;
+use crate::extract::{Json, StrictJson};
 use crate::rules;
 use crate::state::AppState;
 use crate::sync::Caller;
@@ -76,7 +76,7 @@ async fn settings(
 async fn set_settings(
     auth: Auth,
     State(s): State<AppState>,
-    Json(body): Json<Settings>,
+    StrictJson(body): StrictJson<Settings>,
 ) -> Result<Json<VersionedSettings>, AppError> {
     Ok(Json(
         rules::set_settings(&s.db, &caller(&auth), body).await?,
@@ -105,7 +105,7 @@ async fn decide(
     auth: Auth,
     State(s): State<AppState>,
     Path((customer, request)): Path<(String, String)>,
-    Json(body): Json<DecideRequest>,
+    StrictJson(body): StrictJson<DecideRequest>,
 ) -> Result<Json<CreditRequestView>, AppError> {
     Ok(Json(
         rules::decide(
@@ -142,7 +142,7 @@ struct Apply {
 async fn apply_grades(
     auth: Auth,
     State(s): State<AppState>,
-    Json(body): Json<Apply>,
+    StrictJson(body): StrictJson<Apply>,
 ) -> Result<Json<GradeApplied>, AppError> {
     let day = Filter {
         day: body.day,
@@ -228,7 +228,7 @@ async fn review(
     auth: Auth,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Json(body): Json<ReviewRequest>,
+    StrictJson(body): StrictJson<ReviewRequest>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     rules::review(&s.db, caller(&auth), id, body, clock::now_ms()).await?;
     Ok(Json(serde_json::json!({"ok": true})))
