@@ -118,7 +118,7 @@ pub enum NetError {
         reason: String,
     },
     /// The connection broke after it was made (server stopped mid-request).
-    #[error("与服务器 {url} 的连接中断:{reason}(本机数据已保存,可再次运行)")]
+    #[error("与服务器 {url} 的连接中断({reason});本机数据都已保存,稍后再运行 crm sync 即可")]
     Interrupted {
         /// The server's base URL.
         url: String,
@@ -505,10 +505,25 @@ impl Client {
             }
             _ => None,
         };
-        match reason {
-            Some(reason) => NetError::Unreachable { url, reason },
-            None if e.is_connect() => NetError::Unreachable { url, reason: text },
-            None => NetError::Interrupted { url, reason: text },
+        // What the libraries say past this point (hyper's wording, links to
+        // their documentation) means nothing to a salesperson: it is named
+        // in plain words instead.
+        match (reason, io_kind) {
+            (Some(reason), _) => NetError::Unreachable { url, reason },
+            (None, _) if e.is_connect() => NetError::Unreachable {
+                url,
+                reason: "无法建立连接".into(),
+            },
+            (None, Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe)) => {
+                NetError::Interrupted {
+                    url,
+                    reason: "连接被服务器或网络断开".into(),
+                }
+            }
+            (None, _) => NetError::Interrupted {
+                url,
+                reason: "服务器的回答没有传完".into(),
+            },
         }
     }
 }

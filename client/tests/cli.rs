@@ -1050,3 +1050,32 @@ fn kill_9_during_import_loses_no_reported_customer() {
         assert_eq!(visit_count(dir, id), file.visits[i], "{id}");
     }
 }
+
+/// `crm list | head -1`: the reader goes away after one line. crm ends
+/// quietly with 0, like any Unix tool, and says nothing on stderr.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_with_0() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("many.jsonl");
+    // Far more output than a pipe holds, so that writing meets the hang-up.
+    generate(&path, 2000, |_| 1);
+    ok(dir, &["import", path.to_str().unwrap()]);
+    for args in [&["list"][..], &["list", "--json"]] {
+        let mut child = cli_common::command(dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}

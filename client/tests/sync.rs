@@ -1393,6 +1393,23 @@ fn sync_killed(server: &mut TestServer, laptop: &Laptop, cut: Cut) -> Option<Str
         stderr.contains("连接中断") || stderr.contains("无法连接"),
         "{stderr}"
     );
+    // One line a salesperson reads: what happened, that nothing is lost,
+    // what to do; no library's words, no links to its documentation.
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("已保存") && stderr.contains("crm sync"),
+        "{stderr}"
+    );
+    for internal in [
+        "hyper",
+        "reqwest",
+        "http://docs",
+        "https://",
+        "error:",
+        "os error",
+    ] {
+        assert!(!stderr.contains(internal), "{stderr}");
+    }
     Some(stderr)
 }
 
