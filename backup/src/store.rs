@@ -25,6 +25,8 @@ use crm_shared::document::{heads_from_blob, heads_to_blob};
 use crm_shared::sync::{heads_from_hex, heads_to_hex};
 use crm_shared::ChangeHash;
 
+use crate::private;
+
 /// The store file's name inside the backup directory.
 pub const FILE: &str = "crm-backup.sqlite3";
 
@@ -153,14 +155,40 @@ impl Store {
         dir.join(FILE)
     }
 
-    /// Opens (creating) the store in `dir`.
+    /// Opens (creating) the store in `dir`, for `init` and `run`. The
+    /// directory, if created here, and every backup file in it are made
+    /// readable by their owner only (see [`crate::private`]).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = Store::file(dir);
+        let open_err = |e: std::io::Error| StoreError::Open {
+            path: path.clone(),
+            source: e.into(),
+        };
+        private::create_dir(dir).map_err(open_err)?;
+        private::create_file(&path).map_err(open_err)?;
+        private::restrict_backup_files(dir).map_err(open_err)?;
+        Store::connect(path)
+    }
+
+    /// Opens an existing store (status, verify, restore), also a copy
+    /// taken elsewhere: a missing file is an error, not a new empty backup,
+    /// and nothing but the file itself is created or changed.
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        let path = Store::file(dir);
+        if !path.exists() {
+            return Err(StoreError::Open {
+                path,
+                source: "文件不存在(先运行 crm-backup init 和 run)".into(),
+            });
+        }
+        Store::connect(path)
+    }
+
+    fn connect(path: PathBuf) -> Result<Store, StoreError> {
         let open_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.clone(),
             source: e,
         };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.into()))?;
         let mut conn = Connection::open(&path).map_err(|e| open_err(e.into()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| open_err(e.into()))?;
@@ -172,19 +200,6 @@ impl Store {
             .to_latest(&mut conn)
             .map_err(|e| open_err(e.into()))?;
         Ok(Store { conn, path })
-    }
-
-    /// Opens an existing store read-only (verify, restore, status): a missing
-    /// file is an error, not a new empty backup.
-    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
-        let path = Store::file(dir);
-        if !path.exists() {
-            return Err(StoreError::Open {
-                path,
-                source: "文件不存在(先运行 crm-backup init 和 run)".into(),
-            });
-        }
-        Store::open(dir)
     }
 
     /// The file.

@@ -5,11 +5,13 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::backup::{server_status, wait_backup_even, BackupNode, NetCut};
+use common::backup::{run_in, server_status, wait_backup_even, BackupNode, NetCut};
 use common::server::TestServer;
 use common::{texts, Laptop};
 use crm_client::net::{Client, NetError, Trust};
@@ -56,6 +58,19 @@ fn pending(laptop: &Laptop) -> usize {
         .as_array()
         .expect("pending --json is a list")
         .len()
+}
+
+/// A file's or directory's permission bits, in octal ("600").
+fn mode(path: &Path) -> String {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{:o}", meta.permissions().mode() & 0o777)
+}
+
+/// `path` with `suffix` appended to its name (`-wal`, `-shm`).
+fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    p.into()
 }
 
 /// A pseudo-random pause (0–`max_ms`), printed so a failing run can be read.
@@ -339,6 +354,7 @@ fn a_restored_server_gets_back_from_laptops_what_the_backup_lacked() {
         })
         .collect();
     assert_eq!(kept.len(), 1, "the old copy is kept: {kept:?}");
+    assert_eq!(mode(&node.dir().join(&kept[0])), "600", "{kept:?}");
     let report = node.json(&["verify"]);
     assert_eq!(report["server"]["missing"], json!([]), "{report}");
     assert_eq!(report["server"]["server_documents"], 2);
@@ -491,4 +507,48 @@ fn a_backup_whose_disk_refuses_writes_keeps_what_it_has_and_catches_up_afterward
     assert_eq!(report["server"]["server_documents"], 6, "{report}");
     assert_eq!(report["server"]["missing"], json!([]), "{report}");
     assert_eq!(report["server"]["different"], json!([]), "{report}");
+}
+
+#[test]
+fn the_backup_directory_and_every_file_of_it_are_readable_by_their_owner_only() {
+    // The backup holds the server's TLS key and every password hash.
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "台州甲公司");
+    zhang.sync();
+    let mut node = BackupNode::for_server(&server, "bk", PASSWORD);
+    assert_eq!(mode(node.dir()), "700", "the directory init created");
+    assert_eq!(mode(&node.file()), "600", "the database init created");
+
+    // While following, SQLite's own files beside the database.
+    node.start();
+    zhang.ok(&["visit", "c1", "--notes", "跟进中"]);
+    zhang.sync();
+    wait_backup_even(&server, Duration::from_secs(30));
+    for suffix in ["-wal", "-shm"] {
+        let f = beside(&node.file(), suffix);
+        assert!(f.exists(), "{} exists while following", f.display());
+        assert_eq!(mode(&f), "600", "{}", f.display());
+    }
+    node.kill();
+
+    // A file left world-readable (by an earlier version) is closed at the
+    // next run.
+    std::fs::set_permissions(node.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    node.catch_up();
+    assert_eq!(mode(&node.file()), "600");
+
+    // A restored server directory is private too, even in a directory the
+    // operator made with the usual mode.
+    let target = node.scratch().join("restored");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    node.ok(&["restore", "--to", target.to_str().unwrap()], None);
+    assert_eq!(mode(&target.join("crm-server.sqlite3")), "600");
+    let fresh = node.scratch().join("new").join("restored");
+    node.ok(&["restore", "--to", fresh.to_str().unwrap()], None);
+    assert_eq!(mode(&fresh), "700");
+    assert_eq!(mode(&fresh.join("crm-server.sqlite3")), "600");
 }

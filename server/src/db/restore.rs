@@ -23,6 +23,7 @@ const AUDIT_TABLES: &[&str] = &["change_authors", "refused_edits"];
 pub struct RestoreWriter {
     conn: Option<Connection>,
     path: PathBuf,
+    finished: bool,
 }
 
 impl std::fmt::Debug for RestoreWriter {
@@ -37,14 +38,20 @@ impl RestoreWriter {
     /// Creates the database file at `path` (which must not exist) with the
     /// current schema, and opens the restore transaction.
     pub fn create(path: &Path) -> Result<RestoreWriter, DbError> {
-        if path.exists() {
-            return Err(DbError::AlreadyExists);
-        }
-        let mut conn = Connection::open(path)?;
+        create_private(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => DbError::AlreadyExists,
+            _ => DbError::Open {
+                path: path.to_path_buf(),
+                source: e.into(),
+            },
+        })?;
+        // From here on, dropping `this` unfinished removes the file.
         let mut this = RestoreWriter {
             conn: None,
             path: path.to_path_buf(),
+            finished: false,
         };
+        let mut conn = Connection::open(path)?;
         configure(&conn)?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
         migrate(&mut conn)?;
@@ -148,24 +155,38 @@ impl RestoreWriter {
     /// Gives the restored server a new epoch and commits.
     pub fn finish(mut self) -> Result<String, DbError> {
         let epoch = uuid::Uuid::new_v4().to_string();
-        let conn = self.conn.take().expect("open until finish");
+        let conn = self.conn();
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?1)",
             [&epoch],
         )?;
         // A database restored before any record existed still needs an actor.
-        documents::init_meta(&conn)?;
+        documents::init_meta(conn)?;
         conn.execute_batch("COMMIT")?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.finished = true;
         Ok(epoch)
     }
 }
 
+/// Creates the empty database file, readable by its owner only: it holds
+/// password hashes, and the target may be a directory the operator made
+/// with the usual mode. SQLite gives the `-wal` and `-shm` files it creates
+/// beside it the same mode. (On Windows the directory's ACLs apply.)
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path).map(drop)
+}
+
 impl Drop for RestoreWriter {
     fn drop(&mut self) {
-        // Not finished: leave no half-restored database behind.
-        if let Some(conn) = self.conn.take() {
-            drop(conn);
+        // Closed first, so that SQLite leaves no -wal or -shm behind.
+        drop(self.conn.take());
+        if !self.finished {
+            // Not finished: leave no half-restored database behind.
             for suffix in ["", "-wal", "-shm"] {
                 let mut p = self.path.clone().into_os_string();
                 p.push(suffix);
