@@ -31,7 +31,8 @@ pub enum Point {
     Latest,
     /// As it was at this time (ms since the epoch).
     Time(i64),
-    /// As it was right after this log position.
+    /// As it was right after this log position (at its entry's time); the
+    /// backup's own position or beyond is [`Point::Latest`].
     Seq(u64),
 }
 
@@ -92,16 +93,24 @@ pub fn restore(
         return Err(RestoreError::Damaged(format!("备份文件结构损坏:{problem}")));
     }
     let pos = store.position()?;
+    let point = match point {
+        Point::Seq(s) if s >= pos.after => Point::Latest,
+        other => other,
+    };
     let upto = match point {
         Point::Latest => pos.after,
         Point::Time(at) => store.seq_at_time(at)?.min(pos.after),
-        Point::Seq(s) => s.min(pos.after),
+        Point::Seq(s) => s,
     };
     let entries = store.entries(upto)?;
     let upto_at = entries.last().map(|e| e.at);
+    // Records (users, devices, settings) change without a log entry: the
+    // latest state is the newest copy held, however long after the last
+    // customer change it was taken; a point in time takes the copy of then.
     let cut_time = match point {
+        Point::Latest => i64::MAX,
         Point::Time(at) => at,
-        _ => upto_at.unwrap_or(i64::MAX),
+        Point::Seq(_) => upto_at.unwrap_or(i64::MAX),
     };
     let records = store
         .records_at(cut_time)

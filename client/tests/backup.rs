@@ -73,6 +73,57 @@ fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
     p.into()
 }
 
+/// Local time now, as `--at` takes it, with a short pause on either side
+/// so that what the test did before and after it falls on its sides.
+fn moment() -> String {
+    std::thread::sleep(Duration::from_millis(50));
+    let t = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    std::thread::sleep(Duration::from_millis(50));
+    t
+}
+
+/// `crm-server --data-dir DIR ARGS` printing JSON, on a stopped server's
+/// data directory (e.g. a restored one).
+fn admin_json(dir: &Path, args: &[&str]) -> Value {
+    let out = common::server::admin(dir, args, None);
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "crm-server {args:?}: {stdout}{stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+/// The logins of a data directory's users.
+fn logins(dir: &Path) -> Vec<String> {
+    let users = admin_json(dir, &["user", "list", "--json"]);
+    let list = users.as_array().expect("a list of users");
+    list.iter()
+        .map(|u| u["login"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many devices `login` has in a data directory.
+fn devices_of(dir: &Path, login: &str) -> usize {
+    let devices = admin_json(dir, &["device", "list", "--json"]);
+    let list = devices.as_array().expect("a list of devices");
+    list.iter().filter(|d| d["login"] == login).count()
+}
+
+/// The company settings' churn days in a data directory.
+fn churn_days(dir: &Path) -> u64 {
+    admin_json(dir, &["settings", "show"])["settings"]["churn_days"]
+        .as_u64()
+        .expect("settings show lists churn_days")
+}
+
+/// A value of a server database's `meta` table.
+fn server_meta(data_dir: &Path, key: &str) -> String {
+    let conn = rusqlite::Connection::open(data_dir.join("crm-server.sqlite3")).unwrap();
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("meta {key}: {e}"))
+}
+
 /// A pseudo-random pause (0–`max_ms`), printed so a failing run can be read.
 fn jitter(what: &str, max_ms: u64) {
     let nanos = std::time::SystemTime::now()
@@ -551,4 +602,71 @@ fn the_backup_directory_and_every_file_of_it_are_readable_by_their_owner_only() 
     node.ok(&["restore", "--to", fresh.to_str().unwrap()], None);
     assert_eq!(mode(&fresh), "700");
     assert_eq!(mode(&fresh.join("crm-server.sqlite3")), "600");
+}
+
+#[test]
+fn restore_to_latest_takes_every_record_held_and_to_a_time_the_records_of_then() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "丽水甲公司");
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+
+    // That was the last customer change. Only records change after it: a
+    // salesperson is added, her laptop signs in, the settings change.
+    let before_li = moment();
+    server.add_user_named("li", "李娜", Role::Salesperson, PASSWORD);
+    node.catch_up();
+    let before_login = moment();
+    let li = laptop(&server, "li");
+    node.catch_up();
+    let before_settings = moment();
+    let settings = node.scratch().join("settings.json");
+    std::fs::write(&settings, r#"{"churn_days": 45}"#).unwrap();
+    let out = server.admin(&["settings", "set", settings.to_str().unwrap()], None);
+    assert!(out.status.success(), "{:?}", texts(&out));
+    node.catch_up();
+
+    // A point in time: everything as it was then.
+    let restore_at = |when: &str, name: &str| {
+        let to = node.scratch().join(name);
+        node.ok(
+            &["restore", "--to", to.to_str().unwrap(), "--at", when],
+            None,
+        );
+        to
+    };
+    let then = restore_at(&before_li, "before-li");
+    assert_eq!(logins(&then), ["bk", "zhang"]);
+    let then = restore_at(&before_login, "before-login");
+    assert_eq!(logins(&then), ["bk", "li", "zhang"]);
+    assert_eq!(devices_of(&then, "li"), 0, "her laptop signed in later");
+    let then = restore_at(&before_settings, "before-settings");
+    assert_eq!(devices_of(&then, "li"), 1);
+    assert_eq!(churn_days(&then), 90, "the settings changed later");
+
+    // The latest: everything the backup holds, not the records as of the
+    // last customer change.
+    let latest = node.scratch().join("latest");
+    node.ok(&["restore", "--to", latest.to_str().unwrap()], None);
+    assert_eq!(logins(&latest), ["bk", "li", "zhang"]);
+    assert_eq!(devices_of(&latest, "li"), 1);
+    assert_eq!(churn_days(&latest), 45);
+    let lost_actor = server_meta(&server.data_dir, "actor");
+    assert_ne!(server_meta(&latest, "actor"), lost_actor);
+    assert_eq!(
+        server_meta(&latest, "former_actors"),
+        json!([lost_actor]).to_string()
+    );
+
+    // In place of the lost server, her laptop syncs without signing in again.
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    let _restored = TestServer::start_in_at(&latest, &address, &["--insecure-plain-http"]);
+    add(&li, "l1", "丽水乙公司");
+    let report = li.sync();
+    assert_eq!(pending(&li), 0, "{report}");
 }
