@@ -68,6 +68,16 @@ pub enum RestoreError {
     /// The backup holds no records (users): the server would be unusable.
     #[error("备份中还没有用户记录(备份机尚未完成第一次拉取)")]
     NoRecords,
+    /// The point asked for is before the backup's first copy of the
+    /// records.
+    #[error(
+        "无法恢复到备份开始之前的状态:最早可恢复到 --at \"{}\"",
+        whole_second_at_or_after(*earliest)
+    )]
+    TooEarly {
+        /// When the backup's first records copy was taken (ms).
+        earliest: i64,
+    },
     /// Writing the target failed.
     #[error("无法写入 {path}:{message}")]
     Write {
@@ -110,12 +120,23 @@ pub fn restore(
     let cut_time = match point {
         Point::Latest => i64::MAX,
         Point::Time(at) => at,
-        Point::Seq(_) => upto_at.unwrap_or(i64::MAX),
+        // Position 0 is before every entry: no time the backup knows.
+        Point::Seq(_) => upto_at.unwrap_or(i64::MIN),
     };
-    let records = store
+    let records = match store
         .records_at(cut_time)
         .map_err(|e| RestoreError::Damaged(e.to_string()))?
-        .ok_or(RestoreError::NoRecords)?;
+    {
+        Some(r) => r,
+        // Customers before the backup began could be cut from the log, but
+        // who could sign in then is not known.
+        None => {
+            return Err(match store.records_began()? {
+                Some(earliest) => RestoreError::TooEarly { earliest },
+                None => RestoreError::NoRecords,
+            })
+        }
+    };
 
     let data = DataDir::new(to);
     let write_err = |path: &Path, e: &dyn std::fmt::Display| RestoreError::Write {
@@ -223,6 +244,17 @@ pub fn restore(
         users,
         epoch,
     })
+}
+
+/// Local time `ms`, rounded up to a whole second, as `--at` takes it.
+fn whole_second_at_or_after(ms: i64) -> String {
+    use chrono::TimeZone;
+    let up = ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0);
+    chrono::Local
+        .timestamp_opt(up, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 fn same(a: &[crm_shared::ChangeHash], b: &[crm_shared::ChangeHash]) -> bool {

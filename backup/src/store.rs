@@ -487,16 +487,14 @@ impl Store {
         Ok(out)
     }
 
-    /// The newest records copy taken at or before `at` (ms), or, if every
-    /// copy is newer, the oldest one; each checked against its hash.
+    /// The newest records copy taken at or before `at` (ms), checked
+    /// against its hash; `None` if every copy is newer.
     pub fn records_at(&self, at: i64) -> Result<Option<Records>, StoreError> {
         let row = self
             .conn
             .query_row(
-                "SELECT data, hash, version FROM records
-                 ORDER BY (taken_at <= ?1) DESC,
-                          CASE WHEN taken_at <= ?1 THEN -version ELSE version END
-                 LIMIT 1",
+                "SELECT data, hash, version FROM records WHERE taken_at <= ?1
+                 ORDER BY version DESC LIMIT 1",
                 [at],
                 |r| {
                     Ok((
@@ -516,6 +514,14 @@ impl Store {
             )));
         }
         Ok(Some(parse_json(&data)?))
+    }
+
+    /// When the oldest records copy was taken (ms, server time): the
+    /// earliest moment whose users, devices and settings the backup knows.
+    pub fn records_began(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(taken_at) FROM records", [], |r| r.get(0))?)
     }
 
     /// Every records copy whose bytes no longer match their hash.

@@ -670,3 +670,43 @@ fn restore_to_latest_takes_every_record_held_and_to_a_time_the_records_of_then()
     let report = li.sync();
     assert_eq!(pending(&li), 0, "{report}");
 }
+
+#[test]
+fn a_restore_to_before_the_backup_began_is_refused_naming_the_earliest_time() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "衢州甲公司");
+    zhang.sync();
+    let before_backup = moment();
+    add(&zhang, "c2", "衢州乙公司");
+    zhang.sync();
+    // The backup begins here: it has the whole log, but the users, devices
+    // and settings only as of now.
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+
+    let target = node.scratch().join("early");
+    let to = target.to_str().unwrap();
+    let refused = |args: &[&str]| {
+        let out = node.run(args, None);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains("最早"), "names the earliest time: {stderr}");
+        assert!(!target.exists(), "nothing is left behind");
+        stderr
+    };
+    let stderr = refused(&["restore", "--to", to, "--at", &before_backup]);
+    refused(&["restore", "--to", to, "--at-seq", "1"]);
+
+    // The time it names is one the backup can give.
+    let earliest = stderr
+        .split("--at \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a time to pass to --at: {stderr}"));
+    let report = node.json(&["restore", "--to", to, "--at", earliest]);
+    assert_eq!(report["customers"], 2, "{report}");
+    assert_eq!(logins(&target), ["bk", "zhang"]);
+}
