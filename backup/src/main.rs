@@ -87,6 +87,9 @@ enum Command {
         /// 恢复到更新日志第 N 条之后的状态
         #[arg(long)]
         at_seq: Option<u64>,
+        /// 跳过损坏的客户文档,恢复其余数据(列出跳过的客户及其业务员;业务员的笔记本下次同步时补回)
+        #[arg(long)]
+        skip_damaged: bool,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
@@ -163,6 +166,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
             at,
             at_seq,
+            skip_damaged,
             json,
         } => {
             let point = match (at, at_seq) {
@@ -171,7 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, None) => Point::Latest,
             };
             let tty = std::io::stderr().is_terminal();
-            let report = restore::restore(&dir, &to, point, |done, total| {
+            let report = restore::restore(&dir, &to, point, skip_damaged, |done, total| {
                 if tty {
                     eprint!("\r已恢复 {done}/{total} 位客户");
                 }
@@ -193,6 +197,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|at| format!("({})", local_time(at)))
                         .unwrap_or_default()
                 );
+                if !report.skipped.is_empty() {
+                    println!(
+                        "已跳过损坏的客户 {} 位;其业务员的笔记本下次同步时会自动补回:",
+                        report.skipped.len()
+                    );
+                    for s in &report.skipped {
+                        println!(
+                            "  {}(业务员 {}):{}",
+                            s.id,
+                            if s.salesperson_name.is_empty() {
+                                s.salesperson.clone()
+                            } else {
+                                format!("{} {}", s.salesperson_name, s.salesperson)
+                            },
+                            s.problem
+                        );
+                    }
+                }
                 println!(
                     "启动:crm-server --data-dir {}。笔记本下次同步时会自动补回备份之后的修改。",
                     report.data_dir.display()

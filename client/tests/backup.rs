@@ -124,6 +124,25 @@ fn server_meta(data_dir: &Path, key: &str) -> String {
         .unwrap_or_else(|e| panic!("meta {key}: {e}"))
 }
 
+/// Flips one byte in the middle of document `id` as stored in the backup
+/// file `file` (whose WAL must be folded in); returns the file as it was.
+fn damage_document(file: &Path, id: &str) -> Vec<u8> {
+    let data: Vec<u8> = {
+        let conn = rusqlite::Connection::open(file).unwrap();
+        conn.query_row("SELECT data FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let original = std::fs::read(file).unwrap();
+    let at = original
+        .windows(data.len())
+        .position(|w| w == data)
+        .expect("the document's bytes are stored in one piece");
+    let mut damaged = original.clone();
+    damaged[at + data.len() / 2] ^= 0x5a;
+    std::fs::write(file, &damaged).unwrap();
+    original
+}
+
 /// A pseudo-random pause (0–`max_ms`), printed so a failing run can be read.
 fn jitter(what: &str, max_ms: u64) {
     let nanos = std::time::SystemTime::now()
@@ -267,19 +286,7 @@ fn verify_names_a_damaged_document_and_a_truncated_file_and_restore_refuses_both
                 .len()
                 == 0
     );
-    let data: Vec<u8> = {
-        let conn = rusqlite::Connection::open(&file).unwrap();
-        conn.query_row("SELECT data FROM docs WHERE id = 'c1'", [], |r| r.get(0))
-            .unwrap()
-    };
-    let original = std::fs::read(&file).unwrap();
-    let at = original
-        .windows(data.len())
-        .position(|w| w == data)
-        .expect("the document's bytes are stored in one piece");
-    let mut damaged = original.clone();
-    damaged[at + data.len() / 2] ^= 0x5a;
-    std::fs::write(&file, &damaged).unwrap();
+    let original = damage_document(&file, "c1");
 
     let out = node.run(&["verify"], None);
     let (stdout, stderr) = texts(&out);
@@ -709,4 +716,74 @@ fn a_restore_to_before_the_backup_began_is_refused_naming_the_earliest_time() {
     let report = node.json(&["restore", "--to", to, "--at", earliest]);
     assert_eq!(report["customers"], 2, "{report}");
     assert_eq!(logins(&target), ["bk", "zhang"]);
+}
+
+#[test]
+fn a_damaged_customer_can_be_skipped_and_comes_back_from_its_salespersons_laptop() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("wang", "王芳", Role::Clerk, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "金华甲公司");
+    add(&zhang, "c2", "金华乙公司");
+    zhang.ok(&["visit", "c1", "--notes", &"详细的拜访记录。".repeat(40)]);
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    damage_document(&node.file(), "c1");
+
+    // Refused: nothing is left behind, neither a directory restore made…
+    let made = node.scratch().join("new").join("srv");
+    let out = node.run(&["restore", "--to", made.to_str().unwrap()], None);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("c1") && stderr.contains("--skip-damaged"),
+        "{stderr}"
+    );
+    assert!(!node.scratch().join("new").exists(), "no directory is left");
+    // …nor anything in one the operator had, which stays as it was.
+    let had = node.scratch().join("had");
+    std::fs::create_dir(&had).unwrap();
+    std::fs::set_permissions(&had, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let out = node.run(&["restore", "--to", had.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1), "{:?}", texts(&out));
+    assert_eq!(std::fs::read_dir(&had).unwrap().count(), 0, "left empty");
+    assert_eq!(mode(&had), "750");
+
+    // Everything else, naming the skipped customer and its salesperson.
+    let report = node.json(&["restore", "--to", had.to_str().unwrap(), "--skip-damaged"]);
+    assert_eq!(report["customers"], 1, "{report}");
+    assert_eq!(report["skipped"][0]["id"], "c1", "{report}");
+    assert_eq!(report["skipped"][0]["salesperson"], "zhang", "{report}");
+    let text = node.ok(
+        &["restore", "--to", made.to_str().unwrap(), "--skip-damaged"],
+        None,
+    );
+    assert!(
+        text.contains("c1") && text.contains("张伟") && text.contains("同步"),
+        "{text}"
+    );
+
+    // In place of the lost server: the customer is missing until its
+    // salesperson's laptop syncs, which sends it back.
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    let restored = TestServer::start_in_at(&made, &address, &["--insecure-plain-http"]);
+    let client = Client::new(&restored.url, &Trust::PlainHttp).unwrap();
+    let wang = restored.api_login("wang", PASSWORD);
+    let c1 = |token: &str| client.get::<Value>("/api/v1/customers/c1", Some(token));
+    assert!(c1(&wang).is_err(), "skipped by the restore");
+    zhang.sync();
+    assert_eq!(pending(&zhang), 0);
+    let back = c1(&wang).expect("c1 is back on the server").to_string();
+    assert!(
+        back.contains("金华甲公司") && back.contains("详细的拜访记录"),
+        "{back}"
+    );
+    let c2: Value = client
+        .get("/api/v1/customers/c2", Some(&wang))
+        .expect("c2 was restored");
+    assert!(c2.to_string().contains("金华乙公司"));
 }
