@@ -202,6 +202,16 @@ impl Store {
         Ok(Store { conn, path })
     }
 
+    /// Closes the file cleanly: the WAL is folded into the database and
+    /// truncated, and SQLite, closing its last connection, removes it. The
+    /// database file alone is then the whole backup; a copy of it taken
+    /// with a WAL beside it would be an older backup that still verifies.
+    pub fn close(self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

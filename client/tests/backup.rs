@@ -787,3 +787,64 @@ fn a_damaged_customer_can_be_skipped_and_comes_back_from_its_salespersons_laptop
         .expect("c2 was restored");
     assert!(c2.to_string().contains("金华乙公司"));
 }
+
+#[test]
+fn sigterm_or_ctrl_c_stops_the_node_cleanly_and_a_copy_of_its_file_is_checked_offline() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    // Through a relay that counts connections, to see --offline make none.
+    let relay = NetCut::new(server.url.trim_start_matches("http://"));
+    let mut node = BackupNode::init(&format!("http://{}", relay.addr), "", "bk", PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    for (round, signal) in [(1u64, libc::SIGTERM), (2, libc::SIGINT)] {
+        add(&zhang, &format!("c{round}"), &format!("舟山客户{round}"));
+        zhang.ok(&["visit", &format!("c{round}"), "--notes", "停机前的拜访"]);
+        zhang.sync();
+        node.start();
+        let head = wait_backup_even(&server, Duration::from_secs(30))["head"].clone();
+        let status = node.stop_with(signal);
+        assert!(
+            status.success(),
+            "signal {signal}: {status:?}\n{}",
+            node.log()
+        );
+        assert!(
+            !beside(&node.file(), "-wal").exists(),
+            "signal {signal}: the WAL is folded into the file and removed"
+        );
+
+        // The file alone, copied elsewhere, is the whole backup.
+        let copy = node.scratch().join(format!("copy{round}"));
+        std::fs::create_dir(&copy).unwrap();
+        std::fs::copy(node.file(), copy.join("crm-backup.sqlite3")).unwrap();
+        let connections = relay.connections();
+        let offline = |args: &[&str]| -> Value {
+            let out = run_in(&copy, args, None);
+            let (stdout, stderr) = texts(&out);
+            assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+        };
+        let status = offline(&["status", "--offline", "--json"]);
+        assert_eq!(status["position"]["after"], head, "{status}");
+        assert_eq!(status["documents"], round, "{status}");
+        let report = offline(&["verify", "--offline", "--json"]);
+        assert_eq!(report["upto"], head, "{report}");
+        assert_eq!(report["documents"], round, "{report}");
+        assert!(
+            report["damaged"].as_object().unwrap().is_empty(),
+            "{report}"
+        );
+        assert_eq!(report["file_damage"], Value::Null, "{report}");
+        let text = node.ok(&["status", "--offline"], None);
+        assert!(
+            text.contains("--offline"),
+            "says the server was not asked: {text}"
+        );
+        assert_eq!(
+            relay.connections(),
+            connections,
+            "--offline never contacts the server"
+        );
+    }
+}
