@@ -12,7 +12,7 @@
 //! laptop lists what it holds at its next sync, and pushes back whatever it
 //! has that the backup lacked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -181,8 +181,8 @@ pub fn restore(
     {
         return Err(RestoreError::TargetExists(to.to_path_buf()));
     }
-    // Declared before anything the restore writes, so it is dropped last:
-    // after the database writer has removed its unfinished file.
+    // On an error the database writer, living in `write`, is dropped (and
+    // removes its unfinished file) before this undoes the rest.
     let mut created = Created::default();
     created.dir(to).map_err(|e| write_err(to, &e))?;
     let target = Target {
@@ -291,8 +291,9 @@ fn write(
     // A skipped customer's log entries would name a document the server
     // does not hold, and a backup of the restored server would find
     // them damaged; its audit rows stay, as the record of who sent what.
+    let left_out: HashSet<&str> = skipped.iter().map(|s| s.id.as_str()).collect();
     for e in target.entries {
-        if !skipped.iter().any(|s| s.id == e.doc_id) {
+        if !left_out.contains(e.doc_id.as_str()) {
             writer.insert_log(e).map_err(db_err)?;
         }
     }

@@ -170,9 +170,9 @@ impl Store {
         Store::connect(path)
     }
 
-    /// Opens an existing store (status, verify, restore), also a copy
-    /// taken elsewhere: a missing file is an error, not a new empty backup,
-    /// and nothing but the file itself is created or changed.
+    /// Opens an existing store (status, verify, restore): a missing file
+    /// is an error, not a new empty backup. The directory and the modes
+    /// are left as they are, so this also opens a copy taken elsewhere.
     pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
         let path = Store::file(dir);
         if !path.exists() {

@@ -269,7 +269,7 @@ mod tests {
         let second = meta(&restored, "actor").unwrap();
         assert_ne!(second, first, "the restored server has its own actor");
         ActorId::try_from(second.as_str()).expect("a valid actor id");
-        assert_eq!(former_actors(&restored), [first.clone()]);
+        assert_eq!(former_actors(&restored), std::slice::from_ref(&first));
 
         // Restored again, from a backup of the restored server: the list
         // the backup held, and the actor it was writing as.
