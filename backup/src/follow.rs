@@ -8,6 +8,11 @@
 //! retried with a growing pause; nothing is half-stored, so retrying is
 //! always safe. A new server epoch (the server was restored) moves the old
 //! copy aside and starts a new one: a backup is never overwritten.
+//!
+//! Told to stop (SIGTERM, Ctrl-C), it abandons a pull in flight or a pause
+//! (nothing of either is stored yet), never a store, and closes the file
+//! cleanly: the WAL folded into the database and removed, so the file alone
+//! is the whole backup.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +33,9 @@ pub const PULL_GAP: Duration = Duration::from_millis(50);
 
 /// Longest pause between retries after an error.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How often a pull or a pause looks whether it was told to stop.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// Why following stopped for good.
 #[derive(Debug, thiserror::Error)]
@@ -85,14 +93,20 @@ pub enum Event {
         /// Position.
         after: u64,
     },
+    /// Told to stop: the file is closed, everything up to `after` in it.
+    Stopped {
+        /// Position.
+        after: u64,
+    },
 }
 
-/// Follows the server until `stop` says so (checked between pulls).
-/// `once`: stop when caught up.
+/// Follows the server until `stop` says so (checked between steps, and
+/// every [`STOP_CHECK`] during a pull or a pause); then closes the file
+/// cleanly. `once`: stop when caught up.
 pub fn run(
     dir: &Path,
     once: bool,
-    mut stop: impl FnMut() -> bool,
+    stop: impl Fn() -> bool,
     mut on: impl FnMut(&Event),
 ) -> Result<(), FollowError> {
     if !Store::file(dir).exists() {
@@ -109,7 +123,9 @@ pub fn run(
             .filter(|_| caught_up)
             .map(|t| PULL_GAP.saturating_sub(t.elapsed()))
         {
-            std::thread::sleep(gap);
+            if pause(gap, &stop) {
+                break;
+            }
         }
         last_pull = Some(std::time::Instant::now());
         let pos = store.position()?;
@@ -119,14 +135,15 @@ pub fn run(
             records_version: pos.records_version,
             wait_ms: if once || !caught_up { 0 } else { WAIT_MS },
         };
-        let resp = match pull(&client, &link.token, &req) {
-            Ok(r) => r,
-            Err(
+        let resp = match pull_unless_stopped(&client, &link.token, &req, &stop) {
+            None => break,
+            Some(Ok(r)) => r,
+            Some(Err(
                 e @ (NetError::Unauthorized | NetError::DeviceRevoked | NetError::Forbidden(_)),
-            ) => {
+            )) => {
                 return Err(FollowError::Refused(e));
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 on(&Event::Failed {
                     message: e.to_string(),
                     retry_in: backoff,
@@ -134,7 +151,9 @@ pub fn run(
                 if once {
                     return Err(e.into());
                 }
-                std::thread::sleep(backoff);
+                if pause(backoff, &stop) {
+                    break;
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 caught_up = false;
                 continue;
@@ -170,7 +189,7 @@ pub fn run(
                 // `--once` ends with a pull that brought nothing, so the
                 // server has also been told the final position.
                 if once && caught_up && entries == 0 && req.epoch.is_some() {
-                    return Ok(());
+                    break;
                 }
             }
             Err(e) => {
@@ -183,16 +202,55 @@ pub fn run(
                 if once {
                     return Err(e.into());
                 }
-                std::thread::sleep(backoff);
+                if pause(backoff, &stop) {
+                    break;
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
+    let after = store.position()?.after;
+    store.close()?;
+    on(&Event::Stopped { after });
     Ok(())
 }
 
-fn pull(client: &Client, token: &str, req: &PullRequest) -> Result<PullResponse, NetError> {
-    client.post("/api/v1/backup/pull", Some(token), req)
+/// One pull, or `None` if `stop` said so first. Abandoning a pull loses
+/// nothing: only a stored answer moves the position.
+fn pull_unless_stopped(
+    client: &Client,
+    token: &str,
+    req: &PullRequest,
+    stop: &impl Fn() -> bool,
+) -> Option<Result<PullResponse, NetError>> {
+    client.block_on(async {
+        tokio::select! {
+            resp = client.post_json("/api/v1/backup/pull", Some(token), req) => Some(resp),
+            () = stopped(stop) => None,
+        }
+    })
+}
+
+/// Ends once `stop` says so.
+async fn stopped(stop: &impl Fn() -> bool) {
+    while !stop() {
+        tokio::time::sleep(STOP_CHECK).await;
+    }
+}
+
+/// Sleeps for `length`, or less if `stop` says so; whether it did.
+fn pause(length: Duration, stop: &impl Fn() -> bool) -> bool {
+    let end = std::time::Instant::now() + length;
+    loop {
+        if stop() {
+            return true;
+        }
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(STOP_CHECK));
+    }
 }
 
 /// Moves the current store aside as `crm-backup.<epoch>.sqlite3`.

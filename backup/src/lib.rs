@@ -4,6 +4,7 @@
 //!
 //! Code map:
 //! - [`store`]: the backup's SQLite file and all its SQL.
+//! - [`private`]: its directory and files, readable by their owner only.
 //! - [`link`]: logging in as a backup operator; the HTTPS client.
 //! - [`follow`]: `run`, the pull loop.
 //! - [`verify`]: `verify`, local checks and the comparison with the server.
@@ -15,6 +16,7 @@
 
 pub mod follow;
 pub mod link;
+pub mod private;
 pub mod restore;
 pub mod store;
 pub mod verify;

@@ -6,6 +6,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
@@ -55,7 +57,7 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// 持续备份(直到被停止)
+    /// 持续备份,直到被停止(SIGTERM 或 Ctrl-C:完整关闭备份文件后退出)
     Run {
         /// 追上服务器后退出
         #[arg(long)]
@@ -63,13 +65,16 @@ enum Command {
     },
     /// 备份进度与延迟(本机与服务器两边)
     Status {
+        /// 不联系服务器,只看本机的备份文件(也可用于备份的副本)
+        #[arg(long)]
+        offline: bool,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
     },
     /// 校验备份:文件结构、每份文档、与服务器比对
     Verify {
-        /// 不与服务器比对
+        /// 不联系服务器,只做本机检查(也可用于备份的副本)
         #[arg(long)]
         offline: bool,
         /// 输出 JSON
@@ -87,6 +92,9 @@ enum Command {
         /// 恢复到更新日志第 N 条之后的状态
         #[arg(long)]
         at_seq: Option<u64>,
+        /// 跳过损坏的客户文档,恢复其余数据(列出跳过的客户及其业务员;业务员的笔记本下次同步时补回)
+        #[arg(long)]
+        skip_damaged: bool,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
@@ -134,12 +142,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Run { once } => {
-            // Stopped by a signal: every pull is stored in one transaction,
-            // so being killed at any moment loses nothing.
+            // kill -9 loses nothing either (every pull is stored in one
+            // transaction), but leaves the WAL beside the file.
+            let stop = stop_on_signals()?;
             let quiet = !std::io::stderr().is_terminal();
-            follow::run(&dir, once, || false, |event| log_event(event, quiet))?;
+            follow::run(
+                &dir,
+                once,
+                || stop.load(Ordering::SeqCst),
+                |event| log_event(event, quiet),
+            )?;
         }
-        Command::Status { json } => status(&dir, json)?,
+        Command::Status { offline, json } => status(&dir, offline, json)?,
         Command::Verify { offline, json } => {
             let tty = std::io::stderr().is_terminal();
             let report = verify::verify(&dir, offline, |done, total| {
@@ -163,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
             at,
             at_seq,
+            skip_damaged,
             json,
         } => {
             let point = match (at, at_seq) {
@@ -171,7 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, None) => Point::Latest,
             };
             let tty = std::io::stderr().is_terminal();
-            let report = restore::restore(&dir, &to, point, |done, total| {
+            let report = restore::restore(&dir, &to, point, skip_damaged, |done, total| {
                 if tty {
                     eprint!("\r已恢复 {done}/{total} 位客户");
                 }
@@ -193,6 +208,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|at| format!("({})", local_time(at)))
                         .unwrap_or_default()
                 );
+                if !report.skipped.is_empty() {
+                    println!(
+                        "已跳过损坏的客户 {} 位;其业务员的笔记本下次同步时会自动补回:",
+                        report.skipped.len()
+                    );
+                    for s in &report.skipped {
+                        println!(
+                            "  {}(业务员 {}):{}",
+                            s.id,
+                            if s.salesperson_name.is_empty() {
+                                s.salesperson.clone()
+                            } else {
+                                format!("{} {}", s.salesperson_name, s.salesperson)
+                            },
+                            s.problem
+                        );
+                    }
+                }
                 println!(
                     "启动:crm-server --data-dir {}。笔记本下次同步时会自动补回备份之后的修改。",
                     report.data_dir.display()
@@ -202,6 +235,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A flag set by SIGTERM (how systemd and `kill` stop a service) or
+/// Ctrl-C, so that `run` ends between two steps and closes its file
+/// cleanly instead of dying with a WAL beside it.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let flag = stop.clone();
+        // SAFETY: the action only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            signal_hook_registry::register(signal, move || flag.store(true, Ordering::SeqCst))
+        }
+        .context("无法接管停止信号")?;
+    }
+    Ok(stop)
 }
 
 fn log_event(event: &Event, quiet: bool) {
@@ -228,6 +278,9 @@ fn log_event(event: &Event, quiet: bool) {
             kept.display()
         ),
         Event::CaughtUp { after } => eprintln!("{now} 已追上服务器,位置 {after}"),
+        Event::Stopped { after } => {
+            eprintln!("{now} 已停止,位置 {after};备份文件已完整关闭")
+        }
     }
 }
 
@@ -242,15 +295,18 @@ struct StatusJson {
     last_pull_ms_ago: Option<i64>,
     server_view: Option<crm_shared::api::BackupLag>,
     server_unreachable: Option<String>,
+    /// The server was not asked (`--offline`).
+    offline: bool,
 }
 
-fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
+fn status(dir: &Path, offline: bool, json: bool) -> anyhow::Result<()> {
     let store = Store::open_existing(dir)?;
     let pos = store.position()?;
     let (documents, log_entries) = store.counts()?;
     let link = store.link()?;
     let now = crm_client::store::now_millis();
     let (server_view, server_unreachable) = match &link {
+        _ if offline => (None, None),
         Some(l) => match link::client(l).and_then(|c| c.get::<ServerStatus>("/status", None)) {
             Ok(s) => (s.backup, None),
             Err(e) => (None, Some(e.to_string())),
@@ -267,6 +323,7 @@ fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
         position: pos,
         server_view,
         server_unreachable,
+        offline,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
@@ -285,6 +342,7 @@ fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
     match (&s.server_view, &s.server_unreachable) {
+        _ if s.offline => println!("服务器所见:未联系服务器(--offline)"),
         (Some(v), _) => println!(
             "服务器所见:已确认 {} / {},落后 {} 条、{:.1} 秒{}",
             v.confirmed,

@@ -25,6 +25,8 @@ use crm_shared::document::{heads_from_blob, heads_to_blob};
 use crm_shared::sync::{heads_from_hex, heads_to_hex};
 use crm_shared::ChangeHash;
 
+use crate::private;
+
 /// The store file's name inside the backup directory.
 pub const FILE: &str = "crm-backup.sqlite3";
 
@@ -153,14 +155,40 @@ impl Store {
         dir.join(FILE)
     }
 
-    /// Opens (creating) the store in `dir`.
+    /// Opens (creating) the store in `dir`, for `init` and `run`. The
+    /// directory, if created here, and every backup file in it are made
+    /// readable by their owner only (see [`crate::private`]).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = Store::file(dir);
+        let open_err = |e: std::io::Error| StoreError::Open {
+            path: path.clone(),
+            source: e.into(),
+        };
+        private::create_dir(dir).map_err(open_err)?;
+        private::create_file(&path).map_err(open_err)?;
+        private::restrict_backup_files(dir).map_err(open_err)?;
+        Store::connect(path)
+    }
+
+    /// Opens an existing store (status, verify, restore): a missing file
+    /// is an error, not a new empty backup. The directory and the modes
+    /// are left as they are, so this also opens a copy taken elsewhere.
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        let path = Store::file(dir);
+        if !path.exists() {
+            return Err(StoreError::Open {
+                path,
+                source: "文件不存在(先运行 crm-backup init 和 run)".into(),
+            });
+        }
+        Store::connect(path)
+    }
+
+    fn connect(path: PathBuf) -> Result<Store, StoreError> {
         let open_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.clone(),
             source: e,
         };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.into()))?;
         let mut conn = Connection::open(&path).map_err(|e| open_err(e.into()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| open_err(e.into()))?;
@@ -174,17 +202,14 @@ impl Store {
         Ok(Store { conn, path })
     }
 
-    /// Opens an existing store read-only (verify, restore, status): a missing
-    /// file is an error, not a new empty backup.
-    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
-        let path = Store::file(dir);
-        if !path.exists() {
-            return Err(StoreError::Open {
-                path,
-                source: "文件不存在(先运行 crm-backup init 和 run)".into(),
-            });
-        }
-        Store::open(dir)
+    /// Closes the file cleanly: the WAL is folded into the database and
+    /// truncated, and SQLite, closing its last connection, removes it. The
+    /// database file alone is then the whole backup; a copy of it taken
+    /// with a WAL beside it would be an older backup that still verifies.
+    pub fn close(self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
 
     /// The file.
@@ -472,16 +497,14 @@ impl Store {
         Ok(out)
     }
 
-    /// The newest records copy taken at or before `at` (ms), or, if every
-    /// copy is newer, the oldest one; each checked against its hash.
+    /// The newest records copy taken at or before `at` (ms), checked
+    /// against its hash; `None` if every copy is newer.
     pub fn records_at(&self, at: i64) -> Result<Option<Records>, StoreError> {
         let row = self
             .conn
             .query_row(
-                "SELECT data, hash, version FROM records
-                 ORDER BY (taken_at <= ?1) DESC,
-                          CASE WHEN taken_at <= ?1 THEN -version ELSE version END
-                 LIMIT 1",
+                "SELECT data, hash, version FROM records WHERE taken_at <= ?1
+                 ORDER BY version DESC LIMIT 1",
                 [at],
                 |r| {
                     Ok((
@@ -501,6 +524,14 @@ impl Store {
             )));
         }
         Ok(Some(parse_json(&data)?))
+    }
+
+    /// When the oldest records copy was taken (ms, server time): the
+    /// earliest moment whose users, devices and settings the backup knows.
+    pub fn records_began(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(taken_at) FROM records", [], |r| r.get(0))?)
     }
 
     /// Every records copy whose bytes no longer match their hash.

@@ -5,11 +5,13 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::backup::{server_status, wait_backup_even, BackupNode, NetCut};
+use common::backup::{run_in, server_status, wait_backup_even, BackupNode, NetCut};
 use common::server::TestServer;
 use common::{texts, Laptop};
 use crm_client::net::{Client, NetError, Trust};
@@ -56,6 +58,89 @@ fn pending(laptop: &Laptop) -> usize {
         .as_array()
         .expect("pending --json is a list")
         .len()
+}
+
+/// A file's or directory's permission bits, in octal ("600").
+fn mode(path: &Path) -> String {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{:o}", meta.permissions().mode() & 0o777)
+}
+
+/// `path` with `suffix` appended to its name (`-wal`, `-shm`).
+fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    p.into()
+}
+
+/// Local time now, as `--at` takes it, with a short pause on either side
+/// so that what the test did before and after it falls on its sides.
+fn moment() -> String {
+    std::thread::sleep(Duration::from_millis(50));
+    let t = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    std::thread::sleep(Duration::from_millis(50));
+    t
+}
+
+/// `crm-server --data-dir DIR ARGS` printing JSON, on a stopped server's
+/// data directory (e.g. a restored one).
+fn admin_json(dir: &Path, args: &[&str]) -> Value {
+    let out = common::server::admin(dir, args, None);
+    let (stdout, stderr) = texts(&out);
+    assert!(
+        out.status.success(),
+        "crm-server {args:?}: {stdout}{stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+/// The logins of a data directory's users.
+fn logins(dir: &Path) -> Vec<String> {
+    let users = admin_json(dir, &["user", "list", "--json"]);
+    let list = users.as_array().expect("a list of users");
+    list.iter()
+        .map(|u| u["login"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many devices `login` has in a data directory.
+fn devices_of(dir: &Path, login: &str) -> usize {
+    let devices = admin_json(dir, &["device", "list", "--json"]);
+    let list = devices.as_array().expect("a list of devices");
+    list.iter().filter(|d| d["login"] == login).count()
+}
+
+/// The company settings' churn days in a data directory.
+fn churn_days(dir: &Path) -> u64 {
+    admin_json(dir, &["settings", "show"])["settings"]["churn_days"]
+        .as_u64()
+        .expect("settings show lists churn_days")
+}
+
+/// A value of a server database's `meta` table.
+fn server_meta(data_dir: &Path, key: &str) -> String {
+    let conn = rusqlite::Connection::open(data_dir.join("crm-server.sqlite3")).unwrap();
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("meta {key}: {e}"))
+}
+
+/// Flips one byte in the middle of document `id` as stored in the backup
+/// file `file` (whose WAL must be folded in); returns the file as it was.
+fn damage_document(file: &Path, id: &str) -> Vec<u8> {
+    let data: Vec<u8> = {
+        let conn = rusqlite::Connection::open(file).unwrap();
+        conn.query_row("SELECT data FROM docs WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let original = std::fs::read(file).unwrap();
+    let at = original
+        .windows(data.len())
+        .position(|w| w == data)
+        .expect("the document's bytes are stored in one piece");
+    let mut damaged = original.clone();
+    damaged[at + data.len() / 2] ^= 0x5a;
+    std::fs::write(file, &damaged).unwrap();
+    original
 }
 
 /// A pseudo-random pause (0–`max_ms`), printed so a failing run can be read.
@@ -201,19 +286,7 @@ fn verify_names_a_damaged_document_and_a_truncated_file_and_restore_refuses_both
                 .len()
                 == 0
     );
-    let data: Vec<u8> = {
-        let conn = rusqlite::Connection::open(&file).unwrap();
-        conn.query_row("SELECT data FROM docs WHERE id = 'c1'", [], |r| r.get(0))
-            .unwrap()
-    };
-    let original = std::fs::read(&file).unwrap();
-    let at = original
-        .windows(data.len())
-        .position(|w| w == data)
-        .expect("the document's bytes are stored in one piece");
-    let mut damaged = original.clone();
-    damaged[at + data.len() / 2] ^= 0x5a;
-    std::fs::write(&file, &damaged).unwrap();
+    let original = damage_document(&file, "c1");
 
     let out = node.run(&["verify"], None);
     let (stdout, stderr) = texts(&out);
@@ -339,6 +412,7 @@ fn a_restored_server_gets_back_from_laptops_what_the_backup_lacked() {
         })
         .collect();
     assert_eq!(kept.len(), 1, "the old copy is kept: {kept:?}");
+    assert_eq!(mode(&node.dir().join(&kept[0])), "600", "{kept:?}");
     let report = node.json(&["verify"]);
     assert_eq!(report["server"]["missing"], json!([]), "{report}");
     assert_eq!(report["server"]["server_documents"], 2);
@@ -491,4 +565,286 @@ fn a_backup_whose_disk_refuses_writes_keeps_what_it_has_and_catches_up_afterward
     assert_eq!(report["server"]["server_documents"], 6, "{report}");
     assert_eq!(report["server"]["missing"], json!([]), "{report}");
     assert_eq!(report["server"]["different"], json!([]), "{report}");
+}
+
+#[test]
+fn the_backup_directory_and_every_file_of_it_are_readable_by_their_owner_only() {
+    // The backup holds the server's TLS key and every password hash.
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "台州甲公司");
+    zhang.sync();
+    let mut node = BackupNode::for_server(&server, "bk", PASSWORD);
+    assert_eq!(mode(node.dir()), "700", "the directory init created");
+    assert_eq!(mode(&node.file()), "600", "the database init created");
+
+    // While following, SQLite's own files beside the database.
+    node.start();
+    zhang.ok(&["visit", "c1", "--notes", "跟进中"]);
+    zhang.sync();
+    wait_backup_even(&server, Duration::from_secs(30));
+    for suffix in ["-wal", "-shm"] {
+        let f = beside(&node.file(), suffix);
+        assert!(f.exists(), "{} exists while following", f.display());
+        assert_eq!(mode(&f), "600", "{}", f.display());
+    }
+    node.kill();
+
+    // A file left world-readable (by an earlier version) is closed at the
+    // next run.
+    std::fs::set_permissions(node.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    node.catch_up();
+    assert_eq!(mode(&node.file()), "600");
+
+    // A restored server directory is private too, even in a directory the
+    // operator made with the usual mode.
+    let target = node.scratch().join("restored");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    node.ok(&["restore", "--to", target.to_str().unwrap()], None);
+    assert_eq!(mode(&target.join("crm-server.sqlite3")), "600");
+    let fresh = node.scratch().join("new").join("restored");
+    node.ok(&["restore", "--to", fresh.to_str().unwrap()], None);
+    assert_eq!(mode(&fresh), "700");
+    assert_eq!(mode(&fresh.join("crm-server.sqlite3")), "600");
+}
+
+#[test]
+fn restore_to_latest_takes_every_record_held_and_to_a_time_the_records_of_then() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "丽水甲公司");
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+
+    // That was the last customer change. Only records change after it: a
+    // salesperson is added, her laptop signs in, the settings change.
+    let before_li = moment();
+    server.add_user_named("li", "李娜", Role::Salesperson, PASSWORD);
+    node.catch_up();
+    let before_login = moment();
+    let li = laptop(&server, "li");
+    node.catch_up();
+    let before_settings = moment();
+    let settings = node.scratch().join("settings.json");
+    std::fs::write(&settings, r#"{"churn_days": 45}"#).unwrap();
+    let out = server.admin(&["settings", "set", settings.to_str().unwrap()], None);
+    assert!(out.status.success(), "{:?}", texts(&out));
+    node.catch_up();
+
+    // A point in time: everything as it was then.
+    let restore_at = |when: &str, name: &str| {
+        let to = node.scratch().join(name);
+        node.ok(
+            &["restore", "--to", to.to_str().unwrap(), "--at", when],
+            None,
+        );
+        to
+    };
+    let then = restore_at(&before_li, "before-li");
+    assert_eq!(logins(&then), ["bk", "zhang"]);
+    let then = restore_at(&before_login, "before-login");
+    assert_eq!(logins(&then), ["bk", "li", "zhang"]);
+    assert_eq!(devices_of(&then, "li"), 0, "her laptop signed in later");
+    let then = restore_at(&before_settings, "before-settings");
+    assert_eq!(devices_of(&then, "li"), 1);
+    assert_eq!(churn_days(&then), 90, "the settings changed later");
+
+    // The latest: everything the backup holds, not the records as of the
+    // last customer change.
+    let latest = node.scratch().join("latest");
+    node.ok(&["restore", "--to", latest.to_str().unwrap()], None);
+    assert_eq!(logins(&latest), ["bk", "li", "zhang"]);
+    assert_eq!(devices_of(&latest, "li"), 1);
+    assert_eq!(churn_days(&latest), 45);
+    let lost_actor = server_meta(&server.data_dir, "actor");
+    assert_ne!(server_meta(&latest, "actor"), lost_actor);
+    assert_eq!(
+        server_meta(&latest, "former_actors"),
+        json!([lost_actor]).to_string()
+    );
+
+    // In place of the lost server, her laptop syncs without signing in again.
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    let _restored = TestServer::start_in_at(&latest, &address, &["--insecure-plain-http"]);
+    add(&li, "l1", "丽水乙公司");
+    let report = li.sync();
+    assert_eq!(pending(&li), 0, "{report}");
+}
+
+#[test]
+fn a_restore_to_before_the_backup_began_is_refused_naming_the_earliest_time() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "衢州甲公司");
+    zhang.sync();
+    let before_backup = moment();
+    add(&zhang, "c2", "衢州乙公司");
+    zhang.sync();
+    // The backup begins here: it has the whole log, but the users, devices
+    // and settings only as of now.
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+
+    let target = node.scratch().join("early");
+    let to = target.to_str().unwrap();
+    let refused = |args: &[&str]| {
+        let out = node.run(args, None);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains("最早"), "names the earliest time: {stderr}");
+        assert!(!target.exists(), "nothing is left behind");
+        stderr
+    };
+    let stderr = refused(&["restore", "--to", to, "--at", &before_backup]);
+    refused(&["restore", "--to", to, "--at-seq", "1"]);
+
+    // The time it names is one the backup can give.
+    let earliest = stderr
+        .split("--at \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a time to pass to --at: {stderr}"));
+    let report = node.json(&["restore", "--to", to, "--at", earliest]);
+    assert_eq!(report["customers"], 2, "{report}");
+    assert_eq!(logins(&target), ["bk", "zhang"]);
+}
+
+#[test]
+fn a_damaged_customer_can_be_skipped_and_comes_back_from_its_salespersons_laptop() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("wang", "王芳", Role::Clerk, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "金华甲公司");
+    add(&zhang, "c2", "金华乙公司");
+    zhang.ok(&["visit", "c1", "--notes", &"详细的拜访记录。".repeat(40)]);
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    damage_document(&node.file(), "c1");
+
+    // Refused: nothing is left behind, neither a directory restore made…
+    let made = node.scratch().join("new").join("srv");
+    let out = node.run(&["restore", "--to", made.to_str().unwrap()], None);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("c1") && stderr.contains("--skip-damaged"),
+        "{stderr}"
+    );
+    assert!(!node.scratch().join("new").exists(), "no directory is left");
+    // …nor anything in one the operator had, which stays as it was.
+    let had = node.scratch().join("had");
+    std::fs::create_dir(&had).unwrap();
+    std::fs::set_permissions(&had, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let out = node.run(&["restore", "--to", had.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1), "{:?}", texts(&out));
+    assert_eq!(std::fs::read_dir(&had).unwrap().count(), 0, "left empty");
+    assert_eq!(mode(&had), "750");
+
+    // Everything else, naming the skipped customer and its salesperson.
+    let report = node.json(&["restore", "--to", had.to_str().unwrap(), "--skip-damaged"]);
+    assert_eq!(report["customers"], 1, "{report}");
+    assert_eq!(report["skipped"][0]["id"], "c1", "{report}");
+    assert_eq!(report["skipped"][0]["salesperson"], "zhang", "{report}");
+    let text = node.ok(
+        &["restore", "--to", made.to_str().unwrap(), "--skip-damaged"],
+        None,
+    );
+    assert!(
+        text.contains("c1") && text.contains("张伟") && text.contains("同步"),
+        "{text}"
+    );
+
+    // In place of the lost server: the customer is missing until its
+    // salesperson's laptop syncs, which sends it back.
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    let restored = TestServer::start_in_at(&made, &address, &["--insecure-plain-http"]);
+    let client = Client::new(&restored.url, &Trust::PlainHttp).unwrap();
+    let wang = restored.api_login("wang", PASSWORD);
+    let c1 = |token: &str| client.get::<Value>("/api/v1/customers/c1", Some(token));
+    assert!(c1(&wang).is_err(), "skipped by the restore");
+    zhang.sync();
+    assert_eq!(pending(&zhang), 0);
+    let back = c1(&wang).expect("c1 is back on the server").to_string();
+    assert!(
+        back.contains("金华甲公司") && back.contains("详细的拜访记录"),
+        "{back}"
+    );
+    let c2: Value = client
+        .get("/api/v1/customers/c2", Some(&wang))
+        .expect("c2 was restored");
+    assert!(c2.to_string().contains("金华乙公司"));
+}
+
+#[test]
+fn sigterm_or_ctrl_c_stops_the_node_cleanly_and_a_copy_of_its_file_is_checked_offline() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    // Through a relay that counts connections, to see --offline make none.
+    let relay = NetCut::new(server.url.trim_start_matches("http://"));
+    let mut node = BackupNode::init(&format!("http://{}", relay.addr), "", "bk", PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    for (round, signal) in [(1u64, libc::SIGTERM), (2, libc::SIGINT)] {
+        add(&zhang, &format!("c{round}"), &format!("舟山客户{round}"));
+        zhang.ok(&["visit", &format!("c{round}"), "--notes", "停机前的拜访"]);
+        zhang.sync();
+        node.start();
+        let head = wait_backup_even(&server, Duration::from_secs(30))["head"].clone();
+        let status = node.stop_with(signal);
+        assert!(
+            status.success(),
+            "signal {signal}: {status:?}\n{}",
+            node.log()
+        );
+        assert!(
+            !beside(&node.file(), "-wal").exists(),
+            "signal {signal}: the WAL is folded into the file and removed"
+        );
+
+        // The file alone, copied elsewhere, is the whole backup.
+        let copy = node.scratch().join(format!("copy{round}"));
+        std::fs::create_dir(&copy).unwrap();
+        std::fs::copy(node.file(), copy.join("crm-backup.sqlite3")).unwrap();
+        let connections = relay.connections();
+        let offline = |args: &[&str]| -> Value {
+            let out = run_in(&copy, args, None);
+            let (stdout, stderr) = texts(&out);
+            assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+        };
+        let status = offline(&["status", "--offline", "--json"]);
+        assert_eq!(status["position"]["after"], head, "{status}");
+        assert_eq!(status["documents"], round, "{status}");
+        let report = offline(&["verify", "--offline", "--json"]);
+        assert_eq!(report["upto"], head, "{report}");
+        assert_eq!(report["documents"], round, "{report}");
+        assert!(
+            report["damaged"].as_object().unwrap().is_empty(),
+            "{report}"
+        );
+        assert_eq!(report["file_damage"], Value::Null, "{report}");
+        let text = node.ok(&["status", "--offline"], None);
+        assert!(
+            text.contains("--offline"),
+            "says the server was not asked: {text}"
+        );
+        assert_eq!(
+            relay.connections(),
+            connections,
+            "--offline never contacts the server"
+        );
+    }
 }

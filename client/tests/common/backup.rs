@@ -5,7 +5,7 @@
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,10 @@ use super::texts;
 
 /// A backup node: its directory and, while following, its `run` process.
 pub struct BackupNode {
-    dir: TempDir,
+    /// Holds the backup directory (created by `init` itself, so the test
+    /// sees the mode `crm-backup` gives it) and the follower's log.
+    root: TempDir,
+    dir: PathBuf,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -26,10 +29,11 @@ impl BackupNode {
     /// `crm-backup init` against `url` as `login` (a backup operator), with
     /// the server's fingerprint (empty: plain HTTP).
     pub fn init(url: &str, fingerprint: &str, login: &str, password: &str) -> BackupNode {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("run.log");
+        let root = tempfile::tempdir().unwrap();
+        let log = root.path().join("run.log");
         let node = BackupNode {
-            dir,
+            dir: root.path().join("backup"),
+            root,
             child: None,
             log,
         };
@@ -50,33 +54,17 @@ impl BackupNode {
 
     /// The backup directory.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.dir
+    }
+
+    /// A scratch directory beside the backup directory, removed with the node.
+    pub fn scratch(&self) -> &Path {
+        self.root.path()
     }
 
     /// Runs `crm-backup --dir DIR ARGS`.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
-        let mut child = Command::new(backup_bin())
-            .arg("--dir")
-            .arg(self.dir.path())
-            .args(args)
-            .env_remove("CRM_PASSWORD")
-            .env_remove("CRM_BACKUP_DIR")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start crm-backup");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+        run_in(&self.dir, args, stdin)
     }
 
     /// Runs a command that must succeed; returns stdout.
@@ -120,7 +108,7 @@ impl BackupNode {
             .unwrap();
         let mut cmd = Command::new(backup_bin());
         cmd.arg("--dir")
-            .arg(self.dir.path())
+            .arg(&self.dir)
             .arg("run")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -153,6 +141,16 @@ impl BackupNode {
         }
     }
 
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the follower and waits for
+    /// it to end; its exit status.
+    pub fn stop_with(&mut self, signal: libc::c_int) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("following");
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped.
+        let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0, "signal {signal} sent");
+        child.wait().unwrap()
+    }
+
     /// What the follower wrote to stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -160,8 +158,34 @@ impl BackupNode {
 
     /// The backup's store file.
     pub fn file(&self) -> PathBuf {
-        self.dir.path().join("crm-backup.sqlite3")
+        self.dir.join("crm-backup.sqlite3")
     }
+}
+
+/// Runs `crm-backup --dir DIR ARGS` on any backup directory (e.g. a copy).
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(backup_bin())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("CRM_PASSWORD")
+        .env_remove("CRM_BACKUP_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crm-backup");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
 }
 
 impl Drop for BackupNode {
@@ -207,6 +231,7 @@ pub struct NetCut {
     pub addr: String,
     open: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl NetCut {
@@ -216,10 +241,17 @@ impl NetCut {
         let addr = listener.local_addr().unwrap().to_string();
         let open = Arc::new(AtomicBool::new(true));
         let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (o, c, target) = (open.clone(), conns.clone(), target.to_string());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (o, c, n, target) = (
+            open.clone(),
+            conns.clone(),
+            accepted.clone(),
+            target.to_string(),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                n.fetch_add(1, Ordering::SeqCst);
                 if !o.load(Ordering::SeqCst) {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
@@ -237,7 +269,17 @@ impl NetCut {
                 pipe(upstream, client);
             }
         });
-        NetCut { addr, open, conns }
+        NetCut {
+            addr,
+            open,
+            conns,
+            accepted,
+        }
+    }
+
+    /// Connections made through the relay so far (refused ones included).
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// Drops every connection now; new ones are closed at once.
