@@ -848,3 +848,75 @@ fn sigterm_or_ctrl_c_stops_the_node_cleanly_and_a_copy_of_its_file_is_checked_of
         );
     }
 }
+
+/// The field test's story: the backup stops following; head office marks
+/// customer X reviewed (a change the server writes as itself); laptop A
+/// syncs and holds it; the server is lost and restored from the backup,
+/// which lacks that change; head office reviews X again; A syncs. The
+/// restored server writes as a new actor, so its second change cannot
+/// pass for the first: both reviews are everywhere, and nothing is stuck.
+#[test]
+fn head_office_changes_the_backup_lacked_survive_a_restore_without_a_clash() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("wang", "王芳", Role::Clerk, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let a = laptop(&server, "zhang");
+    add(&a, "c-x", "嘉兴南湖电子有限公司");
+    a.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    // From here on the backup does not follow.
+
+    let review = |server: &TestServer, notes: &str, tier: &str| {
+        let token = server.api_login("wang", PASSWORD);
+        common::http::post_json(
+            &server.url,
+            "/api/v1/customers/c-x/review",
+            Some(&token),
+            &json!({"tier": tier, "notes": notes}),
+        )
+        .ok_json();
+    };
+    review(&server, "第一次审查:资料齐全", "important");
+    a.sync();
+    assert!(card_text(&a, "c-x").contains("第一次审查"));
+
+    let latest = tempfile::tempdir().unwrap();
+    node.ok(&["restore", "--to", latest.path().to_str().unwrap()], None);
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    let restored = TestServer::start_in_at(latest.path(), &address, &["--insecure-plain-http"]);
+    review(&restored, "第二次审查:地址已核实", "special");
+
+    let report = a.sync();
+    assert_eq!(report["set_aside"], json!([]), "{report}");
+    assert_eq!(a.sync()["set_aside"], json!([]));
+    assert_eq!(pending(&a), 0);
+    let notes = |card: &Value| -> Vec<String> {
+        let mut v: Vec<String> = card["reviews"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["notes"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let both = ["第一次审查:资料齐全", "第二次审查:地址已核实"];
+    assert_eq!(notes(&a.json(&["show", "c-x"])), both, "on the laptop");
+    let clerk = laptop(&restored, "wang");
+    clerk.sync();
+    assert_eq!(notes(&clerk.json(&["show", "c-x"])), both, "on the server");
+    // Both were head office's; the laptop that handed the first one back
+    // is named as its sender, not as its author.
+    let history = clerk.json(&["history", "c-x"]);
+    let reviewers: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "review")
+        .map(|h| h["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(reviewers, ["wang", "wang"], "{history}");
+}

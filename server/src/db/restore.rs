@@ -163,6 +163,13 @@ impl RestoreWriter {
             [&epoch],
         )?;
         new_actor(conn)?;
+        // Laptops may hand back changes the lost server had accepted after
+        // the backup's copy, signed by head office or another salesperson;
+        // sync takes such changes made before this moment (`restored_at`).
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('restored_at', ?1)",
+            [chrono::Utc::now().timestamp_millis().to_string()],
+        )?;
         // A database restored before any record existed still needs an actor.
         documents::init_meta(conn)?;
         conn.execute_batch("COMMIT")?;
