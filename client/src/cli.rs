@@ -21,11 +21,11 @@ use crate::render;
 use crate::session;
 use crate::store::{now_millis, Store};
 
-/// 客户档案 — offline customer archive for field sales.
+/// 客户档案 — 业务员的离线客户档案。
 #[derive(Debug, Parser)]
 #[command(name = "crm", version, about = "客户档案(离线可用)— 业务员命令行")]
 pub struct Cli {
-    /// Data directory holding the local store.
+    /// 本机资料库所在目录(默认 ~/.crm;也可用环境变量 CRM_HOME 指定)
     #[arg(long, global = true, env = "CRM_HOME", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -34,95 +34,102 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// 初始化本机资料库 (set up the local profile)
+    /// 初始化本机资料库(第一步,之后再 crm login)
     Init {
-        /// Login of the salesperson using this laptop.
+        /// 使用这台电脑的业务员的登录名
         #[arg(long)]
         user: String,
-        /// Name shown to people (defaults to the login).
+        /// 显示的姓名(默认同登录名)
         #[arg(long)]
         name: Option<String>,
     },
-    /// 本机状态 (profile and store size)
+    /// 本机状态:用户、资料库、服务器、上次同步、待同步的修改
     Status(JsonFlag),
-    /// 新建客户 (create a customer)
+    /// 新建客户
     Add(AddArgs),
-    /// 修改客户档案,须说明原因 (edit archive fields; --reason required)
+    /// 修改客户档案,须说明原因
+    #[command(after_help = editable_fields())]
     Edit {
-        /// Customer id, id prefix or exact name.
+        /// 客户编号、编号开头、名称,或名称/联系人/电话中唯一匹配的一段
         customer: String,
-        /// FIELD=VALUE; FIELD is a path such as credit.limit or a Chinese label such as 信用额度.
-        #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+        /// 字段=新值;字段写路径(如 company.address)或中文名(如 地址、手机)
+        #[arg(long = "set", value_name = "字段=值", required = true)]
         set: Vec<String>,
-        /// Why the record changes (required).
+        /// 修改原因(必填)
         #[arg(long)]
         reason: Option<String>,
     },
-    /// 查看客户档案 (show a customer's card)
+    /// 查看客户档案
     Show {
+        /// 客户编号、编号开头、名称,或名称/联系人/电话中唯一匹配的一段
         customer: String,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 客户列表 (list customers)
+    /// 客户列表
     List(ListArgs),
-    /// 搜索客户:名称、联系人、电话、税号 (search name, contact, phone, tax number)
+    /// 搜索客户:名称、联系人、电话、税号
     Search {
+        /// 要找的文字:名称、联系人、电话或税号中的一段
         text: String,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 联系人 (contacts)
+    /// 联系人:新增、修改
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// 记录拜访/活动 (log a visit or other activity)
+    /// 记录拜访/电话等活动,自动排下次跟进
     Visit(VisitArgs),
-    /// 今日及逾期跟进 (follow-ups due today or overdue)
+    /// 今日及逾期跟进
     Followups {
-        /// Day to list for (default today), YYYY-MM-DD.
+        /// 哪一天(默认今天),格式 YYYY-MM-DD
         #[arg(long)]
         date: Option<Day>,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 修改历史:时间、人、字段、原因 (who changed what, when and why)
+    /// 修改历史:时间、人、字段、原因
     History {
+        /// 客户编号、编号开头或名称
         customer: String,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 未解决的冲突 (fields edited concurrently with different values)
+    /// 未解决的冲突(两人分别改成了不同的值)
     Conflicts {
-        /// Only this customer.
+        /// 只看此客户
         customer: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 解决冲突:选定字段的值并说明原因 (settle a conflict)
+    /// 解决冲突:选定字段的值并说明原因
     Resolve {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// Field path or Chinese label.
+        /// 字段路径或中文名
         field: String,
-        /// The value to keep.
+        /// 保留的值
         value: String,
+        /// 为什么保留这个值(必填)
         #[arg(long)]
         reason: Option<String>,
     },
-    /// 从 JSON Lines 文件导入客户 (import customers)
+    /// 从 JSON Lines 文件导入客户
     Import {
+        /// JSON Lines 文件(每行一位客户)
         file: PathBuf,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 从文档重建查询索引 (rebuild list/search tables from the documents)
+    /// 从客户档案重建列表和搜索索引
     RebuildIndex,
-    /// 登录同步服务器 (sign in to the server; pins its certificate)
+    /// 登录总部服务器(并记住它的证书)
     Login(LoginArgs),
-    /// 退出登录:删除本机保存的服务器令牌 (forget the server session)
+    /// 退出登录:删除本机保存的服务器令牌(客户数据保留)
     Logout,
-    /// 与服务器同步 (send local changes, receive others')
+    /// 与服务器同步:发送本机的修改,接收总部和他人的修改
     Sync(JsonFlag),
-    /// 待同步的修改 (customers with changes not yet on the server)
+    /// 有待同步修改的客户
     Pending(JsonFlag),
     /// 被搁置的客户:同步时暂时无法发送或保存的客户及原因
     Aside {
@@ -131,129 +138,176 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// 今日工作:到期及逾期跟进、明日计划、预警数 (today's work)
+    /// 今日工作:到期及逾期跟进(附电话)、明日计划、预警数
     Today(rules::TodayArgs),
-    /// 销售记录 (sales: the inputs of grading)
+    /// 销售记录(客户评级的依据)
     #[command(subcommand)]
     Sale(rules::SaleCommand),
-    /// 信用额度变更申请 (credit-limit requests)
+    /// 信用额度变更申请
     #[command(subcommand)]
     Credit(rules::CreditCommand),
-    /// 客户投诉 (complaints)
+    /// 客户投诉
     #[command(subcommand)]
     Complaint(rules::ComplaintCommand),
-    /// 定期审查 (periodic review)
+    /// 定期审查
     #[command(subcommand)]
     Review(rules::ReviewCommand),
-    /// 客户重大变化 (major changes at a customer)
+    /// 客户重大变化
     #[command(subcommand)]
     Flag(rules::FlagCommand),
-    /// 报表:销售活动日报表 (reports)
+    /// 报表:销售活动日报表
     #[command(subcommand)]
     Report(rules::ReportCommand),
-    /// 预警 (early warnings on this laptop's customers)
+    /// 本机客户的预警
     Warnings(JsonFlag),
-    /// 客户等级管理汇总表预览 (grade table preview)
+    /// 客户等级管理汇总表预览
     Grades(JsonFlag),
 }
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Server address, e.g. https://10.0.0.5:8443.
+    /// 服务器地址,如 https://10.0.0.5:8443
     #[arg(long, value_name = "URL")]
     server: String,
-    /// Login name; must be this store's user.
+    /// 登录名,须与 crm init 时的用户相同
     #[arg(long)]
     user: String,
-    /// SHA-256 fingerprint of the server's certificate, as crm-server printed it.
+    /// 服务器证书的 SHA-256 指纹(总部提供,crm-server 启动时显示)
     #[arg(long, value_name = "HEX", conflicts_with = "ca_file")]
     fingerprint: Option<String>,
-    /// PEM file of the CA (or server) certificate to trust instead of a fingerprint.
+    /// 不用指纹时,信任的 CA(或服务器)证书文件(PEM)
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
-    /// Read the password from one line of standard input (else CRM_PASSWORD, else a prompt).
+    /// 从标准输入读一行作为密码(否则用环境变量 CRM_PASSWORD,否则提示输入)
     #[arg(long)]
     password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct JsonFlag {
-    /// Print JSON instead of a table.
+    /// 输出 JSON(供脚本使用)
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Company name (客户名称).
+    /// 客户名称
     #[arg(long)]
     name: String,
-    /// Id; generated if absent.
+    /// 客户编号(不填则自动生成)
     #[arg(long)]
     id: Option<String>,
+    /// 区域
     #[arg(long)]
     region: Option<String>,
+    /// 客户等级 A–E(只有总部可设定)
     #[arg(long)]
     grade: Option<Grade>,
+    /// 状态:active 活跃、inactive 非活跃、lost 丢失
     #[arg(long)]
     status: Option<Status>,
-    #[arg(long)]
+    /// 信用额度(只能通过信用额度变更申请设定,此处会被拒绝)
+    #[arg(long, hide = true)]
     credit_limit: Option<i64>,
+    /// 行业
     #[arg(long)]
     industry: Option<String>,
-    /// Intent level for a prospect (O/H/A/B/C/lost).
+    /// 潜客意向等级(O/H/A/B/C/lost)
     #[arg(long)]
     intent: Option<Intent>,
-    /// Main contact's name.
+    /// 主要联系人姓名
     #[arg(long)]
     contact: Option<String>,
-    /// Main contact's mobile.
+    /// 主要联系人手机
     #[arg(long)]
     mobile: Option<String>,
+    /// 税务登记号
     #[arg(long)]
     tax_no: Option<String>,
-    /// Any other field, FIELD=VALUE (repeatable).
-    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    /// 其他字段,字段=值(可多次使用;字段见 crm edit --help)
+    #[arg(long = "set", value_name = "字段=值")]
     set: Vec<String>,
-    /// Create even if a customer with the same name, phone or tax number exists.
+    /// 即使已有同名、同电话或同税号的客户也新建
     #[arg(long)]
     allow_duplicate: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// 只列出此区域的客户
     #[arg(long)]
     region: Option<String>,
+    /// 只列出此状态的客户(活跃/非活跃/丢失)
     #[arg(long)]
     status: Option<Status>,
+    /// 只列出此等级的客户(A–E)
     #[arg(long)]
     grade: Option<Grade>,
+    /// 只列出此业务员(登录名)的客户
     #[arg(long)]
     salesperson: Option<String>,
+    /// 排列顺序:name 按名称拼音,recent 最近联系在前,followup 下次跟进最早在前,grade 等级高在前
+    #[arg(long, value_enum, default_value_t = ListOrder::Name)]
+    sort: ListOrder,
     #[command(flatten)]
     json: JsonFlag,
 }
 
+/// How `crm list` orders customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListOrder {
+    /// 按名称拼音
+    Name,
+    /// 最近联系在前
+    Recent,
+    /// 下次跟进最早在前
+    Followup,
+    /// 等级高在前
+    Grade,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
-    /// 新增联系人 (add a contact)
-    Add {
+    /// 修改联系人:按姓名或 crm show 列出的序号指定,须说明原因
+    Edit {
+        /// 客户编号、编号开头或名称
         customer: String,
+        /// 联系人姓名,或 crm show 列出的序号(1、2、…)
+        contact: String,
+        /// 字段=新值;字段如 手机、电话、职务、部门、邮箱、微信、姓名
+        #[arg(long = "set", value_name = "字段=值", required = true)]
+        set: Vec<String>,
+        /// 修改原因(必填)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// 新增联系人
+    Add {
+        /// 客户编号、编号开头或名称
+        customer: String,
+        /// 姓名
         #[arg(long)]
         name: String,
+        /// 职务
         #[arg(long, default_value = "")]
         title: String,
+        /// 部门
         #[arg(long, default_value = "")]
         department: String,
+        /// 手机
         #[arg(long, default_value = "")]
         mobile: String,
+        /// 电话
         #[arg(long, default_value = "")]
         phone: String,
+        /// 邮箱
         #[arg(long, default_value = "")]
         email: String,
+        /// 微信
         #[arg(long, default_value = "")]
         wechat: String,
-        /// Make this the main contact.
+        /// 设为主要联系人
         #[arg(long)]
         primary: bool,
     },
@@ -270,20 +324,21 @@ pub enum AsideCommand {
 
 #[derive(Debug, Args)]
 pub struct VisitArgs {
+    /// 客户编号、编号开头、名称,或名称/联系人/电话中唯一匹配的一段
     customer: String,
-    /// What happened.
+    /// 内容:谈了什么、结果如何
     #[arg(long)]
     notes: String,
-    /// visit, call, mail, event, survey, gift, message, meeting.
+    /// 方式(默认 visit):visit 拜访、call 电话、mail 寄送、event 活动、survey 调查、gift 礼品、message 短信、meeting 会议
     #[arg(long, default_value = "visit")]
     kind: ActivityKind,
-    /// Intent level judged after this contact; the current level if absent.
+    /// 本次联系后判断的意向等级(不填则沿用)
     #[arg(long)]
     intent: Option<Intent>,
-    /// Next follow-up (YYYY-MM-DD); from the cadence of the intent level if absent.
+    /// 下次跟进日期 YYYY-MM-DD(不填则按意向等级的跟进周期计算)
     #[arg(long)]
     next: Option<Day>,
-    /// When it happened: "YYYY-MM-DD HH:MM" or YYYY-MM-DD (default now).
+    /// 发生时间 "YYYY-MM-DD HH:MM" 或 YYYY-MM-DD(默认现在)
     #[arg(long)]
     at: Option<String>,
 }
@@ -325,13 +380,81 @@ fn apply_sets(card: &mut Customer, sets: &[String]) -> Result<()> {
         let (field, value) = s
             .split_once('=')
             .ok_or_else(|| DomainError::invalid(s.as_str(), "应写成 字段=值"))?;
-        let path = labels::path_of(field);
+        let path = edit::path_for(card, field)?;
         if path == "id" {
             return Err(DomainError::invalid("id", "客户编号不能修改").into());
         }
-        *card = edit::set_text(card, path, value)?;
+        *card = edit::set_text(card, &path, value)?;
     }
     Ok(())
+}
+
+/// The contact of `card` a person meant: its name, its number as `crm
+/// show` lists it (1, 2, …), or its id.
+fn contact_key(card: &Customer, which: &str) -> Result<String> {
+    let which = which.trim();
+    if card.contacts.contains_key(which) {
+        return Ok(which.to_string());
+    }
+    if let Ok(n) = which.parse::<usize>() {
+        if let Some(id) = n.checked_sub(1).and_then(|i| card.contacts.keys().nth(i)) {
+            return Ok(id.clone());
+        }
+    }
+    let named: Vec<(usize, &String)> = card
+        .contacts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, k))| k.name == which)
+        .map(|(i, (id, _))| (i + 1, id))
+        .collect();
+    match named.as_slice() {
+        [(_, id)] => Ok((*id).clone()),
+        [] => Err(DomainError::invalid(
+            "contact",
+            format!(
+                "{} 没有名为“{which}”的联系人;可写联系人姓名,或 crm show 列出的序号(1–{})",
+                card.name,
+                card.contacts.len()
+            ),
+        )
+        .into()),
+        many => Err(DomainError::invalid(
+            "contact",
+            format!(
+                "{} 有 {} 位联系人叫“{which}”(序号 {});请写序号",
+                card.name,
+                many.len(),
+                many.iter()
+                    .map(|(n, _)| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+        )
+        .into()),
+    }
+}
+
+/// What `crm edit --help` lists: every field with its Chinese label.
+fn editable_fields() -> String {
+    let mut out = String::from("可修改的字段(写路径或中文名均可):\n");
+    for (path, label) in labels::FIELDS {
+        if crm_shared::access::BY_RULE_ONLY.contains(path) {
+            continue;
+        }
+        out.push_str(&format!("  {label:<8} {path}\n"));
+    }
+    out.push_str("主要联系人的字段也可直接写:");
+    out.push_str(
+        &labels::MAIN_CONTACT_ALIASES
+            .iter()
+            .map(|(a, _)| *a)
+            .filter(|a| !a.contains('.'))
+            .collect::<Vec<_>>()
+            .join("、"),
+    );
+    out.push_str("\n其他联系人用 crm contact edit;竞争对手写 business.competitors.<名称>=<评价>;\n信用额度只能通过信用额度变更申请(crm credit request)修改。");
+    out
 }
 
 /// How `crm login` trusts the server: http needs nothing, https needs a
@@ -414,14 +537,33 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&dir)?;
             let (customers, bytes) = store.stats()?;
             let p = store.profile();
+            let server = session::current(&store)?.map(|s| s.server_url);
+            let last_sync = store.last_sync_at()?;
+            let waiting = store.pending_count()?;
+            let aside = store.aside()?.len();
             if j.json {
-                print_json(
-                    &json!({"user": p.user, "display_name": p.display_name, "customers": customers, "document_bytes": bytes, "store": Store::file(&dir)}),
-                );
+                print_json(&json!({
+                    "user": p.user, "display_name": p.display_name,
+                    "customers": customers, "document_bytes": bytes,
+                    "store": Store::file(&dir), "server": server,
+                    "last_sync_at": last_sync, "pending": waiting, "set_aside": aside,
+                }));
             } else {
                 println!("用户:{}({})", p.display_name, p.user);
                 println!("资料库:{}", Store::file(&dir).display());
                 println!("客户:{customers} 位,文档 {:.1} MB", bytes as f64 / 1e6);
+                match &server {
+                    Some(url) => println!("服务器:{url}"),
+                    None => println!("服务器:尚未登录(crm login)"),
+                }
+                match last_sync {
+                    Some(at) => println!("上次同步成功:{}", render::time(at)),
+                    None => println!("上次同步成功:从未同步"),
+                }
+                println!("待同步:{waiting} 位客户的修改");
+                if aside > 0 {
+                    println!("被搁置:{aside} 位客户(crm aside 查看)");
+                }
             }
         }
         Command::Add(a) => {
@@ -501,7 +643,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::List(l) => {
             let store = Store::open(&dir)?;
-            let rows: Vec<_> = store
+            let mut rows: Vec<_> = store
                 .list()?
                 .into_iter()
                 .filter(|s| l.region.as_ref().is_none_or(|r| &s.region == r))
@@ -509,10 +651,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 .filter(|s| l.grade.is_none_or(|g| s.grade == Some(g)))
                 .filter(|s| l.salesperson.as_ref().is_none_or(|p| &s.salesperson == p))
                 .collect();
+            // Stable sorts over the pinyin order: ties stay by name.
+            match l.sort {
+                ListOrder::Name => {}
+                ListOrder::Recent => rows.sort_by_key(|s| std::cmp::Reverse(s.last_activity_at)),
+                ListOrder::Followup => {
+                    rows.sort_by_key(|s| (s.next_followup.is_none(), s.next_followup))
+                }
+                ListOrder::Grade => rows.sort_by_key(|s| (s.grade.is_none(), s.grade)),
+            }
             if l.json.json {
                 print_json(&rows);
             } else {
-                render::summaries(&rows);
+                render::summaries(&rows, &store.short_ids()?);
             }
         }
         Command::Search { text, json } => {
@@ -521,7 +672,52 @@ pub fn run(cli: Cli) -> Result<()> {
             if json.json {
                 print_json(&rows);
             } else {
-                render::summaries(&rows);
+                render::summaries(&rows, &store.short_ids()?);
+            }
+        }
+        Command::Contact(ContactCommand::Edit {
+            customer,
+            contact,
+            set,
+            reason,
+        }) => {
+            let mut store = Store::open(&dir)?;
+            let id = store.resolve_key(&customer)?;
+            let before = store.get(&id)?;
+            let key = contact_key(&before, &contact)?;
+            let mut sets = Vec::with_capacity(set.len());
+            for s in &set {
+                let (field, value) = s
+                    .split_once('=')
+                    .ok_or_else(|| DomainError::invalid(s.as_str(), "应写成 字段=值"))?;
+                let f = labels::contact_field(field).ok_or_else(|| {
+                    DomainError::invalid(
+                        field,
+                        format!(
+                            "联系人没有这个字段;可写:{}",
+                            labels::CONTACT_FIELDS
+                                .iter()
+                                .map(|(_, l)| *l)
+                                .collect::<Vec<_>>()
+                                .join("、")
+                        ),
+                    )
+                })?;
+                sets.push(format!("contacts.{key}.{f}={value}"));
+            }
+            let mut after = before.clone();
+            apply_sets(&mut after, &sets)?;
+            check_allowed(&store, &before, &after)?;
+            let note = store.note(Action::Edit, reason.as_deref());
+            let changes = store.change(&id, &note, |c| apply_sets(c, &sets))?;
+            if changes.is_empty() {
+                println!("没有变化,未保存。");
+            } else {
+                println!(
+                    "已保存 {} 的联系人 {} 的修改:",
+                    before.name, before.contacts[&key].name
+                );
+                render::field_changes(&changes);
             }
         }
         Command::Contact(ContactCommand::Add {
@@ -828,7 +1024,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("没有待同步的修改。");
             } else {
                 println!("{} 位客户有待同步的修改:", rows.len());
-                render::summaries(&rows);
+                render::summaries(&rows, &store.short_ids()?);
             }
         }
         Command::Aside { action, json } => {

@@ -40,36 +40,39 @@ fn print_json(v: &impl serde::Serialize) {
 /// `crm sale …`
 #[derive(Debug, Subcommand)]
 pub enum SaleCommand {
-    /// 记录一笔销售 (record a sale)
+    /// 记录一笔销售
     Add {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// Amount in yuan (金额).
+        /// 金额(元)
         #[arg(long)]
         amount: i64,
-        /// Product (产品).
+        /// 产品
         #[arg(long, default_value = "")]
         product: String,
-        /// Quantity (数量).
+        /// 数量
         #[arg(long, default_value_t = 1.0)]
         quantity: f64,
-        /// Day of the sale (default today).
+        /// 销售日期 YYYY-MM-DD(默认今天)
         #[arg(long)]
         day: Option<Day>,
-        /// Payment due (应付款日) for a sale on credit.
+        /// 赊销的应付款日 YYYY-MM-DD
         #[arg(long)]
         due: Option<Day>,
     },
-    /// 登记付款 (mark a sale paid)
+    /// 登记付款
     Paid {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// The sale's id (see `crm sale list`).
+        /// 销售记录编号(见 crm sale list)
         sale: String,
-        /// Day paid (default today).
+        /// 付款日期 YYYY-MM-DD(默认今天)
         #[arg(long)]
         on: Option<Day>,
     },
-    /// 销售记录 (list a customer's sales)
+    /// 某客户的销售记录
     List {
+        /// 客户编号、编号开头或名称
         customer: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -81,16 +84,18 @@ pub enum SaleCommand {
 pub enum CreditCommand {
     /// 申请变更信用额度(离线可用,同步后由总部审批)
     Request {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// Proposed limit in yuan (拟变更信用额度).
+        /// 拟变更的信用额度(元)
         #[arg(long)]
         limit: i64,
-        /// Why (申请理由, required).
+        /// 申请理由(必填)
         #[arg(long)]
         reason: Option<String>,
     },
     /// 信用额度申请及审批进度
     List {
+        /// 只看此客户
         customer: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
@@ -100,39 +105,46 @@ pub enum CreditCommand {
 /// `crm complaint …`
 #[derive(Debug, Subcommand)]
 pub enum ComplaintCommand {
-    /// 登记投诉 (register a complaint)
+    /// 登记投诉
     Add {
+        /// 客户编号、编号开头或名称
         customer: String,
+        /// 投诉内容
         #[arg(long)]
         description: String,
-        /// quality / non_quality (质量问题 / 非质量问题).
+        /// 性质:quality 质量问题、non_quality 非质量问题
         #[arg(long)]
         category: Option<ComplaintCategory>,
-        /// When it was received: "YYYY-MM-DD HH:MM" (default now).
+        /// 收到投诉的时间 "YYYY-MM-DD HH:MM"(默认现在)
         #[arg(long)]
         at: Option<String>,
     },
     /// 处理投诉:调查、方案、执行、客户是否满意
     Update {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// The complaint's id (see `crm show`).
+        /// 投诉编号(见 crm show)
         complaint: String,
+        /// 性质:quality 质量问题、non_quality 非质量问题
         #[arg(long)]
         category: Option<ComplaintCategory>,
+        /// 调查情况
         #[arg(long)]
         investigation: Option<String>,
+        /// 处理方案
         #[arg(long)]
         remedy: Option<String>,
+        /// 执行情况
         #[arg(long)]
         execution: Option<String>,
-        /// yes / no (是 / 否).
+        /// 客户是否满意:是 / 否
         #[arg(long)]
         satisfied: Option<String>,
-        /// Close the complaint (结案).
+        /// 结案
         #[arg(long)]
         close: bool,
     },
-    /// 月度客诉统计 (monthly statistics of the local customers)
+    /// 本机客户的月度客诉统计
     Stats(JsonFlag),
 }
 
@@ -141,10 +153,12 @@ pub enum ComplaintCommand {
 pub enum ReviewCommand {
     /// 标记档案已审查,可同时设定客户类别
     Mark {
+        /// 客户编号、编号开头或名称
         customer: String,
-        /// important / special / general (重要 / 特殊 / 一般).
+        /// 客户类别:important 重要、special 特殊、general 一般
         #[arg(long)]
         tier: Option<Tier>,
+        /// 审查意见
         #[arg(long, default_value = "")]
         notes: String,
     },
@@ -157,12 +171,19 @@ pub enum ReviewCommand {
 pub enum FlagCommand {
     /// 登记客户重大变化(管理层、股权、破产重组……)
     Add {
+        /// 客户编号、编号开头或名称
         customer: String,
+        /// 发生了什么变化
         #[arg(long)]
         description: String,
     },
     /// 重大变化已处理
-    Clear { customer: String, flag: String },
+    Clear {
+        /// 客户编号、编号开头或名称
+        customer: String,
+        /// 重大变化的编号(见 crm show)
+        flag: String,
+    },
 }
 
 /// `crm report …`
@@ -170,10 +191,10 @@ pub enum FlagCommand {
 pub enum ReportCommand {
     /// 销售活动日报表
     Daily {
-        /// Day (default today).
+        /// 哪一天 YYYY-MM-DD(默认今天)
         #[arg(long)]
         day: Option<Day>,
-        /// Salesperson (default this laptop's user).
+        /// 业务员登录名(默认本机用户)
         #[arg(long)]
         user: Option<String>,
         #[command(flatten)]
@@ -184,7 +205,7 @@ pub enum ReportCommand {
 /// `crm today`
 #[derive(Debug, Args)]
 pub struct TodayArgs {
-    /// Day (default today).
+    /// 哪一天 YYYY-MM-DD(默认今天)
     #[arg(long, alias = "date")]
     pub day: Option<Day>,
     #[command(flatten)]
@@ -613,19 +634,29 @@ pub fn today_cmd(store: &Store, a: TodayArgs) -> Result<()> {
             "今日".into()
         };
         println!(
-            "  {} {}  {}  {}",
-            p.customer,
+            "  {}  {}  {}  {}",
             p.name,
             late,
-            p.intent.map(|i| i.label()).unwrap_or_default()
+            p.intent.map(|i| i.label()).unwrap_or_default(),
+            who_to_call(p)
         );
     }
     println!("明日计划 {} 位:", tomorrow.len());
     for p in &tomorrow {
-        println!("  {} {}", p.customer, p.name);
+        println!("  {}  {}", p.name, who_to_call(p));
     }
     println!("预警 {} 条(crm warnings 查看)", warnings.len());
     Ok(())
+}
+
+/// Whom to call about a planned follow-up, and the number.
+fn who_to_call(p: &reports::Planned) -> String {
+    match (&p.contact, &p.phone) {
+        (Some(c), Some(n)) => format!("{c} {n}"),
+        (None, Some(n)) => n.clone(),
+        (Some(c), None) => format!("{c}(无电话)"),
+        (None, None) => "(无联系人)".into(),
+    }
 }
 
 /// Runs `crm report …`.

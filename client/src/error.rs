@@ -13,10 +13,10 @@ pub enum StoreError {
     #[error("本地资料库已属于用户 {0},不能再初始化为其他用户")]
     AlreadyInitialised(String),
     /// No customer matches.
-    #[error("找不到客户“{0}”")]
+    #[error("找不到客户“{0}”(可用 crm search 按名称、联系人、电话或税号查找)")]
     NotFound(String),
-    /// Several customers match a prefix.
-    #[error("“{key}”对应多位客户:{candidates};请输入完整编号")]
+    /// Several customers match a prefix or a part of their name.
+    #[error("“{key}”对应多位客户:{candidates};请输入完整名称或列表中的编号")]
     Ambiguous {
         /// What was typed.
         key: String,

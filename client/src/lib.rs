@@ -22,3 +22,4 @@ pub use store::Store;
 pub mod cli;
 pub mod cli_rules;
 pub mod render;
+pub mod usage;

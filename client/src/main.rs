@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use crm_client::usage::{self, Parsed};
 
 fn main() -> ExitCode {
     // `crm history X | head` must end quietly with 0, like any Unix tool.
@@ -18,7 +18,14 @@ fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = crm_client::cli::Cli::parse();
+    let cli = match usage::parse() {
+        Parsed::Run(cli) => cli,
+        Parsed::Shown => return ExitCode::SUCCESS,
+        Parsed::Wrong(why) => {
+            eprintln!("错误:{why}");
+            return ExitCode::from(2);
+        }
+    };
     match std::panic::catch_unwind(|| crm_client::cli::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {

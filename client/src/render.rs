@@ -14,7 +14,8 @@ use crm_shared::summary::CustomerSummary;
 
 use crate::error::Result;
 
-fn time(ms: Millis) -> String {
+/// A moment as people read it, in local time.
+pub fn time(ms: Millis) -> String {
     use chrono::TimeZone;
     chrono::Local
         .timestamp_millis_opt(ms)
@@ -35,8 +36,16 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-/// A list of customers.
-pub fn summaries(rows: &[CustomerSummary]) {
+/// An id as lists show it: its shortest unique start, with "…" when cut.
+fn short_id(id: &str, short_ids: &std::collections::HashMap<String, String>) -> String {
+    match short_ids.get(id) {
+        Some(s) if s.len() < id.len() => format!("{s}…"),
+        _ => id.to_string(),
+    }
+}
+
+/// A list of customers; ids shortened to what still names each one.
+pub fn summaries(rows: &[CustomerSummary], short_ids: &std::collections::HashMap<String, String>) {
     if rows.is_empty() {
         println!("没有找到客户。");
         return;
@@ -54,7 +63,7 @@ pub fn summaries(rows: &[CustomerSummary]) {
     ]);
     for s in rows {
         t.add_row(vec![
-            s.id.clone(),
+            short_id(&s.id, short_ids),
             s.name.clone(),
             s.region.clone(),
             opt(s.grade.map(|g| g.code())),
@@ -234,14 +243,25 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
         }
     }
     if !c.contacts.is_empty() {
-        let mut t = table(&["联系人", "部门", "职务", "手机", "电话", "邮箱", "微信"]);
-        for k in c.contacts.values() {
+        // The number is what `crm contact edit` takes besides the name.
+        let mut t = table(&[
+            "序号",
+            "联系人",
+            "部门",
+            "职务",
+            "手机",
+            "电话",
+            "邮箱",
+            "微信",
+        ]);
+        for (i, k) in c.contacts.values().enumerate() {
             let name = if k.primary {
                 format!("{}(主)", k.name)
             } else {
                 k.name.clone()
             };
             t.add_row(vec![
+                (i + 1).to_string(),
                 name,
                 k.department.clone(),
                 k.title.clone(),

@@ -261,29 +261,84 @@ impl Store {
         Ok(changes)
     }
 
-    /// The id a user meant: an exact id, a unique id prefix, or an exact name.
+    /// The id a user meant: an exact id, a unique id prefix, an exact
+    /// name, or else the one customer whose name, contact, phone or tax
+    /// number contains `key`. When several contain it they are named.
     pub fn resolve_key(&self, key: &str) -> Result<String> {
         if db::doc_exists(&self.conn, key)? {
             return Ok(key.to_string());
         }
+        let listed = |many: &[(String, String)]| {
+            many.iter()
+                .take(5)
+                .map(|(i, n)| format!("{n}({i})"))
+                .collect::<Vec<_>>()
+                .join("、")
+        };
         let found = db::find_ids(&self.conn, key)?;
+        match found.as_slice() {
+            [(id, _)] => return Ok(id.clone()),
+            [] => {}
+            many => {
+                return Err(StoreError::Ambiguous {
+                    key: key.to_string(),
+                    candidates: listed(many),
+                })
+            }
+        }
+        let found: Vec<(String, String)> = match key.trim() {
+            k if k.chars().count() >= 2 => db::search(&self.conn, k)?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect(),
+            _ => Vec::new(),
+        };
         match found.as_slice() {
             [] => Err(StoreError::NotFound(key.to_string())),
             [(id, _)] => Ok(id.clone()),
             many => Err(StoreError::Ambiguous {
                 key: key.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|(i, n)| format!("{i} {n}"))
-                    .collect::<Vec<_>>()
-                    .join("、"),
+                candidates: format!(
+                    "{}{}",
+                    listed(many),
+                    if many.len() > 5 {
+                        format!(" 等 {} 位", many.len())
+                    } else {
+                        String::new()
+                    }
+                ),
             }),
         }
     }
 
-    /// Every customer, by name.
+    /// Every customer, by name in pinyin order.
     pub fn list(&self) -> Result<Vec<CustomerSummary>> {
-        Ok(db::list(&self.conn)?)
+        let mut rows = db::list(&self.conn)?;
+        rows.sort_by_cached_key(|s| (crm_shared::pinyin::sort_key(&s.name), s.id.clone()));
+        Ok(rows)
+    }
+
+    /// For each customer id, the shortest start of it that names only that
+    /// customer here (at least 6 characters): what lists show, and what
+    /// `resolve_key` accepts. Ids made a few milliseconds apart share their
+    /// first dozen characters, so a fixed cut would not do.
+    pub fn short_ids(&self) -> Result<HashMap<String, String>> {
+        let ids = db::doc_ids(&self.conn)?;
+        let common =
+            |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        let mut out = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let before = i.checked_sub(1).map_or(0, |j| common(&ids[j], id));
+            let after = ids.get(i + 1).map_or(0, |n| common(n, id));
+            let keep = (before.max(after) + 1).max(6);
+            out.insert(id.clone(), id.chars().take(keep).collect());
+        }
+        Ok(out)
+    }
+
+    /// When the last sync that completed did (ms), if any has.
+    pub fn last_sync_at(&self) -> Result<Option<i64>> {
+        Ok(db::meta_get(&self.conn, "sync.at")?.and_then(|v| v.parse().ok()))
     }
 
     /// Customers whose name, contacts, phones, tax number or id contain `q`.
@@ -812,6 +867,7 @@ impl Store {
         if !keep_cursor {
             db::meta_set(&tx, "sync.epoch", &resp.epoch)?;
             db::meta_set(&tx, "sync.cursor", &resp.cursor.to_string())?;
+            db::meta_set(&tx, "sync.at", &now.to_string())?;
         }
         if let Some(s) = &resp.settings {
             let json = serde_json::to_string(s).expect("settings serialise");

@@ -1079,3 +1079,275 @@ fn output_to_a_closed_pipe_ends_quietly_with_0() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }
 }
+
+/// Every command's --help reads in Chinese: clap's own headings and flags
+/// included, and every option says what it is for.
+#[test]
+fn every_help_text_is_chinese() {
+    fn walk(cmd: &mut clap::Command, path: &str, wrong: &mut Vec<String>) {
+        let help = cmd.render_long_help().to_string();
+        for english in [
+            "Usage",
+            "Options",
+            "Commands",
+            "Arguments",
+            "Print help",
+            "Print version",
+            "possible values",
+            "default:",
+            "env:",
+            "The ",
+            " the ",
+        ] {
+            if help.contains(english) {
+                wrong.push(format!("{path}: “{english}”"));
+            }
+        }
+        for arg in cmd.get_arguments() {
+            let text = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let chinese = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            if !chinese && !arg.is_hide_set() {
+                wrong.push(format!("{path} {}: {text:?}", arg.get_id()));
+            }
+        }
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        for name in names {
+            let sub = cmd.find_subcommand_mut(&name).unwrap();
+            walk(sub, &format!("{path} {name}"), wrong);
+        }
+    }
+    let mut cmd = crm_client::usage::command();
+    cmd.build();
+    let mut wrong = Vec::new();
+    walk(&mut cmd, "crm", &mut wrong);
+    assert!(wrong.is_empty(), "not Chinese:\n  {}", wrong.join("\n  "));
+
+    // A wrong command line is told in Chinese too, with exit code 2.
+    let home = init("zhangsan");
+    let err = fails_with(home.path(), 2, &["lisst"]);
+    assert!(
+        err.contains("没有“lisst”这个命令") && err.contains("list"),
+        "{err}"
+    );
+    let err = fails_with(home.path(), 2, &["sale", "add", "c1", "--amount", "很多"]);
+    assert!(
+        err.contains("--amount") && err.contains("应为数字"),
+        "{err}"
+    );
+}
+
+/// How a salesperson names customers: part of a name, a phone, the start
+/// of an id as the list shows it; the list in pinyin order or by latest
+/// contact; a contact's phone changed by the contact's name or number, or
+/// through the card's own labels; today's follow-ups with whom to call.
+#[test]
+fn customers_are_found_and_edited_the_way_a_salesperson_names_them() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    for (name, contact, mobile) in [
+        ("张家港钢铁有限公司", "周工", "13900000001"),
+        ("上海华东机电有限公司", "李经理", "13800001111"),
+        ("上海华东物流有限公司", "钱总", "13700002222"),
+        ("阿拉善盐化有限公司", "孙主任", "13600003333"),
+    ] {
+        ok(
+            dir,
+            &[
+                "add",
+                "--name",
+                name,
+                "--contact",
+                contact,
+                "--mobile",
+                mobile,
+            ],
+        );
+    }
+    let names = |rows: &Value| -> Vec<String> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&ok_json(dir, &["list"])),
+        [
+            "阿拉善盐化有限公司",
+            "上海华东机电有限公司",
+            "上海华东物流有限公司",
+            "张家港钢铁有限公司"
+        ],
+        "pinyin order"
+    );
+
+    // Part of a name, a phone or a contact finds the one customer it names.
+    let show = |key: &str| {
+        ok_json(dir, &["show", key])["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(show("机电"), "上海华东机电有限公司");
+    assert_eq!(show("13700002222"), "上海华东物流有限公司");
+    assert_eq!(show("周工"), "张家港钢铁有限公司");
+    // Several: each is named, with what to type instead.
+    let err = fails(
+        dir,
+        &["show", "上海华东"],
+        &["上海华东机电有限公司", "上海华东物流有限公司"],
+    );
+    assert!(err.contains("编号"), "{err}");
+    fails(
+        dir,
+        &["show", "不存在的公司"],
+        &["找不到客户", "crm search"],
+    );
+
+    // Ids created a few milliseconds apart share their first dozen
+    // characters: the list shows each one's shortest unique start, which
+    // names it.
+    let ids = list_ids(dir);
+    let table = ok(dir, &["list"]);
+    for id in &ids {
+        let shown = table
+            .split_whitespace()
+            .find(|w| w.ends_with('…') && id.starts_with(w.trim_end_matches('…')))
+            .unwrap_or_else(|| panic!("{id} not shortened in:\n{table}"));
+        let prefix = shown.trim_end_matches('…');
+        assert!(prefix.len() < id.len());
+        assert_eq!(&ok_json(dir, &["show", prefix])["id"], id);
+    }
+
+    // The main contact's phone through the card's labels, and any contact
+    // by name or by its number in `crm show`.
+    ok(
+        dir,
+        &[
+            "edit",
+            "机电",
+            "--set",
+            "手机=13811112222",
+            "--reason",
+            "客户换号",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "edit",
+            "机电",
+            "--set",
+            "company.phone=021-50001234",
+            "--reason",
+            "补充总机",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "contact",
+            "add",
+            "机电",
+            "--name",
+            "王工",
+            "--title",
+            "技术主管",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "contact",
+            "edit",
+            "机电",
+            "王工",
+            "--set",
+            "手机=13922223333",
+            "--reason",
+            "补充",
+        ],
+    );
+    let card = ok_json(dir, &["show", "机电"]);
+    let contacts: Vec<(&str, &str, &str)> = card["contacts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|k| {
+            (
+                k["name"].as_str().unwrap(),
+                k["mobile"].as_str().unwrap(),
+                k["phone"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        contacts.contains(&("李经理", "13811112222", "021-50001234")),
+        "{contacts:?}"
+    );
+    assert!(
+        contacts.contains(&("王工", "13922223333", "")),
+        "{contacts:?}"
+    );
+    let text = ok(dir, &["show", "机电"]);
+    assert!(text.contains("序号"), "{text}");
+    ok(
+        dir,
+        &[
+            "contact",
+            "edit",
+            "机电",
+            "2",
+            "--set",
+            "职务=总工程师",
+            "--reason",
+            "升职",
+        ],
+    );
+    fails(
+        dir,
+        &[
+            "contact", "edit", "机电", "赵六", "--set", "手机=1", "--reason", "x",
+        ],
+        &["赵六", "序号"],
+    );
+    fails(
+        dir,
+        &["contact", "edit", "机电", "王工", "--set", "手机=1"],
+        &["原因"],
+    );
+    let help = ok(dir, &["edit", "--help"]);
+    for field in [
+        "地址",
+        "company.address",
+        "手机",
+        "开户银行",
+        "crm contact edit",
+    ] {
+        assert!(help.contains(field), "edit --help lacks {field}:\n{help}");
+    }
+
+    // Latest contact first, and today's follow-ups with whom to call.
+    ok(
+        dir,
+        &[
+            "visit",
+            "物流",
+            "--notes",
+            "电话回访",
+            "--intent",
+            "H",
+            "--at",
+            "2020-01-01",
+        ],
+    );
+    assert_eq!(
+        names(&ok_json(dir, &["list", "--sort", "recent"]))[0],
+        "上海华东物流有限公司"
+    );
+    let today = ok(dir, &["today"]);
+    assert!(today.contains("钱总 13700002222"), "{today}");
+}

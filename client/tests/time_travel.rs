@@ -122,6 +122,16 @@ fn a_laptop_restored_from_an_older_copy_syncs_and_loses_nothing() {
     sync_until_quiet(&laptop);
     assert_eq!(notes(&local_card(&laptop, "c-x")), x, "and on the laptop");
     assert_eq!(laptop.json(&["pending"]), serde_json::json!([]));
+    // The status says where it syncs, when it last did, and what waits.
+    let status = laptop.json(&["status"]);
+    assert_eq!(status["server"], office.server.url.as_str(), "{status}");
+    assert!(status["last_sync_at"].as_i64().unwrap() > 0, "{status}");
+    assert_eq!(status["pending"], 0, "{status}");
+    let text = laptop.ok(&["status"]);
+    assert!(
+        text.contains("上次同步成功") && text.contains("待同步:0"),
+        "{text}"
+    );
     // And it goes on working: a later visit syncs as any other.
     visit(&laptop, "c-x", "之后的拜访");
     let report = laptop.sync();

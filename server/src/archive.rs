@@ -153,11 +153,12 @@ pub async fn edit(
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
         let mut card = doc.card().clone();
         for (field, value) in &sets {
-            let path = crm_shared::labels::path_of(field.trim());
-            if !access::may_change(caller.role, path) {
-                return Err(SyncError::Forbidden(access::why_not(caller.role, path)));
+            let path = crm_shared::edit::path_for(&card, field)
+                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            if !access::may_change(caller.role, &path) {
+                return Err(SyncError::Forbidden(access::why_not(caller.role, &path)));
             }
-            card = crm_shared::edit::set_text(&card, path, value)
+            card = crm_shared::edit::set_text(&card, &path, value)
                 .map_err(|e| SyncError::BadRequest(e.to_string()))?;
         }
         crm_shared::validate::customer(&card).map_err(|e| SyncError::BadRequest(e.to_string()))?;

@@ -382,3 +382,105 @@ async fn every_body_with_unknown_or_missing_fields_gets_400_and_stores_nothing()
     assert_eq!(device_count(&server.db).await, devices_before, "no login");
     server.stop().await;
 }
+
+/// `GET /api/v1/customers`: a page of the caller's customers for an
+/// integrator, a salesperson's own only, with a clear 400 for a bad page.
+#[tokio::test]
+async fn customers_are_listed_a_page_at_a_time_and_only_ones_own() {
+    let server = TestServer::plain().await;
+    for (login, role) in [
+        ("zhang", Role::Salesperson),
+        ("li", Role::Salesperson),
+        ("wang", Role::Clerk),
+    ] {
+        server.add_user(login, role, login, "列表测试的密码1").await;
+    }
+    let cards = |who: &str, n: usize| -> Vec<crm_shared::Customer> {
+        (0..n)
+            .map(|i| crm_shared::Customer {
+                id: format!("{who}-{i:02}"),
+                name: format!("{who} 的第{i:02}家客户有限公司"),
+                salesperson: who.into(),
+                ..Default::default()
+            })
+            .collect()
+    };
+    server
+        .push_cards("zhang", "列表测试的密码1", &cards("zhang", 5))
+        .await;
+    server
+        .push_cards("li", "列表测试的密码1", &cards("li", 2))
+        .await;
+    let token = |login: &'static str| {
+        let server = &server;
+        async move {
+            let r = server.login(login, "列表测试的密码1").await;
+            r.json::<crm_shared::api::LoginResponse>()
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let get = |path: &'static str, token: String| {
+        let server = &server;
+        async move {
+            server
+                .client
+                .get(server.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (zhang, wang) = (token("zhang").await, token("wang").await);
+    let page: serde_json::Value = get("/api/v1/customers?limit=3", zhang.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["customers"].as_array().unwrap().len(), 3, "{page}");
+    assert_eq!(page["more"], true);
+    let rest: serde_json::Value = get("/api/v1/customers?limit=3&offset=3", zhang.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["customers"].as_array().unwrap().len(), 2, "{rest}");
+    assert_eq!(rest["more"], false);
+    // A salesperson asking for another's sees only their own all the same.
+    let own: serde_json::Value = get("/api/v1/customers?salesperson=li", zhang.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        own["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["salesperson"] == "zhang"),
+        "{own}"
+    );
+    let all: serde_json::Value = get("/api/v1/customers", wang.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["customers"].as_array().unwrap().len(), 7, "{all}");
+    for path in [
+        "/api/v1/customers?limit=0",
+        "/api/v1/customers?limit=100000",
+        "/api/v1/customers?offset=-1",
+        "/api/v1/customers?page=2",
+    ] {
+        let e = assert_error(
+            get(path, wang.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(!e.message.is_ascii(), "{path}: {e:?}");
+    }
+    server.stop().await;
+}

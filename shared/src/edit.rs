@@ -37,6 +37,27 @@ pub fn set_path(card: &mut Value, path: &str, value: Value) -> Result<()> {
     Ok(())
 }
 
+/// The dotted path a user meant on `card`: a path, a card field's Chinese
+/// label, or a name people use for the main contact's field (`手机`,
+/// `电话`, `company.phone`, …), which becomes that contact's path.
+pub fn path_for(card: &Customer, input: &str) -> Result<String> {
+    let t = input.trim();
+    let Some((_, field)) = crate::labels::MAIN_CONTACT_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == t)
+    else {
+        return Ok(crate::labels::path_of(t).to_string());
+    };
+    let id = card
+        .contacts
+        .iter()
+        .find(|(_, k)| k.primary)
+        .or_else(|| card.contacts.iter().next())
+        .map(|(id, _)| id)
+        .ok_or_else(|| Error::invalid(t, "该客户还没有联系人,请先用 crm contact add 添加联系人"))?;
+    Ok(format!("contacts.{id}.{field}"))
+}
+
 /// A card from its JSON form, with a Chinese message naming what is wrong.
 pub fn from_json(card: Value) -> Result<Customer> {
     serde_json::from_value(card).map_err(|e| Error::invalid("", explain(&e.to_string())))

@@ -77,6 +77,54 @@ const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("text", "评价内容"),
 ];
 
+/// The fields of a contact, with their labels, in the order people fill
+/// them in.
+pub const CONTACT_FIELDS: &[(&str, &str)] = &[
+    ("name", "姓名"),
+    ("department", "部门"),
+    ("title", "职务"),
+    ("mobile", "手机"),
+    ("phone", "电话"),
+    ("fax", "传真"),
+    ("email", "邮箱"),
+    ("wechat", "微信"),
+    ("influence", "决策影响力"),
+    ("important_dates", "重要日期"),
+    ("preferences", "喜好"),
+    ("accepts_mail", "接受邮寄"),
+    ("accepts_sms", "接受短信"),
+    ("primary", "主要联系人"),
+];
+
+/// Names people use for the main contact's fields as if they were the
+/// card's own (`手机`, `电话`, `company.phone`, …), with the contact field
+/// each one means.
+pub const MAIN_CONTACT_ALIASES: &[(&str, &str)] = &[
+    ("联系人", "name"),
+    ("手机", "mobile"),
+    ("联系人手机", "mobile"),
+    ("电话", "phone"),
+    ("联系人电话", "phone"),
+    ("公司电话", "phone"),
+    ("company.phone", "phone"),
+    ("contact.phone", "phone"),
+    ("contact.mobile", "mobile"),
+    ("传真", "fax"),
+    ("邮箱", "email"),
+    ("微信", "wechat"),
+    ("职务", "title"),
+    ("部门", "department"),
+];
+
+/// A contact field a user typed, by its key or label.
+pub fn contact_field(input: &str) -> Option<&'static str> {
+    let t = input.trim();
+    CONTACT_FIELDS
+        .iter()
+        .find(|(k, l)| *k == t || *l == t)
+        .map(|(k, _)| *k)
+}
+
 /// The path a user typed: a dotted path, or a Chinese label of a card field.
 pub fn path_of(input: &str) -> &str {
     let t = input.trim();

@@ -13,6 +13,7 @@
 //!   of a store went back in time.
 //! - [`edit`], [`import`], [`validate`]: getting values in, safely.
 //! - [`cadence`]: when the next follow-up is due.
+//! - [`pinyin`]: Chinese names sorted the way people look them up.
 //! - [`settings`]: company settings the business rules run on.
 //! - [`grading`], [`credit`], [`warnings`], [`reports`]: the business rules
 //!   (grades, credit-limit approval, early warnings, complaint statistics,
@@ -35,6 +36,7 @@ pub mod hydrated;
 pub mod import;
 pub mod labels;
 pub mod note;
+pub mod pinyin;
 pub mod rebase;
 pub mod reports;
 pub mod settings;

@@ -94,6 +94,12 @@ pub struct Planned {
     pub intent: Option<Intent>,
     /// Days overdue (0 when due on the day itself or later).
     pub overdue_days: i64,
+    /// The main contact's name, to ask for on the phone.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// The main contact's mobile, else phone.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// The daily activity report (销售活动日报表) of one salesperson for one day.
@@ -177,12 +183,20 @@ pub fn daily<'a>(
 }
 
 fn planned(c: &Customer, due: Day, today: Day) -> Planned {
+    let main = c.main_contact();
     Planned {
         customer: c.id.clone(),
         name: c.name.clone(),
         day: due,
         intent: c.current_intent(),
         overdue_days: due.days_until(today).max(0),
+        contact: main.map(|k| k.name.clone()).filter(|n| !n.is_empty()),
+        phone: main.and_then(|k| {
+            [&k.mobile, &k.phone]
+                .into_iter()
+                .find(|p| !p.is_empty())
+                .cloned()
+        }),
     }
 }
 

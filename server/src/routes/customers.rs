@@ -1,7 +1,7 @@
-//! Head office's customer endpoints: a card with history, open conflicts,
-//! settling a conflict with a reason.
+//! The customer endpoints: a page of the caller's customers, a card with
+//! history, open conflicts, settling a conflict with a reason.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use crate::sync::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/customers", get(list))
         .route("/customers/{id}", get(card))
         .route("/customers/{id}/resolve", post(resolve))
         .route("/conflicts", get(conflicts))
@@ -27,6 +28,75 @@ fn caller(auth: Auth) -> Caller {
         role: auth.role,
         device_id: auth.device_id.to_string(),
     }
+}
+
+/// Query of `GET /api/v1/customers`: filters as in the console, and the
+/// page. Unknown parameters are refused like unknown body fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    q: Option<String>,
+    region: Option<String>,
+    salesperson: Option<String>,
+    grade: Option<String>,
+    status: Option<String>,
+    tier: Option<String>,
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// A page of customers, by name.
+#[derive(Debug, serde::Serialize)]
+struct Page {
+    customers: Vec<crm_shared::summary::CustomerSummary>,
+    offset: usize,
+    /// Whether another page follows (ask again with `offset` moved on).
+    more: bool,
+}
+
+/// Most rows one page holds.
+const PAGE_MAX: usize = 500;
+
+/// A page of the customers the caller sees: a salesperson their own, head
+/// office everyone's (optionally filtered).
+async fn list(
+    auth: Auth,
+    State(s): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page>, AppError> {
+    let Query(q) = query.map_err(|e| {
+        let text = e.body_text();
+        let named = text.split('`').nth(1).unwrap_or_default();
+        AppError::BadRequest(if text.contains("unknown field") {
+            format!("不认识的查询参数 {named}")
+        } else {
+            "查询参数有误:offset 和 limit 应为非负整数".to_string()
+        })
+    })?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > PAGE_MAX {
+        return Err(AppError::BadRequest(format!(
+            "limit 应在 1 到 {PAGE_MAX} 之间"
+        )));
+    }
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let filter = crate::db::ListFilter {
+        q: blank(q.q),
+        region: blank(q.region),
+        salesperson: blank(q.salesperson),
+        grade: blank(q.grade),
+        status: blank(q.status),
+        tier: blank(q.tier),
+    };
+    let mut customers = archive::list(&s.db, caller(auth), filter, q.offset, limit + 1).await?;
+    let more = customers.len() > limit;
+    customers.truncate(limit);
+    Ok(Json(Page {
+        customers,
+        offset: q.offset,
+        more,
+    }))
 }
 
 async fn card(
