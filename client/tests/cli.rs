@@ -1036,3 +1036,65 @@ fn kill_9_during_import_loses_no_reported_customer() {
         assert_eq!(visit_count(dir, id), file.visits[i], "{id}");
     }
 }
+
+/// 手机、电话写成字母或汉字会被拒绝,并指出是哪一个字段;带分机号的写法可用。
+#[test]
+fn phone_numbers_must_look_like_phone_numbers() {
+    let home = archive_with_hualian();
+    let dir = home.path();
+    let before = snapshot(dir);
+    fails(
+        dir,
+        &[
+            "add",
+            "--name",
+            "杭州新客户有限公司",
+            "--contact",
+            "赵经理",
+            "--mobile",
+            "1380000abcd",
+        ],
+        &["mobile", "电话号码"],
+    );
+    fails(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "contacts.k1.mobile=请问前台",
+            "--reason",
+            "更新",
+        ],
+        &["contacts.k1.mobile", "电话号码"],
+    );
+    fails(
+        dir,
+        &[
+            "contact",
+            "add",
+            "c1",
+            "--name",
+            "钱会计",
+            "--phone",
+            "前台转",
+        ],
+        &["phone", "电话号码"],
+    );
+    assert_unchanged(dir, &before, "bad phone numbers");
+    ok(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "contacts.k1.phone=021-55556666 转 123",
+            "--reason",
+            "补充分机",
+        ],
+    );
+    assert_eq!(
+        ok_json(dir, &["show", "c1"])["contacts"]["k1"]["phone"],
+        "021-55556666 转 123"
+    );
+}

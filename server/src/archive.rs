@@ -288,7 +288,8 @@ pub async fn import(
         }
         let mut probe = Customer::default();
         rec.clone().apply(&mut probe, by, 0);
-        crm_shared::validate::customer(&probe)
+        // Every value of the line is new input, phone numbers included.
+        crm_shared::validate::customer_input(None, &probe)
             .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
         Ok(rec)
     };

@@ -99,7 +99,7 @@ impl CustomerDoc {
 
     /// A new document holding `c`, written by `actor`. Validates `c` first.
     pub fn create(c: &Customer, actor: ActorId, note: &ChangeNote, now: Millis) -> Result<Self> {
-        validate::customer(c)?;
+        validate::customer_input(None, c)?;
         let mut doc = Self::skeleton(&c.id)?;
         doc.set_actor(actor);
         let skeleton = Customer {
@@ -254,7 +254,7 @@ impl CustomerDoc {
         if c.id != before.id {
             return Err(Error::invalid("id", "客户编号不能修改"));
         }
-        validate::customer(c)?;
+        validate::customer_input(Some(before), c)?;
         let changes = diff::customers(before, c);
         if changes.is_empty() {
             return Ok(changes);
@@ -423,7 +423,7 @@ impl CustomerDoc {
         let mut card = serde_json::to_value(self.customer()?).expect("serialises");
         crate::edit::set_path(&mut card, path, value.clone())?;
         let card: Customer = crate::edit::from_json(card)?;
-        validate::customer(&card)?;
+        validate::customer_input(Some(&self.card), &card)?;
         let scalar = scalar_of(path, value)?;
         let (obj, key) = self.locate(path)?;
         let mut tx = self.doc.transaction();

@@ -223,7 +223,7 @@ fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<()
     if card.salesperson.trim().is_empty() {
         card.salesperson = by.to_string();
     }
-    crm_shared::validate::customer(card).map_err(|e| e.to_string())
+    Ok(())
 }
 
 fn new_id() -> String {
@@ -279,7 +279,11 @@ fn work(
             id: id.clone(),
             ..Default::default()
         });
-        if let Err(e) = apply(&mut card, &r.values, by) {
+        let checked = apply(&mut card, &r.values, by).and_then(|()| {
+            crm_shared::validate::customer_input(existing.as_ref(), &card)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = checked {
             plan.errors.push((r.line, e));
             continue;
         }
