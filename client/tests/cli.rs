@@ -1098,3 +1098,47 @@ fn phone_numbers_must_look_like_phone_numbers() {
         "021-55556666 转 123"
     );
 }
+
+/// 记事本另存的导入文件(开头有 UTF-8 BOM、行尾 CRLF)照常导入;某行写成数组时,
+/// 报出行号并用业务员看得懂的话说明,什么也不导入。
+#[test]
+fn an_import_file_from_notepad_imports_and_an_array_line_is_explained() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let plain = files.path().join("plain.jsonl");
+    generate(&plain, 3, |_| 1);
+    let lines: Vec<String> = std::fs::read_to_string(&plain)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+
+    let notepad = files.path().join("记事本.jsonl");
+    std::fs::write(&notepad, format!("\u{feff}{}\r\n", lines.join("\r\n"))).unwrap();
+    let out = ok(dir, &["import", notepad.to_str().unwrap()]);
+    assert!(out.contains("新建 3 位"), "{out}");
+    let ids: BTreeSet<String> = list_ids(dir).into_iter().collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["c000000", "c000001", "c000002"].map(String::from))
+    );
+
+    let before = ok_json(dir, &["list"]);
+    let array = files.path().join("array.jsonl");
+    std::fs::write(
+        &array,
+        format!("\u{feff}{}\n{}\n[{}]\n", lines[0], lines[1], lines[2]),
+    )
+    .unwrap();
+    let err = fails(
+        dir,
+        &["import", array.to_str().unwrap()],
+        &["第 3 行", "应为一个客户的 JSON 对象", "不是数组", "未导入"],
+    );
+    assert!(
+        !err.contains("sequence") && !err.contains("struct"),
+        "{err}"
+    );
+    assert_eq!(ok_json(dir, &["list"]), before);
+}
