@@ -1142,3 +1142,68 @@ fn an_import_file_from_notepad_imports_and_an_array_line_is_explained() {
     );
     assert_eq!(ok_json(dir, &["list"]), before);
 }
+
+/// The longest run of digits in `text`: epoch milliseconds have 13, a
+/// mobile number 11.
+fn longest_digit_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// 建档时间等日期按日期显示和修改:crm edit --set 建档时间=2026-01-01 可用,
+/// show 和 history 的文字输出里没有毫秒数;--json 仍给数字。
+#[test]
+fn dates_are_shown_and_typed_as_dates() {
+    let home = archive_with_hualian();
+    let dir = home.path();
+    ok(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "建档时间=2026-01-01",
+            "--reason",
+            "补录建档日期",
+        ],
+    );
+    let show = ok(dir, &["show", "c1"]);
+    assert!(show.contains("建档时间:2026-01-01\n"), "{show}");
+    let history = ok(dir, &["history", "c1"]);
+    assert!(history.contains("→ 2026-01-01"), "{history}");
+    assert!(
+        history.contains("2026-03-02 09:00"),
+        "the visit's time: {history}"
+    );
+    for text in [&show, &history] {
+        assert!(
+            longest_digit_run(text) < 13,
+            "epoch milliseconds in:\n{text}"
+        );
+    }
+    let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::Local)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(ok_json(dir, &["show", "c1"])["entered_at"], midnight);
+    // A number is not a date a person types.
+    let before = snapshot(dir);
+    fails(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "建档时间=1767225600000",
+            "--reason",
+            "x",
+        ],
+        &["entered_at", "YYYY-MM-DD"],
+    );
+    assert_unchanged(dir, &before, "edit 建档时间=<milliseconds>");
+}

@@ -229,7 +229,7 @@ fn a_review_clears_the_review_warning_and_sets_the_tier() {
         dir,
         "c1",
         "湖州南浔木业",
-        &["--set", "entered_at=1600000000000"],
+        &["--set", "entered_at=2020-09-13"],
     );
     let due = ok_json(dir, &["review", "due"]);
     assert_eq!(due[0]["customer"], "c1", "{due}");

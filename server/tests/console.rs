@@ -727,3 +727,44 @@ async fn a_console_session_left_unused_for_eight_hours_is_ended() {
     let (again, _) = o.sign_in("wang").await;
     assert_eq!(again.get("/console/customers").await.0, StatusCode::OK);
 }
+
+/// 建档时间 is shown as a date on the card and in its history, and the edit
+/// form takes a date; no epoch milliseconds anywhere on the page.
+#[tokio::test]
+async fn the_card_shows_and_takes_dates_as_dates() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/edit",
+            &[
+                ("_csrf", &wang.csrf),
+                ("field", "entered_at"),
+                ("value", "2026-01-01"),
+                ("reason", "补录建档日期"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::Local)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(o.card("c-tea").await["customer"]["entered_at"], midnight);
+    let (status, page) = wang.get("/console/customers/c-tea").await;
+    assert_eq!(status, StatusCode::OK);
+    let card = between(&page, "id=\"card\"", "</div></div>");
+    assert!(card.contains("建档时间</span>2026-01-01<"), "{card}");
+    let history = between(&page, "id=\"history\"", "</table>");
+    assert!(history.contains("→ 2026-01-01"), "{history}");
+    let page = page.replace(&wang.csrf, "");
+    let longest = page
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 13, "epoch milliseconds on the page: {page}");
+}

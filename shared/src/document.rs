@@ -346,7 +346,7 @@ impl CustomerDoc {
                     if !still_conflicted.contains(&path) && !fields.iter().any(|f| f.path == path) {
                         let at = |j: &Json| {
                             let pointer = format!("/{}", path.replace('.', "/"));
-                            j.pointer(&pointer).and_then(diff::text)
+                            j.pointer(&pointer).and_then(|v| diff::text_at(&path, v))
                         };
                         fields.push(FieldChange {
                             old: at(&before),
