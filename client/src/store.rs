@@ -639,6 +639,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Every local card with who entered it (the daily report's new
+    /// customers are the ones its salesperson entered, not imported ones).
+    pub fn cards_entered(&self) -> Result<Vec<(Customer, Option<crm_shared::reports::Entered>)>> {
+        let mut out = Vec::new();
+        for id in db::doc_ids(&self.conn)? {
+            let doc = self.load(&id)?.0;
+            let entered = doc.entered();
+            out.push((doc.card().clone(), entered));
+        }
+        Ok(out)
+    }
+
     /// The server epoch and cursor of the last completed sync, if any.
     pub fn sync_position(&self) -> Result<Option<(String, u64)>> {
         let epoch = db::meta_get(&self.conn, "sync.epoch")?;

@@ -7,6 +7,8 @@ mod common;
 use common::TestServer;
 use crm_server::sync::Caller;
 use crm_shared::codes::Role;
+use crm_shared::day::Day;
+use crm_shared::Customer;
 
 fn clerk() -> Caller {
     Caller {
@@ -71,4 +73,37 @@ async fn a_file_saved_by_notepad_imports_and_an_array_line_is_explained() {
         "{err}"
     );
     assert_eq!(on_file(&srv).await.len(), 2, "nothing imported");
+}
+
+/// The daily report's 新客户 are the customers the salesperson entered:
+/// 300 customers head office imported for them that day are not their
+/// day's work.
+#[tokio::test]
+async fn customers_imported_for_a_salesperson_are_not_their_new_customers() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    let lines: String = (0..5)
+        .map(|i| format!("{{\"id\":\"h{i}\",\"name\":\"总部导入客户{i}\"}}\n"))
+        .collect();
+    let (_d, path) = file("h.jsonl", &lines);
+    let out = srv.cli(
+        &["import", &path, "--salesperson", "zhang", "--as", "wang"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let now = crm_server::clock::now_ms();
+    let own = Customer {
+        id: "z1".into(),
+        name: "张伟新建的客户".into(),
+        salesperson: "zhang".into(),
+        entered_at: now,
+        ..Default::default()
+    };
+    srv.push_cards("zhang", "业务员的密码1", &[own]).await;
+    let day = Day::from_millis_local(now);
+    let r = crm_server::rules::daily(&srv.db, clerk(), Some("zhang".into()), day)
+        .await
+        .unwrap();
+    assert_eq!(r.new_customers, 1, "{r:?}");
 }

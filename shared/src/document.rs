@@ -320,6 +320,22 @@ impl CustomerDoc {
             .collect()
     }
 
+    /// Who entered this customer and when: the earliest change noted as a
+    /// creation (`None` for a customer that came from an import file).
+    pub fn entered(&self) -> Option<crate::reports::Entered> {
+        self.doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|m| {
+                let note = ChangeNote::from_message(m.message.as_deref())?;
+                (note.action == Action::Create).then(|| crate::reports::Entered {
+                    by: note.by,
+                    at: m.timestamp * 1000,
+                })
+            })
+            .min_by_key(|e| e.at)
+    }
+
     /// Every change after the skeleton, oldest first, with the fields it changed.
     pub fn history(&self) -> Vec<HistoryEntry> {
         let skeleton = ActorId::from(SKELETON_ACTOR);
