@@ -6,11 +6,12 @@
 //! every commit how many customers are durably saved. Re-running an import
 //! is safe: customers and visits are keyed by id, so nothing is duplicated.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crm_shared::import::{parse_line, ImportRecord};
+use crm_shared::import::{parse_line, ImportRecord, Merged};
 use crm_shared::note::Action;
 
 use crate::error::{Result, StoreError};
@@ -22,7 +23,7 @@ use crate::store::{now_millis, prepare_upsert, Store, Upsert};
 pub const BATCH: usize = 100;
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportReport {
     /// Customers newly created.
     pub created: usize,
@@ -30,6 +31,8 @@ pub struct ImportReport {
     pub updated: usize,
     /// Existing customers already identical.
     pub unchanged: usize,
+    /// Lines whose customer id an earlier line of the file already had.
+    pub merged: Vec<Merged>,
 }
 
 fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>> {
@@ -54,14 +57,38 @@ fn record(line: usize, text: &str, importer: &str) -> Result<ImportRecord> {
     Ok(rec)
 }
 
-/// Checks every line of `path`; returns the number of customers in it.
-pub fn check(path: &Path, importer: &str) -> Result<usize> {
-    let mut n = 0;
+/// What the check of a whole file found: the first line of every
+/// customer id, and the lines repeating an id.
+struct Checked {
+    first: HashMap<String, usize>,
+    merged: Vec<Merged>,
+}
+
+fn check_all(path: &Path, importer: &str) -> Result<Checked> {
+    let mut checked = Checked {
+        first: HashMap::new(),
+        merged: Vec::new(),
+    };
     for (line, text) in lines(path)? {
-        record(line, &text?, importer)?;
-        n += 1;
+        let rec = record(line, &text?, importer)?;
+        match checked.first.get(&rec.id) {
+            Some(&into) => checked.merged.push(Merged {
+                line,
+                into,
+                id: rec.id,
+            }),
+            None => {
+                checked.first.insert(rec.id, line);
+            }
+        }
     }
-    Ok(n)
+    Ok(checked)
+}
+
+/// Checks every line of `path`; returns the number of customers in it
+/// (lines repeating an earlier line's id are the same customer).
+pub fn check(path: &Path, importer: &str) -> Result<usize> {
+    Ok(check_all(path, importer)?.first.len())
 }
 
 /// Imports `path` into `store`. `saved(n)` is called after each committed
@@ -71,35 +98,58 @@ pub fn check(path: &Path, importer: &str) -> Result<usize> {
 /// written in one transaction.
 pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Result<ImportReport> {
     let user = store.profile().user.clone();
-    check(path, &user)?;
+    let checked = check_all(path, &user)?;
     let source = path
         .file_name()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     let note = store.note(Action::Import, Some(&format!("导入 {source}")));
-    let mut report = ImportReport::default();
-    let mut pending: Vec<ImportRecord> = Vec::with_capacity(BATCH);
-    let mut flush = |store: &mut Store, pending: &mut Vec<ImportRecord>| -> Result<()> {
-        let inputs = pending
-            .drain(..)
-            .map(|rec| Ok((store.stored(&rec.id)?, rec)))
+    let mut report = ImportReport {
+        merged: checked.merged,
+        ..Default::default()
+    };
+    let first = checked.first;
+    let mut pending: Vec<(usize, ImportRecord)> = Vec::with_capacity(BATCH);
+    let mut flush = |store: &mut Store, pending: &mut Vec<(usize, ImportRecord)>| -> Result<()> {
+        // The lines of one customer, in file order, go to one document:
+        // built apart, two new documents for one id would overwrite each
+        // other and the first line would be in no history.
+        let mut groups: Vec<(String, Vec<(usize, ImportRecord)>)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (line, rec) in pending.drain(..) {
+            match at.get(&rec.id) {
+                Some(&i) => groups[i].1.push((line, rec)),
+                None => {
+                    at.insert(rec.id.clone(), groups.len());
+                    groups.push((rec.id.clone(), vec![(line, rec)]));
+                }
+            }
+        }
+        let inputs = groups
+            .into_iter()
+            .map(|(id, recs)| Ok((store.stored(&id)?, id, recs)))
             .collect::<Result<Vec<_>>>()?;
         let profile = store.profile().clone();
         let outcomes = inputs
             .into_par_iter()
-            .map(|(stored, rec)| {
-                let id = rec.id.clone();
-                prepare_upsert(&profile, &id, stored, &note, |c| {
-                    rec.apply(c, &user, now_millis())
-                })
+            .map(|(stored, id, recs)| {
+                // A customer whose first line was in an earlier batch is
+                // already counted; these lines are merged into it.
+                let counted = first.get(&id) == Some(&recs[0].0);
+                let edits = recs.into_iter().map(|(_, rec)| {
+                    |c: &mut crm_shared::Customer| rec.apply(c, &user, now_millis())
+                });
+                prepare_upsert(&profile, &id, stored, &note, edits).map(|o| (counted, o))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut writes = Vec::with_capacity(outcomes.len());
-        for (what, write) in outcomes {
-            match what {
-                Upsert::Created => report.created += 1,
-                Upsert::Updated => report.updated += 1,
-                Upsert::Unchanged => report.unchanged += 1,
+        for (counted, (what, write)) in outcomes {
+            if counted {
+                match what {
+                    Upsert::Created => report.created += 1,
+                    Upsert::Updated => report.updated += 1,
+                    Upsert::Unchanged => report.unchanged += 1,
+                }
             }
             writes.extend(write);
         }
@@ -108,7 +158,7 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
     };
     let mut counted = 0;
     for (line, text) in lines(path)? {
-        pending.push(record(line, &text?, &user)?);
+        pending.push((line, record(line, &text?, &user)?));
         if pending.len() == BATCH {
             counted += pending.len();
             flush(store, &mut pending)?;

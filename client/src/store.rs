@@ -784,43 +784,53 @@ pub(crate) enum Upsert {
     Unchanged,
 }
 
-/// Creates customer `id` or updates its `stored` document with `edit`,
-/// committed with `note`. Pure computation: safe to run in parallel.
-pub(crate) fn prepare_upsert(
+/// Creates customer `id` or updates its `stored` document with `edits`,
+/// each committed as its own change with `note` (an import file may hold
+/// one customer on several lines; each line stays in the history). Pure
+/// computation: safe to run in parallel.
+pub(crate) fn prepare_upsert<F: FnOnce(&mut Customer)>(
     profile: &Profile,
     id: &str,
     stored: Option<db::StoredDoc>,
     note: &ChangeNote,
-    edit: impl FnOnce(&mut Customer),
+    edits: impl IntoIterator<Item = F>,
 ) -> Result<(Upsert, Option<PendingWrite>)> {
     let now = now_millis();
-    match stored {
+    let mut edits = edits.into_iter();
+    let (mut doc, stored, mut what) = match stored {
         None => {
             let mut card = Customer::default();
-            edit(&mut card);
+            if let Some(edit) = edits.next() {
+                edit(&mut card);
+            }
             if card.id != id {
                 return Err(crm_shared::Error::invalid("id", "客户编号与记录不符").into());
             }
             let doc = CustomerDoc::create(&card, profile.actor.clone(), note, now)?;
-            Ok((
-                Upsert::Created,
-                Some(PendingWrite::prepare(&doc, &card, None)),
-            ))
+            (doc, None, Upsert::Created)
         }
         Some(stored) => {
-            let mut doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+            let doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
             let before = doc.heads();
-            let mut card = doc.customer()?;
-            edit(&mut card);
-            if doc.update(&card, note, now)?.is_empty() {
-                return Ok((Upsert::Unchanged, None));
-            }
-            Ok((
-                Upsert::Updated,
-                Some(PendingWrite::prepare(&doc, &card, Some((&stored, &before)))),
-            ))
+            (doc, Some((stored, before)), Upsert::Unchanged)
+        }
+    };
+    for edit in edits {
+        let mut card = doc.customer()?;
+        edit(&mut card);
+        if !doc.update(&card, note, now)?.is_empty() && what == Upsert::Unchanged {
+            what = Upsert::Updated;
         }
     }
+    if what == Upsert::Unchanged {
+        return Ok((what, None));
+    }
+    let write = PendingWrite::prepare(
+        &doc,
+        doc.card(),
+        stored.as_ref().map(|(s, before)| (s, before.as_slice())),
+    );
+    Ok((what, Some(write)))
 }
 
 #[cfg(test)]

@@ -846,7 +846,10 @@ fn importing_the_same_file_twice_duplicates_nothing() {
     let out = crm(dir, &["import", path, "--json"]);
     assert!(out.status.success(), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report, json!({"created": 12, "updated": 0, "unchanged": 0}));
+    assert_eq!(
+        report,
+        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": []})
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("已保存 12/12"),
         "{out:?}"
@@ -1016,6 +1019,7 @@ fn kill_9_during_import_loses_no_reported_customer() {
             "created": CUSTOMERS - present.len(),
             "updated": 0,
             "unchanged": present.len(),
+            "merged": [],
         })
     );
     let list = ok_json(dir, &["list"]);
@@ -1206,4 +1210,69 @@ fn dates_are_shown_and_typed_as_dates() {
         &["entered_at", "YYYY-MM-DD"],
     );
     assert_unchanged(dir, &before, "edit 建档时间=<milliseconds>");
+}
+
+/// 导入文件里同一编号出现两次:只有一位客户,报告说明哪一行并入了哪一行,
+/// 两行的内容都在修改历史里;相隔超过一批(100 行)也一样。
+#[test]
+fn an_id_twice_in_one_import_file_is_one_customer_with_both_lines_in_history() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let small = files.path().join("small.jsonl");
+    std::fs::write(
+        &small,
+        concat!(
+            "{\"id\":\"c1\",\"name\":\"上海甲公司\",\"region\":\"华东\"}\n",
+            "{\"id\":\"c2\",\"name\":\"广州乙厂\"}\n",
+            "{\"id\":\"c1\",\"name\":\"上海甲贸易有限公司\"}\n",
+        ),
+    )
+    .unwrap();
+    let report = ok_json(dir, &["import", small.to_str().unwrap()]);
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(
+        report["merged"],
+        json!([{"line": 3, "into": 1, "id": "c1"}])
+    );
+    let c1 = ok_json(dir, &["show", "c1"]);
+    assert_eq!(
+        (c1["name"].as_str(), c1["region"].as_str()),
+        (Some("上海甲贸易有限公司"), Some("华东"))
+    );
+    let names: Vec<String> = ok_json(dir, &["history", "c1"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["fields"].as_array().unwrap().clone())
+        .filter(|f| f["path"] == "name")
+        .map(|f| f["new"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["上海甲公司", "上海甲贸易有限公司"]);
+
+    // The repeat 120 lines further down, in another batch, and said in words.
+    let other = init("zhangsan");
+    let big = files.path().join("big.jsonl");
+    generate(&big, 120, |_| 1);
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    text.push_str("{\"id\":\"c000000\",\"name\":\"第一位客户的新名称\"}\n");
+    std::fs::write(&big, text).unwrap();
+    let out = ok(other.path(), &["import", big.to_str().unwrap()]);
+    assert!(out.contains("新建 120 位"), "{out}");
+    assert!(
+        out.contains("第 121 行") && out.contains("第 1 行") && out.contains("c000000"),
+        "{out}"
+    );
+    assert_eq!(list_ids(other.path()).len(), 120);
+    assert_eq!(
+        ok_json(other.path(), &["show", "c000000"])["name"],
+        "第一位客户的新名称"
+    );
+    assert_eq!(
+        ok_json(other.path(), &["history", "c000000"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }

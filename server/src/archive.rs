@@ -239,7 +239,7 @@ pub(crate) fn commit_change(
 }
 
 /// What a server-side import did.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
     /// Customers created.
     pub created: usize,
@@ -247,6 +247,9 @@ pub struct ImportReport {
     pub updated: usize,
     /// Existing customers already identical.
     pub unchanged: usize,
+    /// Lines whose customer id an earlier line already had, each merged
+    /// into that customer as its own change.
+    pub merged: Vec<crm_shared::import::Merged>,
 }
 
 /// Customers written per transaction by [`import`].
@@ -255,8 +258,9 @@ const IMPORT_BATCH: usize = 200;
 /// Imports a JSON Lines file (the laptop's import format) straight into the
 /// server's store, as user `by`; `salesperson` assigns every customer to
 /// that login. Every line is checked first: a bad line imports nothing.
+/// Lines sharing an id are one customer, each line one change of it.
 /// Documents of a batch are built on all cores, then written in one
-/// transaction; `progress(done)` follows each commit.
+/// transaction; `progress(done)` follows each commit (in lines).
 pub async fn import(
     db: &Db,
     path: &std::path::Path,
@@ -295,35 +299,54 @@ pub async fn import(
     };
     // Check every line before writing anything.
     let lines = read(path)?;
-    let records = lines
-        .iter()
-        .map(|(n, l)| record(*n, l))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut report = ImportReport::default();
+    // One customer's lines, in file order, are built into one document:
+    // built apart, two new documents for one id would overwrite each other
+    // and the first line would be in no history.
+    let mut customers: Vec<Vec<ImportRecord>> = Vec::new();
+    let mut first: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for (n, l) in &lines {
+        let rec = record(*n, l)?;
+        match first.get(&rec.id) {
+            Some(&(line, i)) => {
+                report.merged.push(crm_shared::import::Merged {
+                    line: *n,
+                    into: line,
+                    id: rec.id.clone(),
+                });
+                customers[i].push(rec);
+            }
+            None => {
+                first.insert(rec.id.clone(), (*n, customers.len()));
+                customers.push(vec![rec]);
+            }
+        }
+    }
     let note = ChangeNote::new(by, Action::Import).with_reason(Some(format!(
         "导入 {}",
         path.file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     )));
-    let mut report = ImportReport::default();
     let mut done = 0;
-    for batch in records.chunks(IMPORT_BATCH) {
+    for batch in customers.chunks(IMPORT_BATCH) {
         let batch = batch.to_vec();
         let note = note.clone();
         let by = by.to_string();
         let now = crate::clock::now_ms();
+        let lines_in_batch: usize = batch.iter().map(Vec::len).sum();
         let r = db
             .write_with(move |tx| {
                 let actor = ActorId::try_from(docs::meta(tx, "actor")?.as_str())
                     .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
                 let stored = batch
                     .iter()
-                    .map(|r| docs::load(tx, &r.id))
+                    .map(|recs| docs::load(tx, &recs[0].id))
                     .collect::<Result<Vec<_>, _>>()?;
                 let built = batch
                     .into_par_iter()
                     .zip(stored)
-                    .map(|(rec, stored)| build(rec, stored, &actor, &note, &by, now))
+                    .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now))
                     .collect::<Result<Vec<_>, SyncError>>()?;
                 let origin = Origin {
                     login: &by,
@@ -354,7 +377,7 @@ pub async fn import(
         report.created += r.created;
         report.updated += r.updated;
         report.unchanged += r.unchanged;
-        done += r.created + r.updated + r.unchanged;
+        done += lines_in_batch;
         progress(done);
     }
     Ok(report)
@@ -373,8 +396,10 @@ struct Built {
     projection: Projection,
 }
 
+/// Writes one customer's lines (`recs`, in file order, each its own
+/// change) onto its `stored` document, or a new one.
 fn build(
-    rec: crm_shared::import::ImportRecord,
+    recs: Vec<crm_shared::import::ImportRecord>,
     stored: Option<docs::Stored>,
     actor: &ActorId,
     note: &ChangeNote,
@@ -382,49 +407,55 @@ fn build(
     now: i64,
 ) -> Result<Option<Built>, SyncError> {
     let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
-    let id = rec.id.clone();
-    let (doc, new) = match stored {
+    let mut recs = recs.into_iter();
+    let (mut doc, created) = match &stored {
         None => {
             let mut card = Customer::default();
-            rec.apply(&mut card, by, now);
+            if let Some(rec) = recs.next() {
+                rec.apply(&mut card, by, now);
+            }
             (
                 CustomerDoc::create(&card, actor.clone(), note, now).map_err(bad)?,
                 true,
             )
         }
+        Some(s) => (
+            CustomerDoc::load(&s.bytes, actor.clone())
+                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?,
+            false,
+        ),
+    };
+    let mut changed = created;
+    for rec in recs {
+        let mut card = doc.card().clone();
+        rec.apply(&mut card, by, now);
+        changed |= !doc.update(&card, note, now).map_err(bad)?.is_empty();
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let (snapshot, bytes) = match &stored {
+        None => (true, doc.save()),
         Some(s) => {
-            let mut doc = CustomerDoc::load(&s.bytes, actor.clone())
-                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
-            let mut card = doc.card().clone();
-            rec.apply(&mut card, by, now);
-            if doc.update(&card, note, now).map_err(bad)?.is_empty() {
-                return Ok(None);
-            }
             let chunk = doc.save_after(&s.heads);
-            let snapshot = crm_shared::document::should_compact(
+            if crm_shared::document::should_compact(
                 s.chunk_count,
                 s.chunk_bytes,
                 s.snapshot_bytes,
                 chunk.len(),
-            );
-            let card = doc.card();
-            return Ok(Some(Built {
-                id,
-                created: false,
-                snapshot,
-                bytes: if snapshot { doc.save() } else { chunk },
-                heads: doc.heads(),
-                projection: Projection::of(card, doc.conflicts().len()),
-            }));
+            ) {
+                (true, doc.save())
+            } else {
+                (false, chunk)
+            }
         }
     };
-    let card = doc.card();
     Ok(Some(Built {
-        id,
-        created: new,
-        snapshot: true,
-        bytes: doc.save(),
+        id: doc.card().id.clone(),
+        created,
+        snapshot,
+        bytes,
         heads: doc.heads(),
-        projection: Projection::of(card, 0),
+        projection: Projection::of(doc.card(), doc.conflicts().len()),
     }))
 }

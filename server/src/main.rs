@@ -353,6 +353,9 @@ async fn import(
         "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
         report.created, report.updated, report.unchanged
     );
+    if !report.merged.is_empty() {
+        println!("{}", crm_shared::import::merged_note(&report.merged));
+    }
     Ok(())
 }
 

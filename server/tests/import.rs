@@ -107,3 +107,41 @@ async fn customers_imported_for_a_salesperson_are_not_their_new_customers() {
         .unwrap();
     assert_eq!(r.new_customers, 1, "{r:?}");
 }
+
+/// A file holding one id twice imports one customer; the report says the
+/// second line went into the first one's customer, and both lines are in
+/// its history.
+#[tokio::test]
+async fn an_id_twice_in_one_file_is_one_customer_with_both_lines_in_history() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    let (_d, path) = file(
+        "twice.jsonl",
+        concat!(
+            "{\"id\":\"c1\",\"name\":\"上海甲公司\"}\n",
+            "{\"id\":\"c1\",\"name\":\"上海甲贸易有限公司\"}\n",
+        ),
+    );
+    let out = srv.cli(&["import", &path, "--salesperson", "zhang"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("新建 1 位"), "{text}");
+    assert!(
+        text.contains("第 2 行") && text.contains("第 1 行"),
+        "{text}"
+    );
+    assert_eq!(on_file(&srv).await.len(), 1);
+    let card = crm_server::archive::card(&srv.db, clerk(), "c1".into())
+        .await
+        .unwrap();
+    assert_eq!(card.customer.name, "上海甲贸易有限公司");
+    let names: Vec<String> = card
+        .history
+        .iter()
+        .flat_map(|h| h.fields.iter())
+        .filter(|f| f.path == "name")
+        .filter_map(|f| f.new.clone())
+        .collect();
+    assert_eq!(names, ["上海甲公司", "上海甲贸易有限公司"]);
+}

@@ -74,6 +74,36 @@ pub struct ImportVisit {
     pub notes: String,
 }
 
+/// A line of an import file merged into the customer of an earlier line
+/// with the same id: one customer, each line one change in its history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Merged {
+    /// The line.
+    pub line: usize,
+    /// The first line with this id.
+    pub into: usize,
+    /// The customer id.
+    pub id: String,
+}
+
+/// One line for people saying which lines were merged into which.
+pub fn merged_note(merged: &[Merged]) -> String {
+    const SHOWN: usize = 5;
+    let mut pairs: Vec<String> = merged
+        .iter()
+        .take(SHOWN)
+        .map(|m| format!("第 {} 行并入第 {} 行({})", m.line, m.into, m.id))
+        .collect();
+    if merged.len() > SHOWN {
+        pairs.push(format!("等共 {} 行", merged.len()));
+    }
+    format!(
+        "有 {} 行的客户编号与前面的行相同,已并入同一位客户(每行内容都记入修改历史):{}",
+        merged.len(),
+        pairs.join(";")
+    )
+}
+
 /// Parses one line; the error says what is wrong with it, in words a
 /// salesperson understands. A UTF-8 byte-order mark before the line (Windows
 /// Notepad starts a file with one) is ignored.
