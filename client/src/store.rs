@@ -82,6 +82,7 @@ impl Store {
     /// Creates the profile for `user` (or reopens it if it is already theirs).
     pub fn init(dir: &Path, user: &str, display_name: &str) -> Result<Store> {
         crm_shared::validate::check_id("user", user)?;
+        Self::check_dir(dir)?;
         std::fs::create_dir_all(dir)?;
         let conn = db::open(&Self::file(dir))?;
         if let Some(existing) = db::meta_get(&conn, "user")? {
@@ -100,11 +101,24 @@ impl Store {
 
     /// Opens the store in `dir`; fails if `crm init` has not been run there.
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::check_dir(dir)?;
         let file = Self::file(dir);
         if !file.exists() {
             return Err(StoreError::NotInitialised);
         }
         Self::from_conn(db::open(&file)?)
+    }
+
+    /// Refuses a data directory that is a file (CRM_HOME set to the store
+    /// file itself, or to some other file), saying what that file is.
+    fn check_dir(dir: &Path) -> Result<()> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::NotADirectory {
+                path: dir.to_path_buf(),
+                what: db::identify(dir)?,
+            });
+        }
+        Ok(())
     }
 
     fn from_conn(conn: Connection) -> Result<Store> {
