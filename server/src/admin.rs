@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{check_new_password, HashError, PasswordHash};
 use crate::clock::{days_ms, local_minutes, now_ms};
+use crate::config::DataDir;
 use crate::db::{Db, DbError, Device, NewUser, User};
 
 /// Environment variable holding a password for `user add` / `user passwd`.
@@ -36,6 +37,18 @@ pub enum AdminError {
     /// An argument is not acceptable; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// The data directory holds no server database.
+    #[error(
+        "数据目录 {} 中没有服务器数据库(找的是 {});请检查 --data-dir 或 CRM_DATA_DIR。新服务器请先用 crm-server user add 添加第一个用户",
+        .dir.display(),
+        .file.display()
+    )]
+    NoDatabase {
+        /// The directory looked at.
+        dir: std::path::PathBuf,
+        /// The database file that is not there.
+        file: std::path::PathBuf,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -45,6 +58,21 @@ pub enum AdminError {
     /// Reading input or writing output failed.
     #[error("读写失败:{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Opens the server database of `data_dir` for an admin command, which
+/// works on an existing server: a directory without one (a typo in
+/// --data-dir) is refused rather than given a new empty database. Only
+/// `user add` and starting the server create one.
+pub async fn open_existing(data_dir: &DataDir) -> Result<Db, AdminError> {
+    let file = data_dir.db_path();
+    if !file.is_file() {
+        return Err(AdminError::NoDatabase {
+            dir: data_dir.path().to_path_buf(),
+            file,
+        });
+    }
+    Ok(Db::open(&file).await?)
 }
 
 /// Gets a new password: from one stdin line, else `CRM_PASSWORD`, else a

@@ -235,7 +235,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(data_dir, args).await,
         Some(Command::User(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            // The first account of a new server creates its database; every
+            // other command needs one there already.
+            let db = match &cmd {
+                UserCommand::Add { .. } => open_db(&data_dir).await?,
+                _ => admin::open_existing(&data_dir).await?,
+            };
             let out = &mut std::io::stdout().lock();
             match cmd {
                 UserCommand::Add {
@@ -279,7 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Settings(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             match cmd {
                 SettingsCommand::Show => admin::settings_show(&db, out).await?,
@@ -296,7 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             let duplicates = if create_duplicates {
                 admin::Duplicates::CreateAll
@@ -312,14 +317,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             salesperson,
         }) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             admin::export(&db, out, &kind, &file, salesperson).await?;
             Ok(out.flush()?)
         }
         Some(Command::Device(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             match cmd {
                 DeviceCommand::List { json } => admin::device_list(&db, out, json).await?,
@@ -338,7 +343,7 @@ async fn import(
     salesperson: Option<&str>,
     by: &str,
 ) -> anyhow::Result<()> {
-    let db = open_db(data_dir).await?;
+    let db = admin::open_existing(data_dir).await?;
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = crm_server::archive::import(&db, file, by, salesperson, |done| {
         if !quiet {
