@@ -676,6 +676,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 if !report.merged.is_empty() {
                     println!("{}", crm_shared::import::merged_note(&report.merged));
                 }
+                if let Some(l) = &report.left_out {
+                    println!("{}", l.note());
+                }
             }
         }
         Command::RebuildIndex => {

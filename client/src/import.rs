@@ -11,8 +11,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use crm_shared::codes::Role;
 use crm_shared::import::{parse_line, ImportRecord, Merged};
 use crm_shared::note::Action;
+use crm_shared::{access, labels};
 
 use crate::error::{Result, StoreError};
 use rayon::prelude::*;
@@ -33,6 +35,57 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Lines whose customer id an earlier line of the file already had.
     pub merged: Vec<Merged>,
+    /// Fields only head office may set, left out of the lines that carried
+    /// them (see [`LeftOut`]); `None` if no line did.
+    pub left_out: Option<LeftOut>,
+}
+
+/// Fields of an import file the importing user's role may not set (a
+/// salesperson: grade, credit limit, assigned salesperson). `crm edit`
+/// refuses them and the server would put them back at the next sync, so
+/// the import leaves them out of each line and says so once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    /// Lines that carried at least one of them.
+    pub lines: usize,
+    /// Their Chinese names (等级, 信用额度, 业务员), in that order.
+    pub fields: Vec<String>,
+}
+
+impl LeftOut {
+    /// The one line telling the user.
+    pub fn note(&self) -> String {
+        format!(
+            "已忽略 {} 行中的 {}:这些字段只能由总部修改",
+            self.lines,
+            self.fields.join("/")
+        )
+    }
+}
+
+/// Leaves out of `rec` what `role` may not set (nothing when the role is
+/// unknown, before a login, as `crm edit` allows it then); returns the
+/// paths left out.
+fn leave_out(rec: &mut ImportRecord, role: Option<Role>, user: &str) -> Vec<&'static str> {
+    let Some(role) = role else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if rec.grade.is_some() && !access::may_change(role, "grade") {
+        rec.grade = None;
+        out.push("grade");
+    }
+    if rec.credit_limit.is_some() && !access::may_change(role, "credit.limit") {
+        rec.credit_limit = None;
+        out.push("credit.limit");
+    }
+    if rec.salesperson.as_deref().is_some_and(|s| s != user)
+        && !access::may_change(role, "salesperson")
+    {
+        rec.salesperson = None;
+        out.push("salesperson");
+    }
+    out
 }
 
 fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>> {
@@ -47,14 +100,22 @@ fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<Str
         .filter(|(_, l)| !matches!(l, Ok(s) if s.trim().is_empty())))
 }
 
-fn record(line: usize, text: &str, importer: &str) -> Result<ImportRecord> {
-    let rec = parse_line(text).map_err(|source| StoreError::ImportLine { line, source })?;
+/// Line `line` parsed and checked, without what `role` may not set; also
+/// returns the paths left out.
+fn record(
+    line: usize,
+    text: &str,
+    importer: &str,
+    role: Option<Role>,
+) -> Result<(ImportRecord, Vec<&'static str>)> {
+    let mut rec = parse_line(text).map_err(|source| StoreError::ImportLine { line, source })?;
+    let left_out = leave_out(&mut rec, role, importer);
     let mut probe = crm_shared::Customer::default();
     rec.clone().apply(&mut probe, importer, 0);
     // Every value of the line is new input, phone numbers included.
     crm_shared::validate::customer_input(None, &probe)
         .map_err(|source| StoreError::ImportLine { line, source })?;
-    Ok(rec)
+    Ok((rec, left_out))
 }
 
 /// What the check of a whole file found: the first line of every
@@ -62,15 +123,23 @@ fn record(line: usize, text: &str, importer: &str) -> Result<ImportRecord> {
 struct Checked {
     first: HashMap<String, usize>,
     merged: Vec<Merged>,
+    left_out: Option<LeftOut>,
 }
 
-fn check_all(path: &Path, importer: &str) -> Result<Checked> {
+fn check_all(path: &Path, importer: &str, role: Option<Role>) -> Result<Checked> {
     let mut checked = Checked {
         first: HashMap::new(),
         merged: Vec::new(),
+        left_out: None,
     };
+    let mut fields: Vec<&'static str> = Vec::new();
+    let mut lines_left_out = 0;
     for (line, text) in lines(path)? {
-        let rec = record(line, &text?, importer)?;
+        let (rec, left_out) = record(line, &text?, importer, role)?;
+        if !left_out.is_empty() {
+            lines_left_out += 1;
+            fields.extend(left_out);
+        }
         match checked.first.get(&rec.id) {
             Some(&into) => checked.merged.push(Merged {
                 line,
@@ -82,13 +151,23 @@ fn check_all(path: &Path, importer: &str) -> Result<Checked> {
             }
         }
     }
+    if lines_left_out > 0 {
+        checked.left_out = Some(LeftOut {
+            lines: lines_left_out,
+            fields: access::PROTECTED
+                .iter()
+                .filter(|p| fields.contains(p))
+                .map(|p| labels::label_of(p))
+                .collect(),
+        });
+    }
     Ok(checked)
 }
 
 /// Checks every line of `path`; returns the number of customers in it
 /// (lines repeating an earlier line's id are the same customer).
 pub fn check(path: &Path, importer: &str) -> Result<usize> {
-    Ok(check_all(path, importer)?.first.len())
+    Ok(check_all(path, importer, None)?.first.len())
 }
 
 /// Imports `path` into `store`. `saved(n)` is called after each committed
@@ -98,7 +177,8 @@ pub fn check(path: &Path, importer: &str) -> Result<usize> {
 /// written in one transaction.
 pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Result<ImportReport> {
     let user = store.profile().user.clone();
-    let checked = check_all(path, &user)?;
+    let role = crate::session::current(store)?.map(|s| s.role);
+    let checked = check_all(path, &user, role)?;
     let source = path
         .file_name()
         .map(|s| s.to_string_lossy().to_string())
@@ -106,6 +186,7 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
     let note = store.note(Action::Import, Some(&format!("导入 {source}")));
     let mut report = ImportReport {
         merged: checked.merged,
+        left_out: checked.left_out,
         ..Default::default()
     };
     let first = checked.first;
@@ -158,7 +239,7 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
     };
     let mut counted = 0;
     for (line, text) in lines(path)? {
-        pending.push((line, record(line, &text?, &user)?));
+        pending.push((line, record(line, &text?, &user, role)?.0));
         if pending.len() == BATCH {
             counted += pending.len();
             flush(store, &mut pending)?;

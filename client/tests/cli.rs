@@ -848,7 +848,7 @@ fn importing_the_same_file_twice_duplicates_nothing() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report,
-        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": []})
+        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": [], "left_out": null})
     );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("已保存 12/12"),
@@ -1020,6 +1020,7 @@ fn kill_9_during_import_loses_no_reported_customer() {
             "updated": 0,
             "unchanged": present.len(),
             "merged": [],
+            "left_out": null,
         })
     );
     let list = ok_json(dir, &["list"]);
