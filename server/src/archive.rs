@@ -36,6 +36,70 @@ pub struct CustomerConflicts {
     pub conflicts: Vec<Conflict>,
 }
 
+/// The accounts a customer may be assigned to, for turning what a person
+/// typed as 业务员 into a login. A customer assigned to a name, or to a
+/// login no salesperson has, is seen by no salesperson at all.
+pub(crate) struct Salespeople(Vec<crate::db::User>);
+
+impl Salespeople {
+    /// The accounts as they are now, read on `conn`.
+    pub(crate) fn load(conn: &Connection) -> Result<Self, crate::db::DbError> {
+        Ok(Salespeople(crate::db::users_on(conn)?))
+    }
+
+    /// The login of the salesperson `typed` names: their login (any ASCII
+    /// case) or their name (姓名). Anything else is refused, saying why.
+    pub(crate) fn resolve(&self, typed: &str) -> Result<String, String> {
+        use crm_shared::codes::Role;
+        let t = typed.trim();
+        if t.is_empty() {
+            return Err("业务员不能为空".into());
+        }
+        let usable = |u: &crate::db::User| -> Result<String, String> {
+            if u.role != Role::Salesperson {
+                Err(format!(
+                    "“{t}”是{}({}),不是业务员",
+                    u.role.label(),
+                    u.display_name
+                ))
+            } else if u.disabled {
+                Err(format!(
+                    "业务员 {}({})的账号已停用,不能分配客户",
+                    u.login, u.display_name
+                ))
+            } else {
+                Ok(u.login.clone())
+            }
+        };
+        if let Some(u) = self.0.iter().find(|u| u.login.eq_ignore_ascii_case(t)) {
+            return usable(u);
+        }
+        let named: Vec<&crate::db::User> = self
+            .0
+            .iter()
+            .filter(|u| u.display_name.trim() == t)
+            .collect();
+        let sellers: Vec<&&crate::db::User> = named
+            .iter()
+            .filter(|u| u.role == Role::Salesperson)
+            .collect();
+        match (sellers.as_slice(), named.as_slice()) {
+            ([one], _) => usable(one),
+            ([], [one, ..]) => usable(one),
+            ([], []) => Err(format!(
+                "“{t}”不是系统中的业务员(请填业务员的登录名或姓名,见 crm-server user list)"
+            )),
+            (many, _) => Err(format!(
+                "姓名“{t}”对应多位业务员({}),请填登录名",
+                many.iter()
+                    .map(|u| u.login.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )),
+        }
+    }
+}
+
 pub(crate) fn may_read(caller: &Caller) -> Result<(), SyncError> {
     if matches!(caller.role, crm_shared::codes::Role::BackupOperator) {
         return Err(SyncError::Forbidden("备份管理员不能查看客户内容".into()));
@@ -114,6 +178,14 @@ pub async fn resolve(
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
+        let value = match (path.as_str(), &value) {
+            ("salesperson", serde_json::Value::String(typed)) => serde_json::Value::String(
+                Salespeople::load(tx)?
+                    .resolve(typed)
+                    .map_err(SyncError::BadRequest)?,
+            ),
+            _ => value,
+        };
         let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
         doc.resolve(&path, &value, &note, now)
             .map_err(|e| SyncError::BadRequest(e.to_string()))?;
@@ -161,7 +233,14 @@ pub async fn edit(
                     caller.role.label()
                 )));
             }
-            card = crm_shared::edit::set_text(&card, path, value)
+            let value = if path == "salesperson" {
+                Salespeople::load(tx)?
+                    .resolve(value)
+                    .map_err(|e| SyncError::BadRequest(format!("业务员:{e}")))?
+            } else {
+                value.clone()
+            };
+            card = crm_shared::edit::set_text(&card, path, &value)
                 .map_err(|e| SyncError::BadRequest(e.to_string()))?;
         }
         crm_shared::validate::customer(&card).map_err(|e| SyncError::BadRequest(e.to_string()))?;
@@ -257,7 +336,8 @@ const IMPORT_BATCH: usize = 200;
 
 /// Imports a JSON Lines file (the laptop's import format) straight into the
 /// server's store, as user `by`; `salesperson` assigns every customer to
-/// that login. Every line is checked first: a bad line imports nothing.
+/// that salesperson. A salesperson, given here or on a line, is a login
+/// or a salesperson's name and is stored as the login (see [`Salespeople`]). Every line is checked first: a bad line imports nothing.
 /// Lines sharing an id are one customer, each line one change of it.
 /// Documents of a batch are built on all cores, then written in one
 /// transaction; `progress(done)` follows each commit (in lines).
@@ -284,11 +364,29 @@ pub async fn import(
         }
         Ok(out)
     };
+    let people = db
+        .read_with(|conn| Ok::<_, SyncError>(Salespeople::load(conn)?))
+        .await?;
+    let salesperson = salesperson
+        .map(|s| {
+            people
+                .resolve(s)
+                .map_err(|e| SyncError::BadRequest(format!("--salesperson:{e}")))
+        })
+        .transpose()?;
     let record = |line: usize, text: &str| -> Result<ImportRecord, SyncError> {
         let mut rec =
             parse_line(text).map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
-        if let Some(s) = salesperson {
-            rec.salesperson = Some(s.to_string());
+        match (&salesperson, &rec.salesperson) {
+            (Some(s), _) => rec.salesperson = Some(s.clone()),
+            (None, Some(typed)) => {
+                rec.salesperson = Some(
+                    people
+                        .resolve(typed)
+                        .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:业务员:{e}")))?,
+                )
+            }
+            (None, None) => {}
         }
         let mut probe = Customer::default();
         rec.clone().apply(&mut probe, by, 0);

@@ -768,3 +768,41 @@ async fn the_card_shows_and_takes_dates_as_dates() {
         .unwrap_or(0);
     assert!(longest < 13, "epoch milliseconds on the page: {page}");
 }
+
+/// Head office reassigning a customer types the salesperson's login or
+/// name; anyone else is refused with a 4xx and the card is unchanged.
+#[tokio::test]
+async fn the_salesperson_is_set_by_login_or_name_and_must_exist() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let before = o.card("c-tea").await;
+    for bad in ["张三", "nobody", "王芳"] {
+        let (status, page) = wang
+            .post(
+                "/console/customers/c-tea/edit",
+                &[
+                    ("_csrf", &wang.csrf),
+                    ("field", "salesperson"),
+                    ("value", bad),
+                    ("reason", "改派"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {page}");
+        assert!(page.contains(bad) && page.contains("业务员"), "{page}");
+    }
+    assert_eq!(o.card("c-tea").await, before);
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/edit",
+            &[
+                ("_csrf", &wang.csrf),
+                ("field", "业务员"),
+                ("value", "李娜"),
+                ("reason", "改派"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
+}

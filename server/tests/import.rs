@@ -145,3 +145,36 @@ async fn an_id_twice_in_one_file_is_one_customer_with_both_lines_in_history() {
         .collect();
     assert_eq!(names, ["上海甲公司", "上海甲贸易有限公司"]);
 }
+
+/// 业务员 in a JSON Lines file, or --salesperson, is a salesperson's login or
+/// name and is stored as the login; anything else is refused, naming the
+/// line or the flag, and nothing is imported.
+#[tokio::test]
+async fn the_salesperson_of_an_import_must_be_a_salesperson() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    let (_d, named) = file(
+        "named.jsonl",
+        "{\"id\":\"c1\",\"name\":\"温州鹿城鞋业\",\"salesperson\":\"张伟\"}\n{\"id\":\"c2\",\"name\":\"台州黄岩模具\",\"salesperson\":\"张三\"}\n",
+    );
+    let out = srv.cli(&["import", &named], None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("第 2 行") && err.contains("张三"), "{err}");
+    assert!(on_file(&srv).await.is_empty());
+
+    let (_d, plain) = file("plain.jsonl", "{\"id\":\"c1\",\"name\":\"温州鹿城鞋业\"}\n");
+    let out = srv.cli(&["import", &plain, "--salesperson", "nobody"], None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--salesperson") && err.contains("nobody"),
+        "{err}"
+    );
+    assert!(on_file(&srv).await.is_empty());
+
+    let out = srv.cli(&["import", &plain, "--salesperson", "张伟"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(on_file(&srv).await[0].2, "zhang");
+}

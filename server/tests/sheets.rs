@@ -205,6 +205,8 @@ async fn one_bad_row_imports_nothing_and_names_the_row() {
 #[tokio::test]
 async fn a_csv_with_bom_imports_and_exports_read_back() {
     let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
     let csv = "\u{feff}客户名称,联系人,电话,区域,业务员,等级\n温州鹿城鞋业,林经理,0577-88880000,华东,zhang,B\n";
     let t = read(csv.as_bytes(), Format::Csv);
     let (_, out) = import::commit(&srv.db, t, "d.csv".into(), "wang".into(), vec![], false)
@@ -478,4 +480,68 @@ async fn the_operator_decides_duplicates_row_by_row_on_the_command_line() {
             "苏州丝绸进出口公司"
         ]
     );
+}
+
+/// 业务员 takes a salesperson's login or name (姓名) and stores the login;
+/// a person's name no salesperson has, a login that does not exist or an
+/// account that is not a salesperson is refused in the dry run, naming the
+/// row, and nothing is imported.
+#[tokio::test]
+async fn the_salesperson_column_takes_a_login_or_a_name_and_nothing_else() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    srv.add_user("wang", Role::Clerk, "王芳", "内勤的密码12")
+        .await;
+    let csv = "客户名称,业务员\n嘉兴甲厂,zhang\n嘉兴乙厂,张伟\n嘉兴丙厂,张三\n嘉兴丁厂,wang\n嘉兴戊厂,zhangsan\n";
+    let t = read(csv.as_bytes(), Format::Csv);
+    let plan = import::plan(&srv.db, t.clone(), "s.csv".into(), "wang".into())
+        .await
+        .unwrap();
+    let errors: Vec<(usize, String)> = plan.errors.clone();
+    assert_eq!(
+        errors.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        [4, 5, 6],
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].1.contains("张三") && errors[0].1.contains("业务员"),
+        "{errors:?}"
+    );
+    assert!(errors[1].1.contains("档案管理员"), "{errors:?}");
+    assert!(errors[2].1.contains("zhangsan"), "{errors:?}");
+    assert!(
+        import::commit(&srv.db, t, "s.csv".into(), "wang".into(), vec![], false)
+            .await
+            .is_err()
+    );
+    assert!(names(&srv).await.is_empty());
+
+    // The command's dry run says the same, row by row.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = srv.cli(
+        &["sheet", file.to_str().unwrap(), "--dry-run", "--as", "wang"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("第 4 行") && text.contains("张三"), "{text}");
+
+    let ok = "客户名称,业务员\n嘉兴甲厂,zhang\n嘉兴乙厂,张伟\n";
+    let (_, out) = import::commit(
+        &srv.db,
+        read(ok.as_bytes(), Format::Csv),
+        "ok.csv".into(),
+        "wang".into(),
+        vec![],
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.created, 2);
+    let rows = crm_server::archive::list(&srv.db, clerk(), Default::default(), 0, 10)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.salesperson == "zhang"), "{rows:?}");
 }

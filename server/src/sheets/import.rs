@@ -1,8 +1,10 @@
 //! Importing customers from a sheet: first a plan (what would be created,
 //! what updated and how, which rows look like customers already on file,
 //! which rows are wrong), then — after a person has looked — the commit, in
-//! one transaction. A row with an id already on file updates that customer;
-//! any other row is a new customer. A new row whose name, phone or tax
+//! one transaction. 业务员 is a salesperson's login or name, stored as the
+//! login (`archive::Salespeople`); anything else makes the row wrong. A row
+//! with an id already on file updates that customer; any other row is a new
+//! customer. A new row whose name, phone or tax
 //! number matches a customer on file (or an earlier row) is a possible
 //! duplicate and is skipped unless the person asked to create it anyway.
 
@@ -19,6 +21,7 @@ use crm_shared::{ActorId, Customer, CustomerDoc};
 
 use super::columns::{self, Field};
 use super::{SheetError, Table};
+use crate::archive::Salespeople;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
 use crate::sync::SyncError;
@@ -152,7 +155,12 @@ fn rows_of(table: &Table) -> Result<(Vec<RowCard>, Vec<String>), SheetError> {
 }
 
 /// Puts a row's values onto `card` (an existing card for an update).
-fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<(), String> {
+fn apply(
+    card: &mut Customer,
+    values: &[(Field, String)],
+    by: &str,
+    people: &Salespeople,
+) -> Result<(), String> {
     let main_key = card
         .contacts
         .iter()
@@ -172,7 +180,9 @@ fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<()
         match f {
             Field::Id => {}
             Field::Name => card.name = v,
-            Field::Salesperson => card.salesperson = v,
+            Field::Salesperson => {
+                card.salesperson = people.resolve(&v).map_err(|e| format!("业务员:{e}"))?
+            }
             Field::Region => card.region = v,
             Field::Status => card.status = v.parse::<Status>().map_err(|e| e.to_string())?,
             Field::Grade => card.grade = Some(v.parse::<Grade>().map_err(|e| e.to_string())?),
@@ -239,6 +249,7 @@ fn work(
     by: &str,
 ) -> Result<(ImportPlan, Vec<(PlannedRow, Customer, bool)>), SyncError> {
     let (rows, unknown) = rows_of(table)?;
+    let people = Salespeople::load(conn)?;
     let actor = ActorId::random();
     let mut plan = ImportPlan {
         file_name: file_name.to_string(),
@@ -279,7 +290,7 @@ fn work(
             id: id.clone(),
             ..Default::default()
         });
-        let checked = apply(&mut card, &r.values, by).and_then(|()| {
+        let checked = apply(&mut card, &r.values, by, &people).and_then(|()| {
             crm_shared::validate::customer_input(existing.as_ref(), &card)
                 .map_err(|e| e.to_string())
         });
