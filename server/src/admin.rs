@@ -194,7 +194,9 @@ pub enum Duplicates {
 }
 
 /// `sheet FILE`: plans an import from a spreadsheet, prints the plan, and
-/// unless `dry_run` imports it in one transaction.
+/// unless `dry_run` imports it in one transaction. Customers on file keep
+/// their salesperson unless `reassign`; the plan says how many would move.
+#[allow(clippy::too_many_arguments)]
 pub async fn sheet_import(
     db: &Db,
     out: &mut dyn Write,
@@ -202,6 +204,7 @@ pub async fn sheet_import(
     by: &str,
     dry_run: bool,
     duplicates: Duplicates,
+    reassign: bool,
     json: bool,
 ) -> Result<(), AdminError> {
     use crate::sheets::{import, table, Format};
@@ -214,7 +217,7 @@ pub async fn sheet_import(
         .map_err(|e| AdminError::Invalid(format!("无法读取 {}:{e}", file.display())))?;
     let t = table::read(&bytes, format).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let invalid = |e: crate::sync::SyncError| AdminError::Invalid(e.to_string());
-    let plan = import::plan(db, t.clone(), name.clone(), by.to_owned())
+    let plan = import::plan(db, t.clone(), name.clone(), by.to_owned(), reassign)
         .await
         .map_err(invalid)?;
     let (rows, all) = match duplicates {
@@ -243,7 +246,7 @@ pub async fn sheet_import(
         None
     } else {
         Some(
-            import::commit(db, t, name, by.to_owned(), rows, all)
+            import::commit(db, t, name, by.to_owned(), rows, all, reassign)
                 .await
                 .map_err(invalid)?
                 .1,
@@ -289,6 +292,30 @@ pub async fn sheet_import(
                 with.join(";")
             )?;
         }
+        if plan.moves() > 0 {
+            if reassign {
+                writeln!(
+                    out,
+                    "{} 位已有客户的业务员改为表格所填(--reassign):",
+                    plan.moves()
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{} 位已有客户属于其他业务员,表格所填的业务员未改派(其他字段照常更新);要改派请加 --reassign:",
+                    plan.moves()
+                )?;
+            }
+            for r in &plan.rows {
+                if let Some(m) = &r.moves {
+                    writeln!(
+                        out,
+                        "  第 {} 行 {}({}):{} → {}",
+                        r.line, r.name, r.id, m.from, m.to
+                    )?;
+                }
+            }
+        }
         if plan.duplicates() > 0 && outcome.is_none() && plan.errors.is_empty() {
             writeln!(
                 out,
@@ -298,8 +325,13 @@ pub async fn sheet_import(
         match outcome {
             Some(o) => writeln!(
                 out,
-                "已导入:新建 {},更新 {},未变 {},跳过疑似重复 {}",
-                o.created, o.updated, o.unchanged, o.skipped_duplicates
+                "已导入:新建 {},更新 {},未变 {},跳过疑似重复 {},改派 {},未改派 {}",
+                o.created,
+                o.updated,
+                o.unchanged,
+                o.skipped_duplicates,
+                o.reassigned,
+                o.not_reassigned
             )?,
             None if !plan.errors.is_empty() => writeln!(out, "有错误,未导入任何数据")?,
             None => writeln!(out, "试运行,未写入")?,

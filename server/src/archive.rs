@@ -329,6 +329,12 @@ pub struct ImportReport {
     /// Lines whose customer id an earlier line already had, each merged
     /// into that customer as its own change.
     pub merged: Vec<crm_shared::import::Merged>,
+    /// Customers on file moved to the salesperson the file names (asked
+    /// with `reassign`).
+    pub reassigned: usize,
+    /// Customers on file the file assigns elsewhere, left with their
+    /// salesperson (not asked to reassign).
+    pub not_reassigned: usize,
 }
 
 /// Customers written per transaction by [`import`].
@@ -337,7 +343,9 @@ const IMPORT_BATCH: usize = 200;
 /// Imports a JSON Lines file (the laptop's import format) straight into the
 /// server's store, as user `by`; `salesperson` assigns every customer to
 /// that salesperson. A salesperson, given here or on a line, is a login
-/// or a salesperson's name and is stored as the login (see [`Salespeople`]). Every line is checked first: a bad line imports nothing.
+/// or a salesperson's name and is stored as the login (see [`Salespeople`]).
+/// A customer that has a salesperson keeps them unless `reassign`: an
+/// import never moves customers silently; the report counts both. Every line is checked first: a bad line imports nothing.
 /// Lines sharing an id are one customer, each line one change of it.
 /// Documents of a batch are built on all cores, then written in one
 /// transaction; `progress(done)` follows each commit (in lines).
@@ -346,6 +354,7 @@ pub async fn import(
     path: &std::path::Path,
     by: &str,
     salesperson: Option<&str>,
+    reassign: bool,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportReport, SyncError> {
     use crm_shared::import::{parse_line, ImportRecord};
@@ -444,7 +453,7 @@ pub async fn import(
                 let built = batch
                     .into_par_iter()
                     .zip(stored)
-                    .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now))
+                    .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now, reassign))
                     .collect::<Result<Vec<_>, SyncError>>()?;
                 let origin = Origin {
                     login: &by,
@@ -452,7 +461,12 @@ pub async fn import(
                     at: now,
                 };
                 let mut report = ImportReport::default();
-                for b in built {
+                for (b, moved) in built {
+                    match moved {
+                        Some(true) => report.reassigned += 1,
+                        Some(false) => report.not_reassigned += 1,
+                        None => {}
+                    }
                     let Some(b) = b else {
                         report.unchanged += 1;
                         continue;
@@ -475,6 +489,8 @@ pub async fn import(
         report.created += r.created;
         report.updated += r.updated;
         report.unchanged += r.unchanged;
+        report.reassigned += r.reassigned;
+        report.not_reassigned += r.not_reassigned;
         done += lines_in_batch;
         progress(done);
     }
@@ -495,7 +511,9 @@ struct Built {
 }
 
 /// Writes one customer's lines (`recs`, in file order, each its own
-/// change) onto its `stored` document, or a new one.
+/// change) onto its `stored` document, or a new one. A line naming another
+/// salesperson than the customer has moves it only if `reassign`; the
+/// second value says whether any line wanted to (`Some(moved)`).
 fn build(
     recs: Vec<crm_shared::import::ImportRecord>,
     stored: Option<docs::Stored>,
@@ -503,7 +521,8 @@ fn build(
     note: &ChangeNote,
     by: &str,
     now: i64,
-) -> Result<Option<Built>, SyncError> {
+    reassign: bool,
+) -> Result<(Option<Built>, Option<bool>), SyncError> {
     let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
     let mut recs = recs.into_iter();
     let (mut doc, created) = match &stored {
@@ -524,13 +543,24 @@ fn build(
         ),
     };
     let mut changed = created;
-    for rec in recs {
+    let mut moved = None;
+    for mut rec in recs {
         let mut card = doc.card().clone();
+        if rec
+            .salesperson
+            .as_ref()
+            .is_some_and(|s| !card.salesperson.is_empty() && *s != card.salesperson)
+        {
+            moved = Some(reassign);
+            if !reassign {
+                rec.salesperson = None;
+            }
+        }
         rec.apply(&mut card, by, now);
         changed |= !doc.update(&card, note, now).map_err(bad)?.is_empty();
     }
     if !changed {
-        return Ok(None);
+        return Ok((None, moved));
     }
     let (snapshot, bytes) = match &stored {
         None => (true, doc.save()),
@@ -548,12 +578,13 @@ fn build(
             }
         }
     };
-    Ok(Some(Built {
+    let built = Built {
         id: doc.card().id.clone(),
         created,
         snapshot,
         bytes,
         heads: doc.heads(),
         projection: Projection::of(doc.card(), doc.conflicts().len()),
-    }))
+    };
+    Ok((Some(built), moved))
 }

@@ -50,6 +50,9 @@ enum Command {
         /// Login recorded as the author of the import.
         #[arg(long = "as", default_value = "admin")]
         by: String,
+        /// 已有客户也改派给文件或 --salesperson 所填的业务员(默认保留原业务员)
+        #[arg(long)]
+        reassign: bool,
     },
     /// 公司设置:评分规则、跟进间隔、审查周期、流失天数、信用额度审批链
     #[command(subcommand)]
@@ -70,6 +73,9 @@ enum Command {
         /// 这一行虽疑似重复也新建(行号同试运行所列,可重复指定:--create-row 3 --create-row 5)
         #[arg(long = "create-row", value_name = "行号")]
         create_rows: Vec<usize>,
+        /// 已有客户也改派给表格所填的业务员(默认保留原业务员,只更新其他字段)
+        #[arg(long)]
+        reassign: bool,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
@@ -278,9 +284,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             salesperson,
             by,
+            reassign,
         }) => {
             telemetry::init("warn");
-            import(&data_dir, &file, salesperson.as_deref(), &by).await
+            import(&data_dir, &file, salesperson.as_deref(), &by, reassign).await
         }
         Some(Command::Settings(cmd)) => {
             telemetry::init("warn");
@@ -298,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             by,
             create_duplicates,
             create_rows,
+            reassign,
             json,
         }) => {
             telemetry::init("warn");
@@ -308,7 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 admin::Duplicates::Create(create_rows)
             };
-            admin::sheet_import(&db, out, &file, &by, dry_run, duplicates, json).await?;
+            admin::sheet_import(&db, out, &file, &by, dry_run, duplicates, reassign, json).await?;
             Ok(out.flush()?)
         }
         Some(Command::Export {
@@ -342,10 +350,11 @@ async fn import(
     file: &std::path::Path,
     salesperson: Option<&str>,
     by: &str,
+    reassign: bool,
 ) -> anyhow::Result<()> {
     let db = admin::open_existing(data_dir).await?;
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let report = crm_server::archive::import(&db, file, by, salesperson, |done| {
+    let report = crm_server::archive::import(&db, file, by, salesperson, reassign, |done| {
         if !quiet {
             eprint!("\r已导入 {done} 位客户");
         }
@@ -360,6 +369,15 @@ async fn import(
     );
     if !report.merged.is_empty() {
         println!("{}", crm_shared::import::merged_note(&report.merged));
+    }
+    if report.reassigned > 0 {
+        println!("已改派 {} 位已有客户的业务员", report.reassigned);
+    }
+    if report.not_reassigned > 0 {
+        println!(
+            "{} 位已有客户属于其他业务员,未改派(其他内容照常导入);如需改派,加 --reassign",
+            report.not_reassigned
+        );
     }
     Ok(())
 }

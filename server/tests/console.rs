@@ -806,3 +806,41 @@ async fn the_salesperson_is_set_by_login_or_name_and_must_exist() {
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
 }
+
+/// The console's import preview lists customers on file whose row names
+/// another salesperson; they stay with theirs unless the box to move them
+/// is ticked when importing.
+#[tokio::test]
+async fn the_import_page_moves_customers_only_when_ticked() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let csv = "客户编号,客户名称,业务员,区域\nc-tea,杭州西湖龙井茶业有限公司,李娜,浙江\n";
+    let (status, plan) = wang.upload("move.csv", csv, Some(&wang.csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(
+        plan.contains("id=\"moves\"") && plan.contains("name=\"reassign\""),
+        "{plan}"
+    );
+    let id = upload_id(&plan);
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{id}/commit"),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let card = o.card("c-tea").await;
+    assert_eq!(card["customer"]["salesperson"], "zhang");
+    assert_eq!(card["customer"]["region"], "浙江");
+
+    let (_, plan) = wang.upload("move.csv", csv, Some(&wang.csrf)).await;
+    let id = upload_id(&plan);
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{id}/commit"),
+            &[("_csrf", &wang.csrf), ("reassign", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
+}

@@ -178,3 +178,76 @@ async fn the_salesperson_of_an_import_must_be_a_salesperson() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(on_file(&srv).await[0].2, "zhang");
 }
+
+/// Importing ids that belong to one salesperson with --salesperson another
+/// leaves them where they are and says how many it would move; only
+/// --reassign moves them. A line's own salesperson follows the same rule.
+#[tokio::test]
+async fn an_import_moves_existing_customers_only_with_reassign() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    srv.add_user("li", Role::Salesperson, "李娜", "业务员的密码2")
+        .await;
+    let lines = |suffix: &str, n: usize| -> String {
+        (1..=n)
+            .map(|i| format!("{{\"id\":\"c{i}\",\"name\":\"宁波客户{i}{suffix}\"}}\n"))
+            .collect()
+    };
+    let (_d, first) = file("first.jsonl", &lines("", 3));
+    let out = srv.cli(&["import", &first, "--salesperson", "zhang"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (_d, second) = file("second.jsonl", &lines("(新)", 4));
+    let out = srv.cli(&["import", &second, "--salesperson", "li"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("新建 1 位") && text.contains("更新 3 位"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 位") && text.contains("未改派") && text.contains("--reassign"),
+        "{text}"
+    );
+    let owners: Vec<(String, String)> = on_file(&srv)
+        .await
+        .into_iter()
+        .map(|(id, _, s)| (id, s))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("c1", "zhang"),
+            ("c2", "zhang"),
+            ("c3", "zhang"),
+            ("c4", "li")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        on_file(&srv).await[0].1.ends_with("(新)"),
+        "the rest is updated"
+    );
+
+    // A line naming another salesperson, without the flag: kept too.
+    let (_d, own) = file(
+        "own.jsonl",
+        "{\"id\":\"c4\",\"name\":\"宁波客户4(新)\",\"salesperson\":\"zhang\"}\n",
+    );
+    let out = srv.cli(&["import", &own], None);
+    assert!(
+        out.status.success() && stdout(&out).contains("未改派"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(on_file(&srv).await[3].2, "li");
+
+    let out = srv.cli(
+        &["import", &second, "--salesperson", "li", "--reassign"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("改派 3 位"), "{}", stdout(&out));
+    assert!(on_file(&srv).await.iter().all(|(_, _, s)| s == "li"));
+}

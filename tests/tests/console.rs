@@ -82,7 +82,7 @@ async fn server() -> Server {
         r#"{"id":"c-li","name":"宁波李记海产","salesperson":"li","grade":"E"}"#,
     )
     .unwrap();
-    crm_server::archive::import(&db, &file, "wang", None, |_| {})
+    crm_server::archive::import(&db, &file, "wang", None, false, |_| {})
         .await
         .unwrap();
     Server {

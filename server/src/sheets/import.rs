@@ -52,6 +52,17 @@ pub struct Duplicate {
     pub name: String,
 }
 
+/// A customer on file whose row names another salesperson.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// Its salesperson now (login).
+    pub from: String,
+    /// The one the row names (login).
+    pub to: String,
+    /// Whether this import moves it (only when asked to reassign).
+    pub applied: bool,
+}
+
 /// One data row's plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedRow {
@@ -66,6 +77,10 @@ pub struct PlannedRow {
     pub action: RowAction,
     /// Possible duplicates (new rows only).
     pub duplicates: Vec<Duplicate>,
+    /// For a customer on file whose row names another salesperson: the
+    /// move, which happens only when asked (an import never reassigns a
+    /// customer silently).
+    pub moves: Option<Move>,
 }
 
 /// The whole plan for a sheet.
@@ -98,6 +113,11 @@ impl ImportPlan {
             .count()
     }
 
+    /// Customers on file whose row names another salesperson.
+    pub fn moves(&self) -> usize {
+        self.rows.iter().filter(|r| r.moves.is_some()).count()
+    }
+
     /// New rows that look like customers already on file.
     pub fn duplicates(&self) -> usize {
         self.rows
@@ -118,6 +138,11 @@ pub struct ImportOutcome {
     pub unchanged: usize,
     /// Possible duplicates left out.
     pub skipped_duplicates: usize,
+    /// Customers on file moved to the salesperson their row names.
+    pub reassigned: usize,
+    /// Customers on file left with their salesperson although their row
+    /// names another (not asked to reassign).
+    pub not_reassigned: usize,
 }
 
 /// A row turned into a card, before it meets the store.
@@ -240,13 +265,15 @@ fn new_id() -> String {
     format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
 }
 
-/// Plans (and, with `commit`, performs) the import inside one connection.
+/// Plans (and, with `commit`, performs) the import inside one connection;
+/// `reassign`: move customers on file to the salesperson their row names.
 #[allow(clippy::type_complexity)]
 fn work(
     conn: &Connection,
     table: &Table,
     file_name: &str,
     by: &str,
+    reassign: bool,
 ) -> Result<(ImportPlan, Vec<(PlannedRow, Customer, bool)>), SyncError> {
     let (rows, unknown) = rows_of(table)?;
     let people = Salespeople::load(conn)?;
@@ -297,6 +324,17 @@ fn work(
         if let Err(e) = checked {
             plan.errors.push((r.line, e));
             continue;
+        }
+        let moves = existing
+            .as_ref()
+            .filter(|old| old.salesperson != card.salesperson)
+            .map(|old| Move {
+                from: old.salesperson.clone(),
+                to: card.salesperson.clone(),
+                applied: reassign,
+            });
+        if let (Some(old), false) = (&existing, reassign) {
+            card.salesperson = old.salesperson.clone();
         }
         let action = match &existing {
             None => RowAction::Create,
@@ -357,6 +395,7 @@ fn work(
             name: card.name.clone(),
             action,
             duplicates,
+            moves,
         };
         plan.rows.push(row.clone());
         cards.push((row, card, existing.is_some()));
@@ -370,14 +409,16 @@ pub async fn plan(
     table: Table,
     file_name: String,
     by: String,
+    reassign: bool,
 ) -> Result<ImportPlan, SyncError> {
-    db.read_with(move |conn| Ok(work(conn, &table, &file_name, &by)?.0))
+    db.read_with(move |conn| Ok(work(conn, &table, &file_name, &by, reassign)?.0))
         .await
 }
 
 /// Imports `table` in one transaction, as `by`. Refuses (writing nothing)
 /// if any row is wrong. Possible duplicates are skipped unless their row
-/// number is in `create_anyway` (or `all_duplicates`).
+/// number is in `create_anyway` (or `all_duplicates`). Customers on file
+/// keep their salesperson unless `reassign`.
 pub async fn commit(
     db: &Db,
     table: Table,
@@ -385,9 +426,10 @@ pub async fn commit(
     by: String,
     create_anyway: Vec<usize>,
     all_duplicates: bool,
+    reassign: bool,
 ) -> Result<(ImportPlan, ImportOutcome), SyncError> {
     db.write_with(move |tx| {
-        let (plan, cards) = work(tx, &table, &file_name, &by)?;
+        let (plan, cards) = work(tx, &table, &file_name, &by, reassign)?;
         if !plan.errors.is_empty() {
             return Err(SheetError::Rows(plan.errors.clone()).into());
         }
@@ -403,6 +445,11 @@ pub async fn commit(
         };
         let mut out = ImportOutcome::default();
         for (row, card, exists) in cards {
+            match &row.moves {
+                Some(m) if m.applied => out.reassigned += 1,
+                Some(_) => out.not_reassigned += 1,
+                None => {}
+            }
             match row.action {
                 RowAction::Unchanged => out.unchanged += 1,
                 RowAction::Create => {
