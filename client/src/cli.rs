@@ -111,6 +111,10 @@ pub enum Command {
     /// 从 JSON Lines 文件导入客户 (import customers)
     Import {
         file: PathBuf,
+        /// Also move customers already here to the salesperson a line names
+        /// (by default they keep theirs).
+        #[arg(long)]
+        reassign: bool,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -661,10 +665,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 labels::label_of(&path)
             );
         }
-        Command::Import { file, json } => {
+        Command::Import {
+            file,
+            reassign,
+            json,
+        } => {
             let mut store = Store::open(&dir)?;
             let report = render::with_import_progress(&file, |saved| {
-                crate::import::run(&mut store, &file, saved)
+                crate::import::run(&mut store, &file, reassign, saved)
             })?;
             if json.json {
                 print_json(&report);
@@ -678,6 +686,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 if let Some(l) = &report.left_out {
                     println!("{}", l.note());
+                }
+                if report.reassigned > 0 {
+                    println!("已改派 {} 位已有客户的业务员", report.reassigned);
+                }
+                if report.not_reassigned > 0 {
+                    println!(
+                        "{} 位已有客户属于其他业务员,未改派(其他内容照常导入);如需改派,加 --reassign",
+                        report.not_reassigned
+                    );
                 }
             }
         }

@@ -38,6 +38,12 @@ pub struct ImportReport {
     /// Fields only head office may set, left out of the lines that carried
     /// them (see [`LeftOut`]); `None` if no line did.
     pub left_out: Option<LeftOut>,
+    /// Customers on file moved to the salesperson a line names (asked with
+    /// `--reassign`).
+    pub reassigned: usize,
+    /// Customers on file a line assigns elsewhere, left with their
+    /// salesperson (an import never moves a customer unless asked).
+    pub not_reassigned: usize,
 }
 
 /// Fields of an import file the importing user's role may not set (a
@@ -175,7 +181,14 @@ pub fn check(path: &Path, importer: &str) -> Result<usize> {
 ///
 /// Documents of a batch are built on all cores (they are independent), then
 /// written in one transaction.
-pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Result<ImportReport> {
+/// A customer that has a salesperson keeps them when a line names another,
+/// unless `reassign`; the report counts both.
+pub fn run(
+    store: &mut Store,
+    path: &Path,
+    reassign: bool,
+    mut saved: impl FnMut(usize),
+) -> Result<ImportReport> {
     let user = store.profile().user.clone();
     let role = crate::session::current(store)?.map(|s| s.role);
     let checked = check_all(path, &user, role)?;
@@ -217,14 +230,37 @@ pub fn run(store: &mut Store, path: &Path, mut saved: impl FnMut(usize)) -> Resu
                 // A customer whose first line was in an earlier batch is
                 // already counted; these lines are merged into it.
                 let counted = first.get(&id) == Some(&recs[0].0);
-                let edits = recs.into_iter().map(|(_, rec)| {
-                    |c: &mut crm_shared::Customer| rec.apply(c, &user, now_millis())
+                // Whether a line named another salesperson than the one the
+                // customer has (the edits run one after the other, here).
+                let moved = std::cell::Cell::new(None);
+                let edits = recs.into_iter().map(|(_, mut rec)| {
+                    let moved = &moved;
+                    let user = &user;
+                    move |c: &mut crm_shared::Customer| {
+                        if rec
+                            .salesperson
+                            .as_ref()
+                            .is_some_and(|s| !c.salesperson.is_empty() && *s != c.salesperson)
+                        {
+                            moved.set(Some(reassign));
+                            if !reassign {
+                                rec.salesperson = None;
+                            }
+                        }
+                        rec.apply(c, user, now_millis())
+                    }
                 });
-                prepare_upsert(&profile, &id, stored, &note, edits).map(|o| (counted, o))
+                let outcome = prepare_upsert(&profile, &id, stored, &note, edits)?;
+                Ok((counted, moved.get(), outcome))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut writes = Vec::with_capacity(outcomes.len());
-        for (counted, (what, write)) in outcomes {
+        for (counted, moved, (what, write)) in outcomes {
+            match moved {
+                Some(true) => report.reassigned += 1,
+                Some(false) => report.not_reassigned += 1,
+                None => {}
+            }
             if counted {
                 match what {
                     Upsert::Created => report.created += 1,

@@ -848,7 +848,8 @@ fn importing_the_same_file_twice_duplicates_nothing() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report,
-        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": [], "left_out": null})
+        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": [], "left_out": null,
+               "reassigned": 0, "not_reassigned": 0})
     );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("已保存 12/12"),
@@ -1021,6 +1022,8 @@ fn kill_9_during_import_loses_no_reported_customer() {
             "unchanged": present.len(),
             "merged": [],
             "left_out": null,
+            "reassigned": 0,
+            "not_reassigned": 0,
         })
     );
     let list = ok_json(dir, &["list"]);
@@ -1276,4 +1279,35 @@ fn an_id_twice_in_one_import_file_is_one_customer_with_both_lines_in_history() {
             .len(),
         2
     );
+}
+
+/// `crm import` keeps the salesperson of a customer already on this laptop
+/// when a line names another, and says so; only --reassign moves it.
+#[test]
+fn an_import_moves_a_customer_on_file_only_with_reassign() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let first = files.path().join("first.jsonl");
+    std::fs::write(&first, "{\"id\":\"c1\",\"name\":\"上海甲公司\"}\n").unwrap();
+    ok(dir, &["import", first.to_str().unwrap()]);
+    let other = files.path().join("other.jsonl");
+    std::fs::write(
+        &other,
+        "{\"id\":\"c1\",\"name\":\"上海甲贸易有限公司\",\"salesperson\":\"lisi\"}\n",
+    )
+    .unwrap();
+    let out = ok(dir, &["import", other.to_str().unwrap()]);
+    assert!(
+        out.contains("1 位") && out.contains("未改派") && out.contains("--reassign"),
+        "{out}"
+    );
+    let c1 = ok_json(dir, &["show", "c1"]);
+    assert_eq!(
+        (c1["salesperson"].as_str(), c1["name"].as_str()),
+        (Some("zhangsan"), Some("上海甲贸易有限公司"))
+    );
+    let report = ok_json(dir, &["import", other.to_str().unwrap(), "--reassign"]);
+    assert_eq!(report["reassigned"], 1, "{report}");
+    assert_eq!(ok_json(dir, &["show", "c1"])["salesperson"], "lisi");
 }
