@@ -125,7 +125,7 @@ fn crm_home_pointing_at_the_servers_database_is_refused() {
     assert_eq!(schema(&db), before);
     assert_eq!(schema(&laptop.path().join("crm.sqlite3")), before);
 
-    // An empty file is a new store, and a real one opens as before.
+    // An empty file is a new store, which then opens like any other.
     let fresh = tempfile::tempdir().unwrap();
     std::fs::write(fresh.path().join("crm.sqlite3"), b"").unwrap();
     let out = crm_at(fresh.path(), &["init", "--user", "zhang"]);
