@@ -118,6 +118,9 @@ pub enum Command {
     Import {
         /// JSON Lines 文件(每行一位客户)
         file: PathBuf,
+        /// 已有客户也改派给文件中写的业务员(默认保持原业务员)
+        #[arg(long)]
+        reassign: bool,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -878,10 +881,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 labels::label_of(&path)
             );
         }
-        Command::Import { file, json } => {
+        Command::Import {
+            file,
+            reassign,
+            json,
+        } => {
             let mut store = Store::open(&dir)?;
             let report = render::with_import_progress(&file, |saved| {
-                crate::import::run(&mut store, &file, saved)
+                crate::import::run(&mut store, &file, reassign, saved)
             })?;
             if json.json {
                 print_json(&report);
@@ -890,6 +897,21 @@ pub fn run(cli: Cli) -> Result<()> {
                     "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
                     report.created, report.updated, report.unchanged
                 );
+                if !report.merged.is_empty() {
+                    println!("{}", crm_shared::import::merged_note(&report.merged));
+                }
+                if let Some(l) = &report.left_out {
+                    println!("{}", l.note());
+                }
+                if report.reassigned > 0 {
+                    println!("已改派 {} 位已有客户的业务员", report.reassigned);
+                }
+                if report.not_reassigned > 0 {
+                    println!(
+                        "{} 位已有客户属于其他业务员,未改派(其他内容照常导入);如需改派,加 --reassign",
+                        report.not_reassigned
+                    );
+                }
             }
         }
         Command::RebuildIndex => {

@@ -665,7 +665,8 @@ pub fn report(store: &Store, cmd: ReportCommand) -> Result<()> {
         ReportCommand::Daily { day, user, json } => {
             let day = day.unwrap_or_else(today);
             let user = user.unwrap_or_else(|| store.profile().user.clone());
-            let r = reports::daily(&store.cards()?, &user, day);
+            let cards = store.cards_entered()?;
+            let r = reports::daily(cards.iter().map(|(c, e)| (c, e.as_ref())), &user, day);
             if json.json {
                 print_json(&r);
                 return Ok(());

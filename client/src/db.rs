@@ -65,8 +65,100 @@ const MIGRATIONS: &[M<'static>] = &[
     ),
 ];
 
-/// Opens (creating if needed) the store file and brings its schema up to date.
+/// What a file at the store's path holds, judged before anything is
+/// written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing yet, an empty file or an SQLite file without tables: a new store.
+    New,
+    /// A crm store: its `meta` names a user and an actor.
+    Store,
+    /// A crm store whose `crm init` stopped before recording the profile:
+    /// only crm's own tables, and no user.
+    Unfinished,
+    /// The server's database (`crm-server`).
+    ServerDb,
+    /// Another program's SQLite database.
+    OtherSqlite,
+    /// Not an SQLite database at all.
+    NotSqlite,
+}
+
+/// The tables a crm store has; a file holding only some of them is one
+/// whose `crm init` stopped halfway.
+const OWN_TABLES: &[&str] = &["meta", "documents", "doc_chunks", "customers", "aside"];
+
+/// Looks at the file at `path` without changing it: whether it is a crm
+/// store, a new one, or something else that must be left alone.
+pub fn identify(path: &Path) -> std::io::Result<Found> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::New),
+        Err(e) => return Err(e),
+    };
+    let mut magic = [0u8; 16];
+    let read = file.read(&mut magic)?;
+    if read == 0 {
+        return Ok(Found::New);
+    }
+    if read < magic.len() || &magic != b"SQLite format 3\0" {
+        return Ok(Found::NotSqlite);
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    );
+    let found = conn.and_then(|conn| {
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let has = |t: &str| tables.iter().any(|x| x == t);
+        if tables.is_empty() {
+            return Ok(Found::New);
+        }
+        if has("users") && has("devices") {
+            return Ok(Found::ServerDb);
+        }
+        // A profile makes it a store, whatever tables later versions added.
+        let profile: i64 = if has("meta") {
+            conn.query_row(
+                "SELECT COUNT(*) FROM meta WHERE key IN ('user', 'actor')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(if profile == 2 {
+            Found::Store
+        } else if tables.iter().all(|t| OWN_TABLES.contains(&t.as_str())) {
+            Found::Unfinished
+        } else {
+            Found::OtherSqlite
+        })
+    });
+    // A file SQLite cannot read as a database is not one.
+    Ok(found.unwrap_or(Found::NotSqlite))
+}
+
+/// Opens (creating if needed) the store file and brings its schema up to
+/// date. A file that is not a crm store (another program's database, the
+/// server's) is refused before anything is written to it.
 pub fn open(path: &Path) -> crate::Result<Connection> {
+    match identify(path)? {
+        Found::New | Found::Store | Found::Unfinished => {}
+        other => {
+            return Err(crate::StoreError::NotAStore {
+                path: path.to_path_buf(),
+                what: other,
+            })
+        }
+    }
     let mut conn = Connection::open(path)?;
     // FULL: a visit reported as saved survives power loss, not only kill -9.
     conn.execute_batch(
@@ -75,9 +167,16 @@ pub fn open(path: &Path) -> crate::Result<Connection> {
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
     )?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(crate::StoreError::Migration(format!(
+            "资料库由更新版本的 crm 写入(结构版本 {version},本程序只认识到 {}),请升级 crm",
+            MIGRATIONS.len()
+        )));
+    }
     Migrations::from_slice(MIGRATIONS)
         .to_latest(&mut conn)
-        .map_err(|e| crate::StoreError::Migration(e.to_string()))?;
+        .map_err(|e| crate::StoreError::Migration(e.to_string().replace('\n', " ")))?;
     Ok(conn)
 }
 

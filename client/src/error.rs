@@ -12,6 +12,22 @@ pub enum StoreError {
     /// `init` for a different user on an existing store.
     #[error("本地资料库已属于用户 {0},不能再初始化为其他用户")]
     AlreadyInitialised(String),
+    /// The data directory is a file.
+    #[error("CRM_HOME 或 --data-dir 指向 {}:那是{},不是目录;请指向 crm 资料库所在的目录", .path.display(), found_text(.what, .path))]
+    NotADirectory {
+        /// What was given.
+        path: std::path::PathBuf,
+        /// What it is.
+        what: crate::db::Found,
+    },
+    /// The store file holds something other than a crm store.
+    #[error("{} 是{},不是 crm 资料库,未做任何改动;请检查 CRM_HOME 或 --data-dir", .path.display(), found_text(.what, .path))]
+    NotAStore {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it is.
+        what: crate::db::Found,
+    },
     /// No customer matches.
     #[error("找不到客户“{0}”(可用 crm search 按名称、联系人、电话或税号查找)")]
     NotFound(String),
@@ -83,6 +99,21 @@ pub enum StoreError {
     /// Talking to the server failed.
     #[error(transparent)]
     Net(#[from] crate::net::NetError),
+}
+
+/// What a file found where a store or its directory should be is, for people.
+fn found_text(found: &crate::db::Found, path: &std::path::Path) -> String {
+    use crate::db::Found;
+    match found {
+        Found::New => "一个空文件".into(),
+        Found::Store | Found::Unfinished => format!(
+            "crm 资料库文件本身,请指向它所在的目录 {}",
+            path.parent().unwrap_or(path).display()
+        ),
+        Found::ServerDb => "服务器(crm-server)的数据库".into(),
+        Found::OtherSqlite => "其他程序的 SQLite 数据库".into(),
+        Found::NotSqlite => "一个普通文件".into(),
+    }
 }
 
 /// Result alias for the client library.

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         }
     }));
     let cli = match usage::parse() {
-        Parsed::Run(cli) => cli,
+        Parsed::Run(cli) => *cli,
         Parsed::Shown => return ExitCode::SUCCESS,
         Parsed::Wrong(why) => {
             eprintln!("错误:{why}");

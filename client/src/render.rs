@@ -6,8 +6,8 @@ use std::path::Path;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
 
 use crm_shared::customer::{Customer, Millis};
-use crm_shared::day::Day;
-use crm_shared::diff::FieldChange;
+use crm_shared::day::{Day, Moment};
+use crm_shared::diff::{text_at, FieldChange};
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::labels::label_of;
 use crm_shared::summary::CustomerSummary;
@@ -116,24 +116,14 @@ pub fn followups(rows: &[CustomerSummary], day: Day) {
 /// Field changes, old → new.
 pub fn field_changes(changes: &[FieldChange]) {
     const SHOWN: usize = 12;
-    // Times are stored as epoch milliseconds; people read dates.
-    let is_time = |p: &str| p == "entered_at" || p.ends_with(".at");
-    let shown = |p: &str, v: &str| match v.parse::<i64>() {
-        Ok(ms) if is_time(p) && ms > 0 => time(ms),
-        _ => short(v),
-    };
     for c in changes.iter().take(SHOWN) {
         let label = label_of(&c.path);
         match (&c.old, &c.new) {
             (None, Some(n)) if c.is_new_entry() => println!("  + {label}:{}", short(n)),
             (old, new) => println!(
                 "  {label}:{} → {}",
-                old.as_deref()
-                    .map(|v| shown(&c.path, v))
-                    .unwrap_or_else(|| "(空)".into()),
-                new.as_deref()
-                    .map(|v| shown(&c.path, v))
-                    .unwrap_or_else(|| "(空)".into())
+                old.as_deref().map(short).unwrap_or_else(|| "(空)".into()),
+                new.as_deref().map(short).unwrap_or_else(|| "(空)".into())
             ),
         }
     }
@@ -180,7 +170,7 @@ pub fn conflicts(list: &[(String, Conflict)]) {
             println!(
                 "  {} {}  —  {} {}",
                 if i == 0 { "当前" } else { "另一" },
-                v.value,
+                text_at(&c.path, &v.value).unwrap_or_else(|| "(空)".into()),
                 v.by.as_deref().unwrap_or("(未知)"),
                 opt(v.at.map(time))
             );
@@ -200,7 +190,10 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
     line("业务员", c.salesperson.clone());
     line("区域", c.region.clone());
     line("状态", c.status.label().into());
-    line("建档时间", time(c.entered_at));
+    line(
+        "建档时间",
+        Moment::Date.show(c.entered_at).unwrap_or_default(),
+    );
     line("有效期", opt(c.valid_until));
     line("等级", opt(c.grade.map(|g| g.code())));
     line("评分", opt(c.score));

@@ -98,6 +98,7 @@ impl Store {
     /// Creates the profile for `user` (or reopens it if it is already theirs).
     pub fn init(dir: &Path, user: &str, display_name: &str) -> Result<Store> {
         crm_shared::validate::check_id("user", user)?;
+        Self::check_dir(dir)?;
         std::fs::create_dir_all(dir)?;
         let conn = db::open(&Self::file(dir))?;
         if let Some(existing) = db::meta_get(&conn, "user")? {
@@ -116,11 +117,24 @@ impl Store {
 
     /// Opens the store in `dir`; fails if `crm init` has not been run there.
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::check_dir(dir)?;
         let file = Self::file(dir);
         if !file.exists() {
             return Err(StoreError::NotInitialised);
         }
         Self::from_conn(db::open(&file)?)
+    }
+
+    /// Refuses a data directory that is a file (CRM_HOME set to the store
+    /// file itself, or to some other file), saying what that file is.
+    fn check_dir(dir: &Path) -> Result<()> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::NotADirectory {
+                path: dir.to_path_buf(),
+                what: db::identify(dir)?,
+            });
+        }
+        Ok(())
     }
 
     fn from_conn(conn: Connection) -> Result<Store> {
@@ -934,6 +948,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Every local card with who entered it (the daily report's new
+    /// customers are the ones its salesperson entered, not imported ones).
+    pub fn cards_entered(&self) -> Result<Vec<(Customer, Option<crm_shared::reports::Entered>)>> {
+        let mut out = Vec::new();
+        for id in db::doc_ids(&self.conn)? {
+            let doc = self.load(&id)?.0;
+            let entered = doc.entered();
+            out.push((doc.card().clone(), entered));
+        }
+        Ok(out)
+    }
+
     /// The server epoch and cursor of the last completed sync, if any.
     pub fn sync_position(&self) -> Result<Option<(String, u64)>> {
         let epoch = db::meta_get(&self.conn, "sync.epoch")?;
@@ -1097,43 +1123,53 @@ pub(crate) enum Upsert {
     Unchanged,
 }
 
-/// Creates customer `id` or updates its `stored` document with `edit`,
-/// committed with `note`. Pure computation: safe to run in parallel.
-pub(crate) fn prepare_upsert(
+/// Creates customer `id` or updates its `stored` document with `edits`,
+/// each committed as its own change with `note` (an import file may hold
+/// one customer on several lines; each line stays in the history). Pure
+/// computation: safe to run in parallel.
+pub(crate) fn prepare_upsert<F: FnOnce(&mut Customer)>(
     profile: &Profile,
     id: &str,
     stored: Option<db::StoredDoc>,
     note: &ChangeNote,
-    edit: impl FnOnce(&mut Customer),
+    edits: impl IntoIterator<Item = F>,
 ) -> Result<(Upsert, Option<PendingWrite>)> {
     let now = now_millis();
-    match stored {
+    let mut edits = edits.into_iter();
+    let (mut doc, stored, mut what) = match stored {
         None => {
             let mut card = Customer::default();
-            edit(&mut card);
+            if let Some(edit) = edits.next() {
+                edit(&mut card);
+            }
             if card.id != id {
                 return Err(crm_shared::Error::invalid("id", "客户编号与记录不符").into());
             }
             let doc = CustomerDoc::create(&card, profile.actor.clone(), note, now)?;
-            Ok((
-                Upsert::Created,
-                Some(PendingWrite::prepare(&doc, &card, None)),
-            ))
+            (doc, None, Upsert::Created)
         }
         Some(stored) => {
-            let mut doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+            let doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
             let before = doc.heads();
-            let mut card = doc.customer()?;
-            edit(&mut card);
-            if doc.update(&card, note, now)?.is_empty() {
-                return Ok((Upsert::Unchanged, None));
-            }
-            Ok((
-                Upsert::Updated,
-                Some(PendingWrite::prepare(&doc, &card, Some((&stored, &before)))),
-            ))
+            (doc, Some((stored, before)), Upsert::Unchanged)
+        }
+    };
+    for edit in edits {
+        let mut card = doc.customer()?;
+        edit(&mut card);
+        if !doc.update(&card, note, now)?.is_empty() && what == Upsert::Unchanged {
+            what = Upsert::Updated;
         }
     }
+    if what == Upsert::Unchanged {
+        return Ok((what, None));
+    }
+    let write = PendingWrite::prepare(
+        &doc,
+        doc.card(),
+        stored.as_ref().map(|(s, before)| (s, before.as_slice())),
+    );
+    Ok((what, Some(write)))
 }
 
 #[cfg(test)]

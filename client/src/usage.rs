@@ -15,7 +15,7 @@ use crate::cli::Cli;
 /// What parsing the command line came to.
 pub enum Parsed {
     /// A command to run.
-    Run(Cli),
+    Run(Box<Cli>),
     /// Help or the version was asked for and has been printed.
     Shown,
     /// The command line is wrong; the message says how, in Chinese.
@@ -42,7 +42,7 @@ pub fn parse() -> Parsed {
         Err(e) => return Parsed::Wrong(explain(&e)),
     };
     match Cli::from_arg_matches_mut(&mut matches) {
-        Ok(cli) => Parsed::Run(cli),
+        Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) => Parsed::Wrong(explain(&e)),
     }
 }

@@ -756,15 +756,15 @@ fn a_bad_import_line_is_named_and_nothing_is_imported() {
     );
     assert_unchanged(dir, &before, "import bad-grade.jsonl");
 
-    // Line 1 has a negative credit limit (valid JSON, invalid card).
+    // Line 1's contact has words for a mobile (valid JSON, invalid card).
     let negative = files.path().join("negative.jsonl");
     let mut line1: Value = serde_json::from_str(&good_lines[0]).unwrap();
-    line1["credit_limit"] = json!(-1);
+    line1["contacts"][0]["mobile"] = json!("请问前台");
     std::fs::write(&negative, format!("{line1}\n{}\n", good_lines[1])).unwrap();
     fails(
         dir,
         &["import", negative.to_str().unwrap()],
-        &["第 1 行", "credit.limit", "未导入"],
+        &["第 1 行", "电话号码", "未导入"],
     );
     assert_unchanged(dir, &before, "import negative.jsonl");
 
@@ -860,7 +860,11 @@ fn importing_the_same_file_twice_duplicates_nothing() {
     let out = crm(dir, &["import", path, "--json"]);
     assert!(out.status.success(), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report, json!({"created": 12, "updated": 0, "unchanged": 0}));
+    assert_eq!(
+        report,
+        json!({"created": 12, "updated": 0, "unchanged": 0, "merged": [], "left_out": null,
+               "reassigned": 0, "not_reassigned": 0})
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("已保存 12/12"),
         "{out:?}"
@@ -1030,6 +1034,10 @@ fn kill_9_during_import_loses_no_reported_customer() {
             "created": CUSTOMERS - present.len(),
             "updated": 0,
             "unchanged": present.len(),
+            "merged": [],
+            "left_out": null,
+            "reassigned": 0,
+            "not_reassigned": 0,
         })
     );
     let list = ok_json(dir, &["list"]);
@@ -1310,13 +1318,27 @@ fn customers_are_found_and_edited_the_way_a_salesperson_names_them() {
     fails(
         dir,
         &[
-            "contact", "edit", "机电", "赵六", "--set", "手机=1", "--reason", "x",
+            "contact",
+            "edit",
+            "机电",
+            "赵六",
+            "--set",
+            "手机=13900001111",
+            "--reason",
+            "x",
         ],
         &["赵六", "序号"],
     );
     fails(
         dir,
-        &["contact", "edit", "机电", "王工", "--set", "手机=1"],
+        &[
+            "contact",
+            "edit",
+            "机电",
+            "王工",
+            "--set",
+            "手机=13900001111",
+        ],
         &["原因"],
     );
     let help = ok(dir, &["edit", "--help"]);
@@ -1350,4 +1372,271 @@ fn customers_are_found_and_edited_the_way_a_salesperson_names_them() {
     );
     let today = ok(dir, &["today"]);
     assert!(today.contains("钱总 13700002222"), "{today}");
+}
+
+/// 手机、电话写成字母或汉字会被拒绝,并指出是哪一个字段;带分机号的写法可用。
+#[test]
+fn phone_numbers_must_look_like_phone_numbers() {
+    let home = archive_with_hualian();
+    let dir = home.path();
+    let before = snapshot(dir);
+    fails(
+        dir,
+        &[
+            "add",
+            "--name",
+            "杭州新客户有限公司",
+            "--contact",
+            "赵经理",
+            "--mobile",
+            "1380000abcd",
+        ],
+        &["mobile", "电话号码"],
+    );
+    fails(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "contacts.k1.mobile=请问前台",
+            "--reason",
+            "更新",
+        ],
+        &["contacts.k1.mobile", "电话号码"],
+    );
+    fails(
+        dir,
+        &[
+            "contact",
+            "add",
+            "c1",
+            "--name",
+            "钱会计",
+            "--phone",
+            "前台转",
+        ],
+        &["phone", "电话号码"],
+    );
+    assert_unchanged(dir, &before, "bad phone numbers");
+    ok(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "contacts.k1.phone=021-55556666 转 123",
+            "--reason",
+            "补充分机",
+        ],
+    );
+    assert_eq!(
+        ok_json(dir, &["show", "c1"])["contacts"]["k1"]["phone"],
+        "021-55556666 转 123"
+    );
+}
+
+/// 记事本另存的导入文件(开头有 UTF-8 BOM、行尾 CRLF)照常导入;某行写成数组时,
+/// 报出行号并用业务员看得懂的话说明,什么也不导入。
+#[test]
+fn an_import_file_from_notepad_imports_and_an_array_line_is_explained() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let plain = files.path().join("plain.jsonl");
+    generate(&plain, 3, |_| 1);
+    let lines: Vec<String> = std::fs::read_to_string(&plain)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+
+    let notepad = files.path().join("记事本.jsonl");
+    std::fs::write(&notepad, format!("\u{feff}{}\r\n", lines.join("\r\n"))).unwrap();
+    let out = ok(dir, &["import", notepad.to_str().unwrap()]);
+    assert!(out.contains("新建 3 位"), "{out}");
+    let ids: BTreeSet<String> = list_ids(dir).into_iter().collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["c000000", "c000001", "c000002"].map(String::from))
+    );
+
+    let before = ok_json(dir, &["list"]);
+    let array = files.path().join("array.jsonl");
+    std::fs::write(
+        &array,
+        format!("\u{feff}{}\n{}\n[{}]\n", lines[0], lines[1], lines[2]),
+    )
+    .unwrap();
+    let err = fails(
+        dir,
+        &["import", array.to_str().unwrap()],
+        &["第 3 行", "应为一个客户的 JSON 对象", "不是数组", "未导入"],
+    );
+    assert!(
+        !err.contains("sequence") && !err.contains("struct"),
+        "{err}"
+    );
+    assert_eq!(ok_json(dir, &["list"]), before);
+}
+
+/// The longest run of digits in `text`: epoch milliseconds have 13, a
+/// mobile number 11.
+fn longest_digit_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// 建档时间等日期按日期显示和修改:crm edit --set 建档时间=2026-01-01 可用,
+/// show 和 history 的文字输出里没有毫秒数;--json 仍给数字。
+#[test]
+fn dates_are_shown_and_typed_as_dates() {
+    let home = archive_with_hualian();
+    let dir = home.path();
+    ok(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "建档时间=2026-01-01",
+            "--reason",
+            "补录建档日期",
+        ],
+    );
+    let show = ok(dir, &["show", "c1"]);
+    assert!(show.contains("建档时间:2026-01-01\n"), "{show}");
+    let history = ok(dir, &["history", "c1"]);
+    assert!(history.contains("→ 2026-01-01"), "{history}");
+    assert!(
+        history.contains("2026-03-02 09:00"),
+        "the visit's time: {history}"
+    );
+    for text in [&show, &history] {
+        assert!(
+            longest_digit_run(text) < 13,
+            "epoch milliseconds in:\n{text}"
+        );
+    }
+    let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::Local)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(ok_json(dir, &["show", "c1"])["entered_at"], midnight);
+    // A number is not a date a person types.
+    let before = snapshot(dir);
+    fails(
+        dir,
+        &[
+            "edit",
+            "c1",
+            "--set",
+            "建档时间=1767225600000",
+            "--reason",
+            "x",
+        ],
+        &["entered_at", "YYYY-MM-DD"],
+    );
+    assert_unchanged(dir, &before, "edit 建档时间=<milliseconds>");
+}
+
+/// 导入文件里同一编号出现两次:只有一位客户,报告说明哪一行并入了哪一行,
+/// 两行的内容都在修改历史里;相隔超过一批(100 行)也一样。
+#[test]
+fn an_id_twice_in_one_import_file_is_one_customer_with_both_lines_in_history() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let small = files.path().join("small.jsonl");
+    std::fs::write(
+        &small,
+        concat!(
+            "{\"id\":\"c1\",\"name\":\"上海甲公司\",\"region\":\"华东\"}\n",
+            "{\"id\":\"c2\",\"name\":\"广州乙厂\"}\n",
+            "{\"id\":\"c1\",\"name\":\"上海甲贸易有限公司\"}\n",
+        ),
+    )
+    .unwrap();
+    let report = ok_json(dir, &["import", small.to_str().unwrap()]);
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(
+        report["merged"],
+        json!([{"line": 3, "into": 1, "id": "c1"}])
+    );
+    let c1 = ok_json(dir, &["show", "c1"]);
+    assert_eq!(
+        (c1["name"].as_str(), c1["region"].as_str()),
+        (Some("上海甲贸易有限公司"), Some("华东"))
+    );
+    let names: Vec<String> = ok_json(dir, &["history", "c1"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["fields"].as_array().unwrap().clone())
+        .filter(|f| f["path"] == "name")
+        .map(|f| f["new"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["上海甲公司", "上海甲贸易有限公司"]);
+
+    // The repeat 120 lines further down, in another batch, and said in words.
+    let other = init("zhangsan");
+    let big = files.path().join("big.jsonl");
+    generate(&big, 120, |_| 1);
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    text.push_str("{\"id\":\"c000000\",\"name\":\"第一位客户的新名称\"}\n");
+    std::fs::write(&big, text).unwrap();
+    let out = ok(other.path(), &["import", big.to_str().unwrap()]);
+    assert!(out.contains("新建 120 位"), "{out}");
+    assert!(
+        out.contains("第 121 行") && out.contains("第 1 行") && out.contains("c000000"),
+        "{out}"
+    );
+    assert_eq!(list_ids(other.path()).len(), 120);
+    assert_eq!(
+        ok_json(other.path(), &["show", "c000000"])["name"],
+        "第一位客户的新名称"
+    );
+    assert_eq!(
+        ok_json(other.path(), &["history", "c000000"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// `crm import` keeps the salesperson of a customer already on this laptop
+/// when a line names another, and says so; only --reassign moves it.
+#[test]
+fn an_import_moves_a_customer_on_file_only_with_reassign() {
+    let home = init("zhangsan");
+    let dir = home.path();
+    let files = tempfile::tempdir().unwrap();
+    let first = files.path().join("first.jsonl");
+    std::fs::write(&first, "{\"id\":\"c1\",\"name\":\"上海甲公司\"}\n").unwrap();
+    ok(dir, &["import", first.to_str().unwrap()]);
+    let other = files.path().join("other.jsonl");
+    std::fs::write(
+        &other,
+        "{\"id\":\"c1\",\"name\":\"上海甲贸易有限公司\",\"salesperson\":\"lisi\"}\n",
+    )
+    .unwrap();
+    let out = ok(dir, &["import", other.to_str().unwrap()]);
+    assert!(
+        out.contains("1 位") && out.contains("未改派") && out.contains("--reassign"),
+        "{out}"
+    );
+    let c1 = ok_json(dir, &["show", "c1"]);
+    assert_eq!(
+        (c1["salesperson"].as_str(), c1["name"].as_str()),
+        (Some("zhangsan"), Some("上海甲贸易有限公司"))
+    );
+    let report = ok_json(dir, &["import", other.to_str().unwrap(), "--reassign"]);
+    assert_eq!(report["reassigned"], 1, "{report}");
+    assert_eq!(ok_json(dir, &["show", "c1"])["salesperson"], "lisi");
 }

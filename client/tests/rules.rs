@@ -245,7 +245,7 @@ fn a_review_clears_the_review_warning_and_sets_the_tier() {
         dir,
         "c1",
         "湖州南浔木业",
-        &["--set", "entered_at=1600000000000"],
+        &["--set", "entered_at=2020-09-13"],
     );
     let due = ok_json(dir, &["review", "due"]);
     assert_eq!(due[0]["customer"], "c1", "{due}");
@@ -312,4 +312,23 @@ fn the_daily_report_and_today_list_the_days_work() {
     assert!(t["tomorrow"].as_array().unwrap().is_empty(), "{t}");
     ok(dir, &["flag", "add", "c1", "--description", "法人代表变更"]);
     assert!(rules_of(&ok_json(dir, &["warnings"]), "c1").contains(&"major_change".to_string()));
+}
+
+/// 日报的“新客户”只算业务员自己新建的客户:从文件导入的客户不算,哪怕是今天导入的。
+#[test]
+fn the_daily_report_counts_only_customers_the_salesperson_entered() {
+    let home = init("zhang");
+    let dir = home.path();
+    add(dir, "c1", "丽水青田石雕", &[]);
+    let file = dir.join("导入.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\":\"i1\",\"name\":\"温州鹿城鞋业\"}\n{\"id\":\"i2\",\"name\":\"台州黄岩模具\"}\n{\"id\":\"i3\",\"name\":\"衢州柯城化工\"}\n",
+    )
+    .unwrap();
+    ok(dir, &["import", file.to_str().unwrap()]);
+    let r = ok_json(dir, &["report", "daily"]);
+    assert_eq!(r["new_customers"], 1, "{r}");
+    let text = ok(dir, &["report", "daily"]);
+    assert!(text.contains("新客户 1"), "{text}");
 }

@@ -1249,6 +1249,44 @@ fn a_revoked_laptop_is_refused_and_wiped_at_its_next_sync() {
     office.li.sync();
 }
 
+/// A salesperson's import file that carries 等级 and 信用额度 (only head
+/// office sets them): the import leaves them out and says so once, and the
+/// next sync has nothing to put back.
+#[test]
+fn a_salespersons_import_leaves_out_grade_and_credit_limit_and_says_so_once() {
+    let office = Office::open();
+    let file = office.zhang.dir().join("带等级.jsonl");
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"id": format!("g{i}"), "name": format!("嘉兴客户{i}"), "grade": "A", "credit_limit": 500000})
+            )
+        })
+        .chain(std::iter::once(format!(
+            "{}\n",
+            json!({"id": "g3", "name": "嘉兴客户3", "region": "华东"})
+        )))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let out = office.zhang.ok(&["import", file.to_str().unwrap()]);
+    let notes: Vec<&str> = out.lines().filter(|l| l.contains("已忽略")).collect();
+    assert_eq!(notes.len(), 1, "{out}");
+    assert!(
+        notes[0].contains("3 行") && notes[0].contains("等级") && notes[0].contains("信用额度"),
+        "{out}"
+    );
+    assert!(out.contains("新建 4 位"), "{out}");
+    let g0 = card(&office.zhang, "g0");
+    assert_eq!(
+        (&g0["grade"], &g0["credit"]["limit"]),
+        (&Value::Null, &Value::Null)
+    );
+    let report = office.zhang.sync();
+    assert_eq!(report["reverted"], json!([]), "{report}");
+    assert_eq!(report["sent"], 4, "{report}");
+}
+
 // ---- 6. kill -9 mid-sync ----
 
 /// A deterministic customer file shaped like `shared/bench/gen_customers.py`

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{check_new_password, HashError, PasswordHash};
 use crate::clock::{days_ms, local_minutes, now_ms};
+use crate::config::DataDir;
 use crate::db::{Db, DbError, Device, NewUser, User};
 
 /// Environment variable holding a password for `user add` / `user passwd`.
@@ -36,6 +37,18 @@ pub enum AdminError {
     /// An argument is not acceptable; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// The data directory holds no server database.
+    #[error(
+        "数据目录 {} 中没有服务器数据库(找的是 {});请检查 --data-dir 或 CRM_DATA_DIR。新服务器请先用 crm-server user add 添加第一个用户",
+        .dir.display(),
+        .file.display()
+    )]
+    NoDatabase {
+        /// The directory looked at.
+        dir: std::path::PathBuf,
+        /// The database file that is not there.
+        file: std::path::PathBuf,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -45,6 +58,21 @@ pub enum AdminError {
     /// Reading input or writing output failed.
     #[error("读写失败:{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Opens the server database of `data_dir` for an admin command, which
+/// works on an existing server: a directory without one (a typo in
+/// --data-dir) is refused rather than given a new empty database. Only
+/// `user add` and starting the server create one.
+pub async fn open_existing(data_dir: &DataDir) -> Result<Db, AdminError> {
+    let file = data_dir.db_path();
+    if !file.is_file() {
+        return Err(AdminError::NoDatabase {
+            dir: data_dir.path().to_path_buf(),
+            file,
+        });
+    }
+    Ok(Db::open(&file).await?)
 }
 
 /// Gets a new password: from one stdin line, else `CRM_PASSWORD`, else a
@@ -166,7 +194,9 @@ pub enum Duplicates {
 }
 
 /// `sheet FILE`: plans an import from a spreadsheet, prints the plan, and
-/// unless `dry_run` imports it in one transaction.
+/// unless `dry_run` imports it in one transaction. Customers on file keep
+/// their salesperson unless `reassign`; the plan says how many would move.
+#[allow(clippy::too_many_arguments)]
 pub async fn sheet_import(
     db: &Db,
     out: &mut dyn Write,
@@ -174,6 +204,7 @@ pub async fn sheet_import(
     by: &str,
     dry_run: bool,
     duplicates: Duplicates,
+    reassign: bool,
     json: bool,
 ) -> Result<(), AdminError> {
     use crate::sheets::{import, table, Format};
@@ -186,7 +217,7 @@ pub async fn sheet_import(
         .map_err(|e| AdminError::Invalid(format!("无法读取 {}:{e}", file.display())))?;
     let t = table::read(&bytes, format).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let invalid = |e: crate::sync::SyncError| AdminError::Invalid(e.to_string());
-    let plan = import::plan(db, t.clone(), name.clone(), by.to_owned())
+    let plan = import::plan(db, t.clone(), name.clone(), by.to_owned(), reassign)
         .await
         .map_err(invalid)?;
     let (rows, all) = match duplicates {
@@ -215,7 +246,7 @@ pub async fn sheet_import(
         None
     } else {
         Some(
-            import::commit(db, t, name, by.to_owned(), rows, all)
+            import::commit(db, t, name, by.to_owned(), rows, all, reassign)
                 .await
                 .map_err(invalid)?
                 .1,
@@ -261,6 +292,30 @@ pub async fn sheet_import(
                 with.join(";")
             )?;
         }
+        if plan.moves() > 0 {
+            if reassign {
+                writeln!(
+                    out,
+                    "{} 位已有客户的业务员改为表格所填(--reassign):",
+                    plan.moves()
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{} 位已有客户属于其他业务员,表格所填的业务员未改派(其他字段照常更新);要改派请加 --reassign:",
+                    plan.moves()
+                )?;
+            }
+            for r in &plan.rows {
+                if let Some(m) = &r.moves {
+                    writeln!(
+                        out,
+                        "  第 {} 行 {}({}):{} → {}",
+                        r.line, r.name, r.id, m.from, m.to
+                    )?;
+                }
+            }
+        }
         if plan.duplicates() > 0 && outcome.is_none() && plan.errors.is_empty() {
             writeln!(
                 out,
@@ -270,8 +325,13 @@ pub async fn sheet_import(
         match outcome {
             Some(o) => writeln!(
                 out,
-                "已导入:新建 {},更新 {},未变 {},跳过疑似重复 {}",
-                o.created, o.updated, o.unchanged, o.skipped_duplicates
+                "已导入:新建 {},更新 {},未变 {},跳过疑似重复 {},改派 {},未改派 {}",
+                o.created,
+                o.updated,
+                o.unchanged,
+                o.skipped_duplicates,
+                o.reassigned,
+                o.not_reassigned
             )?,
             None if !plan.errors.is_empty() => writeln!(out, "有错误,未导入任何数据")?,
             None => writeln!(out, "试运行,未写入")?,

@@ -36,6 +36,70 @@ pub struct CustomerConflicts {
     pub conflicts: Vec<Conflict>,
 }
 
+/// The accounts a customer may be assigned to, for turning what a person
+/// typed as 业务员 into a login. A customer assigned to a name, or to a
+/// login no salesperson has, is seen by no salesperson at all.
+pub(crate) struct Salespeople(Vec<crate::db::User>);
+
+impl Salespeople {
+    /// The accounts as they are now, read on `conn`.
+    pub(crate) fn load(conn: &Connection) -> Result<Self, crate::db::DbError> {
+        Ok(Salespeople(crate::db::users_on(conn)?))
+    }
+
+    /// The login of the salesperson `typed` names: their login (any ASCII
+    /// case) or their name (姓名). Anything else is refused, saying why.
+    pub(crate) fn resolve(&self, typed: &str) -> Result<String, String> {
+        use crm_shared::codes::Role;
+        let t = typed.trim();
+        if t.is_empty() {
+            return Err("业务员不能为空".into());
+        }
+        let usable = |u: &crate::db::User| -> Result<String, String> {
+            if u.role != Role::Salesperson {
+                Err(format!(
+                    "“{t}”是{}({}),不是业务员",
+                    u.role.label(),
+                    u.display_name
+                ))
+            } else if u.disabled {
+                Err(format!(
+                    "业务员 {}({})的账号已停用,不能分配客户",
+                    u.login, u.display_name
+                ))
+            } else {
+                Ok(u.login.clone())
+            }
+        };
+        if let Some(u) = self.0.iter().find(|u| u.login.eq_ignore_ascii_case(t)) {
+            return usable(u);
+        }
+        let named: Vec<&crate::db::User> = self
+            .0
+            .iter()
+            .filter(|u| u.display_name.trim() == t)
+            .collect();
+        let sellers: Vec<&&crate::db::User> = named
+            .iter()
+            .filter(|u| u.role == Role::Salesperson)
+            .collect();
+        match (sellers.as_slice(), named.as_slice()) {
+            ([one], _) => usable(one),
+            ([], [one, ..]) => usable(one),
+            ([], []) => Err(format!(
+                "“{t}”不是系统中的业务员(请填业务员的登录名或姓名,见 crm-server user list)"
+            )),
+            (many, _) => Err(format!(
+                "姓名“{t}”对应多位业务员({}),请填登录名",
+                many.iter()
+                    .map(|u| u.login.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )),
+        }
+    }
+}
+
 pub(crate) fn may_read(caller: &Caller) -> Result<(), SyncError> {
     if matches!(caller.role, crm_shared::codes::Role::BackupOperator) {
         return Err(SyncError::Forbidden("备份管理员不能查看客户内容".into()));
@@ -113,6 +177,14 @@ pub async fn resolve(
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
+        let value = match (path.as_str(), &value) {
+            ("salesperson", serde_json::Value::String(typed)) => serde_json::Value::String(
+                Salespeople::load(tx)?
+                    .resolve(typed)
+                    .map_err(SyncError::BadRequest)?,
+            ),
+            _ => value,
+        };
         let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
         doc.resolve(&path, &value, &note, now)
             .map_err(|e| SyncError::BadRequest(e.to_string()))?;
@@ -158,7 +230,14 @@ pub async fn edit(
             if !access::may_change(caller.role, &path) {
                 return Err(SyncError::Forbidden(access::why_not(caller.role, &path)));
             }
-            card = crm_shared::edit::set_text(&card, &path, value)
+            let value = if path == "salesperson" {
+                Salespeople::load(tx)?
+                    .resolve(value)
+                    .map_err(|e| SyncError::BadRequest(format!("业务员:{e}")))?
+            } else {
+                value.clone()
+            };
+            card = crm_shared::edit::set_text(&card, &path, &value)
                 .map_err(|e| SyncError::BadRequest(e.to_string()))?;
         }
         crm_shared::validate::customer(&card).map_err(|e| SyncError::BadRequest(e.to_string()))?;
@@ -236,7 +315,7 @@ pub(crate) fn commit_change(
 }
 
 /// What a server-side import did.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
     /// Customers created.
     pub created: usize,
@@ -244,6 +323,15 @@ pub struct ImportReport {
     pub updated: usize,
     /// Existing customers already identical.
     pub unchanged: usize,
+    /// Lines whose customer id an earlier line already had, each merged
+    /// into that customer as its own change.
+    pub merged: Vec<crm_shared::import::Merged>,
+    /// Customers on file moved to the salesperson the file names (asked
+    /// with `reassign`).
+    pub reassigned: usize,
+    /// Customers on file the file assigns elsewhere, left with their
+    /// salesperson (not asked to reassign).
+    pub not_reassigned: usize,
 }
 
 /// Customers written per transaction by [`import`].
@@ -251,14 +339,19 @@ const IMPORT_BATCH: usize = 200;
 
 /// Imports a JSON Lines file (the laptop's import format) straight into the
 /// server's store, as user `by`; `salesperson` assigns every customer to
-/// that login. Every line is checked first: a bad line imports nothing.
+/// that salesperson. A salesperson, given here or on a line, is a login
+/// or a salesperson's name and is stored as the login (see [`Salespeople`]).
+/// A customer that has a salesperson keeps them unless `reassign`: an
+/// import never moves customers silently; the report counts both. Every line is checked first: a bad line imports nothing.
+/// Lines sharing an id are one customer, each line one change of it.
 /// Documents of a batch are built on all cores, then written in one
-/// transaction; `progress(done)` follows each commit.
+/// transaction; `progress(done)` follows each commit (in lines).
 pub async fn import(
     db: &Db,
     path: &std::path::Path,
     by: &str,
     salesperson: Option<&str>,
+    reassign: bool,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportReport, SyncError> {
     use crm_shared::import::{parse_line, ImportRecord};
@@ -277,49 +370,87 @@ pub async fn import(
         }
         Ok(out)
     };
+    let people = db
+        .read_with(|conn| Ok::<_, SyncError>(Salespeople::load(conn)?))
+        .await?;
+    let salesperson = salesperson
+        .map(|s| {
+            people
+                .resolve(s)
+                .map_err(|e| SyncError::BadRequest(format!("--salesperson:{e}")))
+        })
+        .transpose()?;
     let record = |line: usize, text: &str| -> Result<ImportRecord, SyncError> {
         let mut rec =
             parse_line(text).map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
-        if let Some(s) = salesperson {
-            rec.salesperson = Some(s.to_string());
+        match (&salesperson, &rec.salesperson) {
+            (Some(s), _) => rec.salesperson = Some(s.clone()),
+            (None, Some(typed)) => {
+                rec.salesperson = Some(
+                    people
+                        .resolve(typed)
+                        .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:业务员:{e}")))?,
+                )
+            }
+            (None, None) => {}
         }
         let mut probe = Customer::default();
         rec.clone().apply(&mut probe, by, 0);
-        crm_shared::validate::customer(&probe)
+        // Every value of the line is new input, phone numbers included.
+        crm_shared::validate::customer_input(None, &probe)
             .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
         Ok(rec)
     };
     // Check every line before writing anything.
     let lines = read(path)?;
-    let records = lines
-        .iter()
-        .map(|(n, l)| record(*n, l))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut report = ImportReport::default();
+    // One customer's lines, in file order, are built into one document:
+    // built apart, two new documents for one id would overwrite each other
+    // and the first line would be in no history.
+    let mut customers: Vec<Vec<ImportRecord>> = Vec::new();
+    let mut first: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for (n, l) in &lines {
+        let rec = record(*n, l)?;
+        match first.get(&rec.id) {
+            Some(&(line, i)) => {
+                report.merged.push(crm_shared::import::Merged {
+                    line: *n,
+                    into: line,
+                    id: rec.id.clone(),
+                });
+                customers[i].push(rec);
+            }
+            None => {
+                first.insert(rec.id.clone(), (*n, customers.len()));
+                customers.push(vec![rec]);
+            }
+        }
+    }
     let note = ChangeNote::new(by, Action::Import).with_reason(Some(format!(
         "导入 {}",
         path.file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     )));
-    let mut report = ImportReport::default();
     let mut done = 0;
-    for batch in records.chunks(IMPORT_BATCH) {
+    for batch in customers.chunks(IMPORT_BATCH) {
         let batch = batch.to_vec();
         let note = note.clone();
         let by = by.to_string();
         let now = crate::clock::now_ms();
+        let lines_in_batch: usize = batch.iter().map(Vec::len).sum();
         let r = db
             .write_with(move |tx| {
                 let actor = ActorId::try_from(docs::meta(tx, "actor")?.as_str())
                     .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
                 let stored = batch
                     .iter()
-                    .map(|r| docs::load(tx, &r.id))
+                    .map(|recs| docs::load(tx, &recs[0].id))
                     .collect::<Result<Vec<_>, _>>()?;
                 let built = batch
                     .into_par_iter()
                     .zip(stored)
-                    .map(|(rec, stored)| build(rec, stored, &actor, &note, &by, now))
+                    .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now, reassign))
                     .collect::<Result<Vec<_>, SyncError>>()?;
                 let origin = Origin {
                     login: &by,
@@ -327,7 +458,12 @@ pub async fn import(
                     at: now,
                 };
                 let mut report = ImportReport::default();
-                for b in built {
+                for (b, moved) in built {
+                    match moved {
+                        Some(true) => report.reassigned += 1,
+                        Some(false) => report.not_reassigned += 1,
+                        None => {}
+                    }
                     let Some(b) = b else {
                         report.unchanged += 1;
                         continue;
@@ -350,7 +486,9 @@ pub async fn import(
         report.created += r.created;
         report.updated += r.updated;
         report.unchanged += r.unchanged;
-        done += r.created + r.updated + r.unchanged;
+        report.reassigned += r.reassigned;
+        report.not_reassigned += r.not_reassigned;
+        done += lines_in_batch;
         progress(done);
     }
     Ok(report)
@@ -369,58 +507,100 @@ struct Built {
     projection: Projection,
 }
 
+/// Writes one customer's lines (`recs`, in file order, each its own
+/// change) onto its `stored` document, or a new one. A line naming another
+/// salesperson than the customer has moves it only if `reassign`; the
+/// second value says whether any line wanted to (`Some(moved)`).
+/// Why an import may not change a customer's credit limit.
+pub(crate) fn limit_by_rule_only(id: &str, now: Option<i64>, file: Option<i64>) -> String {
+    let shown = |v: Option<i64>| v.map_or("空".to_string(), |v| v.to_string());
+    format!(
+        "客户 {id} 的信用额度只能通过信用额度变更申请修改(现为 {},文件中为 {});请删去此值或改为现值",
+        shown(now),
+        shown(file)
+    )
+}
+
 fn build(
-    rec: crm_shared::import::ImportRecord,
+    recs: Vec<crm_shared::import::ImportRecord>,
     stored: Option<docs::Stored>,
     actor: &ActorId,
     note: &ChangeNote,
     by: &str,
     now: i64,
-) -> Result<Option<Built>, SyncError> {
+    reassign: bool,
+) -> Result<(Option<Built>, Option<bool>), SyncError> {
     let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
-    let id = rec.id.clone();
-    let (doc, new) = match stored {
+    let mut recs = recs.into_iter();
+    let (mut doc, created) = match &stored {
         None => {
             let mut card = Customer::default();
-            rec.apply(&mut card, by, now);
+            if let Some(rec) = recs.next() {
+                rec.apply(&mut card, by, now);
+            }
             (
                 CustomerDoc::create(&card, actor.clone(), note, now).map_err(bad)?,
                 true,
             )
         }
-        Some(s) => {
-            let mut doc = CustomerDoc::load(&s.bytes, actor.clone())
-                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
-            let mut card = doc.card().clone();
-            rec.apply(&mut card, by, now);
-            if doc.update(&card, note, now).map_err(bad)?.is_empty() {
-                return Ok(None);
+        Some(s) => (
+            CustomerDoc::load(&s.bytes, actor.clone())
+                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?,
+            false,
+        ),
+    };
+    let mut changed = created;
+    let mut moved = None;
+    for mut rec in recs {
+        let mut card = doc.card().clone();
+        if rec
+            .salesperson
+            .as_ref()
+            .is_some_and(|s| !card.salesperson.is_empty() && *s != card.salesperson)
+        {
+            moved = Some(reassign);
+            if !reassign {
+                rec.salesperson = None;
             }
+        }
+        // A customer on file keeps the limit its approval chain gave it;
+        // a new one may come with the limit it had in the archive before.
+        if stored.is_some() && rec.credit_limit.is_some() && rec.credit_limit != card.credit.limit {
+            return Err(SyncError::BadRequest(limit_by_rule_only(
+                &card.id,
+                card.credit.limit,
+                rec.credit_limit,
+            )));
+        }
+        rec.apply(&mut card, by, now);
+        changed |= !doc.update(&card, note, now).map_err(bad)?.is_empty();
+    }
+    if !changed {
+        return Ok((None, moved));
+    }
+    let (snapshot, bytes) = match &stored {
+        None => (true, doc.save()),
+        Some(s) => {
             let chunk = doc.save_after(&s.heads);
-            let snapshot = crm_shared::document::should_compact(
+            if crm_shared::document::should_compact(
                 s.chunk_count,
                 s.chunk_bytes,
                 s.snapshot_bytes,
                 chunk.len(),
-            );
-            let card = doc.card();
-            return Ok(Some(Built {
-                id,
-                created: false,
-                snapshot,
-                bytes: if snapshot { doc.save() } else { chunk },
-                heads: doc.heads(),
-                projection: Projection::of(card, doc.conflicts().len()),
-            }));
+            ) {
+                (true, doc.save())
+            } else {
+                (false, chunk)
+            }
         }
     };
-    let card = doc.card();
-    Ok(Some(Built {
-        id,
-        created: new,
-        snapshot: true,
-        bytes: doc.save(),
+    let built = Built {
+        id: doc.card().id.clone(),
+        created,
+        snapshot,
+        bytes,
         heads: doc.heads(),
-        projection: Projection::of(card, 0),
-    }))
+        projection: Projection::of(doc.card(), doc.conflicts().len()),
+    };
+    Ok((Some(built), moved))
 }

@@ -721,6 +721,15 @@ impl Db {
     }
 }
 
+/// Every account, by login, read on `conn` (inside the caller's
+/// transaction: what a person typed as a customer's salesperson is checked
+/// against the accounts of that moment).
+pub(crate) fn users_on(conn: &Connection) -> Result<Vec<User>, DbError> {
+    let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login"))?;
+    let rows = stmt.query_map([], |row| Ok(user_from_row(row)))?;
+    rows.map(|r| r?).collect()
+}
+
 // ---- opening -----------------------------------------------------------------
 
 fn open_pool(path: &Path) -> Result<pool::Pool, DbError> {

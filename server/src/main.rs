@@ -50,6 +50,9 @@ enum Command {
         /// Login recorded as the author of the import.
         #[arg(long = "as", default_value = "admin")]
         by: String,
+        /// 已有客户也改派给文件或 --salesperson 所填的业务员(默认保留原业务员)
+        #[arg(long)]
+        reassign: bool,
     },
     /// 公司设置:评分规则、跟进间隔、审查周期、流失天数、信用额度审批链
     #[command(subcommand)]
@@ -70,6 +73,9 @@ enum Command {
         /// 这一行虽疑似重复也新建(行号同试运行所列,可重复指定:--create-row 3 --create-row 5)
         #[arg(long = "create-row", value_name = "行号")]
         create_rows: Vec<usize>,
+        /// 已有客户也改派给表格所填的业务员(默认保留原业务员,只更新其他字段)
+        #[arg(long)]
+        reassign: bool,
         /// 输出 JSON
         #[arg(long)]
         json: bool,
@@ -235,7 +241,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(data_dir, args).await,
         Some(Command::User(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            // The first account of a new server creates its database; every
+            // other command needs one there already.
+            let db = match &cmd {
+                UserCommand::Add { .. } => open_db(&data_dir).await?,
+                _ => admin::open_existing(&data_dir).await?,
+            };
             let out = &mut std::io::stdout().lock();
             match cmd {
                 UserCommand::Add {
@@ -273,13 +284,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             salesperson,
             by,
+            reassign,
         }) => {
             telemetry::init("warn");
-            import(&data_dir, &file, salesperson.as_deref(), &by).await
+            import(&data_dir, &file, salesperson.as_deref(), &by, reassign).await
         }
         Some(Command::Settings(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             match cmd {
                 SettingsCommand::Show => admin::settings_show(&db, out).await?,
@@ -293,17 +305,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             by,
             create_duplicates,
             create_rows,
+            reassign,
             json,
         }) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             let duplicates = if create_duplicates {
                 admin::Duplicates::CreateAll
             } else {
                 admin::Duplicates::Create(create_rows)
             };
-            admin::sheet_import(&db, out, &file, &by, dry_run, duplicates, json).await?;
+            admin::sheet_import(&db, out, &file, &by, dry_run, duplicates, reassign, json).await?;
             Ok(out.flush()?)
         }
         Some(Command::Export {
@@ -312,14 +325,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             salesperson,
         }) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             admin::export(&db, out, &kind, &file, salesperson).await?;
             Ok(out.flush()?)
         }
         Some(Command::Device(cmd)) => {
             telemetry::init("warn");
-            let db = open_db(&data_dir).await?;
+            let db = admin::open_existing(&data_dir).await?;
             let out = &mut std::io::stdout().lock();
             match cmd {
                 DeviceCommand::List { json } => admin::device_list(&db, out, json).await?,
@@ -337,10 +350,11 @@ async fn import(
     file: &std::path::Path,
     salesperson: Option<&str>,
     by: &str,
+    reassign: bool,
 ) -> anyhow::Result<()> {
-    let db = open_db(data_dir).await?;
+    let db = admin::open_existing(data_dir).await?;
     let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let report = crm_server::archive::import(&db, file, by, salesperson, |done| {
+    let report = crm_server::archive::import(&db, file, by, salesperson, reassign, |done| {
         if !quiet {
             eprint!("\r已导入 {done} 位客户");
         }
@@ -353,6 +367,18 @@ async fn import(
         "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
         report.created, report.updated, report.unchanged
     );
+    if !report.merged.is_empty() {
+        println!("{}", crm_shared::import::merged_note(&report.merged));
+    }
+    if report.reassigned > 0 {
+        println!("已改派 {} 位已有客户的业务员", report.reassigned);
+    }
+    if report.not_reassigned > 0 {
+        println!(
+            "{} 位已有客户属于其他业务员,未改派(其他内容照常导入);如需改派,加 --reassign",
+            report.not_reassigned
+        );
+    }
     Ok(())
 }
 

@@ -365,9 +365,14 @@ pub async fn daily(
     db.read_with(move |conn| {
         let mut cards = Vec::new();
         for id in docs::ids_of(conn, &who)? {
-            cards.push(load_visible(conn, &caller, &id)?.0.card().clone());
+            let doc = load_visible(conn, &caller, &id)?.0;
+            cards.push((doc.card().clone(), doc.entered()));
         }
-        Ok(reports::daily(&cards, &who, day))
+        Ok(reports::daily(
+            cards.iter().map(|(c, e)| (c, e.as_ref())),
+            &who,
+            day,
+        ))
     })
     .await
 }

@@ -200,3 +200,77 @@ async fn the_binary_serves_plain_http_only_when_told() {
         child.wait().unwrap();
     }
 }
+
+/// An admin command on a directory holding no server database (a typo in
+/// --data-dir) says where it looked, in one line, and creates nothing;
+/// only `user add` creates a new database (the first account of a new
+/// server).
+#[test]
+fn admin_commands_refuse_a_data_directory_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("crm-dta");
+    let jsonl = dir.path().join("c.jsonl");
+    std::fs::write(&jsonl, "{\"id\":\"c1\",\"name\":\"温州鹿城鞋业\"}\n").unwrap();
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "客户名称\n温州鹿城鞋业\n").unwrap();
+    let xlsx = dir.path().join("out.xlsx");
+    let settings = dir.path().join("settings.json");
+    std::fs::write(&settings, "{}").unwrap();
+    let commands: [&[&str]; 9] = [
+        &["user", "list"],
+        &["user", "passwd", "zhang", "--password-stdin"],
+        &["user", "disable", "zhang"],
+        &["device", "list"],
+        &["settings", "show"],
+        &["settings", "set", settings.to_str().unwrap()],
+        &["import", jsonl.to_str().unwrap()],
+        &["sheet", csv.to_str().unwrap(), "--dry-run"],
+        &["export", "customers", "--out", xlsx.to_str().unwrap()],
+    ];
+    let shown = typo.display().to_string();
+    for exists in [false, true] {
+        if exists {
+            std::fs::create_dir(&typo).unwrap();
+        }
+        for args in commands {
+            let out = run_cli(&typo, args, Some("新的密码 12345678\n"));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+            assert!(
+                err.contains(&shown)
+                    && err.contains("没有服务器数据库")
+                    && err.contains("user add"),
+                "{args:?}: {err}"
+            );
+            if exists {
+                let left: Vec<_> = std::fs::read_dir(&typo).unwrap().collect();
+                assert!(left.is_empty(), "{args:?} wrote into {shown}: {left:?}");
+            } else {
+                assert!(!typo.exists(), "{args:?} created {shown}");
+            }
+        }
+    }
+    assert!(!xlsx.exists());
+    let out = run_cli(
+        &typo,
+        &[
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "salesperson",
+            "--name",
+            "张伟",
+            "--password-stdin",
+        ],
+        Some("张伟的密码 12345678\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run_cli(&typo, &["user", "list"], None);
+    assert!(
+        out.status.success() && stdout(&out).contains("张伟"),
+        "{}",
+        stderr(&out)
+    );
+}

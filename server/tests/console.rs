@@ -760,3 +760,120 @@ async fn head_office_cannot_edit_the_credit_limit_in_the_console() {
     }
     assert_eq!(o.card("c-tea").await["customer"], before["customer"]);
 }
+
+/// 建档时间 is shown as a date on the card and in its history, and the edit
+/// form takes a date; no epoch milliseconds anywhere on the page.
+#[tokio::test]
+async fn the_card_shows_and_takes_dates_as_dates() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/edit",
+            &[
+                ("_csrf", &wang.csrf),
+                ("field", "entered_at"),
+                ("value", "2026-01-01"),
+                ("reason", "补录建档日期"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono::Local)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(o.card("c-tea").await["customer"]["entered_at"], midnight);
+    let (status, page) = wang.get("/console/customers/c-tea").await;
+    assert_eq!(status, StatusCode::OK);
+    let card = between(&page, "id=\"card\"", "</div></div>");
+    assert!(card.contains("建档时间</span>2026-01-01<"), "{card}");
+    let history = between(&page, "id=\"history\"", "</table>");
+    assert!(history.contains("→ 2026-01-01"), "{history}");
+    let page = page.replace(&wang.csrf, "");
+    let longest = page
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 13, "epoch milliseconds on the page: {page}");
+}
+
+/// Head office reassigning a customer types the salesperson's login or
+/// name; anyone else is refused with a 4xx and the card is unchanged.
+#[tokio::test]
+async fn the_salesperson_is_set_by_login_or_name_and_must_exist() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let before = o.card("c-tea").await;
+    for bad in ["张三", "nobody", "王芳"] {
+        let (status, page) = wang
+            .post(
+                "/console/customers/c-tea/edit",
+                &[
+                    ("_csrf", &wang.csrf),
+                    ("field", "salesperson"),
+                    ("value", bad),
+                    ("reason", "改派"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {page}");
+        assert!(page.contains(bad) && page.contains("业务员"), "{page}");
+    }
+    assert_eq!(o.card("c-tea").await, before);
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/edit",
+            &[
+                ("_csrf", &wang.csrf),
+                ("field", "业务员"),
+                ("value", "李娜"),
+                ("reason", "改派"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
+}
+
+/// The console's import preview lists customers on file whose row names
+/// another salesperson; they stay with theirs unless the box to move them
+/// is ticked when importing.
+#[tokio::test]
+async fn the_import_page_moves_customers_only_when_ticked() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let csv = "客户编号,客户名称,业务员,区域\nc-tea,杭州西湖龙井茶业有限公司,李娜,浙江\n";
+    let (status, plan) = wang.upload("move.csv", csv, Some(&wang.csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(
+        plan.contains("id=\"moves\"") && plan.contains("name=\"reassign\""),
+        "{plan}"
+    );
+    let id = upload_id(&plan);
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{id}/commit"),
+            &[("_csrf", &wang.csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let card = o.card("c-tea").await;
+    assert_eq!(card["customer"]["salesperson"], "zhang");
+    assert_eq!(card["customer"]["region"], "浙江");
+
+    let (_, plan) = wang.upload("move.csv", csv, Some(&wang.csrf)).await;
+    let id = upload_id(&plan);
+    let (status, page) = wang
+        .post(
+            &format!("/console/import/{id}/commit"),
+            &[("_csrf", &wang.csrf), ("reassign", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
+}

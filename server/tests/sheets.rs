@@ -65,7 +65,7 @@ async fn an_xlsx_with_chinese_headers_is_planned_then_imported() {
         ["宁波北仑港务贸易", "李主任", "13900000002", "", "", ""],
     ]);
     let t = read(&bytes, Format::Xlsx);
-    let plan = import::plan(&srv.db, t.clone(), "客户.xlsx".into(), "wang".into())
+    let plan = import::plan(&srv.db, t.clone(), "客户.xlsx".into(), "wang".into(), false)
         .await
         .unwrap();
     assert_eq!(
@@ -74,9 +74,17 @@ async fn an_xlsx_with_chinese_headers_is_planned_then_imported() {
     );
     assert!(names(&srv).await.is_empty(), "a plan writes nothing");
 
-    let (_, out) = import::commit(&srv.db, t, "客户.xlsx".into(), "wang".into(), vec![], false)
-        .await
-        .unwrap();
+    let (_, out) = import::commit(
+        &srv.db,
+        t,
+        "客户.xlsx".into(),
+        "wang".into(),
+        vec![],
+        false,
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(out.created, 2);
     let list = crm_server::archive::list(&srv.db, clerk(), Default::default(), 0, 10)
         .await
@@ -112,6 +120,7 @@ async fn duplicates_are_listed_and_skipped_unless_chosen() {
         "wang".into(),
         vec![],
         false,
+        false,
     )
     .await
     .unwrap();
@@ -139,7 +148,7 @@ async fn duplicates_are_listed_and_skipped_unless_chosen() {
         ["无锡电机厂", "周经理", "1234567", "", "", ""],
     ]);
     let t = read(&second, Format::Xlsx);
-    let plan = import::plan(&srv.db, t.clone(), "b.xlsx".into(), "wang".into())
+    let plan = import::plan(&srv.db, t.clone(), "b.xlsx".into(), "wang".into(), false)
         .await
         .unwrap();
     let dup = |line: usize| {
@@ -161,9 +170,17 @@ async fn duplicates_are_listed_and_skipped_unless_chosen() {
         dup(5)
     );
     // The person keeps row 3 (a different factory sharing a tax number is a mistake they checked).
-    let (_, out) = import::commit(&srv.db, t, "b.xlsx".into(), "wang".into(), vec![3], false)
-        .await
-        .unwrap();
+    let (_, out) = import::commit(
+        &srv.db,
+        t,
+        "b.xlsx".into(),
+        "wang".into(),
+        vec![3],
+        false,
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!((out.created, out.skipped_duplicates), (3, 2));
     let mut n = names(&srv).await;
     n.sort();
@@ -187,6 +204,7 @@ async fn one_bad_row_imports_nothing_and_names_the_row() {
         "wang".into(),
         vec![],
         false,
+        false,
     )
     .await
     .unwrap_err()
@@ -205,11 +223,21 @@ async fn one_bad_row_imports_nothing_and_names_the_row() {
 #[tokio::test]
 async fn a_csv_with_bom_imports_and_exports_read_back() {
     let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
     let csv = "\u{feff}客户名称,联系人,电话,区域,业务员,等级\n温州鹿城鞋业,林经理,0577-88880000,华东,zhang,B\n";
     let t = read(csv.as_bytes(), Format::Csv);
-    let (_, out) = import::commit(&srv.db, t, "d.csv".into(), "wang".into(), vec![], false)
-        .await
-        .unwrap();
+    let (_, out) = import::commit(
+        &srv.db,
+        t,
+        "d.csv".into(),
+        "wang".into(),
+        vec![],
+        false,
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(out.created, 1);
     let day = Day::from_millis_local(crm_server::clock::now_ms());
     for f in [Format::Xlsx, Format::Csv] {
@@ -478,4 +506,177 @@ async fn the_operator_decides_duplicates_row_by_row_on_the_command_line() {
             "苏州丝绸进出口公司"
         ]
     );
+}
+
+/// 业务员 takes a salesperson's login or name (姓名) and stores the login;
+/// a person's name no salesperson has, a login that does not exist or an
+/// account that is not a salesperson is refused in the dry run, naming the
+/// row, and nothing is imported.
+#[tokio::test]
+async fn the_salesperson_column_takes_a_login_or_a_name_and_nothing_else() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    srv.add_user("wang", Role::Clerk, "王芳", "内勤的密码12")
+        .await;
+    let csv = "客户名称,业务员\n嘉兴甲厂,zhang\n嘉兴乙厂,张伟\n嘉兴丙厂,张三\n嘉兴丁厂,wang\n嘉兴戊厂,zhangsan\n";
+    let t = read(csv.as_bytes(), Format::Csv);
+    let plan = import::plan(&srv.db, t.clone(), "s.csv".into(), "wang".into(), false)
+        .await
+        .unwrap();
+    let errors: Vec<(usize, String)> = plan.errors.clone();
+    assert_eq!(
+        errors.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        [4, 5, 6],
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].1.contains("张三") && errors[0].1.contains("业务员"),
+        "{errors:?}"
+    );
+    assert!(errors[1].1.contains("档案管理员"), "{errors:?}");
+    assert!(errors[2].1.contains("zhangsan"), "{errors:?}");
+    assert!(import::commit(
+        &srv.db,
+        t,
+        "s.csv".into(),
+        "wang".into(),
+        vec![],
+        false,
+        false
+    )
+    .await
+    .is_err());
+    assert!(names(&srv).await.is_empty());
+
+    // The command's dry run says the same, row by row.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = srv.cli(
+        &["sheet", file.to_str().unwrap(), "--dry-run", "--as", "wang"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("第 4 行") && text.contains("张三"), "{text}");
+
+    let ok = "客户名称,业务员\n嘉兴甲厂,zhang\n嘉兴乙厂,张伟\n";
+    let (_, out) = import::commit(
+        &srv.db,
+        read(ok.as_bytes(), Format::Csv),
+        "ok.csv".into(),
+        "wang".into(),
+        vec![],
+        false,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.created, 2);
+    let rows = crm_server::archive::list(&srv.db, clerk(), Default::default(), 0, 10)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.salesperson == "zhang"), "{rows:?}");
+}
+
+/// A sheet naming another salesperson for customers on file: the dry run
+/// says how many would move; the import keeps them with their salesperson
+/// (updating the rest) unless --reassign.
+#[tokio::test]
+async fn a_sheet_moves_customers_on_file_only_with_reassign() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", "业务员的密码1")
+        .await;
+    srv.add_user("li", Role::Salesperson, "李娜", "业务员的密码2")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.csv");
+    std::fs::write(
+        &first,
+        "客户编号,客户名称,业务员\nc1,嘉兴甲厂,zhang\nc2,嘉兴乙厂,zhang\n",
+    )
+    .unwrap();
+    let out = srv.cli(&["sheet", first.to_str().unwrap(), "--as", "wang"], None);
+    assert!(out.status.success(), "{out:?}");
+
+    let second = dir.path().join("second.csv");
+    std::fs::write(
+        &second,
+        "客户编号,客户名称,业务员,区域\nc1,嘉兴甲厂,李娜,华东\nc2,嘉兴乙厂,zhang,华东\n",
+    )
+    .unwrap();
+    let s = second.to_str().unwrap();
+    let owner = |srv: &TestServer, id: &'static str| {
+        let db = srv.db.clone();
+        async move {
+            crm_server::archive::card(&db, clerk(), id.into())
+                .await
+                .unwrap()
+                .customer
+        }
+    };
+    let out = srv.cli(&["sheet", s, "--dry-run", "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("1 位") && text.contains("第 2 行") && text.contains("--reassign"),
+        "{text}"
+    );
+    let out = srv.cli(&["sheet", s, "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("未改派"), "{text}");
+    let c1 = owner(&srv, "c1").await;
+    assert_eq!(
+        (c1.salesperson.as_str(), c1.region.as_str()),
+        ("zhang", "华东")
+    );
+
+    let out = srv.cli(&["sheet", s, "--reassign", "--as", "wang"], None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("改派 1"), "{text}");
+    assert_eq!(owner(&srv, "c1").await.salesperson, "li");
+    assert_eq!(owner(&srv, "c2").await.salesperson, "zhang");
+}
+
+/// A new customer may come with the limit it had in the archive before; a
+/// customer on file keeps the limit its approval chain gave it: a sheet
+/// that changes it is refused by row, the same value passes.
+#[tokio::test]
+async fn a_sheet_sets_a_new_customers_limit_but_never_changes_one_on_file() {
+    let srv = TestServer::plain().await;
+    let sheet = |limit: &str| {
+        let csv = format!("客户编号,客户名称,信用额度\nc1,嘉兴南湖电子,{limit}\n");
+        table::read(csv.as_bytes(), Format::Csv).unwrap()
+    };
+    let commit = |t: Table| {
+        import::commit(
+            &srv.db,
+            t,
+            "额度.csv".into(),
+            "wang".into(),
+            vec![],
+            false,
+            false,
+        )
+    };
+    commit(sheet("1000")).await.unwrap();
+    let limit = || async {
+        crm_server::archive::card(&srv.db, clerk(), "c1".into())
+            .await
+            .unwrap()
+            .customer
+            .credit
+            .limit
+    };
+    assert_eq!(limit().await, Some(1000));
+    let e = commit(sheet("500000")).await.unwrap_err().to_string();
+    assert!(
+        e.contains("第 2 行") && e.contains("信用额度变更申请"),
+        "{e}"
+    );
+    assert_eq!(limit().await, Some(1000));
+    commit(sheet("1000")).await.unwrap();
+    assert_eq!(limit().await, Some(1000));
 }

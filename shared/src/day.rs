@@ -68,6 +68,48 @@ impl Day {
     }
 }
 
+/// How people read a moment stored as milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A day (建档时间): `YYYY-MM-DD`.
+    Date,
+    /// A moment of the day (a visit, a complaint): `YYYY-MM-DD HH:MM`.
+    DateTime,
+}
+
+impl Moment {
+    /// `ms` in local time, as this kind of moment is read; `None` for 0 or
+    /// less (not recorded) or a time the calendar cannot hold.
+    pub fn show(self, ms: i64) -> Option<String> {
+        use chrono::TimeZone;
+        let t = chrono::Local.timestamp_millis_opt(ms).single()?;
+        (ms > 0).then(|| match self {
+            Moment::Date => t.format("%Y-%m-%d").to_string(),
+            Moment::DateTime => t.format("%Y-%m-%d %H:%M").to_string(),
+        })
+    }
+
+    /// A moment typed by a person, in local time: `YYYY-MM-DD` (the start
+    /// of that day) or `YYYY-MM-DD HH:MM`; milliseconds since the epoch.
+    /// `None` if it is neither, or its year is outside
+    /// [`MIN_YEAR`]–[`MAX_YEAR`].
+    pub fn parse(text: &str) -> Option<i64> {
+        use chrono::{NaiveDateTime, TimeZone};
+        let t = text.trim();
+        let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
+            .ok()
+            .or_else(|| t.parse::<Day>().ok()?.0.and_hms_opt(0, 0, 0))?;
+        if !(MIN_YEAR..=MAX_YEAR).contains(&naive.year()) {
+            return None;
+        }
+        // A local time that a clock change skips or repeats: its earliest reading.
+        chrono::Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|d| d.timestamp_millis())
+    }
+}
+
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0.format("%Y-%m-%d"))
@@ -146,6 +188,21 @@ mod tests {
             "2026-13-01".parse::<Day>(),
             Err(BadDay::Format(_))
         ));
+    }
+
+    #[test]
+    fn moments_read_back_as_typed() {
+        for (kind, typed) in [
+            (Moment::Date, "2026-01-01"),
+            (Moment::DateTime, "2026-03-02 09:30"),
+        ] {
+            let ms = Moment::parse(typed).unwrap();
+            assert_eq!(kind.show(ms).as_deref(), Some(typed));
+        }
+        assert_eq!(Moment::Date.show(0), None);
+        for bad in ["1767225600000", "2026-13-01", "明天", "1899-12-31"] {
+            assert_eq!(Moment::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

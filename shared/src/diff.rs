@@ -22,7 +22,8 @@ pub const COLLECTIONS: &[&str] = &[
     "major_changes",
 ];
 
-/// One field that differs. `None` means absent or empty (null).
+/// One field that differs, as people read it (moments as dates). `None`
+/// means absent or empty (null).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
     /// Dotted path, e.g. `credit.limit` or `contacts.k1.mobile`.
@@ -66,6 +67,29 @@ pub fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// [`text`] of the value at `path`, as people read it: a moment (stored
+/// as epoch milliseconds) as a date or date and time, also inside a whole
+/// new entry (`at=2026-03-02 09:00`).
+pub fn text_at(path: &str, v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => match (crate::labels::moment_of(path), n.as_i64()) {
+            (Some(m), Some(ms)) => m.show(ms),
+            _ => text(v),
+        },
+        Value::Object(m) => Some(
+            m.iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Bool(false) => None,
+                    Value::Object(o) if o.is_empty() => None,
+                    other => text_at(&format!("{path}.{k}"), other).map(|t| format!("{k}={t}")),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => text(v),
+    }
+}
+
 fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<FieldChange>) {
     let old = old.filter(|v| !v.is_null());
     let new = new.filter(|v| !v.is_null());
@@ -85,12 +109,13 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Fiel
         }
         (a, b) if a == b => {}
         (a, b) => {
-            let (old, new) = (a.and_then(text), b.and_then(text));
-            if old != new {
+            // Compared as stored, shown as read: two moments in the same
+            // minute differ all the same.
+            if a.and_then(text) != b.and_then(text) {
                 out.push(FieldChange {
                     path: path.to_string(),
-                    old,
-                    new,
+                    old: a.and_then(|v| text_at(path, v)),
+                    new: b.and_then(|v| text_at(path, v)),
                 });
             }
         }

@@ -99,7 +99,7 @@ impl CustomerDoc {
 
     /// A new document holding `c`, written by `actor`. Validates `c` first.
     pub fn create(c: &Customer, actor: ActorId, note: &ChangeNote, now: Millis) -> Result<Self> {
-        validate::customer(c)?;
+        validate::customer_input(None, c)?;
         let mut doc = Self::skeleton(&c.id)?;
         doc.set_actor(actor);
         let skeleton = Customer {
@@ -272,7 +272,7 @@ impl CustomerDoc {
         if c.id != before.id {
             return Err(Error::invalid("id", "客户编号不能修改"));
         }
-        validate::customer(c)?;
+        validate::customer_input(Some(before), c)?;
         let changes = diff::customers(before, c);
         if changes.is_empty() {
             return Ok(changes);
@@ -338,6 +338,22 @@ impl CustomerDoc {
             .collect()
     }
 
+    /// Who entered this customer and when: the earliest change noted as a
+    /// creation (`None` for a customer that came from an import file).
+    pub fn entered(&self) -> Option<crate::reports::Entered> {
+        self.doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|m| {
+                let note = ChangeNote::from_message(m.message.as_deref())?;
+                (note.action == Action::Create).then(|| crate::reports::Entered {
+                    by: note.by,
+                    at: m.timestamp * 1000,
+                })
+            })
+            .min_by_key(|e| e.at)
+    }
+
     /// Every change after the skeleton, oldest first, with the fields it changed.
     pub fn history(&self) -> Vec<HistoryEntry> {
         let skeleton = ActorId::from(SKELETON_ACTOR);
@@ -364,7 +380,7 @@ impl CustomerDoc {
                     if !still_conflicted.contains(&path) && !fields.iter().any(|f| f.path == path) {
                         let at = |j: &Json| {
                             let pointer = format!("/{}", path.replace('.', "/"));
-                            j.pointer(&pointer).and_then(diff::text)
+                            j.pointer(&pointer).and_then(|v| diff::text_at(&path, v))
                         };
                         fields.push(FieldChange {
                             old: at(&before),
@@ -441,7 +457,7 @@ impl CustomerDoc {
         let mut card = serde_json::to_value(self.customer()?).expect("serialises");
         crate::edit::set_path(&mut card, path, value.clone())?;
         let card: Customer = crate::edit::from_json(card)?;
-        validate::customer(&card)?;
+        validate::customer_input(Some(&self.card), &card)?;
         let scalar = scalar_of(path, value)?;
         let (obj, key) = self.locate(path)?;
         let mut tx = self.doc.transaction();

@@ -83,6 +83,19 @@ fn explain(serde_msg: &str) -> String {
 /// an optional field. Returns the changed card; validation is the caller's.
 pub fn set_text(card: &Customer, path: &str, text: &str) -> Result<Customer> {
     let base = serde_json::to_value(card).expect("a customer always serialises");
+    // Moments are stored as epoch milliseconds but typed as people read
+    // them; a bare number is not a date anyone types.
+    if crate::labels::moment_of(path).is_some() && !text.trim().is_empty() {
+        let ms = crate::day::Moment::parse(text).ok_or_else(|| {
+            Error::invalid(
+                path,
+                format!("值“{text}”不是日期,应为 YYYY-MM-DD(或 YYYY-MM-DD HH:MM)"),
+            )
+        })?;
+        let mut j = base;
+        set_path(&mut j, path, Value::from(ms))?;
+        return from_json(j);
+    }
     let mut candidates = vec![Value::String(text.to_string())];
     if let Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) =
         serde_json::from_str::<Value>(text.trim())
@@ -135,6 +148,15 @@ mod tests {
         assert!(e.contains("credit.limit") && e.contains("整数"), "{e}");
         let e = set_text(&c, "grade", "Z").unwrap_err().to_string();
         assert!(e.contains("客户等级"), "{e}");
+        let c7 = set_text(&c, "entered_at", "2026-01-01").unwrap();
+        assert_eq!(
+            crate::day::Moment::Date.show(c7.entered_at).as_deref(),
+            Some("2026-01-01")
+        );
+        let e = set_text(&c, "entered_at", "1767225600000")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("YYYY-MM-DD"), "{e}");
         let e = set_text(&c, "company.adress", "x").unwrap_err().to_string();
         assert!(e.contains("company.adress"), "{e}");
         assert!(set_text(&c, "company", "x").is_err());

@@ -17,7 +17,9 @@
 //!   with none there either, 100 (no credit taken, none broken).
 //! - Score = sales weight × sales points + credit weight × on-time rate,
 //!   rounded to one decimal. A customer with no sale in either period is
-//!   not graded (there is nothing to score).
+//!   not graded (there is nothing to score); its note names both periods
+//!   and where its sales fall instead (a sale of the assessment month counts
+//!   from the next month's assessment on).
 //! - Grade: the highest grade whose band minimum the score reaches (bands
 //!   include their lower bound: 60 is D, 59.9 is E); below E's minimum, E.
 //! - Suggested limit = coefficient × current monthly average, whole yuan.
@@ -74,6 +76,70 @@ fn month_start(day: Day, back: u32) -> NaiveDate {
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, months.rem_euclid(12) as u32 + 1, 1))
         .unwrap_or(NaiveDate::MIN)
+}
+
+/// The two periods an assessment compares, each as its first and last day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Periods {
+    /// The previous period (上期).
+    pub previous: (Day, Day),
+    /// The current period (本期), ending with the month before the assessment day's.
+    pub current: (Day, Day),
+}
+
+/// The periods an assessment on `day` compares (see the module doc).
+pub fn periods(g: &Grading, day: Day) -> Periods {
+    let n = g.period_months;
+    let start = |back| month_start(day, back);
+    let last_before = |d: NaiveDate| Day(d.pred_opt().unwrap_or(d));
+    Periods {
+        previous: (Day(start(2 * n)), last_before(start(n))),
+        current: (Day(start(n)), last_before(start(0))),
+    }
+}
+
+/// Why a customer with recorded sales got no grade: which periods were
+/// looked at and where its sales fall instead. `None` when it has no dated
+/// sale at all.
+fn why_not_graded(card: &Customer, g: &Grading, day: Day) -> Option<String> {
+    let p = periods(g, day);
+    let this_month = month_start(day, 0);
+    let next_month = this_month
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX);
+    let (mut older, mut now, mut later) = (0, 0, 0);
+    let mut any = false;
+    for s in card.sales.values() {
+        let Some(d) = s.day else { continue };
+        any = true;
+        if d < p.previous.0 {
+            older += s.amount;
+        } else if d.0 < next_month {
+            now += s.amount;
+        } else {
+            later += s.amount;
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut note = format!(
+        "本期({}至{})及上期({}至{})无销售记录,未评分",
+        p.current.0, p.current.1, p.previous.0, p.previous.1
+    );
+    if now > 0 {
+        note.push_str(&format!(
+            ";本月({} 起)的销售 {now} 元按整月评定,下月起计入",
+            Day(this_month)
+        ));
+    }
+    if later > 0 {
+        note.push_str(&format!(";另有 {later} 元的销售日期在本月之后"));
+    }
+    if older > 0 {
+        note.push_str(&format!(";另有 {older} 元的销售早于上期,不计入"));
+    }
+    Some(note)
 }
 
 /// The grade a score falls in.
@@ -187,7 +253,9 @@ impl GradeRow {
         let a = assess(card, g, day);
         let mut remarks = Vec::new();
         match &a {
-            None => remarks.push("无销售记录,未评分".to_string()),
+            None => remarks.push(
+                why_not_graded(card, g, day).unwrap_or_else(|| "无销售记录,未评分".to_string()),
+            ),
             Some(a) => {
                 if card.grade != Some(a.grade) {
                     remarks.push(match card.grade {
@@ -347,6 +415,36 @@ mod tests {
         assert_eq!(row.grade, None);
         assert_eq!(row.card_grade, Some(Grade::B));
         assert!(row.remarks.contains("未评分"));
+    }
+
+    #[test]
+    fn a_sale_outside_the_period_is_named_with_the_period_in_the_note() {
+        // 86,000 sold today: the current period is the three whole months
+        // before this one, so the sale counts from next month's assessment.
+        let mut c = Customer::default();
+        sale(&mut c, "2026-12-02", 86_000, None, None);
+        let row = GradeRow::of(&c, &g(), day("2026-12-02"));
+        assert_eq!(row.grade, None);
+        assert!(!row.remarks.starts_with("无销售记录"), "{}", row.remarks);
+        assert!(
+            row.remarks.contains("本期(2026-09-01至2026-11-30)")
+                && row.remarks.contains("上期(2026-06-01至2026-08-31)"),
+            "{}",
+            row.remarks
+        );
+        assert!(
+            row.remarks.contains("86000") && row.remarks.contains("下月"),
+            "{}",
+            row.remarks
+        );
+        // A sale older than both periods is named as such.
+        let mut old = Customer::default();
+        sale(&mut old, "2025-01-10", 5_000, None, None);
+        let row = GradeRow::of(&old, &g(), day("2026-12-02"));
+        assert!(row.remarks.contains("早于上期"), "{}", row.remarks);
+        // Without any sale the note stays short.
+        let none = GradeRow::of(&Customer::default(), &g(), day("2026-12-02"));
+        assert_eq!(none.remarks, "无销售记录,未评分");
     }
 
     #[test]

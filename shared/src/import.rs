@@ -74,9 +74,52 @@ pub struct ImportVisit {
     pub notes: String,
 }
 
-/// Parses one line; the error says what is wrong with it.
+/// A line of an import file merged into the customer of an earlier line
+/// with the same id: one customer, each line one change in its history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Merged {
+    /// The line.
+    pub line: usize,
+    /// The first line with this id.
+    pub into: usize,
+    /// The customer id.
+    pub id: String,
+}
+
+/// One line for people saying which lines were merged into which.
+pub fn merged_note(merged: &[Merged]) -> String {
+    const SHOWN: usize = 5;
+    let mut pairs: Vec<String> = merged
+        .iter()
+        .take(SHOWN)
+        .map(|m| format!("第 {} 行并入第 {} 行({})", m.line, m.into, m.id))
+        .collect();
+    if merged.len() > SHOWN {
+        pairs.push(format!("等共 {} 行", merged.len()));
+    }
+    format!(
+        "有 {} 行的客户编号与前面的行相同,已并入同一位客户(每行内容都记入修改历史):{}",
+        merged.len(),
+        pairs.join(";")
+    )
+}
+
+/// Parses one line; the error says what is wrong with it, in words a
+/// salesperson understands. A UTF-8 byte-order mark before the line (Windows
+/// Notepad starts a file with one) is ignored.
 pub fn parse_line(line: &str) -> Result<ImportRecord> {
     use serde_json::error::Category;
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    match line.trim_start().chars().next() {
+        Some('{') => {}
+        Some('[') => {
+            return Err(Error::invalid(
+                "",
+                "应为一个客户的 JSON 对象 {…},不是数组 […];每行写一位客户",
+            ))
+        }
+        _ => return Err(Error::invalid("", "应为一个客户的 JSON 对象 {…}")),
+    }
     serde_json::from_str(line).map_err(|e| {
         let what = match e.classify() {
             Category::Eof => "JSON 不完整(行在第 {c} 列提前结束)",
@@ -85,11 +128,47 @@ pub fn parse_line(line: &str) -> Result<ImportRecord> {
             Category::Io => "读取失败",
         }
         .replace("{c}", &e.column().to_string());
-        // serde's own words stay as the detail: they name the field or token.
         let detail = e.to_string();
         let detail = detail.split(" at line").next().unwrap_or_default();
-        Error::invalid("", format!("{what}:{detail}"))
+        match explain(detail) {
+            Some(d) => Error::invalid("", format!("{what}:{d}")),
+            None => Error::invalid("", what),
+        }
     })
+}
+
+/// serde's words for a data error, in Chinese: the field it names, or our
+/// own (already Chinese) message for a bad code. `None` for syntax errors,
+/// whose column says enough.
+fn explain(detail: &str) -> Option<String> {
+    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_string();
+    if let Some(rest) = detail.strip_prefix("unknown field `") {
+        return Some(format!("没有字段“{}”", quoted(rest)));
+    }
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        return Some(format!("缺少字段“{}”", quoted(rest)));
+    }
+    if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
+        let expected = detail.rsplit("expected ").next().unwrap_or_default();
+        let want = if expected.contains("i64") || expected.contains("u64") {
+            "整数"
+        } else if expected.contains("f64") || expected.contains("number") {
+            "数字"
+        } else if expected.contains("string") {
+            "文字"
+        } else if expected.contains("bool") {
+            "true 或 false"
+        } else if expected.contains("sequence") {
+            "列表 […]"
+        } else {
+            "对象 {…}"
+        };
+        return Some(format!("有字段的值类型不对,应为{want}"));
+    }
+    detail
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        .then(|| detail.to_string())
 }
 
 impl ImportRecord {
@@ -137,5 +216,31 @@ impl ImportRecord {
             a.kind = v.kind.unwrap_or_default();
             a.notes = v.notes;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_are_explained_in_chinese() {
+        let msg = |l: &str| parse_line(l).unwrap_err().to_string();
+        assert!(msg("[1]").contains("不是数组"));
+        assert!(msg("\"c1\"").contains("JSON 对象"));
+        let m = msg(r#"{"id":"c1","name":"甲","colour":"红"}"#);
+        assert!(m.contains("没有字段“colour”"), "{m}");
+        let m = msg(r#"{"id":"c1"}"#);
+        assert!(m.contains("缺少字段“name”"), "{m}");
+        let m = msg(r#"{"id":"c1","name":"甲","credit_limit":"很多"}"#);
+        assert!(m.contains("应为整数") && !m.contains("i64"), "{m}");
+        let m = msg(r#"{"id":"c1","name":"甲""#);
+        assert!(m.contains("JSON 不完整") && !m.contains("EOF"), "{m}");
+        assert_eq!(
+            parse_line("\u{feff}{\"id\":\"c1\",\"name\":\"甲\"}")
+                .unwrap()
+                .id,
+            "c1"
+        );
     }
 }

@@ -125,6 +125,18 @@ pub fn contact_field(input: &str) -> Option<&'static str> {
         .map(|(k, _)| *k)
 }
 
+/// Whether the field at `path` holds a moment (milliseconds since the
+/// epoch), and how people read and type it: 建档时间 as a date, the time of
+/// a visit, complaint, review, … as a date and time.
+pub fn moment_of(path: &str) -> Option<crate::day::Moment> {
+    use crate::day::Moment;
+    match path.rsplit('.').next() {
+        _ if path == "entered_at" => Some(Moment::Date),
+        Some("at" | "closed_at") if path.contains('.') => Some(Moment::DateTime),
+        _ => None,
+    }
+}
+
 /// The path a user typed: a dotted path, or a Chinese label of a card field.
 pub fn path_of(input: &str) -> &str {
     let t = input.trim();
@@ -166,5 +178,19 @@ mod tests {
         assert_eq!(path_of("credit.limit"), "credit.limit");
         assert_eq!(label_of("credit.limit"), "信用额度");
         assert_eq!(label_of("contacts.k1.mobile"), "联系人 k1 手机");
+    }
+
+    #[test]
+    fn moments_by_path() {
+        use crate::day::Moment;
+        assert_eq!(moment_of("entered_at"), Some(Moment::Date));
+        assert_eq!(moment_of("activities.v1.at"), Some(Moment::DateTime));
+        assert_eq!(moment_of("complaints.q1.closed_at"), Some(Moment::DateTime));
+        assert_eq!(
+            moment_of("credit_requests.r1.decisions.sales_manager.at"),
+            Some(Moment::DateTime)
+        );
+        assert_eq!(moment_of("valid_until"), None);
+        assert_eq!(moment_of("credit.limit"), None);
     }
 }

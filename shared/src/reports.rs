@@ -102,6 +102,18 @@ pub struct Planned {
     pub phone: Option<String>,
 }
 
+/// Who entered a customer and when: the author and time of the change that
+/// created it (noted [`crate::note::Action::Create`]), read from its
+/// document by [`crate::CustomerDoc::entered`]. A customer that came from
+/// an import file has none: importing is not entering a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entered {
+    /// Login of who created it.
+    pub by: String,
+    /// When, in milliseconds since the epoch (second precision).
+    pub at: Millis,
+}
+
 /// The daily activity report (销售活动日报表) of one salesperson for one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyReport {
@@ -113,7 +125,7 @@ pub struct DailyReport {
     pub activities: Vec<ReportLine>,
     /// Contacts by kind (label → count).
     pub by_kind: BTreeMap<String, u32>,
-    /// Customers entered that day.
+    /// Customers the salesperson entered that day (not imported ones).
     pub new_customers: u32,
     /// Sales recorded for that day, yuan.
     pub sales_amount: Yuan,
@@ -123,9 +135,10 @@ pub struct DailyReport {
     pub tomorrow: Vec<Planned>,
 }
 
-/// Builds the daily report of `salesperson` for `day` from `cards`.
+/// Builds the daily report of `salesperson` for `day` from `cards`, each
+/// with who entered it (see [`Entered`]).
 pub fn daily<'a>(
-    cards: impl IntoIterator<Item = &'a Customer>,
+    cards: impl IntoIterator<Item = (&'a Customer, Option<&'a Entered>)>,
     salesperson: &str,
     day: Day,
 ) -> DailyReport {
@@ -140,7 +153,7 @@ pub fn daily<'a>(
         tomorrow: Vec::new(),
     };
     let tomorrow = day.plus_days(1);
-    for c in cards {
+    for (c, entered) in cards {
         for a in c.activities.values() {
             if a.by == salesperson && Day::from_millis_local(a.at) == day {
                 *r.by_kind.entry(a.kind.label().to_string()).or_default() += 1;
@@ -158,7 +171,9 @@ pub fn daily<'a>(
         if c.salesperson != salesperson {
             continue;
         }
-        if c.entered_at > 0 && Day::from_millis_local(c.entered_at) == day {
+        // The card's 建档时间 says nothing of who entered it: head office
+        // importing 300 customers for someone sets it to that day too.
+        if entered.is_some_and(|e| e.by == salesperson && Day::from_millis_local(e.at) == day) {
             r.new_customers += 1;
         }
         r.sales_amount += c
@@ -366,12 +381,26 @@ mod tests {
             },
         );
         let day: Day = "2026-11-23".parse().unwrap();
-        let r = daily([&c], "zhang", day);
+        let r = daily([(&c, None)], "zhang", day);
         assert_eq!(r.activities.len(), 1);
         assert_eq!(r.activities[0].notes, "拜访采购");
         assert_eq!(r.by_kind.get("拜访"), Some(&1));
         assert_eq!(r.tomorrow.len(), 1);
-        assert!(daily([&c], "li", day).activities.is_empty());
+        assert!(daily([(&c, None)], "li", day).activities.is_empty());
+        assert_eq!(r.new_customers, 0, "imported, or entered by no one known");
+        let entered = |by: &str, d: &str| Entered {
+            by: by.into(),
+            at: ms(d, 10),
+        };
+        let mine = entered("zhang", "2026-11-23");
+        assert_eq!(daily([(&c, Some(&mine))], "zhang", day).new_customers, 1);
+        let other_day = entered("zhang", "2026-11-22");
+        assert_eq!(
+            daily([(&c, Some(&other_day))], "zhang", day).new_customers,
+            0
+        );
+        let clerks = entered("wang", "2026-11-23");
+        assert_eq!(daily([(&c, Some(&clerks))], "zhang", day).new_customers, 0);
         // The next morning it is due; two days later overdue by one.
         let due = due_followups([&c], "2026-11-25".parse().unwrap());
         assert_eq!(due[0].overdue_days, 1);

@@ -76,7 +76,86 @@ fn percent(field: &str, v: Option<f64>) -> Result<()> {
     }
 }
 
-/// Checks the whole card; the error names the first offending field.
+/// Extension markers, as people write them after a number (lower case).
+const EXTENSION: &[&str] = &["分机", "转", "ext.", "ext", "#"];
+
+/// Checks a phone, mobile or fax number: digits with `+` (leading), `-`,
+/// spaces and parentheses, optionally followed by an extension written
+/// `转123`, `分机 123`, `ext. 12` or `#12`. Empty is allowed.
+pub fn phone(field: &str, v: &str) -> Result<()> {
+    let t = v.trim();
+    if t.is_empty() {
+        return Ok(());
+    }
+    let bad = || {
+        Error::invalid(
+            field,
+            format!(
+                "“{v}”不是电话号码:只能包含数字、+、-、空格和括号,分机号写作 转123、ext. 12 或 #12"
+            ),
+        )
+    };
+    let lower = t.to_lowercase();
+    let (number, extension) = match EXTENSION
+        .iter()
+        .filter_map(|m| lower.find(m).map(|i| (i, std::cmp::Reverse(m.len()))))
+        .min()
+    {
+        Some((i, std::cmp::Reverse(len))) => (&lower[..i], Some(lower[i + len..].trim())),
+        None => (lower.as_str(), None),
+    };
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    let allowed = number.trim().char_indices().all(|(i, c)| {
+        c.is_ascii_digit() || matches!(c, '-' | ' ' | '(' | ')') || (c == '+' && i == 0)
+    });
+    if !allowed || !(3..=20).contains(&digits) {
+        return Err(bad());
+    }
+    if let Some(e) = extension {
+        if e.is_empty() || e.len() > 8 || !e.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// The phone numbers of a card, by path: every contact's phone, fax and
+/// mobile, and the invoicing phone.
+fn phones(c: &Customer) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    for (id, k) in &c.contacts {
+        for (f, v) in [("phone", &k.phone), ("fax", &k.fax), ("mobile", &k.mobile)] {
+            out.push((format!("contacts.{id}.{f}"), v.as_str()));
+        }
+    }
+    out.push((
+        "billing.invoice_phone".into(),
+        c.billing.invoice_phone.as_str(),
+    ));
+    out
+}
+
+/// Checks a card someone is writing: everything [`customer`] checks, and
+/// the phone numbers that are new or changed since `before` (`None`: a new
+/// card, all of them).
+///
+/// Numbers already stored are not checked again: cards written before the
+/// phone rule existed hold free text there, and they must still take new
+/// visits, edits of other fields and sync.
+pub fn customer_input(before: Option<&Customer>, c: &Customer) -> Result<()> {
+    customer(c)?;
+    let old = before.map(phones).unwrap_or_default();
+    for (path, v) in phones(c) {
+        if !old.iter().any(|(p, o)| *p == path && *o == v) {
+            phone(&path, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the whole card; the error names the first offending field. This
+/// is what every stored card satisfies, including cards written by older
+/// versions; rules for new input only are in [`customer_input`].
 pub fn customer(c: &Customer) -> Result<()> {
     check_id("id", &c.id)?;
     if c.name.trim().is_empty() {

@@ -638,3 +638,131 @@ fn a_merge_reads_the_card_as_a_full_read_would() {
     same(&other);
     assert_eq!(other.card(), merged.card());
 }
+
+/// A document as an older `crm` wrote it, when any text was taken as a
+/// phone number: customer c-old whose main contact's mobile is `mobile`.
+fn written_before_the_phone_rule(mobile: &str) -> CustomerDoc {
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::{ReadDoc, ROOT};
+    let mut card = Customer {
+        id: "c-old".into(),
+        name: "宁波老客户有限公司".into(),
+        salesperson: "zhangsan".into(),
+        ..Default::default()
+    };
+    card.contacts.insert(
+        "k1".into(),
+        Contact {
+            name: "王经理".into(),
+            primary: true,
+            ..Default::default()
+        },
+    );
+    let doc =
+        CustomerDoc::create(&card, actor(1), &note("zhangsan", Action::Create, None), T).unwrap();
+    let mut am = automerge::Automerge::load(&doc.save()).unwrap();
+    let (_, contacts) = am.get(ROOT, "contacts").unwrap().unwrap();
+    let (_, k1) = am.get(&contacts, "k1").unwrap().unwrap();
+    let mut tx = am.transaction();
+    tx.put(&k1, "mobile", mobile).unwrap();
+    tx.commit_with(
+        CommitOptions::default()
+            .with_message(note("zhangsan", Action::Edit, Some("旧版本录入")).to_message())
+            .with_time(T / 1000),
+    );
+    CustomerDoc::load(&am.save(), actor(2)).unwrap()
+}
+
+/// Phone, mobile and fax numbers typed now must look like numbers (digits,
+/// +, -, spaces, parentheses, an extension); a number stored before that
+/// rule still loads, still takes visits and edits of other fields, still
+/// passes the check every stored card passes (sync), and can be corrected.
+#[test]
+fn phone_numbers_are_checked_when_typed_and_old_ones_stay_usable() {
+    let base = || {
+        let mut c = Customer {
+            id: "c1".into(),
+            name: "宁波甲有限公司".into(),
+            ..Default::default()
+        };
+        c.contacts.insert(
+            "k1".into(),
+            Contact {
+                name: "王经理".into(),
+                primary: true,
+                ..Default::default()
+            },
+        );
+        c
+    };
+    let create =
+        |c: &Customer| CustomerDoc::create(c, actor(1), &note("zhangsan", Action::Create, None), T);
+    for good in [
+        "13800001111",
+        "+86 138-0000-1111",
+        "(0574) 8765 4321",
+        "0574-87654321 转123",
+        "0574-87654321 ext. 12",
+        "400-800-8888#12",
+        "021-55556666 分机 8",
+    ] {
+        let mut c = base();
+        let k = c.contacts.get_mut("k1").unwrap();
+        (k.mobile, k.phone, k.fax) = (good.into(), good.into(), good.into());
+        c.billing.invoice_phone = good.into();
+        create(&c).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    for (field, bad) in [
+        ("mobile", "1380000abcd"),
+        ("phone", "见名片"),
+        ("fax", "0574-8765+4321"),
+        ("mobile", "13800001111 转"),
+        ("phone", "12"),
+    ] {
+        let mut c = base();
+        let k = c.contacts.get_mut("k1").unwrap();
+        match field {
+            "mobile" => k.mobile = bad.into(),
+            "phone" => k.phone = bad.into(),
+            _ => k.fax = bad.into(),
+        }
+        let e = create(&c).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("contacts.k1.{field}")) && e.contains("电话号码"),
+            "{bad}: {e}"
+        );
+    }
+    let mut c = base();
+    c.billing.invoice_phone = "财务部".into();
+    let e = create(&c).unwrap_err().to_string();
+    assert!(e.contains("billing.invoice_phone"), "{e}");
+
+    // Stored by an older version: still a valid stored card, and still usable.
+    let mut old = written_before_the_phone_rule("见名片,王经理");
+    assert_eq!(old.card().contacts["k1"].mobile, "见名片,王经理");
+    crm_shared::validate::customer(old.card()).unwrap();
+    let mut c = old.card().clone();
+    c.activities.insert(
+        "v1".into(),
+        Activity {
+            at: T,
+            notes: "拜访".into(),
+            ..Default::default()
+        },
+    );
+    old.update(&c, &note("zhangsan", Action::Activity, None), T)
+        .unwrap();
+    c.remarks = "老客户".into();
+    old.update(&c, &note("zhangsan", Action::Edit, Some("补充备注")), T)
+        .unwrap();
+    // Changing the old number means typing a new one, which is checked.
+    c.contacts.get_mut("k1").unwrap().mobile = "问前台".into();
+    let e = old
+        .update(&c, &note("zhangsan", Action::Edit, Some("更新")), T)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("contacts.k1.mobile"), "{e}");
+    c.contacts.get_mut("k1").unwrap().mobile = "13900002222".into();
+    old.update(&c, &note("zhangsan", Action::Edit, Some("更正手机")), T)
+        .unwrap();
+}

@@ -59,9 +59,10 @@ async fn server() -> Server {
         },
     ));
     let mut out = Vec::new();
-    let users: [(&str, &str, Role, Option<Position>); 7] = [
+    let users: [(&str, &str, Role, Option<Position>); 8] = [
         ("wang", "王芳", Role::Clerk, None),
         ("zhang", "张伟", Role::Salesperson, None),
+        ("li", "李娜", Role::Salesperson, None),
         ("root", "管理员", Role::Admin, None),
         ("m1", "刘经理", Role::Manager, Some(Position::SalesManager)),
         ("m2", "陈副总", Role::Manager, Some(Position::SalesVp)),
@@ -81,7 +82,7 @@ async fn server() -> Server {
         r#"{"id":"c-li","name":"宁波李记海产","salesperson":"li","grade":"E"}"#,
     )
     .unwrap();
-    crm_server::archive::import(&db, &file, "wang", None, |_| {})
+    crm_server::archive::import(&db, &file, "wang", None, false, |_| {})
         .await
         .unwrap();
     Server {

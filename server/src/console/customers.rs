@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crm_shared::access;
 use crm_shared::codes::{Grade, Status, Tier};
+use crm_shared::day::Moment;
+use crm_shared::diff::text_at;
 use crm_shared::document::Conflict;
 use crm_shared::labels::{label_of, FIELDS};
 use crm_shared::Customer;
@@ -287,7 +289,7 @@ async fn card(
                 div { span { (l.t("编号", "Id")) } (c.id) }
                 @for (path, label, text) in field_rows(c) {
                     @if path == "entered_at" {
-                        div { span { (label) } (when(Some(c.entered_at))) }
+                        div { span { (label) } (Moment::Date.show(c.entered_at).unwrap_or_default()) }
                     } @else {
                         div { span { (label) } (text) }
                     }
@@ -375,6 +377,7 @@ async fn card(
                             label { (l.t("新值", "New value")) input name="value"; }
                         }
                     }
+                    p.muted { (l.t("日期写作 2026-01-01,时间写作 2026-01-01 09:30。", "Type dates as 2026-01-01, times as 2026-01-01 09:30.")) }
                     label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" required size="60"; }
                     p { button type="submit" { (l.t("保存修改", "Save")) } }
                 }
@@ -435,7 +438,7 @@ fn conflict_form(s: &Session, id: &str, k: &Conflict) -> Markup {
             @for (i, v) in k.values.iter().enumerate() {
                 label { span {
                     input type="radio" name="value" value=(v.value.to_string()) checked[i == 0];
-                    " " (v.value.as_str().map(str::to_string).unwrap_or_else(|| v.value.to_string()))
+                    " " (text_at(&k.path, &v.value).unwrap_or_default())
                     span.muted { " — " (v.by.clone().unwrap_or_default()) " " (when(v.at)) }
                 } }
             }

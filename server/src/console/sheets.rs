@@ -89,7 +89,9 @@ async fn upload(
     let (name, bytes) = file.ok_or_else(|| bad("请选择要导入的文件".into()))?;
     let format = Format::of(&name).lang(l)?;
     let t = table::read(&bytes, format).lang(l)?;
-    let plan = import::plan(&state.db, t, name.clone(), s.login.clone())
+    // Planned as imported without the box ticked; the rows that would
+    // move are listed for the person to decide.
+    let plan = import::plan(&state.db, t, name.clone(), s.login.clone(), false)
         .await
         .lang(l)?;
     let id = state.uploads.put(Upload {
@@ -142,6 +144,18 @@ async fn upload(
                         } }
                     } } }
                 }
+                @if plan.moves() > 0 {
+                    div #moves {
+                        p { (plan.moves()) (l.t(" 位已有客户属于其他业务员,表格所填的业务员与现有的不同:", " customers on file belong to another salesperson than the sheet names:")) }
+                        ul { @for r in &plan.rows { @if let Some(m) = &r.moves {
+                            li { (l.t("第 ", "Row ")) (r.line) (l.t(" 行 ", " ")) (r.name) " (" (r.id) "):" (m.from) " → " (m.to) }
+                        } } }
+                        label { span {
+                            input type="checkbox" name="reassign" value="1";
+                            " " (l.t("改派这些客户的业务员(不勾选则保留原业务员,只更新其他字段)", "Move these customers to the salesperson the sheet names (unticked: keep their salesperson, update the rest)"))
+                        } }
+                    }
+                }
                 @if plan.errors.is_empty() {
                     p { button type="submit" { (l.t("确认导入(疑似重复未勾选的跳过)", "Import (unticked duplicates are skipped)")) } }
                 }
@@ -183,6 +197,7 @@ async fn commit(
         s.login.clone(),
         create,
         false,
+        f.get("reassign").is_some(),
     )
     .await
     .lang(l)?;
@@ -197,6 +212,8 @@ async fn commit(
                 (l.t("更新 ", "updated ")) (outcome.updated) ","
                 (l.t("无变化 ", "unchanged ")) (outcome.unchanged) ","
                 (l.t("跳过疑似重复 ", "duplicates skipped ")) (outcome.skipped_duplicates)
+                @if outcome.reassigned > 0 { "," (l.t("改派 ", "moved ")) (outcome.reassigned) }
+                @if outcome.not_reassigned > 0 { "," (l.t("未改派 ", "not moved ")) (outcome.not_reassigned) }
             }
             p { a href="/console/customers" { (l.t("查看客户列表", "Customer list")) } }
         },

@@ -1,8 +1,10 @@
 //! Importing customers from a sheet: first a plan (what would be created,
 //! what updated and how, which rows look like customers already on file,
 //! which rows are wrong), then — after a person has looked — the commit, in
-//! one transaction. A row with an id already on file updates that customer;
-//! any other row is a new customer. A new row whose name, phone or tax
+//! one transaction. 业务员 is a salesperson's login or name, stored as the
+//! login (`archive::Salespeople`); anything else makes the row wrong. A row
+//! with an id already on file updates that customer; any other row is a new
+//! customer. A new row whose name, phone or tax
 //! number matches a customer on file (or an earlier row) is a possible
 //! duplicate and is skipped unless the person asked to create it anyway.
 
@@ -19,6 +21,7 @@ use crm_shared::{ActorId, Customer, CustomerDoc};
 
 use super::columns::{self, Field};
 use super::{SheetError, Table};
+use crate::archive::Salespeople;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
 use crate::sync::SyncError;
@@ -49,6 +52,17 @@ pub struct Duplicate {
     pub name: String,
 }
 
+/// A customer on file whose row names another salesperson.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// Its salesperson now (login).
+    pub from: String,
+    /// The one the row names (login).
+    pub to: String,
+    /// Whether this import moves it (only when asked to reassign).
+    pub applied: bool,
+}
+
 /// One data row's plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedRow {
@@ -63,6 +77,10 @@ pub struct PlannedRow {
     pub action: RowAction,
     /// Possible duplicates (new rows only).
     pub duplicates: Vec<Duplicate>,
+    /// For a customer on file whose row names another salesperson: the
+    /// move, which happens only when asked (an import never reassigns a
+    /// customer silently).
+    pub moves: Option<Move>,
 }
 
 /// The whole plan for a sheet.
@@ -95,6 +113,11 @@ impl ImportPlan {
             .count()
     }
 
+    /// Customers on file whose row names another salesperson.
+    pub fn moves(&self) -> usize {
+        self.rows.iter().filter(|r| r.moves.is_some()).count()
+    }
+
     /// New rows that look like customers already on file.
     pub fn duplicates(&self) -> usize {
         self.rows
@@ -115,6 +138,11 @@ pub struct ImportOutcome {
     pub unchanged: usize,
     /// Possible duplicates left out.
     pub skipped_duplicates: usize,
+    /// Customers on file moved to the salesperson their row names.
+    pub reassigned: usize,
+    /// Customers on file left with their salesperson although their row
+    /// names another (not asked to reassign).
+    pub not_reassigned: usize,
 }
 
 /// A row turned into a card, before it meets the store.
@@ -151,8 +179,14 @@ fn rows_of(table: &Table) -> Result<(Vec<RowCard>, Vec<String>), SheetError> {
     Ok((rows, unknown))
 }
 
-/// Puts a row's values onto `card` (an existing card for an update).
-fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<(), String> {
+/// Puts a row's values onto `card` (`existing`: a card on file, updated).
+fn apply(
+    card: &mut Customer,
+    values: &[(Field, String)],
+    by: &str,
+    people: &Salespeople,
+    existing: bool,
+) -> Result<(), String> {
     let main_key = card
         .contacts
         .iter()
@@ -172,7 +206,9 @@ fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<()
         match f {
             Field::Id => {}
             Field::Name => card.name = v,
-            Field::Salesperson => card.salesperson = v,
+            Field::Salesperson => {
+                card.salesperson = people.resolve(&v).map_err(|e| format!("业务员:{e}"))?
+            }
             Field::Region => card.region = v,
             Field::Status => card.status = v.parse::<Status>().map_err(|e| e.to_string())?,
             Field::Grade => card.grade = Some(v.parse::<Grade>().map_err(|e| e.to_string())?),
@@ -189,7 +225,17 @@ fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<()
                 if !(0.0..1e15).contains(&n) {
                     return Err(format!("信用额度“{v}”超出范围"));
                 }
-                card.credit.limit = Some(n.round() as i64);
+                let limit = Some(n.round() as i64);
+                // A customer on file keeps the limit its approval chain
+                // gave it; a new one may come with the one it had before.
+                if existing && limit != card.credit.limit {
+                    return Err(crate::archive::limit_by_rule_only(
+                        &card.id,
+                        card.credit.limit,
+                        limit,
+                    ));
+                }
+                card.credit.limit = limit;
             }
             Field::Contact => {
                 contact.name = v;
@@ -223,22 +269,25 @@ fn apply(card: &mut Customer, values: &[(Field, String)], by: &str) -> Result<()
     if card.salesperson.trim().is_empty() {
         card.salesperson = by.to_string();
     }
-    crm_shared::validate::customer(card).map_err(|e| e.to_string())
+    Ok(())
 }
 
 fn new_id() -> String {
     format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
 }
 
-/// Plans (and, with `commit`, performs) the import inside one connection.
+/// Plans (and, with `commit`, performs) the import inside one connection;
+/// `reassign`: move customers on file to the salesperson their row names.
 #[allow(clippy::type_complexity)]
 fn work(
     conn: &Connection,
     table: &Table,
     file_name: &str,
     by: &str,
+    reassign: bool,
 ) -> Result<(ImportPlan, Vec<(PlannedRow, Customer, bool)>), SyncError> {
     let (rows, unknown) = rows_of(table)?;
+    let people = Salespeople::load(conn)?;
     let actor = ActorId::random();
     let mut plan = ImportPlan {
         file_name: file_name.to_string(),
@@ -279,9 +328,24 @@ fn work(
             id: id.clone(),
             ..Default::default()
         });
-        if let Err(e) = apply(&mut card, &r.values, by) {
+        let checked = apply(&mut card, &r.values, by, &people, existing.is_some()).and_then(|()| {
+            crm_shared::validate::customer_input(existing.as_ref(), &card)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = checked {
             plan.errors.push((r.line, e));
             continue;
+        }
+        let moves = existing
+            .as_ref()
+            .filter(|old| old.salesperson != card.salesperson)
+            .map(|old| Move {
+                from: old.salesperson.clone(),
+                to: card.salesperson.clone(),
+                applied: reassign,
+            });
+        if let (Some(old), false) = (&existing, reassign) {
+            card.salesperson = old.salesperson.clone();
         }
         let action = match &existing {
             None => RowAction::Create,
@@ -342,6 +406,7 @@ fn work(
             name: card.name.clone(),
             action,
             duplicates,
+            moves,
         };
         plan.rows.push(row.clone());
         cards.push((row, card, existing.is_some()));
@@ -355,14 +420,16 @@ pub async fn plan(
     table: Table,
     file_name: String,
     by: String,
+    reassign: bool,
 ) -> Result<ImportPlan, SyncError> {
-    db.read_with(move |conn| Ok(work(conn, &table, &file_name, &by)?.0))
+    db.read_with(move |conn| Ok(work(conn, &table, &file_name, &by, reassign)?.0))
         .await
 }
 
 /// Imports `table` in one transaction, as `by`. Refuses (writing nothing)
 /// if any row is wrong. Possible duplicates are skipped unless their row
-/// number is in `create_anyway` (or `all_duplicates`).
+/// number is in `create_anyway` (or `all_duplicates`). Customers on file
+/// keep their salesperson unless `reassign`.
 pub async fn commit(
     db: &Db,
     table: Table,
@@ -370,9 +437,10 @@ pub async fn commit(
     by: String,
     create_anyway: Vec<usize>,
     all_duplicates: bool,
+    reassign: bool,
 ) -> Result<(ImportPlan, ImportOutcome), SyncError> {
     db.write_with(move |tx| {
-        let (plan, cards) = work(tx, &table, &file_name, &by)?;
+        let (plan, cards) = work(tx, &table, &file_name, &by, reassign)?;
         if !plan.errors.is_empty() {
             return Err(SheetError::Rows(plan.errors.clone()).into());
         }
@@ -388,6 +456,11 @@ pub async fn commit(
         };
         let mut out = ImportOutcome::default();
         for (row, card, exists) in cards {
+            match &row.moves {
+                Some(m) if m.applied => out.reassigned += 1,
+                Some(_) => out.not_reassigned += 1,
+                None => {}
+            }
             match row.action {
                 RowAction::Unchanged => out.unchanged += 1,
                 RowAction::Create => {
