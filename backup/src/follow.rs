@@ -133,6 +133,7 @@ pub fn run(
             epoch: pos.epoch.clone(),
             after: pos.after,
             records_version: pos.records_version,
+            access_after: Some(pos.access_after),
             wait_ms: if once || !caught_up { 0 } else { WAIT_MS },
         };
         let resp = match pull_unless_stopped(&client, &link.token, &req, &stop) {

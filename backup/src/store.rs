@@ -111,6 +111,8 @@ pub struct Position {
     pub last_pull_at: Option<i64>,
     /// Records version held.
     pub records_version: Option<i64>,
+    /// The audit of access is held up to this row id.
+    pub access_after: i64,
 }
 
 /// One backed-up document.
@@ -277,6 +279,7 @@ impl Store {
             head: self.meta_i64("head")?.unwrap_or(0) as u64,
             last_pull_at: self.meta_i64("last_pull_at")?,
             records_version: self.meta_i64("records_version")?,
+            access_after: self.meta_i64("access_after")?.unwrap_or(0),
         })
     }
 
@@ -332,6 +335,21 @@ impl Store {
             for t in &resp.audit {
                 let columns = serde_json::to_string(&t.columns).expect("strings serialise");
                 let at_col = t.columns.iter().position(|c| c == "at");
+                // The audit of access is followed by row id, apart from the log.
+                if t.table == "access_log" {
+                    let id_col = t.columns.iter().position(|c| c == "id");
+                    let newest = t
+                        .rows
+                        .iter()
+                        .filter_map(|row| match id_col.and_then(|i| row.get(i)) {
+                            Some(Cell::Int(id)) => Some(*id),
+                            _ => None,
+                        })
+                        .max();
+                    if let Some(id) = newest {
+                        set(&tx, "access_after", &id.to_string())?;
+                    }
+                }
                 for row in &t.rows {
                     let at = match at_col.and_then(|i| row.get(i)) {
                         Some(Cell::Int(at)) => *at,

@@ -128,6 +128,8 @@ pub enum Command {
     RebuildIndex,
     /// 登录总部服务器(并记住它的证书)
     Login(LoginArgs),
+    /// 修改密码(管理员重设密码后,也用它设置自己的新密码)
+    Password(PasswordArgs),
     /// 退出登录:删除本机保存的服务器令牌(客户数据保留)
     Logout,
     /// 与服务器同步:发送本机的修改,接收总部和他人的修改
@@ -181,7 +183,26 @@ pub struct LoginArgs {
     /// 不用指纹时,信任的 CA(或服务器)证书文件(PEM)
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
-    /// 从标准输入读一行作为密码(否则用环境变量 CRM_PASSWORD,否则提示输入)
+    /// 从标准输入读一行作为密码(管理员重设密码后,第二行为新密码);否则用环境变量 CRM_PASSWORD,否则提示输入
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// 服务器地址(已登录时不用填)
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// 登录名(默认本机用户)
+    #[arg(long)]
+    user: Option<String>,
+    /// 服务器证书的 SHA-256 指纹(未登录时与 --server 一起给出)
+    #[arg(long, value_name = "HEX", conflicts_with = "ca_file")]
+    fingerprint: Option<String>,
+    /// 不用指纹时,信任的 CA(或服务器)证书文件(PEM)
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// 从标准输入读两行:现在的密码、新密码(否则用环境变量或提示输入)
     #[arg(long)]
     password_stdin: bool,
 }
@@ -489,6 +510,32 @@ fn read_password(from_stdin: bool) -> Result<String> {
     };
     if password.is_empty() {
         return Err(StoreError::NoPassword);
+    }
+    Ok(password)
+}
+
+/// A new password: the next line of stdin, else `CRM_NEW_PASSWORD`, else
+/// typed twice without echo. The server checks it against its rule.
+fn read_new_password(from_stdin: bool) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if let Ok(value) = std::env::var("CRM_NEW_PASSWORD") {
+        value
+    } else if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("新密码(至少 10 个字符,可用一句好记的话):")?;
+        let again = rpassword::prompt_password("再输入一次新密码:")?;
+        if first != again {
+            return Err(DomainError::invalid("新密码", "两次输入的新密码不一致").into());
+        }
+        first
+    } else {
+        return Err(StoreError::NoNewPassword);
+    };
+    if password.is_empty() {
+        return Err(StoreError::NoNewPassword);
     }
     Ok(password)
 }
@@ -923,14 +970,27 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut store = Store::open(&dir)?;
             let trust = login_trust(&l)?;
             let password = read_password(l.password_stdin)?;
-            let s = session::login(
+            let device = session::device_name();
+            let first = session::login(
                 &mut store,
                 &l.server,
-                trust,
+                trust.clone(),
                 &l.user,
                 &password,
-                &session::device_name(),
-            )?;
+                &device,
+            );
+            let s = match first {
+                // An administrator reset the password: the holder chooses
+                // a new one now, then signs in with it.
+                Err(StoreError::Net(NetError::PasswordChangeRequired)) => {
+                    eprintln!("管理员已重设你的密码,请设置只有你自己知道的新密码。");
+                    let new = read_new_password(l.password_stdin)?;
+                    session::change_password(&l.server, &trust, &l.user, &password, &new)?;
+                    println!("已设置新密码");
+                    session::login(&mut store, &l.server, trust, &l.user, &new, &device)?
+                }
+                other => other?,
+            };
             println!(
                 "已登录 {},用户 {}({})",
                 s.server_url, s.display_name, s.role
@@ -1072,6 +1132,31 @@ pub fn run(cli: Cli) -> Result<()> {
                     }
                 }
             }
+        }
+        Command::Password(p) => {
+            let store = Store::open(&dir)?;
+            let saved = session::current(&store)?;
+            let (server, trust, user) = match (&p.server, saved) {
+                (Some(server), _) => {
+                    let args = LoginArgs {
+                        server: server.clone(),
+                        user: p
+                            .user
+                            .clone()
+                            .unwrap_or_else(|| store.profile().user.clone()),
+                        fingerprint: p.fingerprint.clone(),
+                        ca_file: p.ca_file.clone(),
+                        password_stdin: p.password_stdin,
+                    };
+                    (server.clone(), login_trust(&args)?, args.user)
+                }
+                (None, Some(s)) => (s.server_url.clone(), s.trust.clone(), s.login.clone()),
+                (None, None) => return Err(StoreError::NotLoggedIn),
+            };
+            let current = read_password(p.password_stdin)?;
+            let new = read_new_password(p.password_stdin)?;
+            session::change_password(&server, &trust, &user, &current, &new)?;
+            println!("已修改 {user} 在 {server} 的密码");
         }
         Command::Logout => {
             let mut store = Store::open(&dir)?;

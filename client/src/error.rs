@@ -96,6 +96,9 @@ pub enum StoreError {
     /// `login` without a password on stdin, in the environment or typed.
     #[error("没有提供密码:请用 --password-stdin(从标准输入读一行)、环境变量 CRM_PASSWORD,或在终端中输入")]
     NoPassword,
+    /// A new password is needed but none was given.
+    #[error("没有提供新密码:用 --password-stdin 时在第二行给出,或设环境变量 CRM_NEW_PASSWORD,或在终端中输入")]
+    NoNewPassword,
     /// Talking to the server failed.
     #[error(transparent)]
     Net(#[from] crate::net::NetError),

@@ -150,6 +150,13 @@ pub enum NetError {
     /// `bad_credentials`: wrong login name or password.
     #[error("用户名或密码错误")]
     BadCredentials,
+    /// `too_many_attempts`: failed sign-ins slowed this login or address
+    /// down; the server's message says how long to wait.
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// `password_change_required`: an administrator reset the password.
+    #[error("管理员已重设你的密码:请先设置新密码(crm password,或在 crm login 时按提示输入新密码)")]
+    PasswordChangeRequired,
     /// `unauthorized`: no token or a token the server does not know.
     #[error("登录已失效,请重新运行 crm login")]
     Unauthorized,
@@ -231,6 +238,8 @@ impl NetError {
             error_code::DEVICE_REVOKED => NetError::DeviceRevoked,
             error_code::PASSWORD_EXPIRED => NetError::PasswordExpired,
             error_code::BAD_CREDENTIALS => NetError::BadCredentials,
+            error_code::TOO_MANY_ATTEMPTS => NetError::TooManyAttempts(message),
+            error_code::PASSWORD_CHANGE_REQUIRED => NetError::PasswordChangeRequired,
             error_code::UNAUTHORIZED => NetError::Unauthorized,
             error_code::FORBIDDEN => NetError::Forbidden(message),
             _ if status >= 500 => NetError::Server { status, message },

@@ -17,6 +17,8 @@ use crate::store::Store;
 
 /// Path of the login endpoint.
 pub const LOGIN_PATH: &str = "/api/v1/login";
+/// Where a password is changed.
+pub const PASSWORD_PATH: &str = "/api/v1/password";
 
 const KEY_URL: &str = "server.url";
 const KEY_TRUST: &str = "server.trust";
@@ -158,6 +160,26 @@ pub fn login(
     };
     session.save(store)?;
     Ok(session)
+}
+
+/// Changes `login`'s password on the server at `url`, proving who they are
+/// with the current one (also the way through a reset by an
+/// administrator, before any session exists).
+pub fn change_password(
+    url: &str,
+    trust: &Trust,
+    login: &str,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    let client = Client::new(&net::normalize_url(url)?, trust)?;
+    let change = crm_shared::api::PasswordChange {
+        login: login.to_string(),
+        current: current.to_string(),
+        new: new.to_string(),
+    };
+    let _: serde_json::Value = client.post(PASSWORD_PATH, None, &change)?;
+    Ok(())
 }
 
 /// The saved session, if this laptop has signed in.

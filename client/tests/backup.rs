@@ -920,3 +920,59 @@ fn head_office_changes_the_backup_lacked_survive_a_restore_without_a_clash() {
         .collect();
     assert_eq!(reviewers, ["wang", "wang"], "{history}");
 }
+
+/// The audit of access is backed up like the other records: after a
+/// restore, the restored server still tells who signed in, who failed,
+/// and what an administrator did.
+#[test]
+fn the_audit_of_access_is_backed_up_and_restored() {
+    let server = TestServer::start_plain();
+    server.add_user_named("zhang", "张伟", Role::Salesperson, PASSWORD);
+    server.add_user_named("bk", "赵备份", Role::BackupOperator, PASSWORD);
+    let zhang = laptop(&server, "zhang");
+    add(&zhang, "c1", "宁波甲公司");
+    zhang.sync();
+    let node = BackupNode::for_server(&server, "bk", PASSWORD);
+    node.catch_up();
+    // After the first pull, more happens at the doors, and only there.
+    let wrong = zhang.run(
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--user",
+            "zhang",
+            "--password-stdin",
+        ],
+        Some("不是这个密码的密码\n"),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let out = server.admin(&["user", "disable", "zhang"], None);
+    assert!(out.status.success());
+    node.catch_up();
+
+    let restored = tempfile::tempdir().unwrap();
+    node.ok(
+        &["restore", "--to", restored.path().to_str().unwrap()],
+        None,
+    );
+    let out = common::server::admin(
+        restored.path(),
+        &["audit", "--format", "json", "--limit", "1000"],
+        None,
+    );
+    let audit: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let has = |kind: &str, login: &str| {
+        audit
+            .iter()
+            .any(|e| e["kind"] == kind && e["login"] == login)
+    };
+    assert!(has("sign_in", "zhang"), "{audit:?}");
+    assert!(has("sign_in", "bk"), "{audit:?}");
+    assert!(has("sign_in_failed", "zhang"), "{audit:?}");
+    assert!(has("user_disabled", "zhang"), "{audit:?}");
+    assert!(!serde_json::to_string(&audit)
+        .unwrap()
+        .contains("不是这个密码"));
+}

@@ -19,7 +19,7 @@ use crm_shared::note::Action;
 use crm_shared::sync::SyncRequest;
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "总部规则测试的密码";
+const PASSWORD: &str = "总部规则测试的密码一";
 
 struct Office {
     server: TestServer,

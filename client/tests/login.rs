@@ -223,3 +223,60 @@ fn plain_http_needs_no_fingerprint() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("(档案管理员)"), "{stdout}");
 }
+
+/// An administrator resets the password: `crm login` asks for a new one
+/// (here the second line of standard input) and signs in with it; the
+/// salesperson later changes it again with `crm password`.
+#[test]
+fn a_reset_password_is_replaced_at_login_and_changed_later() {
+    let server = server_with_zhangsan();
+    let out = server.admin(
+        &["user", "passwd", "zhangsan", "--password-stdin"],
+        Some("管理员给的临时密码一次\n"),
+    );
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let laptop = Laptop::init("zhangsan");
+    let trust = ["--fingerprint", server.fingerprint.as_str()];
+    let mut args = vec!["login", "--server", &server.url, "--user", "zhangsan"];
+    args.extend_from_slice(&trust);
+    args.push("--password-stdin");
+    // Without a new password the login says what to do.
+    let out = laptop.run(&args, Some("管理员给的临时密码一次\n"));
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("新密码"), "{stderr}");
+    // A weak one is refused with the rule.
+    let out = laptop.run(&args, Some("管理员给的临时密码一次\n12345678\n"));
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("至少 10"), "{stderr}");
+    let out = laptop.run(
+        &args,
+        Some("管理员给的临时密码一次\n只有张三知道的新密码\n"),
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("已设置新密码") && stdout.contains("已登录"),
+        "{stdout}"
+    );
+
+    let out = laptop.run(
+        &["password", "--password-stdin"],
+        Some("只有张三知道的新密码\n第二个只有我知道的密码\n"),
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("已修改"), "{stdout}");
+    assert!(
+        login(&laptop, &server.url, &trust, "第二个只有我知道的密码")
+            .status
+            .success()
+    );
+    assert_eq!(
+        login(&laptop, &server.url, &trust, "只有张三知道的新密码")
+            .status
+            .code(),
+        Some(1)
+    );
+}

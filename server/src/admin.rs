@@ -14,6 +14,7 @@ use crm_shared::settings::Settings;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::audit::{self, Actor, Kind};
 use crate::auth::{check_new_password, HashError, PasswordHash};
 use crate::clock::{days_ms, local_minutes, now_ms};
 use crate::config::DataDir;
@@ -76,8 +77,9 @@ pub async fn open_existing(data_dir: &DataDir) -> Result<Db, AdminError> {
 }
 
 /// Gets a new password: from one stdin line, else `CRM_PASSWORD`, else a
-/// prompt on the terminal (asked twice). Checks it against the policy.
-pub fn read_new_password(from_stdin: bool) -> Result<String, AdminError> {
+/// prompt on the terminal (asked twice). Checks it against the rule for
+/// `login`'s passwords.
+pub fn read_new_password(login: &str, from_stdin: bool) -> Result<String, AdminError> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -96,7 +98,7 @@ pub fn read_new_password(from_stdin: bool) -> Result<String, AdminError> {
             "请用 --password-stdin(从标准输入读一行)或环境变量 {PASSWORD_ENV} 提供密码"
         )));
     };
-    check_new_password(&password).map_err(AdminError::Invalid)?;
+    check_new_password(login.trim(), &password).map_err(AdminError::Invalid)?;
     Ok(password)
 }
 
@@ -130,6 +132,8 @@ pub async fn user_add(
         Err(DbError::AlreadyExists) => Err(AdminError::UserExists(login.to_owned())),
         other => other.map_err(AdminError::from),
     }?;
+    let detail = format!("{display_name},{}", role.label());
+    audited(db, Kind::UserAdded, login, detail).await;
     writeln!(out, "已添加用户 {login}({display_name},{})", role.label())?;
     Ok(())
 }
@@ -152,6 +156,11 @@ pub async fn user_set_position(
         Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
         other => other?,
     }
+    let detail = match position {
+        Some(p) => format!("审批职位:{}", p.label()),
+        None => "清除审批职位".into(),
+    };
+    audited(db, Kind::RoleChanged, login, detail).await;
     match position {
         Some(p) => writeln!(out, "用户 {login} 的审批职位:{}", p.label())?,
         None => writeln!(out, "已清除用户 {login} 的审批职位")?,
@@ -246,12 +255,19 @@ pub async fn sheet_import(
         None
     } else {
         Some(
-            import::commit(db, t, name, by.to_owned(), rows, all, reassign)
+            import::commit(db, t, name.clone(), by.to_owned(), rows, all, reassign)
                 .await
                 .map_err(invalid)?
                 .1,
         )
     };
+    if let Some(o) = &outcome {
+        let detail = format!(
+            "{name}:新建 {},更新 {},改派 {}(记为 {by})",
+            o.created, o.updated, o.reassigned
+        );
+        audited(db, Kind::Import, "crm-server", detail).await;
+    }
     if json {
         writeln!(
             out,
@@ -376,6 +392,8 @@ pub async fn export(
         table::write(&t, format, k.title()).map_err(|e| AdminError::Invalid(e.to_string()))?;
     std::fs::write(file, bytes)
         .map_err(|e| AdminError::Invalid(format!("无法写入 {}:{e}", file.display())))?;
+    let detail = format!("{} {} 行 → {}", k.title(), t.rows.len(), file.display());
+    audited(db, Kind::Export, "crm-server", detail).await;
     writeln!(
         out,
         "已导出{} {} 行到 {}",
@@ -416,7 +434,9 @@ pub async fn user_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(), A
     Ok(())
 }
 
-/// `user passwd`: sets a new password, expiring in `expires_in_days` if given.
+/// `user passwd`: an administrator resets a password, expiring in
+/// `expires_in_days` if given. The holder must choose a new one at their
+/// next sign-in: the administrator has seen this one.
 pub async fn user_passwd(
     db: &Db,
     out: &mut dyn Write,
@@ -425,16 +445,167 @@ pub async fn user_passwd(
     expires_in_days: Option<u32>,
 ) -> Result<(), AdminError> {
     let hash = PasswordHash::new(password).await?;
-    let expires_at = expires_in_days.map(|days| now_ms() + days_ms(days));
-    match db.set_password(login, hash, expires_at).await {
+    let now = now_ms();
+    let expires_at = expires_in_days.map(|days| now + days_ms(days));
+    let event = audit::event(Kind::PasswordReset, login, &Actor::command_line(), now, "");
+    match db.set_password(login, hash, expires_at, true, event).await {
         Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
         other => other?,
     }
     match expires_at {
-        Some(at) => writeln!(out, "已为 {login} 设置新密码,于 {} 过期", local_minutes(at))?,
-        None => writeln!(out, "已为 {login} 设置新密码(不过期)")?,
+        Some(at) => writeln!(
+            out,
+            "已为 {login} 重设密码,于 {} 过期;下次登录时须改为自己的新密码",
+            local_minutes(at)
+        )?,
+        None => writeln!(out, "已为 {login} 重设密码;下次登录时须改为自己的新密码")?,
     }
     Ok(())
+}
+
+/// `user unlock`: lifts the lock that failed sign-ins put on `login`.
+pub async fn user_unlock(db: &Db, out: &mut dyn Write, login: &str) -> Result<(), AdminError> {
+    let login = login.trim();
+    let event = audit::event(Kind::Unlocked, login, &Actor::command_line(), now_ms(), "");
+    if db.clear_sign_in_failures(login, Some(event)).await? {
+        writeln!(out, "已解除 {login} 的登录锁定")?;
+    } else {
+        writeln!(out, "{login} 没有被锁定,也没有登录失败的记录")?;
+    }
+    Ok(())
+}
+
+/// `user locked`: logins locked now by failed sign-ins.
+pub async fn user_locked(db: &Db, out: &mut dyn Write) -> Result<(), AdminError> {
+    let now = now_ms();
+    let locked = db.locked_logins(now).await?;
+    if locked.is_empty() {
+        writeln!(out, "没有被锁定的登录名。")?;
+        return Ok(());
+    }
+    let mut table = Table::new(["登录名", "连续失败", "锁定到"]);
+    for l in &locked {
+        table.row([
+            l.login.clone(),
+            l.failures.to_string(),
+            local_minutes(l.until),
+        ]);
+    }
+    table.write(out)?;
+    writeln!(out, "用 crm-server user unlock <登录名> 解除锁定。")?;
+    Ok(())
+}
+
+/// `crm-server audit`: which entries, and how to print them.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    /// Only entries about (or by) this login.
+    pub user: Option<String>,
+    /// Only this kind (code or Chinese name).
+    pub kind: Option<String>,
+    /// From this day on (YYYY-MM-DD).
+    pub since: Option<String>,
+    /// Up to and including this day (YYYY-MM-DD).
+    pub until: Option<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+    /// `table`, `json` or `csv`.
+    pub format: String,
+}
+
+/// `crm-server audit`: the audit of access, filtered.
+pub async fn audit(db: &Db, out: &mut dyn Write, q: AuditQuery) -> Result<(), AdminError> {
+    let day = |what: &str, text: &Option<String>, next: bool| -> Result<Option<i64>, AdminError> {
+        let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let d: crm_shared::day::Day = t
+            .parse()
+            .map_err(|e| AdminError::Invalid(format!("--{what}:{e}")))?;
+        let d = if next { d.plus_days(1) } else { d };
+        Ok(d.0
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map(|t| t.timestamp_millis()))
+    };
+    let kind = match q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(
+            Kind::parse(k)
+                .ok_or_else(|| {
+                    AdminError::Invalid(format!(
+                        "没有“{k}”这类记录;可选:{}",
+                        Kind::ALL
+                            .iter()
+                            .map(|k| format!("{}({})", k.code(), k.label()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ))
+                })?
+                .code()
+                .to_string(),
+        ),
+    };
+    let filter = crate::db::access::AccessFilter {
+        login: q.user.filter(|u| !u.trim().is_empty()),
+        kind,
+        since: day("since", &q.since, false)?,
+        until: day("until", &q.until, true)?,
+        limit: q.limit.clamp(1, 100_000),
+    };
+    let events = db.access_log(filter).await?;
+    match q.format.as_str() {
+        "json" => {
+            serde_json::to_writer_pretty(&mut *out, &events).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        "csv" => {
+            let bytes = crate::sheets::table::write(
+                &audit::table(&events),
+                crate::sheets::Format::Csv,
+                "访问审计",
+            )
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            out.write_all(&bytes)?;
+        }
+        "table" => {
+            if events.is_empty() {
+                writeln!(out, "没有符合条件的记录。")?;
+                return Ok(());
+            }
+            let t = audit::table(&events);
+            let mut table =
+                Table::new(["时间", "事件", "账号", "操作人", "来源地址", "设备", "说明"]);
+            for row in &t.rows {
+                let cell = |i: usize| row.get(i).map(|c| c.text()).unwrap_or_default();
+                table.row([
+                    cell(0),
+                    cell(1),
+                    cell(2),
+                    cell(3),
+                    cell(4),
+                    cell(5),
+                    cell(6),
+                ]);
+            }
+            table.write(out)?;
+        }
+        other => {
+            return Err(AdminError::Invalid(format!(
+                "--format 应为 table、json 或 csv,不是“{other}”"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Writes an audit entry for what the server's own command line did; a
+/// failure to write it is logged, not a failure of the command.
+pub async fn audited(db: &Db, kind: Kind, login: &str, detail: String) {
+    let event = audit::event(kind, login, &Actor::command_line(), now_ms(), detail);
+    if let Err(e) = db.record_access(event).await {
+        tracing::warn!(error = %e, "无法写入访问审计");
+    }
 }
 
 /// `user disable` / `user enable`.
@@ -448,6 +619,8 @@ pub async fn user_set_disabled(
         Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
         other => other?,
     }
+    let detail = if disabled { "停用" } else { "启用" };
+    audited(db, Kind::UserDisabled, login, detail.into()).await;
     if disabled {
         writeln!(out, "已停用用户 {login}:不能再登录,其设备的请求将被拒绝")?;
     } else {
@@ -505,6 +678,19 @@ pub async fn device_revoke(db: &Db, out: &mut dyn Write, id: &str) -> Result<(),
         Err(DbError::NotFound) => return Err(AdminError::NoSuchDevice(id.to_owned())),
         other => other?,
     };
+    if device.revoked_at == Some(now) {
+        let mut event = audit::event(
+            Kind::DeviceRevoked,
+            &device.login,
+            &Actor::command_line(),
+            now,
+            device.name.clone(),
+        );
+        event.device_id = Some(device.id.to_string());
+        if let Err(e) = db.record_access(event).await {
+            tracing::warn!(error = %e, "无法写入访问审计");
+        }
+    }
     match device.revoked_at {
         Some(at) if at < now => writeln!(
             out,

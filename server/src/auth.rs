@@ -18,15 +18,18 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
-use crm_shared::api::{LoginRequest, LoginResponse, WhoAmI};
+use crm_shared::api::{LoginRequest, LoginResponse, PasswordChange, WhoAmI};
 use crm_shared::codes::Role;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use crate::audit::{self, Actor, Kind};
 use crate::clock::now_ms;
-use crate::db::{Db, NewDevice};
+use crate::db::{Db, NewDevice, User};
 use crate::error::AppError;
+use crate::password_rule;
+use crate::sign_in;
 use crate::state::AppState;
 
 /// Password hashes computed at the same time, at most.
@@ -39,8 +42,10 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// Longest password accepted; longer ones are refused before hashing.
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Shortest password an administrator may set.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+/// How long a password check waits for a free hashing slot before the
+/// server says it is busy: under a flood of guesses, work stays bounded
+/// instead of queueing without end.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The caller of a protected route, taken from its bearer token.
 ///
@@ -145,9 +150,110 @@ fn new_token() -> Result<String, AppError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Signs a user in on a new device: checks the password and the account,
-/// then creates the device and returns its token (shown this once).
-pub async fn login(db: &Db, req: LoginRequest) -> Result<LoginResponse, AppError> {
+/// Where a sign-in attempt comes from, and the clock it is judged by.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The client's address (`None` for the server's own command line).
+    pub address: Option<std::net::IpAddr>,
+    /// Now, by the server's clock.
+    pub now: i64,
+}
+
+impl Attempt {
+    fn actor(&self) -> Actor {
+        Actor {
+            login: None,
+            address: self.address.map(|a| a.to_string()),
+        }
+    }
+}
+
+/// Checks `login`'s password, throttled (see [`crate::sign_in`]): a refused
+/// attempt counts against the login and the address, and the answer never
+/// tells whether the login exists. Returns the account on success.
+async fn check_password(
+    state: &AppState,
+    at: &Attempt,
+    login: &str,
+    password: String,
+) -> Result<User, AppError> {
+    let now = at.now;
+    let wait = |until: i64| AppError::TooManyAttempts(((until - now) + 999) / 1000);
+    if let Some(until) = at.address.and_then(|a| state.sign_ins.wait(a, now)) {
+        return Err(wait(until));
+    }
+    let failures = state.db.sign_in_failures(login).await?;
+    if let Some(until) = sign_in::login_wait(&failures, now) {
+        return Err(wait(until));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::BadCredentials);
+    }
+    let (user, why) = match state.db.user_credentials(login).await? {
+        Some((user, hash)) => match verify_password(hash, password).await? {
+            true if !user.disabled => return Ok(user),
+            true => (Some(user), Some("账号已停用")),
+            false => (Some(user), Some("密码错误")),
+        },
+        None => {
+            // Spend the same time as for a real user, so the answer's delay
+            // does not tell which logins exist.
+            verify_password(dummy_hash().await?, password).await?;
+            (None, Some("无此账号"))
+        }
+    };
+    if let Some(a) = at.address {
+        state.sign_ins.failed(a, now);
+    }
+    let actor = at.actor();
+    let typed = user.as_ref().map_or(login.to_string(), |u| u.login.clone());
+    let detail = why.unwrap_or_default().to_string();
+    state
+        .db
+        .sign_in_failed(
+            login,
+            now,
+            move |n| sign_in::lock_for(n, now),
+            move |after| {
+                let mut events = vec![audit::event(
+                    Kind::SignInFailed,
+                    &typed,
+                    &actor,
+                    now,
+                    detail,
+                )];
+                if after.failures == sign_in::LOCK_AT {
+                    events.push(audit::event(
+                        Kind::Locked,
+                        &typed,
+                        &actor,
+                        now,
+                        format!(
+                            "连续 {} 次登录失败,锁定 {} 分钟",
+                            after.failures,
+                            sign_in::LOCK_MS / 60_000
+                        ),
+                    ));
+                }
+                events
+            },
+        )
+        .await?;
+    tracing::info!(login, "登录失败");
+    match user {
+        Some(u) if u.disabled && why == Some("账号已停用") => Err(AppError::UserDisabled),
+        _ => Err(AppError::BadCredentials),
+    }
+}
+
+/// Signs a user in on a new device: checks the password (throttled) and
+/// the account, then creates the device and returns its token (shown this
+/// once). Every attempt is written to the audit of access.
+pub async fn login(
+    state: &AppState,
+    at: &Attempt,
+    req: LoginRequest,
+) -> Result<LoginResponse, AppError> {
     let device_name = req.device_name.trim().to_owned();
     if device_name.is_empty() || device_name.chars().count() > 100 {
         return Err(AppError::BadRequest(
@@ -155,38 +261,40 @@ pub async fn login(db: &Db, req: LoginRequest) -> Result<LoginResponse, AppError
         ));
     }
     let login = req.login.trim().to_owned();
-    if login.is_empty() || req.password.len() > MAX_PASSWORD_BYTES {
+    if login.is_empty() {
         return Err(AppError::BadCredentials);
     }
-
-    let Some((user, hash)) = db.user_credentials(&login).await? else {
-        // Spend the same time as for a real user, so the answer's delay does
-        // not tell which logins exist.
-        verify_password(dummy_hash().await?, req.password).await?;
-        return Err(AppError::BadCredentials);
-    };
-    if !verify_password(hash, req.password).await? {
-        tracing::info!(login = %user.login, "登录失败:密码错误");
-        return Err(AppError::BadCredentials);
-    }
-    if user.disabled {
-        return Err(AppError::UserDisabled);
-    }
-    let now = now_ms();
-    if user.password_expires_at.is_some_and(|at| at <= now) {
+    let user = check_password(state, at, &login, req.password).await?;
+    let now = at.now;
+    if user.password_expires_at.is_some_and(|t| t <= now) {
         return Err(AppError::PasswordExpired);
     }
-
+    if user.must_change_password {
+        return Err(AppError::PasswordChangeRequired);
+    }
     let token = new_token()?;
     let device_id = Uuid::now_v7();
-    db.insert_device(NewDevice {
-        id: device_id,
-        login: user.login.clone(),
-        name: device_name,
-        token_hash: token_hash(&token),
-        created_at: now,
-    })
-    .await?;
+    let mut event = audit::event(
+        Kind::SignIn,
+        &user.login,
+        &at.actor(),
+        now,
+        device_name.clone(),
+    );
+    event.device_id = Some(device_id.to_string());
+    state
+        .db
+        .insert_device(
+            NewDevice {
+                id: device_id,
+                login: user.login.clone(),
+                name: device_name,
+                token_hash: token_hash(&token),
+                created_at: now,
+            },
+            event,
+        )
+        .await?;
     tracing::info!(login = %user.login, device = %device_id, "新设备登录");
     Ok(LoginResponse {
         token,
@@ -195,6 +303,35 @@ pub async fn login(db: &Db, req: LoginRequest) -> Result<LoginResponse, AppError
         display_name: user.display_name,
         role: user.role,
     })
+}
+
+/// A user changes their own password, proving who they are with the
+/// current one (throttled like a sign-in). Also the way through a reset
+/// by an administrator.
+pub async fn change_password(
+    state: &AppState,
+    at: &Attempt,
+    change: PasswordChange,
+) -> Result<(), AppError> {
+    let login = change.login.trim().to_owned();
+    if login.is_empty() {
+        return Err(AppError::BadCredentials);
+    }
+    if let Some(why) = password_rule::why_not(&login, &change.new) {
+        return Err(AppError::BadRequest(format!("新密码:{why}")));
+    }
+    if change.new == change.current {
+        return Err(AppError::BadRequest("新密码不能与现在的密码相同".into()));
+    }
+    let user = check_password(state, at, &login, change.current).await?;
+    let hash = PasswordHash::new(change.new).await?;
+    let event = audit::event(Kind::PasswordChanged, &user.login, &at.actor(), at.now, "");
+    state
+        .db
+        .set_password(&user.login, hash, None, false, event)
+        .await?;
+    state.db.clear_sign_in_failures(&login, None).await?;
+    Ok(())
 }
 
 /// An argon2id password hash in PHC string form (`$argon2id$v=19$...`).
@@ -250,7 +387,10 @@ impl PasswordHash {
 /// Checks `password` against `hash` on a blocking thread. A malformed
 /// stored hash counts as a mismatch (and is logged).
 async fn verify_password(hash: PasswordHash, password: String) -> Result<bool, AppError> {
-    let _slot = HASHING.acquire().await.map_err(AppError::internal)?;
+    let _slot = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
+        .await
+        .map_err(|_| AppError::Unavailable)?
+        .map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         match Argon2::default().verify_password(password.as_bytes(), hash.as_str()) {
             Ok(()) => true,
@@ -275,15 +415,16 @@ async fn dummy_hash() -> Result<PasswordHash, AppError> {
     Ok(DUMMY.get_or_init(|| hash).clone())
 }
 
-/// Checks a new password against the policy; the error is for people.
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!("密码至少需要 {MIN_PASSWORD_CHARS} 个字符"));
-    }
+/// Checks a new password for `login` against the rule
+/// ([`password_rule`]); the error is for people.
+pub fn check_new_password(login: &str, password: &str) -> Result<(), String> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(format!("密码不能超过 {MAX_PASSWORD_BYTES} 字节"));
     }
-    Ok(())
+    match password_rule::why_not(login, password) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

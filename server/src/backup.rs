@@ -121,11 +121,11 @@ pub async fn pull(
     loop {
         // Marked seen before reading, so a write after the read wakes us.
         commits.borrow_and_update();
-        let (after, version) = (req.after, req.records_version);
+        let (after, version, access) = (req.after, req.records_version, req.access_after);
         let mut resp = db
             .read_with(move |conn| {
                 let tx = conn.unchecked_transaction()?;
-                let resp = sql::pull(&tx, after, version, PULL_BUDGET)?;
+                let resp = sql::pull(&tx, after, version, access, PULL_BUDGET)?;
                 Ok::<_, DbError>(resp)
             })
             .await?;
@@ -141,7 +141,9 @@ pub async fn pull(
                 .map(|(name, bytes)| (name.clone(), Blob(bytes.clone())))
                 .collect();
         }
-        let news = !resp.entries.is_empty() || resp.records.is_some();
+        let news = !resp.entries.is_empty()
+            || resp.records.is_some()
+            || resp.audit.iter().any(|t| !t.rows.is_empty());
         let now = Instant::now();
         if news || now >= deadline || req.epoch.as_deref() != Some(resp.epoch.as_str()) {
             resp.server_time = now_ms();

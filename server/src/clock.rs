@@ -26,3 +26,24 @@ pub fn local_minutes(ms: i64) -> String {
         None => ms.to_string(),
     }
 }
+
+/// The server's clock for rules that depend on time passing (sign-in
+/// delays and locks): the system clock, moved on by a test's
+/// [`Clock::advance`] instead of the test waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    /// Milliseconds since the Unix epoch, now, by this clock.
+    pub fn now(&self) -> i64 {
+        now_ms().saturating_add(self.offset.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every copy of it) `ms` into the future.
+    pub fn advance(&self, ms: i64) {
+        self.offset
+            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}

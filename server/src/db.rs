@@ -13,6 +13,7 @@
 //! power cut), foreign keys on, and a busy timeout for the rare writer from
 //! another process (an admin command while the server runs).
 
+pub(crate) mod access;
 pub(crate) mod backup;
 pub(crate) mod documents;
 pub use documents::{ListFilter, Projection};
@@ -237,6 +238,33 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
             at    INTEGER NOT NULL
         ) STRICT;",
     ),
+    // 10: the doors. Failed sign-ins per login as typed (an account that
+    // does not exist is counted the same, so that the answer never tells
+    // which exist) and the lock they lead to; the audit of access, which
+    // the backup follows by id; a password an administrator reset must be
+    // changed at the next sign-in.
+    M::up(
+        "CREATE TABLE sign_in_failures (
+            login           TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+            failures        INTEGER NOT NULL,
+            last_failure_at INTEGER NOT NULL,
+            locked_until    INTEGER
+        ) STRICT;
+        CREATE TABLE access_log (
+            id        INTEGER PRIMARY KEY,
+            at        INTEGER NOT NULL,
+            kind      TEXT NOT NULL,
+            login     TEXT NOT NULL,
+            by_login  TEXT,
+            address   TEXT,
+            device_id TEXT,
+            detail    TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        CREATE INDEX access_log_by_at ON access_log (at);
+        CREATE INDEX access_log_by_login ON access_log (login COLLATE NOCASE, at);
+        ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
+            CHECK (must_change_password IN (0, 1));",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -267,7 +295,11 @@ pub const DOCUMENT_TABLES: &[&str] = &[
 
 /// Tables that stay with this server and are not backed up: losing them in
 /// a restore costs nothing (an actor with no mark is simply accepted).
-pub const LOCAL_TABLES: &[&str] = &["actor_marks"];
+pub const LOCAL_TABLES: &[&str] = &["actor_marks", "sign_in_failures"];
+
+/// Append-only audit tables the backup follows by row id, apart from the
+/// log (see `db::backup::pull`).
+pub const ACCESS_TABLES: &[&str] = &["access_log"];
 
 /// Read-only connections beside the single writer.
 const READERS: usize = 4;
@@ -345,6 +377,9 @@ pub struct User {
     pub created_at: i64,
     /// Position on the credit approval chain, if any.
     pub position: Option<Position>,
+    /// An administrator reset the password: it must be changed before the
+    /// account is used.
+    pub must_change_password: bool,
 }
 
 /// A new account for [`Db::insert_user`].
@@ -524,7 +559,7 @@ impl Db {
                 conn.query_row(
                     &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
                     [login],
-                    |row| Ok((user_from_row(row), row.get::<_, String>(7)?)),
+                    |row| Ok((user_from_row(row), row.get::<_, String>(8)?)),
                 )
                 .optional()?
                 .map(|(user, hash)| Ok((user?, PasswordHash::from_stored(hash))))
@@ -545,21 +580,28 @@ impl Db {
             .await
     }
 
-    /// Replaces a user's password hash and its expiry.
+    /// Replaces a user's password hash and its expiry; `must_change`: the
+    /// holder must choose a new one at the next sign-in (an administrator
+    /// set this one). `event` is written to the audit with it.
     pub async fn set_password(
         &self,
         login: &str,
         hash: PasswordHash,
         expires_at: Option<i64>,
+        must_change: bool,
+        event: access::AccessEvent,
     ) -> Result<(), DbError> {
         let login = login.to_owned();
         self.pool
             .write(move |tx| {
                 let n = tx.execute(
-                    "UPDATE users SET password_hash = ?2, password_expires_at = ?3 WHERE login = ?1",
-                    params![login, hash.as_str(), expires_at],
+                    "UPDATE users SET password_hash = ?2, password_expires_at = ?3,
+                         must_change_password = ?4 WHERE login = ?1",
+                    params![login, hash.as_str(), expires_at, must_change],
                 )?;
-                found(n)
+                found(n)?;
+                access::record(tx, &event)?;
+                Ok(())
             })
             .await
     }
@@ -611,10 +653,15 @@ impl Db {
 
     // ---- devices -----------------------------------------------------------
 
-    /// Records a device created by a login.
-    pub async fn insert_device(&self, device: NewDevice) -> Result<(), DbError> {
+    /// Records a device created by a login, with its audit entry.
+    pub async fn insert_device(
+        &self,
+        device: NewDevice,
+        event: access::AccessEvent,
+    ) -> Result<(), DbError> {
         self.pool
             .write(move |tx| {
+                access::record(tx, &event)?;
                 tx.execute(
                     "INSERT INTO devices (id, login, name, token_hash, created_at, last_seen_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -788,10 +835,10 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 
 // ---- rows --------------------------------------------------------------------
 
-const USER_COLUMNS: &str =
-    "login, display_name, role, password_expires_at, disabled, created_at, position";
-const USER_COLUMNS_U: &str =
-    "u.login, u.display_name, u.role, u.password_expires_at, u.disabled, u.created_at, u.position";
+const USER_COLUMNS: &str = "login, display_name, role, password_expires_at, disabled, created_at, \
+     position, must_change_password";
+const USER_COLUMNS_U: &str = "u.login, u.display_name, u.role, u.password_expires_at, u.disabled, \
+     u.created_at, u.position, u.must_change_password";
 const DEVICE_COLUMNS: &str = "d.id, d.login, d.name, d.created_at, d.last_seen_at, d.revoked_at";
 
 /// Reads a user from columns `USER_COLUMNS`; the outer error is SQLite's,
@@ -818,6 +865,7 @@ fn user_from_row_at(row: &Row<'_>, at: usize) -> Result<User, DbError> {
                     .map_err(|_| DbError::Corrupt(format!("职位代码 {p:?}")))?,
             ),
         },
+        must_change_password: row.get(at + 7)?,
     })
 }
 
@@ -870,7 +918,8 @@ mod tests {
             assert!(
                 RECORD_TABLES.contains(&t.as_str())
                     || DOCUMENT_TABLES.contains(&t.as_str())
-                    || LOCAL_TABLES.contains(&t.as_str()),
+                    || LOCAL_TABLES.contains(&t.as_str())
+                    || ACCESS_TABLES.contains(&t.as_str()),
                 "table {t} is neither a record, a document nor a local table: the backup would miss it"
             );
         }

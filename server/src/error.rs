@@ -56,6 +56,13 @@ pub enum AppError {
     /// The request conflicts with the server's state.
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed sign-ins; try again after this many seconds. Says
+    /// nothing of whether the account exists.
+    #[error("登录失败次数过多,请 {} 后再试", wait_text(*.0))]
+    TooManyAttempts(i64),
+    /// An administrator reset the password; a new one must be chosen first.
+    #[error("管理员已重设你的密码:请先设置新密码,再登录")]
+    PasswordChangeRequired,
     /// The server is busy; the client should retry later.
     #[error("服务器忙,请稍后再试")]
     Unavailable,
@@ -90,6 +97,12 @@ impl AppError {
                 (StatusCode::METHOD_NOT_ALLOWED, code::METHOD_NOT_ALLOWED)
             }
             AppError::Conflict(_) => (StatusCode::CONFLICT, code::CONFLICT),
+            AppError::TooManyAttempts(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, code::TOO_MANY_ATTEMPTS)
+            }
+            AppError::PasswordChangeRequired => {
+                (StatusCode::FORBIDDEN, code::PASSWORD_CHANGE_REQUIRED)
+            }
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
         }
@@ -110,10 +123,15 @@ impl IntoResponse for AppError {
             message: self.to_string(),
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match &self {
+            AppError::TooManyAttempts(secs) => Some(*secs),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from(secs.max(1)),
             );
         }
         response
@@ -154,6 +172,14 @@ impl From<BytesRejection> for AppError {
         } else {
             AppError::BadRequest("无法读取请求体(连接中断或数据不完整)".into())
         }
+    }
+}
+
+/// A wait as people say it: seconds, minutes.
+fn wait_text(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{} 秒", s.max(1)),
+        s => format!("{} 分钟", (s + 59) / 60),
     }
 }
 

@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod archive;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod clock;
@@ -49,11 +50,13 @@ pub mod db;
 mod doc_cache;
 pub mod error;
 pub mod extract;
+pub mod password_rule;
 mod push_group;
 pub mod routes;
 pub mod rules;
 pub mod serve;
 pub mod sheets;
+pub mod sign_in;
 pub mod state;
 pub mod sync;
 pub mod telemetry;

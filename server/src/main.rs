@@ -40,14 +40,38 @@ enum Command {
     /// 管理设备(笔记本)
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// 访问审计:登录、锁定、设备、账号、导入导出的记录
+    Audit {
+        /// 只看与此登录名有关的记录
+        #[arg(long)]
+        user: Option<String>,
+        /// 只看这一类:sign_in 登录、sign_in_failed 登录失败、locked 锁定、unlocked 解锁、
+        /// device_revoked 停用设备、user_added 新建账号、role_changed 职位变更、
+        /// user_disabled 停用启用、password_changed 修改密码、password_reset 重设密码、
+        /// export 导出、import 导入
+        #[arg(long)]
+        kind: Option<String>,
+        /// 从这一天起(YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        /// 到这一天为止(含,YYYY-MM-DD)
+        #[arg(long)]
+        until: Option<String>,
+        /// 最多列出多少条(最新的在前)
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// 输出格式:table 表格、json、csv
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
     /// 从 JSON Lines 文件导入客户(与笔记本 crm import 格式相同)
     Import {
-        /// The file.
+        /// JSON Lines 文件(每行一位客户)
         file: PathBuf,
-        /// Assign every imported customer to this salesperson's login.
+        /// 导入的客户都分给此业务员(登录名或姓名)
         #[arg(long)]
         salesperson: Option<String>,
-        /// Login recorded as the author of the import.
+        /// 记为导入者的登录名
         #[arg(long = "as", default_value = "admin")]
         by: String,
         /// 已有客户也改派给文件或 --salesperson 所填的业务员(默认保留原业务员)
@@ -182,6 +206,13 @@ enum UserCommand {
         /// 登录名
         login: String,
     },
+    /// 解除登录失败造成的锁定
+    Unlock {
+        /// 登录名
+        login: String,
+    },
+    /// 列出因登录失败而锁定的登录名
+    Locked,
 }
 
 #[derive(Subcommand)]
@@ -256,7 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     position,
                     password_stdin,
                 } => {
-                    let password = admin::read_new_password(password_stdin)?;
+                    let password = admin::read_new_password(&login, password_stdin)?;
                     admin::user_add(&db, out, &login, role, &name, position, password).await?;
                 }
                 UserCommand::Position { login, position } => {
@@ -268,7 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin,
                     expires_in_days,
                 } => {
-                    let password = admin::read_new_password(password_stdin)?;
+                    let password = admin::read_new_password(&login, password_stdin)?;
                     admin::user_passwd(&db, out, &login, password, expires_in_days).await?;
                 }
                 UserCommand::Disable { login } => {
@@ -277,7 +308,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::Enable { login } => {
                     admin::user_set_disabled(&db, out, &login, false).await?;
                 }
+                UserCommand::Unlock { login } => admin::user_unlock(&db, out, &login).await?,
+                UserCommand::Locked => admin::user_locked(&db, out).await?,
             }
+            Ok(out.flush()?)
+        }
+        Some(Command::Audit {
+            user,
+            kind,
+            since,
+            until,
+            limit,
+            format,
+        }) => {
+            telemetry::init("warn");
+            let db = admin::open_existing(&data_dir).await?;
+            let out = &mut std::io::stdout().lock();
+            let query = admin::AuditQuery {
+                user,
+                kind,
+                since,
+                until,
+                limit,
+                format,
+            };
+            admin::audit(&db, out, query).await?;
             Ok(out.flush()?)
         }
         Some(Command::Import {
@@ -363,6 +418,14 @@ async fn import(
     if !quiet {
         eprintln!();
     }
+    let detail = format!(
+        "{}:新建 {},更新 {},改派 {}(记为 {by})",
+        file.display(),
+        report.created,
+        report.updated,
+        report.reassigned
+    );
+    admin::audited(&db, crm_server::audit::Kind::Import, "crm-server", detail).await;
     println!(
         "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
         report.created, report.updated, report.unchanged

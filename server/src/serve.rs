@@ -45,7 +45,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
-    let app = router(state);
+    let mut app = router(state);
+    if tls.is_some() {
+        // Over HTTPS, browsers are told never to try this server in plain
+        // HTTP, where a network in between could read or change the pages.
+        app = app.layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                r.headers_mut().insert(
+                    axum::http::header::STRICT_TRANSPORT_SECURITY,
+                    axum::http::HeaderValue::from_static("max-age=31536000"),
+                );
+                r
+            },
+        ));
+    }
     let acceptor = tls.as_ref().map(TlsConfig::acceptor);
     let graceful = GracefulShutdown::new();
     tracing::info!(

@@ -1,8 +1,7 @@
-//! What every handler can reach: the database and the limits.
+//! What every handler can reach: the database, the limits, and the little
+//! state the server keeps in memory between requests.
 //!
 //! Handlers take `State<AppState>`; extractors get it through `FromRef`.
-//! Add shared resources (a document cache, say) as new fields here, built in
-//! [`AppState::new`] or by the caller.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +23,10 @@ pub struct AppState {
     pub syncs: Arc<Mutex<HashMap<uuid::Uuid, DeviceSync>>>,
     /// Spreadsheets uploaded to the console, kept between dry run and import.
     pub uploads: Arc<Uploads>,
+    /// Time as the sign-in rules see it (tests move it on).
+    pub clock: crate::clock::Clock,
+    /// Failed sign-ins per client address.
+    pub sign_ins: Arc<crate::sign_in::AddressThrottle>,
 }
 
 /// A device's last sync as this server process saw it. Kept in memory
@@ -131,6 +134,8 @@ impl AppState {
             backup: Arc::new(BackupHub::default()),
             syncs: Arc::default(),
             uploads: Arc::default(),
+            clock: crate::clock::Clock::default(),
+            sign_ins: Arc::default(),
         }
     }
 

@@ -29,14 +29,14 @@ async fn admin_adds_a_salesperson_who_then_logs_in() {
             "张三",
             "--password-stdin",
         ],
-        Some("张三的密码123\n"),
+        Some("张三的密码12345\n"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("已添加用户 zhangsan(张三,业务员)"));
-    assert!(!stdout(&out).contains("张三的密码123"));
+    assert!(!stdout(&out).contains("张三的密码12345"));
 
     let login: LoginResponse = server
-        .login("zhangsan", "张三的密码123")
+        .login("zhangsan", "张三的密码12345")
         .await
         .json()
         .await
@@ -70,7 +70,7 @@ fn password_from_the_environment_and_role_by_code() {
         .args(["--data-dir"])
         .arg(dir.path())
         .args(["user", "add", "lisi", "--role", "clerk", "--name", "李四"])
-        .env("CRM_PASSWORD", "内勤的密码1234")
+        .env("CRM_PASSWORD", "内勤的密码12345")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -97,9 +97,9 @@ fn mistakes_give_one_line_errors_and_a_failing_exit_code() {
             Some(password),
         )
     };
-    assert!(add("wang", "经理的密码123\n").status.success());
+    assert!(add("wang", "经理的密码12345\n").status.success());
 
-    let again = add("WANG", "经理的密码123\n");
+    let again = add("WANG", "经理的密码12345\n");
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(
         stderr(&again).trim().lines().count(),

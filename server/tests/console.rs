@@ -18,7 +18,7 @@ use crm_shared::Customer;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 
-const PASSWORD: &str = "控制台的测试密码";
+const PASSWORD: &str = "控制台的测试密码一二";
 
 /// A server with 王芳 (clerk), 刘经理 (manager, first approver), 张伟 and
 /// 李娜 (salespeople) and 管理员, and a customer of each salesperson pushed

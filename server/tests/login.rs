@@ -185,7 +185,7 @@ async fn expired_password_is_refused_at_login_until_the_admin_resets_it() {
             "--expires-in-days",
             "0",
         ],
-        Some("临时密码12345\n"),
+        Some("临时密码123456\n"),
     );
     assert!(
         out.status.success(),
@@ -194,7 +194,7 @@ async fn expired_password_is_refused_at_login_until_the_admin_resets_it() {
     );
 
     assert_error(
-        server.login("zhangsan", "临时密码12345").await,
+        server.login("zhangsan", "临时密码123456").await,
         StatusCode::UNAUTHORIZED,
         "password_expired",
     )
@@ -217,11 +217,29 @@ async fn expired_password_is_refused_at_login_until_the_admin_resets_it() {
             "--expires-in-days",
             "90",
         ],
-        Some("新的密码12345\n"),
+        Some("新的密码123456\n"),
     );
     assert!(out.status.success());
+    // A password an administrator set is the holder's only once changed.
+    assert_error(
+        server.login("zhangsan", "新的密码123456").await,
+        StatusCode::FORBIDDEN,
+        "password_change_required",
+    )
+    .await;
+    let changed = server
+        .client
+        .post(server.url("/api/v1/password"))
+        .json(&serde_json::json!({"login": "zhangsan", "current": "新的密码123456", "new": "只有张三知道的新密码"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
     assert_eq!(
-        server.login("zhangsan", "新的密码12345").await.status(),
+        server
+            .login("zhangsan", "只有张三知道的新密码")
+            .await
+            .status(),
         StatusCode::OK
     );
     server.stop().await;

@@ -41,6 +41,12 @@ pub mod error_code {
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     /// 415: the body is not of the expected content type (e.g. JSON without `Content-Type: application/json`).
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    /// 429: too many failed sign-ins from this address or for this login;
+    /// the `Retry-After` header says when to try again.
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    /// 403: an administrator reset the password; choose a new one first
+    /// (`POST /api/v1/password`).
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
     /// 503: the server is busy or shutting down; retry later.
     pub const UNAVAILABLE: &str = "unavailable";
     /// 500: something failed inside the server; the body says nothing more.
@@ -193,4 +199,17 @@ pub struct BackupLag {
     pub last_contact_ms_ago: u64,
     /// Whether laptops' syncs are acknowledged only once the backup holds them.
     pub zero_loss: bool,
+}
+
+/// `POST /api/v1/password`: a user changes their password, proving who
+/// they are with the current one (also the way through a reset, which
+/// leaves no session to change it from).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// Login name.
+    pub login: String,
+    /// The password now.
+    pub current: String,
+    /// The new password.
+    pub new: String,
 }

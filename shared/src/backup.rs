@@ -42,6 +42,11 @@ pub struct PullRequest {
     /// (capped at [`MAX_WAIT_MS`]).
     #[serde(default)]
     pub wait_ms: u64,
+    /// The node holds the audit of access (`access_log`) up to this row
+    /// id; the answer carries the rows after it. `None` from nodes that do
+    /// not follow it.
+    #[serde(default)]
+    pub access_after: Option<i64>,
 }
 
 /// `POST /api/v1/backup/pull` response.
@@ -57,7 +62,8 @@ pub struct PullResponse {
     /// The stored bytes of every document the entries touch.
     pub docs: Vec<DocBytes>,
     /// Audit rows written with these entries (who sent which change,
-    /// refused edits), per table.
+    /// refused edits), per table, and the audit of access after the node's
+    /// `access_after` (table `access_log`).
     pub audit: Vec<TableRows>,
     /// The server's records, when their version differs from the node's.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -136,6 +136,13 @@ fn nav(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
     if matches!(s.role, Role::Admin | Role::Manager | Role::BackupOperator) {
         v.push(("backup", l.t("备份", "Backup"), "/console/backup"));
     }
+    if s.role == Role::Admin {
+        v.push((
+            "security",
+            l.t("登录与审计", "Sign-ins & audit"),
+            "/console/security",
+        ));
+    }
     v
 }
 
@@ -156,6 +163,7 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
                     }
                     div.who {
                         span { (s.name) " (" (s.role.label()) @if let Some(p) = s.position { " · " (p.label()) } ")" }
+                        a href="/console/password" { (l.t("修改密码", "Password")) }
                         a href="/console/lang?to=zh" { "中文" }
                         a href="/console/lang?to=en" { "EN" }
                         form method="post" action="/console/logout" {

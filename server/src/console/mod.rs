@@ -19,6 +19,7 @@ mod approvals;
 mod customers;
 mod layout;
 mod reports;
+mod security;
 mod sheets;
 mod system;
 
@@ -36,6 +37,7 @@ use crm_shared::codes::{Position, Role};
 
 use crate::auth::token_hash;
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::state::AppState;
 use crate::sync::Caller;
 
@@ -64,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reports::routes())
         .merge(system::routes())
         .merge(sheets::routes())
+        .merge(security::routes())
 }
 
 /// The signed-in person, from the session cookie. Pages that need one take
@@ -187,7 +190,7 @@ impl IntoResponse for ConsoleError {
             lang.t("出错了", "Error"),
             html! {
                 div.error role="alert" { (message) }
-                p { a href="javascript:history.back()" { (lang.t("返回", "Back")) } " · " a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
+                p { a href="/console/" { (lang.t("返回首页", "Home")) } " · " a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
             },
         );
         (status, body).into_response()
@@ -274,11 +277,33 @@ impl Fields {
     }
 }
 
-async fn login_page(headers: HeaderMap) -> Markup {
-    login_form(lang_of(&headers), None, "")
+#[derive(serde::Deserialize)]
+struct LoginPageQuery {
+    #[serde(default)]
+    changed: bool,
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<LoginPageQuery>) -> Markup {
+    let lang = lang_of(&headers);
+    if q.changed {
+        return login_form_with(
+            lang,
+            None,
+            Some(lang.t(
+                "密码已修改,请用新密码登录",
+                "Password changed; sign in with the new one",
+            )),
+            "",
+        );
+    }
+    login_form(lang, None, "")
 }
 
 fn login_form(lang: Lang, error: Option<&str>, login: &str) -> Markup {
+    login_form_with(lang, error, None, login)
+}
+
+fn login_form_with(lang: Lang, error: Option<&str>, ok: Option<&str>, login: &str) -> Markup {
     layout::bare(
         lang,
         lang.t("登录", "Sign in"),
@@ -286,6 +311,7 @@ fn login_form(lang: Lang, error: Option<&str>, login: &str) -> Markup {
             form.login method="post" action="/console/login" {
                 h1 { (lang.t("客户档案管理 · 总部控制台", "Customer archive · head office")) }
                 @if let Some(e) = error { div.error role="alert" { (e) } }
+                (layout::flash(ok))
                 label { (lang.t("登录名", "Login")) input name="login" value=(login) autofocus required; }
                 label { (lang.t("密码", "Password")) input name="password" type="password" required; }
                 button type="submit" { (lang.t("登录", "Sign in")) }
@@ -297,6 +323,7 @@ fn login_form(lang: Lang, error: Option<&str>, login: &str) -> Markup {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
@@ -307,7 +334,11 @@ async fn login(
         password: form.get("password").unwrap_or_default().to_string(),
         device_name: "网页控制台".into(),
     };
-    match crate::auth::login(&state.db, req).await {
+    let attempt = crate::auth::Attempt {
+        address: peer,
+        now: state.clock.now(),
+    };
+    match crate::auth::login(&state, &attempt, req).await {
         Ok(resp) => {
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/console; HttpOnly; Secure; SameSite=Strict",
@@ -319,6 +350,9 @@ async fn login(
             }
             r
         }
+        Err(AppError::PasswordChangeRequired) => {
+            security::first_password_form(lang, &login, None).into_response()
+        }
         Err(e) => {
             let (status, _) = e.parts();
             let message = if status.is_server_error() {
@@ -327,7 +361,12 @@ async fn login(
             } else {
                 e.to_string()
             };
-            (status, login_form(lang, Some(&message), &login)).into_response()
+            let mut r = (status, login_form(lang, Some(&message), &login)).into_response();
+            if let AppError::TooManyAttempts(secs) = e {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            r
         }
     }
 }

@@ -13,7 +13,9 @@ use crm_shared::day::Day;
 
 use super::layout::{csrf, page};
 use super::{ConsoleError, Fields, InLang, Session};
+use crate::audit::{self, Actor, Kind as AuditKind};
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::sheets::{export, import, table, Format};
 use crate::state::{AppState, Upload};
 
@@ -167,6 +169,7 @@ async fn upload(
 async fn commit(
     s: Session,
     State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
     Path(upload): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Markup, ConsoleError> {
@@ -202,6 +205,22 @@ async fn commit(
     .await
     .lang(l)?;
     state.uploads.remove(&upload);
+    let actor = Actor {
+        login: Some(s.login.clone()),
+        address: peer.map(|a| a.to_string()),
+    };
+    let detail = format!(
+        "{}:新建 {},更新 {},改派 {}",
+        up.file_name, outcome.created, outcome.updated, outcome.reassigned
+    );
+    let event = audit::event(
+        AuditKind::Import,
+        &s.login,
+        &actor,
+        state.clock.now(),
+        detail,
+    );
+    state.db.record_access(event).await.lang(l)?;
     Ok(page(
         &s,
         "import",
@@ -223,6 +242,7 @@ async fn commit(
 async fn download(
     s: Session,
     State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
     Path(file): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let l = s.lang;
@@ -237,6 +257,19 @@ async fn download(
         .await
         .lang(l)?;
     let bytes = table::write(&t, format, kind.title()).lang(l)?;
+    let actor = Actor {
+        login: Some(s.login.clone()),
+        address: peer.map(|a| a.to_string()),
+    };
+    let detail = format!("{}({} 行)", kind.title(), t.rows.len());
+    let event = audit::event(
+        AuditKind::Export,
+        &s.login,
+        &actor,
+        state.clock.now(),
+        detail,
+    );
+    state.db.record_access(event).await.lang(l)?;
     let ext = if format == Format::Xlsx {
         "xlsx"
     } else {

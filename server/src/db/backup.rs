@@ -45,6 +45,7 @@ pub(crate) fn pull(
     conn: &Connection,
     after: u64,
     records_version: Option<i64>,
+    access_after: Option<i64>,
     budget: usize,
 ) -> rusqlite::Result<PullResponse> {
     let mut resp = PullResponse {
@@ -120,6 +121,16 @@ pub(crate) fn pull(
         resp.entries.push(e);
     }
     resp.audit = vec![authors, refused];
+    if let Some(a) = access_after {
+        let access = table_rows(
+            conn,
+            "access_log",
+            "SELECT * FROM access_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            params![a, MAX_ENTRIES],
+        )?;
+        resp.more |= access.rows.len() as i64 == MAX_ENTRIES;
+        resp.audit.push(access);
+    }
     Ok(resp)
 }
 

@@ -17,7 +17,7 @@ use crm_shared::{ActorId, ChangeHash};
 use super::{configure, documents, migrate, DbError, Projection, RECORD_TABLES};
 
 /// Audit tables a restore may write besides the record tables.
-const AUDIT_TABLES: &[&str] = &["change_authors", "refused_edits"];
+const AUDIT_TABLES: &[&str] = &["change_authors", "refused_edits", "access_log"];
 
 /// A server database being built from a backup; see the module docs.
 pub struct RestoreWriter {

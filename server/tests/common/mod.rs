@@ -26,6 +26,8 @@ pub struct TestServer {
     pub db: Db,
     pub data: DataDir,
     pub client: reqwest::Client,
+    /// The server's clock: a test moves it on instead of waiting.
+    pub clock: crm_server::clock::Clock,
     _dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -65,6 +67,7 @@ impl TestServer {
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(db.clone(), limits);
+        let clock = state.clock.clone();
         let task = tokio::spawn(crm_server::serve(listener, state, tls, async {
             let _ = stopped.await;
         }));
@@ -82,6 +85,7 @@ impl TestServer {
             db,
             data,
             client,
+            clock,
             _dir: dir,
             stop: Some(stop),
             task: Some(task),
@@ -197,6 +201,19 @@ impl TestServer {
 
 /// A reqwest client whose only trusted root is the given PEM certificate.
 pub fn client_trusting(pem: &[u8]) -> reqwest::Client {
+    builder_trusting(pem).build().unwrap()
+}
+
+/// Like [`client_trusting`], but redirects are not followed: what a test
+/// of the console's own answers needs.
+pub fn browser_trusting(pem: &[u8]) -> reqwest::Client {
+    builder_trusting(pem)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn builder_trusting(pem: &[u8]) -> reqwest::ClientBuilder {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
@@ -208,10 +225,7 @@ pub fn client_trusting(pem: &[u8]) -> reqwest::Client {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().tls_backend_preconfigured(tls)
 }
 
 /// Runs `crm-server ARGS` with `--data-dir`, feeding `stdin` if given.

@@ -1,0 +1,377 @@
+//! Passwords and the doors: changing one's own password (also the way
+//! through a reset by an administrator, before any session exists), and for
+//! administrators the locked logins and the audit of access, with export.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+
+use crm_shared::api::PasswordChange;
+use crm_shared::codes::Role;
+
+use super::layout::{self, csrf, flash, page, when};
+use super::{done, lang_of, ConsoleError, Fields, InLang, Lang, Session};
+use crate::audit::{self, Actor, Kind};
+use crate::auth::Attempt;
+use crate::db::access::AccessFilter;
+use crate::error::AppError;
+use crate::extract::ClientAddress;
+use crate::sheets::Format;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/password", get(password_page).post(change))
+        .route("/password/first", post(first_change))
+        .route("/security", get(security))
+        .route("/security/unlock/{login}", post(unlock))
+        .route("/security/export/{ext}", get(export))
+}
+
+fn attempt(state: &AppState, peer: Option<std::net::IpAddr>) -> Attempt {
+    Attempt {
+        address: peer,
+        now: state.clock.now(),
+    }
+}
+
+fn password_fields(l: Lang) -> Markup {
+    html! {
+        label { (l.t("现在的密码", "Current password")) input name="current" type="password" required autocomplete="current-password"; }
+        label { (l.t("新密码(至少 10 个字符,可用一句好记的话)", "New password (10 characters or more; a sentence is fine)")) input name="new" type="password" required autocomplete="new-password"; }
+        label { (l.t("再输入一次新密码", "New password again")) input name="again" type="password" required autocomplete="new-password"; }
+    }
+}
+
+/// The form shown instead of a session when an administrator reset the
+/// password: a new one must be chosen before anything else.
+pub(super) fn first_password_form(l: Lang, login: &str, error: Option<&str>) -> Markup {
+    layout::bare(
+        l,
+        l.t("设置新密码", "Choose a new password"),
+        html! {
+            form.login method="post" action="/console/password/first" {
+                h1 { (l.t("设置新密码", "Choose a new password")) }
+                p { (l.t("管理员重设了你的密码。请设置只有你自己知道的新密码,然后用它登录。", "An administrator reset your password. Choose one only you know, then sign in with it.")) }
+                @if let Some(e) = error { div.error role="alert" { (e) } }
+                label { (l.t("登录名", "Login")) input name="login" value=(login) required; }
+                (password_fields(l))
+                button type="submit" { (l.t("保存新密码", "Save")) }
+            }
+        },
+    )
+}
+
+/// The new password twice, the same; the error is for people.
+fn new_password(f: &Fields, l: Lang) -> Result<String, String> {
+    let new = f.get("new").unwrap_or_default().to_string();
+    if new != f.get("again").unwrap_or_default() {
+        return Err(l
+            .t("两次输入的新密码不一致", "The two new passwords differ")
+            .into());
+    }
+    Ok(new)
+}
+
+async fn first_change(
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let l = lang_of(&headers);
+    let login = f.text("login");
+    let refused = |status, message: &str| {
+        (status, first_password_form(l, &login, Some(message))).into_response()
+    };
+    let new = match new_password(&f, l) {
+        Ok(n) => n,
+        Err(m) => return refused(axum::http::StatusCode::BAD_REQUEST, &m),
+    };
+    let change = PasswordChange {
+        login: login.clone(),
+        current: f.get("current").unwrap_or_default().to_string(),
+        new,
+    };
+    match crate::auth::change_password(&state, &attempt(&state, peer), change).await {
+        Ok(()) => done("/console/login?changed=true"),
+        Err(e) => refused(e.parts().0, &e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Done {
+    ok: Option<String>,
+}
+
+async fn password_page(s: Session, Query(q): Query<Done>) -> Markup {
+    let l = s.lang;
+    let ok = q.ok.map(|_| l.t("密码已修改", "Password changed"));
+    page(
+        &s,
+        "password",
+        l.t("修改密码", "Change password"),
+        html! {
+            (flash(ok))
+            form #password method="post" action="/console/password" {
+                (csrf(&s))
+                (password_fields(l))
+                p { button type="submit" { (l.t("保存新密码", "Save")) } }
+            }
+        },
+    )
+}
+
+async fn change(
+    s: Session,
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let new =
+        new_password(&f, s.lang).map_err(|m| ConsoleError(AppError::BadRequest(m), s.lang))?;
+    let change = PasswordChange {
+        login: s.login.clone(),
+        current: f.get("current").unwrap_or_default().to_string(),
+        new,
+    };
+    crate::auth::change_password(&state, &attempt(&state, peer), change)
+        .await
+        .lang(s.lang)?;
+    Ok(done("/console/password?ok=1"))
+}
+
+fn admin_only(s: &Session) -> Result<(), ConsoleError> {
+    if s.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ConsoleError(
+            AppError::Forbidden(format!("角色“{}”不能查看此页", s.role.label())),
+            s.lang,
+        ))
+    }
+}
+
+/// Filters of the audit, as the page's form and the export links carry them.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+struct AuditQuery {
+    user: Option<String>,
+    kind: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    ok: Option<String>,
+}
+
+impl AuditQuery {
+    fn filter(&self, limit: usize) -> Result<AccessFilter, AppError> {
+        let day =
+            |what: &str, text: &Option<String>, next: bool| -> Result<Option<i64>, AppError> {
+                let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+                    return Ok(None);
+                };
+                let d: crm_shared::day::Day = t
+                    .parse()
+                    .map_err(|e| AppError::BadRequest(format!("{what}:{e}")))?;
+                let d = if next { d.plus_days(1) } else { d };
+                Ok(d.0
+                    .and_hms_opt(0, 0, 0)
+                    .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+                    .map(|t| t.timestamp_millis()))
+            };
+        let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(
+                Kind::parse(k)
+                    .ok_or_else(|| AppError::BadRequest(format!("没有“{k}”这类记录")))?
+                    .code()
+                    .to_string(),
+            ),
+        };
+        Ok(AccessFilter {
+            login: self.user.clone().filter(|u| !u.trim().is_empty()),
+            kind,
+            since: day("开始日期", &self.since, false)?,
+            until: day("结束日期", &self.until, true)?,
+            limit,
+        })
+    }
+
+    fn link(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("user", &self.user),
+            ("kind", &self.kind),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", urlencoding(v)));
+            }
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query value or a path segment.
+fn urlencoding(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// Entries one page shows at most.
+const PAGE_ROWS: usize = 500;
+
+async fn security(
+    s: Session,
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Markup, ConsoleError> {
+    admin_only(&s)?;
+    let l = s.lang;
+    let now = state.clock.now();
+    let locked = state.db.locked_logins(now).await.lang(l)?;
+    let events = state
+        .db
+        .access_log(q.filter(PAGE_ROWS).lang(l)?)
+        .await
+        .lang(l)?;
+    let ok =
+        q.ok.as_deref()
+            .map(|login| format!("已解除 {login} 的登录锁定"));
+    let link = q.link();
+    let chosen = q.kind.clone().unwrap_or_default();
+    let rows: Vec<[String; 6]> = events
+        .iter()
+        .map(|e| {
+            [
+                when(Some(e.at)),
+                Kind::parse(&e.kind).map_or(e.kind.clone(), |k| k.label().to_string()),
+                e.login.clone(),
+                e.by_login.clone().unwrap_or_default(),
+                e.address.clone().unwrap_or_default(),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    Ok(page(
+        &s,
+        "security",
+        l.t("登录与访问审计", "Sign-ins and access audit"),
+        html! {
+            (flash(ok.as_deref()))
+            h2 { (l.t("被锁定的登录名", "Locked logins")) }
+            @if locked.is_empty() {
+                p.muted { (l.t("没有被锁定的登录名。", "No login is locked.")) }
+            } @else {
+                table #locked {
+                    thead { tr { th { (l.t("登录名", "Login")) } th { (l.t("连续失败", "Failures")) } th { (l.t("锁定到", "Until")) } th {} } }
+                    tbody { @for x in &locked { tr {
+                        td { (x.login) } td.num { (x.failures) } td { (when(Some(x.until))) }
+                        td { form method="post" action={ "/console/security/unlock/" (urlencoding(&x.login)) } {
+                            (csrf(&s)) button type="submit" { (l.t("解除锁定", "Unlock")) }
+                        } }
+                    } } }
+                }
+            }
+            h2 { (l.t("访问审计", "Access audit")) }
+            form.filters method="get" action="/console/security" {
+                label { (l.t("账号", "Login")) input name="user" value=(q.user.clone().unwrap_or_default()); }
+                label { (l.t("事件", "Event"))
+                    select name="kind" {
+                        option value="" { (l.t("全部", "All")) }
+                        @for k in Kind::ALL { option value=(k.code()) selected[chosen == k.code()] { (k.label()) } }
+                    }
+                }
+                label { (l.t("从", "From")) input name="since" type="date" value=(q.since.clone().unwrap_or_default()); }
+                label { (l.t("到", "To")) input name="until" type="date" value=(q.until.clone().unwrap_or_default()); }
+                button type="submit" { (l.t("筛选", "Filter")) }
+            }
+            p { (l.t("导出", "Export")) " "
+                a href={ "/console/security/export/xlsx?" (link) } { "Excel" } " · "
+                a href={ "/console/security/export/csv?" (link) } { "CSV" } }
+            table #audit {
+                thead { tr { th { (l.t("时间", "When")) } th { (l.t("事件", "Event")) } th { (l.t("账号", "Login")) } th { (l.t("操作人", "By")) } th { (l.t("来源地址", "From")) } th { (l.t("说明", "Detail")) } } }
+                tbody { @for r in &rows { tr { @for c in r { td { (c) } } } } }
+            }
+            @if rows.len() == PAGE_ROWS { p.muted { (l.t("只显示最新的 500 条;缩小筛选范围或导出全部。", "Only the newest 500 are shown; narrow the filter or export.")) } }
+        },
+    ))
+}
+
+async fn unlock(
+    s: Session,
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    Path(login): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    admin_only(&s)?;
+    let actor = Actor {
+        login: Some(s.login.clone()),
+        address: peer.map(|a| a.to_string()),
+    };
+    let event = audit::event(Kind::Unlocked, &login, &actor, state.clock.now(), "");
+    state
+        .db
+        .clear_sign_in_failures(&login, Some(event))
+        .await
+        .lang(s.lang)?;
+    Ok(done(&format!(
+        "/console/security?ok={}",
+        urlencoding(&login)
+    )))
+}
+
+async fn export(
+    s: Session,
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    Path(ext): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ConsoleError> {
+    admin_only(&s)?;
+    let l = s.lang;
+    let format = match ext.as_str() {
+        "xlsx" => Format::Xlsx,
+        "csv" => Format::Csv,
+        _ => {
+            return Err(ConsoleError(
+                AppError::NotFound("没有这种文件格式".into()),
+                l,
+            ))
+        }
+    };
+    let events = state
+        .db
+        .access_log(q.filter(1_000_000).lang(l)?)
+        .await
+        .lang(l)?;
+    let bytes = crate::sheets::table::write(&audit::table(&events), format, "访问审计")
+        .map_err(|e| ConsoleError(AppError::internal(e), l))?;
+    let actor = Actor {
+        login: Some(s.login.clone()),
+        address: peer.map(|a| a.to_string()),
+    };
+    let detail = format!("访问审计 {} 条", events.len());
+    let event = audit::event(Kind::Export, &s.login, &actor, state.clock.now(), detail);
+    state.db.record_access(event).await.lang(l)?;
+    let name = format!("访问审计.{ext}");
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.mime().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"audit.{ext}\"; filename*=UTF-8''{}",
+                    urlencoding(&name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,238 @@
+//! SQL of the doors: failed sign-ins and the locks they lead to, and the
+//! audit of access (who got in, from where, what they did with accounts,
+//! devices and whole-archive exports and imports).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Db, DbError};
+
+/// How a login (as typed) has fared at signing in lately.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Failed attempts since the last success (or unlock).
+    pub failures: u32,
+    /// When the last one was (ms).
+    pub last_at: i64,
+    /// Locked until then (ms), if a lock was set.
+    pub locked_until: Option<i64>,
+}
+
+/// A login that is locked now, for the administrators' list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Locked {
+    /// The login as typed (it may name no account).
+    pub login: String,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// Until when (ms).
+    pub until: i64,
+}
+
+/// One entry of the audit of access.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessEvent {
+    /// Row id, in the order written.
+    #[serde(default)]
+    pub id: i64,
+    /// When (ms).
+    pub at: i64,
+    /// What happened (a code of `crate::audit::Kind`).
+    pub kind: String,
+    /// Whose account it concerns (for a failed sign-in: the login typed).
+    pub login: String,
+    /// Who did it, when not the account's holder (an administrator, or
+    /// `crm-server` on the server's own machine).
+    pub by_login: Option<String>,
+    /// The client's address, for what came over the network.
+    pub address: Option<String>,
+    /// The device concerned, if any.
+    pub device_id: Option<String>,
+    /// More, in Chinese (never a password).
+    pub detail: String,
+}
+
+/// Which entries of the audit to read.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFilter {
+    /// Only events concerning this login (or done by it).
+    pub login: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// From this time on (ms).
+    pub since: Option<i64>,
+    /// Before this time (ms).
+    pub until: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+fn failures_of(conn: &Connection, login: &str) -> rusqlite::Result<Failures> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT failures, last_failure_at, locked_until FROM sign_in_failures WHERE login = ?1",
+        )?
+        .query_row([login], |r| {
+            Ok(Failures {
+                failures: r.get(0)?,
+                last_at: r.get(1)?,
+                locked_until: r.get(2)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Writes one audit entry inside the caller's transaction.
+pub(crate) fn record(tx: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO access_log (at, kind, login, by_login, address, device_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.at,
+        e.kind,
+        e.login,
+        e.by_login,
+        e.address,
+        e.device_id,
+        e.detail
+    ])?;
+    Ok(())
+}
+
+impl Db {
+    /// How `login` (as typed) has fared at signing in lately.
+    pub async fn sign_in_failures(&self, login: &str) -> Result<Failures, DbError> {
+        let login = login.to_owned();
+        self.pool
+            .read(move |conn| Ok(failures_of(conn, &login)?))
+            .await
+    }
+
+    /// Counts a failed sign-in of `login` at `now`, setting `lock_until`
+    /// when given, and writes `events` with it; returns the new state.
+    pub async fn sign_in_failed(
+        &self,
+        login: &str,
+        now: i64,
+        lock_until: impl FnOnce(u32) -> Option<i64> + Send + 'static,
+        events: impl FnOnce(&Failures) -> Vec<AccessEvent> + Send + 'static,
+    ) -> Result<Failures, DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                let before = failures_of(tx, &login)?;
+                let failures = before.failures.saturating_add(1);
+                let after = Failures {
+                    failures,
+                    last_at: now,
+                    locked_until: lock_until(failures).or(before.locked_until),
+                };
+                tx.execute(
+                    "INSERT INTO sign_in_failures (login, failures, last_failure_at, locked_until)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (login) DO UPDATE SET failures = excluded.failures,
+                         last_failure_at = excluded.last_failure_at,
+                         locked_until = excluded.locked_until",
+                    params![login, after.failures, after.last_at, after.locked_until],
+                )?;
+                for e in events(&after) {
+                    record(tx, &e)?;
+                }
+                Ok(after)
+            })
+            .await
+    }
+
+    /// Forgets `login`'s failed sign-ins and any lock (a success, or an
+    /// administrator's unlock), writing `event` with it if given. Returns
+    /// whether there was anything to forget.
+    pub async fn clear_sign_in_failures(
+        &self,
+        login: &str,
+        event: Option<AccessEvent>,
+    ) -> Result<bool, DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                let n = tx.execute("DELETE FROM sign_in_failures WHERE login = ?1", [&login])?;
+                if let Some(e) = &event {
+                    record(tx, e)?;
+                }
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    /// Logins locked at `now`, most recently failed first.
+    pub async fn locked_logins(&self, now: i64) -> Result<Vec<Locked>, DbError> {
+        self.pool
+            .read(move |conn| {
+                let mut st = conn.prepare(
+                    "SELECT login, failures, locked_until FROM sign_in_failures
+                     WHERE locked_until > ?1 ORDER BY last_failure_at DESC",
+                )?;
+                let rows = st.query_map([now], |r| {
+                    Ok(Locked {
+                        login: r.get(0)?,
+                        failures: r.get(1)?,
+                        until: r.get(2)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
+
+    /// Writes one entry of the audit of access.
+    pub async fn record_access(&self, event: AccessEvent) -> Result<(), DbError> {
+        self.pool.write(move |tx| Ok(record(tx, &event)?)).await
+    }
+
+    /// Entries of the audit of access matching `f`, newest first.
+    pub async fn access_log(&self, f: AccessFilter) -> Result<Vec<AccessEvent>, DbError> {
+        self.pool
+            .read(move |conn| {
+                let mut sql = String::from(
+                    "SELECT id, at, kind, login, by_login, address, device_id, detail
+                     FROM access_log WHERE 1",
+                );
+                let mut args: Vec<rusqlite::types::Value> = Vec::new();
+                if let Some(l) = &f.login {
+                    args.push(l.clone().into());
+                    let n = args.len();
+                    sql.push_str(&format!(
+                        " AND (login = ?{n} COLLATE NOCASE OR by_login = ?{n} COLLATE NOCASE)"
+                    ));
+                }
+                if let Some(k) = &f.kind {
+                    args.push(k.clone().into());
+                    sql.push_str(&format!(" AND kind = ?{}", args.len()));
+                }
+                if let Some(t) = f.since {
+                    args.push(t.into());
+                    sql.push_str(&format!(" AND at >= ?{}", args.len()));
+                }
+                if let Some(t) = f.until {
+                    args.push(t.into());
+                    sql.push_str(&format!(" AND at < ?{}", args.len()));
+                }
+                sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit.max(1)));
+                let mut st = conn.prepare(&sql)?;
+                let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok(AccessEvent {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        kind: r.get(2)?,
+                        login: r.get(3)?,
+                        by_login: r.get(4)?,
+                        address: r.get(5)?,
+                        device_id: r.get(6)?,
+                        detail: r.get(7)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
+}

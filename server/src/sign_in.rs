@@ -1,0 +1,147 @@
+//! How fast anyone may guess passwords: failed sign-ins slow down, per
+//! login (as typed) and per client address, and a login locks for a while
+//! after many failures in a row.
+//!
+//! The per-login count lives in the database (an administrator sees and
+//! lifts locks, also from `crm-server user unlock` in another process); it
+//! is kept for logins that name no account too, so a refusal never tells
+//! which accounts exist. The per-address count lives in memory: it only
+//! needs to hold one attacker back while the server runs.
+//!
+//! The policy, in numbers: a login's first [`LOGIN_FREE`] failures cost
+//! nothing; after that each one must wait 1 s, 2 s, 4 s, … (at most
+//! [`MAX_DELAY_MS`]) after the last; at [`LOCK_AT`] failures in a row the
+//! login locks for [`LOCK_MS`]. An address gets [`ADDRESS_FREE`] failures an
+//! hour, across all logins, before its own delays start. One attacker's
+//! guesses therefore lock the account they attack, and slow their own
+//! address, but no one else's sign-in to another account.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Failures of one login that cost no delay.
+pub const LOGIN_FREE: u32 = 5;
+/// Failures in a row that lock a login.
+pub const LOCK_AT: u32 = 10;
+/// How long a lock lasts (ms).
+pub const LOCK_MS: i64 = 30 * 60 * 1000;
+/// Failures from one address in [`ADDRESS_WINDOW_MS`] that cost no delay.
+pub const ADDRESS_FREE: u32 = 10;
+/// The window an address's failures are counted in (ms).
+pub const ADDRESS_WINDOW_MS: i64 = 60 * 60 * 1000;
+/// Longest delay between two attempts (ms).
+pub const MAX_DELAY_MS: i64 = 15 * 60 * 1000;
+/// Addresses remembered at most; the oldest are forgotten first.
+const MAX_ADDRESSES: usize = 10_000;
+
+/// The wait after `failures` failures, of which `free` cost nothing (ms).
+pub fn delay_after(failures: u32, free: u32) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let doublings = (failures - free).min(20);
+    (1000_i64 << doublings).min(MAX_DELAY_MS)
+}
+
+/// When a login with this record may try again (ms), if not now.
+pub fn login_wait(f: &crate::db::access::Failures, now: i64) -> Option<i64> {
+    let until = f
+        .locked_until
+        .unwrap_or(0)
+        .max(f.last_at + delay_after(f.failures, LOGIN_FREE));
+    (until > now).then_some(until)
+}
+
+/// When the `failures`-th failure in a row locks the login, until when.
+pub fn lock_for(failures: u32, now: i64) -> Option<i64> {
+    (failures >= LOCK_AT).then_some(now + LOCK_MS)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AddressRecord {
+    failures: u32,
+    first_at: i64,
+    last_at: i64,
+}
+
+/// Failed sign-ins per client address, in memory.
+#[derive(Debug, Default)]
+pub struct AddressThrottle {
+    seen: Mutex<HashMap<IpAddr, AddressRecord>>,
+}
+
+impl AddressThrottle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, AddressRecord>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When `address` may try again (ms), if not now.
+    pub fn wait(&self, address: IpAddr, now: i64) -> Option<i64> {
+        let seen = self.lock();
+        let r = seen.get(&address)?;
+        if now - r.first_at > ADDRESS_WINDOW_MS {
+            return None;
+        }
+        let until = r.last_at + delay_after(r.failures, ADDRESS_FREE);
+        (until > now).then_some(until)
+    }
+
+    /// Counts a failed sign-in from `address` at `now`.
+    pub fn failed(&self, address: IpAddr, now: i64) {
+        let mut seen = self.lock();
+        if seen.len() >= MAX_ADDRESSES && !seen.contains_key(&address) {
+            seen.retain(|_, r| now - r.last_at <= ADDRESS_WINDOW_MS);
+            if seen.len() >= MAX_ADDRESSES {
+                if let Some(oldest) = seen.iter().min_by_key(|(_, r)| r.last_at).map(|(a, _)| *a) {
+                    seen.remove(&oldest);
+                }
+            }
+        }
+        let r = seen.entry(address).or_insert(AddressRecord {
+            failures: 0,
+            first_at: now,
+            last_at: now,
+        });
+        if now - r.first_at > ADDRESS_WINDOW_MS {
+            *r = AddressRecord {
+                failures: 0,
+                first_at: now,
+                last_at: now,
+            };
+        }
+        r.failures += 1;
+        r.last_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_and_stop_growing() {
+        assert_eq!(delay_after(4, 5), 0);
+        assert_eq!(delay_after(5, 5), 1000);
+        assert_eq!(delay_after(6, 5), 2000);
+        assert_eq!(delay_after(9, 5), 16_000);
+        assert_eq!(delay_after(40, 5), MAX_DELAY_MS);
+    }
+
+    #[test]
+    fn an_address_is_held_back_after_its_free_failures_and_forgiven_later() {
+        let t = AddressThrottle::default();
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        for i in 0..ADDRESS_FREE {
+            assert_eq!(t.wait(a, i as i64), None);
+            t.failed(a, i as i64);
+        }
+        assert!(t.wait(a, 20).is_some());
+        assert_eq!(
+            t.wait("127.0.0.1".parse().unwrap(), 20),
+            None,
+            "others unaffected"
+        );
+        assert_eq!(t.wait(a, ADDRESS_WINDOW_MS + 100), None);
+    }
+}

@@ -1,0 +1,503 @@
+//! The server's doors, tried from outside: password guessing (delays, a
+//! lock, an administrator's unlock, never a hint of which accounts exist,
+//! never a lock-out of others), the browser protections on every page, the
+//! audit of who got in, and the password rules. Time moves by the server's
+//! injectable clock, never by waiting.
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::{assert_error, TestServer};
+use crm_shared::codes::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const RIGHT: &str = "窗外的梧桐树又绿了一年";
+
+/// A client whose requests come from `address` (a loopback address).
+fn client_from(address: &str) -> reqwest::Client {
+    common::crypto();
+    reqwest::Client::builder()
+        .local_address(address.parse::<IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn login(
+    srv: &TestServer,
+    client: &reqwest::Client,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(srv.url("/api/v1/login"))
+        .json(&json!({"login": login, "password": password, "device_name": "测试"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(r: &reqwest::Response) -> i64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Fifty wrong guesses at one account from one address: the first few are
+/// merely refused, then each must wait longer than the last, and after ten
+/// in a row the account locks; the right password is refused while it is
+/// locked, with the same answer an unknown login gets. Another person's
+/// sign-in to another account from elsewhere goes through all along; an
+/// administrator lifts the lock; no password tried is written anywhere.
+#[tokio::test]
+async fn fifty_guesses_slow_down_lock_the_account_and_nobody_else() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    let attacker = client_from("127.0.0.2");
+    let colleague = client_from("127.0.0.1");
+
+    let mut waits = Vec::new();
+    let mut guesses = 0;
+    while guesses < 50 {
+        let r = login(&srv, &attacker, "zhang", &format!("猜的密码第{guesses}次")).await;
+        match r.status() {
+            StatusCode::UNAUTHORIZED => guesses += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let secs = retry_after(&r);
+                let e = assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+                assert!(e.message.contains("后再试"), "{e:?}");
+                assert!(
+                    !e.message.contains("zhang") && !e.message.contains("锁定"),
+                    "{e:?}"
+                );
+                waits.push((guesses, secs));
+                if guesses == 10 {
+                    // Locked: the right password is refused too, and a
+                    // colleague on another account signs in at once.
+                    let right = login(&srv, &attacker, "zhang", RIGHT).await;
+                    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+                    let ok = login(&srv, &colleague, "wang", RIGHT).await;
+                    assert_eq!(ok.status(), StatusCode::OK, "another account, elsewhere");
+                }
+                srv.clock.advance(secs * 1000);
+            }
+            other => panic!("guess {guesses}: HTTP {other}"),
+        }
+    }
+    // Free guesses first, then waits that grow, then the lock of 30 minutes.
+    let before_lock: Vec<i64> = waits
+        .iter()
+        .filter(|(g, _)| *g < 10)
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(waits.first().map(|w| w.0), Some(5), "{waits:?}");
+    assert!(before_lock.windows(2).all(|w| w[1] > w[0]), "{waits:?}");
+    let lock = waits
+        .iter()
+        .filter(|(g, _)| *g == 10)
+        .map(|w| w.1)
+        .max()
+        .unwrap();
+    assert!((29 * 60..=30 * 60).contains(&lock), "{waits:?}");
+
+    // An unknown login earns the very same answers: nothing tells which
+    // accounts exist.
+    for i in 0..10 {
+        loop {
+            let r = login(&srv, &attacker, "nobody", &format!("x{i}")).await;
+            if r.status() != StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+                break;
+            }
+            srv.clock.advance(retry_after(&r) * 1000);
+        }
+    }
+    let r = login(&srv, &colleague, "nobody", "anything at all").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked like a real one"
+    );
+
+    // Locked now (the 50th guess locked it again): an administrator sees it
+    // and lifts it; the right password then works at once.
+    let r = login(&srv, &colleague, "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let out = srv.cli(&["user", "locked"], None);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("zhang") && listed.contains("nobody"),
+        "{listed}"
+    );
+    let out = srv.cli(&["user", "unlock", "zhang"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = login(&srv, &colleague, "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The audit names the failures, the lock and the unlock, and holds no
+    // password that was tried.
+    let out = srv.cli(
+        &[
+            "audit", "--user", "zhang", "--format", "json", "--limit", "1000",
+        ],
+        None,
+    );
+    let audit: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = audit.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "sign_in_failed").count(),
+        50,
+        "{kinds:?}"
+    );
+    for k in ["locked", "unlocked", "sign_in"] {
+        assert!(kinds.contains(&k), "{k}: {kinds:?}");
+    }
+    assert!(audit
+        .iter()
+        .filter(|e| e["kind"] == "sign_in_failed")
+        .all(|e| e["address"] == "127.0.0.2"));
+    let all = srv.cli(&["audit", "--format", "csv", "--limit", "100000"], None);
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        !text.contains("猜的密码") && !text.contains(RIGHT),
+        "no password in the audit"
+    );
+    srv.stop().await;
+}
+
+/// Passwords: ten characters at least, none of the commonly guessed ones;
+/// the holder changes theirs; an administrator's reset must be replaced
+/// at the next sign-in, before the account can be used.
+#[tokio::test]
+async fn weak_passwords_are_refused_and_a_reset_must_be_changed_first() {
+    let srv = TestServer::plain().await;
+    for weak in ["短密码12", "1234567890", "qwertyuiop", "zhangwei2026!"] {
+        let out = srv.cli(
+            &[
+                "user",
+                "add",
+                "zhangwei",
+                "--role",
+                "salesperson",
+                "--name",
+                "张伟",
+                "--password-stdin",
+            ],
+            Some(&format!("{weak}\n")),
+        );
+        assert!(!out.status.success(), "{weak} accepted");
+    }
+    let out = srv.cli(
+        &[
+            "user",
+            "add",
+            "zhangwei",
+            "--role",
+            "salesperson",
+            "--name",
+            "张伟",
+            "--password-stdin",
+        ],
+        Some(&format!("{RIGHT}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client = client_from("127.0.0.1");
+    let change = |current: &str, new: &str| {
+        let (client, url) = (client.clone(), srv.url("/api/v1/password"));
+        let body = json!({"login": "zhangwei", "current": current, "new": new});
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    };
+    let e = assert_error(
+        change(RIGHT, "abc123456").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(e.message.contains("10"), "{e:?}");
+    assert_eq!(
+        change(RIGHT, "我家门前有两棵枣树呀").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&srv, &client, "zhangwei", RIGHT).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&srv, &client, "zhangwei", "我家门前有两棵枣树呀")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // The reset: the administrator's password works only to choose a new one.
+    let out = srv.cli(
+        &["user", "passwd", "zhangwei", "--password-stdin"],
+        Some("管理员给的临时密码一次\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = login(&srv, &client, "zhangwei", "管理员给的临时密码一次").await;
+    assert_error(r, StatusCode::FORBIDDEN, "password_change_required").await;
+    assert_eq!(
+        change("管理员给的临时密码一次", "只有我自己知道的新密码")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&srv, &client, "zhangwei", "只有我自己知道的新密码")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let out = srv.cli(&["audit", "--user", "zhangwei", "--format", "json"], None);
+    let audit: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = audit.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in [
+        "user_added",
+        "password_changed",
+        "password_reset",
+        "sign_in",
+    ] {
+        assert!(kinds.contains(&k), "{k}: {kinds:?}");
+    }
+    let reset = audit
+        .iter()
+        .find(|e| e["kind"] == "password_reset")
+        .unwrap();
+    assert_eq!(reset["by_login"], "crm-server");
+    srv.stop().await;
+}
+
+/// Signs in through the console's form; returns the session cookie.
+async fn console_session(srv: &TestServer, client: &reqwest::Client, login: &str) -> String {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("login", login)
+        .append_pair("password", RIGHT)
+        .finish();
+    let r = client
+        .post(srv.url("/console/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "console sign-in as {login}"
+    );
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+/// Every console page and file, signed in or not, and the API: a policy
+/// that loads nothing from elsewhere and forbids framing, HSTS over TLS,
+/// nosniff, a strict referrer policy, and no-store wherever customer data
+/// may be (everything but the stylesheet).
+#[tokio::test]
+async fn every_console_page_and_file_carries_the_browser_protections() {
+    let srv = TestServer::https().await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    srv.add_user("root", Role::Admin, "管理员", RIGHT).await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    srv.push_cards(
+        "zhang",
+        RIGHT,
+        &[crm_shared::Customer {
+            id: "c1".into(),
+            name: "嘉兴南湖电子有限公司".into(),
+            salesperson: "zhang".into(),
+            ..Default::default()
+        }],
+    )
+    .await;
+    let client = common::browser_trusting(&std::fs::read(srv.data.tls_cert_path()).unwrap());
+    let clerk = console_session(&srv, &client, "wang").await;
+    let admin = console_session(&srv, &client, "root").await;
+    let pages: &[(&str, Option<&str>)] = &[
+        ("/console/login", None),
+        ("/console/style.css", None),
+        ("/console/", None),
+        ("/console/no-such-page", None),
+        ("/console/customers", Some(&clerk)),
+        ("/console/customers/c1", Some(&clerk)),
+        ("/console/conflicts", Some(&clerk)),
+        ("/console/credit", Some(&clerk)),
+        ("/console/grades", Some(&clerk)),
+        ("/console/warnings", Some(&clerk)),
+        ("/console/followups", Some(&clerk)),
+        ("/console/daily?salesperson=zhang", Some(&clerk)),
+        ("/console/complaints", Some(&clerk)),
+        ("/console/import", Some(&clerk)),
+        ("/console/devices", Some(&clerk)),
+        ("/console/password", Some(&clerk)),
+        ("/console/export/customers.xlsx", Some(&clerk)),
+        ("/console/export/grades.csv", Some(&clerk)),
+        ("/console/backup", Some(&admin)),
+        ("/console/security", Some(&admin)),
+        ("/console/security/export/csv", Some(&admin)),
+        ("/status", None),
+        ("/api/v1/whoami", None),
+        ("/api/v1/no-such-route", None),
+    ];
+    let mut wrong = Vec::new();
+    for (path, cookie) in pages {
+        let mut req = client.get(srv.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", *c);
+        }
+        let r = req.send().await.unwrap();
+        let h = r.headers();
+        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
+        let csp = get("content-security-policy").unwrap_or_default();
+        let mut check = |ok: bool, what: &str| {
+            if !ok {
+                wrong.push(format!("{path} ({}): {what}", r.status()));
+            }
+        };
+        check(csp.contains("default-src 'self'"), "CSP default-src");
+        check(
+            csp.contains("frame-ancestors 'none'"),
+            "CSP frame-ancestors",
+        );
+        check(!csp.contains("unsafe-inline"), "CSP without unsafe-inline");
+        check(
+            get("x-frame-options").as_deref() == Some("DENY"),
+            "X-Frame-Options",
+        );
+        check(
+            get("x-content-type-options").as_deref() == Some("nosniff"),
+            "nosniff",
+        );
+        check(
+            get("referrer-policy").as_deref() == Some("same-origin"),
+            "Referrer-Policy",
+        );
+        check(
+            get("strict-transport-security").is_some_and(|v| v.contains("max-age=")),
+            "HSTS",
+        );
+        let cache = get("cache-control").unwrap_or_default();
+        if *path == "/console/style.css" {
+            check(cache.contains("max-age"), "stylesheet cacheable");
+        } else {
+            check(cache == "no-store", "Cache-Control: no-store");
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "missing protections:\n  {}",
+        wrong.join("\n  ")
+    );
+    srv.stop().await;
+}
+
+/// The audit of access after a day at the doors: a clerk signs in to the
+/// console, someone fails to sign in, an administrator revokes a laptop
+/// and exports customers; the administrator reads all of it in the console
+/// and downloads it, and the download itself is recorded.
+#[tokio::test]
+async fn the_audit_tells_who_got_in_from_where_and_what_they_did() {
+    let srv = TestServer::https().await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    srv.add_user("root", Role::Admin, "管理员", RIGHT).await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    let client = common::browser_trusting(&std::fs::read(srv.data.tls_cert_path()).unwrap());
+    let laptop = login(&srv, &client, "zhang", RIGHT).await;
+    let device: Value = laptop.json().await.unwrap();
+    let clerk = console_session(&srv, &client, "wang").await;
+    let failed = login(&srv, &client, "wang", "不对的密码再试一次").await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    let out = srv.cli(
+        &["device", "revoke", device["device_id"].as_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success());
+    let export = client
+        .get(srv.url("/console/export/customers.csv"))
+        .header("cookie", &clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+
+    let admin = console_session(&srv, &client, "root").await;
+    let page = client
+        .get(srv.url("/console/security"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for seen in [
+        "登录",
+        "登录失败",
+        "停用设备",
+        "导出",
+        "客户列表",
+        "127.0.0.1",
+        "zhang",
+        "wang",
+    ] {
+        assert!(page.contains(seen), "{seen} not on the audit page");
+    }
+    assert!(
+        !page.contains("不对的密码"),
+        "a password tried is never written"
+    );
+    // Filtered by person and kind, and exported.
+    let csv = client
+        .get(srv.url("/console/security/export/csv?user=wang&kind=sign_in_failed"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "header and the one failure: {csv}");
+    assert!(
+        lines[1].contains("登录失败") && lines[1].contains("密码错误"),
+        "{csv}"
+    );
+    // Not for a clerk.
+    let r = client
+        .get(srv.url("/console/security"))
+        .header("cookie", &clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let out = srv.cli(&["audit", "--kind", "export", "--format", "json"], None);
+    let exports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        exports.len(),
+        2,
+        "the clerk's export and the admin's: {exports:?}"
+    );
+    srv.stop().await;
+}
