@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Kind};
-use crate::auth::{check_new_password, HashError, PasswordHash};
+use crate::credentials::{check_new_password, hash_password, CredentialError};
 use crate::clock::{days_ms, local_minutes, now_ms};
 use crate::config::DataDir;
 use crate::db::{Db, DbError, Device, NewUser, User};
@@ -55,7 +55,7 @@ pub enum AdminError {
     Db(#[from] DbError),
     /// Hashing the password failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
+    Hash(#[from] CredentialError),
     /// Reading input or writing output failed.
     #[error("读写失败:{0}")]
     Io(#[from] std::io::Error),
@@ -119,7 +119,7 @@ pub async fn user_add(
             "姓名不能为空,且不超过 100 个字符".into(),
         ));
     }
-    let password_hash = PasswordHash::new(password).await?;
+    let password_hash = hash_password(password).await?;
     let new = NewUser {
         login: login.to_owned(),
         display_name: display_name.to_owned(),
@@ -225,7 +225,7 @@ pub async fn sheet_import(
     let bytes = std::fs::read(file)
         .map_err(|e| AdminError::Invalid(format!("无法读取 {}:{e}", file.display())))?;
     let t = table::read(&bytes, format).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let invalid = |e: crate::sync::SyncError| AdminError::Invalid(e.to_string());
+    let invalid = |e: crate::caller::ServiceError| AdminError::Invalid(e.to_string());
     let plan = import::plan(db, t.clone(), name.clone(), by.to_owned(), reassign)
         .await
         .map_err(invalid)?;
@@ -379,7 +379,7 @@ pub async fn export(
     let format =
         Format::of(&file.to_string_lossy()).map_err(|e| AdminError::Invalid(e.to_string()))?;
     // The command line acts with head office's view of everything.
-    let caller = crate::sync::Caller {
+    let caller = crate::caller::Caller {
         login: "admin".into(),
         role: Role::Manager,
         device_id: "命令行".into(),
@@ -444,7 +444,7 @@ pub async fn user_passwd(
     password: String,
     expires_in_days: Option<u32>,
 ) -> Result<(), AdminError> {
-    let hash = PasswordHash::new(password).await?;
+    let hash = hash_password(password).await?;
     let now = now_ms();
     let expires_at = expires_in_days.map(|days| now + days_ms(days));
     let event = audit::event(Kind::PasswordReset, login, &Actor::command_line(), now, "");

@@ -12,7 +12,7 @@ use crm_shared::{ActorId, Customer, CustomerDoc};
 
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, Projection};
-use crate::sync::{Caller, SyncError};
+use crate::caller::{Caller, ServiceError};
 
 /// A customer's card with its history and open conflicts.
 #[derive(Debug, Serialize)]
@@ -100,9 +100,9 @@ impl Salespeople {
     }
 }
 
-pub(crate) fn may_read(caller: &Caller) -> Result<(), SyncError> {
+pub(crate) fn may_read(caller: &Caller) -> Result<(), ServiceError> {
     if matches!(caller.role, crm_shared::codes::Role::BackupOperator) {
-        return Err(SyncError::Forbidden("备份管理员不能查看客户内容".into()));
+        return Err(ServiceError::Forbidden("备份管理员不能查看客户内容".into()));
     }
     Ok(())
 }
@@ -111,23 +111,23 @@ pub(crate) fn load_visible(
     conn: &Connection,
     caller: &Caller,
     id: &str,
-) -> Result<(CustomerDoc, docs::Stored), SyncError> {
+) -> Result<(CustomerDoc, docs::Stored), ServiceError> {
     // Another salesperson's customer is answered exactly as a missing one:
     // a different answer would let anyone probe which ids exist.
-    let not_found = || SyncError::NotFound(format!("找不到客户 {id}"));
+    let not_found = || ServiceError::NotFound(format!("找不到客户 {id}"));
     let stored = docs::load(conn, id)?.ok_or_else(not_found)?;
     if !access::sees_all(caller.role) && stored.salesperson != caller.login {
         return Err(not_found());
     }
     let actor = ActorId::try_from(docs::meta(conn, "actor")?.as_str())
-        .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+        .map_err(|e| ServiceError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
     let doc = CustomerDoc::load(&stored.bytes, actor)
-        .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+        .map_err(|e| ServiceError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
     Ok((doc, stored))
 }
 
 /// The card of `id`, if the caller may see it.
-pub async fn card(db: &Db, caller: Caller, id: String) -> Result<CardView, SyncError> {
+pub async fn card(db: &Db, caller: Caller, id: String) -> Result<CardView, ServiceError> {
     may_read(&caller)?;
     db.read_with(move |conn| {
         let (doc, _) = load_visible(conn, &caller, &id)?;
@@ -141,7 +141,7 @@ pub async fn card(db: &Db, caller: Caller, id: String) -> Result<CardView, SyncE
 }
 
 /// Open conflicts of every customer the caller sees.
-pub async fn conflicts(db: &Db, caller: Caller) -> Result<Vec<CustomerConflicts>, SyncError> {
+pub async fn conflicts(db: &Db, caller: Caller) -> Result<Vec<CustomerConflicts>, ServiceError> {
     may_read(&caller)?;
     db.read_with(move |conn| {
         let mut out = Vec::new();
@@ -170,10 +170,10 @@ pub async fn resolve(
     value: serde_json::Value,
     reason: String,
     now: i64,
-) -> Result<(), SyncError> {
+) -> Result<(), ServiceError> {
     may_read(&caller)?;
     if !access::may_change(caller.role, &path) {
-        return Err(SyncError::Forbidden(access::why_not(caller.role, &path)));
+        return Err(ServiceError::Forbidden(access::why_not(caller.role, &path)));
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
@@ -181,13 +181,13 @@ pub async fn resolve(
             ("salesperson", serde_json::Value::String(typed)) => serde_json::Value::String(
                 Salespeople::load(tx)?
                     .resolve(typed)
-                    .map_err(SyncError::BadRequest)?,
+                    .map_err(ServiceError::BadRequest)?,
             ),
             _ => value,
         };
         let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
         doc.resolve(&path, &value, &note, now)
-            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &id, &doc, &stored, &caller, now)?;
         Ok(())
     })
@@ -204,49 +204,49 @@ pub async fn edit(
     sets: Vec<(String, String)>,
     reason: String,
     now: i64,
-) -> Result<Vec<crm_shared::diff::FieldChange>, SyncError> {
+) -> Result<Vec<crm_shared::diff::FieldChange>, ServiceError> {
     may_read(&caller)?;
     if !matches!(
         caller.role,
         crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
     ) {
-        return Err(SyncError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "只有档案管理员或经理可以在总部修改档案,您的角色是{}",
             caller.role.label()
         )));
     }
     if reason.trim().is_empty() {
-        return Err(SyncError::BadRequest("修改档案必须说明原因".into()));
+        return Err(ServiceError::BadRequest("修改档案必须说明原因".into()));
     }
     if sets.is_empty() {
-        return Err(SyncError::BadRequest("没有要修改的字段".into()));
+        return Err(ServiceError::BadRequest("没有要修改的字段".into()));
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
         let mut card = doc.card().clone();
         for (field, value) in &sets {
             let path = crm_shared::edit::path_for(&card, field)
-                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
             if !access::may_change(caller.role, &path) {
-                return Err(SyncError::Forbidden(access::why_not(caller.role, &path)));
+                return Err(ServiceError::Forbidden(access::why_not(caller.role, &path)));
             }
             let value = if path == "salesperson" {
                 Salespeople::load(tx)?
                     .resolve(value)
-                    .map_err(|e| SyncError::BadRequest(format!("业务员:{e}")))?
+                    .map_err(|e| ServiceError::BadRequest(format!("业务员:{e}")))?
             } else {
                 value.clone()
             };
             card = crm_shared::edit::set_text(&card, &path, &value)
-                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         }
-        crm_shared::validate::customer(&card).map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        crm_shared::validate::customer(&card).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason));
         let changes = doc
             .update(&card, &note, now)
-            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         if changes.is_empty() {
-            return Err(SyncError::BadRequest("新值与原值相同,没有改动".into()));
+            return Err(ServiceError::BadRequest("新值与原值相同,没有改动".into()));
         }
         commit_change(tx, &id, &doc, &stored, &caller, now)?;
         Ok(changes)
@@ -261,7 +261,7 @@ pub async fn list(
     filter: crate::db::ListFilter,
     offset: usize,
     limit: usize,
-) -> Result<Vec<crm_shared::summary::CustomerSummary>, SyncError> {
+) -> Result<Vec<crm_shared::summary::CustomerSummary>, ServiceError> {
     may_read(&caller)?;
     let mut filter = filter;
     if !access::sees_all(caller.role) {
@@ -281,7 +281,7 @@ pub(crate) fn commit_change(
     stored: &docs::Stored,
     caller: &Caller,
     now: i64,
-) -> Result<(), SyncError> {
+) -> Result<(), ServiceError> {
     let chunk = doc.save_after(&stored.heads);
     let whole;
     let bytes = if crm_shared::document::should_compact(
@@ -353,17 +353,17 @@ pub async fn import(
     salesperson: Option<&str>,
     reassign: bool,
     mut progress: impl FnMut(usize),
-) -> Result<ImportReport, SyncError> {
+) -> Result<ImportReport, ServiceError> {
     use crm_shared::import::{parse_line, ImportRecord};
     use rayon::prelude::*;
     use std::io::BufRead;
 
-    let read = |path: &std::path::Path| -> Result<Vec<(usize, String)>, SyncError> {
+    let read = |path: &std::path::Path| -> Result<Vec<(usize, String)>, ServiceError> {
         let f = std::fs::File::open(path)
-            .map_err(|e| SyncError::BadRequest(format!("无法读取 {}:{e}", path.display())))?;
+            .map_err(|e| ServiceError::BadRequest(format!("无法读取 {}:{e}", path.display())))?;
         let mut out = Vec::new();
         for (i, l) in std::io::BufReader::new(f).lines().enumerate() {
-            let l = l.map_err(|e| SyncError::BadRequest(format!("读取失败:{e}")))?;
+            let l = l.map_err(|e| ServiceError::BadRequest(format!("读取失败:{e}")))?;
             if !l.trim().is_empty() {
                 out.push((i + 1, l));
             }
@@ -371,25 +371,25 @@ pub async fn import(
         Ok(out)
     };
     let people = db
-        .read_with(|conn| Ok::<_, SyncError>(Salespeople::load(conn)?))
+        .read_with(|conn| Ok::<_, ServiceError>(Salespeople::load(conn)?))
         .await?;
     let salesperson = salesperson
         .map(|s| {
             people
                 .resolve(s)
-                .map_err(|e| SyncError::BadRequest(format!("--salesperson:{e}")))
+                .map_err(|e| ServiceError::BadRequest(format!("--salesperson:{e}")))
         })
         .transpose()?;
-    let record = |line: usize, text: &str| -> Result<ImportRecord, SyncError> {
+    let record = |line: usize, text: &str| -> Result<ImportRecord, ServiceError> {
         let mut rec =
-            parse_line(text).map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
+            parse_line(text).map_err(|e| ServiceError::BadRequest(format!("第 {line} 行:{e}")))?;
         match (&salesperson, &rec.salesperson) {
             (Some(s), _) => rec.salesperson = Some(s.clone()),
             (None, Some(typed)) => {
                 rec.salesperson = Some(
                     people
                         .resolve(typed)
-                        .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:业务员:{e}")))?,
+                        .map_err(|e| ServiceError::BadRequest(format!("第 {line} 行:业务员:{e}")))?,
                 )
             }
             (None, None) => {}
@@ -398,7 +398,7 @@ pub async fn import(
         rec.clone().apply(&mut probe, by, 0);
         // Every value of the line is new input, phone numbers included.
         crm_shared::validate::customer_input(None, &probe)
-            .map_err(|e| SyncError::BadRequest(format!("第 {line} 行:{e}")))?;
+            .map_err(|e| ServiceError::BadRequest(format!("第 {line} 行:{e}")))?;
         Ok(rec)
     };
     // Check every line before writing anything.
@@ -442,7 +442,7 @@ pub async fn import(
         let r = db
             .write_with(move |tx| {
                 let actor = ActorId::try_from(docs::meta(tx, "actor")?.as_str())
-                    .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
+                    .map_err(|e| ServiceError::Db(crate::db::DbError::Corrupt(e.to_string())))?;
                 let stored = batch
                     .iter()
                     .map(|recs| docs::load(tx, &recs[0].id))
@@ -451,7 +451,7 @@ pub async fn import(
                     .into_par_iter()
                     .zip(stored)
                     .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now, reassign))
-                    .collect::<Result<Vec<_>, SyncError>>()?;
+                    .collect::<Result<Vec<_>, ServiceError>>()?;
                 let origin = Origin {
                     login: &by,
                     device_id: None,
@@ -480,7 +480,7 @@ pub async fn import(
                     };
                     docs::store(tx, &b.id, bytes, &b.heads, &b.projection, &origin)?;
                 }
-                Ok::<_, SyncError>(report)
+                Ok::<_, ServiceError>(report)
             })
             .await?;
         report.created += r.created;
@@ -529,8 +529,8 @@ fn build(
     by: &str,
     now: i64,
     reassign: bool,
-) -> Result<(Option<Built>, Option<bool>), SyncError> {
-    let bad = |e: crm_shared::Error| SyncError::BadRequest(e.to_string());
+) -> Result<(Option<Built>, Option<bool>), ServiceError> {
+    let bad = |e: crm_shared::Error| ServiceError::BadRequest(e.to_string());
     let mut recs = recs.into_iter();
     let (mut doc, created) = match &stored {
         None => {
@@ -545,7 +545,7 @@ fn build(
         }
         Some(s) => (
             CustomerDoc::load(&s.bytes, actor.clone())
-                .map_err(|e| SyncError::Db(crate::db::DbError::Corrupt(e.to_string())))?,
+                .map_err(|e| ServiceError::Db(crate::db::DbError::Corrupt(e.to_string())))?,
             false,
         ),
     };
@@ -566,7 +566,7 @@ fn build(
         // A customer on file keeps the limit its approval chain gave it;
         // a new one may come with the limit it had in the archive before.
         if stored.is_some() && rec.credit_limit.is_some() && rec.credit_limit != card.credit.limit {
-            return Err(SyncError::BadRequest(limit_by_rule_only(
+            return Err(ServiceError::BadRequest(limit_by_rule_only(
                 &card.id,
                 card.credit.limit,
                 rec.credit_limit,

@@ -1,51 +1,31 @@
-//! Who is calling: password hashes, device tokens, login, and the [`Auth`]
-//! extractor that every protected handler takes.
+//! Who is calling: signing in (and changing one's password), and the
+//! [`Auth`] extractor that every protected handler takes.
 //!
 //! A user proves who they are once, with their password, and gets a device
 //! token; from then on the laptop sends `Authorization: Bearer <token>`.
-//! Tokens are 32 random bytes; the server stores only their SHA-256, so a
-//! copy of the database does not let anyone sync as a laptop. Revoking a
-//! device kills its token and nothing else.
-//!
-//! Password hashing (argon2id) is deliberately slow and memory-hungry, so it
-//! runs on blocking threads and at most [`HASH_SLOTS`] at a time: two hundred
-//! laptops logging in at once must not take the server's memory.
+//! Revoking a device kills its token and nothing else. Secrets themselves
+//! are made and checked in [`crate::credentials`].
 
-use std::sync::OnceLock;
-
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use base64::Engine as _;
 use crm_shared::api::{LoginRequest, LoginResponse, PasswordChange, WhoAmI};
 use crm_shared::codes::Role;
-use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Kind};
 use crate::clock::now_ms;
+use crate::credentials::{
+    dummy_hash, hash_password, new_token, token_hash, verify_password, MAX_PASSWORD_BYTES,
+};
 use crate::db::{Db, NewDevice, User};
 use crate::error::AppError;
 use crate::password_rule;
 use crate::sign_in;
 use crate::state::AppState;
 
-/// Password hashes computed at the same time, at most.
-const HASH_SLOTS: usize = 2;
-static HASHING: Semaphore = Semaphore::const_new(HASH_SLOTS);
-
 /// A device's last-seen time is written at most this often (ms).
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// Longest password accepted; longer ones are refused before hashing.
-const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// How long a password check waits for a free hashing slot before the
-/// server says it is busy: under a flood of guesses, work stays bounded
-/// instead of queueing without end.
-const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The caller of a protected route, taken from its bearer token.
 ///
@@ -136,18 +116,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// SHA-256 of a bearer token: what the database stores and looks up.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// A fresh bearer token: 32 random bytes, base64url without padding.
-fn new_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::internal(format!("getrandom: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Where a sign-in attempt comes from, and the clock it is judged by.
@@ -324,7 +292,7 @@ pub async fn change_password(
         return Err(AppError::BadRequest("新密码不能与现在的密码相同".into()));
     }
     let user = check_password(state, at, &login, change.current).await?;
-    let hash = PasswordHash::new(change.new).await?;
+    let hash = hash_password(change.new).await?;
     let event = audit::event(Kind::PasswordChanged, &user.login, &at.actor(), at.now, "");
     state
         .db
@@ -332,99 +300,6 @@ pub async fn change_password(
         .await?;
     state.db.clear_sign_in_failures(&login, None).await?;
     Ok(())
-}
-
-/// An argon2id password hash in PHC string form (`$argon2id$v=19$...`).
-/// Its `Debug` does not print it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PasswordHash(String);
-
-impl std::fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordHash(<hidden>)")
-    }
-}
-
-/// Hashing a password failed (the system's random source, in practice).
-#[derive(Debug, thiserror::Error)]
-#[error("无法计算密码散列:{0}")]
-pub struct HashError(String);
-
-impl From<HashError> for AppError {
-    fn from(e: HashError) -> Self {
-        AppError::internal(e)
-    }
-}
-
-impl PasswordHash {
-    /// Hashes `password` with a fresh salt, on a blocking thread.
-    pub async fn new(password: String) -> Result<PasswordHash, HashError> {
-        let _slot = HASHING
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .hash_password(password.as_bytes())
-                .map(|h| PasswordHash(h.to_string()))
-                .map_err(|e| HashError(e.to_string()))
-        })
-        .await
-        .map_err(|e| HashError(e.to_string()))?
-    }
-
-    /// Wraps a hash read from the database.
-    pub(crate) fn from_stored(hash: String) -> PasswordHash {
-        PasswordHash(hash)
-    }
-
-    /// The PHC string, for the database.
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Checks `password` against `hash` on a blocking thread. A malformed
-/// stored hash counts as a mismatch (and is logged).
-async fn verify_password(hash: PasswordHash, password: String) -> Result<bool, AppError> {
-    let _slot = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
-        .await
-        .map_err(|_| AppError::Unavailable)?
-        .map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        match Argon2::default().verify_password(password.as_bytes(), hash.as_str()) {
-            Ok(()) => true,
-            Err(argon2::password_hash::Error::PasswordInvalid) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "数据库中的密码散列无法解析");
-                false
-            }
-        }
-    })
-    .await
-    .map_err(AppError::internal)
-}
-
-/// A hash of a random password, to verify against when the login is unknown.
-async fn dummy_hash() -> Result<PasswordHash, AppError> {
-    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
-    if let Some(hash) = DUMMY.get() {
-        return Ok(hash.clone());
-    }
-    let hash = PasswordHash::new(new_token()?).await?;
-    Ok(DUMMY.get_or_init(|| hash).clone())
-}
-
-/// Checks a new password for `login` against the rule
-/// ([`password_rule`]); the error is for people.
-pub fn check_new_password(login: &str, password: &str) -> Result<(), String> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!("密码不能超过 {MAX_PASSWORD_BYTES} 字节"));
-    }
-    match password_rule::why_not(login, password) {
-        Some(why) => Err(why),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]
@@ -441,24 +316,5 @@ mod tests {
         assert_eq!(bearer_token(&headers), None);
         headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
         assert_eq!(bearer_token(&headers), None);
-    }
-
-    #[tokio::test]
-    async fn password_hash_verifies_only_the_same_password() {
-        let hash = PasswordHash::new("正确的密码123".into()).await.unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$"));
-        assert!(!format!("{hash:?}").contains("argon2"));
-        assert!(verify_password(hash.clone(), "正确的密码123".into())
-            .await
-            .unwrap());
-        assert!(!verify_password(hash, "错误的密码123".into()).await.unwrap());
-    }
-
-    #[test]
-    fn tokens_are_long_and_distinct() {
-        let (a, b) = (new_token().unwrap(), new_token().unwrap());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert_ne!(token_hash(&a), token_hash(&b));
     }
 }

@@ -30,7 +30,6 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use uuid::Uuid;
 
-use crate::auth::PasswordHash;
 
 /// The schema, oldest first. Append only; never edit an entry (see module docs).
 pub(crate) const MIGRATIONS: &[M<'static>] = &[
@@ -380,6 +379,30 @@ pub struct User {
     /// An administrator reset the password: it must be changed before the
     /// account is used.
     pub must_change_password: bool,
+}
+
+/// An argon2id password hash in PHC string form (`$argon2id$v=19$...`),
+/// as stored; made and checked in `crate::credentials`. Its `Debug` does
+/// not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<hidden>)")
+    }
+}
+
+impl PasswordHash {
+    /// Wraps a PHC string (read from the database, or just computed).
+    pub fn from_stored(hash: String) -> PasswordHash {
+        PasswordHash(hash)
+    }
+
+    /// The PHC string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A new account for [`Db::insert_user`].

@@ -147,6 +147,28 @@ impl From<DbError> for AppError {
     }
 }
 
+impl From<crate::credentials::CredentialError> for AppError {
+    fn from(e: crate::credentials::CredentialError) -> Self {
+        match e {
+            crate::credentials::CredentialError::Busy => AppError::Unavailable,
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<crate::caller::ServiceError> for AppError {
+    fn from(e: crate::caller::ServiceError) -> Self {
+        use crate::caller::ServiceError as S;
+        match e {
+            S::Forbidden(m) => AppError::Forbidden(m),
+            S::BadRequest(m) => AppError::BadRequest(m),
+            S::NotFound(m) => AppError::NotFound(m),
+            S::Clash(m) => AppError::Conflict(m),
+            S::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {

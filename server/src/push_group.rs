@@ -31,7 +31,8 @@ use crm_shared::ChangeHash;
 use crate::db::documents as docs;
 use crate::db::{Db, DbError};
 use crate::doc_cache::DocCache;
-use crate::sync::{apply_pushes, is_automerge, Caller, Devices, Pushed, SyncError};
+use crate::caller::{Caller, ServiceError};
+use crate::sync::{apply_pushes, is_automerge, Devices, Pushed};
 
 /// Pushes one transaction takes at most. Nobody hears back before the
 /// transaction commits: without a cap, 200 laptops pushing at once all waited
@@ -54,13 +55,13 @@ struct Job {
     push: Vec<DocPush>,
     lineage: Option<Lineage>,
     now: i64,
-    reply: oneshot::Sender<Result<Pushed, SyncError>>,
+    reply: oneshot::Sender<Result<Pushed, ServiceError>>,
 }
 
 /// A job's result, sent once the transaction that holds it has committed.
 type Done = (
-    oneshot::Sender<Result<Pushed, SyncError>>,
-    Result<Pushed, SyncError>,
+    oneshot::Sender<Result<Pushed, ServiceError>>,
+    Result<Pushed, ServiceError>,
 );
 
 /// Applies `push` for `caller`, together with whatever else is waiting.
@@ -71,7 +72,7 @@ pub(crate) async fn apply(
     push: Vec<DocPush>,
     lineage: Option<Lineage>,
     now: i64,
-) -> Result<Pushed, SyncError> {
+) -> Result<Pushed, ServiceError> {
     let queue = db.push_queue();
     let (reply, result) = oneshot::channel();
     let id = queue
@@ -109,7 +110,7 @@ async fn hold_the_writer(db: &Db, ours: Option<u64>) -> usize {
         .write_with(move |tx| {
             let (done, applied) = apply_waiting(tx, &cache, &waiting);
             *lock(&slot) = done;
-            applied.map_err(SyncError::from)
+            applied.map_err(ServiceError::from)
         })
         .await;
     let done = std::mem::take(&mut *lock(&taken));
@@ -131,17 +132,17 @@ async fn hold_the_writer(db: &Db, ours: Option<u64>) -> usize {
 }
 
 /// Job `id`'s reply, if it is still waiting (taking it out of the queue).
-fn take(queue: &PushQueue, id: u64) -> Option<oneshot::Sender<Result<Pushed, SyncError>>> {
+fn take(queue: &PushQueue, id: u64) -> Option<oneshot::Sender<Result<Pushed, ServiceError>>> {
     let mut waiting = lock(&queue.waiting);
     let at = waiting.iter().position(|j| j.id == id)?;
     Some(waiting.remove(at).reply)
 }
 
 /// The writer's failure, for each push it failed.
-fn same_failure(e: &SyncError) -> SyncError {
+fn same_failure(e: &ServiceError) -> ServiceError {
     match e {
-        SyncError::Db(DbError::Busy) => DbError::Busy.into(),
-        SyncError::Db(DbError::Closed) => DbError::Closed.into(),
+        ServiceError::Db(DbError::Busy) => DbError::Busy.into(),
+        ServiceError::Db(DbError::Closed) => DbError::Closed.into(),
         other => DbError::Task(other.to_string()).into(),
     }
 }
@@ -216,7 +217,7 @@ fn apply_waiting(
         for job in jobs {
             let mut r = results
                 .next()
-                .unwrap_or_else(|| Err(SyncError::BadRequest(String::new())));
+                .unwrap_or_else(|| Err(ServiceError::BadRequest(String::new())));
             if let Ok(pushed) = &mut r {
                 pushed.rotate_actor = follows.get(&job.id) == Some(&false);
             }
@@ -231,7 +232,7 @@ fn alone(
     tx: &Transaction,
     cache: &DocCache,
     job: &Job,
-) -> rusqlite::Result<Result<Pushed, SyncError>> {
+) -> rusqlite::Result<Result<Pushed, ServiceError>> {
     savepoint(tx, |tx| {
         apply_pushes(
             tx,
@@ -248,8 +249,8 @@ fn alone(
 /// the savepoint itself failed.
 fn savepoint<T>(
     tx: &Transaction,
-    f: impl FnOnce(&Transaction) -> Result<T, SyncError>,
-) -> rusqlite::Result<Result<T, SyncError>> {
+    f: impl FnOnce(&Transaction) -> Result<T, ServiceError>,
+) -> rusqlite::Result<Result<T, ServiceError>> {
     tx.execute_batch("SAVEPOINT push")?;
     let r = f(tx);
     if r.is_err() {
@@ -266,7 +267,7 @@ fn together(
     tx: &Transaction,
     cache: &DocCache,
     jobs: &[Job],
-) -> rusqlite::Result<Option<Vec<Result<Pushed, SyncError>>>> {
+) -> rusqlite::Result<Option<Vec<Result<Pushed, ServiceError>>>> {
     let Some(Union {
         pushes,
         devices,
@@ -280,7 +281,7 @@ fn together(
         let out = apply_pushes(tx, cache, &first.caller, &pushes, &devices, first.now)?;
         if !out.need.is_empty() || !out.reverted.is_empty() || !out.refused.is_empty() {
             // Something to put back or ask for: one by one, each answered alone.
-            return Err(SyncError::BadRequest(String::new()));
+            return Err(ServiceError::BadRequest(String::new()));
         }
         let stored: HashMap<&str, &DocHeads> =
             out.acked.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -388,7 +389,7 @@ mod tests {
     }
 
     /// How each document of an accepted push was refused (none: stored).
-    fn refusals(r: &Result<Pushed, SyncError>) -> Vec<RefusalKind> {
+    fn refusals(r: &Result<Pushed, ServiceError>) -> Vec<RefusalKind> {
         match r {
             Ok(p) => p.refused.iter().map(|r| r.kind).collect(),
             Err(e) => panic!("the push failed as a whole: {e}"),
@@ -447,7 +448,7 @@ mod tests {
 
     /// Puts `jobs` in the queue as if they arrived while the writer was
     /// busy, then lets one holder of the writer apply them all.
-    async fn apply_queued(db: &Db, jobs: Vec<(Caller, DocPush)>) -> Vec<Result<Pushed, SyncError>> {
+    async fn apply_queued(db: &Db, jobs: Vec<(Caller, DocPush)>) -> Vec<Result<Pushed, ServiceError>> {
         let queue = db.push_queue();
         let mut results = Vec::new();
         for (caller, p) in jobs {
@@ -478,7 +479,7 @@ mod tests {
                 [],
                 |r| r.get(0),
             )?;
-            Ok::<_, SyncError>((
+            Ok::<_, ServiceError>((
                 CustomerDoc::load(&s.bytes, ActorId::random()).unwrap(),
                 logged,
             ))
@@ -494,7 +495,7 @@ mod tests {
                  GROUP BY device_id ORDER BY device_id",
             )?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok::<_, SyncError>(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            Ok::<_, ServiceError>(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
         .unwrap()
@@ -641,7 +642,7 @@ mod tests {
         )
         .await;
         assert!(
-            matches!(r, Err(SyncError::Db(DbError::Busy))),
+            matches!(r, Err(ServiceError::Db(DbError::Busy))),
             "{:?}",
             r.err()
         );

@@ -27,34 +27,34 @@ use crm_shared::Customer;
 use crate::archive::{commit_change, load_visible, may_read};
 use crate::db::documents as docs;
 use crate::db::{Db, DbError};
-use crate::sync::{Caller, SyncError};
+use crate::caller::{Caller, ServiceError};
 
 /// Whose customers a report covers: head office may name a salesperson or
 /// take everyone; a salesperson always gets their own.
-fn scope(caller: &Caller, salesperson: Option<String>) -> Result<Option<String>, SyncError> {
+fn scope(caller: &Caller, salesperson: Option<String>) -> Result<Option<String>, ServiceError> {
     may_read(caller)?;
     if access::sees_all(caller.role) {
         Ok(salesperson.filter(|s| !s.trim().is_empty()))
     } else if caller.role == Role::Salesperson {
         match salesperson {
-            Some(s) if s != caller.login => Err(SyncError::Forbidden(format!(
+            Some(s) if s != caller.login => Err(ServiceError::Forbidden(format!(
                 "业务员只能查看自己的客户,不能查看 {s} 的"
             ))),
             _ => Ok(Some(caller.login.clone())),
         }
     } else {
-        Err(SyncError::Forbidden(format!(
+        Err(ServiceError::Forbidden(format!(
             "角色“{}”不能查看客户报表",
             caller.role.label()
         )))
     }
 }
 
-fn head_office(caller: &Caller, what: &str) -> Result<(), SyncError> {
+fn head_office(caller: &Caller, what: &str) -> Result<(), ServiceError> {
     if matches!(caller.role, Role::Clerk | Role::Manager) {
         Ok(())
     } else {
-        Err(SyncError::Forbidden(format!(
+        Err(ServiceError::Forbidden(format!(
             "只有档案管理员或经理可以{what},您的角色是{}",
             caller.role.label()
         )))
@@ -62,9 +62,9 @@ fn head_office(caller: &Caller, what: &str) -> Result<(), SyncError> {
 }
 
 /// The company settings.
-pub async fn settings(db: &Db, caller: &Caller) -> Result<VersionedSettings, SyncError> {
+pub async fn settings(db: &Db, caller: &Caller) -> Result<VersionedSettings, ServiceError> {
     if caller.role == Role::BackupOperator {
-        return Err(SyncError::Forbidden("备份管理员不能查看公司设置".into()));
+        return Err(ServiceError::Forbidden("备份管理员不能查看公司设置".into()));
     }
     Ok(db.settings().await?)
 }
@@ -74,15 +74,15 @@ pub async fn set_settings(
     db: &Db,
     caller: &Caller,
     settings: Settings,
-) -> Result<VersionedSettings, SyncError> {
+) -> Result<VersionedSettings, ServiceError> {
     if !matches!(caller.role, Role::Admin | Role::Manager) {
-        return Err(SyncError::Forbidden(
+        return Err(ServiceError::Forbidden(
             "只有系统管理员或经理可以修改公司设置".into(),
         ));
     }
     settings
         .validate()
-        .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let version = db.set_settings(settings.clone()).await?;
     Ok(VersionedSettings { version, settings })
 }
@@ -93,7 +93,7 @@ pub async fn credit_requests(
     db: &Db,
     caller: Caller,
     waiting_for: Option<Position>,
-) -> Result<Vec<CreditRequestView>, SyncError> {
+) -> Result<Vec<CreditRequestView>, ServiceError> {
     let who = scope(&caller, None)?;
     db.read_with(move |conn| {
         let chain = docs::settings(conn)?.settings.credit_chain;
@@ -129,29 +129,29 @@ pub async fn decide(
     request_id: String,
     body: DecideRequest,
     now: i64,
-) -> Result<CreditRequestView, SyncError> {
+) -> Result<CreditRequestView, ServiceError> {
     if caller.role != Role::Manager {
-        return Err(SyncError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "只有经理可以审批信用额度申请,您的角色是{}",
             caller.role.label()
         )));
     }
     if body.comment.chars().count() > 2000 {
-        return Err(SyncError::BadRequest("审核意见不能超过 2000 个字符".into()));
+        return Err(ServiceError::BadRequest("审核意见不能超过 2000 个字符".into()));
     }
     db.write_with(move |tx| {
         let chain = docs::settings(tx)?.settings.credit_chain;
         let (mut doc, stored) = load_visible(tx, &caller, &customer)?;
         let mut card = doc.card().clone();
         let Some(req) = card.credit_requests.get_mut(&request_id) else {
-            return Err(SyncError::NotFound(format!(
+            return Err(ServiceError::NotFound(format!(
                 "客户 {customer} 没有编号为 {request_id} 的信用额度申请"
             )));
         };
         credit::may_decide(req, &chain, position, body.approve, &body.comment).map_err(
             |e| match e {
-                credit::DecideError::CommentRequired => SyncError::BadRequest(e.to_string()),
-                _ => SyncError::Forbidden(e.to_string()),
+                credit::DecideError::CommentRequired => ServiceError::BadRequest(e.to_string()),
+                _ => ServiceError::Forbidden(e.to_string()),
             },
         )?;
         let position = position.expect("may_decide checked it");
@@ -181,7 +181,7 @@ pub async fn decide(
         }
         let note = ChangeNote::new(&caller.login, Action::Decide).with_reason(Some(reason));
         doc.update(&card, &note, now)
-            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &customer, &doc, &stored, &caller, now)?;
         let request = doc.card().credit_requests[&request_id].clone();
         Ok(CreditRequestView {
@@ -202,7 +202,7 @@ async fn over_cards<T: Send + 'static>(
     db: &Db,
     who: Option<String>,
     f: impl Fn(&Customer, &Settings) -> Vec<T> + Send + Sync + 'static,
-) -> Result<Vec<T>, SyncError> {
+) -> Result<Vec<T>, ServiceError> {
     db.read_with(move |conn| {
         let s = docs::settings(conn)?.settings;
         Ok(docs::over_rules_cards(conn, who.as_deref(), |c| f(c, &s))?)
@@ -216,7 +216,7 @@ pub async fn grade_table(
     caller: Caller,
     salesperson: Option<String>,
     day: Day,
-) -> Result<Vec<GradeRow>, SyncError> {
+) -> Result<Vec<GradeRow>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     over_cards(db, who, move |c, s| vec![GradeRow::of(c, &s.grading, day)]).await
 }
@@ -228,7 +228,7 @@ pub async fn apply_grades(
     caller: Caller,
     day: Day,
     now: i64,
-) -> Result<GradeApplied, SyncError> {
+) -> Result<GradeApplied, ServiceError> {
     head_office(&caller, "评定等级")?;
     db.write_with(move |tx| {
         let s = docs::settings(tx)?.settings;
@@ -272,7 +272,7 @@ pub async fn apply_grades(
             );
             let note = ChangeNote::new(&caller.login, Action::Grade).with_reason(Some(reason));
             doc.update(&card, &note, now)
-                .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
             commit_change(tx, &id, &doc, &stored, &caller, now)?;
             out.changed.push(id);
         }
@@ -287,7 +287,7 @@ pub async fn warnings(
     caller: Caller,
     salesperson: Option<String>,
     day: Day,
-) -> Result<Vec<Warning>, SyncError> {
+) -> Result<Vec<Warning>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     over_cards(db, who, move |c, s| warnings::check(c, s, day)).await
 }
@@ -297,7 +297,7 @@ pub async fn complaint_stats(
     db: &Db,
     caller: Caller,
     salesperson: Option<String>,
-) -> Result<Vec<ComplaintMonth>, SyncError> {
+) -> Result<Vec<ComplaintMonth>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     // Only the complaints travel out of the parallel part.
     let with_complaints = over_cards(db, who, |c, _| {
@@ -320,7 +320,7 @@ pub async fn followups(
     caller: Caller,
     salesperson: Option<String>,
     day: Day,
-) -> Result<Vec<(String, Planned)>, SyncError> {
+) -> Result<Vec<(String, Planned)>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     let mut due = over_cards(db, who, move |c, _| {
         reports::due_followups([c], day)
@@ -339,7 +339,7 @@ pub async fn review_due(
     caller: Caller,
     salesperson: Option<String>,
     day: Day,
-) -> Result<Vec<ReviewDue>, SyncError> {
+) -> Result<Vec<ReviewDue>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     let mut due = over_cards(db, who, move |c, s| {
         reports::review_due([c], s.review_days, day)
@@ -357,10 +357,10 @@ pub async fn daily(
     caller: Caller,
     salesperson: Option<String>,
     day: Day,
-) -> Result<DailyReport, SyncError> {
+) -> Result<DailyReport, ServiceError> {
     let named = salesperson.filter(|s| !s.trim().is_empty());
     let who = scope(&caller, named)?.ok_or_else(|| {
-        SyncError::BadRequest("销售活动日报表须指定业务员(参数 salesperson,填登录名)".into())
+        ServiceError::BadRequest("销售活动日报表须指定业务员(参数 salesperson,填登录名)".into())
     })?;
     db.read_with(move |conn| {
         let mut cards = Vec::new();
@@ -387,15 +387,15 @@ pub async fn review(
     id: String,
     body: ReviewRequest,
     now: i64,
-) -> Result<(), SyncError> {
+) -> Result<(), ServiceError> {
     if !matches!(caller.role, Role::Clerk | Role::Manager | Role::Salesperson) {
-        return Err(SyncError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "只有档案管理员、经理或客户的业务员可以审查客户档案,您的角色是{}",
             caller.role.label()
         )));
     }
     if body.notes.chars().count() > 2000 {
-        return Err(SyncError::BadRequest("审查意见不能超过 2000 个字符".into()));
+        return Err(ServiceError::BadRequest("审查意见不能超过 2000 个字符".into()));
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;
@@ -418,7 +418,7 @@ pub async fn review(
         };
         let note = ChangeNote::new(&caller.login, Action::Review).with_reason(Some(reason));
         doc.update(&card, &note, now)
-            .map_err(|e| SyncError::BadRequest(e.to_string()))?;
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &id, &doc, &stored, &caller, now)?;
         Ok(())
     })
@@ -427,7 +427,7 @@ pub async fn review(
 
 /// Fills the slimmed card of rows written before it existed (migration 4).
 /// Runs once at start; returns how many rows it filled.
-pub async fn backfill(db: &Db) -> Result<usize, SyncError> {
+pub async fn backfill(db: &Db) -> Result<usize, ServiceError> {
     db.write_with(|tx| {
         let ids = docs::without_rules(tx)?;
         let actor = crm_shared::ActorId::random();

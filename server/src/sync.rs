@@ -32,7 +32,7 @@ use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
 use crate::doc_cache::DocCache;
-use crate::error::AppError;
+use crate::caller::{Caller, ServiceError};
 
 /// Bytes of document data in one response before it is cut (`more`).
 pub const RESPONSE_BUDGET: usize = 8 << 20;
@@ -52,56 +52,6 @@ const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// rather than acknowledged having stored nothing.
 pub(crate) fn is_automerge(data: &[u8]) -> bool {
     data.is_empty() || data.starts_with(&AUTOMERGE_MAGIC)
-}
-
-/// Why a sync was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    /// The caller may not do this; nothing was stored.
-    #[error("{0}")]
-    Forbidden(String),
-    /// The request is malformed; nothing was stored.
-    #[error("{0}")]
-    BadRequest(String),
-    /// No such customer.
-    #[error("{0}")]
-    NotFound(String),
-    /// Pushed changes reuse sequence numbers of different changes held
-    /// here: the laptop's store went back in time (see `crm_shared::rebase`).
-    #[error("{0}")]
-    Clash(String),
-    /// The store failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<rusqlite::Error> for SyncError {
-    fn from(e: rusqlite::Error) -> Self {
-        SyncError::Db(e.into())
-    }
-}
-
-impl From<SyncError> for AppError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::Forbidden(m) => AppError::Forbidden(m),
-            SyncError::BadRequest(m) => AppError::BadRequest(m),
-            SyncError::NotFound(m) => AppError::NotFound(m),
-            SyncError::Clash(m) => AppError::Conflict(m),
-            SyncError::Db(e) => e.into(),
-        }
-    }
-}
-
-/// Who is syncing.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Login.
-    pub login: String,
-    /// Role.
-    pub role: Role,
-    /// Device id.
-    pub device_id: String,
 }
 
 /// What the push step tells the answer step.
@@ -128,9 +78,9 @@ pub async fn sync(
     caller: Caller,
     req: SyncRequest,
     now: i64,
-) -> Result<(SyncResponse, u64), SyncError> {
+) -> Result<(SyncResponse, u64), ServiceError> {
     if !matches!(caller.role, Role::Salesperson | Role::Clerk | Role::Manager) {
-        return Err(SyncError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "角色“{}”不能同步客户档案",
             caller.role.label()
         )));
@@ -171,7 +121,7 @@ pub async fn sync(
             if settings_version != Some(current.version) {
                 resp.settings = Some(current);
             }
-            Ok::<_, SyncError>(resp)
+            Ok::<_, ServiceError>(resp)
         })
         .await?;
     Ok((resp, upto))
@@ -187,12 +137,12 @@ struct Asked {
 
 /// A refusal of one pushed document, or `Err` for a failure of the store
 /// that must fail the whole transaction.
-fn refusal(id: &str, e: SyncError) -> Result<Refused, SyncError> {
+fn refusal(id: &str, e: ServiceError) -> Result<Refused, ServiceError> {
     let (kind, message) = match e {
-        SyncError::BadRequest(m) | SyncError::NotFound(m) => (RefusalKind::Invalid, m),
-        SyncError::Forbidden(m) => (RefusalKind::Forbidden, m),
-        SyncError::Clash(m) => (RefusalKind::Clash, m),
-        SyncError::Db(DbError::Corrupt(m)) => {
+        ServiceError::BadRequest(m) | ServiceError::NotFound(m) => (RefusalKind::Invalid, m),
+        ServiceError::Forbidden(m) => (RefusalKind::Forbidden, m),
+        ServiceError::Clash(m) => (RefusalKind::Clash, m),
+        ServiceError::Db(DbError::Corrupt(m)) => {
             tracing::error!(customer = id, cause = %m, "服务器上的客户文档无法读取");
             (
                 RefusalKind::Server,
@@ -208,16 +158,16 @@ fn refusal(id: &str, e: SyncError) -> Result<Refused, SyncError> {
     })
 }
 
-fn bad(msg: impl Into<String>) -> SyncError {
-    SyncError::BadRequest(msg.into())
+fn bad(msg: impl Into<String>) -> ServiceError {
+    ServiceError::BadRequest(msg.into())
 }
 
-fn parse_heads(id: &str, hex: &[String]) -> Result<Vec<ChangeHash>, SyncError> {
+fn parse_heads(id: &str, hex: &[String]) -> Result<Vec<ChangeHash>, ServiceError> {
     heads_from_hex(hex).ok_or_else(|| bad(format!("客户 {id} 的 heads 格式无效")))
 }
 
-fn corrupt(id: &str, e: impl std::fmt::Display) -> SyncError {
-    SyncError::Db(DbError::Corrupt(format!(
+fn corrupt(id: &str, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Db(DbError::Corrupt(format!(
         "服务器上的客户文档 {id} 无法读取:{e}"
     )))
 }
@@ -232,7 +182,7 @@ pub(crate) fn apply_pushes(
     push: &[crm_shared::sync::DocPush],
     devices: &Devices,
     now: i64,
-) -> Result<Pushed, SyncError> {
+) -> Result<Pushed, ServiceError> {
     let actor =
         ActorId::try_from(docs::meta(tx, "actor")?.as_str()).map_err(|e| corrupt("actor", e))?;
     let origin = Origin {
@@ -265,7 +215,7 @@ pub(crate) fn apply_pushes(
                     .and_then(|heads| Ok((heads, docs::load(tx, &p.id)?))),
             );
         }
-        let merged: Vec<Result<CustomerDoc, SyncError>> = chunk
+        let merged: Vec<Result<CustomerDoc, ServiceError>> = chunk
             .par_iter()
             .zip(&read)
             .map(|(p, r)| match r {
@@ -325,7 +275,7 @@ fn merge_pushed(
     actor: &ActorId,
     p: &crm_shared::sync::DocPush,
     stored: Option<&docs::Stored>,
-) -> Result<CustomerDoc, SyncError> {
+) -> Result<CustomerDoc, ServiceError> {
     if !is_automerge(&p.data.0) {
         return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
     }
@@ -344,7 +294,7 @@ fn merge_pushed(
                     bad(format!("客户 {} 的数据无效:{message}", p.id))
                 }
                 clash @ crm_shared::Error::Clash { .. } => {
-                    SyncError::Clash(format!("客户 {}:{clash}", p.id))
+                    ServiceError::Clash(format!("客户 {}:{clash}", p.id))
                 }
                 other => corrupt(&p.id, other),
             })
@@ -356,7 +306,7 @@ fn merge_pushed(
                 return Err(bad(format!("文档属于客户 {},不是 {}", doc.card().id, p.id)));
             }
             if !sees_all && doc.card().salesperson != caller.login {
-                return Err(SyncError::Forbidden(format!(
+                return Err(ServiceError::Forbidden(format!(
                     "新客户 {} 必须分配给你自己",
                     p.id
                 )));
@@ -391,8 +341,8 @@ fn apply_push(
     p: &crm_shared::sync::DocPush,
     client_heads: &[ChangeHash],
     stored: Option<docs::Stored>,
-    merged: Result<CustomerDoc, SyncError>,
-) -> Result<(), SyncError> {
+    merged: Result<CustomerDoc, ServiceError>,
+) -> Result<(), ServiceError> {
     let PushCtx {
         tx,
         cache,
@@ -410,7 +360,7 @@ fn apply_push(
             && s.salesperson != caller.login
             && !docs::ever_assigned(tx, &p.id, &caller.login)?
         {
-            return Err(SyncError::Forbidden(format!(
+            return Err(ServiceError::Forbidden(format!(
                 "无权修改客户 {}:该客户不属于你",
                 p.id
             )));
@@ -443,7 +393,7 @@ fn apply_push(
     for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
         if by != Some(caller.login.as_str()) && !returned(&doc, hash, note.as_ref(), restored_at) {
-            return Err(SyncError::Forbidden(format!(
+            return Err(ServiceError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
                 p.id,
                 by.unwrap_or_default(),
@@ -588,7 +538,7 @@ fn record_authors(
     new: &[(ChangeHash, Option<ChangeNote>)],
     origin: &Origin,
     devices: Option<&Vec<(String, Vec<ChangeHash>)>>,
-) -> Result<(), SyncError> {
+) -> Result<(), ServiceError> {
     let Some(devices) = devices else {
         for (hash, _) in new {
             docs::record_author(tx, hash, id, origin)?;
@@ -639,7 +589,7 @@ fn guard_credit_requests(
     origin: &Origin,
     out: &mut Pushed,
     now: i64,
-) -> Result<(), SyncError> {
+) -> Result<(), ServiceError> {
     let card = doc.card();
     if card.credit_requests.is_empty() && !docs::has_credit_requests(tx, id)? {
         return Ok(());
@@ -703,7 +653,7 @@ fn answer(
     caller: &Caller,
     asked: Asked,
     pushed: Pushed,
-) -> Result<SyncResponse, SyncError> {
+) -> Result<SyncResponse, ServiceError> {
     let Asked {
         epoch,
         cursor,
@@ -728,7 +678,7 @@ fn answer(
     let mut send = |resp: &mut SyncResponse,
                     id: &str,
                     base: Option<&[ChangeHash]>|
-     -> Result<bool, SyncError> {
+     -> Result<bool, ServiceError> {
         let Some(stored) = docs::load(&tx, id)? else {
             return Ok(true);
         };

@@ -8,9 +8,9 @@
 mod common;
 
 use common::TestServer;
-use crm_server::auth::PasswordHash;
+use crm_server::credentials::hash_password;
 use crm_server::db::NewUser;
-use crm_server::sync::Caller;
+use crm_server::caller::Caller;
 use crm_shared::codes::{CustomerKind, Nature, Position, Role, Tier};
 use crm_shared::customer::{Contact, CreditRequest, Evaluation, Sale, Violation};
 use crm_shared::note::{Action, ChangeNote};
@@ -141,7 +141,7 @@ impl Office {
                     login: login.into(),
                     display_name: name.into(),
                     role,
-                    password_hash: PasswordHash::new(PASSWORD.into()).await.unwrap(),
+                    password_hash: hash_password(PASSWORD.into()).await.unwrap(),
                     password_expires_at: None,
                     position,
                 })

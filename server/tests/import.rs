@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestServer;
-use crm_server::sync::Caller;
+use crm_server::caller::Caller;
 use crm_shared::codes::Role;
 use crm_shared::day::Day;
 use crm_shared::Customer;

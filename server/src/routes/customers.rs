@@ -12,7 +12,7 @@ use crate::clock;
 use crate::error::AppError;
 use crate::extract::{Json, StrictJson};
 use crate::state::AppState;
-use crate::sync::Caller;
+use crate::caller::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -20,14 +20,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(card))
         .route("/customers/{id}/resolve", post(resolve))
         .route("/conflicts", get(conflicts))
-}
-
-fn caller(auth: Auth) -> Caller {
-    Caller {
-        login: auth.login,
-        role: auth.role,
-        device_id: auth.device_id.to_string(),
-    }
 }
 
 /// Query of `GET /api/v1/customers`: filters as in the console, and the
@@ -89,7 +81,7 @@ async fn list(
         status: blank(q.status),
         tier: blank(q.tier),
     };
-    let mut customers = archive::list(&s.db, caller(auth), filter, q.offset, limit + 1).await?;
+    let mut customers = archive::list(&s.db, Caller::from(&auth), filter, q.offset, limit + 1).await?;
     let more = customers.len() > limit;
     customers.truncate(limit);
     Ok(Json(Page {
@@ -104,14 +96,14 @@ async fn card(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CardView>, AppError> {
-    Ok(Json(archive::card(&s.db, caller(auth), id).await?))
+    Ok(Json(archive::card(&s.db, Caller::from(&auth), id).await?))
 }
 
 async fn conflicts(
     auth: Auth,
     State(s): State<AppState>,
 ) -> Result<Json<Vec<CustomerConflicts>>, AppError> {
-    Ok(Json(archive::conflicts(&s.db, caller(auth)).await?))
+    Ok(Json(archive::conflicts(&s.db, Caller::from(&auth)).await?))
 }
 
 /// Body of `POST /api/v1/customers/{id}/resolve`.
@@ -133,7 +125,7 @@ async fn resolve(
     }
     archive::resolve(
         &s.db,
-        caller(auth),
+        Caller::from(&auth),
         id,
         b.path,
         b.value,

@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::extract::{Json, StrictJson};
 use crate::rules;
 use crate::state::AppState;
-use crate::sync::Caller;
+use crate::caller::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -36,14 +36,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/followups", get(followups))
         .route("/reviews/due", get(reviews_due))
         .route("/customers/{id}/review", post(review))
-}
-
-fn caller(auth: &Auth) -> Caller {
-    Caller {
-        login: auth.login.clone(),
-        role: auth.role,
-        device_id: auth.device_id.to_string(),
-    }
 }
 
 /// Query parameters the report routes share.
@@ -70,7 +62,7 @@ async fn settings(
     auth: Auth,
     State(s): State<AppState>,
 ) -> Result<Json<VersionedSettings>, AppError> {
-    Ok(Json(rules::settings(&s.db, &caller(&auth)).await?))
+    Ok(Json(rules::settings(&s.db, &Caller::from(&auth)).await?))
 }
 
 async fn set_settings(
@@ -79,7 +71,7 @@ async fn set_settings(
     StrictJson(body): StrictJson<Settings>,
 ) -> Result<Json<VersionedSettings>, AppError> {
     Ok(Json(
-        rules::set_settings(&s.db, &caller(&auth), body).await?,
+        rules::set_settings(&s.db, &Caller::from(&auth), body).await?,
     ))
 }
 
@@ -97,7 +89,7 @@ async fn credit_requests(
         None
     };
     Ok(Json(
-        rules::credit_requests(&s.db, caller(&auth), waiting_for).await?,
+        rules::credit_requests(&s.db, Caller::from(&auth), waiting_for).await?,
     ))
 }
 
@@ -110,7 +102,7 @@ async fn decide(
     Ok(Json(
         rules::decide(
             &s.db,
-            caller(&auth),
+            Caller::from(&auth),
             auth.position,
             customer,
             request,
@@ -128,7 +120,7 @@ async fn grades(
 ) -> Result<Json<Vec<GradeRow>>, AppError> {
     let day = f.day()?;
     Ok(Json(
-        rules::grade_table(&s.db, caller(&auth), f.salesperson, day).await?,
+        rules::grade_table(&s.db, Caller::from(&auth), f.salesperson, day).await?,
     ))
 }
 
@@ -150,7 +142,7 @@ async fn apply_grades(
     }
     .day()?;
     Ok(Json(
-        rules::apply_grades(&s.db, caller(&auth), day, clock::now_ms()).await?,
+        rules::apply_grades(&s.db, Caller::from(&auth), day, clock::now_ms()).await?,
     ))
 }
 
@@ -161,7 +153,7 @@ async fn warnings(
 ) -> Result<Json<Vec<Warning>>, AppError> {
     let day = f.day()?;
     Ok(Json(
-        rules::warnings(&s.db, caller(&auth), f.salesperson, day).await?,
+        rules::warnings(&s.db, Caller::from(&auth), f.salesperson, day).await?,
     ))
 }
 
@@ -171,7 +163,7 @@ async fn complaints(
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<ComplaintMonth>>, AppError> {
     Ok(Json(
-        rules::complaint_stats(&s.db, caller(&auth), f.salesperson).await?,
+        rules::complaint_stats(&s.db, Caller::from(&auth), f.salesperson).await?,
     ))
 }
 
@@ -182,7 +174,7 @@ async fn daily(
 ) -> Result<Json<DailyReport>, AppError> {
     let day = f.day()?;
     let who = f.salesperson.filter(|s| !s.trim().is_empty());
-    Ok(Json(rules::daily(&s.db, caller(&auth), who, day).await?))
+    Ok(Json(rules::daily(&s.db, Caller::from(&auth), who, day).await?))
 }
 
 /// A follow-up due, with whose it is.
@@ -199,7 +191,7 @@ async fn followups(
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<serde_json::Value>>, AppError> {
     let day = f.day()?;
-    let rows = rules::followups(&s.db, caller(&auth), f.salesperson, day).await?;
+    let rows = rules::followups(&s.db, Caller::from(&auth), f.salesperson, day).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(salesperson, planned)| {
@@ -220,7 +212,7 @@ async fn reviews_due(
 ) -> Result<Json<Vec<ReviewDue>>, AppError> {
     let day = f.day()?;
     Ok(Json(
-        rules::review_due(&s.db, caller(&auth), f.salesperson, day).await?,
+        rules::review_due(&s.db, Caller::from(&auth), f.salesperson, day).await?,
     ))
 }
 
@@ -230,6 +222,6 @@ async fn review(
     Path(id): Path<String>,
     StrictJson(body): StrictJson<ReviewRequest>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    rules::review(&s.db, caller(&auth), id, body, clock::now_ms()).await?;
+    rules::review(&s.db, Caller::from(&auth), id, body, clock::now_ms()).await?;
     Ok(Json(serde_json::json!({"ok": true})))
 }

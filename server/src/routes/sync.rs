@@ -12,7 +12,8 @@ use crate::clock;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
-use crate::sync::{self, Caller};
+use crate::caller::Caller;
+use crate::sync;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/sync", post(sync_handler))
@@ -24,11 +25,7 @@ async fn sync_handler(
     Json(req): Json<SyncRequest>,
 ) -> Result<axum::Json<SyncResponse>, AppError> {
     let pushed = req.push.len();
-    let caller = Caller {
-        login: auth.login,
-        role: auth.role,
-        device_id: auth.device_id.to_string(),
-    };
+    let caller = Caller::from(&auth);
     let (mut resp, upto) = sync::sync(&state.db, caller, req, clock::now_ms()).await?;
     // Zero-loss mode: a push is acknowledged only once the backup node holds
     // it; until then the laptop keeps it marked unsent and sends it again.

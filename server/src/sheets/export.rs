@@ -6,7 +6,7 @@ use crm_shared::day::Day;
 
 use super::{Cell, Table};
 use crate::db::{Db, ListFilter};
-use crate::sync::{Caller, SyncError};
+use crate::caller::{Caller, ServiceError};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub async fn table(
     kind: Kind,
     salesperson: Option<String>,
     day: Day,
-) -> Result<Table, SyncError> {
+) -> Result<Table, ServiceError> {
     Ok(match kind {
         Kind::Customers => {
             let rows = crate::archive::list(

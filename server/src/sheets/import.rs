@@ -24,7 +24,7 @@ use super::{SheetError, Table};
 use crate::archive::Salespeople;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
-use crate::sync::SyncError;
+use crate::caller::ServiceError;
 
 /// What would happen to one row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -285,7 +285,7 @@ fn work(
     file_name: &str,
     by: &str,
     reassign: bool,
-) -> Result<(ImportPlan, Vec<(PlannedRow, Customer, bool)>), SyncError> {
+) -> Result<(ImportPlan, Vec<(PlannedRow, Customer, bool)>), ServiceError> {
     let (rows, unknown) = rows_of(table)?;
     let people = Salespeople::load(conn)?;
     let actor = ActorId::random();
@@ -421,7 +421,7 @@ pub async fn plan(
     file_name: String,
     by: String,
     reassign: bool,
-) -> Result<ImportPlan, SyncError> {
+) -> Result<ImportPlan, ServiceError> {
     db.read_with(move |conn| Ok(work(conn, &table, &file_name, &by, reassign)?.0))
         .await
 }
@@ -438,7 +438,7 @@ pub async fn commit(
     create_anyway: Vec<usize>,
     all_duplicates: bool,
     reassign: bool,
-) -> Result<(ImportPlan, ImportOutcome), SyncError> {
+) -> Result<(ImportPlan, ImportOutcome), ServiceError> {
     db.write_with(move |tx| {
         let (plan, cards) = work(tx, &table, &file_name, &by, reassign)?;
         if !plan.errors.is_empty() {
@@ -472,7 +472,7 @@ pub async fn commit(
                         continue;
                     }
                     let doc = CustomerDoc::create(&card, actor.clone(), &note, now)
-                        .map_err(|e| SyncError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
+                        .map_err(|e| ServiceError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
                     let bytes = doc.save();
                     docs::store(
                         tx,
@@ -491,8 +491,8 @@ pub async fn commit(
                     let mut doc = CustomerDoc::load(&stored.bytes, actor.clone())
                         .map_err(|e| DbError::Corrupt(format!("客户 {}:{e}", row.id)))?;
                     doc.update(&card, &note, now)
-                        .map_err(|e| SyncError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
-                    let caller = crate::sync::Caller {
+                        .map_err(|e| ServiceError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
+                    let caller = crate::caller::Caller {
                         login: by.clone(),
                         role: crm_shared::codes::Role::Clerk,
                         device_id: "导入".into(),

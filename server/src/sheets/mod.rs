@@ -47,11 +47,11 @@ impl From<SheetError> for crate::error::AppError {
     }
 }
 
-impl From<SheetError> for crate::sync::SyncError {
+impl From<SheetError> for crate::caller::ServiceError {
     fn from(e: SheetError) -> Self {
         match e {
-            SheetError::Write(m) => crate::sync::SyncError::Db(crate::db::DbError::Corrupt(m)),
-            other => crate::sync::SyncError::BadRequest(other.to_string()),
+            SheetError::Write(m) => crate::caller::ServiceError::Db(crate::db::DbError::Corrupt(m)),
+            other => crate::caller::ServiceError::BadRequest(other.to_string()),
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crm_server::auth::PasswordHash;
+use crm_server::credentials::hash_password;
 use crm_server::config::{DataDir, Limits};
 use crm_server::db::{Db, NewUser};
 use crm_server::{AppState, TlsConfig};
@@ -103,7 +103,7 @@ impl TestServer {
                 login: login.into(),
                 display_name: name.into(),
                 role,
-                password_hash: PasswordHash::new(password.into()).await.unwrap(),
+                password_hash: hash_password(password.into()).await.unwrap(),
                 password_expires_at: None,
                 position: None,
             })
