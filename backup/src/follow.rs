@@ -169,7 +169,7 @@ pub fn run(
             caught_up = false;
             continue;
         }
-        let now = crm_client::store::now_millis();
+        let now = crm_client::clock::now_millis();
         let (entries, docs) = (resp.entries.len(), resp.docs.len());
         match store.apply(&resp, now) {
             Ok(after) => {

@@ -304,7 +304,7 @@ fn status(dir: &Path, offline: bool, json: bool) -> anyhow::Result<()> {
     let pos = store.position()?;
     let (documents, log_entries) = store.counts()?;
     let link = store.link()?;
-    let now = crm_client::store::now_millis();
+    let now = crm_client::clock::now_millis();
     let (server_view, server_unreachable) = match &link {
         _ if offline => (None, None),
         Some(l) => match link::client(l).and_then(|c| c.get::<ServerStatus>("/status", None)) {

@@ -15,11 +15,12 @@ use crm_shared::note::Action;
 use crm_shared::{edit, labels, Error as DomainError};
 
 use crate::cli_rules as rules;
+use crate::clock::now_millis;
 use crate::error::{Result, StoreError};
 use crate::net::{NetError, Trust};
 use crate::render;
 use crate::session;
-use crate::store::{now_millis, Store};
+use crate::store::Store;
 
 /// 客户档案 — 业务员的离线客户档案。
 #[derive(Debug, Parser)]

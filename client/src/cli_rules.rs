@@ -15,7 +15,8 @@ use crm_shared::note::Action;
 use crm_shared::{credit, grading, reports, warnings, Error};
 
 use crate::cli::JsonFlag;
-use crate::store::{now_millis, Store};
+use crate::clock::now_millis;
+use crate::store::Store;
 use crate::Result;
 
 fn today() -> Day {

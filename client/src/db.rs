@@ -209,6 +209,17 @@ pub struct StoredDoc {
     pub snapshot_bytes: i64,
 }
 
+impl StoredDoc {
+    /// What storage holds, for `crm_shared::storage::next_write`.
+    pub fn shape(&self) -> crm_shared::storage::Shape {
+        crm_shared::storage::Shape {
+            chunk_count: self.chunk_count,
+            chunk_bytes: self.chunk_bytes,
+            snapshot_bytes: self.snapshot_bytes,
+        }
+    }
+}
+
 /// Loads a document's bytes, or `None` if there is no such document.
 pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDoc>> {
     let head = conn

@@ -19,7 +19,8 @@ use crm_shared::{access, labels};
 use crate::error::{Result, StoreError};
 use rayon::prelude::*;
 
-use crate::store::{now_millis, prepare_upsert, Store, Upsert};
+use crate::clock::now_millis;
+use crate::store::{prepare_upsert, Store, Upsert};
 
 /// Customers written per transaction.
 pub const BATCH: usize = 100;

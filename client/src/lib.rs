@@ -9,6 +9,7 @@
 //! - [`session`]: `crm login`: the server, its trust and this device's token.
 
 pub mod aside;
+pub mod clock;
 pub mod db;
 pub mod error;
 pub mod import;

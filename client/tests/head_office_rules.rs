@@ -86,7 +86,7 @@ fn file_request(laptop: &Laptop, customer: &str, id: &str, proposed: i64, reason
             c.credit_requests.insert(
                 id.into(),
                 CreditRequest {
-                    at: crm_client::store::now_millis(),
+                    at: crm_client::clock::now_millis(),
                     by: "zhang".into(),
                     current: c.credit.limit,
                     proposed,

@@ -15,9 +15,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Kind};
-use crate::credentials::{check_new_password, hash_password, CredentialError};
 use crate::clock::{days_ms, local_minutes, now_ms};
 use crate::config::DataDir;
+use crate::credentials::{check_new_password, hash_password, CredentialError};
 use crate::db::{Db, DbError, Device, NewUser, User};
 
 /// Environment variable holding a password for `user add` / `user passwd`.

@@ -8,11 +8,12 @@ use serde::Serialize;
 use crm_shared::access;
 use crm_shared::document::{Conflict, HistoryEntry};
 use crm_shared::note::{Action, ChangeNote};
+use crm_shared::storage;
 use crm_shared::{ActorId, Customer, CustomerDoc};
 
+use crate::caller::{Caller, ServiceError};
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, Projection};
-use crate::caller::{Caller, ServiceError};
 
 /// A customer's card with its history and open conflicts.
 #[derive(Debug, Serialize)]
@@ -240,7 +241,8 @@ pub async fn edit(
             card = crm_shared::edit::set_text(&card, &path, &value)
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         }
-        crm_shared::validate::customer(&card).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        crm_shared::validate::customer(&card)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason));
         let changes = doc
             .update(&card, &note, now)
@@ -282,19 +284,7 @@ pub(crate) fn commit_change(
     caller: &Caller,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let chunk = doc.save_after(&stored.heads);
-    let whole;
-    let bytes = if crm_shared::document::should_compact(
-        stored.chunk_count,
-        stored.chunk_bytes,
-        stored.snapshot_bytes,
-        chunk.len(),
-    ) {
-        whole = doc.save();
-        docs::Bytes::Snapshot(&whole)
-    } else {
-        docs::Bytes::Append(&chunk)
-    };
+    let write = storage::next_write(doc, Some((stored.shape(), &stored.heads)), None);
     let origin = Origin {
         login: &caller.login,
         device_id: Some(&caller.device_id),
@@ -306,7 +296,7 @@ pub(crate) fn commit_change(
     docs::store(
         tx,
         id,
-        bytes,
+        &write,
         &doc.heads(),
         &Projection::of(doc.card(), doc.conflicts().len()),
         &origin,
@@ -386,11 +376,10 @@ pub async fn import(
         match (&salesperson, &rec.salesperson) {
             (Some(s), _) => rec.salesperson = Some(s.clone()),
             (None, Some(typed)) => {
-                rec.salesperson = Some(
-                    people
-                        .resolve(typed)
-                        .map_err(|e| ServiceError::BadRequest(format!("第 {line} 行:业务员:{e}")))?,
-                )
+                rec.salesperson =
+                    Some(people.resolve(typed).map_err(|e| {
+                        ServiceError::BadRequest(format!("第 {line} 行:业务员:{e}"))
+                    })?)
             }
             (None, None) => {}
         }
@@ -473,12 +462,7 @@ pub async fn import(
                     } else {
                         report.updated += 1;
                     }
-                    let bytes = if b.snapshot {
-                        docs::Bytes::Snapshot(&b.bytes)
-                    } else {
-                        docs::Bytes::Append(&b.bytes)
-                    };
-                    docs::store(tx, &b.id, bytes, &b.heads, &b.projection, &origin)?;
+                    docs::store(tx, &b.id, &b.write, &b.heads, &b.projection, &origin)?;
                 }
                 Ok::<_, ServiceError>(report)
             })
@@ -500,9 +484,8 @@ struct Built {
     id: String,
     /// A new customer (else an update).
     created: bool,
-    /// `bytes` are a whole snapshot (else a chunk to append).
-    snapshot: bool,
-    bytes: Vec<u8>,
+    /// What to store.
+    write: storage::Write,
     heads: Vec<crm_shared::ChangeHash>,
     projection: Projection,
 }
@@ -578,27 +561,15 @@ fn build(
     if !changed {
         return Ok((None, moved));
     }
-    let (snapshot, bytes) = match &stored {
-        None => (true, doc.save()),
-        Some(s) => {
-            let chunk = doc.save_after(&s.heads);
-            if crm_shared::document::should_compact(
-                s.chunk_count,
-                s.chunk_bytes,
-                s.snapshot_bytes,
-                chunk.len(),
-            ) {
-                (true, doc.save())
-            } else {
-                (false, chunk)
-            }
-        }
-    };
+    let write = storage::next_write(
+        &doc,
+        stored.as_ref().map(|s| (s.shape(), s.heads.as_slice())),
+        None,
+    );
     let built = Built {
         id: doc.card().id.clone(),
         created,
-        snapshot,
-        bytes,
+        write,
         heads: doc.heads(),
         projection: Projection::of(doc.card(), doc.conflicts().len()),
     };

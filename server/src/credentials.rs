@@ -57,7 +57,10 @@ pub async fn hash_password(password: String) -> Result<PasswordHash, CredentialE
 
 /// Checks `password` against `hash` on a blocking thread. A malformed
 /// stored hash counts as a mismatch (and is logged).
-pub async fn verify_password(hash: PasswordHash, password: String) -> Result<bool, CredentialError> {
+pub async fn verify_password(
+    hash: PasswordHash,
+    password: String,
+) -> Result<bool, CredentialError> {
     let _slot = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
         .await
         .map_err(|_| CredentialError::Busy)?

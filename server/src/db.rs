@@ -30,7 +30,6 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use uuid::Uuid;
 
-
 /// The schema, oldest first. Append only; never edit an entry (see module docs).
 pub(crate) const MIGRATIONS: &[M<'static>] = &[
     // 1: users and their devices.
@@ -476,8 +475,6 @@ pub struct Counts {
 #[derive(Clone)]
 pub struct Db {
     pool: std::sync::Arc<pool::Pool>,
-    docs: std::sync::Arc<crate::doc_cache::DocCache>,
-    pushes: std::sync::Arc<crate::push_group::PushQueue>,
 }
 
 impl std::fmt::Debug for Db {
@@ -496,19 +493,7 @@ impl Db {
             .map_err(|e| DbError::Task(e.to_string()))??;
         Ok(Db {
             pool: std::sync::Arc::new(pool),
-            docs: std::sync::Arc::new(crate::doc_cache::DocCache::new()),
-            pushes: Default::default(),
         })
-    }
-
-    /// The loaded documents the sync engine keeps between requests.
-    pub(crate) fn doc_cache(&self) -> std::sync::Arc<crate::doc_cache::DocCache> {
-        self.docs.clone()
-    }
-
-    /// Pushes waiting for the writer (see [`crate::push_group`]).
-    pub(crate) fn push_queue(&self) -> std::sync::Arc<crate::push_group::PushQueue> {
-        self.pushes.clone()
     }
 
     /// Runs `f` in one writer transaction, with the caller's error type;

@@ -25,9 +25,9 @@ use crm_shared::warnings::{self, Warning};
 use crm_shared::Customer;
 
 use crate::archive::{commit_change, load_visible, may_read};
+use crate::caller::{Caller, ServiceError};
 use crate::db::documents as docs;
 use crate::db::{Db, DbError};
-use crate::caller::{Caller, ServiceError};
 
 /// Whose customers a report covers: head office may name a salesperson or
 /// take everyone; a salesperson always gets their own.
@@ -137,7 +137,9 @@ pub async fn decide(
         )));
     }
     if body.comment.chars().count() > 2000 {
-        return Err(ServiceError::BadRequest("审核意见不能超过 2000 个字符".into()));
+        return Err(ServiceError::BadRequest(
+            "审核意见不能超过 2000 个字符".into(),
+        ));
     }
     db.write_with(move |tx| {
         let chain = docs::settings(tx)?.settings.credit_chain;
@@ -395,7 +397,9 @@ pub async fn review(
         )));
     }
     if body.notes.chars().count() > 2000 {
-        return Err(ServiceError::BadRequest("审查意见不能超过 2000 个字符".into()));
+        return Err(ServiceError::BadRequest(
+            "审查意见不能超过 2000 个字符".into(),
+        ));
     }
     db.write_with(move |tx| {
         let (mut doc, stored) = load_visible(tx, &caller, &id)?;

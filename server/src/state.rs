@@ -15,6 +15,8 @@ use crate::db::Db;
 pub struct AppState {
     /// The server's store.
     pub db: Db,
+    /// The sync engine: pushes waiting for the writer, documents kept loaded.
+    pub sync: crate::sync::SyncEngine,
     /// Request and connection limits.
     pub limits: Limits,
     /// The backup node's progress, and zero-loss mode.
@@ -129,6 +131,7 @@ impl AppState {
     /// State over an open database, with the given limits.
     pub fn new(db: Db, limits: Limits) -> AppState {
         AppState {
+            sync: crate::sync::SyncEngine::new(db.clone()),
             db,
             limits,
             backup: Arc::new(BackupHub::default()),

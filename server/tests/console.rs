@@ -8,9 +8,9 @@
 mod common;
 
 use common::TestServer;
+use crm_server::caller::Caller;
 use crm_server::credentials::hash_password;
 use crm_server::db::NewUser;
-use crm_server::caller::Caller;
 use crm_shared::codes::{CustomerKind, Nature, Position, Role, Tier};
 use crm_shared::customer::{Contact, CreditRequest, Evaluation, Sale, Violation};
 use crm_shared::note::{Action, ChangeNote};

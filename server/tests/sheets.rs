@@ -4,8 +4,8 @@
 mod common;
 
 use common::TestServer;
-use crm_server::sheets::{export, import, table, Cell, Format, Table};
 use crm_server::caller::Caller;
+use crm_server::sheets::{export, import, table, Cell, Format, Table};
 use crm_shared::codes::Role;
 use crm_shared::day::Day;
 

@@ -522,22 +522,6 @@ fn read_card(root: &automerge::hydrate::Value) -> Result<(Customer, Vec<String>)
     Ok((card, conflicted))
 }
 
-/// Appended change chunks allowed after a snapshot before it is rewritten.
-pub const MAX_CHUNKS: i64 = 32;
-
-/// The storage rule both sides follow: a document is kept as a compressed
-/// snapshot plus appended change chunks, and the next write stores a fresh
-/// snapshot instead of appending once the chunks would outnumber
-/// [`MAX_CHUNKS`] or outweigh the snapshot.
-pub fn should_compact(
-    chunk_count: i64,
-    chunk_bytes: i64,
-    snapshot_bytes: i64,
-    next_chunk: usize,
-) -> bool {
-    chunk_count + 1 > MAX_CHUNKS || chunk_bytes + next_chunk as i64 > snapshot_bytes
-}
-
 /// The changes in a saved document after `heads`, without reading the card:
 /// what a laptop pushes to a server that already has `heads`.
 pub fn changes_after(bytes: &[u8], heads: &[ChangeHash]) -> Result<Vec<u8>> {

@@ -7,7 +7,8 @@
 //!
 //! - [`customer`]: the card and its records (the document schema).
 //! - [`codes`]: closed vocabularies with codes and Chinese labels.
-//! - [`document`]: one customer = one automerge document.
+//! - [`document`]: one customer = one automerge document; [`storage`]: how
+//!   it is kept in a database (snapshot plus chunks), on every side alike.
 //! - [`diff`], [`note`]: what a change touched, and who made it and why.
 //! - [`rebase`]: changes recorded again under a fresh actor, when a copy
 //!   of a store went back in time.
@@ -40,6 +41,7 @@ pub mod pinyin;
 pub mod rebase;
 pub mod reports;
 pub mod settings;
+pub mod storage;
 pub mod summary;
 pub mod sync;
 pub mod validate;

@@ -363,7 +363,7 @@ async fn head_office_works_through_the_console() {
                 c.credit_requests.insert(
                     "cr1".into(),
                     CreditRequest {
-                        at: crm_client::store::now_millis(),
+                        at: crm_client::clock::now_millis(),
                         by: "zhang".into(),
                         current: None,
                         proposed: 800_000,

@@ -35,11 +35,11 @@ use sha2::{Digest, Sha256};
 use crm_shared::api::LoginRequest;
 use crm_shared::codes::{Position, Role};
 
+use crate::caller::Caller;
 use crate::credentials::token_hash;
 use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::state::AppState;
-use crate::caller::Caller;
 
 pub use layout::Lang;
 

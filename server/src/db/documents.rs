@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crm_shared::customer::CreditRequest;
 use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_blob};
 use crm_shared::settings::Settings;
+use crm_shared::storage::{self, Write};
 use crm_shared::summary::{rules_card, search_text, CustomerSummary};
 use crm_shared::sync::{Lineage, VersionedSettings};
 use crm_shared::{ChangeHash, Customer};
@@ -76,6 +77,17 @@ pub(crate) struct Stored {
     pub heads: Vec<ChangeHash>,
 }
 
+impl Stored {
+    /// What storage holds, for [`storage::next_write`].
+    pub fn shape(&self) -> storage::Shape {
+        storage::Shape {
+            chunk_count: self.chunk_count,
+            chunk_bytes: self.chunk_bytes,
+            snapshot_bytes: self.snapshot_bytes,
+        }
+    }
+}
+
 /// Loads document `id`.
 pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stored>> {
     let head = conn
@@ -129,14 +141,6 @@ pub(crate) fn salesperson(conn: &Connection, id: &str) -> rusqlite::Result<Optio
         .optional()
 }
 
-/// How a document's new state is written.
-pub(crate) enum Bytes<'a> {
-    /// Replace snapshot and chunks.
-    Snapshot(&'a [u8]),
-    /// Append a chunk.
-    Append(&'a [u8]),
-}
-
 /// Who made an update, for the log.
 pub(crate) struct Origin<'a> {
     pub login: &'a str,
@@ -150,7 +154,7 @@ pub(crate) struct Origin<'a> {
 pub(crate) fn store(
     tx: &Transaction,
     id: &str,
-    bytes: Bytes,
+    write: &Write,
     heads: &[ChangeHash],
     p: &Projection,
     origin: &Origin,
@@ -162,8 +166,8 @@ pub(crate) fn store(
     )?
     .execute(params![id, heads, summary.salesperson, origin.login, origin.device_id, origin.at])?;
     let seq = tx.last_insert_rowid();
-    match bytes {
-        Bytes::Snapshot(b) => {
+    match write {
+        Write::Snapshot(b) => {
             tx.prepare_cached(
                 "INSERT INTO documents (id, snapshot, heads, chunk_count, chunk_bytes, seq, salesperson, updated_at)
                  VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)
@@ -175,7 +179,7 @@ pub(crate) fn store(
             tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
                 .execute([id])?;
         }
-        Bytes::Append(b) => {
+        Write::Append { chunk: b, .. } => {
             tx.prepare_cached(
                 "INSERT INTO doc_chunks (doc_id, seq, data)
                  VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",

@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use crate::archive::{self, CardView, CustomerConflicts};
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::clock;
 use crate::error::AppError;
 use crate::extract::{Json, StrictJson};
 use crate::state::AppState;
-use crate::caller::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -81,7 +81,8 @@ async fn list(
         status: blank(q.status),
         tier: blank(q.tier),
     };
-    let mut customers = archive::list(&s.db, Caller::from(&auth), filter, q.offset, limit + 1).await?;
+    let mut customers =
+        archive::list(&s.db, Caller::from(&auth), filter, q.offset, limit + 1).await?;
     let more = customers.len() > limit;
     customers.truncate(limit);
     Ok(Json(Page {

@@ -16,12 +16,12 @@ use crm_shared::sync::VersionedSettings;
 use crm_shared::warnings::Warning;
 
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::clock;
 use crate::error::AppError;
 use crate::extract::{Json, StrictJson};
 use crate::rules;
 use crate::state::AppState;
-use crate::caller::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -174,7 +174,9 @@ async fn daily(
 ) -> Result<Json<DailyReport>, AppError> {
     let day = f.day()?;
     let who = f.salesperson.filter(|s| !s.trim().is_empty());
-    Ok(Json(rules::daily(&s.db, Caller::from(&auth), who, day).await?))
+    Ok(Json(
+        rules::daily(&s.db, Caller::from(&auth), who, day).await?,
+    ))
 }
 
 /// A follow-up due, with whose it is.

@@ -8,12 +8,11 @@ use axum::Router;
 use crm_shared::sync::{SyncRequest, SyncResponse};
 
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::clock;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
-use crate::caller::Caller;
-use crate::sync;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/sync", post(sync_handler))
@@ -26,7 +25,7 @@ async fn sync_handler(
 ) -> Result<axum::Json<SyncResponse>, AppError> {
     let pushed = req.push.len();
     let caller = Caller::from(&auth);
-    let (mut resp, upto) = sync::sync(&state.db, caller, req, clock::now_ms()).await?;
+    let (mut resp, upto) = state.sync.sync(caller, req, clock::now_ms()).await?;
     // Zero-loss mode: a push is acknowledged only once the backup node holds
     // it; until then the laptop keeps it marked unsent and sends it again.
     if state.backup.zero_loss()

@@ -5,8 +5,8 @@
 use crm_shared::day::Day;
 
 use super::{Cell, Table};
-use crate::db::{Db, ListFilter};
 use crate::caller::{Caller, ServiceError};
+use crate::db::{Db, ListFilter};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,9 +22,9 @@ use crm_shared::{ActorId, Customer, CustomerDoc};
 use super::columns::{self, Field};
 use super::{SheetError, Table};
 use crate::archive::Salespeople;
+use crate::caller::ServiceError;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
-use crate::caller::ServiceError;
 
 /// What would happen to one row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -473,11 +473,10 @@ pub async fn commit(
                     }
                     let doc = CustomerDoc::create(&card, actor.clone(), &note, now)
                         .map_err(|e| ServiceError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
-                    let bytes = doc.save();
                     docs::store(
                         tx,
                         &row.id,
-                        docs::Bytes::Snapshot(&bytes),
+                        &crm_shared::storage::Write::Snapshot(doc.save()),
                         &doc.heads(),
                         &Projection::of(doc.card(), 0),
                         &origin,

@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crm_server::credentials::hash_password;
 use crm_server::config::{DataDir, Limits};
+use crm_server::credentials::hash_password;
 use crm_server::db::{Db, NewUser};
 use crm_server::{AppState, TlsConfig};
 use crm_shared::api::{ErrorBody, LoginRequest, LoginResponse};

@@ -1,61 +1,32 @@
-//! The laptop's local store: customer documents in one SQLite file, and the
-//! query projection kept beside them in the same transactions.
-//!
-//! Every write is one SQLite transaction that stores the document change and
-//! its projected row together, committed with `synchronous = FULL` before the
-//! caller reports success: what a command said was saved survives kill -9
-//! and power loss.
+//! The laptop's half of sync: which local changes to push, storing the
+//! server's answer in one transaction, the customers set aside, and the
+//! lineage of this laptop's actor. The loop that exchanges requests is
+//! `crate::sync`; this is what it stores and reads.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use automerge::{ActorId, ChangeHash};
 use rayon::prelude::*;
 use rusqlite::Connection;
 
-use crm_shared::diff::FieldChange;
 use crm_shared::document::{heads_from_blob as heads_of, heads_to_blob as heads_bytes};
-use crm_shared::document::{Conflict, HistoryEntry};
-use crm_shared::note::{Action, ChangeNote};
-use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::summary::CustomerSummary;
 use crm_shared::sync::{
     heads_from_hex, heads_to_hex, Blob, DocHeads, DocPush, Lineage, RefusalKind, SyncRequest,
     SyncResponse,
 };
-use crm_shared::{Customer, CustomerDoc};
+use crm_shared::CustomerDoc;
 
+use super::write::PendingWrite;
+use super::{Profile, Store};
 use crate::aside::Kind as AsideKind;
+use crate::clock::now_millis;
 use crate::db;
 use crate::error::{Result, StoreError};
 
 /// Pending documents read and prepared at once for a push: enough to keep
 /// every core busy, few enough that memory stays flat.
 const PUSH_CHUNK: usize = 16;
-
-/// File name of the store inside the data directory.
-pub const STORE_FILE: &str = "crm.sqlite3";
-
-/// Who works on this laptop.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    /// Login, recorded as the author of every change.
-    pub user: String,
-    /// Name shown to people.
-    pub display_name: String,
-    /// Automerge actor of this laptop's changes.
-    pub actor: ActorId,
-}
-
-/// The open local store.
-pub struct Store {
-    conn: Connection,
-    profile: Profile,
-}
-
-/// Milliseconds since the epoch, now.
-pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 fn bad_server(id: &str) -> StoreError {
     crm_shared::Error::Corrupt(format!("服务器发来的客户 {id} 数据无效")).into()
@@ -90,319 +61,9 @@ pub struct SyncApplied {
 }
 
 impl Store {
-    /// Path of the store file in `dir`.
-    pub fn file(dir: &Path) -> PathBuf {
-        dir.join(STORE_FILE)
-    }
-
-    /// Creates the profile for `user` (or reopens it if it is already theirs).
-    pub fn init(dir: &Path, user: &str, display_name: &str) -> Result<Store> {
-        crm_shared::validate::check_id("user", user)?;
-        Self::check_dir(dir)?;
-        std::fs::create_dir_all(dir)?;
-        let conn = db::open(&Self::file(dir))?;
-        if let Some(existing) = db::meta_get(&conn, "user")? {
-            if existing != user {
-                return Err(StoreError::AlreadyInitialised(existing));
-            }
-        } else {
-            let tx = conn.unchecked_transaction()?;
-            db::meta_set(&tx, "user", user)?;
-            db::meta_set(&tx, "actor", &ActorId::random().to_hex_string())?;
-            tx.commit()?;
-        }
-        db::meta_set(&conn, "display_name", display_name)?;
-        Self::from_conn(conn)
-    }
-
-    /// Opens the store in `dir`; fails if `crm init` has not been run there.
-    pub fn open(dir: &Path) -> Result<Store> {
-        Self::check_dir(dir)?;
-        let file = Self::file(dir);
-        if !file.exists() {
-            return Err(StoreError::NotInitialised);
-        }
-        Self::from_conn(db::open(&file)?)
-    }
-
-    /// Refuses a data directory that is a file (CRM_HOME set to the store
-    /// file itself, or to some other file), saying what that file is.
-    fn check_dir(dir: &Path) -> Result<()> {
-        if dir.exists() && !dir.is_dir() {
-            return Err(StoreError::NotADirectory {
-                path: dir.to_path_buf(),
-                what: db::identify(dir)?,
-            });
-        }
-        Ok(())
-    }
-
-    fn from_conn(conn: Connection) -> Result<Store> {
-        let user = db::meta_get(&conn, "user")?.ok_or(StoreError::NotInitialised)?;
-        let actor = db::meta_get(&conn, "actor")?.ok_or(StoreError::NotInitialised)?;
-        let actor = ActorId::try_from(actor.as_str())
-            .map_err(|e| crm_shared::Error::Corrupt(format!("本机 actor 无效:{e}")))?;
-        let display_name = db::meta_get(&conn, "display_name")?.unwrap_or_else(|| user.clone());
-        Ok(Store {
-            conn,
-            profile: Profile {
-                user,
-                display_name,
-                actor,
-            },
-        })
-    }
-
-    /// The SQLite connection, for modules keeping values in `meta`.
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// This laptop's profile.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
-    /// A note authored by the local user.
-    pub fn note(&self, action: Action, reason: Option<&str>) -> ChangeNote {
-        ChangeNote::new(&self.profile.user, action).with_reason(reason)
-    }
-
-    fn load(&self, id: &str) -> Result<(CustomerDoc, db::StoredDoc)> {
-        let stored =
-            db::doc_load(&self.conn, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
-        Ok((doc, stored))
-    }
-
-    /// Writes `doc` and its projection inside `tx`; `stored` is what storage
-    /// holds now (with the heads it was loaded at), `None` for a new document.
-    fn persist(
-        tx: &rusqlite::Transaction,
-        doc: &CustomerDoc,
-        card: &Customer,
-        stored: Option<(&db::StoredDoc, &[ChangeHash])>,
-        now: i64,
-    ) -> Result<()> {
-        PendingWrite::prepare(doc, card, stored).commit(tx, now)
-    }
-
-    /// Existing customers that look like `c`: same name, same phone, or same tax number.
-    pub fn possible_duplicates(&self, c: &Customer) -> Result<Vec<CustomerSummary>> {
-        let mut found: Vec<CustomerSummary> = Vec::new();
-        let mut probes = vec![c.name.clone()];
-        probes.extend(
-            c.contacts
-                .values()
-                .flat_map(|k| [k.mobile.clone(), k.phone.clone()]),
-        );
-        probes.push(c.billing.tax_no.clone());
-        for p in probes.into_iter().filter(|p| p.chars().count() >= 2) {
-            for s in db::search(&self.conn, &p)? {
-                let same = s.name == c.name || {
-                    let other = self.get(&s.id)?;
-                    (!c.billing.tax_no.is_empty() && other.billing.tax_no == c.billing.tax_no)
-                        || other.contacts.values().any(|k| {
-                            c.contacts.values().any(|m| {
-                                (!m.mobile.is_empty() && m.mobile == k.mobile)
-                                    || (!m.phone.is_empty() && m.phone == k.phone)
-                            })
-                        })
-                };
-                if same && s.id != c.id && !found.iter().any(|f| f.id == s.id) {
-                    found.push(s);
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Stores a new customer. Fails if the id exists or, unless
-    /// `allow_duplicate`, if it looks like an existing customer.
-    pub fn create(&mut self, c: &Customer, allow_duplicate: bool) -> Result<()> {
-        if db::doc_exists(&self.conn, &c.id)? {
-            return Err(StoreError::Exists(c.id.clone()));
-        }
-        if !allow_duplicate {
-            let dups = self.possible_duplicates(c)?;
-            if !dups.is_empty() {
-                let list = dups
-                    .iter()
-                    .map(|d| format!("{} {}", d.id, d.name))
-                    .collect::<Vec<_>>()
-                    .join("、");
-                return Err(StoreError::Duplicate(list));
-            }
-        }
-        let now = now_millis();
-        let doc = CustomerDoc::create(
-            c,
-            self.profile.actor.clone(),
-            &self.note(Action::Create, None),
-            now,
-        )?;
-        let tx = self.conn.transaction()?;
-        Self::persist(&tx, &doc, c, None, now)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The card of customer `id`.
-    pub fn get(&self, id: &str) -> Result<Customer> {
-        Ok(self.load(id)?.0.customer()?)
-    }
-
-    /// Applies `edit` to customer `id` and commits it as one change with
-    /// `note`. Nothing is stored if `edit` or validation fails, or if a reason
-    /// is needed and missing. Returns what changed (empty: nothing to do).
-    pub fn change(
-        &mut self,
-        id: &str,
-        note: &ChangeNote,
-        edit: impl FnOnce(&mut Customer) -> Result<()>,
-    ) -> Result<Vec<FieldChange>> {
-        let (mut doc, stored) = self.load(id)?;
-        let before = doc.heads();
-        let mut card = doc.customer()?;
-        edit(&mut card)?;
-        let now = now_millis();
-        let changes = doc.update(&card, note, now)?;
-        if !changes.is_empty() {
-            let tx = self.conn.transaction()?;
-            Self::persist(&tx, &doc, &card, Some((&stored, &before)), now)?;
-            tx.commit()?;
-        }
-        Ok(changes)
-    }
-
-    /// The id a user meant: an exact id, a unique id prefix, an exact
-    /// name, or else the one customer whose name, contact, phone or tax
-    /// number contains `key`. When several contain it they are named.
-    pub fn resolve_key(&self, key: &str) -> Result<String> {
-        if db::doc_exists(&self.conn, key)? {
-            return Ok(key.to_string());
-        }
-        let listed = |many: &[(String, String)]| {
-            many.iter()
-                .take(5)
-                .map(|(i, n)| format!("{n}({i})"))
-                .collect::<Vec<_>>()
-                .join("、")
-        };
-        let found = db::find_ids(&self.conn, key)?;
-        match found.as_slice() {
-            [(id, _)] => return Ok(id.clone()),
-            [] => {}
-            many => {
-                return Err(StoreError::Ambiguous {
-                    key: key.to_string(),
-                    candidates: listed(many),
-                })
-            }
-        }
-        let found: Vec<(String, String)> = match key.trim() {
-            k if k.chars().count() >= 2 => db::search(&self.conn, k)?
-                .into_iter()
-                .map(|s| (s.id, s.name))
-                .collect(),
-            _ => Vec::new(),
-        };
-        match found.as_slice() {
-            [] => Err(StoreError::NotFound(key.to_string())),
-            [(id, _)] => Ok(id.clone()),
-            many => Err(StoreError::Ambiguous {
-                key: key.to_string(),
-                candidates: format!(
-                    "{}{}",
-                    listed(many),
-                    if many.len() > 5 {
-                        format!(" 等 {} 位", many.len())
-                    } else {
-                        String::new()
-                    }
-                ),
-            }),
-        }
-    }
-
-    /// Every customer, by name in pinyin order.
-    pub fn list(&self) -> Result<Vec<CustomerSummary>> {
-        let mut rows = db::list(&self.conn)?;
-        rows.sort_by_cached_key(|s| (crm_shared::pinyin::sort_key(&s.name), s.id.clone()));
-        Ok(rows)
-    }
-
-    /// For each customer id, the shortest start of it that names only that
-    /// customer here (at least 6 characters): what lists show, and what
-    /// `resolve_key` accepts. Ids made a few milliseconds apart share their
-    /// first dozen characters, so a fixed cut would not do.
-    pub fn short_ids(&self) -> Result<HashMap<String, String>> {
-        let ids = db::doc_ids(&self.conn)?;
-        let common =
-            |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-        let mut out = HashMap::with_capacity(ids.len());
-        for (i, id) in ids.iter().enumerate() {
-            let before = i.checked_sub(1).map_or(0, |j| common(&ids[j], id));
-            let after = ids.get(i + 1).map_or(0, |n| common(n, id));
-            let keep = (before.max(after) + 1).max(6);
-            out.insert(id.clone(), id.chars().take(keep).collect());
-        }
-        Ok(out)
-    }
-
     /// When the last sync that completed did (ms), if any has.
     pub fn last_sync_at(&self) -> Result<Option<i64>> {
         Ok(db::meta_get(&self.conn, "sync.at")?.and_then(|v| v.parse().ok()))
-    }
-
-    /// Customers whose name, contacts, phones, tax number or id contain `q`.
-    pub fn search(&self, q: &str) -> Result<Vec<CustomerSummary>> {
-        Ok(db::search(&self.conn, q.trim())?)
-    }
-
-    /// Customers with a follow-up due on or before `day`.
-    pub fn followups_due(&self, day: crm_shared::day::Day) -> Result<Vec<CustomerSummary>> {
-        Ok(db::followups_due(&self.conn, &day.to_string())?)
-    }
-
-    /// Who changed what, when and why, oldest first.
-    pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
-        Ok(self.load(id)?.0.history())
-    }
-
-    /// Open conflicts of one customer.
-    pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
-        Ok(self.load(id)?.0.conflicts())
-    }
-
-    /// Open conflicts of every customer.
-    pub fn all_conflicts(&self) -> Result<Vec<(String, Conflict)>> {
-        let mut out = Vec::new();
-        for id in db::doc_ids(&self.conn)? {
-            for c in self.conflicts(&id)? {
-                out.push((id.clone(), c));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Settles a conflicting field on `value`, with a reason.
-    pub fn resolve_conflict(
-        &mut self,
-        id: &str,
-        path: &str,
-        value: &serde_json::Value,
-        reason: &str,
-    ) -> Result<()> {
-        let (mut doc, stored) = self.load(id)?;
-        let before = doc.heads();
-        let now = now_millis();
-        doc.resolve(path, value, &self.note(Action::Resolve, Some(reason)), now)?;
-        let card = doc.customer()?;
-        let tx = self.conn.transaction()?;
-        Self::persist(&tx, &doc, &card, Some((&stored, &before)), now)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Customers set aside by sync, oldest first.
@@ -471,80 +132,6 @@ impl Store {
             mark: db::meta_get(&self.conn, "actor.mark")?,
             next,
         })
-    }
-
-    /// The saved bytes of customer `id`'s document (for another replica).
-    pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
-        Ok(self.load(id)?.0.save())
-    }
-
-    /// Merges another replica's document bytes for `id`, creating the
-    /// customer if this store lacks it. Returns whether anything changed.
-    pub fn merge(&mut self, id: &str, bytes: &[u8]) -> Result<bool> {
-        let tx = self.conn.transaction()?;
-        let (_, changed) = Self::merge_in(&tx, &self.profile.actor, id, bytes, now_millis())?;
-        tx.commit()?;
-        Ok(changed)
-    }
-
-    /// Merges `bytes` into customer `id` inside `tx`, creating it if absent,
-    /// and stores it if anything changed. Returns the document and whether
-    /// it changed.
-    fn merge_in(
-        tx: &rusqlite::Transaction,
-        actor: &ActorId,
-        id: &str,
-        bytes: &[u8],
-        now: i64,
-    ) -> Result<(CustomerDoc, bool)> {
-        let (doc, changed, stored) = match db::doc_load(tx, id)? {
-            Some(stored) => {
-                let mut doc = CustomerDoc::load(&stored.bytes, actor.clone())?;
-                let before = doc.heads();
-                let changed = doc.merge_bytes(bytes)?;
-                (doc, changed, Some((stored, before)))
-            }
-            None => (CustomerDoc::load(bytes, actor.clone())?, true, None),
-        };
-        if doc.card().id != id {
-            return Err(crm_shared::Error::invalid(
-                "id",
-                format!("文档属于客户 {},不是 {id}", doc.card().id),
-            )
-            .into());
-        }
-        if changed {
-            Self::persist(
-                tx,
-                &doc,
-                doc.card(),
-                stored.as_ref().map(|(s, b)| (s, b.as_slice())),
-                now,
-            )?;
-        }
-        Ok((doc, changed))
-    }
-
-    /// Recomputes the query projection from the documents.
-    pub fn rebuild_projection(&mut self) -> Result<usize> {
-        let ids = db::doc_ids(&self.conn)?;
-        let tx = self.conn.transaction()?;
-        db::clear_projection(&tx)?;
-        for id in &ids {
-            let stored = db::doc_load(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let card = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?.customer()?;
-            db::project(&tx, &CustomerSummary::of(&card), &search_text(&card))?;
-        }
-        tx.commit()?;
-        Ok(ids.len())
-    }
-
-    /// Number of customers and bytes of stored documents.
-    pub fn stats(&self) -> Result<(usize, i64)> {
-        Ok((
-            db::doc_ids(&self.conn)?.len(),
-            db::stored_bytes(&self.conn)?,
-        ))
     }
 
     /// Local changes the server lacks, as pushes, up to about `budget`
@@ -762,7 +349,7 @@ impl Store {
                         (
                             PendingWrite {
                                 id: u.id.clone(),
-                                bytes: WriteBytes::Snapshot(u.data.0.clone()),
+                                write: crm_shared::storage::Write::Snapshot(u.data.0.clone()),
                                 heads: heads_bytes(&heads),
                                 summary: row.summary.clone(),
                                 search: row.search.clone(),
@@ -924,42 +511,6 @@ impl Store {
         Ok(r.dropped.len())
     }
 
-    /// The company settings as last received from the server (with their
-    /// version), or the handbook's defaults before the first sync.
-    pub fn versioned_settings(&self) -> Result<Option<crm_shared::sync::VersionedSettings>> {
-        Ok(db::meta_get(&self.conn, "settings")?.and_then(|j| serde_json::from_str(&j).ok()))
-    }
-
-    /// The company settings this laptop applies.
-    pub fn settings(&self) -> Result<crm_shared::settings::Settings> {
-        Ok(self
-            .versioned_settings()?
-            .map(|v| v.settings)
-            .unwrap_or_default())
-    }
-
-    /// Every local card, for reports over a salesperson's own customers
-    /// (a laptop holds a few hundred).
-    pub fn cards(&self) -> Result<Vec<Customer>> {
-        let mut out = Vec::new();
-        for id in db::doc_ids(&self.conn)? {
-            out.push(self.load(&id)?.0.card().clone());
-        }
-        Ok(out)
-    }
-
-    /// Every local card with who entered it (the daily report's new
-    /// customers are the ones its salesperson entered, not imported ones).
-    pub fn cards_entered(&self) -> Result<Vec<(Customer, Option<crm_shared::reports::Entered>)>> {
-        let mut out = Vec::new();
-        for id in db::doc_ids(&self.conn)? {
-            let doc = self.load(&id)?.0;
-            let entered = doc.entered();
-            out.push((doc.card().clone(), entered));
-        }
-        Ok(out)
-    }
-
     /// The server epoch and cursor of the last completed sync, if any.
     pub fn sync_position(&self) -> Result<Option<(String, u64)>> {
         let epoch = db::meta_get(&self.conn, "sync.epoch")?;
@@ -984,22 +535,6 @@ impl Store {
         self.forget_sync_position()?;
         db::scrub(&self.conn)?;
         Ok(n)
-    }
-
-    /// The stored bytes of `id`, if any (for [`prepare_upsert`]).
-    pub(crate) fn stored(&self, id: &str) -> Result<Option<db::StoredDoc>> {
-        Ok(db::doc_load(&self.conn, id)?)
-    }
-
-    /// Commits prepared writes in one transaction.
-    pub(crate) fn commit_all(&mut self, writes: &[PendingWrite]) -> Result<()> {
-        let now = now_millis();
-        let tx = self.conn.transaction()?;
-        for w in writes {
-            w.commit(&tx, now)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 }
 
@@ -1039,142 +574,12 @@ enum PushSource {
     Stored(db::StoredDoc),
 }
 
-/// A document write computed without touching the database, so that many
-/// can be prepared in parallel and committed together.
-pub(crate) struct PendingWrite {
-    id: String,
-    bytes: WriteBytes,
-    heads: Vec<u8>,
-    summary: CustomerSummary,
-    search: String,
-}
-
-enum WriteBytes {
-    /// A whole compressed document replacing snapshot and chunks.
-    Snapshot(Vec<u8>),
-    /// Changes to append after the existing chunks: `chunk` holds exactly
-    /// the changes after heads `after` (a blob).
-    Append { chunk: Vec<u8>, after: Vec<u8> },
-}
-
-impl PendingWrite {
-    fn prepare(
-        doc: &CustomerDoc,
-        card: &Customer,
-        stored: Option<(&db::StoredDoc, &[ChangeHash])>,
-    ) -> Self {
-        let bytes = match stored {
-            Some((s, before)) => {
-                let chunk = doc.save_after(before);
-                if crm_shared::document::should_compact(
-                    s.chunk_count,
-                    s.chunk_bytes,
-                    s.snapshot_bytes,
-                    chunk.len(),
-                ) {
-                    WriteBytes::Snapshot(doc.save())
-                } else {
-                    WriteBytes::Append {
-                        chunk,
-                        after: heads_bytes(before),
-                    }
-                }
-            }
-            None => WriteBytes::Snapshot(doc.save()),
-        };
-        PendingWrite {
-            id: card.id.clone(),
-            bytes,
-            heads: heads_bytes(&doc.heads()),
-            summary: CustomerSummary::of(card),
-            search: search_text(card),
-        }
-    }
-
-    /// A document received whole: `bytes` become its snapshot as they are.
-    fn received(doc: &CustomerDoc, bytes: Vec<u8>) -> Self {
-        let card = doc.card();
-        PendingWrite {
-            id: card.id.clone(),
-            bytes: WriteBytes::Snapshot(bytes),
-            heads: heads_bytes(&doc.heads()),
-            summary: CustomerSummary::of(card),
-            search: search_text(card),
-        }
-    }
-
-    fn commit(&self, tx: &rusqlite::Transaction, now: i64) -> Result<()> {
-        match &self.bytes {
-            WriteBytes::Snapshot(b) => db::doc_put_snapshot(tx, &self.id, b, &self.heads, now)?,
-            WriteBytes::Append { chunk, after } => {
-                db::doc_append(tx, &self.id, chunk, after, &self.heads, now)?
-            }
-        }
-        db::project(tx, &self.summary, &self.search)?;
-        Ok(())
-    }
-}
-
-/// What an upsert did to one customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Upsert {
-    Created,
-    Updated,
-    Unchanged,
-}
-
-/// Creates customer `id` or updates its `stored` document with `edits`,
-/// each committed as its own change with `note` (an import file may hold
-/// one customer on several lines; each line stays in the history). Pure
-/// computation: safe to run in parallel.
-pub(crate) fn prepare_upsert<F: FnOnce(&mut Customer)>(
-    profile: &Profile,
-    id: &str,
-    stored: Option<db::StoredDoc>,
-    note: &ChangeNote,
-    edits: impl IntoIterator<Item = F>,
-) -> Result<(Upsert, Option<PendingWrite>)> {
-    let now = now_millis();
-    let mut edits = edits.into_iter();
-    let (mut doc, stored, mut what) = match stored {
-        None => {
-            let mut card = Customer::default();
-            if let Some(edit) = edits.next() {
-                edit(&mut card);
-            }
-            if card.id != id {
-                return Err(crm_shared::Error::invalid("id", "客户编号与记录不符").into());
-            }
-            let doc = CustomerDoc::create(&card, profile.actor.clone(), note, now)?;
-            (doc, None, Upsert::Created)
-        }
-        Some(stored) => {
-            let doc = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
-            let before = doc.heads();
-            (doc, Some((stored, before)), Upsert::Unchanged)
-        }
-    };
-    for edit in edits {
-        let mut card = doc.customer()?;
-        edit(&mut card);
-        if !doc.update(&card, note, now)?.is_empty() && what == Upsert::Unchanged {
-            what = Upsert::Updated;
-        }
-    }
-    if what == Upsert::Unchanged {
-        return Ok((what, None));
-    }
-    let write = PendingWrite::prepare(
-        &doc,
-        doc.card(),
-        stored.as_ref().map(|(s, before)| (s, before.as_slice())),
-    );
-    Ok((what, Some(write)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crm_shared::note::{Action, ChangeNote};
+    use crm_shared::summary::search_text;
+    use crm_shared::Customer;
 
     /// A backlog is pushed in order and cut at the byte budget, across the
     /// chunks it is prepared in; what is cut off is reported as remaining.
@@ -1286,7 +691,7 @@ mod tests {
         assert_eq!(Some(server_gets(&store)), from_chunks);
 
         // Enough visits that the chunks are folded into the snapshot.
-        for k in 4..4 + crm_shared::document::MAX_CHUNKS as usize {
+        for k in 4..4 + crm_shared::storage::MAX_CHUNKS as usize {
             add_visit(&mut store, "c1", k);
         }
         assert_eq!(db::chunks_after(&store.conn, "c1", &synced).unwrap(), None);
@@ -1311,7 +716,7 @@ mod tests {
             add_visit(&mut store, "c1", k);
             let stored = db::doc_load(&store.conn, "c1").unwrap().unwrap();
             max_chunks = max_chunks.max(stored.chunk_count);
-            assert!(stored.chunk_count <= crm_shared::document::MAX_CHUNKS);
+            assert!(stored.chunk_count <= crm_shared::storage::MAX_CHUNKS);
         }
         assert!(max_chunks > 1, "changes were appended as chunks");
         drop(store);

@@ -1,41 +1,27 @@
-//! The sync engine behind `POST /api/v1/sync` (protocol: ARCHITECTURE.md,
-//! wire types: `crm_shared::sync`).
-//!
-//! Two steps, so that only writes hold the single writer:
-//! 1. **Push** (one writer transaction): each pushed document is merged into
-//!    the stored one, after checking that the caller may change it, that every
-//!    new change is authored by the caller, and that the result is a valid
-//!    card. A protected field the caller may not change is put back by a
-//!    change of the server's own (history stays intact) and the attempt is
-//!    recorded. Any refusal rolls the whole push back: nothing is stored.
-//! 2. **Answer** (a read snapshot): what the laptop lacks, found from its
-//!    cursor in the update log, or from its `have` list on a first sync.
-//!
-//! Pushed documents are merged a few at a time ([`MERGE_CHUNK`], on every
-//! core) and dropped: memory does not grow with the number of customers or
-//! the size of a push, and a sync with nothing to do loads none.
+//! One push, applied in the writer's transaction: every document merged
+//! (a few at a time, on every core), then, in push order, checked into a
+//! verdict and stored, each in its own savepoint. A document refused takes
+//! back only what it wrote and is listed in the answer; the others are
+//! stored all the same. Pushed documents are dropped once stored (the last
+//! ones written stay in the cache): memory does not grow with the number of
+//! customers or the size of a push.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use rusqlite::{Connection, Transaction};
+use rusqlite::Transaction;
 
 use crm_shared::access;
-use crm_shared::codes::Role;
 use crm_shared::note::{Action, ChangeNote};
-use crm_shared::sync::{
-    heads_from_hex, heads_to_hex, Blob, DocHeads, DocUpdate, RefusalKind, Refused, Reverted, Row,
-    SyncRequest, SyncResponse,
-};
+use crm_shared::sync::{heads_from_hex, heads_to_hex, DocHeads, RefusalKind, Refused, Reverted};
 use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
 
-use crate::db::documents::{self as docs, Origin};
-use crate::db::{Db, DbError, Projection};
-use crate::doc_cache::DocCache;
-use crate::caller::{Caller, ServiceError};
+use crm_shared::storage;
 
-/// Bytes of document data in one response before it is cut (`more`).
-pub const RESPONSE_BUDGET: usize = 8 << 20;
+use super::doc_cache::DocCache;
+use crate::caller::{Caller, ServiceError};
+use crate::db::documents::{self as docs, Origin};
+use crate::db::{DbError, Projection};
 
 /// Author recorded on the server's own corrective changes.
 pub const SYSTEM_USER: &str = "system";
@@ -50,7 +36,7 @@ const AUTOMERGE_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// Whether pushed bytes are automerge data (or empty). automerge skips
 /// bytes it cannot parse when merging, so a push must be refused here
 /// rather than acknowledged having stored nothing.
-pub(crate) fn is_automerge(data: &[u8]) -> bool {
+pub(super) fn is_automerge(data: &[u8]) -> bool {
     data.is_empty() || data.starts_with(&AUTOMERGE_MAGIC)
 }
 
@@ -69,70 +55,6 @@ pub(crate) struct Pushed {
     pub(crate) refused: Vec<Refused>,
     /// The pusher's actor history does not follow on from the server's mark.
     pub(crate) rotate_actor: bool,
-}
-
-/// Runs one sync exchange. Also returns the newest log position of any
-/// pushed document (0 when nothing was pushed), for zero-loss mode.
-pub async fn sync(
-    db: &Db,
-    caller: Caller,
-    req: SyncRequest,
-    now: i64,
-) -> Result<(SyncResponse, u64), ServiceError> {
-    if !matches!(caller.role, Role::Salesperson | Role::Clerk | Role::Manager) {
-        return Err(ServiceError::Forbidden(format!(
-            "角色“{}”不能同步客户档案",
-            caller.role.label()
-        )));
-    }
-    let SyncRequest {
-        epoch,
-        cursor,
-        have,
-        push,
-        settings_version,
-        recheck,
-        lineage,
-    } = req;
-    let cache = db.doc_cache();
-    let pushing = !push.is_empty();
-    let pushed = if pushing {
-        crate::push_group::apply(db, caller.clone(), push, lineage.clone(), now).await?
-    } else {
-        Pushed::default()
-    };
-    let upto = pushed.upto;
-    let resp = db
-        .read_with(move |conn| {
-            // Without a push the mark does not move; it is only compared.
-            let rotate = match (&lineage, pushing) {
-                (Some(l), false) => !docs::lineage_follows(conn, l)?,
-                _ => pushed.rotate_actor,
-            };
-            let asked = Asked {
-                epoch,
-                cursor,
-                have,
-                recheck,
-            };
-            let mut resp = answer(conn, &cache, &caller, asked, pushed)?;
-            resp.rotate_actor = rotate;
-            let current = docs::settings(conn)?;
-            if settings_version != Some(current.version) {
-                resp.settings = Some(current);
-            }
-            Ok::<_, ServiceError>(resp)
-        })
-        .await?;
-    Ok((resp, upto))
-}
-
-/// What a laptop asks for besides its push.
-struct Asked {
-    epoch: Option<String>,
-    cursor: Option<u64>,
-    have: Option<Vec<DocHeads>>,
-    recheck: Vec<DocHeads>,
 }
 
 /// A refusal of one pushed document, or `Err` for a failure of the store
@@ -162,25 +84,25 @@ fn bad(msg: impl Into<String>) -> ServiceError {
     ServiceError::BadRequest(msg.into())
 }
 
-fn parse_heads(id: &str, hex: &[String]) -> Result<Vec<ChangeHash>, ServiceError> {
+pub(super) fn parse_heads(id: &str, hex: &[String]) -> Result<Vec<ChangeHash>, ServiceError> {
     heads_from_hex(hex).ok_or_else(|| bad(format!("客户 {id} 的 heads 格式无效")))
 }
 
-fn corrupt(id: &str, e: impl std::fmt::Display) -> ServiceError {
+pub(super) fn corrupt(id: &str, e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Db(DbError::Corrupt(format!(
         "服务器上的客户文档 {id} 无法读取:{e}"
     )))
 }
 
-/// Applies one push (or, from [`crate::push_group`], several of one user's
+/// Applies one push (or, from [`super::group`], several of one user's
 /// pushes as one, with `devices` saying which device sent what) in the
 /// writer's transaction. Any error means the caller must roll back.
-pub(crate) fn apply_pushes(
+pub(super) fn apply_pushes(
     tx: &Transaction,
     cache: &DocCache,
     caller: &Caller,
     push: &[crm_shared::sync::DocPush],
-    devices: &Devices,
+    devices: &PushOrigins,
     now: i64,
 ) -> Result<Pushed, ServiceError> {
     let actor =
@@ -318,7 +240,7 @@ fn merge_pushed(
 
 /// Which device sent which changes, when several pushes are applied as one.
 #[derive(Default)]
-pub(crate) struct Devices {
+pub(super) struct PushOrigins {
     /// Customer id → each push's device and the heads it pushed, in order.
     pub(crate) by_doc: HashMap<String, Vec<(String, Vec<ChangeHash>)>>,
 }
@@ -330,8 +252,26 @@ struct PushCtx<'a> {
     caller: &'a Caller,
     sees_all: bool,
     origin: &'a Origin<'a>,
-    devices: &'a Devices,
+    devices: &'a PushOrigins,
     now: i64,
+}
+
+/// What checking one pushed document decided, before anything is written.
+struct Verdict {
+    /// The stored document with the push merged in.
+    doc: CustomerDoc,
+    /// The heads it had in store (none for a new customer).
+    old_heads: Vec<ChangeHash>,
+    /// The changes the push brought, with their notes.
+    new: Vec<(ChangeHash, Option<ChangeNote>)>,
+    /// Whether the push needs changes the server lacks (to ask for).
+    needs_more: bool,
+    /// Protected fields the caller may not change: (path, value to put
+    /// back, value attempted).
+    put_back: Vec<(&'static str, serde_json::Value, serde_json::Value)>,
+    /// Credit requests to put back from the server's record, with the card
+    /// that does.
+    credit: Option<(Customer, Vec<String>)>,
 }
 
 /// Checks one merged push and stores it, in the writer's transaction.
@@ -343,20 +283,27 @@ fn apply_push(
     stored: Option<docs::Stored>,
     merged: Result<CustomerDoc, ServiceError>,
 ) -> Result<(), ServiceError> {
-    let PushCtx {
-        tx,
-        cache,
-        caller,
-        sees_all,
-        origin,
-        devices,
-        now,
-    } = *ctx;
-    if let Some(s) = &stored {
+    let verdict = check(ctx, p, client_heads, stored.as_ref(), merged?)?;
+    store(ctx, out, p, stored, verdict)
+}
+
+/// Decides about one pushed document, reading only: may the caller change
+/// this customer, does the push hold what it claims, is every new change
+/// the caller's (or one a lost server had accepted), is the card valid, and
+/// what must be put back.
+fn check(
+    ctx: &PushCtx,
+    p: &crm_shared::sync::DocPush,
+    client_heads: &[ChangeHash],
+    stored: Option<&docs::Stored>,
+    doc: CustomerDoc,
+) -> Result<Verdict, ServiceError> {
+    let (tx, caller) = (ctx.tx, ctx.caller);
+    if let Some(s) = stored {
         // A customer reassigned while its former salesperson was offline
         // still takes what they recorded while it was theirs; it then
         // leaves their laptop through `removed`.
-        if !sees_all
+        if !ctx.sees_all
             && s.salesperson != caller.login
             && !docs::ever_assigned(tx, &p.id, &caller.login)?
         {
@@ -366,26 +313,18 @@ fn apply_push(
             )));
         }
     }
-    let mut doc = merged?;
-    let old_heads = stored.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+    let old_heads = stored.map(|s| s.heads.clone()).unwrap_or_default();
     // The laptop records our ack as "the server has everything up to the
     // heads I pushed": those heads must really be here now (or wait on
-    // missing dependencies, asked for below), else the data was cut or
-    // damaged and the ack would lose changes.
-    if !doc.has_missing_deps()
+    // missing dependencies, asked for), else the data was cut or damaged
+    // and the ack would lose changes.
+    let needs_more = doc.has_missing_deps();
+    if !needs_more
         && client_heads
             .iter()
             .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
     {
         return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
-    }
-    if doc.has_missing_deps() {
-        // The laptop believes we have changes we do not (e.g. we were
-        // restored from an older backup): ask for everything after ours.
-        out.need.push(DocHeads {
-            id: p.id.clone(),
-            heads: heads_to_hex(&old_heads),
-        });
     }
     validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
     let new = doc.changes_since(&old_heads);
@@ -401,15 +340,6 @@ fn apply_push(
             )));
         }
     }
-    record_authors(
-        tx,
-        &doc,
-        &p.id,
-        &old_heads,
-        &new,
-        origin,
-        devices.by_doc.get(&p.id),
-    )?;
     // Protected fields, compared against the stored row (no need to read
     // the old card): a role that may not change them gets them put back.
     let before = match docs::row(tx, &p.id)? {
@@ -427,10 +357,69 @@ fn apply_push(
             ..Default::default()
         },
     };
-    let refused = access::refused_changes(caller.role, &before, doc.card());
-    if !refused.is_empty() {
+    let put_back = access::refused_changes(caller.role, &before, doc.card());
+    let credit = if doc.card().credit_requests.is_empty() && !docs::has_credit_requests(tx, &p.id)?
+    {
+        None
+    } else {
+        credit_put_back(doc.card(), &docs::credit_requests_of(tx, &p.id)?)
+    };
+    Ok(Verdict {
+        doc,
+        old_heads,
+        new,
+        needs_more,
+        put_back,
+        credit,
+    })
+}
+
+/// Stores one pushed document as its verdict says: who sent each change,
+/// the refused attempts, the server's corrections, the document itself.
+fn store(
+    ctx: &PushCtx,
+    out: &mut Pushed,
+    p: &crm_shared::sync::DocPush,
+    stored: Option<docs::Stored>,
+    v: Verdict,
+) -> Result<(), ServiceError> {
+    let PushCtx {
+        tx,
+        cache,
+        caller,
+        origin,
+        devices,
+        now,
+        ..
+    } = *ctx;
+    let Verdict {
+        mut doc,
+        old_heads,
+        new,
+        needs_more,
+        put_back,
+        credit,
+    } = v;
+    if needs_more {
+        // The laptop believes we have changes we do not (e.g. we were
+        // restored from an older backup): ask for everything after ours.
+        out.need.push(DocHeads {
+            id: p.id.clone(),
+            heads: heads_to_hex(&old_heads),
+        });
+    }
+    record_authors(
+        tx,
+        &doc,
+        &p.id,
+        &old_heads,
+        &new,
+        origin,
+        devices.by_doc.get(&p.id),
+    )?;
+    if !put_back.is_empty() {
         let mut card = serde_json::to_value(doc.card()).expect("serialises");
-        for (path, old, new) in &refused {
+        for (path, old, new) in &put_back {
             edit::set_path(&mut card, path, old.clone()).map_err(|e| corrupt(&p.id, e))?;
             let attempted = match new {
                 serde_json::Value::String(s) => Some(s.clone()),
@@ -452,49 +441,41 @@ fn apply_push(
         doc.update(&card, &note, now)
             .map_err(|e| corrupt(&p.id, e))?;
     }
-    guard_credit_requests(tx, &mut doc, &p.id, caller, origin, out, now)?;
+    if let Some((fixed, requests)) = credit {
+        // The put-back card was judged before the protected fields were
+        // restored: carry those over so neither undoes the other.
+        let mut fixed = fixed;
+        fixed.salesperson = doc.card().salesperson.clone();
+        fixed.grade = doc.card().grade;
+        fixed.credit.limit = doc.card().credit.limit;
+        for rid in &requests {
+            let path = format!("credit_requests.{rid}");
+            docs::record_refusal(tx, &p.id, &path, None, origin)?;
+            out.reverted.push(Reverted {
+                id: p.id.clone(),
+                path,
+                message: "信用额度申请的审批只能在总部进行,已审批的申请不能修改,已恢复服务器记录"
+                    .into(),
+            });
+        }
+        let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
+            "{} 修改了信用额度申请的审批记录,服务器已恢复",
+            caller.login
+        )));
+        doc.update(&fixed, &note, now)
+            .map_err(|e| corrupt(&p.id, e))?;
+    }
     let heads = doc.heads();
     if heads != old_heads {
-        let card = doc.card();
-        let bytes = match &stored {
-            Some(s) => {
-                let compact = |next: usize| {
-                    crm_shared::document::should_compact(
-                        s.chunk_count,
-                        s.chunk_bytes,
-                        s.snapshot_bytes,
-                        next,
-                    )
-                };
-                // The pushed bytes are at least the size of the new
-                // chunk, give or take the server's own corrections: when
-                // they already tip the rule, the chunk is not worth
-                // computing (for thousands of changes it costs more than
-                // the snapshot does).
-                if compact(p.data.0.len()) {
-                    Snapshot(doc.save())
-                } else {
-                    let chunk = doc.save_after(&old_heads);
-                    if compact(chunk.len()) {
-                        Snapshot(doc.save())
-                    } else {
-                        Append(chunk)
-                    }
-                }
-            }
-            None => Snapshot(doc.save()),
-        };
-        let b = match &bytes {
-            Snapshot(b) => docs::Bytes::Snapshot(b),
-            Append(b) => docs::Bytes::Append(b),
-        };
+        let shape = stored.as_ref().map(|s| (s.shape(), s.heads.as_slice()));
+        let write = storage::next_write(&doc, shape, Some(p.data.0.len()));
         let conflicts = doc.conflicts().len();
         docs::store(
             tx,
             &p.id,
-            b,
+            &write,
             &heads,
-            &Projection::of(card, conflicts),
+            &Projection::of(doc.card(), conflicts),
             origin,
         )?;
     }
@@ -577,24 +558,14 @@ fn record_authors(
 }
 
 /// Credit-request decisions are the server's alone (they are made through
-/// `decide`), and a request is frozen once anyone has decided on it. A push
+/// `decide`), and a request is frozen once anyone has decided on it. A card
 /// that adds, changes or drops a decision, changes a decided request or
-/// drops one the server holds is put back from the server's record, by a
-/// change of the server's own, and the attempt is recorded.
-fn guard_credit_requests(
-    tx: &Transaction,
-    doc: &mut CustomerDoc,
-    id: &str,
-    caller: &Caller,
-    origin: &Origin,
-    out: &mut Pushed,
-    now: i64,
-) -> Result<(), ServiceError> {
-    let card = doc.card();
-    if card.credit_requests.is_empty() && !docs::has_credit_requests(tx, id)? {
-        return Ok(());
-    }
-    let held = docs::credit_requests_of(tx, id)?;
+/// drops one the server `held` gets it back from the server's record: the
+/// card that does so and the requests put back, or `None` when all is well.
+fn credit_put_back(
+    card: &Customer,
+    held: &std::collections::BTreeMap<String, crm_shared::customer::CreditRequest>,
+) -> Option<(Customer, Vec<String>)> {
     let mut fixed = card.clone();
     let mut put_back = Vec::new();
     for (rid, req) in fixed.credit_requests.iter_mut() {
@@ -614,213 +585,11 @@ fn guard_credit_requests(
             _ => {}
         }
     }
-    for (rid, h) in &held {
+    for (rid, h) in held {
         if !fixed.credit_requests.contains_key(rid) {
             fixed.credit_requests.insert(rid.clone(), h.clone());
             put_back.push(rid.clone());
         }
     }
-    if put_back.is_empty() {
-        return Ok(());
-    }
-    for rid in &put_back {
-        let path = format!("credit_requests.{rid}");
-        docs::record_refusal(tx, id, &path, None, origin)?;
-        out.reverted.push(Reverted {
-            id: id.to_string(),
-            path,
-            message: "信用额度申请的审批只能在总部进行,已审批的申请不能修改,已恢复服务器记录"
-                .into(),
-        });
-    }
-    let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
-        "{} 修改了信用额度申请的审批记录,服务器已恢复",
-        caller.login
-    )));
-    doc.update(&fixed, &note, now).map_err(|e| corrupt(id, e))?;
-    Ok(())
-}
-
-use OwnedBytes::{Append, Snapshot};
-enum OwnedBytes {
-    Snapshot(Vec<u8>),
-    Append(Vec<u8>),
-}
-
-fn answer(
-    conn: &Connection,
-    cache: &DocCache,
-    caller: &Caller,
-    asked: Asked,
-    pushed: Pushed,
-) -> Result<SyncResponse, ServiceError> {
-    let Asked {
-        epoch,
-        cursor,
-        have,
-        recheck,
-    } = asked;
-    // One snapshot for the whole answer.
-    let tx = conn.unchecked_transaction()?;
-    let server_epoch = docs::meta(&tx, "epoch")?;
-    let max = docs::max_seq(&tx)?;
-    let all = access::sees_all(caller.role);
-    let mut resp = SyncResponse {
-        epoch: server_epoch.clone(),
-        cursor: max as u64,
-        acked: pushed.acked,
-        need: pushed.need,
-        reverted: pushed.reverted,
-        refused: pushed.refused,
-        ..Default::default()
-    };
-    let mut budget = RESPONSE_BUDGET;
-    let mut send = |resp: &mut SyncResponse,
-                    id: &str,
-                    base: Option<&[ChangeHash]>|
-     -> Result<bool, ServiceError> {
-        let Some(stored) = docs::load(&tx, id)? else {
-            return Ok(true);
-        };
-        // A whole document travels as stored (snapshot + chunks, a valid
-        // saved form); only a partial one needs automerge. The whole form
-        // is also sent when it is the smaller one.
-        let changes = match base {
-            Some(b) => match cache.get(id, &stored.heads) {
-                Some(kept) => kept.changes_unless_whole_is_smaller(b, stored.bytes.len()),
-                None => crm_shared::document::changes_unless_whole_is_smaller(&stored.bytes, b)
-                    .map_err(|e| corrupt(id, e))?,
-            },
-            None => None,
-        };
-        let (data, whole) = match changes {
-            Some(c) if c.is_empty() => return Ok(true),
-            Some(c) => (c, false),
-            None => (stored.bytes, true),
-        };
-        if data.len() > budget && !resp.docs.is_empty() {
-            resp.more = true;
-            return Ok(false);
-        }
-        budget = budget.saturating_sub(data.len());
-        let row = match whole {
-            false => None,
-            true => docs::row(&tx, id)?.map(|(summary, search, conflicts)| Row {
-                summary,
-                search,
-                conflicted: conflicts > 0,
-            }),
-        };
-        resp.docs.push(DocUpdate {
-            id: id.to_string(),
-            heads: heads_to_hex(&stored.heads),
-            data: Blob(data),
-            row,
-        });
-        Ok(true)
-    };
-
-    match (have, cursor) {
-        (Some(have), _) => {
-            let mut client: HashMap<String, Vec<ChangeHash>> = HashMap::with_capacity(have.len());
-            for h in have {
-                let heads = parse_heads(&h.id, &h.heads)?;
-                client.insert(h.id, heads);
-            }
-            for (id, heads) in &pushed.client_heads {
-                client.insert(id.clone(), heads.clone());
-            }
-            for h in docs::visible(&tx, &caller.login, all)? {
-                let theirs = client.remove(&h.id);
-                match &theirs {
-                    Some(ch) if *ch == h.heads => continue,
-                    Some(ch) => {
-                        if ch.iter().any(|x| !h.heads.contains(x))
-                            && !pushed.client_heads.contains_key(&h.id)
-                        {
-                            resp.need.push(DocHeads {
-                                id: h.id.clone(),
-                                heads: heads_to_hex(&h.heads),
-                            });
-                        }
-                        if !send(&mut resp, &h.id, Some(ch))? {
-                            break;
-                        }
-                    }
-                    None => {
-                        if !send(&mut resp, &h.id, None)? {
-                            break;
-                        }
-                    }
-                }
-            }
-            if !resp.more {
-                // What the laptop holds beyond what it may see.
-                for id in client.into_keys() {
-                    match docs::salesperson(&tx, &id)? {
-                        Some(_) => resp.removed.push(id),
-                        None => resp.need.push(DocHeads { id, heads: vec![] }),
-                    }
-                }
-            }
-        }
-        (None, Some(c)) if epoch.as_deref() == Some(server_epoch.as_str()) && c <= max as u64 => {
-            let c = c as i64;
-            for h in docs::changed_since(&tx, c, &caller.login, all)? {
-                let mut base = match docs::heads_at(&tx, &h.id, c)? {
-                    Some((heads, owner)) if all || owner == caller.login => Some(heads),
-                    _ => None,
-                };
-                if let Some(pushed_heads) = pushed.client_heads.get(&h.id) {
-                    let mut b = base.unwrap_or_default();
-                    b.extend(pushed_heads.iter().copied());
-                    base = Some(b);
-                }
-                if base
-                    .as_ref()
-                    .is_some_and(|b| h.heads.iter().all(|x| b.contains(x)))
-                {
-                    resp.cursor = h.seq as u64;
-                    continue;
-                }
-                if !send(&mut resp, &h.id, base.as_deref())? {
-                    break;
-                }
-                resp.cursor = h.seq as u64;
-            }
-            if !resp.more {
-                resp.cursor = max as u64;
-                if !all {
-                    resp.removed = docs::taken_away(&tx, c, &caller.login)?;
-                }
-            }
-        }
-        _ => {
-            // No usable cursor: the laptop must list what it has.
-            resp.resync = true;
-            resp.cursor = 0;
-        }
-    }
-    if !resp.resync {
-        for r in recheck {
-            if resp.more {
-                break;
-            }
-            if resp.docs.iter().any(|d| d.id == r.id) || resp.removed.contains(&r.id) {
-                continue;
-            }
-            match docs::salesperson(&tx, &r.id)? {
-                Some(owner) if all || owner == caller.login => {
-                    let base = parse_heads(&r.id, &r.heads)?;
-                    send(&mut resp, &r.id, (!base.is_empty()).then_some(&base[..]))?;
-                }
-                Some(_) => resp.removed.push(r.id),
-                None => resp.need.push(DocHeads {
-                    id: r.id,
-                    heads: vec![],
-                }),
-            }
-        }
-    }
-    Ok(resp)
+    (!put_back.is_empty()).then_some((fixed, put_back))
 }

@@ -28,11 +28,12 @@ use tokio::sync::oneshot;
 use crm_shared::sync::{heads_from_hex, DocHeads, DocPush, Lineage};
 use crm_shared::ChangeHash;
 
-use crate::db::documents as docs;
-use crate::db::{Db, DbError};
-use crate::doc_cache::DocCache;
+use super::doc_cache::DocCache;
+use super::push::{apply_pushes, is_automerge, PushOrigins, Pushed};
+use super::SyncEngine;
 use crate::caller::{Caller, ServiceError};
-use crate::sync::{apply_pushes, is_automerge, Devices, Pushed};
+use crate::db::documents as docs;
+use crate::db::DbError;
 
 /// Pushes one transaction takes at most. Nobody hears back before the
 /// transaction commits: without a cap, 200 laptops pushing at once all waited
@@ -43,7 +44,7 @@ const GROUP_MAX: usize = 16;
 
 /// Pushes waiting for the writer.
 #[derive(Default)]
-pub(crate) struct PushQueue {
+pub(super) struct PushQueue {
     waiting: Mutex<Vec<Job>>,
     next_id: std::sync::atomic::AtomicU64,
 }
@@ -66,14 +67,14 @@ type Done = (
 
 /// Applies `push` for `caller`, together with whatever else is waiting.
 /// Returns once it is durably stored (or refused, with nothing stored).
-pub(crate) async fn apply(
-    db: &Db,
+pub(super) async fn apply(
+    engine: &SyncEngine,
     caller: Caller,
     push: Vec<DocPush>,
     lineage: Option<Lineage>,
     now: i64,
 ) -> Result<Pushed, ServiceError> {
-    let queue = db.push_queue();
+    let queue = &engine.queue;
     let (reply, result) = oneshot::channel();
     let id = queue
         .next_id
@@ -90,8 +91,8 @@ pub(crate) async fn apply(
     // then this transaction applies what queued since, or nothing. It runs
     // as a task of its own: the results it holds are other requests' too,
     // and must reach them even if this request is given up.
-    let db = db.clone();
-    tokio::spawn(async move { hold_the_writer(&db, Some(id)).await });
+    let engine = engine.clone();
+    tokio::spawn(async move { take_turn(&engine, Some(id)).await });
     result
         .await
         .unwrap_or_else(|_| Err(DbError::Task("保存推送的事务失败".into()).into()))
@@ -102,11 +103,12 @@ pub(crate) async fn apply(
 /// push it took fails the same way, and so does push `ours` if it is still
 /// queued (nobody will take it for this request). Returns how many pushes
 /// it answered.
-async fn hold_the_writer(db: &Db, ours: Option<u64>) -> usize {
-    let (queue, cache) = (db.push_queue(), db.doc_cache());
+async fn take_turn(engine: &SyncEngine, ours: Option<u64>) -> usize {
+    let (queue, cache) = (engine.queue.clone(), engine.cache.clone());
     let taken: Arc<Mutex<Vec<Done>>> = Default::default();
     let (slot, waiting) = (taken.clone(), queue.clone());
-    let r = db
+    let r = engine
+        .db
         .write_with(move |tx| {
             let (done, applied) = apply_waiting(tx, &cache, &waiting);
             *lock(&slot) = done;
@@ -201,10 +203,10 @@ fn apply_waiting(
     for jobs in by_user {
         let results = match failed {
             Some(_) => Vec::new(),
-            None => together(tx, cache, &jobs)
+            None => apply_merged(tx, cache, &jobs)
                 .and_then(|r| match r {
                     Some(results) => Ok(results),
-                    None => jobs.iter().map(|j| alone(tx, cache, j)).collect(),
+                    None => jobs.iter().map(|j| apply_each(tx, cache, j)).collect(),
                 })
                 .unwrap_or_else(|e| {
                     failed = Some(e);
@@ -228,7 +230,7 @@ fn apply_waiting(
 }
 
 /// One push alone, inside a savepoint: on any error nothing of it stays.
-fn alone(
+fn apply_each(
     tx: &Transaction,
     cache: &DocCache,
     job: &Job,
@@ -239,7 +241,7 @@ fn alone(
             cache,
             &job.caller,
             &job.push,
-            &Devices::default(),
+            &PushOrigins::default(),
             job.now,
         )
     })
@@ -263,22 +265,22 @@ fn savepoint<T>(
 /// One user's pushes tried as one, when some customer is in more than one
 /// of them. `None`: not tried, or rolled back (apply them one by one). The
 /// outer error: a savepoint failed.
-fn together(
+fn apply_merged(
     tx: &Transaction,
     cache: &DocCache,
     jobs: &[Job],
 ) -> rusqlite::Result<Option<Vec<Result<Pushed, ServiceError>>>> {
-    let Some(Union {
+    let Some(MergedPushes {
         pushes,
-        devices,
+        origins,
         heads_by_job,
-    }) = union_of(jobs)
+    }) = merge_pushes(jobs)
     else {
         return Ok(None);
     };
     let first = &jobs[0];
     let tried = savepoint(tx, |tx| {
-        let out = apply_pushes(tx, cache, &first.caller, &pushes, &devices, first.now)?;
+        let out = apply_pushes(tx, cache, &first.caller, &pushes, &origins, first.now)?;
         if !out.need.is_empty() || !out.reverted.is_empty() || !out.refused.is_empty() {
             // Something to put back or ask for: one by one, each answered alone.
             return Err(ServiceError::BadRequest(String::new()));
@@ -304,13 +306,13 @@ fn together(
 }
 
 /// Several pushes as one.
-struct Union {
+struct MergedPushes {
     /// Each customer once, with every push's bytes for it one after another
     /// (a valid input for automerge) and every push's heads, which must all
     /// be there after the merge.
     pushes: Vec<DocPush>,
     /// Which device pushed which heads.
-    devices: Devices,
+    origins: PushOrigins,
     /// Each push's customers with the heads it pushed (its `client_heads`).
     heads_by_job: Vec<HashMap<String, Vec<ChangeHash>>>,
 }
@@ -318,7 +320,7 @@ struct Union {
 /// The pushes as one, if some customer is in more than one of them. Each
 /// piece is checked to be automerge data, as a push alone is: automerge
 /// would skip a bad piece in the middle.
-fn union_of(jobs: &[Job]) -> Option<Union> {
+fn merge_pushes(jobs: &[Job]) -> Option<MergedPushes> {
     if jobs.len() < 2 {
         return None;
     }
@@ -341,10 +343,10 @@ fn union_of(jobs: &[Job]) -> Option<Union> {
         return None;
     }
     let mut pushes: Vec<DocPush> = Vec::new();
-    let mut devices = Devices::default();
+    let mut origins = PushOrigins::default();
     for (job, mine) in jobs.iter().zip(&heads_by_job) {
         for (id, heads) in mine {
-            devices
+            origins
                 .by_doc
                 .entry(id.clone())
                 .or_default()
@@ -364,9 +366,9 @@ fn union_of(jobs: &[Job]) -> Option<Union> {
             }
         }
     }
-    Some(Union {
+    Some(MergedPushes {
         pushes,
-        devices,
+        origins,
         heads_by_job,
     })
 }
@@ -397,9 +399,13 @@ mod tests {
     }
 
     /// A server holding customer `c1` of zhang, and its saved bytes.
-    async fn server() -> (tempfile::TempDir, Db, Vec<u8>) {
+    async fn server() -> (tempfile::TempDir, SyncEngine, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("crm.sqlite3")).await.unwrap();
+        let db = SyncEngine::new(
+            crate::db::Db::open(&dir.path().join("crm.sqlite3"))
+                .await
+                .unwrap(),
+        );
         let card = Customer {
             id: "c1".into(),
             name: "宁波甲贸易有限公司".into(),
@@ -448,8 +454,11 @@ mod tests {
 
     /// Puts `jobs` in the queue as if they arrived while the writer was
     /// busy, then lets one holder of the writer apply them all.
-    async fn apply_queued(db: &Db, jobs: Vec<(Caller, DocPush)>) -> Vec<Result<Pushed, ServiceError>> {
-        let queue = db.push_queue();
+    async fn apply_queued(
+        db: &SyncEngine,
+        jobs: Vec<(Caller, DocPush)>,
+    ) -> Vec<Result<Pushed, ServiceError>> {
+        let queue = db.queue.clone();
         let mut results = Vec::new();
         for (caller, p) in jobs {
             let (reply, result) = oneshot::channel();
@@ -463,7 +472,7 @@ mod tests {
             });
             results.push(result);
         }
-        hold_the_writer(db, None).await;
+        take_turn(db, None).await;
         let mut out = Vec::new();
         for r in results {
             out.push(r.await.unwrap());
@@ -471,34 +480,36 @@ mod tests {
         out
     }
 
-    async fn stored(db: &Db) -> (CustomerDoc, i64) {
-        db.read_with(|conn| {
-            let s = docs::load(conn, "c1")?.unwrap();
-            let logged: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM doc_log WHERE doc_id = 'c1'",
-                [],
-                |r| r.get(0),
-            )?;
-            Ok::<_, ServiceError>((
-                CustomerDoc::load(&s.bytes, ActorId::random()).unwrap(),
-                logged,
-            ))
-        })
-        .await
-        .unwrap()
+    async fn stored(db: &SyncEngine) -> (CustomerDoc, i64) {
+        db.db
+            .read_with(|conn| {
+                let s = docs::load(conn, "c1")?.unwrap();
+                let logged: i64 = conn.query_row(
+                    "SELECT COUNT(*) FROM doc_log WHERE doc_id = 'c1'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok::<_, ServiceError>((
+                    CustomerDoc::load(&s.bytes, ActorId::random()).unwrap(),
+                    logged,
+                ))
+            })
+            .await
+            .unwrap()
     }
 
-    async fn authors_by_device(db: &Db) -> Vec<(String, i64)> {
-        db.read_with(|conn| {
-            let mut st = conn.prepare(
-                "SELECT device_id, COUNT(*) FROM change_authors WHERE doc_id = 'c1'
+    async fn authors_by_device(db: &SyncEngine) -> Vec<(String, i64)> {
+        db.db
+            .read_with(|conn| {
+                let mut st = conn.prepare(
+                    "SELECT device_id, COUNT(*) FROM change_authors WHERE doc_id = 'c1'
                  GROUP BY device_id ORDER BY device_id",
-            )?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok::<_, ServiceError>(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
-        .unwrap()
+                )?;
+                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok::<_, ServiceError>(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+            .unwrap()
     }
 
     /// Three of one salesperson's devices push the same customer at once:
@@ -600,7 +611,7 @@ mod tests {
     #[tokio::test]
     async fn a_transaction_takes_at_most_a_group_and_leaves_the_rest_queued() {
         let (_dir, db, base) = server().await;
-        let queue = db.push_queue();
+        let queue = db.queue.clone();
         let mut results = Vec::new();
         for k in 0..GROUP_MAX + 1 {
             let (reply, result) = oneshot::channel();
@@ -615,9 +626,9 @@ mod tests {
             });
             results.push(result);
         }
-        assert_eq!(hold_the_writer(&db, None).await, GROUP_MAX);
+        assert_eq!(take_turn(&db, None).await, GROUP_MAX);
         assert_eq!(lock(&queue.waiting).len(), 1);
-        assert_eq!(hold_the_writer(&db, None).await, 1);
+        assert_eq!(take_turn(&db, None).await, 1);
         for r in results {
             r.await.unwrap().unwrap();
         }
@@ -647,7 +658,7 @@ mod tests {
             r.err()
         );
         other.execute_batch("ROLLBACK").unwrap();
-        assert!(lock(&db.push_queue().waiting).is_empty());
+        assert!(lock(&db.queue.clone().waiting).is_empty());
         apply(
             &db,
             caller("zhang", "d2"),
