@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crm_client::net::{Client, NetError};
+use crm_net::{Client, NetError};
 use crm_shared::backup::{PullRequest, PullResponse};
 
 use crate::link;
@@ -169,7 +169,7 @@ pub fn run(
             caught_up = false;
             continue;
         }
-        let now = crm_client::clock::now_millis();
+        let now = chrono::Utc::now().timestamp_millis();
         let (entries, docs) = (resp.entries.len(), resp.docs.len());
         match store.apply(&resp, now) {
             Ok(after) => {

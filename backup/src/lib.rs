@@ -12,7 +12,7 @@
 //!
 //! **Architecture Invariant:** the node only ever reads from the server
 //! (`/api/v1/backup/*`), and the server never waits for it, except in
-//! zero-loss mode (see `crm_server::backup`).
+//! zero-loss mode (the server's `backup` module).
 
 pub mod follow;
 pub mod link;

@@ -1,7 +1,7 @@
 //! Talking to the server: turning a saved [`Link`] into an HTTPS client
 //! (the laptops' client, with the same certificate pinning) and logging in.
 
-use crm_client::net::{Client, NetError, Trust};
+use crm_net::{Client, NetError, Trust};
 use crm_shared::api::{LoginRequest, LoginResponse};
 use crm_shared::codes::Role;
 

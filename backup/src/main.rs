@@ -15,7 +15,7 @@ use crm_backup::follow::{self, Event};
 use crm_backup::restore::{self, Point};
 use crm_backup::store::Store;
 use crm_backup::{link, verify};
-use crm_client::net::Trust;
+use crm_net::Trust;
 use crm_shared::api::ServerStatus;
 
 /// 客户档案备份机(crm-backup):持续备份中心服务器,校验备份,从备份恢复。
@@ -304,7 +304,7 @@ fn status(dir: &Path, offline: bool, json: bool) -> anyhow::Result<()> {
     let pos = store.position()?;
     let (documents, log_entries) = store.counts()?;
     let link = store.link()?;
-    let now = crm_client::clock::now_millis();
+    let now = chrono::Utc::now().timestamp_millis();
     let (server_view, server_unreachable) = match &link {
         _ if offline => (None, None),
         Some(l) => match link::client(l).and_then(|c| c.get::<ServerStatus>("/status", None)) {
@@ -414,15 +414,13 @@ fn print_verify(r: &verify::Report) {
 }
 
 fn read_password(stdin: bool) -> anyhow::Result<String> {
-    if stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
-    }
-    if let Ok(p) = std::env::var("CRM_PASSWORD") {
-        return Ok(p);
-    }
-    rpassword::prompt_password("密码:").context("无法读取密码")
+    crm_net::password::read(stdin, "密码:")
+        .context("无法读取密码")?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "没有提供密码:请用 --password-stdin(从标准输入读一行)、环境变量 CRM_PASSWORD,或在终端中输入"
+            )
+        })
 }
 
 fn parse_time(text: &str) -> anyhow::Result<i64> {

@@ -8,7 +8,7 @@
 //! skip damaged customers, it restores everything else and names them:
 //! their salespeople's laptops send them back at their next sync. The
 //! result is written by the server's own schema code
-//! (`crm_server::db::restore`) in one transaction, with a new epoch: every
+//! (`crm_server_db::restore`) in one transaction, with a new epoch: every
 //! laptop lists what it holds at its next sync, and pushes back whatever it
 //! has that the backup lacked.
 
@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crm_server::config::DataDir;
-use crm_server::db::restore::RestoreWriter;
-use crm_server::db::Projection;
+use crm_server_db::restore::RestoreWriter;
+use crm_server_db::DataDir;
+use crm_server_db::Projection;
 use crm_shared::backup::{check_document, document_at, Cell, LogEntry, Records};
 use crm_shared::{ActorId, ChangeHash, CustomerDoc};
 
@@ -232,7 +232,7 @@ fn write(
     for suffix in ["", "-wal", "-shm"] {
         created.file(&beside(&db, suffix));
     }
-    let db_err = |e: crm_server::db::DbError| write_err(&db, &e);
+    let db_err = |e: crm_server_db::DbError| write_err(&db, &e);
 
     for t in &target.records.tables {
         writer.insert_rows(t).map_err(db_err)?;

@@ -21,7 +21,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crm_client::net::NetError;
+use crm_net::NetError;
 use crm_shared::backup::{check_document, summarise, Summary, SummaryRequest, BUCKETS};
 use crm_shared::sync::heads_to_hex;
 

@@ -497,22 +497,7 @@ fn login_trust(l: &LoginArgs) -> Result<Trust> {
 /// The login password: one line of stdin, else `CRM_PASSWORD`, else a
 /// prompt without echo.
 fn read_password(from_stdin: bool) -> Result<String> {
-    use std::io::{BufRead, IsTerminal};
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else if let Ok(value) = std::env::var("CRM_PASSWORD") {
-        value
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("密码:")?
-    } else {
-        return Err(StoreError::NoPassword);
-    };
-    if password.is_empty() {
-        return Err(StoreError::NoPassword);
-    }
-    Ok(password)
+    crate::net::password::read(from_stdin, "密码:")?.ok_or(StoreError::NoPassword)
 }
 
 /// A new password: the next line of stdin, else `CRM_NEW_PASSWORD`, else

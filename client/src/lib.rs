@@ -5,7 +5,8 @@
 //! - [`aside`]: customers sync set aside, and what is to be done about each.
 //! - [`import`]: JSON Lines import in checked, batched transactions.
 //! - [`error`]: the one error type.
-//! - [`net`]: the HTTPS client for `crm-server` (trust by fingerprint or CA).
+//! - [`net`]: the HTTPS client for `crm-server` (crate `crm-net`, shared
+//!   with the backup node).
 //! - [`session`]: `crm login`: the server, its trust and this device's token.
 
 pub mod aside;
@@ -13,7 +14,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod import;
-pub mod net;
+pub use crm_net as net;
 pub mod session;
 pub mod store;
 pub mod sync;

@@ -6,7 +6,7 @@
 //! the library never reads the environment itself.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Default listen address: loopback only, until an operator says otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -65,43 +65,4 @@ impl Default for Limits {
     }
 }
 
-/// The server's data directory and the files inside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataDir(PathBuf);
-
-impl DataDir {
-    /// The directory at `path` (not created until [`DataDir::create`]).
-    pub fn new(path: impl Into<PathBuf>) -> DataDir {
-        DataDir(path.into())
-    }
-
-    /// The directory itself.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// Creates the directory if missing; on Unix, readable by its owner only
-    /// (it holds password hashes and the TLS key).
-    pub fn create(&self) -> std::io::Result<()> {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&self.0)
-    }
-
-    /// The SQLite database file.
-    pub fn db_path(&self) -> PathBuf {
-        self.0.join("crm-server.sqlite3")
-    }
-
-    /// The generated self-signed certificate (PEM); laptops may pin it.
-    pub fn tls_cert_path(&self) -> PathBuf {
-        self.0.join("tls").join("cert.pem")
-    }
-
-    /// The generated certificate's private key (PEM, mode 0600).
-    pub fn tls_key_path(&self) -> PathBuf {
-        self.0.join("tls").join("key.pem")
-    }
-}
+pub use crate::db::DataDir;

@@ -48,7 +48,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod credentials;
-pub mod db;
+pub use crm_server_db as db;
 pub mod error;
 pub mod extract;
 pub mod password_rule;

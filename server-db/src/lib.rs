@@ -1,4 +1,7 @@
-//! The server's SQLite store: every SQL statement of the server lives here.
+//! The central server's SQLite store: every SQL statement of the server
+//! lives here, and nothing else does. It knows nothing of HTTP, sign-in or
+//! sync: those are `crm-server`'s; a backup node links this crate alone to
+//! restore a server database.
 //!
 //! Why one module: the schema, its migrations and the queries that depend on
 //! them change together, and a reader should find all of them in one place.
@@ -13,9 +16,11 @@
 //! power cut), foreign keys on, and a busy timeout for the rare writer from
 //! another process (an admin command while the server runs).
 
-pub(crate) mod access;
-pub(crate) mod backup;
-pub(crate) mod documents;
+pub mod access;
+pub mod backup;
+mod data_dir;
+pub use data_dir::DataDir;
+pub mod documents;
 pub use documents::{ListFilter, Projection};
 mod pool;
 pub mod restore;
@@ -31,7 +36,7 @@ use rusqlite_migration::{Migrations, M};
 use uuid::Uuid;
 
 /// The schema, oldest first. Append only; never edit an entry (see module docs).
-pub(crate) const MIGRATIONS: &[M<'static>] = &[
+pub const MIGRATIONS: &[M<'static>] = &[
     // 1: users and their devices.
     M::up(
         "CREATE TABLE users (
@@ -498,7 +503,7 @@ impl Db {
 
     /// Runs `f` in one writer transaction, with the caller's error type;
     /// the sync engine uses it so a refused push leaves nothing behind.
-    pub(crate) async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
+    pub async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -508,12 +513,12 @@ impl Db {
     }
 
     /// Wakes whenever a write commits (a waiting backup pull listens).
-    pub(crate) fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.pool.commits()
     }
 
     /// Runs `f` on a read-only connection, with the caller's error type.
-    pub(crate) async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    pub async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -539,7 +544,7 @@ impl Db {
                         user.role.code(),
                         user.password_hash.as_str(),
                         user.password_expires_at,
-                        crate::clock::now_ms(),
+                        chrono::Utc::now().timestamp_millis(),
                         user.position.map(|p| p.code()),
                     ],
                 )?;
@@ -779,7 +784,7 @@ impl Db {
 /// Every account, by login, read on `conn` (inside the caller's
 /// transaction: what a person typed as a customer's salesperson is checked
 /// against the accounts of that moment).
-pub(crate) fn users_on(conn: &Connection) -> Result<Vec<User>, DbError> {
+pub fn users_on(conn: &Connection) -> Result<Vec<User>, DbError> {
     let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login"))?;
     let rows = stmt.query_map([], |row| Ok(user_from_row(row)))?;
     rows.map(|r| r?).collect()

@@ -1,6 +1,6 @@
 //! SQL for customer documents, the update log and the head-office
-//! projection. Plain functions over a connection or transaction: the sync
-//! engine ([`crate::sync`]) calls them inside one `Db::write_with` /
+//! projection. Plain functions over a connection or transaction: the
+//! server's sync engine calls them inside one `Db::write_with` /
 //! `Db::read_with` closure so a whole push is one transaction.
 //!
 //! Storage is the same as on the laptop: a compressed snapshot plus appended
@@ -50,7 +50,7 @@ impl Projection {
 }
 
 /// Creates the server's epoch and automerge actor on first open.
-pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
+pub fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
         [uuid::Uuid::new_v4().to_string()],
@@ -63,12 +63,12 @@ pub(crate) fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// A meta value (`epoch`, `actor`).
-pub(crate) fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
 }
 
 /// A stored document: snapshot with chunks appended, and its bookkeeping.
-pub(crate) struct Stored {
+pub struct Stored {
     pub bytes: Vec<u8>,
     pub snapshot_bytes: i64,
     pub chunk_count: i64,
@@ -89,7 +89,7 @@ impl Stored {
 }
 
 /// Loads document `id`.
-pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stored>> {
+pub fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stored>> {
     let head = conn
         .prepare_cached(
             "SELECT snapshot, chunk_count, chunk_bytes, salesperson, heads
@@ -128,21 +128,21 @@ pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Store
 }
 
 /// The newest log position of document `id`.
-pub(crate) fn seq_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
+pub fn seq_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT seq FROM documents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()
 }
 
 /// The assigned salesperson of `id`, without loading the document.
-pub(crate) fn salesperson(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+pub fn salesperson(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached("SELECT salesperson FROM documents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()
 }
 
 /// Who made an update, for the log.
-pub(crate) struct Origin<'a> {
+pub struct Origin<'a> {
     pub login: &'a str,
     pub device_id: Option<&'a str>,
     pub at: i64,
@@ -151,7 +151,7 @@ pub(crate) struct Origin<'a> {
 /// Writes a document's new state, appends it to the update log and
 /// refreshes its projected row. Returns the log sequence number.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn store(
+pub fn store(
     tx: &Transaction,
     id: &str,
     write: &Write,
@@ -205,7 +205,7 @@ pub(crate) fn store(
 }
 
 /// Writes a customer's projected row (list, search, conflicts).
-pub(crate) fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()> {
+pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()> {
     let (summary, search, conflicts) = (&p.summary, &p.search, p.conflicts);
     let json = serde_json::to_string(summary).expect("a summary always serialises");
     tx.prepare_cached("DELETE FROM credit_requests WHERE doc_id = ?1")?
@@ -250,7 +250,7 @@ pub(crate) fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Re
 }
 
 /// Records which user and device sent a change.
-pub(crate) fn record_author(
+pub fn record_author(
     tx: &Transaction,
     hash: &ChangeHash,
     doc_id: &str,
@@ -265,7 +265,7 @@ pub(crate) fn record_author(
 
 /// Whether a laptop's [`Lineage`] follows on from what this server last
 /// confirmed for its actor (or the actor is new here).
-pub(crate) fn lineage_follows(conn: &Connection, l: &Lineage) -> rusqlite::Result<bool> {
+pub fn lineage_follows(conn: &Connection, l: &Lineage) -> rusqlite::Result<bool> {
     let stored: Option<String> = conn
         .prepare_cached("SELECT mark FROM actor_marks WHERE actor = ?1")?
         .query_row([&l.actor], |r| r.get(0))
@@ -277,7 +277,7 @@ pub(crate) fn lineage_follows(conn: &Connection, l: &Lineage) -> rusqlite::Resul
 }
 
 /// Moves an actor's mark to the lineage's `next`.
-pub(crate) fn lineage_advance(
+pub fn lineage_advance(
     tx: &Connection,
     l: &Lineage,
     login: &str,
@@ -292,7 +292,7 @@ pub(crate) fn lineage_advance(
 }
 
 /// When this server's store was restored from a backup (ms), if it was.
-pub(crate) fn restored_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+pub fn restored_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     let v: Option<String> = conn
         .prepare_cached("SELECT value FROM meta WHERE key = 'restored_at'")?
         .query_row([], |r| r.get(0))
@@ -301,7 +301,7 @@ pub(crate) fn restored_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 }
 
 /// Records a refused change of a protected field.
-pub(crate) fn record_refusal(
+pub fn record_refusal(
     tx: &Transaction,
     doc_id: &str,
     path: &str,
@@ -316,14 +316,14 @@ pub(crate) fn record_refusal(
 }
 
 /// The newest log sequence number (0 when empty).
-pub(crate) fn max_seq(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn max_seq(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM doc_log", [], |r| {
         r.get(0)
     })
 }
 
 /// A document's id, heads and latest seq.
-pub(crate) struct Head {
+pub struct Head {
     pub id: String,
     pub heads: Vec<ChangeHash>,
     pub seq: i64,
@@ -346,7 +346,7 @@ fn heads_query(
 }
 
 /// Documents changed after `cursor` that `login` sees (`all`: every one), oldest change first.
-pub(crate) fn changed_since(
+pub fn changed_since(
     conn: &Connection,
     cursor: i64,
     login: &str,
@@ -368,12 +368,12 @@ pub(crate) fn changed_since(
 }
 
 /// Every document `login` sees (`all`: every one), oldest change first.
-pub(crate) fn visible(conn: &Connection, login: &str, all: bool) -> rusqlite::Result<Vec<Head>> {
+pub fn visible(conn: &Connection, login: &str, all: bool) -> rusqlite::Result<Vec<Head>> {
     changed_since(conn, -1, login, all)
 }
 
 /// The heads document `id` had at log position `cursor`, and who it was assigned to then.
-pub(crate) fn heads_at(
+pub fn heads_at(
     conn: &Connection,
     id: &str,
     cursor: i64,
@@ -386,11 +386,7 @@ pub(crate) fn heads_at(
 }
 
 /// Documents once assigned to `login`, assigned elsewhere now, changed after `cursor`.
-pub(crate) fn taken_away(
-    conn: &Connection,
-    cursor: i64,
-    login: &str,
-) -> rusqlite::Result<Vec<String>> {
+pub fn taken_away(conn: &Connection, cursor: i64, login: &str) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare_cached(TAKEN_AWAY)?;
     let rows = st.query_map(params![cursor, login], |r| r.get(0))?;
     rows.collect()
@@ -398,22 +394,18 @@ pub(crate) fn taken_away(
 
 /// Every sync with a cursor runs this over all documents changed since it
 /// (everyone's), so it must be answered from indexes alone (a test checks).
-pub(crate) const TAKEN_AWAY: &str = "SELECT d.id FROM documents d
+pub const TAKEN_AWAY: &str = "SELECT d.id FROM documents d
     WHERE d.seq > ?1 AND d.salesperson <> ?2
       AND EXISTS (SELECT 1 FROM doc_log l WHERE l.doc_id = d.id AND l.salesperson = ?2)";
 
 /// Whether `id` was ever assigned to `login`.
-pub(crate) fn ever_assigned(conn: &Connection, id: &str, login: &str) -> rusqlite::Result<bool> {
+pub fn ever_assigned(conn: &Connection, id: &str, login: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM doc_log WHERE salesperson = ?2 AND doc_id = ?1")?
         .exists(params![id, login])
 }
 
 /// Ids of customers with open conflicts that `login` sees (`all`: every one).
-pub(crate) fn conflicted(
-    conn: &Connection,
-    login: &str,
-    all: bool,
-) -> rusqlite::Result<Vec<String>> {
+pub fn conflicted(conn: &Connection, login: &str, all: bool) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare_cached(
         "SELECT id FROM customers WHERE conflicts > 0 AND (?2 OR salesperson = ?1) ORDER BY name, id",
     )?;
@@ -422,7 +414,7 @@ pub(crate) fn conflicted(
 }
 
 /// A document's projected row: summary, search text, open conflict count.
-pub(crate) fn row(
+pub fn row(
     conn: &Connection,
     id: &str,
 ) -> rusqlite::Result<Option<(CustomerSummary, String, i64)>> {
@@ -450,7 +442,7 @@ fn json_err(e: serde_json::Error) -> rusqlite::Error {
 
 /// The credit requests stored for `doc_id`, by request id: what the server
 /// last accepted, decisions included.
-pub(crate) fn credit_requests_of(
+pub fn credit_requests_of(
     conn: &Connection,
     doc_id: &str,
 ) -> rusqlite::Result<std::collections::BTreeMap<String, CreditRequest>> {
@@ -464,14 +456,14 @@ pub(crate) fn credit_requests_of(
 }
 
 /// Whether the server holds any credit request for `doc_id`.
-pub(crate) fn has_credit_requests(conn: &Connection, doc_id: &str) -> rusqlite::Result<bool> {
+pub fn has_credit_requests(conn: &Connection, doc_id: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM credit_requests WHERE doc_id = ?1")?
         .exists([doc_id])
 }
 
 /// Every stored credit request (`salesperson`: only theirs), oldest first,
 /// with its customer id.
-pub(crate) fn credit_requests(
+pub fn credit_requests(
     conn: &Connection,
     salesperson: Option<&str>,
 ) -> rusqlite::Result<Vec<(String, String, CreditRequest)>> {
@@ -494,7 +486,7 @@ pub(crate) fn credit_requests(
 /// theirs), by name, parsing them on all cores a chunk at a time so memory
 /// stays bounded however many customers there are; returns what `f` gave,
 /// in order.
-pub(crate) fn over_rules_cards<T: Send>(
+pub fn over_rules_cards<T: Send>(
     conn: &Connection,
     salesperson: Option<&str>,
     f: impl Fn(&Customer) -> Vec<T> + Sync,
@@ -537,14 +529,14 @@ pub(crate) fn over_rules_cards<T: Send>(
 }
 
 /// Ids of customers whose slimmed card is missing (written before migration 4).
-pub(crate) fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare("SELECT id FROM customer_details WHERE rules = ''")?;
     let rows = st.query_map([], |r| r.get(0))?;
     rows.collect()
 }
 
 /// Ids of the customers assigned to `salesperson`.
-pub(crate) fn ids_of(conn: &Connection, salesperson: &str) -> rusqlite::Result<Vec<String>> {
+pub fn ids_of(conn: &Connection, salesperson: &str) -> rusqlite::Result<Vec<String>> {
     let mut st =
         conn.prepare_cached("SELECT id FROM documents WHERE salesperson = ?1 ORDER BY id")?;
     let rows = st.query_map([salesperson], |r| r.get(0))?;
@@ -552,7 +544,7 @@ pub(crate) fn ids_of(conn: &Connection, salesperson: &str) -> rusqlite::Result<V
 }
 
 /// The company settings and their version (defaults, version 0, until set).
-pub(crate) fn settings(conn: &Connection) -> rusqlite::Result<VersionedSettings> {
+pub fn settings(conn: &Connection) -> rusqlite::Result<VersionedSettings> {
     let json: Option<String> = conn
         .prepare_cached("SELECT value FROM meta WHERE key = 'settings'")?
         .query_row([], |r| r.get(0))
@@ -567,7 +559,7 @@ pub(crate) fn settings(conn: &Connection) -> rusqlite::Result<VersionedSettings>
 }
 
 /// Replaces the company settings; returns the new version.
-pub(crate) fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
+pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
     let version = settings(conn)?.version + 1;
     let json = serde_json::to_string(&VersionedSettings {
         version,
@@ -601,7 +593,7 @@ pub struct ListFilter {
 
 /// A page of customers matching `f`, by name. Only the filters given go
 /// into the SQL, so an exact filter (salesperson, region) can use its index.
-pub(crate) fn list(
+pub fn list(
     conn: &Connection,
     f: &ListFilter,
     offset: usize,
@@ -654,7 +646,7 @@ pub(crate) fn list(
 /// Regions and salespeople present, for the list's filter menus. With
 /// `salesperson`, only that salesperson's customers count: a menu must not
 /// tell them which regions colleagues work in.
-pub(crate) fn facets(
+pub fn facets(
     conn: &Connection,
     salesperson: Option<&str>,
 ) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
@@ -677,7 +669,7 @@ pub(crate) fn facets(
 }
 
 /// How many customers `login` sees (`all`: every one) changed after log position `cursor`.
-pub(crate) fn changed_count(
+pub fn changed_count(
     conn: &Connection,
     cursor: i64,
     login: &str,
@@ -690,10 +682,7 @@ pub(crate) fn changed_count(
 }
 
 /// Customers named exactly `name`: (id, name).
-pub(crate) fn find_by_name(
-    conn: &Connection,
-    name: &str,
-) -> rusqlite::Result<Vec<(String, String)>> {
+pub fn find_by_name(conn: &Connection, name: &str) -> rusqlite::Result<Vec<(String, String)>> {
     let mut st =
         conn.prepare_cached("SELECT id, name FROM customers WHERE name = ?1 ORDER BY id")?;
     let rows = st.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -706,10 +695,7 @@ pub(crate) fn find_by_name(
 /// candidate counts only if one of its lines (one number each, see
 /// `crm_shared::summary::search_text`) is the whole number: 6666-1234 is not
 /// a duplicate of 021-6666-1234.
-pub(crate) fn find_by_number(
-    conn: &Connection,
-    number: &str,
-) -> rusqlite::Result<Vec<(String, String)>> {
+pub fn find_by_number(conn: &Connection, number: &str) -> rusqlite::Result<Vec<(String, String)>> {
     if number.chars().count() < 3 {
         return Ok(Vec::new());
     }

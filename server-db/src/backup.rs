@@ -1,4 +1,4 @@
-//! SQL behind the backup endpoints (`crate::backup`): reading the update log
+//! SQL behind the server's backup endpoints: reading the update log
 //! with the documents and audit rows it touched, dumping the record tables,
 //! and the per-document summary a backup node verifies against.
 //!
@@ -19,14 +19,14 @@ use super::RECORD_TABLES;
 const MAX_ENTRIES: i64 = 5_000;
 
 /// The version of the record tables (moved by triggers, migration 3).
-pub(crate) fn records_version(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn records_version(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(documents::meta(conn, "records_version")?
         .parse()
         .unwrap_or_default())
 }
 
 /// Every record table, whole, at `version`.
-pub(crate) fn records(conn: &Connection, version: i64) -> rusqlite::Result<Records> {
+pub fn records(conn: &Connection, version: i64) -> rusqlite::Result<Records> {
     let tables = RECORD_TABLES
         .iter()
         .map(|t| table_rows(conn, t, &format!("SELECT * FROM {t}"), []))
@@ -41,7 +41,7 @@ pub(crate) fn records(conn: &Connection, version: i64) -> rusqlite::Result<Recor
 /// The log after `after` with what it touched, cut at `budget` bytes of
 /// documents. Call inside one read transaction so that the entries,
 /// documents and records are one consistent state.
-pub(crate) fn pull(
+pub fn pull(
     conn: &Connection,
     after: u64,
     records_version: Option<i64>,
@@ -136,7 +136,7 @@ pub(crate) fn pull(
 
 /// The newest log position, how many entries follow `confirmed`, and the
 /// time of the oldest of them.
-pub(crate) fn lag(conn: &Connection, confirmed: u64) -> rusqlite::Result<(u64, u64, Option<i64>)> {
+pub fn lag(conn: &Connection, confirmed: u64) -> rusqlite::Result<(u64, u64, Option<i64>)> {
     conn.query_row(
         "SELECT (SELECT COALESCE(MAX(seq), 0) FROM doc_log),
                 (SELECT count(*) FROM doc_log WHERE seq > ?1),
@@ -153,7 +153,7 @@ pub(crate) fn lag(conn: &Connection, confirmed: u64) -> rusqlite::Result<(u64, u
 }
 
 /// Each document's heads as of log position `upto`.
-pub(crate) fn heads_as_of(
+pub fn heads_as_of(
     conn: &Connection,
     upto: u64,
 ) -> rusqlite::Result<Vec<(String, Vec<ChangeHash>)>> {

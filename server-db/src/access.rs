@@ -83,7 +83,7 @@ fn failures_of(conn: &Connection, login: &str) -> rusqlite::Result<Failures> {
 }
 
 /// Writes one audit entry inside the caller's transaction.
-pub(crate) fn record(tx: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
+pub fn record(tx: &Connection, e: &AccessEvent) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO access_log (at, kind, login, by_login, address, device_id, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
