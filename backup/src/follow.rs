@@ -115,7 +115,7 @@ pub fn run(
     let mut store = Store::open(dir)?;
     let link = store.link()?.ok_or(FollowError::NotLinked)?;
     let client = link::client(&link)?;
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = Backoff::new();
     let mut caught_up = false;
     let mut last_pull: Option<std::time::Instant> = None;
     while !stop() {
@@ -145,17 +145,9 @@ pub fn run(
                 return Err(FollowError::Refused(e));
             }
             Some(Err(e)) => {
-                on(&Event::Failed {
-                    message: e.to_string(),
-                    retry_in: backoff,
-                });
-                if once {
-                    return Err(e.into());
-                }
-                if pause(backoff, &stop) {
+                if backoff.failed(e, once, &stop, &mut on)? {
                     break;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
                 caught_up = false;
                 continue;
             }
@@ -173,7 +165,7 @@ pub fn run(
         let (entries, docs) = (resp.entries.len(), resp.docs.len());
         match store.apply(&resp, now) {
             Ok(after) => {
-                backoff = Duration::from_millis(250);
+                backoff = Backoff::new();
                 if entries > 0 {
                     on(&Event::Stored {
                         entries,
@@ -193,20 +185,12 @@ pub fn run(
                     break;
                 }
             }
+            // A full disk, most likely: the transaction rolled back, the
+            // position did not move; try again later.
             Err(e) => {
-                // A full disk, most likely: the transaction rolled back,
-                // the position did not move; try again later.
-                on(&Event::Failed {
-                    message: e.to_string(),
-                    retry_in: backoff,
-                });
-                if once {
-                    return Err(e.into());
-                }
-                if pause(backoff, &stop) {
+                if backoff.failed(e, once, &stop, &mut on)? {
                     break;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
@@ -214,6 +198,36 @@ pub fn run(
     store.close()?;
     on(&Event::Stopped { after });
     Ok(())
+}
+
+/// The growing pause between failed steps.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(Duration::from_millis(250))
+    }
+
+    /// Reports a failed step and waits before the next; whether `stop` said
+    /// so meanwhile. With `once` there is no next step: the error is returned.
+    fn failed(
+        &mut self,
+        e: impl Into<FollowError> + std::fmt::Display,
+        once: bool,
+        stop: &impl Fn() -> bool,
+        on: &mut impl FnMut(&Event),
+    ) -> Result<bool, FollowError> {
+        on(&Event::Failed {
+            message: e.to_string(),
+            retry_in: self.0,
+        });
+        if once {
+            return Err(e.into());
+        }
+        let stopped = pause(self.0, stop);
+        self.0 = (self.0 * 2).min(MAX_BACKOFF);
+        Ok(stopped)
+    }
 }
 
 /// One pull, or `None` if `stop` said so first. Abandoning a pull loses

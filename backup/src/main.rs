@@ -155,15 +155,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { offline, json } => status(&dir, offline, json)?,
         Command::Verify { offline, json } => {
-            let tty = std::io::stderr().is_terminal();
-            let report = verify::verify(&dir, offline, |done, total| {
-                if tty {
-                    eprint!("\r已校验 {done}/{total} 份文档");
-                }
-            })?;
-            if tty {
-                eprintln!();
-            }
+            let bar = progress("已校验 {pos}/{len} 份文档");
+            let report = verify::verify(&dir, offline, show(&bar));
+            bar.finish_and_clear();
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -185,15 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, Some(s)) => Point::Seq(s),
                 (None, None) => Point::Latest,
             };
-            let tty = std::io::stderr().is_terminal();
-            let report = restore::restore(&dir, &to, point, skip_damaged, |done, total| {
-                if tty {
-                    eprint!("\r已恢复 {done}/{total} 位客户");
-                }
-            })?;
-            if tty {
-                eprintln!();
-            }
+            let bar = progress("已恢复 {pos}/{len} 位客户");
+            let report = restore::restore(&dir, &to, point, skip_damaged, show(&bar));
+            bar.finish_and_clear();
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -445,4 +435,22 @@ fn local_time(ms: i64) -> String {
         .single()
         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// A counter on stderr while a person watches; drawn only on a terminal,
+/// so logs and pipes get the final report alone.
+fn progress(template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Shows `done` of `total` on `bar`.
+fn show(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + '_ {
+    |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
 }

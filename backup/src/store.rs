@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
+use crm_server_db::backup::{log_entry, LOG_COLUMNS};
 use crm_shared::backup::{content_hash, Cell, LogEntry, PullResponse, Records, TableRows};
 use crm_shared::document::{heads_from_blob, heads_to_blob};
-use crm_shared::sync::{heads_from_hex, heads_to_hex};
+use crm_shared::sync::heads_from_hex;
 use crm_shared::ChangeHash;
 
 use crate::private;
@@ -474,21 +475,10 @@ impl Store {
 
     /// Log entries up to `upto`, oldest first.
     pub fn entries(&self, upto: u64) -> Result<Vec<LogEntry>, StoreError> {
-        let mut st = self.conn.prepare(
-            "SELECT seq, doc_id, heads, salesperson, login, device_id, at FROM log
-             WHERE seq <= ?1 ORDER BY seq",
-        )?;
-        let rows = st.query_map([upto as i64], |r| {
-            Ok(LogEntry {
-                seq: r.get::<_, i64>(0)? as u64,
-                doc_id: r.get(1)?,
-                heads: heads_to_hex(&heads_from_blob(&r.get::<_, Vec<u8>>(2)?)),
-                salesperson: r.get(3)?,
-                login: r.get(4)?,
-                device_id: r.get(5)?,
-                at: r.get(6)?,
-            })
-        })?;
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {LOG_COLUMNS} FROM log WHERE seq <= ?1 ORDER BY seq"
+        ))?;
+        let rows = st.query_map([upto as i64], log_entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

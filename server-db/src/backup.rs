@@ -57,22 +57,11 @@ pub fn pull(
     if records_version != Some(version) {
         resp.records = Some(records(conn, version)?);
     }
-    let mut st = conn.prepare_cached(
-        "SELECT seq, doc_id, heads, salesperson, login, device_id, at
-         FROM doc_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS} FROM doc_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
     let entries: Vec<LogEntry> = st
-        .query_map(params![after as i64, MAX_ENTRIES], |r| {
-            Ok(LogEntry {
-                seq: r.get::<_, i64>(0)? as u64,
-                doc_id: r.get(1)?,
-                heads: heads_to_hex(&heads_from_blob(&r.get::<_, Vec<u8>>(2)?)),
-                salesperson: r.get(3)?,
-                login: r.get(4)?,
-                device_id: r.get(5)?,
-                at: r.get(6)?,
-            })
-        })?
+        .query_map(params![after as i64, MAX_ENTRIES], log_entry)?
         .collect::<rusqlite::Result<_>>()?;
     resp.more = entries.len() as i64 == MAX_ENTRIES;
     let mut left = budget;
@@ -200,5 +189,22 @@ fn table_rows(
         table: table.to_string(),
         columns,
         rows,
+    })
+}
+
+/// The columns of a log row, in the order [`log_entry`] reads them. The
+/// backup node's own log table keeps the same columns.
+pub const LOG_COLUMNS: &str = "seq, doc_id, heads, salesperson, login, device_id, at";
+
+/// One log row, selected as [`LOG_COLUMNS`].
+pub fn log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
+    Ok(LogEntry {
+        seq: r.get::<_, i64>(0)? as u64,
+        doc_id: r.get(1)?,
+        heads: heads_to_hex(&heads_from_blob(&r.get::<_, Vec<u8>>(2)?)),
+        salesperson: r.get(3)?,
+        login: r.get(4)?,
+        device_id: r.get(5)?,
+        at: r.get(6)?,
     })
 }

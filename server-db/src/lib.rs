@@ -460,7 +460,7 @@ pub struct NewDevice {
 
 /// The device a bearer token belongs to, with its user.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct TokenOwner {
     /// The device.
     pub device: Device,
     /// Its user.
@@ -692,7 +692,7 @@ impl Db {
     }
 
     /// The device holding the token with this hash, and its user.
-    pub async fn session(&self, token_hash: [u8; 32]) -> Result<Option<Session>, DbError> {
+    pub async fn token_owner(&self, token_hash: [u8; 32]) -> Result<Option<TokenOwner>, DbError> {
         self.pool
             .read(move |conn| {
                 conn.query_row(
@@ -706,7 +706,7 @@ impl Db {
                 )
                 .optional()?
                 .map(|(device, user)| {
-                    Ok(Session {
+                    Ok(TokenOwner {
                         device: device?,
                         user: user?,
                     })

@@ -561,7 +561,7 @@ pub async fn audit(db: &Db, out: &mut dyn Write, q: AuditQuery) -> Result<(), Ad
         }
         "csv" => {
             let bytes = crate::sheets::table::write(
-                &audit::table(&events),
+                &crate::sheets::export::access_log(&events),
                 crate::sheets::Format::Csv,
                 "访问审计",
             )
@@ -573,7 +573,7 @@ pub async fn audit(db: &Db, out: &mut dyn Write, q: AuditQuery) -> Result<(), Ad
                 writeln!(out, "没有符合条件的记录。")?;
                 return Ok(());
             }
-            let t = audit::table(&events);
+            let t = crate::sheets::export::access_log(&events);
             let mut table =
                 Table::new(["时间", "事件", "账号", "操作人", "来源地址", "设备", "说明"]);
             for row in &t.rows {

@@ -138,33 +138,3 @@ pub fn event(
         detail: detail.into(),
     }
 }
-
-/// The entries as a table with Chinese headers, for export and the
-/// command line.
-pub fn table(events: &[AccessEvent]) -> crate::sheets::Table {
-    use crate::sheets::Cell;
-    fn text(s: &str) -> crate::sheets::Cell {
-        crate::sheets::Cell::Text(s.to_string())
-    }
-    let opt = |s: &Option<String>| s.as_deref().map_or(Cell::Empty, text);
-    crate::sheets::Table {
-        headers: ["时间", "事件", "账号", "操作人", "来源地址", "设备", "说明"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
-        rows: events
-            .iter()
-            .map(|e| {
-                vec![
-                    text(&crate::clock::local_minutes(e.at)),
-                    text(Kind::parse(&e.kind).map_or(e.kind.as_str(), |k| k.label())),
-                    text(&e.login),
-                    opt(&e.by_login),
-                    opt(&e.address),
-                    opt(&e.device_id),
-                    text(&e.detail),
-                ]
-            })
-            .collect(),
-    }
-}

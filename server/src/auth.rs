@@ -14,6 +14,7 @@ use crm_shared::codes::Role;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Kind};
+use crate::caller::Caller;
 use crate::clock::now_ms;
 use crate::credentials::{
     dummy_hash, hash_password, new_token, token_hash, verify_password, MAX_PASSWORD_BYTES,
@@ -46,6 +47,16 @@ pub struct Auth {
     pub position: Option<crm_shared::codes::Position>,
 }
 
+impl From<&Auth> for Caller {
+    fn from(auth: &Auth) -> Self {
+        Caller {
+            login: auth.login.clone(),
+            role: auth.role,
+            device_id: auth.device_id.to_string(),
+        }
+    }
+}
+
 impl From<Auth> for WhoAmI {
     fn from(auth: Auth) -> Self {
         WhoAmI {
@@ -73,7 +84,7 @@ where
         let token = bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let session = state
             .db
-            .session(token_hash(token))
+            .token_owner(token_hash(token))
             .await?
             .ok_or(AppError::Unauthorized)?;
         let span = tracing::Span::current();

@@ -47,13 +47,3 @@ pub struct Caller {
     /// Device id (the laptop, or the console session).
     pub device_id: String,
 }
-
-impl From<&crate::auth::Auth> for Caller {
-    fn from(auth: &crate::auth::Auth) -> Self {
-        Caller {
-            login: auth.login.clone(),
-            role: auth.role,
-            device_id: auth.device_id.to_string(),
-        }
-    }
-}

@@ -5,8 +5,9 @@
 //! (`crm_shared::api::error_code`). The body is always a
 //! `crm_shared::api::ErrorBody`.
 //!
-//! **API Boundary:** a 500 says "内部错误" and nothing else. Its cause is
-//! logged here, inside the request's span, and never sent to the client.
+//! **API Boundary:** a 500 says "内部错误" and nothing else. Its cause rides
+//! on the response as a [`Failure`] extension, which the request log
+//! (`telemetry::trace_request`) writes once; it is never sent to the client.
 
 use std::error::Error as StdError;
 
@@ -109,20 +110,41 @@ impl AppError {
     }
 }
 
+/// Why a request failed, attached to its response so the request log can
+/// record it in one line with the status. Responses carry it whether they
+/// were rendered as JSON or as a console page.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The stable error code.
+    pub code: &'static str,
+    /// The full cause chain; for a 500 this is what the operator needs.
+    pub cause: String,
+}
+
+impl AppError {
+    /// The log record of this error, for [`Failure`].
+    pub fn failure(&self) -> Failure {
+        Failure {
+            code: self.parts().1,
+            cause: chain(self),
+        }
+    }
+
+    /// Marks `response` as failed by this error, for the request log.
+    pub fn mark(&self, response: &mut Response) {
+        response.extensions_mut().insert(self.failure());
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        match &self {
-            AppError::Internal(cause) => {
-                tracing::error!(cause = %chain(cause.as_ref()), "内部错误");
-            }
-            other => tracing::debug!(code, error = %other, "请求被拒绝"),
-        }
         let body = ErrorBody {
             error: code.to_owned(),
             message: self.to_string(),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        self.mark(&mut response);
         let retry_after = match &self {
             AppError::TooManyAttempts(secs) => Some(*secs),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
@@ -165,6 +187,15 @@ impl From<crate::caller::ServiceError> for AppError {
             S::NotFound(m) => AppError::NotFound(m),
             S::Clash(m) => AppError::Conflict(m),
             S::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::sheets::SheetError> for AppError {
+    fn from(e: crate::sheets::SheetError) -> Self {
+        match e {
+            crate::sheets::SheetError::Write(_) => AppError::internal(e),
+            other => AppError::BadRequest(other.to_string()),
         }
     }
 }
@@ -235,6 +266,19 @@ mod tests {
         let body: ErrorBody = serde_json::from_slice(&body).unwrap();
         assert_eq!(body.error, "internal");
         assert_eq!(body.message, "内部错误");
+    }
+
+    #[tokio::test]
+    async fn the_cause_travels_to_the_request_log_not_the_body() {
+        let err = AppError::internal("disk /srv/secret.sqlite3 is full");
+        let response = err.into_response();
+        let failure = response.extensions().get::<Failure>().unwrap();
+        assert_eq!(failure.code, "internal");
+        assert!(
+            failure.cause.contains("/srv/secret.sqlite3"),
+            "{}",
+            failure.cause
+        );
     }
 
     #[test]

@@ -17,21 +17,28 @@
 //! Code map (each module's docs say why it exists):
 //!
 //! - [`serve()`](serve::serve): accept loop, TLS handshakes, connection limit, graceful stop.
-//! - [`routes`]: the HTTP API, assembled by [`router`], and its common layers.
-//! - [`auth`]: passwords, device tokens, login, the [`Auth`] extractor.
-//! - [`error`]: [`AppError`], the one error → HTTP status mapping.
-//! - [`extract`]: extractors whose rejections are [`AppError`]s.
-//! - [`db`]: all SQL, the migrations, and the async [`Db`] handle.
-//! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
-//! - [`admin`]: `crm-server user …` / `device …` / `settings …` commands.
+//! - [`routes`]: the HTTP API, assembled by [`router`], and its common layers
+//!   (security headers, body limit, panic-to-500, request log).
+//! - [`console`]: the head-office web console (HTML pages under `/console`).
+//! - [`auth`]: login, device tokens, the [`Auth`] extractor; [`credentials`]:
+//!   password hashing; [`sign_in`]: failed-attempt throttling and locks;
+//!   [`password_rule`]: what a new password must be.
+//! - [`caller`]: who asks ([`caller::Caller`]) and what a service refuses
+//!   ([`caller::ServiceError`]) — the services below know nothing of HTTP.
+//! - [`sync`]: the sync engine (group commit, per-document verdicts, answers,
+//!   the cache of hot documents), held by [`AppState`].
+//! - [`archive`]: cards, conflicts, imports; [`rules`]: business rules over
+//!   the whole archive (credit approval, grading, warnings, reports, reviews).
 //! - [`sheets`]: Excel/CSV import (plan, duplicates, one-transaction commit)
 //!   and export, for the console and the `sheet`/`export` commands.
-//! - [`console`]: the head-office web console (HTML pages under `/console`).
-//! - [`rules`]: business rules over the whole archive (credit approval,
-//!   grading, warnings, reports, reviews); [`archive`]: cards, conflicts,
-//!   import.
-//! - [`backup`]: what a backup node pulls, its lag, zero-loss acknowledgement;
-//!   [`db::restore`] writes a server database from a backup.
+//! - [`backup`]: what a backup node pulls, its lag, zero-loss acknowledgement.
+//! - [`audit`]: who looked at or exported what (the access log).
+//! - [`db`] (the `crm-server-db` crate): all SQL, the migrations, the async
+//!   [`Db`] handle, and the writer a backup restores into.
+//! - [`error`]: [`AppError`], the one error → HTTP status mapping;
+//!   [`extract`]: extractors whose rejections are [`AppError`]s.
+//! - [`admin`]: `crm-server user …` / `device …` / `audit …` commands.
+//! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
 //!
 //! **Architecture Invariant:** the domain rules (document schema, merging,
 //! validation) live in `crm-shared`; this crate does IO and access control.

@@ -4,7 +4,8 @@
 //! path: paths may carry ids, and a route is what an operator groups by.
 //! Health checks (`/status`) log at DEBUG so they do not drown real traffic.
 //! The authenticated login and device are recorded on the span by the
-//! `Auth` extractor.
+//! `Auth` extractor. A failed request is logged here and only here: the
+//! error's code and cause arrive as a [`Failure`] on the response.
 
 use std::time::Instant;
 
@@ -12,6 +13,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
+
+use crate::error::Failure;
 
 /// Routes polled by monitors; their requests log at DEBUG.
 const QUIET_ROUTES: &[&str] = &["/status"];
@@ -50,13 +53,16 @@ pub async fn trace_request(req: Request, next: Next) -> Response {
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let failure = response.extensions().get::<Failure>();
+    let code = failure.map(|f| f.code);
+    let cause = failure.map(|f| f.cause.as_str());
     span.in_scope(|| {
-        if quiet {
-            tracing::debug!(status, ms, "完成");
-        } else if status >= 500 {
-            tracing::error!(status, ms, "完成");
+        if status >= 500 {
+            tracing::error!(status, ms, code, cause, "完成");
+        } else if quiet {
+            tracing::debug!(status, ms, code, "完成");
         } else {
-            tracing::info!(status, ms, "完成");
+            tracing::info!(status, ms, code, cause, "完成");
         }
     });
     response

@@ -1,9 +1,9 @@
 //! serde straight out of automerge's hydrated tree.
 //!
-//! Reading a card used to go hydrate → `serde_json::Value` → `Customer`: the
-//! JSON copy allocated every key and string of the document a second time,
-//! which for a card with thousands of visits cost as much as automerge's own
-//! hydrate. This deserialiser reads the hydrated tree in place. It maps
+//! Going hydrate → `serde_json::Value` → `Customer` would allocate every key
+//! and string of the document a second time, which for a card with thousands
+//! of visits costs as much as automerge's own hydrate. This deserialiser
+//! reads the hydrated tree in place. It maps
 //! values exactly as [`crate::document`]'s JSON form does (counters and
 //! timestamps as integers, bytes as null), so both readings agree.
 

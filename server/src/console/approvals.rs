@@ -13,7 +13,7 @@ use crm_shared::api::{CreditRequestView, DecideRequest};
 use crm_shared::codes::Position;
 
 use super::layout::{csrf, flash, page, when, yuan};
-use super::{done, ConsoleError, Fields, InLang, Session};
+use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::rules;
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ struct Done {
     done: String,
 }
 
-fn decisions(s: &Session, v: &CreditRequestView) -> Markup {
+fn decisions(s: &SignedIn, v: &CreditRequestView) -> Markup {
     let l = s.lang;
     html! {
         @for p in Position::ALL {
@@ -45,7 +45,7 @@ fn decisions(s: &Session, v: &CreditRequestView) -> Markup {
     }
 }
 
-fn row(s: &Session, v: &CreditRequestView, form: bool) -> Markup {
+fn row(s: &SignedIn, v: &CreditRequestView, form: bool) -> Markup {
     let l = s.lang;
     let r = &v.request;
     html! {
@@ -70,7 +70,7 @@ fn row(s: &Session, v: &CreditRequestView, form: bool) -> Markup {
     }
 }
 
-fn head(s: &Session, form: bool) -> Markup {
+fn head(s: &SignedIn, form: bool) -> Markup {
     let l = s.lang;
     html! {
         thead { tr {
@@ -83,7 +83,7 @@ fn head(s: &Session, form: bool) -> Markup {
 }
 
 async fn list(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(d): Query<Done>,
 ) -> Result<Markup, ConsoleError> {
@@ -124,7 +124,7 @@ async fn list(
 }
 
 async fn decide(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Path((customer, request)): Path<(String, String)>,
     Form(f): Form<Fields>,

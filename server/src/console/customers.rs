@@ -18,7 +18,7 @@ use crm_shared::labels::{label_of, FIELDS};
 use crm_shared::Customer;
 
 use super::layout::{csrf, flash, page, when, yuan};
-use super::{done, ConsoleError, Fields, InLang, Session};
+use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::archive;
 use crate::db::ListFilter;
 use crate::state::AppState;
@@ -113,7 +113,7 @@ fn select(
 }
 
 async fn list(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Markup, ConsoleError> {
@@ -207,7 +207,7 @@ struct Done {
     done: String,
 }
 
-fn done_message(s: &Session, code: &str) -> Option<&'static str> {
+fn done_message(s: &SignedIn, code: &str) -> Option<&'static str> {
     let l = s.lang;
     Some(match code {
         "edit" => l.t("已保存修改", "Saved"),
@@ -261,7 +261,7 @@ fn coded(c: &Customer, path: &str) -> Option<String> {
 }
 
 async fn card(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(d): Query<Done>,
@@ -428,7 +428,7 @@ fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
     v
 }
 
-fn conflict_form(s: &Session, id: &str, k: &Conflict) -> Markup {
+fn conflict_form(s: &SignedIn, id: &str, k: &Conflict) -> Markup {
     let l = s.lang;
     html! {
         form.conflict method="post" action={ "/console/customers/" (id) "/resolve" } {
@@ -449,7 +449,7 @@ fn conflict_form(s: &Session, id: &str, k: &Conflict) -> Markup {
 }
 
 async fn edit(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<Fields>,
@@ -476,7 +476,7 @@ async fn edit(
 }
 
 async fn resolve(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<Fields>,
@@ -513,7 +513,7 @@ async fn resolve(
 }
 
 async fn review(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<Fields>,
@@ -540,7 +540,7 @@ async fn review(
     Ok(done(&format!("/console/customers/{id}?done=review")))
 }
 
-async fn conflicts(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+async fn conflicts(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let all = archive::conflicts(&state.db, s.caller()).await.lang(l)?;
     Ok(page(

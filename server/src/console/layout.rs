@@ -7,7 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use crm_shared::codes::Role;
 
-use super::Session;
+use super::SignedIn;
 
 /// Interface language: Chinese by default, English switchable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
 }
 
 /// Which pages a role sees in the navigation (each page checks again).
-fn nav(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
+fn nav(s: &SignedIn) -> Vec<(&'static str, &'static str, &'static str)> {
     let l = s.lang;
     let mut v = Vec::new();
     if s.role != Role::BackupOperator && s.role != Role::Admin {
@@ -147,7 +147,7 @@ fn nav(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
 }
 
 /// A signed-in page: navigation, the person, sign-out, then `body`.
-pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
+pub fn page(s: &SignedIn, current: &str, title: &str, body: Markup) -> Markup {
     let l = s.lang;
     html! {
         (DOCTYPE)
@@ -182,7 +182,7 @@ pub fn page(s: &Session, current: &str, title: &str, body: Markup) -> Markup {
 }
 
 /// The hidden CSRF field every form carries.
-pub fn csrf(s: &Session) -> Markup {
+pub fn csrf(s: &SignedIn) -> Markup {
     html! { input type="hidden" name="_csrf" value=(s.csrf()); }
 }
 

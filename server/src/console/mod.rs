@@ -7,7 +7,7 @@
 //!   cookie scoped to `/console`, and signing out revokes it. A session
 //!   unused for [`IDLE_LIMIT_MS`] (8 hours) is revoked at its next request.
 //! - CSRF: every form carries a token derived from the session token
-//!   ([`Session::csrf`]); every POST handler checks it before anything else.
+//!   ([`SignedIn::csrf`]); every POST handler checks it before anything else.
 //! - Access: pages call the same functions the API does (`crate::archive`,
 //!   `crate::rules`), which check the role server-side; a salesperson sees
 //!   only their own customers here too.
@@ -73,7 +73,7 @@ pub fn routes() -> Router<AppState> {
 /// it as an argument; without a valid session the browser is sent to the
 /// sign-in page.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct SignedIn {
     /// Login.
     pub login: String,
     /// Display name.
@@ -89,7 +89,7 @@ pub struct Session {
     token: String,
 }
 
-impl Session {
+impl SignedIn {
     /// The form token for this session: a hash of the session token, so a
     /// page from another site can neither read nor forge it.
     pub fn csrf(&self) -> String {
@@ -165,11 +165,6 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let ConsoleError(e, lang) = self;
         let (status, _) = e.parts();
-        if status.is_server_error() {
-            // The cause is logged by AppError's own response path; log here too
-            // since we render our own body.
-            tracing::error!(error = %crate::error::chain(&e), "控制台页面出错");
-        }
         if matches!(
             e,
             AppError::Unauthorized | AppError::DeviceRevoked | AppError::UserDisabled
@@ -193,7 +188,9 @@ impl IntoResponse for ConsoleError {
                 p { a href="/console/" { (lang.t("返回首页", "Home")) } " · " a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
             },
         );
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        e.mark(&mut response);
+        response
     }
 }
 
@@ -209,7 +206,7 @@ impl<T, E: Into<AppError>> InLang<T> for Result<T, E> {
     }
 }
 
-impl FromRequestParts<AppState> for Session {
+impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
@@ -220,7 +217,7 @@ impl FromRequestParts<AppState> for Session {
         };
         let session = state
             .db
-            .session(token_hash(&token))
+            .token_owner(token_hash(&token))
             .await
             .map_err(|e| ConsoleError(e.into(), lang).into_response())?
             .ok_or_else(to_login)?;
@@ -236,7 +233,7 @@ impl FromRequestParts<AppState> for Session {
             return Err(to_login());
         }
         crate::auth::record_use(&state.db, &session.device, now).await;
-        Ok(Session {
+        Ok(SignedIn {
             login: session.user.login,
             name: session.user.display_name,
             role: session.user.role,
@@ -356,12 +353,12 @@ async fn login(
         Err(e) => {
             let (status, _) = e.parts();
             let message = if status.is_server_error() {
-                tracing::error!(error = %crate::error::chain(&e), "控制台登录出错");
                 lang.t("服务器内部错误", "Internal error").to_string()
             } else {
                 e.to_string()
             };
             let mut r = (status, login_form(lang, Some(&message), &login)).into_response();
+            e.mark(&mut r);
             if let AppError::TooManyAttempts(secs) = e {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
@@ -372,7 +369,7 @@ async fn login(
 }
 
 async fn logout(
-    session: Session,
+    session: SignedIn,
     State(state): State<AppState>,
     Form(form): Form<Fields>,
 ) -> Result<Response, ConsoleError> {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crm_shared::day::Day;
 
 use super::layout::{csrf, flash, page, when, yuan};
-use super::{done, ConsoleError, Fields, InLang, Session};
+use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::error::AppError;
 use crate::rules;
 use crate::state::AppState;
@@ -43,7 +43,7 @@ impl Q {
         Some(self.salesperson.trim().to_string()).filter(|s| !s.is_empty())
     }
 
-    fn day(&self, s: &Session) -> Result<Day, ConsoleError> {
+    fn day(&self, s: &SignedIn) -> Result<Day, ConsoleError> {
         match self.day.trim() {
             "" => Ok(Day::from_millis_local(crate::clock::now_ms())),
             d => d.parse().map_err(|e: crm_shared::day::BadDay| {
@@ -53,7 +53,7 @@ impl Q {
     }
 }
 
-fn filter_form(s: &Session, action: &str, q: &Q, with_day: bool, day: Day) -> Markup {
+fn filter_form(s: &SignedIn, action: &str, q: &Q, with_day: bool, day: Day) -> Markup {
     let l = s.lang;
     html! {
         form.filters method="get" action=(action) {
@@ -71,7 +71,7 @@ fn pct(v: Option<f64>) -> String {
 }
 
 async fn grades(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
@@ -117,7 +117,7 @@ async fn grades(
 }
 
 async fn apply(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
@@ -134,7 +134,7 @@ async fn apply(
 }
 
 async fn warnings(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
@@ -163,7 +163,7 @@ async fn warnings(
 }
 
 async fn followups(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
@@ -201,7 +201,7 @@ async fn followups(
 }
 
 async fn daily(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
@@ -276,7 +276,7 @@ async fn salespeople(state: &AppState) -> Result<Vec<(String, String)>, crate::d
         .collect())
 }
 
-fn daily_picker(s: &Session, people: &[(String, String)], current: &str, day: Day) -> Markup {
+fn daily_picker(s: &SignedIn, people: &[(String, String)], current: &str, day: Day) -> Markup {
     let l = s.lang;
     html! {
         form.filters method="get" action="/console/daily" {
@@ -295,7 +295,7 @@ fn daily_picker(s: &Session, people: &[(String, String)], current: &str, day: Da
 }
 
 async fn complaints(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {

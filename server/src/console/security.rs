@@ -13,7 +13,7 @@ use crm_shared::api::PasswordChange;
 use crm_shared::codes::Role;
 
 use super::layout::{self, csrf, flash, page, when};
-use super::{done, lang_of, ConsoleError, Fields, InLang, Lang, Session};
+use super::{done, lang_of, ConsoleError, Fields, InLang, Lang, SignedIn};
 use crate::audit::{self, Actor, Kind};
 use crate::auth::Attempt;
 use crate::db::access::AccessFilter;
@@ -107,7 +107,7 @@ struct Done {
     ok: Option<String>,
 }
 
-async fn password_page(s: Session, Query(q): Query<Done>) -> Markup {
+async fn password_page(s: SignedIn, Query(q): Query<Done>) -> Markup {
     let l = s.lang;
     let ok = q.ok.map(|_| l.t("密码已修改", "Password changed"));
     page(
@@ -126,7 +126,7 @@ async fn password_page(s: Session, Query(q): Query<Done>) -> Markup {
 }
 
 async fn change(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Form(f): Form<Fields>,
@@ -145,7 +145,7 @@ async fn change(
     Ok(done("/console/password?ok=1"))
 }
 
-fn admin_only(s: &Session) -> Result<(), ConsoleError> {
+fn admin_only(s: &SignedIn) -> Result<(), ConsoleError> {
     if s.role == Role::Admin {
         Ok(())
     } else {
@@ -225,7 +225,7 @@ fn urlencoding(v: &str) -> String {
 const PAGE_ROWS: usize = 500;
 
 async fn security(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Markup, ConsoleError> {
@@ -302,7 +302,7 @@ async fn security(
 }
 
 async fn unlock(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(login): Path<String>,
@@ -327,7 +327,7 @@ async fn unlock(
 }
 
 async fn export(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(ext): Path<String>,
@@ -350,8 +350,12 @@ async fn export(
         .access_log(q.filter(1_000_000).lang(l)?)
         .await
         .lang(l)?;
-    let bytes = crate::sheets::table::write(&audit::table(&events), format, "访问审计")
-        .map_err(|e| ConsoleError(AppError::internal(e), l))?;
+    let bytes = crate::sheets::table::write(
+        &crate::sheets::export::access_log(&events),
+        format,
+        "访问审计",
+    )
+    .map_err(|e| ConsoleError(AppError::internal(e), l))?;
     let actor = Actor {
         login: Some(s.login.clone()),
         address: peer.map(|a| a.to_string()),

@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use crm_shared::day::Day;
 
 use super::layout::{csrf, page};
-use super::{ConsoleError, Fields, InLang, Session};
+use super::{ConsoleError, Fields, InLang, SignedIn};
 use crate::audit::{self, Actor, Kind as AuditKind};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
@@ -26,7 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/export/{file}", get(download))
 }
 
-fn head_office(s: &Session) -> Result<(), ConsoleError> {
+fn head_office(s: &SignedIn) -> Result<(), ConsoleError> {
     if s.head_office() {
         Ok(())
     } else {
@@ -37,7 +37,7 @@ fn head_office(s: &Session) -> Result<(), ConsoleError> {
     }
 }
 
-async fn form(s: Session) -> Result<Markup, ConsoleError> {
+async fn form(s: SignedIn) -> Result<Markup, ConsoleError> {
     head_office(&s)?;
     let l = s.lang;
     Ok(page(
@@ -61,7 +61,7 @@ async fn form(s: Session) -> Result<Markup, ConsoleError> {
 }
 
 async fn upload(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     mut mp: Multipart,
 ) -> Result<Markup, ConsoleError> {
@@ -167,7 +167,7 @@ async fn upload(
 }
 
 async fn commit(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(upload): Path<String>,
@@ -240,7 +240,7 @@ async fn commit(
 }
 
 async fn download(
-    s: Session,
+    s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(file): Path<String>,

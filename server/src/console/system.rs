@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use crm_shared::codes::Role;
 
 use super::layout::{page, when};
-use super::{ConsoleError, InLang, Session};
+use super::{ConsoleError, InLang, SignedIn};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/backup", get(backup))
 }
 
-fn only(s: &Session, roles: &[Role]) -> Result<(), ConsoleError> {
+fn only(s: &SignedIn, roles: &[Role]) -> Result<(), ConsoleError> {
     if roles.contains(&s.role) {
         Ok(())
     } else {
@@ -30,7 +30,7 @@ fn only(s: &Session, roles: &[Role]) -> Result<(), ConsoleError> {
     }
 }
 
-async fn devices(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     only(&s, &[Role::Admin, Role::Manager, Role::Clerk])?;
     let devices = state.db.devices().await.lang(l)?;
@@ -87,7 +87,7 @@ async fn devices(s: Session, State(state): State<AppState>) -> Result<Markup, Co
     ))
 }
 
-async fn backup(s: Session, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+async fn backup(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     only(&s, &[Role::Admin, Role::Manager, Role::BackupOperator])?;
     let lag = state

@@ -5,9 +5,11 @@
 //! body limit, the per-route tracing span, panic-to-500, and JSON answers for
 //! unknown paths and methods.
 //!
-//! To add a group (e.g. sync): write `routes/sync.rs` with
+//! To add a group: write `routes/<group>.rs` with
 //! `pub fn routes() -> Router<AppState>` using paths relative to `/api/v1`,
-//! and merge it into `api` below.
+//! and merge it into `api` below. Handlers stay thin: they turn the request
+//! into a [`crate::caller::Caller`] and arguments, call the module that does
+//! the work (`sync`, `archive`, `rules`, `backup`), and shape the answer.
 //!
 //! The body limit is enforced by the body extractors (`crate::extract::Json`,
 //! `axum::body::Bytes`, `String`): read request bodies through one of them,

@@ -38,15 +38,6 @@ pub enum SheetError {
     Write(String),
 }
 
-impl From<SheetError> for crate::error::AppError {
-    fn from(e: SheetError) -> Self {
-        match e {
-            SheetError::Write(_) => crate::error::AppError::internal(e),
-            other => crate::error::AppError::BadRequest(other.to_string()),
-        }
-    }
-}
-
 impl From<SheetError> for crate::caller::ServiceError {
     fn from(e: SheetError) -> Self {
         match e {

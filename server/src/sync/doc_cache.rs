@@ -1,10 +1,10 @@
 //! The most recently written documents, kept loaded.
 //!
 //! Loading a document costs time in proportion to its whole history: for a
-//! customer that ten laptops edit at once (thousands of changes) each push
-//! and each answer used to load it again, tens of milliseconds a time. The
-//! writer leaves every document it stores here, and the next push or answer
-//! for the same customer starts from it.
+//! customer that ten laptops edit at once (thousands of changes) a load
+//! takes tens of milliseconds, and every push and every answer would pay it.
+//! The writer leaves every document it stores here, and the next push or
+//! answer for the same customer starts from it.
 //!
 //! An entry is used only when its heads equal the heads the caller read from
 //! the database in its own transaction. A document's content is a function

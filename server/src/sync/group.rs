@@ -30,10 +30,9 @@ use crm_shared::ChangeHash;
 
 use super::doc_cache::DocCache;
 use super::push::{apply_pushes, is_automerge, PushOrigins, Pushed};
-use super::SyncEngine;
 use crate::caller::{Caller, ServiceError};
 use crate::db::documents as docs;
-use crate::db::DbError;
+use crate::db::{Db, DbError};
 
 /// Pushes one transaction takes at most. Nobody hears back before the
 /// transaction commits: without a cap, 200 laptops pushing at once all waited
@@ -68,13 +67,12 @@ type Done = (
 /// Applies `push` for `caller`, together with whatever else is waiting.
 /// Returns once it is durably stored (or refused, with nothing stored).
 pub(super) async fn apply(
-    engine: &SyncEngine,
+    (db, cache, queue): (&Db, &Arc<DocCache>, &Arc<PushQueue>),
     caller: Caller,
     push: Vec<DocPush>,
     lineage: Option<Lineage>,
     now: i64,
 ) -> Result<Pushed, ServiceError> {
-    let queue = &engine.queue;
     let (reply, result) = oneshot::channel();
     let id = queue
         .next_id
@@ -91,8 +89,8 @@ pub(super) async fn apply(
     // then this transaction applies what queued since, or nothing. It runs
     // as a task of its own: the results it holds are other requests' too,
     // and must reach them even if this request is given up.
-    let engine = engine.clone();
-    tokio::spawn(async move { take_turn(&engine, Some(id)).await });
+    let (db, cache, queue) = (db.clone(), cache.clone(), queue.clone());
+    tokio::spawn(async move { take_turn((&db, &cache, &queue), Some(id)).await });
     result
         .await
         .unwrap_or_else(|_| Err(DbError::Task("保存推送的事务失败".into()).into()))
@@ -103,12 +101,13 @@ pub(super) async fn apply(
 /// push it took fails the same way, and so does push `ours` if it is still
 /// queued (nobody will take it for this request). Returns how many pushes
 /// it answered.
-async fn take_turn(engine: &SyncEngine, ours: Option<u64>) -> usize {
-    let (queue, cache) = (engine.queue.clone(), engine.cache.clone());
+async fn take_turn(
+    (db, cache, queue): (&Db, &Arc<DocCache>, &Arc<PushQueue>),
+    ours: Option<u64>,
+) -> usize {
     let taken: Arc<Mutex<Vec<Done>>> = Default::default();
-    let (slot, waiting) = (taken.clone(), queue.clone());
-    let r = engine
-        .db
+    let (slot, waiting, cache) = (taken.clone(), queue.clone(), cache.clone());
+    let r = db
         .write_with(move |tx| {
             let (done, applied) = apply_waiting(tx, &cache, &waiting);
             *lock(&slot) = done;
@@ -124,7 +123,7 @@ async fn take_turn(engine: &SyncEngine, ours: Option<u64>) -> usize {
             }
         }
         Err(e) => {
-            let ours = ours.and_then(|id| take(&queue, id));
+            let ours = ours.and_then(|id| take(queue, id));
             for reply in done.into_iter().map(|(reply, _)| reply).chain(ours) {
                 let _ = reply.send(Err(same_failure(&e)));
             }
@@ -399,13 +398,26 @@ mod tests {
     }
 
     /// A server holding customer `c1` of zhang, and its saved bytes.
-    async fn server() -> (tempfile::TempDir, SyncEngine, Vec<u8>) {
+    /// The engine's parts that pushes go through.
+    struct Engine {
+        db: Db,
+        cache: Arc<DocCache>,
+        queue: Arc<PushQueue>,
+    }
+
+    impl Engine {
+        fn parts(&self) -> (&Db, &Arc<DocCache>, &Arc<PushQueue>) {
+            (&self.db, &self.cache, &self.queue)
+        }
+    }
+
+    async fn server() -> (tempfile::TempDir, Engine, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
-        let db = SyncEngine::new(
-            crate::db::Db::open(&dir.path().join("crm.sqlite3"))
-                .await
-                .unwrap(),
-        );
+        let db = Engine {
+            db: Db::open(&dir.path().join("crm.sqlite3")).await.unwrap(),
+            cache: Arc::new(DocCache::new()),
+            queue: Arc::default(),
+        };
         let card = Customer {
             id: "c1".into(),
             name: "宁波甲贸易有限公司".into(),
@@ -420,7 +432,7 @@ mod tests {
             heads: heads_to_hex(&doc.heads()),
             data: Blob(base.clone()),
         }];
-        apply(&db, caller("zhang", "d0"), push, None, 0)
+        apply(db.parts(), caller("zhang", "d0"), push, None, 0)
             .await
             .unwrap();
         (dir, db, base)
@@ -455,7 +467,7 @@ mod tests {
     /// Puts `jobs` in the queue as if they arrived while the writer was
     /// busy, then lets one holder of the writer apply them all.
     async fn apply_queued(
-        db: &SyncEngine,
+        db: &Engine,
         jobs: Vec<(Caller, DocPush)>,
     ) -> Vec<Result<Pushed, ServiceError>> {
         let queue = db.queue.clone();
@@ -472,7 +484,7 @@ mod tests {
             });
             results.push(result);
         }
-        take_turn(db, None).await;
+        take_turn(db.parts(), None).await;
         let mut out = Vec::new();
         for r in results {
             out.push(r.await.unwrap());
@@ -480,7 +492,7 @@ mod tests {
         out
     }
 
-    async fn stored(db: &SyncEngine) -> (CustomerDoc, i64) {
+    async fn stored(db: &Engine) -> (CustomerDoc, i64) {
         db.db
             .read_with(|conn| {
                 let s = docs::load(conn, "c1")?.unwrap();
@@ -498,7 +510,7 @@ mod tests {
             .unwrap()
     }
 
-    async fn authors_by_device(db: &SyncEngine) -> Vec<(String, i64)> {
+    async fn authors_by_device(db: &Engine) -> Vec<(String, i64)> {
         db.db
             .read_with(|conn| {
                 let mut st = conn.prepare(
@@ -626,9 +638,9 @@ mod tests {
             });
             results.push(result);
         }
-        assert_eq!(take_turn(&db, None).await, GROUP_MAX);
+        assert_eq!(take_turn(db.parts(), None).await, GROUP_MAX);
         assert_eq!(lock(&queue.waiting).len(), 1);
-        assert_eq!(take_turn(&db, None).await, 1);
+        assert_eq!(take_turn(db.parts(), None).await, 1);
         for r in results {
             r.await.unwrap().unwrap();
         }
@@ -645,7 +657,7 @@ mod tests {
         let other = rusqlite::Connection::open(dir.path().join("crm.sqlite3")).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let r = apply(
-            &db,
+            db.parts(),
             caller("zhang", "d1"),
             vec![visits(&base, "d1", 2, |_| {})],
             None,
@@ -660,7 +672,7 @@ mod tests {
         other.execute_batch("ROLLBACK").unwrap();
         assert!(lock(&db.queue.clone().waiting).is_empty());
         apply(
-            &db,
+            db.parts(),
             caller("zhang", "d2"),
             vec![visits(&base, "d2", 3, |_| {})],
             None,

@@ -86,7 +86,14 @@ impl SyncEngine {
         } = req;
         let pushing = !push.is_empty();
         let pushed = if pushing {
-            group::apply(self, caller.clone(), push, lineage.clone(), now).await?
+            group::apply(
+                (&self.db, &self.cache, &self.queue),
+                caller.clone(),
+                push,
+                lineage.clone(),
+                now,
+            )
+            .await?
         } else {
             Pushed::default()
         };
