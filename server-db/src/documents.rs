@@ -105,20 +105,19 @@ pub fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stored>> {
             ))
         })
         .optional()?;
-    let Some((mut bytes, chunk_count, chunk_bytes, salesperson, heads)) = head else {
+    let Some((snapshot, chunk_count, chunk_bytes, salesperson, heads)) = head else {
         return Ok(None);
     };
-    let snapshot_bytes = bytes.len() as i64;
-    if chunk_count > 0 {
-        let mut st =
-            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
-        let mut rows = st.query([id])?;
-        while let Some(r) = rows.next()? {
-            bytes.extend_from_slice(r.get_ref(0)?.as_blob()?);
-        }
-    }
+    let snapshot_bytes = snapshot.len() as i64;
+    let chunks = if chunk_count > 0 {
+        conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?
+            .query_map([id], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
     Ok(Some(Stored {
-        bytes,
+        bytes: storage::assemble(snapshot, chunks),
         snapshot_bytes,
         chunk_count,
         chunk_bytes,

@@ -75,10 +75,10 @@ pub fn next_write(
 
 /// A stored document's bytes, ready to load: the snapshot, then every
 /// chunk in the order written.
-pub fn assemble<'a>(snapshot: Vec<u8>, chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+pub fn assemble(snapshot: Vec<u8>, chunks: impl IntoIterator<Item = impl AsRef<[u8]>>) -> Vec<u8> {
     let mut bytes = snapshot;
     for c in chunks {
-        bytes.extend_from_slice(c);
+        bytes.extend_from_slice(c.as_ref());
     }
     bytes
 }
