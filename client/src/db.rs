@@ -153,7 +153,7 @@ pub fn open(path: &Path) -> crate::Result<Connection> {
     match identify(path)? {
         Found::New | Found::Store | Found::Unfinished => {}
         other => {
-            return Err(crate::StoreError::NotAStore {
+            return Err(crate::ClientError::NotAStore {
                 path: path.to_path_buf(),
                 what: other,
             })
@@ -169,14 +169,14 @@ pub fn open(path: &Path) -> crate::Result<Connection> {
     )?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > MIGRATIONS.len() as i64 {
-        return Err(crate::StoreError::Migration(format!(
+        return Err(crate::ClientError::Migration(format!(
             "资料库由更新版本的 crm 写入(结构版本 {version},本程序只认识到 {}),请升级 crm",
             MIGRATIONS.len()
         )));
     }
     Migrations::from_slice(MIGRATIONS)
         .to_latest(&mut conn)
-        .map_err(|e| crate::StoreError::Migration(e.to_string().replace('\n', " ")))?;
+        .map_err(|e| crate::ClientError::Migration(e.to_string().replace('\n', " ")))?;
     Ok(conn)
 }
 
@@ -229,18 +229,18 @@ pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDo
             |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((mut bytes, chunk_count, chunk_bytes)) = head else {
+    let Some((snapshot, chunk_count, chunk_bytes)) = head else {
         return Ok(None);
     };
-    let snapshot_bytes = bytes.len() as i64;
-    if chunk_count > 0 {
-        let mut st =
-            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
-        let mut rows = st.query([id])?;
-        while let Some(r) = rows.next()? {
-            bytes.extend_from_slice(r.get_ref(0)?.as_blob()?);
-        }
-    }
+    let snapshot_bytes = snapshot.len() as i64;
+    let chunks: Vec<Vec<u8>> = if chunk_count > 0 {
+        conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let bytes = crm_shared::storage::assemble(snapshot, chunks);
     Ok(Some(StoredDoc {
         bytes,
         chunk_count,
@@ -564,4 +564,24 @@ pub fn delete_all_docs(tx: &Transaction) -> rusqlite::Result<()> {
 pub fn meta_delete(conn: &Connection, key: &str) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
+}
+
+/// Every profile value whose key starts with `prefix`.
+pub fn meta_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt =
+        conn.prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1")?;
+    let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Deletes every profile value whose key starts with `prefix`; returns how
+/// many there were.
+pub fn meta_delete_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM meta WHERE substr(key, 1, length(?1)) = ?1",
+        [prefix],
+    )
 }

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 /// Everything the laptop store and its commands can fail with.
 #[derive(Debug, Error)]
-pub enum StoreError {
+pub enum ClientError {
     /// No profile yet in this data directory.
     #[error("本地资料库尚未初始化,请先运行 crm init --user <登录名>")]
     NotInitialised,
@@ -120,4 +120,4 @@ fn found_text(found: &crate::db::Found, path: &std::path::Path) -> String {
 }
 
 /// Result alias for the client library.
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

@@ -16,7 +16,7 @@ use crm_shared::import::{parse_line, ImportRecord, Merged};
 use crm_shared::note::Action;
 use crm_shared::{access, labels};
 
-use crate::error::{Result, StoreError};
+use crate::error::{ClientError, Result};
 use rayon::prelude::*;
 
 use crate::clock::now_millis;
@@ -96,7 +96,7 @@ fn leave_out(rec: &mut ImportRecord, role: Option<Role>, user: &str) -> Vec<&'st
 }
 
 fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>> {
-    let f = File::open(path).map_err(|source| StoreError::File {
+    let f = File::open(path).map_err(|source| ClientError::File {
         path: path.to_path_buf(),
         source,
     })?;
@@ -115,13 +115,13 @@ fn record(
     importer: &str,
     role: Option<Role>,
 ) -> Result<(ImportRecord, Vec<&'static str>)> {
-    let mut rec = parse_line(text).map_err(|source| StoreError::ImportLine { line, source })?;
+    let mut rec = parse_line(text).map_err(|source| ClientError::ImportLine { line, source })?;
     let left_out = leave_out(&mut rec, role, importer);
     let mut probe = crm_shared::Customer::default();
     rec.clone().apply(&mut probe, importer, 0);
     // Every value of the line is new input, phone numbers included.
     crm_shared::validate::customer_input(None, &probe)
-        .map_err(|source| StoreError::ImportLine { line, source })?;
+        .map_err(|source| ClientError::ImportLine { line, source })?;
     Ok((rec, left_out))
 }
 

@@ -19,9 +19,8 @@ pub mod session;
 pub mod store;
 pub mod sync;
 
-pub use error::{Result, StoreError};
+pub use error::{ClientError, Result};
 pub use store::Store;
 pub mod cli;
-pub mod cli_rules;
 pub mod render;
 pub mod usage;

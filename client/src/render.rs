@@ -293,7 +293,7 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
 }
 
 fn count_lines(file: &Path) -> Result<u64> {
-    let f = std::fs::File::open(file).map_err(|source| crate::StoreError::File {
+    let f = std::fs::File::open(file).map_err(|source| crate::ClientError::File {
         path: file.to_path_buf(),
         source,
     })?;

@@ -10,8 +10,7 @@ use std::fmt;
 use crm_shared::api::{LoginRequest, LoginResponse};
 use crm_shared::codes::Role;
 
-use crate::db;
-use crate::error::{Result, StoreError};
+use crate::error::{ClientError, Result};
 use crate::net::{self, Client, NetError, Trust};
 use crate::store::Store;
 
@@ -20,27 +19,16 @@ pub const LOGIN_PATH: &str = "/api/v1/login";
 /// Where a password is changed.
 pub const PASSWORD_PATH: &str = "/api/v1/password";
 
-const KEY_URL: &str = "server.url";
-const KEY_TRUST: &str = "server.trust";
-const KEY_FINGERPRINT: &str = "server.fingerprint";
-const KEY_CA_PEM: &str = "server.ca_pem";
-const KEY_TOKEN: &str = "server.token";
-const KEY_DEVICE: &str = "server.device_id";
-const KEY_LOGIN: &str = "server.login";
-const KEY_ROLE: &str = "server.role";
-const KEY_NAME: &str = "server.display_name";
-
-const ALL_KEYS: &[&str] = &[
-    KEY_URL,
-    KEY_TRUST,
-    KEY_FINGERPRINT,
-    KEY_CA_PEM,
-    KEY_TOKEN,
-    KEY_DEVICE,
-    KEY_LOGIN,
-    KEY_ROLE,
-    KEY_NAME,
-];
+// The saved sign-in's keys (the store adds its `server.` prefix).
+const KEY_URL: &str = "url";
+const KEY_TRUST: &str = "trust";
+const KEY_FINGERPRINT: &str = "fingerprint";
+const KEY_CA_PEM: &str = "ca_pem";
+const KEY_TOKEN: &str = "token";
+const KEY_DEVICE: &str = "device_id";
+const KEY_LOGIN: &str = "login";
+const KEY_ROLE: &str = "role";
+const KEY_NAME: &str = "display_name";
 
 /// This laptop signed in to a server.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,31 +74,23 @@ impl Session {
         &self.token
     }
 
-    fn save(&self, store: &Store) -> Result<()> {
-        let conn = store.conn();
-        let tx = conn.unchecked_transaction()?;
-        for key in ALL_KEYS {
-            db::meta_delete(&tx, key)?;
-        }
-        db::meta_set(&tx, KEY_URL, &self.server_url)?;
-        match &self.trust {
-            Trust::Fingerprint(fp) => {
-                db::meta_set(&tx, KEY_TRUST, "fingerprint")?;
-                db::meta_set(&tx, KEY_FINGERPRINT, fp)?;
-            }
-            Trust::CaCert(pem) => {
-                db::meta_set(&tx, KEY_TRUST, "ca")?;
-                db::meta_set(&tx, KEY_CA_PEM, pem)?;
-            }
-            Trust::PlainHttp => db::meta_set(&tx, KEY_TRUST, "plain-http")?,
-        }
-        db::meta_set(&tx, KEY_TOKEN, &self.token)?;
-        db::meta_set(&tx, KEY_DEVICE, &self.device_id)?;
-        db::meta_set(&tx, KEY_LOGIN, &self.login)?;
-        db::meta_set(&tx, KEY_ROLE, self.role.code())?;
-        db::meta_set(&tx, KEY_NAME, &self.display_name)?;
-        tx.commit()?;
-        Ok(())
+    fn save(&self, store: &mut Store) -> Result<()> {
+        let (trust, trust_value) = match &self.trust {
+            Trust::Fingerprint(fp) => ("fingerprint", Some((KEY_FINGERPRINT, fp.as_str()))),
+            Trust::CaCert(pem) => ("ca", Some((KEY_CA_PEM, pem.as_str()))),
+            Trust::PlainHttp => ("plain-http", None),
+        };
+        let mut values = vec![
+            (KEY_URL, self.server_url.as_str()),
+            (KEY_TRUST, trust),
+            (KEY_TOKEN, self.token.as_str()),
+            (KEY_DEVICE, self.device_id.as_str()),
+            (KEY_LOGIN, self.login.as_str()),
+            (KEY_ROLE, self.role.code()),
+            (KEY_NAME, self.display_name.as_str()),
+        ];
+        values.extend(trust_value);
+        store.save_sign_in(&values)
     }
 }
 
@@ -130,7 +110,7 @@ pub fn login(
 ) -> Result<Session> {
     let owner = store.profile().user.clone();
     if login != owner {
-        return Err(StoreError::OtherUser {
+        return Err(ClientError::OtherUser {
             owner,
             login: login.to_string(),
         });
@@ -144,7 +124,7 @@ pub fn login(
     };
     let response: LoginResponse = client.post(LOGIN_PATH, None, &request)?;
     if response.login != owner {
-        return Err(StoreError::OtherUser {
+        return Err(ClientError::OtherUser {
             owner,
             login: response.login,
         });
@@ -184,12 +164,12 @@ pub fn change_password(
 
 /// The saved session, if this laptop has signed in.
 pub fn current(store: &Store) -> Result<Option<Session>> {
-    let conn = store.conn();
-    let get = |key: &str| db::meta_get(conn, key);
+    let mut saved = store.sign_in()?;
+    let mut get = |key: &str| -> Result<Option<String>> { Ok(saved.remove(key)) };
     let (Some(server_url), Some(token)) = (get(KEY_URL)?, get(KEY_TOKEN)?) else {
         return Ok(None);
     };
-    let corrupt = |what: &str| -> StoreError {
+    let corrupt = |what: &str| -> ClientError {
         crm_shared::Error::Corrupt(format!("本机保存的登录信息不完整({what}),请重新 crm login"))
             .into()
     };
@@ -218,20 +198,13 @@ pub fn current(store: &Store) -> Result<Option<Session>> {
 
 /// The saved session, or an error telling the user to sign in.
 pub fn require(store: &Store) -> Result<Session> {
-    current(store)?.ok_or(StoreError::NotLoggedIn)
+    current(store)?.ok_or(ClientError::NotLoggedIn)
 }
 
 /// Forgets the session (token, server, trust). Returns whether there was one.
 /// Customer data and the sync position stay.
 pub fn forget(store: &mut Store) -> Result<bool> {
-    let conn = store.conn();
-    let had = db::meta_get(conn, KEY_TOKEN)?.is_some();
-    let tx = conn.unchecked_transaction()?;
-    for key in ALL_KEYS {
-        db::meta_delete(&tx, key)?;
-    }
-    tx.commit()?;
-    Ok(had)
+    store.forget_sign_in()
 }
 
 /// A name for this laptop for the server's device list: the host name, or
@@ -284,14 +257,14 @@ mod tests {
                 role: Role::Salesperson,
                 display_name: "张三".into(),
             };
-            s.save(&store).unwrap();
+            s.save(&mut store).unwrap();
             assert_eq!(current(&store).unwrap().as_ref(), Some(&s));
             assert!(!format!("{s:?}").contains("secret-token"));
         }
         assert!(forget(&mut store).unwrap());
         assert!(current(&store).unwrap().is_none());
         assert!(!forget(&mut store).unwrap());
-        assert!(matches!(require(&store), Err(StoreError::NotLoggedIn)));
+        assert!(matches!(require(&store), Err(ClientError::NotLoggedIn)));
     }
 
     #[test]
@@ -308,7 +281,7 @@ mod tests {
             "laptop",
         )
         .unwrap_err();
-        assert!(matches!(err, StoreError::OtherUser { .. }), "{err:?}");
+        assert!(matches!(err, ClientError::OtherUser { .. }), "{err:?}");
         assert!(err.to_string().contains("zhangsan"));
     }
 }

@@ -12,7 +12,7 @@ use crm_shared::{Customer, CustomerDoc};
 use super::Store;
 use crate::clock::now_millis;
 use crate::db;
-use crate::error::{Result, StoreError};
+use crate::error::{ClientError, Result};
 
 impl Store {
     /// Existing customers that look like `c`: same name, same phone, or same tax number.
@@ -49,7 +49,7 @@ impl Store {
     /// `allow_duplicate`, if it looks like an existing customer.
     pub fn create(&mut self, c: &Customer, allow_duplicate: bool) -> Result<()> {
         if db::doc_exists(&self.conn, &c.id)? {
-            return Err(StoreError::Exists(c.id.clone()));
+            return Err(ClientError::Exists(c.id.clone()));
         }
         if !allow_duplicate {
             let dups = self.possible_duplicates(c)?;
@@ -59,7 +59,7 @@ impl Store {
                     .map(|d| format!("{} {}", d.id, d.name))
                     .collect::<Vec<_>>()
                     .join("、");
-                return Err(StoreError::Duplicate(list));
+                return Err(ClientError::Duplicate(list));
             }
         }
         let now = now_millis();
@@ -122,7 +122,7 @@ impl Store {
             [(id, _)] => return Ok(id.clone()),
             [] => {}
             many => {
-                return Err(StoreError::Ambiguous {
+                return Err(ClientError::Ambiguous {
                     key: key.to_string(),
                     candidates: listed(many),
                 })
@@ -136,9 +136,9 @@ impl Store {
             _ => Vec::new(),
         };
         match found.as_slice() {
-            [] => Err(StoreError::NotFound(key.to_string())),
+            [] => Err(ClientError::NotFound(key.to_string())),
             [(id, _)] => Ok(id.clone()),
-            many => Err(StoreError::Ambiguous {
+            many => Err(ClientError::Ambiguous {
                 key: key.to_string(),
                 candidates: format!(
                     "{}{}",

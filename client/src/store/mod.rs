@@ -15,6 +15,7 @@
 //! - [`write`]: how a changed document is written (snapshot or chunk).
 
 mod cards;
+mod sign_in;
 mod sync;
 mod write;
 
@@ -32,7 +33,7 @@ pub(crate) use write::{prepare_upsert, PendingWrite, Upsert};
 
 use crate::clock::now_millis;
 use crate::db;
-use crate::error::{Result, StoreError};
+use crate::error::{ClientError, Result};
 
 /// File name of the store inside the data directory.
 pub const STORE_FILE: &str = "crm.sqlite3";
@@ -68,7 +69,7 @@ impl Store {
         let conn = db::open(&Self::file(dir))?;
         if let Some(existing) = db::meta_get(&conn, "user")? {
             if existing != user {
-                return Err(StoreError::AlreadyInitialised(existing));
+                return Err(ClientError::AlreadyInitialised(existing));
             }
         } else {
             let tx = conn.unchecked_transaction()?;
@@ -85,7 +86,7 @@ impl Store {
         Self::check_dir(dir)?;
         let file = Self::file(dir);
         if !file.exists() {
-            return Err(StoreError::NotInitialised);
+            return Err(ClientError::NotInitialised);
         }
         Self::from_conn(db::open(&file)?)
     }
@@ -94,7 +95,7 @@ impl Store {
     /// file itself, or to some other file), saying what that file is.
     fn check_dir(dir: &Path) -> Result<()> {
         if dir.exists() && !dir.is_dir() {
-            return Err(StoreError::NotADirectory {
+            return Err(ClientError::NotADirectory {
                 path: dir.to_path_buf(),
                 what: db::identify(dir)?,
             });
@@ -103,8 +104,8 @@ impl Store {
     }
 
     fn from_conn(conn: Connection) -> Result<Store> {
-        let user = db::meta_get(&conn, "user")?.ok_or(StoreError::NotInitialised)?;
-        let actor = db::meta_get(&conn, "actor")?.ok_or(StoreError::NotInitialised)?;
+        let user = db::meta_get(&conn, "user")?.ok_or(ClientError::NotInitialised)?;
+        let actor = db::meta_get(&conn, "actor")?.ok_or(ClientError::NotInitialised)?;
         let actor = ActorId::try_from(actor.as_str())
             .map_err(|e| crm_shared::Error::Corrupt(format!("本机 actor 无效:{e}")))?;
         let display_name = db::meta_get(&conn, "display_name")?.unwrap_or_else(|| user.clone());
@@ -116,11 +117,6 @@ impl Store {
                 actor,
             },
         })
-    }
-
-    /// The SQLite connection, for modules keeping values in `meta`.
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
     }
 
     /// This laptop's profile.
@@ -135,7 +131,7 @@ impl Store {
 
     fn load(&self, id: &str) -> Result<(CustomerDoc, db::StoredDoc)> {
         let stored =
-            db::doc_load(&self.conn, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            db::doc_load(&self.conn, id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
         let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
         Ok((doc, stored))
     }
@@ -210,7 +206,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         db::clear_projection(&tx)?;
         for id in &ids {
-            let stored = db::doc_load(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let stored = db::doc_load(&tx, id)?.ok_or_else(|| ClientError::NotFound(id.clone()))?;
             let card = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?.customer()?;
             db::project(&tx, &CustomerSummary::of(&card), &search_text(&card))?;
         }

@@ -22,13 +22,13 @@ use super::{Profile, Store};
 use crate::aside::Kind as AsideKind;
 use crate::clock::now_millis;
 use crate::db;
-use crate::error::{Result, StoreError};
+use crate::error::{ClientError, Result};
 
 /// Pending documents read and prepared at once for a push: enough to keep
 /// every core busy, few enough that memory stays flat.
 const PUSH_CHUNK: usize = 16;
 
-fn bad_server(id: &str) -> StoreError {
+fn bad_server(id: &str) -> ClientError {
     crm_shared::Error::Corrupt(format!("服务器发来的客户 {id} 数据无效")).into()
 }
 
@@ -89,7 +89,7 @@ impl Store {
     /// signed by anyone else are left out and counted).
     pub fn retry_aside(&mut self, id: &str) -> Result<()> {
         if !db::aside_list(&self.conn)?.iter().any(|r| r.id == id) {
-            return Err(StoreError::NotAside(id.to_string()));
+            return Err(ClientError::NotAside(id.to_string()));
         }
         db::aside_put(
             &self.conn,
@@ -160,7 +160,7 @@ impl Store {
                     Some(changes) => PushSource::Chunks(changes),
                     None => PushSource::Stored(
                         db::doc_load(&self.conn, &p.id)?
-                            .ok_or_else(|| StoreError::NotFound(p.id.clone()))?,
+                            .ok_or_else(|| ClientError::NotFound(p.id.clone()))?,
                     ),
                 });
             }
@@ -408,7 +408,7 @@ impl Store {
                         applied.conflicted.push(u.id.clone());
                     }
                 }
-                Err(StoreError::Domain(e @ crm_shared::Error::Clash { .. })) => {
+                Err(ClientError::Domain(e @ crm_shared::Error::Clash { .. })) => {
                     tx.execute_batch("ROLLBACK TO doc; RELEASE doc")?;
                     if u.row.is_some() {
                         rebuild.push(u);
@@ -497,7 +497,7 @@ impl Store {
     ) -> Result<usize> {
         let heads = heads_from_hex(&u.heads).ok_or_else(|| bad_server(&u.id))?;
         crm_shared::document::verify(&u.data.0, &heads).map_err(|_| bad_server(&u.id))?;
-        let stored = db::doc_load(tx, &u.id)?.ok_or_else(|| StoreError::NotFound(u.id.clone()))?;
+        let stored = db::doc_load(tx, &u.id)?.ok_or_else(|| ClientError::NotFound(u.id.clone()))?;
         let ours = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
         let user = &profile.user;
         let r = crm_shared::rebase::rebase(&ours, &u.data.0, actor, |note| {

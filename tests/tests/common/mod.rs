@@ -1,10 +1,6 @@
-//! Shared helpers for the client's integration tests: a laptop (a `crm` data
+//! Shared helpers for the integration tests: a laptop (a `crm` data
 //! directory driven through the real binary) and, in [`server`], a real
 //! `crm-server` process.
-//!
-//! NOTE: reconstructed from its uses in `login.rs` after this untracked file
-//! was accidentally overwritten by another session; the original author
-//! should check it against what they had.
 
 #![allow(dead_code)]
 
@@ -19,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 /// The `crm` binary under test.
-pub const CRM: &str = env!("CARGO_BIN_EXE_crm");
+pub const CRM: &str = env!("CARGO_BIN_EXE_crm-under-test");
 
 /// stdout and stderr of a finished command, as text.
 pub fn texts(out: &Output) -> (String, String) {

@@ -1,24 +1,16 @@
-//! A real `crm-server` process for client tests: its own temporary data
+//! A real `crm-server` process for the integration tests: its own temporary data
 //! directory, HTTPS with its generated self-signed certificate on an
 //! ephemeral loopback port, killed when the [`TestServer`] is dropped.
 //!
-//! **Which binary.** The server is another package, so cargo does not build
-//! it for `cargo test -p crm-client`. [`server_bin`] finds it beside the
-//! `crm` binary under test (`target/<profile>/crm-server`, from
-//! `CARGO_BIN_EXE_crm`) and, once per test process (a `OnceLock`), runs
-//! `cargo build -p crm-server --bin crm-server` into that same target
-//! directory, so a changed server is rebuilt rather than tested stale. When
-//! it is fresh this takes well under a second; if another build holds
-//! cargo's lock it waits. If the build fails but an older binary exists, the
-//! older one is used with a warning on stderr. Set `CRM_SERVER_BIN` to use a
-//! given binary and skip the build. [`backup_bin`] does the same for
-//! `crm-backup` (`CRM_BACKUP_BIN`).
+//! **Which binary.** `crm-server` and `crm-backup` are built from their own
+//! sources as binaries of this test package (see its Cargo.toml), so cargo
+//! builds them fresh before the tests run and no test runs cargo.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crm_shared::codes::Role;
@@ -27,55 +19,14 @@ use tempfile::TempDir;
 /// How long the server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `crm-server` binary, built if needed (see the module docs).
+/// The `crm-server` binary under test.
 pub fn server_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("CRM_SERVER_BIN", "crm-server"))
+    Path::new(env!("CARGO_BIN_EXE_crm-server-under-test"))
 }
 
-/// The `crm-backup` binary, built the same way (`CRM_BACKUP_BIN` to skip).
+/// The `crm-backup` binary under test.
 pub fn backup_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("CRM_BACKUP_BIN", "crm-backup"))
-}
-
-/// Binary `name` of the workspace package of the same name, beside `crm`.
-fn workspace_bin(env: &str, name: &str) -> PathBuf {
-    if let Some(bin) = std::env::var_os(env) {
-        return PathBuf::from(bin);
-    }
-    let crm = Path::new(env!("CARGO_BIN_EXE_crm"));
-    let profile_dir = crm.parent().expect("crm binary has a directory");
-    let target_dir = profile_dir.parent().expect("profile dir has a parent");
-    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let mut cargo = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cargo
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["build", "--quiet", "-p", name, "--bin", name])
-        .arg("--target-dir")
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => {}
-        Some(profile) => {
-            cargo.args(["--profile", profile]);
-        }
-    }
-    let out = cargo
-        .output()
-        .expect("run cargo to build a workspace binary");
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        if bin.exists() {
-            eprintln!(
-                "warning: building {name} failed, testing the existing {}:\n{err}",
-                bin.display()
-            );
-        } else {
-            panic!("cargo build -p {name} failed:\n{err}");
-        }
-    }
-    assert!(bin.exists(), "{} missing after build", bin.display());
-    bin
+    Path::new(env!("CARGO_BIN_EXE_crm-backup-under-test"))
 }
 
 /// A running `crm-server`; killed on drop.
