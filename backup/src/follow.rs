@@ -268,8 +268,9 @@ fn pause(length: Duration, stop: &impl Fn() -> bool) -> bool {
     }
 }
 
-/// Moves the current store aside as `crm-backup.<epoch>.sqlite3`.
-fn rotate(dir: &Path, epoch: &str) -> Result<PathBuf, FollowError> {
+/// Moves the current store aside as `crm-backup.<epoch>.sqlite3` (the
+/// server it followed was replaced: a new log starts from zero).
+pub fn rotate(dir: &Path, epoch: &str) -> Result<PathBuf, FollowError> {
     let from = Store::file(dir);
     let short: String = epoch
         .chars()

@@ -559,6 +559,15 @@ fn smaller_changes(doc: &Automerge, heads: &[ChangeHash], whole_len: usize) -> O
     (changes.len() <= whole_len).then_some(changes)
 }
 
+/// Whether `bytes` are changes that build on others not among them: what a
+/// laptop pushes to a server it believes holds the start of a document. A
+/// server that lacks that start (restored from an older backup) cannot load
+/// them as a document and must ask for the whole one instead.
+pub fn is_continuation(bytes: &[u8]) -> bool {
+    let mut doc = Automerge::new();
+    doc.load_incremental(bytes).is_ok() && !doc.get_missing_deps(&[]).is_empty()
+}
+
 /// Checks saved bytes load as a document whose heads are `heads`.
 pub fn verify(bytes: &[u8], heads: &[ChangeHash]) -> Result<()> {
     verify_covering(bytes, heads, &[]).map(|_| ())

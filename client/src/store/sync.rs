@@ -451,7 +451,27 @@ impl Store {
         }
         let pending: HashSet<String> = db::pending(&tx)?.into_iter().map(|p| p.id).collect();
         for id in &resp.removed {
-            if pending.contains(id) {
+            if pending.contains(id) && aside.get(id) == Some(&AsideKind::Rebase) {
+                // Set aside for a clash, but the server no longer shows us
+                // its copy (reassigned meanwhile): our changes since its
+                // last acknowledgement go again, under a fresh actor, on top
+                // of what it acknowledged, which it holds.
+                let fresh = fresh.get_or_insert_with(ActorId::random).clone();
+                match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
+                    Ok(dropped) => {
+                        db::aside_clear(&tx, id)?;
+                        aside.remove(id);
+                        applied.rebased.push(id.clone());
+                        applied.dropped += dropped;
+                    }
+                    Err(e) => {
+                        let message = format!("无法重新记录本机的修改:{e}");
+                        set_aside(&tx, id, AsideKind::Held, &message)?;
+                        applied.set_aside.push((id.clone(), message));
+                    }
+                }
+                applied.kept_unsent += 1;
+            } else if pending.contains(id) {
                 applied.kept_unsent += 1;
             } else if let Some(name) = db::name_of(&tx, id)? {
                 db::delete_doc(&tx, id)?;
@@ -508,6 +528,34 @@ impl Store {
         }
         PendingWrite::prepare(&r.doc, r.doc.card(), None).commit(tx, now)?;
         db::set_synced(tx, &u.id, Some(&heads_bytes(&heads)))?;
+        Ok(r.dropped.len())
+    }
+
+    /// Rebuilds customer `id` from its own state at what the server last
+    /// acknowledged, with this user's changes since recorded again under
+    /// `actor`; returns how many changes signed by others were left out.
+    fn rebuild_on_acked(
+        tx: &rusqlite::Transaction,
+        profile: &Profile,
+        id: &str,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<usize> {
+        let acked = db::synced(tx, id)?
+            .flatten()
+            .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let stored = db::doc_load(tx, id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let ours = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+        let base = ours
+            .automerge()
+            .fork_at(&heads_of(&acked))
+            .map_err(|e| crm_shared::Error::Corrupt(e.to_string()))?
+            .save();
+        let user = &profile.user;
+        let r = crm_shared::rebase::rebase(&ours, &base, actor, |note| {
+            note.is_some_and(|n| &n.by == user)
+        })?;
+        PendingWrite::prepare(&r.doc, r.doc.card(), None).commit(tx, now)?;
         Ok(r.dropped.len())
     }
 

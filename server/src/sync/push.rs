@@ -137,7 +137,7 @@ pub(super) fn apply_pushes(
                     .and_then(|heads| Ok((heads, docs::load(tx, &p.id)?))),
             );
         }
-        let merged: Vec<Result<CustomerDoc, ServiceError>> = chunk
+        let merged: Vec<Result<Option<CustomerDoc>, ServiceError>> = chunk
             .par_iter()
             .zip(&read)
             .map(|(p, r)| match r {
@@ -154,12 +154,15 @@ pub(super) fn apply_pushes(
             tx.execute_batch("SAVEPOINT doc")?;
             let marks = (out.acked.len(), out.need.len(), out.reverted.len());
             let applied = r.and_then(|(client_heads, stored)| {
-                apply_push(&ctx, &mut out, p, &client_heads, stored, merged).map(|()| client_heads)
+                apply_push(&ctx, &mut out, p, &client_heads, stored, merged)
+                    .map(|kept| kept.then_some(client_heads))
             });
             match applied {
-                Ok(client_heads) => {
+                Ok(kept) => {
                     tx.execute_batch("RELEASE doc")?;
-                    out.client_heads.insert(p.id.clone(), client_heads);
+                    if let Some(client_heads) = kept {
+                        out.client_heads.insert(p.id.clone(), client_heads);
+                    }
                 }
                 Err(e) => {
                     tx.execute_batch("ROLLBACK TO doc; RELEASE doc")?;
@@ -189,7 +192,10 @@ fn merge_chunks(push: &[crm_shared::sync::DocPush]) -> Vec<Vec<&crm_shared::sync
 }
 
 /// The stored document with the pushed bytes merged in (or the pushed
-/// document itself, for a customer new to the server).
+/// document itself, for a customer new to the server). `None`: the customer
+/// is new here but the push only continues it (the laptop believes we hold
+/// its start: we were restored from an older backup), so the whole document
+/// must be asked for.
 fn merge_pushed(
     cache: &DocCache,
     caller: &Caller,
@@ -197,7 +203,7 @@ fn merge_pushed(
     actor: &ActorId,
     p: &crm_shared::sync::DocPush,
     stored: Option<&docs::Stored>,
-) -> Result<CustomerDoc, ServiceError> {
+) -> Result<Option<CustomerDoc>, ServiceError> {
     if !is_automerge(&p.data.0) {
         return Err(bad(format!("客户 {} 的数据不是 automerge 格式", p.id)));
     }
@@ -211,7 +217,7 @@ fn merge_pushed(
                 None => CustomerDoc::load_and_merge(&s.bytes, &p.data.0, actor.clone())
                     .map(|(doc, _)| doc),
             };
-            merged.map_err(|e| match e {
+            merged.map(Some).map_err(|e| match e {
                 crm_shared::Error::Invalid { message, .. } => {
                     bad(format!("客户 {} 的数据无效:{message}", p.id))
                 }
@@ -221,6 +227,7 @@ fn merge_pushed(
                 other => corrupt(&p.id, other),
             })
         }
+        None if crm_shared::document::is_continuation(&p.data.0) => Ok(None),
         None => {
             let doc = CustomerDoc::load(&p.data.0, actor.clone())
                 .map_err(|e| bad(format!("新客户 {} 的数据无效:{e}", p.id)))?;
@@ -233,7 +240,7 @@ fn merge_pushed(
                     p.id
                 )));
             }
-            Ok(doc)
+            Ok(Some(doc))
         }
     }
 }
@@ -264,8 +271,6 @@ struct Verdict {
     old_heads: Vec<ChangeHash>,
     /// The changes the push brought, with their notes.
     new: Vec<(ChangeHash, Option<ChangeNote>)>,
-    /// Whether the push needs changes the server lacks (to ask for).
-    needs_more: bool,
     /// Protected fields the caller may not change: (path, value to put
     /// back, value attempted).
     put_back: Vec<(&'static str, serde_json::Value, serde_json::Value)>,
@@ -275,16 +280,30 @@ struct Verdict {
 }
 
 /// Checks one merged push and stores it, in the writer's transaction.
+/// Returns whether it was kept (not merely answered with a `need`).
 fn apply_push(
     ctx: &PushCtx,
     out: &mut Pushed,
     p: &crm_shared::sync::DocPush,
     client_heads: &[ChangeHash],
     stored: Option<docs::Stored>,
-    merged: Result<CustomerDoc, ServiceError>,
-) -> Result<(), ServiceError> {
-    let verdict = check(ctx, p, client_heads, stored.as_ref(), merged?)?;
-    store(ctx, out, p, stored, verdict)
+    merged: Result<Option<CustomerDoc>, ServiceError>,
+) -> Result<bool, ServiceError> {
+    // The laptop believes we hold changes we do not (we were restored from
+    // an older backup): nothing is kept, the whole of what it has after our
+    // heads is asked for, and checked when it comes.
+    let merged = match merged? {
+        Some(doc) if !doc.has_missing_deps() => doc,
+        _ => {
+            out.need.push(DocHeads {
+                id: p.id.clone(),
+                heads: heads_to_hex(&stored.map(|s| s.heads).unwrap_or_default()),
+            });
+            return Ok(false);
+        }
+    };
+    let verdict = check(ctx, p, client_heads, stored.as_ref(), merged)?;
+    store(ctx, out, p, stored, verdict).map(|()| true)
 }
 
 /// Decides about one pushed document, reading only: may the caller change
@@ -303,10 +322,16 @@ fn check(
         // A customer reassigned while its former salesperson was offline
         // still takes what they recorded while it was theirs; it then
         // leaves their laptop through `removed`.
-        if !ctx.sees_all
-            && s.salesperson != caller.login
-            && !docs::ever_assigned(tx, &p.id, &caller.login)?
-        {
+        // So does one whose reassignment to them was lost with a server
+        // restored from an older backup and comes back in this push: what
+        // they recorded is kept, and the reassignment itself is judged as
+        // a protected field below (put back: a salesperson cannot give
+        // themselves a customer).
+        let may = ctx.sees_all
+            || s.salesperson == caller.login
+            || docs::ever_assigned(tx, &p.id, &caller.login)?
+            || (docs::restored_at(tx)?.is_some() && doc.card().salesperson == caller.login);
+        if !may {
             return Err(ServiceError::Forbidden(format!(
                 "无权修改客户 {}:该客户不属于你",
                 p.id
@@ -315,14 +340,11 @@ fn check(
     }
     let old_heads = stored.map(|s| s.heads.clone()).unwrap_or_default();
     // The laptop records our ack as "the server has everything up to the
-    // heads I pushed": those heads must really be here now (or wait on
-    // missing dependencies, asked for), else the data was cut or damaged
-    // and the ack would lose changes.
-    let needs_more = doc.has_missing_deps();
-    if !needs_more
-        && client_heads
-            .iter()
-            .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+    // heads I pushed": those heads must really be here now, else the data
+    // was cut or damaged and the ack would lose changes.
+    if client_heads
+        .iter()
+        .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
     {
         return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
     }
@@ -368,7 +390,6 @@ fn check(
         doc,
         old_heads,
         new,
-        needs_more,
         put_back,
         credit,
     })
@@ -396,18 +417,9 @@ fn store(
         mut doc,
         old_heads,
         new,
-        needs_more,
         put_back,
         credit,
     } = v;
-    if needs_more {
-        // The laptop believes we have changes we do not (e.g. we were
-        // restored from an older backup): ask for everything after ours.
-        out.need.push(DocHeads {
-            id: p.id.clone(),
-            heads: heads_to_hex(&old_heads),
-        });
-    }
     record_authors(
         tx,
         &doc,

@@ -1,0 +1,113 @@
+//! The invariants, checked once everyone has synced until quiet.
+
+use std::collections::BTreeMap;
+
+use super::world::{Broken, World};
+
+/// Syncs that may pass before a laptop must have nothing pending.
+const ROUNDS: usize = 6;
+
+/// Lets every laptop sync until nothing moves, then checks that
+/// - no laptop is stuck: each has nothing pending and nothing set aside;
+/// - each laptop holds exactly its salesperson's customers, at the server's
+///   heads (all replicas converge);
+/// - every visit a laptop was told is on the server is there, unless the
+///   server was restored since and no laptop holds it any more;
+/// - the backup node, caught up, verifies and equals the server.
+pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
+    let mut quiet_rounds = 0;
+    for _ in 0..ROUNDS {
+        let mut moved = 0;
+        for i in 0..world.laptops() {
+            moved += world.sync(i, false)?.moved;
+        }
+        quiet_rounds = if moved == 0 { quiet_rounds + 1 } else { 0 };
+        if quiet_rounds == 2 {
+            break;
+        }
+    }
+    for i in 0..world.laptops() {
+        if let Some(why) = world.laptop_quiet(i)? {
+            return Err(Broken(format!(
+                "laptop {i} is not quiet after {ROUNDS} rounds of syncs: {why}"
+            )));
+        }
+    }
+    if quiet_rounds < 2 {
+        return Err(Broken(format!(
+            "documents still moving after {ROUNDS} rounds of syncs"
+        )));
+    }
+
+    let server = world.server_heads()?;
+    let mut held: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..world.laptops() {
+        let (user, cards) = world.laptop_cards(i)?;
+        let heads = world.laptop_heads(i)?;
+        for card in &cards {
+            if card.salesperson != user {
+                return Err(Broken(format!(
+                    "laptop {i} ({user}) holds {} of {}",
+                    card.id, card.salesperson
+                )));
+            }
+            for key in card.activities.keys() {
+                held.insert(key.clone(), card.id.clone());
+            }
+        }
+        for (id, (server_heads, salesperson)) in &server {
+            let mine = heads.get(id);
+            match (salesperson == &user, mine) {
+                (true, None) => {
+                    return Err(Broken(format!(
+                        "laptop {i} ({user}) lacks its customer {id}"
+                    )))
+                }
+                (false, Some(_)) => {
+                    return Err(Broken(format!(
+                        "laptop {i} ({user}) holds {id}, which is {salesperson}'s"
+                    )))
+                }
+                (true, Some(h)) if h != server_heads => {
+                    return Err(Broken(format!(
+                        "laptop {i} and the server differ on {id}: {h:?} vs {server_heads:?}"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        for id in heads.keys() {
+            if !server.contains_key(id) {
+                return Err(Broken(format!(
+                    "laptop {i} holds {id}, unknown to the server"
+                )));
+            }
+        }
+    }
+
+    let generation = world.ledger.generation;
+    let mut required: BTreeMap<String, String> = world
+        .ledger
+        .confirmed
+        .iter()
+        .filter(|(_, (_, g))| *g == generation)
+        .map(|(k, (id, _))| (k.clone(), id.clone()))
+        .collect();
+    required.extend(held);
+    let mut cards = BTreeMap::new();
+    for (key, id) in &required {
+        if !cards.contains_key(id) {
+            cards.insert(id.clone(), world.server_card(id)?);
+        }
+        let has = cards[id]
+            .as_ref()
+            .is_some_and(|c| c.activities.contains_key(key));
+        if !has {
+            return Err(Broken(format!(
+                "visit {key} on {id}, acknowledged as synced, is not on the server"
+            )));
+        }
+    }
+
+    world.check_backup()
+}

@@ -1,0 +1,86 @@
+//! Randomized whole-system histories: a seeded stream of ordinary events
+//! (edits, visits, syncs, cut syncs, restarts, restores, copied and cloned
+//! laptops) run against the real code of laptop, server and backup node,
+//! then every laptop syncs until quiet and the invariants of [`check`] are
+//! checked. A failing history is shrunk to a short list of events that
+//! still fails, and printed with its seed.
+
+mod check;
+mod event;
+mod world;
+
+pub use event::{history, Event};
+pub use world::Broken;
+
+/// Runs `events` from a fresh world and checks the invariants.
+pub fn run(events: &[Event]) -> Result<world::Ledger, Broken> {
+    run_told(events, &mut |_| {})
+}
+
+/// [`run`], telling `told` what each event did, by name.
+fn run_told(events: &[Event], told: &mut dyn FnMut(String)) -> Result<world::Ledger, Broken> {
+    let mut world = world::World::new()?;
+    for (n, event) in events.iter().enumerate() {
+        let did = world
+            .apply(*event)
+            .map_err(|b| Broken(format!("at event {n} ({event}): {}", b.0)))?;
+        told(did);
+    }
+    check::settle_and_check(&mut world)?;
+    Ok(world.ledger)
+}
+
+/// What each event of `events` did, by name, and how the run ended.
+pub fn describe(events: &[Event]) -> (Vec<String>, Result<(), Broken>) {
+    let mut said = Vec::new();
+    let end = run_told(events, &mut |s| said.push(s)).map(|_| ());
+    (said, end)
+}
+
+/// A failing history cut down to a sub-list that still fails: whole
+/// chunks are dropped while it keeps failing, then single events.
+pub fn shrink(events: &[Event]) -> (Vec<Event>, Broken) {
+    let mut current = events.to_vec();
+    let mut why = match run(&current) {
+        Err(b) => b,
+        Ok(_) => return (current, Broken("did not fail again".into())),
+    };
+    let mut chunk = current.len() / 2;
+    while chunk >= 1 {
+        let mut start = 0;
+        while start < current.len() {
+            let mut candidate = current.clone();
+            candidate.drain(start..(start + chunk).min(current.len()));
+            match run(&candidate) {
+                Err(b) => {
+                    current = candidate;
+                    why = b;
+                }
+                Ok(_) => start += chunk,
+            }
+        }
+        chunk /= 2;
+    }
+    (current, why)
+}
+
+/// Runs the history of `seed`; on failure, shrinks it and returns a report
+/// naming the seed, what broke and the events that make it break.
+pub fn check_seed(seed: u64, len: usize) -> Result<(), String> {
+    let events = history(seed, len);
+    if run(&events).is_ok() {
+        return Ok(());
+    }
+    let (small, why) = shrink(&events);
+    let (said, _) = describe(&small);
+    let mut out = format!(
+        "seed {seed} ({len} events) broke: {}\nshrunk to {} events (as drawn | what happened):\n",
+        why.0,
+        small.len()
+    );
+    for (n, e) in small.iter().enumerate() {
+        let did = said.get(n).map_or("(not reached)", |s| s.as_str());
+        out.push_str(&format!("  {n:>3}. {e:?}\n       | {did}\n"));
+    }
+    Err(out)
+}
