@@ -299,6 +299,17 @@ pub fn restored_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     Ok(v.and_then(|v| v.parse().ok()))
 }
 
+/// The automerge actors this server wrote as before it was restored (hex,
+/// oldest first); empty for a server never restored.
+pub fn former_actors(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'former_actors'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
 /// Records a refused change of a protected field.
 pub fn record_refusal(
     tx: &Transaction,

@@ -147,6 +147,19 @@ fn regressions() -> Vec<(&'static str, Vec<Event>)> {
                 OfficeEdit { pick: 5, value: 1 },
             ],
         ),
+        (
+            // Head office's edit, made by a server whose clock ran 99
+            // minutes fast, came back from a laptop after a restore and was
+            // refused as signed by someone else: it looked made after the
+            // restore.
+            "seed 14: a lost server's change returns whatever its clock said",
+            vec![
+                ServerClock { minutes: 99 },
+                OfficeEdit { pick: 12, value: 1 },
+                Sync { laptop: 3 },
+                RestoreServer,
+            ],
+        ),
     ]
 }
 

@@ -350,10 +350,18 @@ fn check(
     }
     validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
     let new = doc.changes_since(&old_heads);
-    let restored_at = docs::restored_at(tx)?;
+    let restored = match docs::restored_at(tx)? {
+        Some(at) => Some(Restored {
+            at,
+            former: docs::former_actors(tx)?,
+        }),
+        None => None,
+    };
     for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
-        if by != Some(caller.login.as_str()) && !returned(&doc, hash, note.as_ref(), restored_at) {
+        if by != Some(caller.login.as_str())
+            && !returned(&doc, hash, note.as_ref(), restored.as_ref())
+        {
             return Err(ServiceError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
                 p.id,
@@ -500,24 +508,40 @@ fn store(
     Ok(())
 }
 
-/// Whether a change signed by someone else is one that this server accepted
-/// before it was restored from a backup that lacks it, coming back from a
-/// laptop that received it (a head-office edit, a decision, a put-back):
-/// made before the restore and signed by someone. Protected fields in it
-/// are still judged by the pusher's role, so it can return what the lost
-/// server held but never widen what the pusher may change.
+/// What a server restored from a backup knows of the server it replaced.
+struct Restored {
+    /// When it was restored (ms, by the restoring machine's clock).
+    at: i64,
+    /// The actors the lost server (and any before it) wrote as, in hex.
+    former: Vec<String>,
+}
+
+/// Whether a change signed by someone else is one that a lost server
+/// accepted after the backup's last copy, coming back from a laptop that
+/// received it: written by a former server actor (a head-office edit, a
+/// decision, a put-back; whatever that server's clock said), or made
+/// before the restore (another salesperson's change, by their laptop's
+/// clock). Protected fields in it are still judged by the pusher's role,
+/// so it can return what the lost server held but never widen what the
+/// pusher may change.
 fn returned(
     doc: &CustomerDoc,
     hash: &ChangeHash,
     note: Option<&ChangeNote>,
-    restored_at: Option<i64>,
+    restored: Option<&Restored>,
 ) -> bool {
-    let (Some(restored_at), Some(_)) = (restored_at, note) else {
+    let (Some(restored), Some(_)) = (restored, note) else {
         return false;
     };
     doc.automerge()
         .get_change_meta_by_hash(hash)
-        .is_some_and(|m| m.timestamp * 1000 <= restored_at)
+        .is_some_and(|m| {
+            m.timestamp * 1000 <= restored.at
+                || restored
+                    .former
+                    .iter()
+                    .any(|a| *a == m.actor.to_hex_string())
+        })
 }
 
 /// Records who sent each new change. For several pushes applied as one,

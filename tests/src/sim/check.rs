@@ -2,6 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use crm_shared::access;
+use crm_shared::codes::Role;
+use crm_shared::note::Action;
+
 use super::world::{Broken, World};
 
 /// Syncs that may pass before a laptop must have nothing pending.
@@ -13,13 +17,15 @@ const ROUNDS: usize = 6;
 ///   heads (all replicas converge);
 /// - every visit a laptop was told is on the server is there, unless the
 ///   server was restored since and no laptop holds it any more;
+/// - every change of a protected field on the server was made through its
+///   rule (see [`protected_fields_moved_by_their_rules`]);
 /// - the backup node, caught up, verifies and equals the server.
 pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
     let mut quiet_rounds = 0;
     for _ in 0..ROUNDS {
         let mut moved = 0;
         for i in 0..world.laptops() {
-            moved += world.sync(i, false)?.moved;
+            moved += world.sync(i, super::world::Cut::No)?.moved;
         }
         quiet_rounds = if moved == 0 { quiet_rounds + 1 } else { 0 };
         if quiet_rounds == 2 {
@@ -109,5 +115,41 @@ pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
         }
     }
 
+    protected_fields_moved_by_their_rules(world)?;
     world.check_backup()
+}
+
+/// Reads every server document's history: each change of a protected
+/// field (salesperson, grade, credit limit) must have been made by someone
+/// whose role may (a head-office edit, resolution or grading), by the last
+/// approval of a credit request (the limit), by the server putting a value
+/// back, or by the salesperson entering their own customer.
+fn protected_fields_moved_by_their_rules(world: &World) -> Result<(), Broken> {
+    for id in world.server_heads()?.keys() {
+        let Some(doc) = world.server_doc(id)? else {
+            continue;
+        };
+        for entry in doc.history() {
+            let by = entry.by.as_deref().unwrap_or("");
+            for f in &entry.fields {
+                if !access::PROTECTED.contains(&f.path.as_str()) {
+                    continue;
+                }
+                let role = world.role_of(by);
+                let fine = match (entry.action, f.path.as_str()) {
+                    _ if by == crm_server::sync::SYSTEM_USER => true,
+                    (Some(Action::Create), "salesperson") => f.new.as_deref() == Some(by),
+                    (Some(Action::Decide), "credit.limit") => role == Some(Role::Manager),
+                    (_, path) => role.is_some_and(|r| access::may_change(r, path)),
+                };
+                if !fine {
+                    return Err(Broken(format!(
+                        "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
+                        f.path, entry.action, f.old, f.new
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -23,15 +23,38 @@ pub enum Event {
     NewCustomer { laptop: usize },
     /// A salesperson adds a contact.
     Contact { laptop: usize, pick: usize },
+    /// A salesperson files a credit-limit request.
+    CreditRequest {
+        laptop: usize,
+        pick: usize,
+        amount: u32,
+    },
+    /// A salesperson registers a complaint.
+    Complaint { laptop: usize, pick: usize },
     /// Head office corrects a field of any customer, with a reason.
     OfficeEdit { pick: usize, value: u32 },
     /// Head office gives a customer to another salesperson.
     Reassign { pick: usize, to: usize },
+    /// The manager whose turn it is decides on a waiting credit request.
+    Decide { pick: usize, approve: bool },
+    /// Head office settles a conflicting field on one of its values.
+    Resolve { pick: usize },
+    /// Head office runs the grading rule over every customer.
+    Grade,
+    /// Head office revokes a laptop's device: the laptop wipes its
+    /// customers (as `crm sync` does when told) and signs in afresh.
+    RevokeDevice { laptop: usize },
+    /// Head office adds a salesperson (with no laptop yet).
+    AddUser,
+    /// A salesperson gets a new laptop, set up from nothing.
+    NewLaptop { user: usize },
     /// A laptop syncs.
     Sync { laptop: usize },
     /// A laptop's sync reaches the server, which stores the push, but the
     /// answer never arrives (the network is cut mid-reply).
     SyncCutMidReply { laptop: usize },
+    /// A laptop's sync never reaches the server (cut mid-request).
+    SyncCutMidRequest { laptop: usize },
     /// A laptop's store is copied aside (a system backup, a VM snapshot).
     CopyLaptop { laptop: usize },
     /// A laptop's store is put back from one of its earlier copies.
@@ -44,6 +67,11 @@ pub enum Event {
     BackupCatchUp,
     /// The server is lost and rebuilt from the backup node's copy.
     RestoreServer,
+    /// The same, to a point `back` log entries before the backup's latest.
+    RestoreServerEarlier { back: u64 },
+    /// The server's clock is set `minutes` off true time (a new machine,
+    /// a wrong time zone, a dead battery), from now on.
+    ServerClock { minutes: i64 },
 }
 
 impl fmt::Display for Event {
@@ -61,6 +89,34 @@ impl fmt::Display for Event {
             Event::Contact { laptop, pick } => {
                 write!(f, "laptop {laptop} adds a contact to #{pick}")
             }
+            Event::CreditRequest {
+                laptop,
+                pick,
+                amount,
+            } => {
+                write!(f, "laptop {laptop} asks credit {amount} for #{pick}")
+            }
+            Event::Complaint { laptop, pick } => {
+                write!(f, "laptop {laptop} registers a complaint on #{pick}")
+            }
+            Event::Decide { pick, approve } => {
+                write!(f, "a manager decides request #{pick} (approve: {approve})")
+            }
+            Event::Resolve { pick } => write!(f, "head office resolves conflict #{pick}"),
+            Event::Grade => write!(f, "head office runs grading"),
+            Event::RevokeDevice { laptop } => write!(f, "laptop {laptop}'s device is revoked"),
+            Event::AddUser => write!(f, "head office adds a salesperson"),
+            Event::NewLaptop { user } => write!(f, "salesperson {user} gets a new laptop"),
+            Event::SyncCutMidRequest { laptop } => {
+                write!(f, "laptop {laptop} syncs; the request is lost")
+            }
+            Event::RestoreServerEarlier { back } => {
+                write!(
+                    f,
+                    "the server is restored to {back} entries before the backup's latest"
+                )
+            }
+            Event::ServerClock { minutes } => write!(f, "the server's clock is {minutes} min off"),
             Event::OfficeEdit { pick, value } => {
                 write!(f, "head office edits customer #{pick} (value {value})")
             }
@@ -97,32 +153,54 @@ fn draw(rng: &mut fastrand::Rng) -> Event {
     let pick = rng.usize(..64);
     // Weights out of 100.
     match rng.u32(..100) {
-        0..=17 => Event::LaptopEdit {
+        0..=13 => Event::LaptopEdit {
             laptop,
             pick,
             value: rng.u32(..4),
         },
-        18..=34 => Event::Visit { laptop, pick },
-        35..=39 => Event::NewCustomer { laptop },
-        40..=44 => Event::Contact { laptop, pick },
-        45..=52 => Event::OfficeEdit {
+        14..=27 => Event::Visit { laptop, pick },
+        28..=31 => Event::NewCustomer { laptop },
+        32..=35 => Event::Contact { laptop, pick },
+        36..=38 => Event::CreditRequest {
+            laptop,
+            pick,
+            amount: rng.u32(1..10) * 100_000,
+        },
+        39..=40 => Event::Complaint { laptop, pick },
+        41..=46 => Event::OfficeEdit {
             pick,
             value: rng.u32(..4),
         },
-        53..=55 => Event::Reassign {
+        47..=49 => Event::Reassign {
             pick,
             to: rng.usize(..8),
         },
-        56..=79 => Event::Sync { laptop },
-        80..=83 => Event::SyncCutMidReply { laptop },
-        84..=87 => Event::CopyLaptop { laptop },
-        88..=90 => Event::RestoreLaptop {
+        50..=52 => Event::Decide {
+            pick,
+            approve: rng.u32(..4) != 0,
+        },
+        53..=54 => Event::Resolve { pick },
+        55 => Event::Grade,
+        56 => Event::RevokeDevice { laptop },
+        57 => Event::AddUser,
+        58 => Event::NewLaptop { user: laptop },
+        59..=80 => Event::Sync { laptop },
+        81..=83 => Event::SyncCutMidReply { laptop },
+        84..=85 => Event::SyncCutMidRequest { laptop },
+        86..=88 => Event::CopyLaptop { laptop },
+        89..=90 => Event::RestoreLaptop {
             laptop,
             copy: rng.usize(..4),
         },
         91..=92 => Event::CloneLaptop { laptop },
-        93..=94 => Event::ServerRestart,
-        95..=97 => Event::BackupCatchUp,
-        _ => Event::RestoreServer,
+        93 => Event::ServerRestart,
+        94..=96 => Event::BackupCatchUp,
+        97 => Event::RestoreServer,
+        98 => Event::RestoreServerEarlier {
+            back: rng.u64(1..6),
+        },
+        _ => Event::ServerClock {
+            minutes: rng.i64(-180..=180),
+        },
     }
 }

@@ -14,8 +14,10 @@ use crm_server::caller::{Caller, ServiceError};
 use crm_server::config::DataDir;
 use crm_server::db::{documents, Db, DbError, NewUser, PasswordHash};
 use crm_server::sync::SyncEngine;
+use crm_shared::api::DecideRequest;
 use crm_shared::backup::PullRequest;
-use crm_shared::codes::{ActivityKind, Role};
+use crm_shared::codes::{ActivityKind, Position, Role};
+use crm_shared::credit::CreditStatus;
 use crm_shared::customer::{Activity, Customer};
 use crm_shared::note::Action;
 use tempfile::TempDir;
@@ -27,6 +29,22 @@ const MAX_LAPTOPS: usize = 6;
 /// Copies kept per laptop.
 const MAX_COPIES: usize = 4;
 const CLERK: &str = "clerk";
+
+/// How a sync is cut, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// It runs to the end.
+    No,
+    /// The request never reaches the server.
+    Request,
+    /// The server stores the push; the answer is lost.
+    Reply,
+}
+
+/// A manager at each position of the approval chain.
+fn manager(p: Position) -> String {
+    format!("m-{}", p.code())
+}
 
 /// Something that must not happen; the history that led to it is kept by
 /// the caller.
@@ -58,6 +76,8 @@ struct Server {
 
 struct Laptop {
     user: String,
+    /// Bumped when head office revokes the device and it signs in again.
+    device: u32,
     dir: PathBuf,
     store: Option<Store>,
     copies: Vec<PathBuf>,
@@ -100,8 +120,12 @@ pub struct World {
     root: TempDir,
     server: Option<Server>,
     servers: usize,
+    /// How far the server's clock is off true time (ms).
+    skew: i64,
     backup_dir: PathBuf,
     laptops: Vec<Laptop>,
+    /// Every salesperson's login, laptop or not.
+    salespeople: Vec<String>,
     next: u64,
     /// What the history has established so far.
     pub ledger: Ledger,
@@ -144,8 +168,10 @@ impl World {
             rt,
             server: None,
             servers: 0,
+            skew: 0,
             backup_dir,
             laptops: Vec::new(),
+            salespeople: (0..SALESPEOPLE).map(login).collect(),
             next: 0,
             ledger: Ledger::default(),
             root,
@@ -154,34 +180,98 @@ impl World {
         data.create()?;
         world.open_server(data)?;
         let db = world.server()?.db.clone();
-        for (login, role) in (0..SALESPEOPLE)
-            .map(|n| (login(n), Role::Salesperson))
-            .chain([(CLERK.to_string(), Role::Clerk)])
-        {
-            world.rt.block_on(db.insert_user(NewUser {
-                login: login.clone(),
-                display_name: login,
-                role,
-                password_hash: PasswordHash::from_stored("unused".into()),
-                password_expires_at: None,
-                position: None,
-            }))?;
+        let users = (0..SALESPEOPLE)
+            .map(|n| (login(n), Role::Salesperson, None))
+            .chain([(CLERK.to_string(), Role::Clerk, None)])
+            .chain(
+                Position::ALL
+                    .iter()
+                    .map(|p| (manager(*p), Role::Manager, Some(*p))),
+            );
+        for (login, role, position) in users {
+            world.add_user(&db, login, role, position)?;
         }
         for n in 0..SALESPEOPLE {
-            let dir = world.root.path().join(format!("laptop{n}"));
-            let store = Store::init(&dir, &login(n), &login(n))?;
-            world.laptops.push(Laptop {
-                user: login(n),
-                dir,
-                store: Some(store),
-                copies: Vec::new(),
-            });
+            world.new_laptop(login(n))?;
             world.new_customer(n)?;
             world.new_customer(n)?;
-            world.sync(n, false)?;
+            world.sync(n, Cut::No)?;
         }
         world.backup_catch_up()?;
         Ok(world)
+    }
+
+    fn add_user(
+        &self,
+        db: &Db,
+        login: String,
+        role: Role,
+        position: Option<Position>,
+    ) -> Result<(), Broken> {
+        self.rt.block_on(db.insert_user(NewUser {
+            display_name: login.clone(),
+            login,
+            role,
+            password_hash: PasswordHash::from_stored("unused".into()),
+            password_expires_at: None,
+            position,
+        }))?;
+        Ok(())
+    }
+
+    /// A laptop set up from nothing for `user`; returns its number.
+    fn new_laptop(&mut self, user: String) -> Result<usize, Broken> {
+        let n = self.laptops.len();
+        let dir = self.root.path().join(format!("laptop{n}"));
+        let store = Store::init(&dir, &user, &user)?;
+        self.laptops.push(Laptop {
+            user,
+            device: 0,
+            dir,
+            store: Some(store),
+            copies: Vec::new(),
+        });
+        Ok(n)
+    }
+
+    /// The server's clock.
+    fn server_now(&self) -> i64 {
+        now() + self.skew
+    }
+
+    fn caller(login: &str, role: Role) -> Caller {
+        Caller {
+            login: login.into(),
+            role,
+            device_id: "console".into(),
+        }
+    }
+
+    /// A head-office request's outcome as the history tells it: "" when
+    /// done, the message a person would read when refused with a 4xx; a
+    /// 5xx breaks the history.
+    fn office<T>(&mut self, what: &str, done: Result<T, ServiceError>) -> Result<String, Broken> {
+        match done {
+            Ok(_) => Ok(String::new()),
+            Err(ServiceError::Db(e)) => Err(Broken(format!("{what}: 5xx {e}"))),
+            Err(e) => {
+                self.ledger.refused.push(e.to_string());
+                Ok(format!(" (refused: {e})"))
+            }
+        }
+    }
+
+    /// Each login's role, for judging who changed what.
+    pub fn role_of(&self, login: &str) -> Option<Role> {
+        if self.salespeople.iter().any(|s| s == login) {
+            Some(Role::Salesperson)
+        } else if login == CLERK {
+            Some(Role::Clerk)
+        } else if Position::ALL.iter().any(|p| manager(*p) == login) {
+            Some(Role::Manager)
+        } else {
+            None
+        }
     }
 
     fn new_server_dir(&mut self) -> DataDir {
@@ -247,8 +337,8 @@ impl World {
         }))?)
     }
 
-    /// The server's card of customer `id`.
-    pub fn server_card(&self, id: &str) -> Result<Option<Customer>, Broken> {
+    /// The server's document of customer `id`.
+    pub fn server_doc(&self, id: &str) -> Result<Option<crm_shared::CustomerDoc>, Broken> {
         let db = self.server()?.db.clone();
         let id = id.to_owned();
         let stored = self
@@ -256,11 +346,16 @@ impl World {
             .block_on(db.read_with(move |conn| Ok::<_, DbError>(documents::load(conn, &id)?)))?;
         match stored {
             None => Ok(None),
-            Some(s) => {
-                let doc = crm_shared::CustomerDoc::load(&s.bytes, automerge::ActorId::random())?;
-                Ok(Some(doc.customer()?))
-            }
+            Some(s) => Ok(Some(crm_shared::CustomerDoc::load(
+                &s.bytes,
+                automerge::ActorId::random(),
+            )?)),
         }
+    }
+
+    /// The server's card of customer `id`.
+    pub fn server_card(&self, id: &str) -> Result<Option<Customer>, Broken> {
+        Ok(self.server_doc(id)?.map(|d| d.card().clone()))
     }
 
     /// A laptop's documents: id → heads in hex.
@@ -373,6 +468,106 @@ impl World {
                 })?;
                 Ok(format!("{} adds contact {key} to {id}", self.who(laptop)))
             }
+            CreditRequest {
+                laptop,
+                pick,
+                amount,
+            } => {
+                let laptop = laptop % n;
+                let Some(id) = self.pick_own(laptop, pick)? else {
+                    return nothing(self.who(laptop));
+                };
+                let key = self.id("cr");
+                let l = &mut self.laptops[laptop];
+                let by = l.user.clone();
+                let store = l.store();
+                let note = store.note(Action::CreditRequest, Some("客户订货量增加"));
+                store.change(&id, &note, |c| {
+                    c.credit_requests.insert(
+                        key.clone(),
+                        crm_shared::customer::CreditRequest {
+                            at: now(),
+                            by,
+                            current: c.credit.limit,
+                            proposed: i64::from(amount),
+                            reason: "客户订货量增加".into(),
+                            decisions: Default::default(),
+                        },
+                    );
+                    Ok(())
+                })?;
+                Ok(format!(
+                    "{} asks credit {amount} for {id} ({key})",
+                    self.who(laptop)
+                ))
+            }
+            Complaint { laptop, pick } => {
+                let laptop = laptop % n;
+                let Some(id) = self.pick_own(laptop, pick)? else {
+                    return nothing(self.who(laptop));
+                };
+                let key = self.id("q");
+                let l = &mut self.laptops[laptop];
+                let by = l.user.clone();
+                let store = l.store();
+                let note = store.note(Action::Complaint, None);
+                store.change(&id, &note, |c| {
+                    c.complaints.insert(
+                        key.clone(),
+                        crm_shared::customer::Complaint {
+                            at: now(),
+                            by,
+                            description: "到货延迟".into(),
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                })?;
+                Ok(format!(
+                    "{} registers complaint {key} on {id}",
+                    self.who(laptop)
+                ))
+            }
+            Decide { pick, approve } => self.decide(pick, approve),
+            Resolve { pick } => self.resolve(pick),
+            Grade => {
+                let db = self.server()?.db.clone();
+                let at = self.server_now();
+                let day = crm_shared::day::Day::from_millis_local(at);
+                let done = self.rt.block_on(crm_server::rules::apply_grades(
+                    &db,
+                    Self::caller(CLERK, Role::Clerk),
+                    day,
+                    at,
+                ));
+                let said = self.office("grading", done)?;
+                Ok(format!("head office runs grading{said}"))
+            }
+            RevokeDevice { laptop } => {
+                let laptop = laptop % n;
+                let l = &mut self.laptops[laptop];
+                let wiped = l.store().wipe_customers()?;
+                l.device += 1;
+                Ok(format!(
+                    "{}'s device is revoked: {wiped} customers wiped, signed in again",
+                    self.who(laptop)
+                ))
+            }
+            AddUser => {
+                let login = format!("s{}", self.salespeople.len());
+                let db = self.server()?.db.clone();
+                self.add_user(&db, login.clone(), Role::Salesperson, None)?;
+                self.salespeople.push(login.clone());
+                Ok(format!("head office adds salesperson {login}"))
+            }
+            NewLaptop { user } => {
+                if n >= MAX_LAPTOPS {
+                    return nothing("a new laptop".into());
+                }
+                let user = self.salespeople[user % self.salespeople.len()].clone();
+                let laptop = self.new_laptop(user)?;
+                Ok(format!("{} is set up from nothing", self.who(laptop)))
+            }
             OfficeEdit { pick, value } => {
                 let Some(id) = self.pick_any(pick)? else {
                     return nothing("head office".into());
@@ -384,17 +579,25 @@ impl World {
                 let Some(id) = self.pick_any(pick)? else {
                     return nothing("head office".into());
                 };
-                let done = self.office_edit(id.clone(), "salesperson", login(to))?;
-                Ok(format!("head office gives {id} to {}{done}", login(to)))
+                let to = self.salespeople[to % self.salespeople.len()].clone();
+                let done = self.office_edit(id.clone(), "salesperson", to.clone())?;
+                Ok(format!("head office gives {id} to {to}{done}"))
             }
             Sync { laptop } => {
-                let out = self.sync(laptop % n, false)?;
+                let out = self.sync(laptop % n, Cut::No)?;
                 Ok(format!("{} syncs{}", self.who(laptop % n), out.said))
             }
             SyncCutMidReply { laptop } => {
-                self.sync(laptop % n, true)?;
+                self.sync(laptop % n, Cut::Reply)?;
                 Ok(format!(
                     "{} syncs; the answer is lost",
+                    self.who(laptop % n)
+                ))
+            }
+            SyncCutMidRequest { laptop } => {
+                self.sync(laptop % n, Cut::Request)?;
+                Ok(format!(
+                    "{} syncs; the request is lost",
                     self.who(laptop % n)
                 ))
             }
@@ -437,6 +640,7 @@ impl World {
                 l.closed(|dir| Ok(copy_dir(dir, &to)?))?;
                 self.laptops.push(Laptop {
                     user,
+                    device: 0,
                     store: Some(Store::open(&to)?),
                     dir: to,
                     copies: Vec::new(),
@@ -454,7 +658,12 @@ impl World {
                 self.backup_catch_up()?;
                 Ok("the backup node catches up".into())
             }
-            RestoreServer => self.restore_server(),
+            RestoreServer => self.restore_server(0),
+            RestoreServerEarlier { back } => self.restore_server(back),
+            ServerClock { minutes } => {
+                self.skew = minutes * 60_000;
+                Ok(format!("the server's clock is now {minutes} min off"))
+            }
         }
     }
 
@@ -477,54 +686,124 @@ impl World {
     /// refused with a 4xx, the message a person would read.
     fn office_edit(&mut self, id: String, field: &str, value: String) -> Result<String, Broken> {
         let db = self.server()?.db.clone();
-        let clerk = Caller {
-            login: CLERK.into(),
-            role: Role::Clerk,
-            device_id: "console".into(),
-        };
         let done = self.rt.block_on(crm_server::archive::edit(
             &db,
-            clerk,
+            Self::caller(CLERK, Role::Clerk),
             id,
             vec![(field.to_string(), value)],
             "总部核对".into(),
-            now(),
+            self.server_now(),
         ));
-        match done {
-            Ok(_) => Ok(String::new()),
-            Err(ServiceError::Db(e)) => Err(Broken(format!("head-office edit: 5xx {e}"))),
-            Err(e) => {
-                self.ledger.refused.push(e.to_string());
-                Ok(format!(" (refused: {e})"))
-            }
+        self.office("head-office edit", done)
+    }
+
+    /// The manager whose turn it is decides on waiting request `pick`.
+    fn decide(&mut self, pick: usize, approve: bool) -> Result<String, Broken> {
+        let db = self.server()?.db.clone();
+        let any = Self::caller(&manager(Position::ALL[0]), Role::Manager);
+        let waiting: Vec<_> = self
+            .rt
+            .block_on(crm_server::rules::credit_requests(&db, any, None))?
+            .into_iter()
+            .filter_map(|r| match r.status {
+                CreditStatus::Pending(p) => Some((r.customer, r.request_id, p)),
+                _ => None,
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok("(no credit request waits: nothing to do)".into());
         }
+        let (id, rid, position) = waiting[pick % waiting.len()].clone();
+        let done = self.rt.block_on(crm_server::rules::decide(
+            &db,
+            Self::caller(&manager(position), Role::Manager),
+            Some(position),
+            id.clone(),
+            rid.clone(),
+            DecideRequest {
+                approve,
+                comment: if approve {
+                    String::new()
+                } else {
+                    "额度过高".into()
+                },
+            },
+            self.server_now(),
+        ));
+        let said = self.office("decision", done)?;
+        let verdict = if approve { "approves" } else { "rejects" };
+        Ok(format!(
+            "{} {verdict} {rid} of {id}{said}",
+            manager(position)
+        ))
+    }
+
+    /// Head office settles open conflict `pick` on its first value.
+    fn resolve(&mut self, pick: usize) -> Result<String, Broken> {
+        let db = self.server()?.db.clone();
+        let clerk = Self::caller(CLERK, Role::Clerk);
+        let open: Vec<(String, String, serde_json::Value)> = self
+            .rt
+            .block_on(crm_server::archive::conflicts(&db, clerk.clone()))?
+            .into_iter()
+            .flat_map(|c| {
+                let id = c.id;
+                c.conflicts.into_iter().filter_map(move |f| {
+                    let v = f.values.first()?.value.clone();
+                    Some((id.clone(), f.path, v))
+                })
+            })
+            .collect();
+        if open.is_empty() {
+            return Ok("(no open conflict: nothing to do)".into());
+        }
+        let (id, path, value) = open[pick % open.len()].clone();
+        let done = self.rt.block_on(crm_server::archive::resolve(
+            &db,
+            clerk,
+            id.clone(),
+            path.clone(),
+            value,
+            "与业务员核实".into(),
+            self.server_now(),
+        ));
+        let said = self.office("conflict resolution", done)?;
+        Ok(format!("head office settles {path} of {id}{said}"))
     }
 
     /// One `crm sync` of laptop `i`. With `cut`, the first answer is lost
     /// after the server stored the push.
-    pub fn sync(&mut self, i: usize, cut: bool) -> Result<SyncOutcome, Broken> {
+    pub fn sync(&mut self, i: usize, cut: Cut) -> Result<SyncOutcome, Broken> {
         let Some(server) = self.server.as_ref() else {
             return Ok(SyncOutcome::default());
         };
+        let skew = self.skew;
         let l = &mut self.laptops[i];
         let caller = Caller {
             login: l.user.clone(),
             role: Role::Salesperson,
-            device_id: format!("laptop{i}"),
+            device_id: format!("laptop{i}-{}", l.device),
         };
         let mut refused = None;
         let store = l.store.as_mut().expect("open");
         let result = crm_client::sync::run(
             store,
             |req| {
-                let answer =
-                    self.rt
-                        .block_on(server.engine.sync(caller.clone(), req.clone(), now()));
-                match answer {
-                    Ok(_) if cut => Err(ClientError::Net(NetError::Interrupted {
+                let lost = || {
+                    Err(ClientError::Net(NetError::Interrupted {
                         url: "sim".into(),
                         reason: "cut".into(),
-                    })),
+                    }))
+                };
+                if cut == Cut::Request {
+                    return lost();
+                }
+                let at = now() + skew;
+                let answer = self
+                    .rt
+                    .block_on(server.engine.sync(caller.clone(), req.clone(), at));
+                match answer {
+                    Ok(_) if cut == Cut::Reply => lost(),
                     Ok((resp, _)) => Ok(resp),
                     Err(e) => {
                         refused = Some(e.to_string());
@@ -544,7 +823,7 @@ impl World {
         }
         let report = match result {
             Ok(r) => r,
-            Err(ClientError::Net(NetError::Interrupted { .. })) if cut => {
+            Err(ClientError::Net(NetError::Interrupted { .. })) if cut != Cut::No => {
                 return Ok(SyncOutcome::default())
             }
             Err(e) => return Err(Broken(format!("laptop {i}'s sync failed: {e}"))),
@@ -588,9 +867,13 @@ impl World {
                 access_after: Some(pos.access_after),
                 wait_ms: 0,
             };
-            let resp =
-                self.rt
-                    .block_on(crm_server::backup::pull(&server.db, &server.hub, req, now))?;
+            let skew = self.skew;
+            let resp = self.rt.block_on(crm_server::backup::pull(
+                &server.db,
+                &server.hub,
+                req,
+                move || now() + skew,
+            ))?;
             if pos.epoch.as_deref().is_some_and(|e| e != resp.epoch) {
                 store.close()?;
                 crm_backup::follow::rotate(
@@ -609,26 +892,36 @@ impl World {
         Err(Broken("the backup node never caught up".into()))
     }
 
-    fn restore_server(&mut self) -> Result<String, Broken> {
+    /// Rebuilds the server from the backup node: its latest point, or
+    /// `back` log entries before it.
+    fn restore_server(&mut self, back: u64) -> Result<String, Broken> {
         let upto = crm_backup::store::Store::open_existing(&self.backup_dir)?
             .position()?
             .after;
-        if upto == 0 {
-            return Ok("(the backup holds nothing to restore: nothing to do)".into());
+        if upto <= back {
+            return Ok("(the backup holds nothing to restore to: nothing to do)".into());
+        }
+        let point = if back == 0 {
+            crm_backup::restore::Point::Latest
+        } else {
+            crm_backup::restore::Point::Seq(upto - back)
+        };
+        let data = self.new_server_dir();
+        match crm_backup::restore::restore(&self.backup_dir, data.path(), point, false, |_, _| {}) {
+            Ok(_) => {}
+            // The operator is told the earliest point there is, and the
+            // old server stays.
+            Err(e @ crm_backup::restore::RestoreError::TooEarly { .. }) => {
+                return Ok(format!("(restore refused: {e})"));
+            }
+            Err(e) => return Err(e.into()),
         }
         self.server = None;
-        let data = self.new_server_dir();
-        crm_backup::restore::restore(
-            &self.backup_dir,
-            data.path(),
-            crm_backup::restore::Point::Latest,
-            false,
-            |_, _| {},
-        )?;
         self.open_server(data)?;
         self.ledger.generation += 1;
         Ok(format!(
-            "the server is lost and restored from the backup (log entry {upto})"
+            "the server is lost and restored from the backup at log entry {}",
+            upto - back
         ))
     }
 
