@@ -59,6 +59,17 @@ pub fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('actor', ?1)",
         [crm_shared::ActorId::random().to_hex_string()],
     )?;
+    // The key of the server's seal on its own changes (`ChangeNote::seal`):
+    // kept across restores, as the backup copies `meta`.
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('seal_key', ?1)",
+        [key],
+    )?;
     Ok(())
 }
 

@@ -187,6 +187,7 @@ pub async fn resolve(
             _ => value,
         };
         let note = ChangeNote::new(&caller.login, Action::Resolve).with_reason(Some(reason));
+        let note = crate::seal::sealed(tx, &id, note, now)?;
         doc.resolve(&path, &value, &note, now)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &id, &doc, &stored, &caller, now)?;
@@ -244,6 +245,7 @@ pub async fn edit(
         crm_shared::validate::customer(&card)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason));
+        let note = crate::seal::sealed(tx, &id, note, now)?;
         let changes = doc
             .update(&card, &note, now)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
@@ -436,10 +438,14 @@ pub async fn import(
                     .iter()
                     .map(|recs| docs::load(tx, &recs[0].id))
                     .collect::<Result<Vec<_>, _>>()?;
+                let key = crate::seal::key(tx)?;
                 let built = batch
                     .into_par_iter()
                     .zip(stored)
-                    .map(|(recs, stored)| build(recs, stored, &actor, &note, &by, now, reassign))
+                    .map(|(recs, stored)| {
+                        let note = crate::seal::seal_with(&key, &recs[0].id, note.clone(), now);
+                        build(recs, stored, &actor, &note, &by, now, reassign)
+                    })
                     .collect::<Result<Vec<_>, ServiceError>>()?;
                 let origin = Origin {
                     login: &by,

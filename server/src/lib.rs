@@ -61,6 +61,7 @@ pub mod extract;
 pub mod password_rule;
 pub mod routes;
 pub mod rules;
+pub mod seal;
 pub mod serve;
 pub mod sheets;
 pub mod sign_in;

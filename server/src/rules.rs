@@ -182,6 +182,7 @@ pub async fn decide(
             reason.push_str(&format!(";审批链全部通过,信用额度改为 {proposed} 元"));
         }
         let note = ChangeNote::new(&caller.login, Action::Decide).with_reason(Some(reason));
+        let note = crate::seal::sealed(tx, &customer, note, now)?;
         doc.update(&card, &note, now)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &customer, &doc, &stored, &caller, now)?;
@@ -273,6 +274,7 @@ pub async fn apply_grades(
                 a.grade.code()
             );
             let note = ChangeNote::new(&caller.login, Action::Grade).with_reason(Some(reason));
+            let note = crate::seal::sealed(tx, &id, note, now)?;
             doc.update(&card, &note, now)
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
             commit_change(tx, &id, &doc, &stored, &caller, now)?;
@@ -421,6 +423,7 @@ pub async fn review(
             None => "定期审查".to_string(),
         };
         let note = ChangeNote::new(&caller.login, Action::Review).with_reason(Some(reason));
+        let note = crate::seal::sealed(tx, &id, note, now)?;
         doc.update(&card, &note, now)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         commit_change(tx, &id, &doc, &stored, &caller, now)?;

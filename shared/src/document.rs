@@ -321,6 +321,18 @@ impl CustomerDoc {
         }
     }
 
+    /// Who the customer was assigned to just after change `hash` (as its
+    /// author saw the card), if this document holds that change.
+    pub fn salesperson_after(&self, hash: &ChangeHash) -> Option<String> {
+        match self.doc.get_at(ROOT, "salesperson", &[*hash]) {
+            Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
+                automerge::ScalarValue::Str(t) => Some(t.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether changes arrived whose dependencies this document lacks (they
     /// wait, unapplied, until the missing ones arrive).
     pub fn has_missing_deps(&self) -> bool {

@@ -15,19 +15,76 @@ const LEN: usize = 60;
 
 #[test]
 fn a_fixed_set_of_seeded_histories_keeps_every_invariant() {
-    let mut failures = Vec::new();
-    for seed in SEEDS {
-        if let Err(report) = sim::check_seed(seed, LEN) {
-            failures.push(report);
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (ran, broke) = sim::check_seeds(SEEDS, LEN, &|| false);
+    assert_eq!(ran, SEEDS.count());
+    let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
+    assert!(reports.is_empty(), "{}", reports.join("\n"));
 }
 
 /// Histories that found bugs, shrunk, each kept as it was printed.
 fn regressions() -> Vec<(&'static str, Vec<Event>)> {
     use Event::*;
     vec![
+        (
+            // The clash was rebuilt on the laptop's own copy, which dropped
+            // head office's reassignment, the clone's only proof the
+            // customer had been theirs; and the laptop was then never told
+            // to let go of it.
+            "explorer seed 1883541392588976: a clone clashing on a customer whose reassignment the restore lost",
+            vec![
+                Reassign { pick: 7, to: 5 },
+                Sync { laptop: 5 },
+                CloneLaptop { laptop: 5 },
+                Visit { laptop: 3, pick: 51 },
+                Visit { laptop: 2, pick: 0 },
+                RestoreServer,
+            ],
+        ),
+        (
+            // Made by a restored server whose clock ran an hour fast, lost
+            // in a second restore before the backup node caught up with it:
+            // neither its time nor its actor told it apart from a forgery;
+            // its seal does.
+            "explorer seed 1883541392589618: a head-office change from a restored server whose clock ran fast",
+            vec![
+                RestoreServer,
+                ServerClock { minutes: 61 },
+                OfficeEdit { pick: 0, value: 1 },
+                Sync { laptop: 0 },
+                RestoreServer,
+            ],
+        ),
+        (
+            // Laptop 0 had lost the customer (reassigned away) and received
+            // it again from the restored server without its own lost visit:
+            // its next change took the visit's sequence number, which
+            // laptop 1 still held.
+            "explorer seed 1883541392589645: a customer received again from a restored server",
+            vec![
+                Visit { laptop: 6, pick: 57 },
+                Sync { laptop: 3 },
+                Reassign { pick: 43, to: 4 },
+                Sync { laptop: 7 },
+                Sync { laptop: 6 },
+                LaptopEdit { laptop: 4, pick: 15, value: 2 },
+                RestoreServer,
+                Sync { laptop: 6 },
+                LaptopEdit { laptop: 0, pick: 41, value: 1 },
+            ],
+        ),
+        (
+            // A clone held exactly what the server held of a customer whose
+            // reassignment a restore lost (and the original put back): the
+            // push was refused as not theirs, for good.
+            "explorer seed 1883541392591789: a push that brings nothing new is taken, and the clone lets go",
+            vec![
+                Reassign { pick: 3, to: 2 },
+                Sync { laptop: 5 },
+                Contact { laptop: 5, pick: 33 },
+                CloneLaptop { laptop: 2 },
+                RestoreServer,
+            ],
+        ),
         (
             // The laptop pushed only its new visit to a server restored
             // from a backup that never held the customer: refused for good
@@ -163,12 +220,63 @@ fn regressions() -> Vec<(&'static str, Vec<Event>)> {
     ]
 }
 
+/// Histories the system does not handle yet: each ends with a customer
+/// set aside for a person on some laptop. Kept to be fixed, not asserted.
+fn not_yet_handled() -> Vec<(&'static str, Vec<Event>)> {
+    use Event::*;
+    vec![(
+        // A clone's visit clashes with its original's edit, which the
+        // restore lost but another salesperson's laptop received with
+        // the customer's reassignment (also lost). The server holds the
+        // visit; that laptop's push clashes, the server no longer shows
+        // it the customer, and it holds none of what the server holds:
+        // it has nothing to rebuild on. Set aside for a person.
+        "explorer seed 1883541392589300: a triple fault leaves a laptop nothing to rebuild on",
+        vec![
+            CloneLaptop { laptop: 1 },
+            CloneLaptop { laptop: 2 },
+            LaptopEdit {
+                laptop: 1,
+                pick: 18,
+                value: 2,
+            },
+            NewLaptop { user: 3 },
+            Sync { laptop: 7 },
+            Visit {
+                laptop: 3,
+                pick: 40,
+            },
+            Reassign { pick: 20, to: 2 },
+            Sync { laptop: 4 },
+            Sync { laptop: 7 },
+            RestoreServer,
+            LaptopEdit {
+                laptop: 4,
+                pick: 36,
+                value: 1,
+            },
+        ],
+    )]
+}
+
+#[test]
+#[ignore = "known open cases (see not_yet_handled); run to see whether they still break"]
+fn histories_not_yet_handled() {
+    for (name, events) in not_yet_handled() {
+        match sim::run(&events) {
+            Ok(_) => println!("{name}: holds now; move it to regressions()"),
+            Err(b) => println!("{name}: still breaks: {}", b.0),
+        }
+    }
+}
+
 #[test]
 fn histories_that_once_broke_the_system_hold() {
     let mut failures = Vec::new();
     for (name, events) in regressions() {
         if let Err(b) = sim::run(&events) {
-            failures.push(format!("{name}: {}", b.0));
+            let (said, _) = sim::describe(&events);
+            failures.push(format!("{name}: {}\n    {}", b.0, said.join("\n    ")));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -212,16 +320,12 @@ fn explore_new_histories() {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() << 20)
         .unwrap_or(1 << 40);
-    let mut seed = first;
-    while start.elapsed().as_secs() < minutes * 60 {
-        if let Err(report) = sim::check_seed(seed, len) {
-            panic!("{report}");
-        }
-        seed += 1;
-    }
+    let (ran, broke) =
+        sim::check_seeds(first.., len, &|| start.elapsed().as_secs() >= minutes * 60);
+    let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
+    assert!(reports.is_empty(), "{}", reports.join("\n"));
     println!(
-        "{} histories of {len} events in {:.0} s (seeds {first}..{seed}), nothing broke",
-        seed - first,
+        "{ran} histories of {len} events in {:.0} s (seeds from {first}), nothing broke",
         start.elapsed().as_secs_f64()
     );
 }

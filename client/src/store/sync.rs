@@ -257,7 +257,11 @@ impl Store {
             .collect();
         // A fresh actor for this store, made at most once per response.
         let mut fresh: Option<ActorId> = None;
-        if resp.rotate_actor {
+        // A server that lost its place (restored from a backup) may have
+        // lost changes of ours too; a customer we then receive again from
+        // it lacks them, and our actor would number its next change as one
+        // of those: a clash, for good, wherever the lost one survives.
+        if resp.rotate_actor || resp.resync {
             fresh = Some(ActorId::random());
         } else if let (Some(l), false) = (&req.lineage, pushed.is_empty()) {
             db::meta_set(&tx, "actor.mark", &l.next)?;
@@ -458,11 +462,18 @@ impl Store {
                 // of what it acknowledged, which it holds.
                 let fresh = fresh.get_or_insert_with(ActorId::random).clone();
                 match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
-                    Ok(dropped) => {
+                    Ok(Some(dropped)) => {
                         db::aside_clear(&tx, id)?;
                         aside.remove(id);
                         applied.rebased.push(id.clone());
                         applied.dropped += dropped;
+                    }
+                    Ok(None) => {
+                        let message =
+                            "该客户已改派他人,本机的修改与服务器的版本无法衔接,请联系档案管理员"
+                                .to_string();
+                        set_aside(&tx, id, AsideKind::Held, &message)?;
+                        applied.set_aside.push((id.clone(), message));
                     }
                     Err(e) => {
                         let message = format!("无法重新记录本机的修改:{e}");
@@ -532,31 +543,41 @@ impl Store {
     }
 
     /// Rebuilds customer `id` from its own state at what the server last
-    /// acknowledged, with this user's changes since recorded again under
-    /// `actor`; returns how many changes signed by others were left out.
+    /// acknowledged, with every change since recorded again under `actor`;
+    /// returns how many were left out (none), or `None` when this laptop
+    /// holds none of what the server acknowledged.
     fn rebuild_on_acked(
         tx: &rusqlite::Transaction,
         profile: &Profile,
         id: &str,
         actor: ActorId,
         now: i64,
-    ) -> Result<usize> {
+    ) -> Result<Option<usize>> {
         let acked = db::synced(tx, id)?
             .flatten()
             .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
         let stored = db::doc_load(tx, id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
         let ours = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
+        // The server may hold changes we never received (it asked with
+        // `need` from its own heads): what we share of them is the base.
+        let base: Vec<ChangeHash> = heads_of(&acked)
+            .into_iter()
+            .filter(|h| ours.automerge().get_change_meta_by_hash(h).is_some())
+            .collect();
+        if base.is_empty() {
+            return Ok(None);
+        }
         let base = ours
             .automerge()
-            .fork_at(&heads_of(&acked))
+            .fork_at(&base)
             .map_err(|e| crm_shared::Error::Corrupt(e.to_string()))?
             .save();
-        let user = &profile.user;
-        let r = crm_shared::rebase::rebase(&ours, &base, actor, |note| {
-            note.is_some_and(|n| &n.by == user)
-        })?;
+        // Everything after that base goes again, head office's changes
+        // too: they came from a server since lost, which is why this
+        // server lacks them, and it takes them back by their seal.
+        let r = crm_shared::rebase::rebase(&ours, &base, actor, |_| true)?;
         PendingWrite::prepare(&r.doc, r.doc.card(), None).commit(tx, now)?;
-        Ok(r.dropped.len())
+        Ok(Some(r.dropped.len()))
     }
 
     /// The server epoch and cursor of the last completed sync, if any.

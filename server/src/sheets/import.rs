@@ -454,6 +454,7 @@ pub async fn commit(
             device_id: None,
             at: now,
         };
+        let key = crate::seal::key(tx)?;
         let mut out = ImportOutcome::default();
         for (row, card, exists) in cards {
             match &row.moves {
@@ -471,6 +472,7 @@ pub async fn commit(
                         out.skipped_duplicates += 1;
                         continue;
                     }
+                    let note = crate::seal::seal_with(&key, &row.id, note.clone(), now);
                     let doc = CustomerDoc::create(&card, actor.clone(), &note, now)
                         .map_err(|e| ServiceError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
                     docs::store(
@@ -489,6 +491,7 @@ pub async fn commit(
                         .ok_or_else(|| DbError::Corrupt(format!("客户 {} 不见了", row.id)))?;
                     let mut doc = CustomerDoc::load(&stored.bytes, actor.clone())
                         .map_err(|e| DbError::Corrupt(format!("客户 {}:{e}", row.id)))?;
+                    let note = crate::seal::seal_with(&key, &row.id, note.clone(), now);
                     doc.update(&card, &note, now)
                         .map_err(|e| ServiceError::BadRequest(format!("第 {} 行:{e}", row.line)))?;
                     let caller = crate::caller::Caller {

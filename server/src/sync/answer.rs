@@ -175,6 +175,15 @@ pub(crate) fn answer(
                 resp.cursor = max as u64;
                 if !all {
                     resp.removed = docs::taken_away(&tx, c, &caller.login)?;
+                    // A customer this laptop just pushed but may not see (a
+                    // reassignment a restore lost, put back): it was never
+                    // theirs here, so `taken_away` does not know it.
+                    for id in pushed.client_heads.keys() {
+                        let theirs = docs::salesperson(&tx, id)?.is_some_and(|s| s == caller.login);
+                        if !theirs && !resp.removed.contains(id) {
+                            resp.removed.push(id.clone());
+                        }
+                    }
                 }
             }
         }

@@ -318,19 +318,34 @@ fn check(
     doc: CustomerDoc,
 ) -> Result<Verdict, ServiceError> {
     let (tx, caller) = (ctx.tx, ctx.caller);
+    let restored = match docs::restored_at(tx)? {
+        Some(at) => Some(Restored {
+            at,
+            former: docs::former_actors(tx)?,
+            key: docs::meta(tx, "seal_key")?,
+        }),
+        None => None,
+    };
     if let Some(s) = stored {
         // A customer reassigned while its former salesperson was offline
         // still takes what they recorded while it was theirs; it then
         // leaves their laptop through `removed`.
         // So does one whose reassignment to them was lost with a server
-        // restored from an older backup and comes back in this push: what
-        // they recorded is kept, and the reassignment itself is judged as
-        // a protected field below (put back: a salesperson cannot give
+        // restored from an older backup and comes back in this push (a
+        // change a server made shows them as its salesperson): what they
+        // recorded is kept, and the reassignment itself is judged as a
+        // protected field below (put back: a salesperson cannot give
         // themselves a customer).
+        // And a push that brings nothing new changes nothing: it is
+        // acknowledged, so that a laptop holding only what we hold lets go
+        // of the customer instead of offering it for ever.
         let may = ctx.sees_all
             || s.salesperson == caller.login
+            || same_heads(&doc.heads(), &s.heads)
             || docs::ever_assigned(tx, &p.id, &caller.login)?
-            || (docs::restored_at(tx)?.is_some() && doc.card().salesperson == caller.login);
+            || restored
+                .as_ref()
+                .is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r));
         if !may {
             return Err(ServiceError::Forbidden(format!(
                 "无权修改客户 {}:该客户不属于你",
@@ -350,17 +365,10 @@ fn check(
     }
     validate::customer(doc.card()).map_err(|e| bad(format!("客户 {}:{e}", p.id)))?;
     let new = doc.changes_since(&old_heads);
-    let restored = match docs::restored_at(tx)? {
-        Some(at) => Some(Restored {
-            at,
-            former: docs::former_actors(tx)?,
-        }),
-        None => None,
-    };
     for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
         if by != Some(caller.login.as_str())
-            && !returned(&doc, hash, note.as_ref(), restored.as_ref())
+            && !returned(&doc, &p.id, hash, note.as_ref(), restored.as_ref())
         {
             return Err(ServiceError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
@@ -458,6 +466,7 @@ fn store(
             "{} 无权修改受保护字段,服务器已恢复原值",
             caller.login
         )));
+        let note = crate::seal::sealed(tx, &p.id, note, now)?;
         doc.update(&card, &note, now)
             .map_err(|e| corrupt(&p.id, e))?;
     }
@@ -482,6 +491,7 @@ fn store(
             "{} 修改了信用额度申请的审批记录,服务器已恢复",
             caller.login
         )));
+        let note = crate::seal::sealed(tx, &p.id, note, now)?;
         doc.update(&fixed, &note, now)
             .map_err(|e| corrupt(&p.id, e))?;
     }
@@ -508,24 +518,61 @@ fn store(
     Ok(())
 }
 
+/// Whether two head sets are the same, in whatever order.
+fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
+
 /// What a server restored from a backup knows of the server it replaced.
 struct Restored {
     /// When it was restored (ms, by the restoring machine's clock).
     at: i64,
     /// The actors the lost server (and any before it) wrote as, in hex.
     former: Vec<String>,
+    /// The key of the servers' seal, the same before and after.
+    key: String,
+}
+
+/// Whether a change that a server made itself (see [`made_by_a_server`])
+/// shows `login` as the customer's salesperson: a restored server's
+/// evidence that the server it replaced had given them the customer.
+fn given_by_a_lost_server(doc: &CustomerDoc, customer: &str, login: &str, r: &Restored) -> bool {
+    doc.changes_since(&[]).iter().any(|(hash, note)| {
+        made_by_a_server(doc, customer, hash, note.as_ref(), r)
+            && doc.salesperson_after(hash).as_deref() == Some(login)
+    })
+}
+
+/// Whether change `hash` was made by a server (this one before its
+/// restore, or one before that): it carries the servers' seal, or it was
+/// written by a former server actor.
+fn made_by_a_server(
+    doc: &CustomerDoc,
+    customer: &str,
+    hash: &ChangeHash,
+    note: Option<&ChangeNote>,
+    r: &Restored,
+) -> bool {
+    doc.automerge()
+        .get_change_meta_by_hash(hash)
+        .is_some_and(|m| {
+            note.is_some_and(|n| crate::seal::is_sealed(&r.key, customer, n, m.timestamp))
+                || r.former.iter().any(|a| *a == m.actor.to_hex_string())
+        })
 }
 
 /// Whether a change signed by someone else is one that a lost server
 /// accepted after the backup's last copy, coming back from a laptop that
-/// received it: written by a former server actor (a head-office edit, a
-/// decision, a put-back; whatever that server's clock said), or made
-/// before the restore (another salesperson's change, by their laptop's
-/// clock). Protected fields in it are still judged by the pusher's role,
-/// so it can return what the lost server held but never widen what the
-/// pusher may change.
+/// received it: one a server made itself (a head-office edit, a decision,
+/// a put-back), known by its seal or its former server actor whatever that
+/// server's clock said (and by its seal even when a laptop whose store went
+/// back in time recorded it again), or one made before the restore
+/// (another salesperson's change, by their laptop's clock). Protected
+/// fields in it are still judged by the pusher's role, so it can return
+/// what the lost server held but never widen what the pusher may change.
 fn returned(
     doc: &CustomerDoc,
+    customer: &str,
     hash: &ChangeHash,
     note: Option<&ChangeNote>,
     restored: Option<&Restored>,
@@ -533,15 +580,11 @@ fn returned(
     let (Some(restored), Some(_)) = (restored, note) else {
         return false;
     };
-    doc.automerge()
-        .get_change_meta_by_hash(hash)
-        .is_some_and(|m| {
-            m.timestamp * 1000 <= restored.at
-                || restored
-                    .former
-                    .iter()
-                    .any(|a| *a == m.actor.to_hex_string())
-        })
+    made_by_a_server(doc, customer, hash, note, restored)
+        || doc
+            .automerge()
+            .get_change_meta_by_hash(hash)
+            .is_some_and(|m| m.timestamp * 1000 <= restored.at)
 }
 
 /// Records who sent each new change. For several pushes applied as one,

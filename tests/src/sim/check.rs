@@ -25,7 +25,14 @@ pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
     for _ in 0..ROUNDS {
         let mut moved = 0;
         for i in 0..world.laptops() {
-            moved += world.sync(i, super::world::Cut::No)?.moved;
+            let out = world.sync(i, super::world::Cut::No)?;
+            if std::env::var_os("SIM_TRACE").is_some() {
+                eprintln!(
+                    "  settle: laptop {i} syncs{} ({} moved)",
+                    out.said, out.moved
+                );
+            }
+            moved += out.moved;
         }
         quiet_rounds = if moved == 0 { quiet_rounds + 1 } else { 0 };
         if quiet_rounds == 2 {

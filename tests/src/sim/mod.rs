@@ -84,3 +84,36 @@ pub fn check_seed(seed: u64, len: usize) -> Result<(), String> {
     }
     Err(out)
 }
+
+/// Checks the histories of `seeds` on every core; returns the reports of
+/// those that broke, in seed order. `stop` is asked between histories (an
+/// exploratory run's clock).
+pub fn check_seeds(
+    seeds: impl Iterator<Item = u64> + Send,
+    len: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> (usize, Vec<(u64, String)>) {
+    let seeds = std::sync::Mutex::new(seeds);
+    let broke = std::sync::Mutex::new(Vec::new());
+    let ran = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                if stop() {
+                    return;
+                }
+                let Some(seed) = seeds.lock().expect("not poisoned").next() else {
+                    return;
+                };
+                if let Err(report) = check_seed(seed, len) {
+                    broke.lock().expect("not poisoned").push((seed, report));
+                }
+                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    });
+    let mut broke = broke.into_inner().expect("not poisoned");
+    broke.sort();
+    (ran.into_inner(), broke)
+}

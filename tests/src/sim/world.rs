@@ -828,16 +828,42 @@ impl World {
             }
             Err(e) => return Err(Broken(format!("laptop {i}'s sync failed: {e}"))),
         };
-        let quiet = report.set_aside.is_empty() && store.pending_count()? == 0;
-        if quiet {
-            for card in store.cards()? {
-                for key in card.activities.keys() {
-                    self.ledger
-                        .confirmed
-                        .entry(key.clone())
-                        .or_insert((card.id.clone(), self.ledger.generation));
-                }
+        // What the server acknowledged: every customer not left pending.
+        let pending: std::collections::HashSet<String> = store
+            .pending_summaries()?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let cards = store.cards()?;
+        let user = l.user.clone();
+        for card in cards.iter().filter(|c| !pending.contains(&c.id)) {
+            for key in card.activities.keys() {
+                self.ledger
+                    .confirmed
+                    .entry(key.clone())
+                    .or_insert((card.id.clone(), self.ledger.generation));
             }
+        }
+        // After a sync that ran to its end, a laptop holds no customer its
+        // salesperson may not see, but for one with changes still to send.
+        let db = server.db.clone();
+        let login = user.clone();
+        let visible: std::collections::HashSet<String> =
+            self.rt
+                .block_on(db.read_with(move |conn| {
+                    Ok::<_, DbError>(documents::visible(conn, &login, false)?)
+                }))?
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+        if let Some(c) = cards
+            .iter()
+            .find(|c| !pending.contains(&c.id) && !visible.contains(&c.id))
+        {
+            return Err(Broken(format!(
+                "laptop {i} ({user}) still holds {} after a whole sync, which it may not see",
+                c.id
+            )));
         }
         let mut said = String::new();
         if report.rotated {
