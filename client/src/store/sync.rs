@@ -455,11 +455,13 @@ impl Store {
         }
         let pending: HashSet<String> = db::pending(&tx)?.into_iter().map(|p| p.id).collect();
         for id in &resp.removed {
-            if pending.contains(id) && aside.get(id) == Some(&AsideKind::Rebase) {
-                // Set aside for a clash, but the server no longer shows us
-                // its copy (reassigned meanwhile): our changes since its
-                // last acknowledgement go again, under a fresh actor, on top
-                // of what it acknowledged, which it holds.
+            let asked = rechecked.contains(id.as_str());
+            if pending.contains(id) && asked && aside.get(id) == Some(&AsideKind::Rebase) {
+                // Set aside for a clash, and asked for whole, but the server
+                // no longer shows us its copy (reassigned meanwhile): our
+                // changes since its last acknowledgement go again, under a
+                // fresh actor, on top of what it acknowledged, which it
+                // holds.
                 let fresh = fresh.get_or_insert_with(ActorId::random).clone();
                 match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
                     Ok(Some(dropped)) => {

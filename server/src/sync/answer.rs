@@ -198,14 +198,26 @@ pub(crate) fn answer(
             if resp.more {
                 break;
             }
-            if resp.docs.iter().any(|d| d.id == r.id) || resp.removed.contains(&r.id) {
+            if resp.docs.iter().any(|d| d.id == r.id) {
                 continue;
             }
+            // A customer once theirs is sent too: they may still push what
+            // they recorded while it was (see `push::check`), and a laptop
+            // asks for the whole document only to rebuild such changes on it
+            // (a clash); it lets go of the customer once they are sent.
             match docs::salesperson(&tx, &r.id)? {
-                Some(owner) if all || owner == caller.login => {
+                Some(owner)
+                    if all
+                        || owner == caller.login
+                        || docs::ever_assigned(&tx, &r.id, &caller.login)? =>
+                {
+                    // Asked for whole, it is not taken away in the same
+                    // answer: it leaves once the rebuilt changes are sent.
+                    resp.removed.retain(|id| *id != r.id);
                     let base = parse_heads(&r.id, &r.heads)?;
                     send(&mut resp, &r.id, (!base.is_empty()).then_some(&base[..]))?;
                 }
+                Some(_) if resp.removed.contains(&r.id) => {}
                 Some(_) => resp.removed.push(r.id),
                 None => resp.need.push(DocHeads {
                     id: r.id,

@@ -368,7 +368,7 @@ fn check(
     for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
         if by != Some(caller.login.as_str())
-            && !returned(&doc, &p.id, hash, note.as_ref(), restored.as_ref())
+            && !returned(&doc, &p.id, hash, note.as_ref(), restored.as_ref(), ctx.now)
         {
             return Err(ServiceError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
@@ -561,30 +561,33 @@ fn made_by_a_server(
         })
 }
 
+/// How long after a restore a laptop may hand back another salesperson's
+/// change that the lost server had accepted (see [`returned`]).
+const RETURN_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
 /// Whether a change signed by someone else is one that a lost server
 /// accepted after the backup's last copy, coming back from a laptop that
-/// received it: one a server made itself (a head-office edit, a decision,
-/// a put-back), known by its seal or its former server actor whatever that
-/// server's clock said (and by its seal even when a laptop whose store went
-/// back in time recorded it again), or one made before the restore
-/// (another salesperson's change, by their laptop's clock). Protected
-/// fields in it are still judged by the pusher's role, so it can return
-/// what the lost server held but never widen what the pusher may change.
+/// received it. One a server made itself (a head-office edit, a decision,
+/// a put-back) is known by its seal or its former server actor, whatever
+/// any clock said, even re-recorded by a laptop whose store went back in
+/// time. Another salesperson's change cannot be told from a forgery (its
+/// time is their laptop's clock, which may be anything): it is taken while
+/// laptops hand back what they held, within [`RETURN_WINDOW_MS`] of the
+/// restore by this server's clock, and the device that sent it is
+/// recorded. Protected fields in either are still judged by the pusher's
+/// role, so a returned change never widens what the pusher may change.
 fn returned(
     doc: &CustomerDoc,
     customer: &str,
     hash: &ChangeHash,
     note: Option<&ChangeNote>,
     restored: Option<&Restored>,
+    now: i64,
 ) -> bool {
     let (Some(restored), Some(_)) = (restored, note) else {
         return false;
     };
-    made_by_a_server(doc, customer, hash, note, restored)
-        || doc
-            .automerge()
-            .get_change_meta_by_hash(hash)
-            .is_some_and(|m| m.timestamp * 1000 <= restored.at)
+    made_by_a_server(doc, customer, hash, note, restored) || now - restored.at <= RETURN_WINDOW_MS
 }
 
 /// Records who sent each new change. For several pushes applied as one,

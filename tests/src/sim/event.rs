@@ -72,6 +72,37 @@ pub enum Event {
     /// The server's clock is set `minutes` off true time (a new machine,
     /// a wrong time zone, a dead battery), from now on.
     ServerClock { minutes: i64 },
+    /// A laptop's clock is set `minutes` off true time, from now on.
+    LaptopClock { laptop: usize, minutes: i64 },
+    /// The backup node pulls, and the answer is lost on the way.
+    BackupCut,
+    /// The backup node stores one pull and is killed before it closes its
+    /// store.
+    BackupCrash,
+}
+
+impl Event {
+    /// The laptop this event happens on, if one (as drawn: the world takes
+    /// it modulo the laptops there are).
+    pub fn laptop(&self) -> Option<usize> {
+        match *self {
+            Event::LaptopEdit { laptop, .. }
+            | Event::Visit { laptop, .. }
+            | Event::NewCustomer { laptop }
+            | Event::Contact { laptop, .. }
+            | Event::CreditRequest { laptop, .. }
+            | Event::Complaint { laptop, .. }
+            | Event::RevokeDevice { laptop }
+            | Event::Sync { laptop }
+            | Event::SyncCutMidReply { laptop }
+            | Event::SyncCutMidRequest { laptop }
+            | Event::CopyLaptop { laptop }
+            | Event::RestoreLaptop { laptop, .. }
+            | Event::CloneLaptop { laptop }
+            | Event::LaptopClock { laptop, .. } => Some(laptop),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Event {
@@ -117,6 +148,11 @@ impl fmt::Display for Event {
                 )
             }
             Event::ServerClock { minutes } => write!(f, "the server's clock is {minutes} min off"),
+            Event::LaptopClock { laptop, minutes } => {
+                write!(f, "laptop {laptop}'s clock is {minutes} min off")
+            }
+            Event::BackupCut => write!(f, "the backup node's pull is cut"),
+            Event::BackupCrash => write!(f, "the backup node is killed after a pull"),
             Event::OfficeEdit { pick, value } => {
                 write!(f, "head office edits customer #{pick} (value {value})")
             }
@@ -184,7 +220,13 @@ fn draw(rng: &mut fastrand::Rng) -> Event {
         56 => Event::RevokeDevice { laptop },
         57 => Event::AddUser,
         58 => Event::NewLaptop { user: laptop },
-        59..=80 => Event::Sync { laptop },
+        59..=77 => Event::Sync { laptop },
+        78 => Event::LaptopClock {
+            laptop,
+            minutes: rng.i64(-180..=180),
+        },
+        79 => Event::BackupCut,
+        80 => Event::BackupCrash,
         81..=83 => Event::SyncCutMidReply { laptop },
         84..=85 => Event::SyncCutMidRequest { laptop },
         86..=88 => Event::CopyLaptop { laptop },

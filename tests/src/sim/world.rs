@@ -78,6 +78,8 @@ struct Laptop {
     user: String,
     /// Bumped when head office revokes the device and it signs in again.
     device: u32,
+    /// How far its clock is off true time (ms).
+    skew: i64,
     dir: PathBuf,
     store: Option<Store>,
     copies: Vec<PathBuf>,
@@ -227,6 +229,7 @@ impl World {
         self.laptops.push(Laptop {
             user,
             device: 0,
+            skew: 0,
             dir,
             store: Some(store),
             copies: Vec::new(),
@@ -396,7 +399,14 @@ impl World {
 
     /// Runs one event; returns what it did, with every index resolved to
     /// the laptop or customer it meant (for a readable shrunk history).
+    /// What happens on a laptop happens by that laptop's clock.
     pub fn apply(&mut self, event: crate::sim::Event) -> Result<String, Broken> {
+        let n = self.laptops.len();
+        let skew = event.laptop().map_or(0, |i| self.laptops[i % n].skew);
+        crm_client::clock::with_skew(skew, || self.apply_here(event))
+    }
+
+    fn apply_here(&mut self, event: crate::sim::Event) -> Result<String, Broken> {
         use crate::sim::Event::*;
         let n = self.laptops.len();
         let nothing = |what: String| Ok(format!("({what}: nothing to do)"));
@@ -641,6 +651,7 @@ impl World {
                 self.laptops.push(Laptop {
                     user,
                     device: 0,
+                    skew: 0,
                     store: Some(Store::open(&to)?),
                     dir: to,
                     copies: Vec::new(),
@@ -663,6 +674,21 @@ impl World {
             ServerClock { minutes } => {
                 self.skew = minutes * 60_000;
                 Ok(format!("the server's clock is now {minutes} min off"))
+            }
+            LaptopClock { laptop, minutes } => {
+                self.laptops[laptop % n].skew = minutes * 60_000;
+                Ok(format!(
+                    "{}'s clock is now {minutes} min off",
+                    self.who(laptop % n)
+                ))
+            }
+            BackupCut => {
+                self.backup_pull_once(false)?;
+                Ok("the backup node pulls; the answer is lost".into())
+            }
+            BackupCrash => {
+                self.backup_pull_once(true)?;
+                Ok("the backup node stores a pull and is killed".into())
             }
         }
     }
@@ -779,6 +805,7 @@ impl World {
         };
         let skew = self.skew;
         let l = &mut self.laptops[i];
+        let laptop_skew = l.skew;
         let caller = Caller {
             login: l.user.clone(),
             role: Role::Salesperson,
@@ -786,36 +813,38 @@ impl World {
         };
         let mut refused = None;
         let store = l.store.as_mut().expect("open");
-        let result = crm_client::sync::run(
-            store,
-            |req| {
-                let lost = || {
-                    Err(ClientError::Net(NetError::Interrupted {
-                        url: "sim".into(),
-                        reason: "cut".into(),
-                    }))
-                };
-                if cut == Cut::Request {
-                    return lost();
-                }
-                let at = now() + skew;
-                let answer = self
-                    .rt
-                    .block_on(server.engine.sync(caller.clone(), req.clone(), at));
-                match answer {
-                    Ok(_) if cut == Cut::Reply => lost(),
-                    Ok((resp, _)) => Ok(resp),
-                    Err(e) => {
-                        refused = Some(e.to_string());
+        let result = crm_client::clock::with_skew(laptop_skew, || {
+            crm_client::sync::run(
+                store,
+                |req| {
+                    let lost = || {
                         Err(ClientError::Net(NetError::Interrupted {
                             url: "sim".into(),
-                            reason: "refused".into(),
+                            reason: "cut".into(),
                         }))
+                    };
+                    if cut == Cut::Request {
+                        return lost();
                     }
-                }
-            },
-            |_| {},
-        );
+                    let at = now() + skew;
+                    let answer =
+                        self.rt
+                            .block_on(server.engine.sync(caller.clone(), req.clone(), at));
+                    match answer {
+                        Ok(_) if cut == Cut::Reply => lost(),
+                        Ok((resp, _)) => Ok(resp),
+                        Err(e) => {
+                            refused = Some(e.to_string());
+                            Err(ClientError::Net(NetError::Interrupted {
+                                url: "sim".into(),
+                                reason: "refused".into(),
+                            }))
+                        }
+                    }
+                },
+                |_| {},
+            )
+        });
         if let Some(why) = refused {
             return Err(Broken(format!(
                 "the server refused laptop {i}'s sync: {why}"
@@ -879,6 +908,36 @@ impl World {
             moved: report.received + report.removed + report.sent,
             said,
         })
+    }
+
+    /// One pull of the backup node; with `store`, its answer is stored and
+    /// the node then dies without closing its store (as after kill -9),
+    /// else the answer is lost. A node behind a new epoch does nothing.
+    fn backup_pull_once(&mut self, store_it: bool) -> Result<(), Broken> {
+        let server = self.server()?;
+        let mut store = crm_backup::store::Store::open(&self.backup_dir)?;
+        let pos = store.position()?;
+        let req = PullRequest {
+            epoch: pos.epoch.clone(),
+            after: pos.after,
+            records_version: pos.records_version,
+            access_after: Some(pos.access_after),
+            wait_ms: 0,
+        };
+        let skew = self.skew;
+        let resp = self.rt.block_on(crm_server::backup::pull(
+            &server.db,
+            &server.hub,
+            req,
+            move || now() + skew,
+        ))?;
+        if store_it && pos.epoch.as_deref().is_none_or(|e| e == resp.epoch) {
+            store.apply(&resp, now())?;
+            // Killed: no checkpoint, no close; the connection is leaked
+            // as a dead process's would be.
+            std::mem::forget(store);
+        }
+        Ok(())
     }
 
     fn backup_catch_up(&mut self) -> Result<(), Broken> {
