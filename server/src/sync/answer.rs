@@ -211,11 +211,14 @@ pub(crate) fn answer(
                         || owner == caller.login
                         || docs::ever_assigned(&tx, &r.id, &caller.login)? =>
                 {
-                    // Asked for whole, it is not taken away in the same
-                    // answer: it leaves once the rebuilt changes are sent.
-                    resp.removed.retain(|id| *id != r.id);
                     let base = parse_heads(&r.id, &r.heads)?;
                     send(&mut resp, &r.id, (!base.is_empty()).then_some(&base[..]))?;
+                    // Not theirs: listed as removed too, so that the laptop
+                    // lets go of it at once when rebuilding leaves nothing to
+                    // send, and after sending otherwise.
+                    if !all && owner != caller.login && !resp.removed.contains(&r.id) {
+                        resp.removed.push(r.id);
+                    }
                 }
                 Some(_) if resp.removed.contains(&r.id) => {}
                 Some(_) => resp.removed.push(r.id),
