@@ -26,6 +26,25 @@ fn regressions() -> Vec<(&'static str, Vec<Event>)> {
     use Event::*;
     vec![
         (
+            // The customer a salesperson entered and head office then gave
+            // to another came back, after a restore that never held it,
+            // from the other's laptop: its creator's later visit was
+            // refused as not theirs, for good.
+            "explorer seed 1883546919633566: the salesperson who entered a customer",
+            vec![
+                Visit { laptop: 5, pick: 60 },
+                Visit { laptop: 4, pick: 22 },
+                Visit { laptop: 5, pick: 6 },
+                CloneLaptop { laptop: 0 },
+                NewCustomer { laptop: 7 },
+                SyncCutMidReply { laptop: 3 },
+                Reassign { pick: 50, to: 4 },
+                Sync { laptop: 5 },
+                RestoreServer,
+                Visit { laptop: 7, pick: 46 },
+            ],
+        ),
+        (
             // The clone's clashing edit, rebuilt on the server's copy, left
             // nothing to send (the original had set the same value): the
             // laptop then held, for good, a customer given to someone else.

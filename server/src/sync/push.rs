@@ -336,6 +336,8 @@ fn check(
         // recorded is kept, and the reassignment itself is judged as a
         // protected field below (put back: a salesperson cannot give
         // themselves a customer).
+        // As does one they entered themselves (a restore may have lost the
+        // log that says so, but not the document's own first change).
         // And a push that brings nothing new changes nothing: it is
         // acknowledged, so that a laptop holding only what we hold lets go
         // of the customer instead of offering it for ever.
@@ -343,6 +345,7 @@ fn check(
             || s.salesperson == caller.login
             || same_heads(&doc.heads(), &s.heads)
             || docs::ever_assigned(tx, &p.id, &caller.login)?
+            || entered_by(&doc, &s.heads, &caller.login)
             || restored
                 .as_ref()
                 .is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r));
@@ -531,6 +534,26 @@ struct Restored {
     former: Vec<String>,
     /// The key of the servers' seal, the same before and after.
     key: String,
+}
+
+/// Whether `login` entered this customer: the stored document (up to
+/// `stored_heads`, not anything pushed now) holds their creation of it,
+/// assigned to themselves. Normally the update log says as much; after a
+/// restore from a backup that never held the customer, this is what is
+/// left to say it.
+fn entered_by(doc: &CustomerDoc, stored_heads: &[ChangeHash], login: &str) -> bool {
+    let pushed: std::collections::HashSet<ChangeHash> = doc
+        .changes_since(stored_heads)
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    doc.changes_since(&[]).iter().any(|(hash, note)| {
+        !pushed.contains(hash)
+            && note
+                .as_ref()
+                .is_some_and(|n| n.action == Action::Create && n.by == login)
+            && doc.salesperson_after(hash).as_deref() == Some(login)
+    })
 }
 
 /// Whether a change that a server made itself (see [`made_by_a_server`])

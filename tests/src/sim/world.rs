@@ -910,12 +910,21 @@ impl World {
         })
     }
 
-    /// One pull of the backup node; with `store`, its answer is stored and
-    /// the node then dies without closing its store (as after kill -9),
-    /// else the answer is lost. A node behind a new epoch does nothing.
-    fn backup_pull_once(&mut self, store_it: bool) -> Result<(), Broken> {
+    /// Opens the backup node's store and makes one pull from where it
+    /// stands, as `crm-backup run` does: the store, the epoch it followed,
+    /// and the server's answer.
+    fn backup_pull(
+        &self,
+    ) -> Result<
+        (
+            crm_backup::store::Store,
+            Option<String>,
+            crm_shared::backup::PullResponse,
+        ),
+        Broken,
+    > {
         let server = self.server()?;
-        let mut store = crm_backup::store::Store::open(&self.backup_dir)?;
+        let store = crm_backup::store::Store::open(&self.backup_dir)?;
         let pos = store.position()?;
         let req = PullRequest {
             epoch: pos.epoch.clone(),
@@ -931,7 +940,15 @@ impl World {
             req,
             move || now() + skew,
         ))?;
-        if store_it && pos.epoch.as_deref().is_none_or(|e| e == resp.epoch) {
+        Ok((store, pos.epoch, resp))
+    }
+
+    /// One pull of the backup node; with `store_it`, its answer is stored
+    /// and the node then dies without closing its store (as after kill -9),
+    /// else the answer is lost. A node behind a new epoch does nothing.
+    fn backup_pull_once(&mut self, store_it: bool) -> Result<(), Broken> {
+        let (mut store, epoch, resp) = self.backup_pull()?;
+        if store_it && epoch.as_deref().is_none_or(|e| e == resp.epoch) {
             store.apply(&resp, now())?;
             // Killed: no checkpoint, no close; the connection is leaked
             // as a dead process's would be.
@@ -941,30 +958,11 @@ impl World {
     }
 
     fn backup_catch_up(&mut self) -> Result<(), Broken> {
-        let server = self.server()?;
         for _ in 0..1_000 {
-            let mut store = crm_backup::store::Store::open(&self.backup_dir)?;
-            let pos = store.position()?;
-            let req = PullRequest {
-                epoch: pos.epoch.clone(),
-                after: pos.after,
-                records_version: pos.records_version,
-                access_after: Some(pos.access_after),
-                wait_ms: 0,
-            };
-            let skew = self.skew;
-            let resp = self.rt.block_on(crm_server::backup::pull(
-                &server.db,
-                &server.hub,
-                req,
-                move || now() + skew,
-            ))?;
-            if pos.epoch.as_deref().is_some_and(|e| e != resp.epoch) {
+            let (mut store, epoch, resp) = self.backup_pull()?;
+            if let Some(old) = epoch.as_deref().filter(|e| *e != resp.epoch) {
                 store.close()?;
-                crm_backup::follow::rotate(
-                    &self.backup_dir,
-                    pos.epoch.as_deref().unwrap_or_default(),
-                )?;
+                crm_backup::follow::rotate(&self.backup_dir, old)?;
                 continue;
             }
             let after = store.apply(&resp, now())?;
