@@ -129,13 +129,7 @@ pub fn run(
         }
         last_pull = Some(std::time::Instant::now());
         let pos = store.position()?;
-        let req = PullRequest {
-            epoch: pos.epoch.clone(),
-            after: pos.after,
-            records_version: pos.records_version,
-            access_after: Some(pos.access_after),
-            wait_ms: if once || !caught_up { 0 } else { WAIT_MS },
-        };
+        let req = pos.pull_request(if once || !caught_up { 0 } else { WAIT_MS });
         let resp = match pull_unless_stopped(&client, &link.token, &req, &stop) {
             None => break,
             Some(Ok(r)) => r,

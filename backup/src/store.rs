@@ -21,7 +21,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
 use crm_server_db::backup::{log_entry, LOG_COLUMNS};
-use crm_shared::backup::{content_hash, Cell, LogEntry, PullResponse, Records, TableRows};
+use crm_shared::backup::{
+    content_hash, Cell, LogEntry, PullRequest, PullResponse, Records, TableRows,
+};
 use crm_shared::document::{heads_from_blob, heads_to_blob};
 use crm_shared::sync::heads_from_hex;
 use crm_shared::ChangeHash;
@@ -114,6 +116,19 @@ pub struct Position {
     pub records_version: Option<i64>,
     /// The audit of access is held up to this row id.
     pub access_after: i64,
+}
+
+impl Position {
+    /// The pull that continues from here, waiting up to `wait_ms` for news.
+    pub fn pull_request(&self, wait_ms: u64) -> PullRequest {
+        PullRequest {
+            epoch: self.epoch.clone(),
+            after: self.after,
+            records_version: self.records_version,
+            access_after: Some(self.access_after),
+            wait_ms,
+        }
+    }
 }
 
 /// One backed-up document.

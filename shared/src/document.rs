@@ -599,7 +599,7 @@ pub fn verify_covering(bytes: &[u8], heads: &[ChangeHash], covered: &[ChangeHash
 }
 
 /// Whether two head sets are equal, whatever their order.
-fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+pub fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort();
     b.sort();

@@ -409,19 +409,22 @@ fn histories_that_once_broke_the_system_hold() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The value of environment variable `name`, or `default` when it is
+/// unset or not a number.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Tells what one seed's history does, event by event, and how it ends:
 /// `SIM_SEED=19 cargo test -p crm-tests --test histories -- --ignored one_seed --nocapture`.
 #[test]
 #[ignore = "for reading one history: set SIM_SEED (and SIM_EVENTS)"]
 fn one_seed() {
-    let seed: u64 = std::env::var("SIM_SEED")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    let len: usize = std::env::var("SIM_EVENTS")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(LEN);
+    let seed: u64 = env_or("SIM_SEED", 0);
+    let len: usize = env_or("SIM_EVENTS", LEN);
     let (said, end) = sim::describe(&sim::history(seed, len));
     for (n, s) in said.iter().enumerate() {
         println!("{n:>3}. {s}");
@@ -434,14 +437,8 @@ fn one_seed() {
 #[test]
 #[ignore = "exploratory: runs for SIM_MINUTES (default 10) minutes"]
 fn explore_new_histories() {
-    let minutes: u64 = std::env::var("SIM_MINUTES")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(10);
-    let len: usize = std::env::var("SIM_EVENTS")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(LEN);
+    let minutes: u64 = env_or("SIM_MINUTES", 10);
+    let len: usize = env_or("SIM_EVENTS", LEN);
     let start = std::time::Instant::now();
     let first = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -463,22 +463,21 @@ impl Store {
                 // fresh actor, on top of what it acknowledged, which it
                 // holds.
                 let fresh = fresh.get_or_insert_with(ActorId::random).clone();
-                match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
-                    Ok(Some(dropped)) => {
+                let held = match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
+                    Ok(true) => None,
+                    Ok(false) => Some(
+                        "该客户已改派他人,本机的修改与服务器的版本无法衔接,请联系档案管理员"
+                            .to_string(),
+                    ),
+                    Err(e) => Some(format!("无法重新记录本机的修改:{e}")),
+                };
+                match held {
+                    None => {
                         db::aside_clear(&tx, id)?;
                         aside.remove(id);
                         applied.rebased.push(id.clone());
-                        applied.dropped += dropped;
                     }
-                    Ok(None) => {
-                        let message =
-                            "该客户已改派他人,本机的修改与服务器的版本无法衔接,请联系档案管理员"
-                                .to_string();
-                        set_aside(&tx, id, AsideKind::Held, &message)?;
-                        applied.set_aside.push((id.clone(), message));
-                    }
-                    Err(e) => {
-                        let message = format!("无法重新记录本机的修改:{e}");
+                    Some(message) => {
                         set_aside(&tx, id, AsideKind::Held, &message)?;
                         applied.set_aside.push((id.clone(), message));
                     }
@@ -546,15 +545,15 @@ impl Store {
 
     /// Rebuilds customer `id` from its own state at what the server last
     /// acknowledged, with every change since recorded again under `actor`;
-    /// returns how many were left out (none), or `None` when this laptop
-    /// holds none of what the server acknowledged.
+    /// `false` (nothing done) when this laptop holds none of what the server
+    /// acknowledged.
     fn rebuild_on_acked(
         tx: &rusqlite::Transaction,
         profile: &Profile,
         id: &str,
         actor: ActorId,
         now: i64,
-    ) -> Result<Option<usize>> {
+    ) -> Result<bool> {
         let acked = db::synced(tx, id)?
             .flatten()
             .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
@@ -567,7 +566,7 @@ impl Store {
             .filter(|h| ours.automerge().get_change_meta_by_hash(h).is_some())
             .collect();
         if base.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let base = ours
             .automerge()
@@ -579,7 +578,7 @@ impl Store {
         // server lacks them, and it takes them back by their seal.
         let r = crm_shared::rebase::rebase(&ours, &base, actor, |_| true)?;
         PendingWrite::prepare(&r.doc, r.doc.card(), None).commit(tx, now)?;
-        Ok(Some(r.dropped.len()))
+        Ok(true)
     }
 
     /// The server epoch and cursor of the last completed sync, if any.

@@ -113,6 +113,14 @@ pub(super) fn apply_pushes(
         at: now,
     };
     let sees_all = access::sees_all(caller.role);
+    let restored = match docs::restored_at(tx)? {
+        Some(at) => Some(Restored {
+            at,
+            former: docs::former_actors(tx)?,
+            key: crate::seal::key(tx)?,
+        }),
+        None => None,
+    };
     let ctx = PushCtx {
         tx,
         cache,
@@ -121,6 +129,7 @@ pub(super) fn apply_pushes(
         origin: &origin,
         devices,
         now,
+        restored,
     };
     let mut out = Pushed::default();
     for chunk in merge_chunks(push) {
@@ -261,6 +270,9 @@ struct PushCtx<'a> {
     origin: &'a Origin<'a>,
     devices: &'a PushOrigins,
     now: i64,
+    /// Read once per push: whether this server was restored, and what it
+    /// knows of the server it replaced.
+    restored: Option<Restored>,
 }
 
 /// What checking one pushed document decided, before anything is written.
@@ -317,15 +329,7 @@ fn check(
     stored: Option<&docs::Stored>,
     doc: CustomerDoc,
 ) -> Result<Verdict, ServiceError> {
-    let (tx, caller) = (ctx.tx, ctx.caller);
-    let restored = match docs::restored_at(tx)? {
-        Some(at) => Some(Restored {
-            at,
-            former: docs::former_actors(tx)?,
-            key: docs::meta(tx, "seal_key")?,
-        }),
-        None => None,
-    };
+    let (tx, caller, restored) = (ctx.tx, ctx.caller, ctx.restored.as_ref());
     if let Some(s) = stored {
         // A customer reassigned while its former salesperson was offline
         // still takes what they recorded while it was theirs; it then
@@ -343,12 +347,10 @@ fn check(
         // of the customer instead of offering it for ever.
         let may = ctx.sees_all
             || s.salesperson == caller.login
-            || same_heads(&doc.heads(), &s.heads)
+            || crm_shared::document::same_heads(&doc.heads(), &s.heads)
             || docs::ever_assigned(tx, &p.id, &caller.login)?
             || entered_by(&doc, &s.heads, &caller.login)
-            || restored
-                .as_ref()
-                .is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r));
+            || restored.is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r));
         if !may {
             return Err(ServiceError::Forbidden(format!(
                 "无权修改客户 {}:该客户不属于你",
@@ -371,7 +373,7 @@ fn check(
     for (hash, note) in &new {
         let by = note.as_ref().map(|n| n.by.as_str());
         if by != Some(caller.login.as_str())
-            && !returned(&doc, &p.id, hash, note.as_ref(), restored.as_ref(), ctx.now)
+            && !returned(&doc, &p.id, hash, note.as_ref(), restored, ctx.now)
         {
             return Err(ServiceError::Forbidden(format!(
                 "客户 {} 中有一项修改署名为“{}”,与登录用户 {} 不符",
@@ -519,11 +521,6 @@ fn store(
         heads: heads_to_hex(&heads),
     });
     Ok(())
-}
-
-/// Whether two head sets are the same, in whatever order.
-fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
-    a.len() == b.len() && a.iter().all(|h| b.contains(h))
 }
 
 /// What a server restored from a backup knows of the server it replaced.

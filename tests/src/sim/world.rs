@@ -15,7 +15,6 @@ use crm_server::config::DataDir;
 use crm_server::db::{documents, Db, DbError, NewUser, PasswordHash};
 use crm_server::sync::SyncEngine;
 use crm_shared::api::DecideRequest;
-use crm_shared::backup::PullRequest;
 use crm_shared::codes::{ActivityKind, Position, Role};
 use crm_shared::credit::CreditStatus;
 use crm_shared::customer::{Activity, Customer};
@@ -392,6 +391,35 @@ impl World {
         })
     }
 
+    /// A salesperson's change, on laptop `laptop`, to the customer its
+    /// `pick` means: `edit` gets the card, the salesperson's login and a
+    /// fresh key of `prefix` (for a new visit, contact, ...), and the change
+    /// is noted as `action` with its reason. Returns the customer and the
+    /// key, or `None` when the laptop holds no customer (no key is used
+    /// then, so that ids stay as they were drawn).
+    fn laptop_change(
+        &mut self,
+        laptop: usize,
+        pick: usize,
+        prefix: Option<&str>,
+        (action, reason): (Action, Option<&str>),
+        edit: impl FnOnce(&mut Customer, &str, &str),
+    ) -> Result<Option<(String, String)>, Broken> {
+        let Some(id) = self.pick_own(laptop, pick)? else {
+            return Ok(None);
+        };
+        let key = prefix.map(|p| self.id(p)).unwrap_or_default();
+        let l = &mut self.laptops[laptop];
+        let by = l.user.clone();
+        let store = l.store();
+        let note = store.note(action, reason);
+        store.change(&id, &note, |c| {
+            edit(c, &by, &key);
+            Ok(())
+        })?;
+        Ok(Some((id, key)))
+    }
+
     /// A laptop as a person reads it: its number and salesperson.
     fn who(&self, laptop: usize) -> String {
         format!("laptop {laptop} ({})", self.laptops[laptop].user)
@@ -417,42 +445,43 @@ impl World {
                 value,
             } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let store = self.laptops[laptop].store();
-                let note = store.note(Action::Edit, Some("客户告知"));
-                store.change(&id, &note, |c| {
-                    c.industry = format!("行业{value}");
-                    Ok(())
-                })?;
-                Ok(format!("{} edits {id}", self.who(laptop)))
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    None,
+                    (Action::Edit, Some("客户告知")),
+                    |c, _, _| c.industry = format!("行业{value}"),
+                )?;
+                Ok(match done {
+                    Some((id, _)) => format!("{} edits {id}", self.who(laptop)),
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             Visit { laptop, pick } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let key = self.id("v");
-                let l = &mut self.laptops[laptop];
-                let by = l.user.clone();
-                let store = l.store();
-                let note = store.note(Action::Activity, None);
-                store.change(&id, &note, |c| {
-                    c.activities.insert(
-                        key.clone(),
-                        Activity {
-                            at: now(),
-                            kind: ActivityKind::Visit,
-                            by,
-                            notes: "拜访采购经理".into(),
-                            intent: None,
-                            next_followup: None,
-                        },
-                    );
-                    Ok(())
-                })?;
-                Ok(format!("{} logs visit {key} on {id}", self.who(laptop)))
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    Some("v"),
+                    (Action::Activity, None),
+                    |c, by, key| {
+                        c.activities.insert(
+                            key.into(),
+                            Activity {
+                                at: now(),
+                                kind: ActivityKind::Visit,
+                                by: by.into(),
+                                notes: "拜访采购经理".into(),
+                                intent: None,
+                                next_followup: None,
+                            },
+                        );
+                    },
+                )?;
+                Ok(match done {
+                    Some((id, key)) => format!("{} logs visit {key} on {id}", self.who(laptop)),
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             NewCustomer { laptop } => {
                 let id = self.new_customer(laptop % n)?;
@@ -460,23 +489,25 @@ impl World {
             }
             Contact { laptop, pick } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let key = self.id("k");
-                let store = self.laptops[laptop].store();
-                let note = store.note(Action::Contact, None);
-                store.change(&id, &note, |c| {
-                    c.contacts.insert(
-                        key.clone(),
-                        crm_shared::customer::Contact {
-                            name: format!("联系人{key}"),
-                            ..Default::default()
-                        },
-                    );
-                    Ok(())
-                })?;
-                Ok(format!("{} adds contact {key} to {id}", self.who(laptop)))
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    Some("k"),
+                    (Action::Contact, None),
+                    |c, _, key| {
+                        c.contacts.insert(
+                            key.into(),
+                            crm_shared::customer::Contact {
+                                name: format!("联系人{key}"),
+                                ..Default::default()
+                            },
+                        );
+                    },
+                )?;
+                Ok(match done {
+                    Some((id, key)) => format!("{} adds contact {key} to {id}", self.who(laptop)),
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             CreditRequest {
                 laptop,
@@ -484,59 +515,58 @@ impl World {
                 amount,
             } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let key = self.id("cr");
-                let l = &mut self.laptops[laptop];
-                let by = l.user.clone();
-                let store = l.store();
-                let note = store.note(Action::CreditRequest, Some("客户订货量增加"));
-                store.change(&id, &note, |c| {
-                    c.credit_requests.insert(
-                        key.clone(),
-                        crm_shared::customer::CreditRequest {
-                            at: now(),
-                            by,
-                            current: c.credit.limit,
-                            proposed: i64::from(amount),
-                            reason: "客户订货量增加".into(),
-                            decisions: Default::default(),
-                        },
-                    );
-                    Ok(())
-                })?;
-                Ok(format!(
-                    "{} asks credit {amount} for {id} ({key})",
-                    self.who(laptop)
-                ))
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    Some("cr"),
+                    (Action::CreditRequest, Some("客户订货量增加")),
+                    |c, by, key| {
+                        let current = c.credit.limit;
+                        c.credit_requests.insert(
+                            key.into(),
+                            crm_shared::customer::CreditRequest {
+                                at: now(),
+                                by: by.into(),
+                                current,
+                                proposed: i64::from(amount),
+                                reason: "客户订货量增加".into(),
+                                decisions: Default::default(),
+                            },
+                        );
+                    },
+                )?;
+                Ok(match done {
+                    Some((id, key)) => {
+                        format!("{} asks credit {amount} for {id} ({key})", self.who(laptop))
+                    }
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             Complaint { laptop, pick } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let key = self.id("q");
-                let l = &mut self.laptops[laptop];
-                let by = l.user.clone();
-                let store = l.store();
-                let note = store.note(Action::Complaint, None);
-                store.change(&id, &note, |c| {
-                    c.complaints.insert(
-                        key.clone(),
-                        crm_shared::customer::Complaint {
-                            at: now(),
-                            by,
-                            description: "到货延迟".into(),
-                            ..Default::default()
-                        },
-                    );
-                    Ok(())
-                })?;
-                Ok(format!(
-                    "{} registers complaint {key} on {id}",
-                    self.who(laptop)
-                ))
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    Some("q"),
+                    (Action::Complaint, None),
+                    |c, by, key| {
+                        c.complaints.insert(
+                            key.into(),
+                            crm_shared::customer::Complaint {
+                                at: now(),
+                                by: by.into(),
+                                description: "到货延迟".into(),
+                                ..Default::default()
+                            },
+                        );
+                    },
+                )?;
+                Ok(match done {
+                    Some((id, key)) => {
+                        format!("{} registers complaint {key} on {id}", self.who(laptop))
+                    }
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             Decide { pick, approve } => self.decide(pick, approve),
             Resolve { pick } => self.resolve(pick),
@@ -926,13 +956,7 @@ impl World {
         let server = self.server()?;
         let store = crm_backup::store::Store::open(&self.backup_dir)?;
         let pos = store.position()?;
-        let req = PullRequest {
-            epoch: pos.epoch.clone(),
-            after: pos.after,
-            records_version: pos.records_version,
-            access_after: Some(pos.access_after),
-            wait_ms: 0,
-        };
+        let req = pos.pull_request(0);
         let skew = self.skew;
         let resp = self.rt.block_on(crm_server::backup::pull(
             &server.db,
