@@ -86,7 +86,11 @@ impl Laptop {
             .expect("run crm");
         let mut pipe = child.stdin.take().expect("stdin piped");
         if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).expect("write stdin");
+            match pipe.write_all(input.as_bytes()) {
+                // A command refused before it reads its input exits first.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.expect("write stdin"),
+            }
         }
         drop(pipe);
         child.wait_with_output().expect("wait for crm")
