@@ -8,8 +8,9 @@ use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
 use crm_shared::customer::{Customer, Millis};
 use crm_shared::day::{Day, Moment};
 use crm_shared::diff::{text_at, FieldChange};
-use crm_shared::document::{Conflict, HistoryEntry};
+use crm_shared::document::Conflict;
 use crm_shared::labels::label_of;
+use crm_shared::story::Story;
 use crm_shared::summary::CustomerSummary;
 
 use crate::error::Result;
@@ -141,20 +142,27 @@ fn short(s: &str) -> String {
     }
 }
 
-/// A customer's history.
-pub fn history(entries: &[HistoryEntry]) {
-    for e in entries {
+/// A customer's history, as told in business language: when, who, what
+/// (and why), then each further fact indented.
+pub fn history(stories: &[Story]) {
+    const SHOWN: usize = 20;
+    for s in stories {
         println!(
             "{}  {}  {}{}",
-            time(e.at),
-            e.by.as_deref().unwrap_or("(未知)"),
-            e.action.map(|a| a.label()).unwrap_or("变更"),
-            e.reason
+            time(s.at),
+            s.who,
+            s.headline,
+            s.reason
                 .as_deref()
-                .map(|r| format!("  原因:{r}"))
+                .map(|r| format!("  (原因:{r})"))
                 .unwrap_or_default()
         );
-        field_changes(&e.fields);
+        for d in s.details.iter().take(SHOWN) {
+            println!("    {d}");
+        }
+        if s.details.len() > SHOWN {
+            println!("    …另有 {} 项", s.details.len() - SHOWN);
+        }
     }
 }
 

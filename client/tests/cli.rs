@@ -497,12 +497,43 @@ fn history_shows_who_changed_which_field_and_why() {
     assert!(out.contains("没有变化"), "{out}");
     assert_eq!(ok_json(dir, &["history", "c1"]), history);
 
-    // And for people: who, what, why.
+    // And for people, in business language: who, what, why; labels, dates
+    // and money as people write them, no ids.
     let text = ok(dir, &["history", "c1"]);
-    assert!(text.contains("zhangsan"), "{text}");
-    assert!(text.contains("原因:年度复核"), "{text}");
-    assert!(text.contains("月采购力:500000 → 300000"), "{text}");
-    assert!(text.contains("记录活动"), "{text}");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+    };
+    assert!(
+        line("新建客户 上海华联贸易有限公司").contains("zhangsan"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    新增联系人 王经理,主要联系人,手机 13812345678"),
+        "{text}"
+    );
+    assert!(text.contains("    月采购力:500,000 元"), "{text}");
+    let edit = line("月采购力 500,000 元 → 300,000 元");
+    assert!(
+        edit.contains("zhangsan") && edit.contains("(原因:年度复核)"),
+        "{text}"
+    );
+    assert!(
+        line("新增拜访 2026-03-02 09:00 初次拜访,王经理对新品感兴趣").contains("zhangsan"),
+        "{text}"
+    );
+    let visit_id = entries[1]["fields"][0]["path"].as_str().unwrap();
+    let visit_id = visit_id.trim_start_matches("activities.");
+    for raw in [visit_id, "=", "activities", "monthly_purchasing_power"] {
+        assert!(!text.contains(raw), "{raw:?} in\n{text}");
+    }
+
+    // With a name on the profile, the laptop's own user is named.
+    ok(dir, &["init", "--user", "zhangsan", "--name", "张三"]);
+    let text = ok(dir, &["history", "c1"]);
+    assert!(text.contains("  张三  新建客户"), "{text}");
+    assert!(!text.contains("zhangsan"), "{text}");
 }
 
 /// 找不到的客户:查看、修改、记录拜访、查历史、加联系人都报“找不到客户”,什么也不改。

@@ -530,6 +530,62 @@ async fn the_card_shows_records_and_every_contact_field() {
     );
 }
 
+/// The card's history is told in business language: people by name, what
+/// happened in a sentence, records named rather than numbered, and a long
+/// list of details folded away.
+#[tokio::test]
+async fn the_history_names_people_and_records_not_logins_and_ids() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang
+        .post(
+            "/console/customers/c-tea/edit",
+            &[
+                ("_csrf", &wang.csrf),
+                ("field", "salesperson"),
+                ("value", "li"),
+                ("reason", "片区调整"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (status, page) = wang.get("/console/customers/c-tea").await;
+    assert_eq!(status, StatusCode::OK);
+    let history = between(&page, "id=\"history\"", "</table>");
+    for text in [
+        "<td>张伟</td>",
+        "新建客户 杭州西湖龙井茶业有限公司",
+        "新增联系人 周经理,主要联系人,手机 13800000001",
+        "申请信用额度 800,000 元(原无额度)",
+        "<td>王芳</td>",
+        "业务员 张伟 → 李娜",
+        "片区调整",
+        "<summary>另有 ",
+    ] {
+        assert!(
+            history.contains(text),
+            "{text} not in the history: {history}"
+        );
+    }
+    let text: String = history
+        .split('<')
+        .map(|part| part.split_once('>').map_or(part, |(_, after)| after))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for raw in [
+        "zhang",
+        " li ",
+        "cr1",
+        "k1",
+        "=",
+        "true",
+        "false",
+        "important",
+    ] {
+        assert!(!text.contains(raw), "{raw} in the history: {text}");
+    }
+}
+
 #[tokio::test]
 async fn a_salesperson_reviews_their_own_customers_and_no_one_elses() {
     let o = Office::open().await;

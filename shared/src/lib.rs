@@ -9,7 +9,8 @@
 //! - [`codes`]: closed vocabularies with codes and Chinese labels.
 //! - [`document`]: one customer = one automerge document; [`storage`]: how
 //!   it is kept in a database (snapshot plus chunks), on every side alike.
-//! - [`diff`], [`note`]: what a change touched, and who made it and why.
+//! - [`diff`], [`note`]: what a change touched, and who made it and why;
+//!   [`story`]: the same history told in business language.
 //! - [`rebase`]: changes recorded again under a fresh actor, when a copy
 //!   of a store went back in time.
 //! - [`edit`], [`import`], [`validate`]: getting values in, safely.
@@ -42,6 +43,7 @@ pub mod rebase;
 pub mod reports;
 pub mod settings;
 pub mod storage;
+pub mod story;
 pub mod summary;
 pub mod sync;
 pub mod validate;

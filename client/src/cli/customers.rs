@@ -276,7 +276,11 @@ pub fn history(dir: &Path, args: HistoryArgs) -> Result<()> {
     if json.json {
         print_json(&h);
     } else {
-        render::history(&h);
+        // This laptop knows one person's name: its own user's.
+        let card = store.get(&id)?;
+        let me = store.profile();
+        let names = |login: &str| (login == me.user).then(|| me.display_name.clone());
+        render::history(&crm_shared::story::tell_all(&h, &card, &names));
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! archive field and record, its history, editing with a reason, settling
 //! conflicts, marking a review; and the list of open conflicts.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -15,6 +17,7 @@ use crm_shared::day::Moment;
 use crm_shared::diff::text_at;
 use crm_shared::document::Conflict;
 use crm_shared::labels::{label_of, FIELDS};
+use crm_shared::story;
 use crm_shared::Customer;
 
 use super::layout::{csrf, flash, page, when, yuan};
@@ -25,6 +28,8 @@ use crate::state::AppState;
 
 /// Rows per page of the list.
 const PAGE: usize = 50;
+/// Details of a history entry shown before the rest fold away.
+const HISTORY_SHOWN: usize = 5;
 /// The furthest a page may start: SQLite's OFFSET is an i64, and no archive
 /// comes near a billion customers.
 const MAX_OFFSET: usize = 1_000_000_000;
@@ -272,6 +277,17 @@ async fn card(
         .lang(l)?;
     let c = &view.customer;
     let settings = state.db.settings().await.lang(l)?.settings;
+    // The history names people, not logins.
+    let people: HashMap<String, String> = state
+        .db
+        .users()
+        .await
+        .lang(l)?
+        .into_iter()
+        .map(|u| (u.login, u.display_name))
+        .collect();
+    let names = |login: &str| people.get(login).cloned();
+    let stories = story::tell_all(&view.history, c, &names);
     let edits = s.head_office();
     // As `rules::review` allows: head office, or the customer's own salesperson.
     let reviews = edits || s.role == crm_shared::codes::Role::Salesperson;
@@ -395,13 +411,20 @@ async fn card(
                 }
             }
             h2 #history { (l.t("修改历史", "History")) }
-            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("修改人", "Who")) } th { (l.t("操作", "Action")) } th { (l.t("原因", "Why")) } th { (l.t("字段:原值 → 新值", "Field: old → new")) } } }
-                tbody { @for h in view.history.iter().rev() { tr {
-                    td { (when(Some(h.at))) } td { (h.by.clone().unwrap_or_default()) }
-                    td { @if let Some(a) = h.action { (a.label()) } } td { (h.reason.clone().unwrap_or_default()) }
-                    td { @for f in h.fields.iter().take(12) {
-                        div { b { (label_of(&f.path)) } ":" (f.old.clone().unwrap_or_default()) " → " (f.new.clone().unwrap_or_default()) }
-                    } @if h.fields.len() > 12 { div.muted { "… " (h.fields.len() - 12) } } }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("修改人", "Who")) } th { (l.t("内容", "What")) } th { (l.t("原因", "Why")) } } }
+                tbody { @for h in stories.iter().rev() { tr {
+                    td { (when(Some(h.at))) } td { (h.who) }
+                    td {
+                        div { (h.headline) }
+                        @for d in h.details.iter().take(HISTORY_SHOWN) { div.muted { (d) } }
+                        @if h.details.len() > HISTORY_SHOWN {
+                            details {
+                                summary { (l.t("另有 ", "")) (h.details.len() - HISTORY_SHOWN) (l.t(" 项", " more")) }
+                                @for d in &h.details[HISTORY_SHOWN..] { div.muted { (d) } }
+                            }
+                        }
+                    }
+                    td { (h.reason.clone().unwrap_or_default()) }
                 } } } }
         },
     ))
