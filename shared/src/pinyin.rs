@@ -27,9 +27,42 @@ pub fn sort_key(text: &str) -> String {
     key
 }
 
+/// How people type `text` when they search by pinyin: the full reading
+/// run together (`shanghaihuadongjidian`) and the initials (`shhdjd`).
+/// Characters without a reading are kept, lowercased, in both.
+pub fn search_forms(text: &str) -> (String, String) {
+    let mut full = String::with_capacity(text.len() * 2);
+    let mut initials = String::with_capacity(text.len());
+    for (ch, reading) in text.chars().zip(text.to_pinyin()) {
+        match reading {
+            Some(p) => {
+                full.push_str(p.plain());
+                initials.push_str(p.first_letter());
+            }
+            None => {
+                full.extend(ch.to_lowercase());
+                initials.extend(ch.to_lowercase());
+            }
+        }
+    }
+    (full, initials)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_forms_are_full_pinyin_and_initials() {
+        assert_eq!(
+            search_forms("上海华东机电"),
+            ("shanghaihuadongjidian".to_string(), "shhdjd".to_string())
+        );
+        assert_eq!(
+            search_forms("ABC贸易"),
+            ("abcmaoyi".to_string(), "abcmy".to_string())
+        );
+    }
 
     #[test]
     fn names_sort_by_their_readings() {

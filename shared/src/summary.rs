@@ -72,15 +72,23 @@ impl CustomerSummary {
 }
 
 /// Text a search matches against: id, name, every contact's name and
-/// numbers, and the tax number, separated by newlines.
+/// numbers, the tax number, and the name in pinyin (run together and as
+/// initials: `shanghai` and `shhd` both find 上海华东机电), separated by
+/// newlines.
 pub fn search_text(c: &Customer) -> String {
+    let (full, initials) = crate::pinyin::search_forms(&c.name);
     let mut parts = vec![c.id.as_str(), c.name.as_str(), c.billing.tax_no.as_str()];
     for k in c.contacts.values() {
         parts.extend([k.name.as_str(), k.mobile.as_str(), k.phone.as_str()]);
     }
+    parts.extend([full.as_str(), initials.as_str()]);
     parts.retain(|p| !p.is_empty());
     parts.join("\n")
 }
+
+/// Version of [`search_text`]'s content: a store whose rows were written
+/// under another version rewrites them (pinyin was added in version 2).
+pub const SEARCH_VERSION: u32 = 2;
 
 /// The card slimmed to what the business rules read (grading, warnings,
 /// complaint statistics, review list): no contacts, company or billing

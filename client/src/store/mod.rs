@@ -75,6 +75,11 @@ impl Store {
             let tx = conn.unchecked_transaction()?;
             db::meta_set(&tx, "user", user)?;
             db::meta_set(&tx, "actor", &ActorId::random().to_hex_string())?;
+            db::meta_set(
+                &tx,
+                "search_version",
+                &crm_shared::summary::SEARCH_VERSION.to_string(),
+            )?;
             tx.commit()?;
         }
         db::meta_set(&conn, "display_name", display_name)?;
@@ -88,7 +93,21 @@ impl Store {
         if !file.exists() {
             return Err(ClientError::NotInitialised);
         }
-        Self::from_conn(db::open(&file)?)
+        let mut store = Self::from_conn(db::open(&file)?)?;
+        store.refresh_search()?;
+        Ok(store)
+    }
+
+    /// Rows whose search text was written by an older version (before
+    /// pinyin) are rewritten once, so search finds every customer alike.
+    fn refresh_search(&mut self) -> Result<()> {
+        let want = crm_shared::summary::SEARCH_VERSION.to_string();
+        if db::meta_get(&self.conn, "search_version")?.as_deref() == Some(want.as_str()) {
+            return Ok(());
+        }
+        self.rebuild_projection()?;
+        db::meta_set(&self.conn, "search_version", &want)?;
+        Ok(())
     }
 
     /// Refuses a data directory that is a file (CRM_HOME set to the store
