@@ -12,6 +12,11 @@ pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis() + SKEW.with(Cell::get)
 }
 
+/// Today on this laptop's clock, in its time zone.
+pub fn today() -> crm_shared::day::Day {
+    crm_shared::day::Day::from_millis_local(now_millis())
+}
+
 /// Runs `f` with this thread's clock `skew` ms off the system's: what a
 /// laptop whose clock is wrong records. For simulations of several laptops
 /// in one process; nothing else sets a skew.

@@ -9,6 +9,7 @@
 //!   with the backup node).
 //! - [`session`]: `crm login`: the server, its trust and this device's token.
 
+pub mod app;
 pub mod aside;
 pub mod clock;
 pub mod db;
@@ -22,5 +23,6 @@ pub mod sync;
 pub use error::{ClientError, Result};
 pub use store::Store;
 pub mod cli;
+pub mod record;
 pub mod render;
 pub mod usage;

@@ -115,14 +115,7 @@ pub fn login(
             login: login.to_string(),
         });
     }
-    let server_url = net::normalize_url(url)?;
-    let client = Client::new(&server_url, &trust)?;
-    let request = LoginRequest {
-        login: login.to_string(),
-        password: password.to_string(),
-        device_name: device_name.to_string(),
-    };
-    let response: LoginResponse = client.post(LOGIN_PATH, None, &request)?;
+    let (server_url, response) = request_login(url, &trust, login, password, device_name)?;
     if response.login != owner {
         return Err(ClientError::OtherUser {
             owner,
@@ -140,6 +133,52 @@ pub fn login(
     };
     session.save(store)?;
     Ok(session)
+}
+
+/// Signs a new laptop in: the server is asked first, and only when it
+/// accepts does the store in `dir` get its profile (the login and name the
+/// server answered with), so a mistyped login or password leaves no store
+/// behind. A store already there must belong to the same person.
+pub fn first_login(
+    dir: &std::path::Path,
+    url: &str,
+    trust: Trust,
+    login: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<(Store, Session)> {
+    let (server_url, response) = request_login(url, &trust, login, password, device_name)?;
+    let mut store = Store::init(dir, &response.login, &response.display_name)?;
+    let session = Session {
+        server_url,
+        trust,
+        token: response.token,
+        device_id: response.device_id,
+        login: response.login,
+        role: response.role,
+        display_name: response.display_name,
+    };
+    session.save(&mut store)?;
+    Ok((store, session))
+}
+
+/// `POST /api/v1/login`; the normalised server URL and the answer.
+fn request_login(
+    url: &str,
+    trust: &Trust,
+    login: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<(String, LoginResponse)> {
+    let server_url = net::normalize_url(url)?;
+    let client = Client::new(&server_url, trust)?;
+    let request = LoginRequest {
+        login: login.to_string(),
+        password: password.to_string(),
+        device_name: device_name.to_string(),
+    };
+    let response: LoginResponse = client.post(LOGIN_PATH, None, &request)?;
+    Ok((server_url, response))
 }
 
 /// Changes `login`'s password on the server at `url`, proving who they are

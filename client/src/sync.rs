@@ -27,6 +27,8 @@ pub struct SyncReport {
     pub sent: usize,
     /// Documents that arrived or changed.
     pub received: usize,
+    /// Their ids, each once.
+    pub received_ids: Vec<String>,
     /// Documents removed from this laptop.
     pub removed: usize,
     /// Documents that arrived with open conflicts (`crm conflicts` lists them).
@@ -115,6 +117,11 @@ pub fn run(
         let keep_cursor = listing && resp.more;
         let applied = store.apply_sync(&resp, &req, keep_cursor)?;
         report.received += applied.received;
+        for id in applied.received_ids {
+            if !report.received_ids.contains(&id) {
+                report.received_ids.push(id);
+            }
+        }
         report.removed += applied.removed;
         report.removed_names.extend(applied.removed_names);
         report.rebased.extend(applied.rebased.iter().cloned());

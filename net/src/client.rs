@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{chain, find_io_kind, find_rustls_error, NetError};
-use crate::trust::{certificate_problem, colon_hex, parse_pem_certs, PinnedCert, Trust};
+use crate::trust::{
+    certificate_problem, colon_hex, normalize_fingerprint, parse_pem_certs, PinnedCert, Trust,
+};
 
 /// Time allowed to open a TCP + TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -317,6 +319,27 @@ pub fn normalize_url(url: &str) -> Result<String, NetError> {
             Ok(trimmed.to_string())
         }
         _ => Err(NetError::BadUrl(url.trim().into())),
+    }
+}
+
+/// The fingerprint of the certificate the server at `server_url` presents,
+/// for a person to compare with the one head office gave them before it is
+/// pinned (the app's first sign-in). Only a TLS handshake is made: the
+/// connection is refused by a pin no certificate matches, which records
+/// what was presented. `None` for a plain `http://` address.
+pub fn presented_fingerprint(server_url: &str) -> Result<Option<String>, NetError> {
+    if !normalize_url(server_url)?.starts_with("https://") {
+        return Ok(None);
+    }
+    let nothing = Trust::Fingerprint("0".repeat(64));
+    let client = Client::new(server_url, &nothing)?;
+    match client.get::<serde_json::Value>("/", None) {
+        Err(NetError::CertMismatch { actual, .. }) => normalize_fingerprint(&actual).map(Some),
+        Err(e) => Err(e),
+        Ok(_) => Err(NetError::BadResponse {
+            url: client.base.clone(),
+            reason: "服务器证书无法读取".into(),
+        }),
     }
 }
 

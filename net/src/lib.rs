@@ -32,6 +32,6 @@ pub mod error;
 pub mod password;
 pub mod trust;
 
-pub use client::{normalize_url, Client, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use client::{normalize_url, presented_fingerprint, Client, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
 pub use error::NetError;
-pub use trust::{fingerprint_of, normalize_fingerprint, Trust};
+pub use trust::{colon_hex, fingerprint_of, normalize_fingerprint, Trust};

@@ -207,7 +207,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `abcd…` → `AB:CD:…`, the usual way fingerprints are shown.
-pub(crate) fn colon_hex(hex: &str) -> String {
+pub fn colon_hex(hex: &str) -> String {
     hex.as_bytes()
         .chunks(2)
         .map(|pair| String::from_utf8_lossy(pair).to_ascii_uppercase())

@@ -6,13 +6,12 @@ use std::path::Path;
 use clap::Args;
 
 use crm_shared::codes::{ActivityKind, Intent};
-use crm_shared::customer::Activity;
 use crm_shared::day::Day;
-use crm_shared::note::Action;
 
-use super::common::{new_entry_id, parse_at};
+use super::common::parse_at;
 use crate::clock::now_millis;
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
 
 /// `crm visit`
@@ -40,37 +39,26 @@ pub struct VisitArgs {
 /// Runs `crm visit`.
 pub fn visit(dir: &Path, v: VisitArgs) -> Result<()> {
     let mut store = Store::open(dir)?;
-    let cadence = store.settings()?.cadence;
     let id = store.resolve_key(&v.customer)?;
     let at = match &v.at {
         Some(s) => parse_at(s)?,
         None => now_millis(),
     };
-    let note = store.note(Action::Activity, None);
-    let user = store.profile().user.clone();
-    let key = new_entry_id();
-    let mut next = None;
-    store.change(&id, &note, |c| {
-        let intent = v.intent.or_else(|| c.current_intent());
-        next = v
-            .next
-            .or_else(|| intent.and_then(|i| cadence.next_after(Day::from_millis_local(at), i)));
-        c.activities.insert(
-            key.clone(),
-            Activity {
-                at,
-                kind: v.kind,
-                by: user,
-                notes: v.notes,
-                intent,
-                next_followup: next,
-            },
-        );
-        Ok(())
-    })?;
+    let kind = v.kind;
+    let (key, next) = record::visit(
+        &mut store,
+        &id,
+        record::Visit {
+            kind,
+            notes: v.notes,
+            intent: v.intent,
+            next: v.next,
+            at,
+        },
+    )?;
     match next {
-        Some(d) => println!("已记录{}({key}),下次跟进:{d}", v.kind),
-        None => println!("已记录{}({key})", v.kind),
+        Some(d) => println!("已记录{kind}({key}),下次跟进:{d}"),
+        None => println!("已记录{kind}({key})"),
     }
     Ok(())
 }

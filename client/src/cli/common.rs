@@ -3,10 +3,9 @@
 
 use clap::Args;
 
-use crm_shared::day::Day;
 use crm_shared::Error as DomainError;
 
-use crate::error::{ClientError, Result};
+use crate::error::Result;
 
 /// `--json`
 #[derive(Debug, Args)]
@@ -21,25 +20,8 @@ pub fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
 }
 
-/// A new entry id, unique and ordered by time.
-pub fn new_entry_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
-}
-
-/// A short entry id with a prefix that says what it is (`s`, `cr` …).
-pub fn entry_id(prefix: &str) -> String {
-    format!("{prefix}{}", &new_entry_id()[..20])
-}
-
-/// Today on this laptop's clock, in its time zone.
-pub fn today() -> Day {
-    Day(chrono::Local::now().date_naive())
-}
-
-/// A refusal naming the field and what is wrong with it.
-pub fn invalid(field: &str, message: impl Into<String>) -> ClientError {
-    DomainError::invalid(field, message).into()
-}
+pub use crate::clock::today;
+pub use crate::record::invalid;
 
 /// A time typed as "YYYY-MM-DD HH:MM" or YYYY-MM-DD (09:00), in this
 /// laptop's time zone, as epoch milliseconds.

@@ -3,14 +3,12 @@
 
 use clap::Subcommand;
 
-use crm_shared::note::Action;
-
-use super::common::{entry_id, invalid, print_json, JsonFlag};
+use super::common::{invalid, print_json, JsonFlag};
 use crate::clock::now_millis;
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
 use crm_shared::codes::ComplaintCategory;
-use crm_shared::customer::Complaint;
 
 /// `crm complaint …`
 #[derive(Debug, Subcommand)]
@@ -75,30 +73,12 @@ pub fn complaint(store: &mut Store, cmd: ComplaintCommand) -> Result<()> {
             category,
             at,
         } => {
-            if description.trim().is_empty() {
-                return Err(invalid("description", "投诉内容不能为空"));
-            }
             let at = match at {
                 Some(s) => super::common::parse_at(&s)?,
                 None => now_millis(),
             };
             let id = store.resolve_key(&customer)?;
-            let key = entry_id("q");
-            let by = store.profile().user.clone();
-            let note = store.note(Action::Complaint, None);
-            store.change(&id, &note, |c| {
-                c.complaints.insert(
-                    key.clone(),
-                    Complaint {
-                        at,
-                        by,
-                        description: description.trim().to_string(),
-                        category,
-                        ..Default::default()
-                    },
-                );
-                Ok(())
-            })?;
+            let key = record::complaint(store, &id, &description, category, at)?;
             println!("已登记投诉({key})");
         }
         ComplaintCommand::Update {
@@ -113,37 +93,19 @@ pub fn complaint(store: &mut Store, cmd: ComplaintCommand) -> Result<()> {
         } => {
             let satisfied = satisfied.as_deref().map(yes_no).transpose()?;
             let id = store.resolve_key(&customer)?;
-            let note = store.note(Action::Complaint, Some("处理投诉"));
-            store.change(&id, &note, |c| {
-                let k = c.complaints.get_mut(&complaint).ok_or_else(|| {
-                    invalid("complaint", format!("没有编号为 {complaint} 的投诉"))
-                })?;
-                if category.is_some() {
-                    k.category = category;
-                }
-                for (slot, v) in [
-                    (&mut k.investigation, &investigation),
-                    (&mut k.remedy, &remedy),
-                    (&mut k.execution, &execution),
-                ] {
-                    if let Some(v) = v {
-                        *slot = v.trim().to_string();
-                    }
-                }
-                if satisfied.is_some() {
-                    k.satisfied = satisfied;
-                }
-                if close {
-                    if k.satisfied.is_none() {
-                        return Err(invalid(
-                            "satisfied",
-                            "结案须注明客户是否满意(--satisfied yes/no)",
-                        ));
-                    }
-                    k.closed_at = Some(now_millis());
-                }
-                Ok(())
-            })?;
+            record::handle_complaint(
+                store,
+                &id,
+                &complaint,
+                record::Handling {
+                    category,
+                    investigation,
+                    remedy,
+                    execution,
+                    satisfied,
+                    close,
+                },
+            )?;
             println!("已更新投诉 {complaint}");
         }
         ComplaintCommand::Stats(j) => {

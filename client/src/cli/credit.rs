@@ -4,14 +4,11 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crm_shared::note::Action;
-
-use super::common::{entry_id, invalid, print_json, JsonFlag};
-use crate::clock::now_millis;
+use super::common::{print_json, JsonFlag};
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
 use crm_shared::credit;
-use crm_shared::customer::CreditRequest;
 
 /// `crm credit …`
 #[derive(Debug, Subcommand)]
@@ -44,38 +41,9 @@ pub fn credit(store: &mut Store, cmd: CreditCommand) -> Result<()> {
             limit,
             reason,
         } => {
-            let reason = reason.unwrap_or_default();
-            if reason.trim().is_empty() {
-                return Err(invalid("reason", "申请变更信用额度必须说明理由(--reason)"));
-            }
-            if limit < 0 {
-                return Err(invalid("limit", "信用额度不能为负数"));
-            }
             let id = store.resolve_key(&customer)?;
-            let current = store.get(&id)?.credit.limit;
-            if current == Some(limit) {
-                return Err(invalid(
-                    "limit",
-                    format!("拟变更额度与现有额度相同({limit} 元)"),
-                ));
-            }
-            let key = entry_id("cr");
-            let by = store.profile().user.clone();
-            let note = store.note(Action::CreditRequest, Some(reason.trim()));
-            store.change(&id, &note, |c| {
-                c.credit_requests.insert(
-                    key.clone(),
-                    CreditRequest {
-                        at: now_millis(),
-                        by,
-                        current,
-                        proposed: limit,
-                        reason: reason.trim().to_string(),
-                        decisions: Default::default(),
-                    },
-                );
-                Ok(())
-            })?;
+            let (key, current) =
+                record::credit_request(store, &id, limit, &reason.unwrap_or_default())?;
             let chain = store.settings()?.credit_chain;
             println!(
                 "已提交信用额度申请({key}):{} → {limit} 元,同步后{}",

@@ -10,10 +10,10 @@ use crm_shared::codes::{Grade, Intent, Status};
 use crm_shared::customer::{Contact, Customer};
 use crm_shared::day::Day;
 
-use super::common::{new_entry_id, print_json, JsonFlag};
-use super::edits;
+use super::common::{print_json, JsonFlag};
 use crate::clock::now_millis;
 use crate::error::Result;
+use crate::record;
 use crate::render;
 use crate::store::Store;
 
@@ -150,9 +150,7 @@ pub fn add(dir: &Path, a: AddArgs) -> Result<()> {
     let mut store = Store::open(dir)?;
     let user = store.profile().user.clone();
     let mut c = Customer {
-        id: a
-            .id
-            .unwrap_or_else(|| format!("c-{}", &new_entry_id()[..20])),
+        id: a.id.unwrap_or_else(record::customer_id),
         name: a.name,
         salesperson: user,
         region: a.region.unwrap_or_default(),
@@ -176,13 +174,13 @@ pub fn add(dir: &Path, a: AddArgs) -> Result<()> {
             },
         );
     }
-    edits::apply_sets(&mut c, &a.set)?;
+    record::apply_sets(&mut c, &a.set)?;
     let blank = Customer {
         id: c.id.clone(),
         salesperson: c.salesperson.clone(),
         ..Default::default()
     };
-    edits::check_allowed(edits::signed_in_role(&store)?, &blank, &c)?;
+    record::check_allowed(record::signed_in_role(&store)?, &blank, &c)?;
     store.create(&c, a.allow_duplicate)?;
     println!("已新建客户 {} {}", c.id, c.name);
     Ok(())

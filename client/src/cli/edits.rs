@@ -6,16 +6,13 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use crm_shared::codes::Role;
 use crm_shared::customer::{Contact, Customer};
-use crm_shared::diff::FieldChange;
-use crm_shared::note::{Action, ChangeNote};
-use crm_shared::{edit, labels, Error as DomainError};
+use crm_shared::note::Action;
+use crm_shared::{labels, Error as DomainError};
 
-use super::common::new_entry_id;
 use crate::error::Result;
+use crate::record;
 use crate::render;
-use crate::session;
 use crate::store::Store;
 
 /// `crm edit`
@@ -88,7 +85,7 @@ pub fn edit(dir: &Path, args: EditArgs) -> Result<()> {
     let mut store = Store::open(dir)?;
     let id = store.resolve_key(&customer)?;
     let note = store.note(Action::Edit, reason.as_deref());
-    let changes = apply_checked(&mut store, &id, &note, &set)?;
+    let changes = record::edit(&mut store, &id, &note, &set)?;
     if changes.is_empty() {
         println!("没有变化,未保存。");
     } else {
@@ -132,7 +129,7 @@ pub fn contact(dir: &Path, cmd: ContactCommand) -> Result<()> {
                 sets.push(format!("contacts.{key}.{f}={value}"));
             }
             let note = store.note(Action::Edit, reason.as_deref());
-            let changes = apply_checked(&mut store, &id, &note, &sets)?;
+            let changes = record::edit(&mut store, &id, &note, &sets)?;
             if changes.is_empty() {
                 println!("没有变化,未保存。");
             } else {
@@ -156,8 +153,6 @@ pub fn contact(dir: &Path, cmd: ContactCommand) -> Result<()> {
         } => {
             let mut store = Store::open(dir)?;
             let id = store.resolve_key(&customer)?;
-            let note = store.note(Action::Contact, None);
-            let key = format!("k-{}", &new_entry_id()[..20]);
             let contact = Contact {
                 name,
                 title,
@@ -169,27 +164,9 @@ pub fn contact(dir: &Path, cmd: ContactCommand) -> Result<()> {
                 primary,
                 ..Default::default()
             };
-            store.change(&id, &note, |c| {
-                c.contacts.insert(key.clone(), contact);
-                Ok(())
-            })?;
+            let key = record::add_contact(&mut store, &id, contact)?;
             println!("已为 {id} 新增联系人({key})");
         }
-    }
-    Ok(())
-}
-
-/// Applies FIELD=VALUE pairs to a card.
-pub(super) fn apply_sets(card: &mut Customer, sets: &[String]) -> Result<()> {
-    for s in sets {
-        let (field, value) = s
-            .split_once('=')
-            .ok_or_else(|| DomainError::invalid(s.as_str(), "应写成 字段=值"))?;
-        let path = edit::path_for(card, field)?;
-        if path == "id" {
-            return Err(DomainError::invalid("id", "客户编号不能修改").into());
-        }
-        *card = edit::set_text(card, &path, value)?;
     }
     Ok(())
 }
@@ -260,48 +237,4 @@ pub(super) fn editable_fields() -> String {
     );
     out.push_str("\n其他联系人用 crm contact edit;竞争对手写 business.competitors.<名称>=<评价>;\n信用额度只能通过信用额度变更申请(crm credit request)修改。");
     out
-}
-
-/// Applies `字段=值` pairs to customer `id` as one change with `note`,
-/// once, refusing before anything is stored what the signed-in role may not
-/// change (the server would undo it anyway).
-fn apply_checked(
-    store: &mut Store,
-    id: &str,
-    note: &ChangeNote,
-    sets: &[String],
-) -> Result<Vec<FieldChange>> {
-    let role = signed_in_role(store)?;
-    store.change(id, note, |card| {
-        let before = card.clone();
-        apply_sets(card, sets)?;
-        check_allowed(role, &before, card)
-    })
-}
-
-/// The role the saved sign-in holds; `None` before the first login.
-pub(super) fn signed_in_role(store: &Store) -> Result<Option<Role>> {
-    Ok(session::current(store)?.map(|s| s.role))
-}
-
-/// Refuses changes `role` may not make. Before the first login the role is
-/// not known yet; what nobody may change by an edit is refused all the same.
-pub(super) fn check_allowed(role: Option<Role>, before: &Customer, after: &Customer) -> Result<()> {
-    let changes = crm_shared::diff::customers(before, after);
-    let refused = match role {
-        Some(role) => crm_shared::access::forbidden(role, &changes)
-            .into_iter()
-            .next(),
-        None => changes
-            .iter()
-            .find(|c| crm_shared::access::BY_RULE_ONLY.contains(&c.path.as_str())),
-    };
-    match refused {
-        Some(c) => Err(DomainError::invalid(
-            c.path.as_str(),
-            crm_shared::access::why_not(role.unwrap_or(Role::Salesperson), &c.path),
-        )
-        .into()),
-        None => Ok(()),
-    }
 }

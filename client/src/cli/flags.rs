@@ -3,13 +3,9 @@
 
 use clap::Subcommand;
 
-use crm_shared::note::Action;
-
-use super::common::{entry_id, invalid};
-use crate::clock::now_millis;
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
-use crm_shared::customer::MajorChange;
 
 /// `crm flag …`
 #[derive(Debug, Subcommand)]
@@ -38,38 +34,13 @@ pub fn flag(store: &mut Store, cmd: FlagCommand) -> Result<()> {
             customer,
             description,
         } => {
-            if description.trim().is_empty() {
-                return Err(invalid("description", "请说明发生了什么变化"));
-            }
             let id = store.resolve_key(&customer)?;
-            let key = entry_id("m");
-            let by = store.profile().user.clone();
-            let note = store.note(Action::Flag, None);
-            store.change(&id, &note, |c| {
-                c.major_changes.insert(
-                    key.clone(),
-                    MajorChange {
-                        at: now_millis(),
-                        by,
-                        description: description.trim().to_string(),
-                        cleared: false,
-                    },
-                );
-                Ok(())
-            })?;
+            let key = record::flag(store, &id, &description)?;
             println!("已登记重大变化({key})");
         }
         FlagCommand::Clear { customer, flag } => {
             let id = store.resolve_key(&customer)?;
-            let note = store.note(Action::Flag, Some("重大变化已处理"));
-            store.change(&id, &note, |c| {
-                let m = c
-                    .major_changes
-                    .get_mut(&flag)
-                    .ok_or_else(|| invalid("flag", format!("没有编号为 {flag} 的重大变化")))?;
-                m.cleared = true;
-                Ok(())
-            })?;
+            record::clear_flag(store, &id, &flag)?;
             println!("已处理重大变化 {flag}");
         }
     }

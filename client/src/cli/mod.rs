@@ -34,13 +34,16 @@ pub struct Cli {
     /// 本机资料库所在目录(默认 ~/.crm;也可用环境变量 CRM_HOME 指定)
     #[arg(long, global = true, env = "CRM_HOME", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Without a command (what a double-click runs) the app opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Every `crm` command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// 打开客户档案应用(在浏览器中使用;不带命令运行 crm 也是打开它)
+    Ui(UiArgs),
     /// 初始化本机资料库(第一步,之后再 crm login)
     Init(laptop::InitArgs),
     /// 本机状态:用户、资料库、服务器、上次同步、待同步的修改
@@ -111,6 +114,14 @@ pub enum Command {
     Grades(JsonFlag),
 }
 
+/// `crm ui`
+#[derive(Debug, clap::Args)]
+pub struct UiArgs {
+    /// 只显示地址,不自动打开浏览器
+    #[arg(long)]
+    pub no_open: bool,
+}
+
 /// Where the store lives: `--data-dir`, else `CRM_HOME`, else `~/.crm`.
 fn data_dir(cli: &Cli) -> PathBuf {
     cli.data_dir.clone().unwrap_or_else(|| {
@@ -125,7 +136,11 @@ fn data_dir(cli: &Cli) -> PathBuf {
 pub fn run(cli: Cli) -> Result<()> {
     let dir = data_dir(&cli);
     let dir = dir.as_path();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return crate::app::run(dir, true);
+    };
+    match command {
+        Command::Ui(a) => crate::app::run(dir, !a.no_open),
         Command::Init(a) => laptop::init(dir, a),
         Command::Status(j) => laptop::status(dir, j),
         Command::RebuildIndex => laptop::rebuild_index(dir),

@@ -2,14 +2,11 @@
 
 use clap::Subcommand;
 
-use crm_shared::codes::Tier;
-use crm_shared::note::Action;
-
-use super::common::{entry_id, print_json, today, JsonFlag};
-use crate::clock::now_millis;
+use super::common::{print_json, today, JsonFlag};
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
-use crm_shared::customer::Review;
+use crm_shared::codes::Tier;
 
 /// `crm review …`
 #[derive(Debug, Subcommand)]
@@ -38,27 +35,7 @@ pub fn review(store: &mut Store, cmd: ReviewCommand) -> Result<()> {
             notes,
         } => {
             let id = store.resolve_key(&customer)?;
-            let by = store.profile().user.clone();
-            let reason = match tier {
-                Some(t) => format!("定期审查,客户类别:{}", t.label()),
-                None => "定期审查".to_string(),
-            };
-            let note = store.note(Action::Review, Some(&reason));
-            store.change(&id, &note, |c| {
-                c.reviews.insert(
-                    entry_id("r"),
-                    Review {
-                        at: now_millis(),
-                        by,
-                        tier,
-                        notes: notes.trim().to_string(),
-                    },
-                );
-                if tier.is_some() {
-                    c.tier = tier;
-                }
-                Ok(())
-            })?;
+            record::review(store, &id, tier, &notes)?;
             println!("已记录审查:{id}");
         }
         ReviewCommand::Due(j) => {

@@ -3,12 +3,11 @@
 use clap::Subcommand;
 
 use crm_shared::day::Day;
-use crm_shared::note::Action;
 
-use super::common::{entry_id, invalid, print_json, today, JsonFlag};
+use super::common::{print_json, today, JsonFlag};
 use crate::error::Result;
+use crate::record;
 use crate::store::Store;
-use crm_shared::customer::Sale;
 
 /// `crm sale …`
 #[derive(Debug, Subcommand)]
@@ -63,52 +62,24 @@ pub fn sale(store: &mut Store, cmd: SaleCommand) -> Result<()> {
             day,
             due,
         } => {
-            if amount <= 0 {
-                return Err(invalid("amount", "销售金额应大于 0"));
-            }
-            if !quantity.is_finite() || quantity < 0.0 {
-                return Err(invalid("quantity", "数量不能为负数"));
-            }
-            let day = day.unwrap_or_else(today);
-            if due.is_some_and(|d| d < day) {
-                return Err(invalid("due", "应付款日不能早于销售日"));
-            }
             let id = store.resolve_key(&customer)?;
-            let key = entry_id("s");
-            let by = store.profile().user.clone();
-            let note = store.note(Action::Sale, None);
-            store.change(&id, &note, |c| {
-                c.sales.insert(
-                    key.clone(),
-                    Sale {
-                        day: Some(day),
-                        product,
-                        quantity,
-                        amount,
-                        due,
-                        paid_on: None,
-                        by,
-                    },
-                );
-                Ok(())
-            })?;
+            let key = record::sale(
+                store,
+                &id,
+                record::NewSale {
+                    amount,
+                    product,
+                    quantity,
+                    day: day.unwrap_or_else(today),
+                    due,
+                },
+            )?;
             println!("已记录销售({key}):{amount} 元");
         }
         SaleCommand::Paid { customer, sale, on } => {
             let id = store.resolve_key(&customer)?;
             let on = on.unwrap_or_else(today);
-            let note = store.note(Action::Sale, Some("登记付款"));
-            store.change(&id, &note, |c| {
-                let s = c
-                    .sales
-                    .get_mut(&sale)
-                    .ok_or_else(|| invalid("sale", format!("没有编号为 {sale} 的销售记录")))?;
-                if s.paid_on.is_some() {
-                    return Err(invalid("sale", format!("销售 {sale} 已登记付款")));
-                }
-                s.paid_on = Some(on);
-                Ok(())
-            })?;
+            record::sale_paid(store, &id, &sale, on)?;
             println!("已登记付款:{sale}({on})");
         }
         SaleCommand::List { customer, json } => {

@@ -193,6 +193,13 @@ impl Store {
         Ok(self.load(id)?.0.history())
     }
 
+    /// The card of `id` and its open conflicts, from one read of its
+    /// document.
+    pub fn card_with_conflicts(&self, id: &str) -> Result<(Customer, Vec<Conflict>)> {
+        let (doc, _) = self.load(id)?;
+        Ok((doc.customer()?, doc.conflicts()))
+    }
+
     /// Open conflicts of one customer.
     pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
         Ok(self.load(id)?.0.conflicts())

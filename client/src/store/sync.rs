@@ -37,6 +37,8 @@ fn bad_server(id: &str) -> ClientError {
 pub struct SyncApplied {
     /// Documents that arrived or changed.
     pub received: usize,
+    /// Their ids.
+    pub received_ids: Vec<String>,
     /// Of those, the ones with open conflicts.
     pub conflicted: Vec<String>,
     /// Documents dropped from this laptop.
@@ -392,6 +394,7 @@ impl Store {
             db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
             settled(&tx, &mut aside, &u.id)?;
             applied.received += 1;
+            applied.received_ids.push(u.id.clone());
             if conflicted {
                 applied.conflicted.push(u.id.clone());
             }
@@ -408,6 +411,7 @@ impl Store {
                     db::set_synced(&tx, &u.id, Some(&heads_bytes(&heads)))?;
                     settled(&tx, &mut aside, &u.id)?;
                     applied.received += 1;
+                    applied.received_ids.push(u.id.clone());
                     if !doc.conflicts().is_empty() {
                         applied.conflicted.push(u.id.clone());
                     }
@@ -435,6 +439,7 @@ impl Store {
                 Ok(dropped) => {
                     settled(&tx, &mut aside, &u.id)?;
                     applied.received += 1;
+                    applied.received_ids.push(u.id.clone());
                     applied.rebased.push(u.id.clone());
                     applied.dropped += dropped;
                 }
