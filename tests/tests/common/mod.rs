@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod backup;
+pub mod browser;
 pub mod http;
 pub mod server;
 
