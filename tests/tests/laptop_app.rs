@@ -279,9 +279,13 @@ async fn a_salespersons_day_in_the_app() {
     b.check("#sale-form summary").await;
     b.fill("input[name=amount]", "86,000").await;
     b.fill("input[name=product]", "电机").await;
-    b.click("form.stack[action$=sale] button[type=submit]").await;
+    b.click("form.stack[action$=sale] button[type=submit]")
+        .await;
     let card = b.body().await;
-    assert!(card.contains("已记录销售") && card.contains("86,000"), "{card}");
+    assert!(
+        card.contains("已记录销售") && card.contains("86,000"),
+        "{card}"
+    );
 
     // A card edit with its reason; the region is also what the clerk will
     // change at the same time, so the two edits clash.

@@ -158,12 +158,12 @@ fn card_body(
             form.stack method="post" action={ "/customers/" (id) "/contact" } {
                 (token(app))
                 div.row {
-                    label { "姓名 *" input name="name" required value=(typed(refused, "contact", "name")); }
+                    label { "姓名 *" input name="name" required value=(typed(refused, "contact", "name")); (Refused::beside(refused, "contact", "name")) }
                     label { "职务" input name="title" value=(typed(refused, "contact", "title")); }
                     label { "部门" input name="department" value=(typed(refused, "contact", "department")); }
                 }
                 div.row {
-                    label { "手机" input name="mobile" type="tel" value=(typed(refused, "contact", "mobile")); }
+                    label { "手机" input name="mobile" type="tel" value=(typed(refused, "contact", "mobile")); (Refused::beside(refused, "contact", "mobile")) }
                     label { "电话" input name="phone" type="tel" value=(typed(refused, "contact", "phone")); }
                     label { "邮箱" input name="email" type="email" value=(typed(refused, "contact", "email")); }
                     label { "微信" input name="wechat" value=(typed(refused, "contact", "wechat")); }
@@ -207,7 +207,7 @@ fn card_body(
             form.stack method="post" action={ "/customers/" (id) "/sale" } {
                 (token(app))
                 div.row {
-                    label { "金额(元)*" input name="amount" required inputmode="numeric" value=(typed(refused, "sale", "amount")); }
+                    label { "金额(元)*" input name="amount" required inputmode="numeric" value=(typed(refused, "sale", "amount")); (Refused::beside(refused, "sale", "amount")) }
                     label { "产品" input name="product" value=(typed(refused, "sale", "product")); }
                     label { "数量" input name="quantity" inputmode="decimal" value=(Some(typed(refused, "sale", "quantity")).filter(|s| !s.is_empty()).unwrap_or("1")); }
                 }
@@ -245,8 +245,8 @@ fn card_body(
             (refusal(refused, "credit"))
             form.stack method="post" action={ "/customers/" (id) "/credit" } {
                 (token(app))
-                label { "拟变更为(元)*" input name="limit" required inputmode="numeric" value=(typed(refused, "credit", "limit")); }
-                label { "理由 *" textarea name="reason" required { (typed(refused, "credit", "reason")) } }
+                label { "拟变更为(元)*" input name="limit" required inputmode="numeric" value=(typed(refused, "credit", "limit")); (Refused::beside(refused, "credit", "limit")) }
+                label { "理由 *" textarea name="reason" required { (typed(refused, "credit", "reason")) } (Refused::beside(refused, "credit", "reason")) }
                 button type="submit" { "提交申请" }
             }
         }
@@ -367,7 +367,7 @@ fn visit_form(app: &App, store: &Store, c: &Customer, refused: Option<&Refused>)
                     @for i in Intent::ALL { option value=(i.code()) selected[intent == i.code()] { (i.label()) } }
                 } }
             }
-            label { "内容 *" textarea name="notes" required placeholder="谈了什么、结果如何" { (typed(refused, "visit", "notes")) } }
+            label { "内容 *" textarea name="notes" required placeholder="谈了什么、结果如何" { (typed(refused, "visit", "notes")) } (Refused::beside(refused, "visit", "notes")) }
             p.muted #next-preview { "下次跟进按意向自动安排:" (preview.join(";")) }
             button type="submit" { "保存" }
         }

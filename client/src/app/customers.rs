@@ -143,11 +143,11 @@ fn new_page(app: &App, refused: Option<&Refused>, duplicates: &[CustomerSummary]
             }
             form.stack method="post" action="/customers/new" {
                 (token(app))
-                label { "客户名称 *" input name="name" required value=(v("name")) autofocus; }
+                label { "客户名称 *" input name="name" required value=(v("name")) autofocus; (Refused::beside(refused, "new", "name")) }
                 div.row {
                     label { "联系人" input name="contact" value=(v("contact")); }
                     label { "职务" input name="title" value=(v("title")); }
-                    label { "手机" input name="mobile" type="tel" value=(v("mobile")); }
+                    label { "手机" input name="mobile" type="tel" value=(v("mobile")); (Refused::beside(refused, "new", "mobile")) }
                 }
                 div.row {
                     label { "区域" input name="region" value=(v("region")); }

@@ -78,6 +78,7 @@ fn card_page(app: &App, id: &str, refused: Option<&Refused>) -> Response {
                         (label)
                         input name=(path) value=(now);
                         input type="hidden" name={ "was:" (path) } value=(was);
+                        (Refused::beside(refused, "edit", path))
                     }
                 }
                 label { "修改原因 *" input name="reason" required value=(Refused::value(refused, "edit", "reason").unwrap_or_default()); }

@@ -92,6 +92,13 @@ impl Refused {
         }
     }
 
+    /// The message beside the input `name` of `form`, if the refusal
+    /// concerns that field.
+    pub fn beside(refused: Option<&Refused>, form: &str, name: &str) -> maud::Markup {
+        let hit = refused.filter(|r| r.form == form && r.field.as_deref() == Some(name));
+        maud::html! { @if let Some(r) = hit { span.field-error role="alert" { (r.message) } } }
+    }
+
     /// What was typed into `name` on `form`, if this refusal is that form's.
     pub fn value<'a>(refused: Option<&'a Refused>, form: &str, name: &str) -> Option<&'a str> {
         refused
