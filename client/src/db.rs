@@ -63,6 +63,14 @@ const MIGRATIONS: &[M<'static>] = &[
              at INTEGER NOT NULL
          );",
     ),
+    // 5: per customer, the card slimmed to what the rules read
+    // (`summary::rules_card`, JSON) and the days it has records on
+    // (`summary::record_days`), so reports over every customer read no
+    // document. NULL: not computed yet (a row the server sent).
+    M::up(
+        "ALTER TABLE customers ADD COLUMN rules TEXT;
+         ALTER TABLE customers ADD COLUMN days TEXT;",
+    ),
 ];
 
 /// What a file at the store's path holds, judged before anything is
@@ -325,22 +333,64 @@ pub fn doc_ids(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     ids
 }
 
-/// Writes a customer's projected row.
-pub fn project(tx: &Transaction, s: &CustomerSummary, search: &str) -> rusqlite::Result<()> {
+/// Writes a customer's projected row; `derived` is its rules card (JSON)
+/// and record days, `None` when not computed.
+pub fn project(
+    tx: &Transaction,
+    s: &CustomerSummary,
+    search: &str,
+    derived: Option<(&str, &str)>,
+) -> rusqlite::Result<()> {
     let json = serde_json::to_string(s).expect("a summary always serialises");
     tx.prepare_cached(
-        "INSERT INTO customers (id, name, search, next_followup, summary) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO customers (id, name, search, next_followup, summary, rules, days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, search = excluded.search,
-             next_followup = excluded.next_followup, summary = excluded.summary",
+             next_followup = excluded.next_followup, summary = excluded.summary,
+             rules = excluded.rules, days = excluded.days",
     )?
     .execute(params![
         s.id,
         s.name,
         search,
         s.next_followup.map(|d| d.to_string()),
-        json
+        json,
+        derived.map(|d| d.0),
+        derived.map(|d| d.1),
     ])?;
     Ok(())
+}
+
+/// Customers whose rules card or record days are not computed yet.
+pub fn underived(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT id FROM customers WHERE rules IS NULL OR days IS NULL")?;
+    let ids = st.query_map([], |r| r.get(0))?.collect();
+    ids
+}
+
+/// Stores a customer's rules card and record days.
+pub fn set_derived(tx: &Transaction, id: &str, rules: &str, days: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE customers SET rules = ?2, days = ?3 WHERE id = ?1")?
+        .execute(params![id, rules, days])?;
+    Ok(())
+}
+
+/// Every computed rules card (JSON).
+pub fn rules_cards(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT rules FROM customers WHERE rules IS NOT NULL")?;
+    let cards = st.query_map([], |r| r.get(0))?.collect();
+    cards
+}
+
+/// Customers with a record on `day`, or a follow-up planned on `next`
+/// (both YYYY-MM-DD): what a daily report of `day` reads.
+pub fn active_on(conn: &Connection, day: &str, next: &str) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT id FROM customers
+         WHERE instr(days, ' ' || ?1 || ' ') > 0 OR next_followup = ?2 OR days IS NULL",
+    )?;
+    let ids = st.query_map(params![day, next], |r| r.get(0))?.collect();
+    ids
 }
 
 fn summaries(

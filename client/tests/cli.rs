@@ -1671,3 +1671,41 @@ fn an_import_moves_a_customer_on_file_only_with_reassign() {
     assert_eq!(report["reassigned"], 1, "{report}");
     assert_eq!(ok_json(dir, &["show", "c1"])["salesperson"], "lisi");
 }
+
+#[test]
+fn a_store_from_before_pinyin_search_is_brought_up_to_date_on_open() {
+    let dir = init("zhang");
+    ok(
+        dir.path(),
+        &["add", "--name", "上海华东机电", "--contact", "李经理"],
+    );
+    ok(
+        dir.path(),
+        &[
+            "visit",
+            "上海华东机电",
+            "--notes",
+            "拜访采购经理",
+            "--intent",
+            "H",
+        ],
+    );
+    // Make the store look as the previous version left it: no pinyin in
+    // the search text, no rules card or record days in the rows.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("crm.sqlite3")).unwrap();
+        conn.execute_batch(
+            "DELETE FROM meta WHERE key = 'search_version';
+             UPDATE customers SET search = name, rules = NULL, days = NULL;",
+        )
+        .unwrap();
+    }
+    for q in ["shhd", "shanghai", "李经理"] {
+        let found = ok_json(dir.path(), &["search", q]);
+        assert_eq!(found.as_array().map(Vec::len), Some(1), "search {q}");
+    }
+    let report = ok_json(dir.path(), &["report", "daily"]);
+    assert_eq!(report["activities"].as_array().map(Vec::len), Some(1));
+    let grades = ok_json(dir.path(), &["grades"]);
+    assert_eq!(grades.as_array().map(Vec::len), Some(1));
+}

@@ -86,9 +86,51 @@ pub fn search_text(c: &Customer) -> String {
     parts.join("\n")
 }
 
-/// Version of [`search_text`]'s content: a store whose rows were written
-/// under another version rewrites them (pinyin was added in version 2).
-pub const SEARCH_VERSION: u32 = 2;
+/// `search` (a search text from elsewhere, e.g. a server that wrote it
+/// before pinyin was added) with the pinyin of `name` added if missing.
+pub fn with_pinyin(search: &str, name: &str) -> String {
+    let (full, initials) = crate::pinyin::search_forms(name);
+    let mut out = search.to_string();
+    for form in [full, initials] {
+        if !form.is_empty() && !out.lines().any(|l| l == form) {
+            out.push('\n');
+            out.push_str(&form);
+        }
+    }
+    out
+}
+
+/// The local calendar days on which `c` has something a daily report
+/// counts: activities, sales, complaints, and `entered` (when a person
+/// entered the customer: [`crate::CustomerDoc::entered`], which an import
+/// never has); as
+/// ` YYYY-MM-DD YYYY-MM-DD ` (each day between spaces, so a day is found by
+/// looking for ` day `). Lets a laptop read only the cards a day's report
+/// needs.
+pub fn record_days(c: &Customer, entered: Option<crate::customer::Millis>) -> String {
+    use crate::day::Day;
+    let mut days: Vec<Day> = c
+        .activities
+        .values()
+        .map(|a| Day::from_millis_local(a.at))
+        .chain(c.complaints.values().map(|k| Day::from_millis_local(k.at)))
+        .chain(c.sales.values().filter_map(|s| s.day))
+        .chain(entered.map(Day::from_millis_local))
+        .collect();
+    days.sort();
+    days.dedup();
+    let mut out = String::from(" ");
+    for d in days {
+        out.push_str(&d.to_string());
+        out.push(' ');
+    }
+    out
+}
+
+/// Version of what a laptop's projected row holds: a store whose rows
+/// were written under another version rewrites them (2: pinyin in the
+/// search text; 3: the slimmed rules card and the record days).
+pub const SEARCH_VERSION: u32 = 3;
 
 /// The card slimmed to what the business rules read (grading, warnings,
 /// complaint statistics, review list): no contacts, company or billing

@@ -85,9 +85,9 @@ fn compute(dir: &std::path::Path) -> Option<Figures> {
     if !Store::file(dir).exists() {
         return None;
     }
-    let store = Store::open(dir).ok()?;
+    let mut store = Store::open(dir).ok()?;
     let settings = store.settings().ok()?;
-    let cards = store.cards().ok()?;
+    let cards = store.rules_cards().ok()?;
     let today = crate::clock::today();
     Some(Figures {
         warnings: cards

@@ -53,7 +53,7 @@ pub struct App {
     /// The background sync.
     worker: worker::Worker,
     /// Figures over every card, computed in the background.
-    derived: derived::Derived,
+    derived: Arc<derived::Derived>,
 }
 
 /// The shared handle.
@@ -98,11 +98,12 @@ async fn serve(dir: &Path, open: bool) -> Result<()> {
     let port = listener.local_addr()?.port();
     let keys = guard::Keys::new(port)?;
     let url = format!("http://127.0.0.1:{port}/?t={}", keys.launch_token());
+    let derived = Arc::new(derived::Derived::new(dir.to_path_buf()));
     let app = Arc::new(App {
         dir: dir.to_path_buf(),
         guard: keys,
-        worker: worker::Worker::start(dir.to_path_buf()),
-        derived: derived::Derived::new(dir.to_path_buf()),
+        worker: worker::Worker::start(dir.to_path_buf(), derived.clone()),
+        derived,
     });
     app.derived.stale();
     let _instance = instance::Claim::write(dir, &url)?;

@@ -32,7 +32,7 @@ struct DayQuery {
 
 async fn daily(State(app): State<Shared>, Query(q): Query<DayQuery>) -> Response {
     let inner = || -> Result<Response> {
-        let store = app.store()?.ok_or(ClientError::NotInitialised)?;
+        let mut store = app.store()?.ok_or(ClientError::NotInitialised)?;
         let day = match q.day.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => s
                 .parse::<Day>()
@@ -40,7 +40,7 @@ async fn daily(State(app): State<Shared>, Query(q): Query<DayQuery>) -> Response
             None => today(),
         };
         let user = store.profile().user.clone();
-        let cards = store.cards_entered()?;
+        let cards = store.cards_entered_on(day)?;
         let r = reports::daily(cards.iter().map(|(c, e)| (c, e.as_ref())), &user, day);
         let body = html! {
             form.filters method="get" action="/reports/daily" {
@@ -70,10 +70,10 @@ async fn daily(State(app): State<Shared>, Query(q): Query<DayQuery>) -> Response
 
 async fn grades(State(app): State<Shared>) -> Response {
     let inner = || -> Result<Response> {
-        let store = app.store()?.ok_or(ClientError::NotInitialised)?;
+        let mut store = app.store()?.ok_or(ClientError::NotInitialised)?;
         let s = store.settings()?;
         let mut rows: Vec<_> = store
-            .cards()?
+            .rules_cards()?
             .iter()
             .map(|c| grading::GradeRow::of(c, &s.grading, today()))
             .collect();

@@ -18,6 +18,8 @@ use crate::session;
 use crate::store::Store;
 use crate::sync::SyncReport;
 
+use super::derived::Derived;
+
 /// How often to sync while the server answers; `CRM_SYNC_EVERY` (seconds)
 /// overrides it.
 const EVERY: Duration = Duration::from_secs(180);
@@ -81,8 +83,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the thread for the store in `dir`.
-    pub fn start(dir: PathBuf) -> Worker {
+    /// Starts the thread for the store in `dir`; `derived` is told when a
+    /// sync brought or took away customers.
+    pub fn start(dir: PathBuf, derived: Arc<Derived>) -> Worker {
         let (tx, rx) = mpsc::channel();
         let status = Arc::new(Mutex::new(Status::default()));
         let shared = status.clone();
@@ -93,7 +96,7 @@ impl Worker {
             .unwrap_or(EVERY);
         std::thread::Builder::new()
             .name("crm-sync".into())
-            .spawn(move || run(dir, rx, shared, every))
+            .spawn(move || run(dir, rx, shared, every, derived))
             .expect("start the sync thread");
         // A sync at launch: the laptop may have been offline for days.
         let _ = tx.send(Job::Sync);
@@ -130,7 +133,13 @@ impl Worker {
     }
 }
 
-fn run(dir: PathBuf, rx: mpsc::Receiver<Job>, status: Arc<Mutex<Status>>, every: Duration) {
+fn run(
+    dir: PathBuf,
+    rx: mpsc::Receiver<Job>,
+    status: Arc<Mutex<Status>>,
+    every: Duration,
+    derived: Arc<Derived>,
+) {
     let mut wait = every;
     loop {
         let job = match rx.recv_timeout(wait) {
@@ -145,14 +154,18 @@ fn run(dir: PathBuf, rx: mpsc::Receiver<Job>, status: Arc<Mutex<Status>>, every:
                 let _ = answer.send(result);
                 if ok {
                     update(&status, |st| st.wiped = None);
-                    sync(&dir, &status);
+                    if sync(&dir, &status) {
+                        derived.stale();
+                    }
                 }
             }
             Some(Job::Sync) | None => {
                 // Clicks and changes that queued up meanwhile are served
                 // by this one sync.
                 while let Ok(Job::Sync) = rx.try_recv() {}
-                sync(&dir, &status);
+                if sync(&dir, &status) {
+                    derived.stale();
+                }
             }
         }
         let online = status
@@ -205,20 +218,22 @@ fn sign_in(dir: &std::path::Path, s: SignIn) -> Result<(), SignInRefused> {
     }
 }
 
-fn sync(dir: &std::path::Path, status: &Mutex<Status>) {
+/// One sync; whether it changed what this laptop holds.
+fn sync(dir: &std::path::Path, status: &Mutex<Status>) -> bool {
     let Ok(mut store) = Store::open(dir) else {
-        return;
+        return false;
     };
     let Ok(Some(s)) = session::current(&store) else {
-        return;
+        return false;
     };
     let client = match s.client() {
         Ok(c) => c,
         Err(e) => {
             update(status, |st| st.error = Some(e.to_string()));
-            return;
+            return false;
         }
     };
+    let mut changed = false;
     update(status, |st| {
         st.running = true;
         st.progress = Some("正在连接服务器…".into());
@@ -242,6 +257,7 @@ fn sync(dir: &std::path::Path, status: &Mutex<Status>) {
     );
     match result {
         Ok(report) => {
+            changed = report.received > 0 || report.removed > 0;
             let news = news(&store, &report, &before, since);
             update(status, |st| {
                 st.online = Some(true);
@@ -250,6 +266,7 @@ fn sync(dir: &std::path::Path, status: &Mutex<Status>) {
             });
         }
         Err(ClientError::Net(NetError::DeviceRevoked)) => {
+            changed = true;
             let n = store.wipe_customers().unwrap_or(0);
             let _ = session::forget(&mut store);
             update(status, |st| {
@@ -274,6 +291,7 @@ fn sync(dir: &std::path::Path, status: &Mutex<Status>) {
         st.running = false;
         st.progress = None;
     });
+    changed
 }
 
 /// What a sync brought, in sentences: customers new to this laptop, ones

@@ -109,7 +109,7 @@ pub fn complaint(store: &mut Store, cmd: ComplaintCommand) -> Result<()> {
             println!("已更新投诉 {complaint}");
         }
         ComplaintCommand::Stats(j) => {
-            let cards = store.cards()?;
+            let cards = store.rules_cards()?;
             let stats = crm_shared::reports::complaint_stats(&cards);
             if j.json {
                 print_json(&stats);

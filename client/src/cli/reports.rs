@@ -91,12 +91,12 @@ fn who_to_call(p: &reports::Planned) -> String {
 }
 
 /// Runs `crm report …`.
-pub fn report(store: &Store, cmd: ReportCommand) -> Result<()> {
+pub fn report(store: &mut Store, cmd: ReportCommand) -> Result<()> {
     match cmd {
         ReportCommand::Daily { day, user, json } => {
             let day = day.unwrap_or_else(this_day);
             let user = user.unwrap_or_else(|| store.profile().user.clone());
-            let cards = store.cards_entered()?;
+            let cards = store.cards_entered_on(day)?;
             let r = reports::daily(cards.iter().map(|(c, e)| (c, e.as_ref())), &user, day);
             if json.json {
                 print_json(&r);
@@ -131,11 +131,11 @@ pub fn report(store: &Store, cmd: ReportCommand) -> Result<()> {
 }
 
 /// Runs `crm warnings`.
-pub fn warnings(store: &Store, j: JsonFlag) -> Result<()> {
+pub fn warnings(store: &mut Store, j: JsonFlag) -> Result<()> {
     let settings = store.settings()?;
     let day = this_day();
     let all: Vec<_> = store
-        .cards()?
+        .rules_cards()?
         .iter()
         .flat_map(|c| warnings::check(c, &settings, day))
         .collect();
@@ -160,10 +160,10 @@ pub fn warnings(store: &Store, j: JsonFlag) -> Result<()> {
 
 /// Runs `crm grades`: the grade table of the local customers (a preview;
 /// head office writes grades).
-pub fn grades(store: &Store, j: JsonFlag) -> Result<()> {
+pub fn grades(store: &mut Store, j: JsonFlag) -> Result<()> {
     let s = store.settings()?;
     let rows: Vec<_> = store
-        .cards()?
+        .rules_cards()?
         .iter()
         .map(|c| grading::GradeRow::of(c, &s.grading, this_day()))
         .collect();

@@ -40,7 +40,7 @@ pub fn review(store: &mut Store, cmd: ReviewCommand) -> Result<()> {
         }
         ReviewCommand::Due(j) => {
             let days = store.settings()?.review_days;
-            let due = crm_shared::reports::review_due(&store.cards()?, days, today());
+            let due = crm_shared::reports::review_due(&store.rules_cards()?, days, today());
             if j.json {
                 print_json(&due);
             } else {

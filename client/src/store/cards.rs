@@ -245,11 +245,49 @@ impl Store {
         Ok(out)
     }
 
-    /// Every local card with who entered it (the daily report's new
-    /// customers are the ones its salesperson entered, not imported ones).
-    pub fn cards_entered(&self) -> Result<Vec<(Customer, Option<crm_shared::reports::Entered>)>> {
-        let mut out = Vec::new();
-        for id in db::doc_ids(&self.conn)? {
+    /// Computes the rules card and record days of every row that lacks
+    /// them (rows the server sent are stored without reading the card);
+    /// returns how many. Reports call it first, so it costs once.
+    pub fn fill_derived(&mut self) -> Result<usize> {
+        let ids = db::underived(&self.conn)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut done = Vec::with_capacity(ids.len());
+        for id in &ids {
+            done.push((id, super::write::derived(&self.load(id)?.0)));
+        }
+        let tx = self.conn.transaction()?;
+        for (id, (rules, days)) in &done {
+            db::set_derived(&tx, id, rules, days)?;
+        }
+        tx.commit()?;
+        Ok(done.len())
+    }
+
+    /// Every customer's card slimmed to what the business rules read
+    /// (grading, warnings, reviews due): no document is loaded.
+    pub fn rules_cards(&mut self) -> Result<Vec<Customer>> {
+        self.fill_derived()?;
+        db::rules_cards(&self.conn)?
+            .iter()
+            .map(|json| {
+                serde_json::from_str(json)
+                    .map_err(|e| crm_shared::Error::Corrupt(format!("规则数据无效:{e}")).into())
+            })
+            .collect()
+    }
+
+    /// The cards a daily report of `day` reads (records on that day, or a
+    /// follow-up the day after), each with who entered it.
+    pub fn cards_entered_on(
+        &mut self,
+        day: crm_shared::day::Day,
+    ) -> Result<Vec<(Customer, Option<crm_shared::reports::Entered>)>> {
+        self.fill_derived()?;
+        let ids = db::active_on(&self.conn, &day.to_string(), &day.plus_days(1).to_string())?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
             let doc = self.load(&id)?.0;
             let entered = doc.entered();
             out.push((doc.card().clone(), entered));

@@ -226,8 +226,15 @@ impl Store {
         db::clear_projection(&tx)?;
         for id in &ids {
             let stored = db::doc_load(&tx, id)?.ok_or_else(|| ClientError::NotFound(id.clone()))?;
-            let card = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?.customer()?;
-            db::project(&tx, &CustomerSummary::of(&card), &search_text(&card))?;
+            let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
+            let card = doc.customer()?;
+            let (rules, days) = write::derived(&doc);
+            db::project(
+                &tx,
+                &CustomerSummary::of(&card),
+                &search_text(&card),
+                Some((&rules, &days)),
+            )?;
         }
         tx.commit()?;
         Ok(ids.len())

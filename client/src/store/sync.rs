@@ -358,7 +358,13 @@ impl Store {
                                 write: crm_shared::storage::Write::Snapshot(u.data.0.clone()),
                                 heads: heads_bytes(&heads),
                                 summary: row.summary.clone(),
-                                search: row.search.clone(),
+                                // A server may have written the row before
+                                // search texts carried pinyin.
+                                search: crm_shared::summary::with_pinyin(
+                                    &row.search,
+                                    &row.summary.name,
+                                ),
+                                derived: None,
                             },
                             row.conflicted,
                         )

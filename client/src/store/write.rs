@@ -7,7 +7,7 @@ use automerge::ChangeHash;
 use crm_shared::document::heads_to_blob as heads_bytes;
 use crm_shared::note::ChangeNote;
 use crm_shared::storage::{self, Write};
-use crm_shared::summary::{search_text, CustomerSummary};
+use crm_shared::summary::{record_days, rules_card, search_text, CustomerSummary};
 use crm_shared::{Customer, CustomerDoc};
 
 use super::{Profile, Store};
@@ -41,6 +41,15 @@ pub(crate) struct PendingWrite {
     pub(super) heads: Vec<u8>,
     pub(super) summary: CustomerSummary,
     pub(super) search: String,
+    /// The rules card (JSON) and record days, when the card was read.
+    pub(super) derived: Option<(String, String)>,
+}
+
+/// What a row keeps beside the summary: the rules card and record days.
+pub(super) fn derived(doc: &CustomerDoc) -> (String, String) {
+    let card = doc.card();
+    let rules = serde_json::to_string(&rules_card(card)).expect("a card always serialises");
+    (rules, record_days(card, doc.entered().map(|e| e.at)))
 }
 
 impl PendingWrite {
@@ -58,6 +67,7 @@ impl PendingWrite {
             heads: heads_bytes(&doc.heads()),
             summary: CustomerSummary::of(card),
             search: search_text(card),
+            derived: Some(derived(doc)),
         }
     }
 
@@ -70,6 +80,7 @@ impl PendingWrite {
             heads: heads_bytes(&doc.heads()),
             summary: CustomerSummary::of(card),
             search: search_text(card),
+            derived: Some(derived(doc)),
         }
     }
 
@@ -80,7 +91,8 @@ impl PendingWrite {
                 db::doc_append(tx, &self.id, chunk, &heads_bytes(after), &self.heads, now)?
             }
         }
-        db::project(tx, &self.summary, &self.search)?;
+        let derived = self.derived.as_ref().map(|(r, d)| (r.as_str(), d.as_str()));
+        db::project(tx, &self.summary, &self.search, derived)?;
         Ok(())
     }
 }
