@@ -8,6 +8,7 @@
 //!
 //! No figure here is asserted anywhere; BENCHMARKS.md records them.
 
+mod app;
 mod backup;
 mod gen;
 mod head;
@@ -90,6 +91,17 @@ enum Scenario {
         /// Laptops in the storm (each a salesperson with 200 customers).
         #[arg(long, default_value_t = 50)]
         laptops: usize,
+    },
+    /// laptop-app: `crm ui` on a laptop with N customers × M visits; page
+    /// latency, search as you type, logging a visit, launch, idle memory.
+    LaptopApp {
+        #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 100)]
+        visits: usize,
+        /// Requests per page measured.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
     },
     /// Every scenario with its defaults.
     All,
@@ -528,6 +540,11 @@ fn main() -> Result<()> {
         } => backup::lag(laptops, customers, visits, seconds),
         Scenario::BackupScale { customers, visits } => backup::scale(customers, visits),
         Scenario::HotCustomer { replicas, edits } => hot::run(replicas, edits),
+        Scenario::LaptopApp {
+            customers,
+            visits,
+            rounds,
+        } => app::run(customers, visits, rounds),
         Scenario::HeadOffice {
             customers,
             visits,
@@ -537,6 +554,7 @@ fn main() -> Result<()> {
             laptop(500, 100)?;
             storm(200, 200, 20)?;
             hot::run(10, 500)?;
+            app::run(2_000, 100, 100)?;
             head::run(100_000, 20, 50)?;
             backup::lag(50, 200, 20, 30)?;
             backup::scale(100_000, 20)
