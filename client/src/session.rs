@@ -69,6 +69,19 @@ impl Session {
         Client::new(&self.server_url, &self.trust)
     }
 
+    /// The session a sign-in to `server_url` answered with.
+    fn signed_in(server_url: String, trust: Trust, response: LoginResponse) -> Session {
+        Session {
+            server_url,
+            trust,
+            token: response.token,
+            device_id: response.device_id,
+            login: response.login,
+            role: response.role,
+            display_name: response.display_name,
+        }
+    }
+
     /// The token, for `Client::post(path, Some(session.bearer()), …)`.
     pub fn bearer(&self) -> &str {
         &self.token
@@ -122,15 +135,7 @@ pub fn login(
             login: response.login,
         });
     }
-    let session = Session {
-        server_url,
-        trust,
-        token: response.token,
-        device_id: response.device_id,
-        login: response.login,
-        role: response.role,
-        display_name: response.display_name,
-    };
+    let session = Session::signed_in(server_url, trust, response);
     session.save(store)?;
     Ok(session)
 }
@@ -149,15 +154,7 @@ pub fn first_login(
 ) -> Result<(Store, Session)> {
     let (server_url, response) = request_login(url, &trust, login, password, device_name)?;
     let mut store = Store::init(dir, &response.login, &response.display_name)?;
-    let session = Session {
-        server_url,
-        trust,
-        token: response.token,
-        device_id: response.device_id,
-        login: response.login,
-        role: response.role,
-        display_name: response.display_name,
-    };
+    let session = Session::signed_in(server_url, trust, response);
     session.save(&mut store)?;
     Ok((store, session))
 }

@@ -427,6 +427,30 @@ async fn a_salespersons_day_in_the_app() {
         b.go(path).await;
         b.shot(name).await;
     }
+
+    // Head office revokes the laptop: its next sync removes the customers
+    // from it and the app says why.
+    let listed = srv.admin(&["device", "list", "--json"], None);
+    let devices: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let device = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["login"] == "zhang" && d["revoked_at"].is_null())
+        .and_then(|d| d["id"].as_str())
+        .expect("the app's device")
+        .to_string();
+    assert!(srv
+        .admin(&["device", "revoke", &device], None)
+        .status
+        .success());
+    b.go("/sync").await;
+    b.click("#sync-now").await;
+    let said = until(&b, "/sync", "已被总部停用").await;
+    assert!(said.contains("已全部删除"), "{said}");
+    b.shot("23-narrow-revoked").await;
+    b.go("/customers").await;
+    assert!(b.body().await.contains("共 0 位"));
     b.close().await;
     drop(app);
 }

@@ -154,15 +154,18 @@ pub async fn script() -> impl IntoResponse {
 /// What a page does when something it needs fails: a page saying so, in
 /// words (never a library's), with the way back.
 pub fn failure(e: &ClientError) -> Response {
+    use axum::http::StatusCode;
+    // What was asked for is wrong (4xx), or the laptop failed (5xx).
+    let status = match e {
+        ClientError::Domain(crm_shared::Error::Invalid { .. }) => StatusCode::BAD_REQUEST,
+        ClientError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
     let body = html! {
         div.error role="alert" { (e.to_string()) }
         p { a href="/today" { "回到今日" } }
     };
-    (
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        bare("出错了", body),
-    )
-        .into_response()
+    (status, bare("出错了", body)).into_response()
 }
 
 /// The page's only script: the status line refreshed every few seconds,

@@ -122,10 +122,13 @@ pub struct UiArgs {
     pub no_open: bool,
 }
 
-/// Where the store lives: `--data-dir`, else `CRM_HOME`, else `~/.crm`.
+/// Where the store lives: `--data-dir`, else `CRM_HOME`, else `.crm` in
+/// the home directory (`HOME`; on Windows, where a double-click starts
+/// the app with no `HOME`, `USERPROFILE`).
 fn data_dir(cli: &Cli) -> PathBuf {
     cli.data_dir.clone().unwrap_or_else(|| {
         std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
             .map(PathBuf::from)
             .unwrap_or_default()
             .join(".crm")
