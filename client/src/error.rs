@@ -56,6 +56,14 @@ pub enum ClientError {
         /// What is wrong with it.
         source: crm_shared::Error,
     },
+    /// The laptop has not synced for longer than head office allows.
+    #[error("本机已 {days_since} 天未与服务器同步,超过公司规定的 {limit} 天,客户资料已锁定;联网后同步一次(crm sync,或应用中的“同步”)即可解锁,资料都在,没有丢失")]
+    OfflineLocked {
+        /// Whole days since the last sync.
+        days_since: i64,
+        /// The days head office allows.
+        limit: u32,
+    },
     /// The server revoked this device; its customer data was deleted.
     #[error("此设备已被管理员停用,已删除本机 {0} 位客户的数据;请联系管理员")]
     DeviceWiped(usize),

@@ -22,6 +22,10 @@ pub struct Settings {
     pub churn_days: u32,
     /// Who decides a credit-limit request, in order.
     pub credit_chain: Vec<Position>,
+    /// A laptop that has not synced for this many days locks its customer
+    /// data until it syncs again (nothing is lost); `None` (the default):
+    /// never.
+    pub offline_lock_days: Option<u32>,
 }
 
 impl Default for Settings {
@@ -32,6 +36,7 @@ impl Default for Settings {
             review_days: 60,
             churn_days: 90,
             credit_chain: Position::ALL.to_vec(),
+            offline_lock_days: None,
         }
     }
 }
@@ -107,6 +112,50 @@ impl PerGrade {
     }
 }
 
+/// Where a laptop stands with the offline lock ([`Settings::offline_lock_days`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OfflineLock {
+    /// No lock is set, or this laptop has not synced yet.
+    None,
+    /// The laptop must sync within `days_left` whole days.
+    Open {
+        /// Whole days left before the lock engages.
+        days_left: i64,
+    },
+    /// Locked: its last sync is more than the allowed days ago.
+    Locked {
+        /// Whole days since the last sync.
+        days_since: i64,
+        /// The allowed days.
+        limit: u32,
+    },
+}
+
+impl Settings {
+    /// The offline lock of a laptop whose last completed sync was at
+    /// `last_sync` (ms, `None`: never), at `now` (ms, the laptop's clock).
+    pub fn offline_lock(&self, last_sync: Option<i64>, now: i64) -> OfflineLock {
+        const DAY: i64 = 86_400_000;
+        let (Some(limit), Some(last)) = (self.offline_lock_days, last_sync) else {
+            return OfflineLock::None;
+        };
+        // A clock set back before the last sync counts as no time passed.
+        let since = (now - last).max(0);
+        if since > i64::from(limit) * DAY {
+            OfflineLock::Locked {
+                days_since: since / DAY,
+                limit,
+            }
+        } else {
+            // Part of a day left counts as a day.
+            OfflineLock::Open {
+                days_left: (i64::from(limit) * DAY - since + DAY - 1) / DAY,
+            }
+        }
+    }
+}
+
 /// Settings that cannot work; the message names the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("设置无效:{0}")]
@@ -152,6 +201,12 @@ impl Settings {
         if !(1..=3650).contains(&self.churn_days) {
             return bad("churn_days(流失预警天数)应在 1 到 3650 之间");
         }
+        if self
+            .offline_lock_days
+            .is_some_and(|d| !(1..=365).contains(&d))
+        {
+            return bad("offline_lock_days(离线锁定天数)应在 1 到 365 之间,或不设");
+        }
         if self.credit_chain.is_empty() {
             return bad("credit_chain(信用额度审批链)不能为空");
         }
@@ -176,6 +231,36 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_offline_lock_engages_after_the_days_set() {
+        const DAY: i64 = 86_400_000;
+        let mut s = Settings::default();
+        assert_eq!(s.offline_lock(Some(0), 400 * DAY), OfflineLock::None);
+        s.offline_lock_days = Some(30);
+        assert_eq!(s.offline_lock(None, 400 * DAY), OfflineLock::None);
+        assert_eq!(
+            s.offline_lock(Some(0), 10 * DAY),
+            OfflineLock::Open { days_left: 20 }
+        );
+        assert_eq!(
+            s.offline_lock(Some(0), 30 * DAY),
+            OfflineLock::Open { days_left: 0 }
+        );
+        assert_eq!(
+            s.offline_lock(Some(0), 31 * DAY),
+            OfflineLock::Locked {
+                days_since: 31,
+                limit: 30
+            }
+        );
+        assert_eq!(
+            s.offline_lock(Some(10 * DAY), 0),
+            OfflineLock::Open { days_left: 30 }
+        );
+        s.offline_lock_days = Some(0);
+        assert!(s.validate().is_err());
+    }
 
     #[test]
     fn defaults_are_valid_and_partial_json_keeps_the_rest() {

@@ -36,7 +36,9 @@ struct App {
     url: String,
     /// `http://127.0.0.1:PORT`.
     base: String,
-    dir: tempfile::TempDir,
+    /// Its data directory.
+    dir: std::path::PathBuf,
+    _owned: Option<tempfile::TempDir>,
 }
 
 impl App {
@@ -59,9 +61,16 @@ impl App {
     }
 
     fn start_in(dir: tempfile::TempDir) -> App {
+        let mut app = App::start_in_existing(dir.path());
+        app._owned = Some(dir);
+        app
+    }
+
+    /// On a data directory someone else keeps.
+    fn start_in_existing(dir: &std::path::Path) -> App {
         let mut child = Command::new(CRM)
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(dir)
             .args(["ui", "--no-open"])
             .env_remove("CRM_HOME")
             // Sync every few seconds, and retry that often while offline.
@@ -84,7 +93,8 @@ impl App {
             child,
             url,
             base,
-            dir,
+            dir: dir.to_path_buf(),
+            _owned: None,
         }
     }
 
@@ -514,7 +524,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     assert_eq!(status, 403);
     // Nothing was stored by any of them.
     let count = || {
-        crm_client::Store::open(app.dir.path())
+        crm_client::Store::open(&app.dir)
             .unwrap()
             .list()
             .unwrap()
@@ -530,7 +540,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     // A second `crm ui` on the same laptop opens the running one.
     let second = Command::new(CRM)
         .arg("--data-dir")
-        .arg(app.dir.path())
+        .arg(&app.dir)
         .args(["ui", "--no-open"])
         .env_remove("CRM_HOME")
         .output()
@@ -539,4 +549,78 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     let said = String::from_utf8_lossy(&second.stdout);
     assert!(said.contains("已在运行"), "{said}");
     assert!(said.contains(&app.url), "{said}");
+}
+
+#[test]
+fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
+    let srv = server();
+    let settings = srv.data_dir.join("settings.json");
+    std::fs::write(&settings, r#"{"offline_lock_days": 30}"#).unwrap();
+    assert!(srv
+        .admin(&["settings", "set", settings.to_str().unwrap()], None)
+        .status
+        .success());
+
+    let zhang = Laptop::init("zhang");
+    let out = zhang.run(
+        &[
+            "login",
+            "--server",
+            &srv.url,
+            "--user",
+            "zhang",
+            "--fingerprint",
+            &srv.fingerprint,
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{}", common::texts(&out).1);
+    zhang.sync();
+    assert!(zhang.ok(&["status"]).contains("30 天内须与服务器同步"));
+
+    // The laptop's last sync moved 31 days into the past: what the lock
+    // sees after a month without a connection.
+    let month_ago = chrono::Utc::now().timestamp_millis() - 31 * 86_400_000;
+    {
+        let conn = rusqlite::Connection::open(zhang.dir().join("crm.sqlite3")).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'sync.at'",
+            [month_ago.to_string()],
+        )
+        .unwrap();
+    }
+    let refused = zhang.fails(&["list"]);
+    assert!(
+        refused.contains("已锁定") && refused.contains("31 天"),
+        "{refused}"
+    );
+    let refused = zhang.fails(&["visit", "c-hd", "--notes", "锁定时记录"]);
+    assert!(refused.contains("已锁定"), "{refused}");
+    assert!(zhang.ok(&["status"]).contains("已锁定"));
+
+    // The app shows the lock instead of the customers, and keeps 同步.
+    let app = App::start_in_existing(zhang.dir());
+    let authority = app.base.strip_prefix("http://").unwrap().to_string();
+    let token = app.url.split("t=").nth(1).unwrap().to_string();
+    let (_, answer) = app.raw("GET", &format!("/?t={token}"), &authority, "", "");
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let (status, page) = app.raw("GET", "/customers/c-hd", &authority, &with_cookie, "");
+    assert_eq!(status, 423, "{page}");
+    assert!(page.contains("已锁定") && !page.contains("李建国"));
+    let (status, _) = app.raw("GET", "/sync", &authority, &with_cookie, "");
+    assert_eq!(status, 200);
+    drop(app);
+
+    // One sync lifts it; nothing recorded before was lost.
+    zhang.sync();
+    let shown = zhang.ok(&["show", "c-hd"]);
+    assert!(shown.contains("李建国"), "{shown}");
+    assert!(!zhang.ok(&["status"]).contains("已锁定"));
 }

@@ -9,6 +9,8 @@
 //! - [`instance`]: one app per data directory (a second `crm ui` opens the
 //!   running one);
 //! - [`worker`]: sync in the background, and the first sign-in;
+//! - [`lock_page`]: the offline lock, shown instead of customer data while
+//!   it holds;
 //! - [`derived`]: figures that read every card (warnings, reviews due),
 //!   computed off the request path and kept until the data changes;
 //! - [`view`]: the shell of every page (navigation, sync status) on
@@ -28,6 +30,7 @@ mod edit;
 mod form;
 mod guard;
 mod instance;
+mod lock_page;
 mod reports;
 mod setup;
 mod sync_page;
@@ -142,6 +145,11 @@ fn router(app: Shared) -> Router {
         .merge(reports::routes())
         .merge(sync_page::routes())
         .route("/sync", post(sync_page::start))
+        // Layers run outermost last: the doors first, then the lock.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            lock_page::gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             guard::check,

@@ -111,6 +111,9 @@ pub fn status_line(app: &App, store: &Store) -> Markup {
                 "上次同步:" @if last.is_some() { (ago(last, now_millis())) } @else { "从未" }
             }
             span #pending { "待发送:" (pending) " 位客户" }
+            @if let Ok(crm_shared::settings::OfflineLock::Open { days_left }) = crate::lock::state(store) {
+                span #lock-days { "离线锁定:" (days_left) " 天内须同步" }
+            }
             @if let Some(w) = &st.wiped { span.offline { (w) } }
             form method="post" action="/sync" {
                 (token(app))

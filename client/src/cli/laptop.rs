@@ -44,12 +44,14 @@ pub fn status(dir: &Path, j: JsonFlag) -> Result<()> {
     let last_sync = store.last_sync_at()?;
     let waiting = store.pending_count()?;
     let aside = store.aside()?.len();
+    let lock = crate::lock::state(&store)?;
     if j.json {
         print_json(&json!({
             "user": p.user, "display_name": p.display_name,
             "customers": customers, "document_bytes": bytes,
             "store": Store::file(dir), "server": server,
             "last_sync_at": last_sync, "pending": waiting, "set_aside": aside,
+            "offline_lock": lock,
         }));
     } else {
         println!("用户:{}({})", p.display_name, p.user);
@@ -66,6 +68,9 @@ pub fn status(dir: &Path, j: JsonFlag) -> Result<()> {
         println!("待同步:{waiting} 位客户的修改");
         if aside > 0 {
             println!("被搁置:{aside} 位客户(crm aside 查看)");
+        }
+        if let Some(line) = crate::lock::describe(lock) {
+            println!("{line}");
         }
     }
     Ok(())

@@ -135,6 +135,23 @@ fn data_dir(cli: &Cli) -> PathBuf {
     })
 }
 
+/// Whether `command` shows or changes customer data, and so waits while
+/// the offline lock holds. Signing in, syncing (which lifts the lock),
+/// the laptop's status and the app itself (which shows the lock) do not.
+fn shows_customers(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Ui(_)
+            | Command::Init(_)
+            | Command::Status(_)
+            | Command::Login(_)
+            | Command::Password(_)
+            | Command::Logout
+            | Command::Sync(_)
+            | Command::RebuildIndex
+    )
+}
+
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<()> {
     let dir = data_dir(&cli);
@@ -142,6 +159,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
         return crate::app::run(dir, true);
     };
+    if shows_customers(&command) && Store::file(dir).exists() {
+        crate::lock::check(&Store::open(dir)?)?;
+    }
     match command {
         Command::Ui(a) => crate::app::run(dir, !a.no_open),
         Command::Init(a) => laptop::init(dir, a),

@@ -77,6 +77,9 @@ pub fn today(store: &Store, a: TodayArgs) -> Result<()> {
         println!("  {}  {}", p.name, who_to_call(p));
     }
     println!("预警 {} 条(crm warnings 查看)", warnings.len());
+    if let Some(line) = crate::lock::describe(crate::lock::state(store)?) {
+        println!("{line}");
+    }
     Ok(())
 }
 
