@@ -73,6 +73,45 @@ pub fn init_meta(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Adds the name's pinyin to every search text written before search
+/// texts carried it (`shanghai` and `shhd` find 上海华东机电), once per
+/// database (`meta.search_pinyin`); returns how many rows changed. The
+/// full-text index follows through its trigger.
+pub fn add_pinyin_to_search(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let done = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'search_pinyin'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?;
+    if done.is_some() {
+        return Ok(0);
+    }
+    let tx = conn.transaction()?;
+    let rows: Vec<(String, String, String)> = tx
+        .prepare("SELECT id, name, search FROM customers")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changed = 0;
+    {
+        let mut update = tx.prepare("UPDATE customers SET search = ?2 WHERE id = ?1")?;
+        for (id, name, search) in &rows {
+            let with = crm_shared::summary::with_pinyin(search, name);
+            if &with != search {
+                update.execute(rusqlite::params![id, with])?;
+                changed += 1;
+            }
+        }
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('search_pinyin', '1')",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(changed)
+}
+
 /// A meta value (`epoch`, `actor`).
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -808,6 +808,7 @@ fn open_pool(path: &Path) -> Result<pool::Pool, DbError> {
         other => open_err(other.into()),
     })?;
     documents::init_meta(&writer).map_err(|e| open_err(e.into()))?;
+    documents::add_pinyin_to_search(&mut writer).map_err(|e| open_err(e.into()))?;
 
     let readers = (0..READERS)
         .map(|_| {
@@ -1036,6 +1037,31 @@ mod tests {
             [],
         )
         .expect("the full-text index matches the rows");
+
+        // Pinyin: rows written with it are found at once; rows written
+        // before it get it once, when the database is opened.
+        assert_eq!(find("meijiawu"), ["a"]);
+        assert_eq!(find("szsc"), ["b"]);
+        conn.execute("UPDATE customers SET search = name", [])
+            .unwrap();
+        assert!(find("szsc").is_empty());
+        assert_eq!(documents::add_pinyin_to_search(&mut conn).unwrap(), 2);
+        let found = |q: &str| -> Vec<String> {
+            let f = ListFilter {
+                q: Some(q.into()),
+                ..Default::default()
+            };
+            let rows = documents::list(&conn, &f, 0, 10).unwrap();
+            rows.into_iter().map(|r| r.id).collect()
+        };
+        assert_eq!(found("szsc"), ["b"]);
+        assert_eq!(found("shanghai").len(), 0);
+        assert_eq!(documents::add_pinyin_to_search(&mut conn).unwrap(), 0);
+        conn.execute(
+            "INSERT INTO customer_search (customer_search) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("the full-text index matches the rows after the rewrite");
     }
 
     #[test]
