@@ -40,6 +40,8 @@ form.login{max-width:420px;margin:6vh auto;background:#fff;padding:1.5rem;border
 form.login h1{font-size:1.1rem}
 form.stack{display:flex;flex-direction:column;gap:.6rem;max-width:640px;background:#fff;padding:1rem;border:1px solid #d5dbe1}
 form.stack .row{display:flex;gap:.8rem;flex-wrap:wrap}
+form.stack.wide{max-width:none}
+form.stack .fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:.5rem 1rem}
 .tag{display:inline-block;padding:0 .4rem;border-radius:3px;background:#e9eef3}
 .tag.bad{background:#fde8e8}
 .tag.good{background:#e6f4ea}

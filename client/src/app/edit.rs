@@ -43,6 +43,28 @@ fn editable(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The closed vocabulary of a coded field, as (code, label): shown as a
+/// choice, not typed.
+fn choices(path: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    use crm_shared::codes::{BankRating, CustomerKind, Intent, Nature, Status, Tier};
+    fn all<T: Copy>(
+        v: &[T],
+        code: fn(T) -> &'static str,
+        label: fn(T) -> &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
+        v.iter().map(|x| (code(*x), label(*x))).collect()
+    }
+    Some(match path {
+        "status" => all(Status::ALL, Status::code, Status::label),
+        "tier" => all(Tier::ALL, Tier::code, Tier::label),
+        "kind" => all(CustomerKind::ALL, CustomerKind::code, CustomerKind::label),
+        "nature" => all(Nature::ALL, Nature::code, Nature::label),
+        "intent" => all(Intent::ALL, Intent::code, Intent::label),
+        "company.bank_rating" => all(BankRating::ALL, BankRating::code, BankRating::label),
+        _ => return None,
+    })
+}
+
 /// The text form of a field as the edit accepts it back.
 fn current(card: &Customer, json: &serde_json::Value, path: &str) -> String {
     let pointer = format!("/{}", path.replace('.', "/"));
@@ -69,18 +91,25 @@ fn card_page(app: &App, id: &str, refused: Option<&Refused>) -> Response {
             p { a href={ "/customers/" (id) } { "← " (card.name) } }
             @if let Some(r) = refused { div.error role="alert" {
                 @if let Some(f) = &r.field { b { (label_of(f)) } ":" } (r.message) } }
-            form.stack method="post" action={ "/customers/" (id) "/edit" } {
+            form.stack.wide method="post" action={ "/customers/" (id) "/edit" } {
                 (token(app))
-                @for (path, label) in &fields {
+                div.fields { @for (path, label) in &fields {
                     @let was = current(&card, &json, path);
                     @let now = Refused::value(refused, "edit", path).map(str::to_string).unwrap_or(was.clone());
                     label {
                         (label)
-                        input name=(path) value=(now);
+                        @if let Some(options) = choices(path) {
+                            select name=(path) {
+                                @if *path != "status" { option value="" selected[now.is_empty()] { "—" } }
+                                @for (code, text) in options { option value=(code) selected[now == code] { (text) } }
+                            }
+                        } @else {
+                            input name=(path) value=(now);
+                        }
                         input type="hidden" name={ "was:" (path) } value=(was);
                         (Refused::beside(refused, "edit", path))
                     }
-                }
+                } }
                 label { "修改原因 *" input name="reason" required value=(Refused::value(refused, "edit", "reason").unwrap_or_default()); }
                 p.muted { "信用额度请在客户页申请变更,由总部审批;等级由总部评定。" }
                 div.actions { button type="submit" { "保存修改" } a.button.secondary href={ "/customers/" (id) } { "取消" } }
