@@ -933,3 +933,84 @@ async fn the_import_page_moves_customers_only_when_ticked() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(o.card("c-tea").await["customer"]["salesperson"], "li");
 }
+
+#[tokio::test]
+async fn the_console_is_reached_at_its_addresses_and_returns_to_the_page_asked_for() {
+    let office = Office::open().await;
+    let get = |path: &'static str| {
+        let office = &office;
+        async move { office.http.get(office.srv.url(path)).send().await.unwrap() }
+    };
+    // The server's own address and the console's, with or without a slash.
+    for path in ["/", "/console", "/console/"] {
+        let r = get(path).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()["location"], "/console/customers", "{path}");
+    }
+    // A page asked for before signing in is where the sign-in lands.
+    let r = get("/console/customers/c-tea?tab=history").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        to,
+        "/console/login?next=%2Fconsole%2Fcustomers%2Fc-tea%3Ftab%3Dhistory"
+    );
+    let page = office
+        .http
+        .get(office.srv.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let next = between(&page, "name=\"next\" value=\"", "\"").to_string();
+    assert_eq!(next, "/console/customers/c-tea?tab=history");
+    let sign_in = |next: String| {
+        let office = &office;
+        async move {
+            office
+                .http
+                .post(office.srv.url("/console/login"))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form(&[
+                    ("login", "wang"),
+                    ("password", PASSWORD),
+                    ("next", &next),
+                ]))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = sign_in(next).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/console/customers/c-tea?tab=history"
+    );
+    // Never to another site.
+    for evil in [
+        "https://evil.example/",
+        "//evil.example/console/",
+        "/console/\\\\evil",
+    ] {
+        let r = sign_in(evil.to_string()).await;
+        assert_eq!(r.headers()["location"], "/console/customers", "{evil}");
+    }
+    // An unknown console page is a console page, not JSON.
+    let (c, _) = office.sign_in("wang").await;
+    let r = office
+        .http
+        .get(office.srv.url("/console/no-such-page"))
+        .header(COOKIE, &c.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("没有这个页面"));
+}

@@ -56,7 +56,7 @@ pub const IDLE_LIMIT_MS: i64 = 8 * 60 * 60 * 1000;
 /// The console's routes, to be nested under `/console`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/console/customers") }))
+        .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/lang", get(set_lang))
@@ -67,6 +67,72 @@ pub fn routes() -> Router<AppState> {
         .merge(system::routes())
         .merge(sheets::routes())
         .merge(security::routes())
+        .fallback(not_found)
+}
+
+/// `GET /` and `GET /console/`: the console's first page.
+pub async fn home() -> Redirect {
+    Redirect::to("/console/customers")
+}
+
+/// A page under `/console/` that does not exist: a page in the console's
+/// layout, not the API's JSON.
+async fn not_found(headers: HeaderMap) -> Response {
+    let lang = lang_of(&headers);
+    let body = layout::bare(
+        lang,
+        lang.t("没有这个页面", "No such page"),
+        html! {
+            div.error role="alert" { (lang.t("没有这个页面,可能地址有误。", "There is no such page; the address may be wrong.")) }
+            p { a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
+        },
+    );
+    (StatusCode::NOT_FOUND, body).into_response()
+}
+
+/// Where to go after signing in: `next` if it is a console page of this
+/// server (never another site: no scheme, no `//`, no backslash), else
+/// the customer list.
+fn after_sign_in(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with("/console/")
+                && !n.starts_with("/console/login")
+                && !n.contains("//")
+                && !n.contains('\\')
+                && !n.contains("://") =>
+        {
+            n.to_string()
+        }
+        _ => "/console/customers".to_string(),
+    }
+}
+
+/// The sign-in page, remembering the page asked for (GET only: a form
+/// posted with an ended session cannot be replayed).
+fn to_sign_in(parts: &Parts) -> Response {
+    // Inside the nested router the URI has lost its `/console`; the
+    // original is kept as an extension.
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|o| &o.0)
+        .unwrap_or(&parts.uri);
+    let asked = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|_| parts.method == axum::http::Method::GET)
+        .map(|p| after_sign_in(Some(p)))
+        .filter(|p| p != "/console/customers");
+    match asked {
+        Some(p) => {
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &p)
+                .finish();
+            Redirect::to(&format!("/console/login?{q}")).into_response()
+        }
+        None => Redirect::to("/console/login").into_response(),
+    }
 }
 
 /// The signed-in person, from the session cookie. Pages that need one take
@@ -211,7 +277,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let lang = lang_of(&parts.headers);
-        let to_login = || Redirect::to("/console/login").into_response();
+        let to_login = || to_sign_in(parts);
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
             return Err(to_login());
         };
@@ -278,10 +344,13 @@ impl Fields {
 struct LoginPageQuery {
     #[serde(default)]
     changed: bool,
+    /// The page to open after signing in.
+    next: Option<String>,
 }
 
 async fn login_page(headers: HeaderMap, Query(q): Query<LoginPageQuery>) -> Markup {
     let lang = lang_of(&headers);
+    let next = q.next.as_deref().map(|n| after_sign_in(Some(n)));
     if q.changed {
         return login_form_with(
             lang,
@@ -291,16 +360,23 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginPageQuery>) -> Mark
                 "Password changed; sign in with the new one",
             )),
             "",
+            next.as_deref(),
         );
     }
-    login_form(lang, None, "")
+    login_form_with(lang, None, None, "", next.as_deref())
 }
 
-fn login_form(lang: Lang, error: Option<&str>, login: &str) -> Markup {
-    login_form_with(lang, error, None, login)
+fn login_form(lang: Lang, error: Option<&str>, login: &str, next: Option<&str>) -> Markup {
+    login_form_with(lang, error, None, login, next)
 }
 
-fn login_form_with(lang: Lang, error: Option<&str>, ok: Option<&str>, login: &str) -> Markup {
+fn login_form_with(
+    lang: Lang,
+    error: Option<&str>,
+    ok: Option<&str>,
+    login: &str,
+    next: Option<&str>,
+) -> Markup {
     layout::bare(
         lang,
         lang.t("登录", "Sign in"),
@@ -309,6 +385,7 @@ fn login_form_with(lang: Lang, error: Option<&str>, ok: Option<&str>, login: &st
                 h1 { (lang.t("客户档案管理 · 总部控制台", "Customer archive · head office")) }
                 @if let Some(e) = error { div.error role="alert" { (e) } }
                 (layout::flash(ok))
+                @if let Some(n) = next { input type="hidden" name="next" value=(n); }
                 label { (lang.t("登录名", "Login")) input name="login" value=(login) autofocus required; }
                 label { (lang.t("密码", "Password")) input name="password" type="password" required; }
                 button type="submit" { (lang.t("登录", "Sign in")) }
@@ -341,7 +418,7 @@ async fn login(
                 "{SESSION_COOKIE}={}; Path=/console; HttpOnly; Secure; SameSite=Strict",
                 resp.token
             );
-            let mut r = Redirect::to("/console/customers").into_response();
+            let mut r = Redirect::to(&after_sign_in(form.get("next"))).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
@@ -357,7 +434,12 @@ async fn login(
             } else {
                 e.to_string()
             };
-            let mut r = (status, login_form(lang, Some(&message), &login)).into_response();
+            let next = form.get("next").map(|n| after_sign_in(Some(n)));
+            let mut r = (
+                status,
+                login_form(lang, Some(&message), &login, next.as_deref()),
+            )
+                .into_response();
             e.mark(&mut r);
             if let AppError::TooManyAttempts(secs) = e {
                 r.headers_mut()

@@ -41,6 +41,9 @@ pub fn router(state: AppState) -> Router {
         .merge(backup::routes());
     Router::new()
         .merge(status::routes())
+        // The address head office is given, with or without the path.
+        .route("/", axum::routing::get(crate::console::home))
+        .route("/console/", axum::routing::get(crate::console::home))
         .nest("/api/v1", api)
         .nest("/console", crate::console::routes())
         .fallback(not_found)
