@@ -41,7 +41,7 @@ pub fn yuan(v: Option<i64>) -> String {
 
 /// A grade as people say it: `A级`; blank for none.
 pub fn grade(g: Option<Grade>) -> String {
-    g.map(|g| format!("{}级", g.code())).unwrap_or_default()
+    g.map(|g| g.label().to_string()).unwrap_or_default()
 }
 
 /// How long ago `ms` was, from `now`, in words (`刚刚`, `5 分钟前`,

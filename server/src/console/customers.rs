@@ -186,7 +186,7 @@ async fn list(
                         tr {
                             td { a href={ "/console/customers/" (r.id) } { (r.name) } }
                             td { (r.salesperson) } td { (r.region) } td { (r.status.label()) }
-                            td { @if let Some(g) = r.grade { (g.code()) } }
+                            td { @if let Some(g) = r.grade { (g.label()) } }
                             td { @if let Some(t) = r.tier { (t.label()) } }
                             td.num { (yuan(r.credit_limit)) }
                             td { (r.contact.clone().unwrap_or_default()) }

@@ -109,7 +109,7 @@ async fn grades(
                     td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (r.salesperson) }
                     td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
                     td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
-                    td { @if let Some(g) = r.grade { (g.code()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
+                    td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
                 } } }
             }
         },
