@@ -352,6 +352,8 @@ async fn a_salespersons_day_in_the_app() {
     until(&b, "/today", "待发送:0").await;
     let card = until(&b, "/customers/c-hd", "冲突").await;
     assert!(card.contains("华南") && card.contains("华北"), "{card}");
+    // The salesperson's own value is signed with their name, not a login.
+    assert!(card.contains("华南 — 张伟"), "{card}");
     b.shot("08-conflict").await;
     b.fill("input[name=reason]", "客户确已迁到广州").await;
     b.click("form.stack[action$=resolve] button[type=submit]")

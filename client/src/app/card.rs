@@ -119,7 +119,7 @@ fn card_body(
                         label { span {
                             input type="radio" name="choice" value=(i) required checked[i == 0];
                             " " (crm_shared::diff::text_at(&k.path, &v.value).unwrap_or_else(|| "(空)".into()))
-                            span.muted { " — " (v.by.clone().unwrap_or_default()) " " (when(v.at)) }
+                            span.muted { " — " (v.by.as_deref().map(|b| names(b).unwrap_or_else(|| b.to_string())).unwrap_or_default()) " " (when(v.at)) }
                         } }
                     }
                     label { "原因 *" input name="reason" required id={ "reason-" (n) }; }
