@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use serde_json::json;
 
-use crate::{import, ms, server, Laptop};
+use crate::head::form_encode;
+use crate::{import, ms, percentile, server, Laptop};
 
 /// One HTTP exchange with the app; the status, the headers and the body.
 fn exchange(
@@ -51,18 +52,11 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn percentile(mut v: Vec<Duration>, p: f64) -> f64 {
-    v.sort();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    ms(v[i])
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+/// (p50, p99) of `v`, in ms.
+fn p50_p99(v: &[Duration]) -> (f64, f64) {
+    let mut sorted: Vec<f64> = v.iter().map(|d| ms(*d)).collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    (percentile(&sorted, 0.5), percentile(&sorted, 0.99))
 }
 
 /// Runs the scenario.
@@ -167,10 +161,8 @@ pub fn run(customers: usize, visits: usize, rounds: usize) -> Result<()> {
                 return Err(anyhow!("{path} answered {status}"));
             }
         }
-        page_figures.insert(
-            (*name).into(),
-            json!({"p50_ms": percentile(times.clone(), 0.5), "p99_ms": percentile(times, 0.99)}),
-        );
+        let (p50, p99) = p50_p99(&times);
+        page_figures.insert((*name).into(), json!({"p50_ms": p50, "p99_ms": p99}));
     }
 
     // Search as you type: each prefix of a few queries, as keys are typed.
@@ -219,7 +211,8 @@ pub fn run(customers: usize, visits: usize, rounds: usize) -> Result<()> {
 
     // Idle: the derived figures and the launch sync have settled.
     std::thread::sleep(Duration::from_secs(5));
-    let rss = rss_kib(child.id());
+    let rss_kib = server::status_kb(child.id(), "VmRSS:");
+    let (search_ms, visit_ms) = (p50_p99(&search), p50_p99(&visit));
     let _ = child.kill();
     let _ = child.wait();
     println!(
@@ -230,19 +223,10 @@ pub fn run(customers: usize, visits: usize, rounds: usize) -> Result<()> {
             "launch_to_first_page_ms": ms(first_page),
             "launch_to_figures_ms": ms(settled),
             "pages": page_figures,
-            "search_as_you_type": {"requests": search.len(), "p50_ms": percentile(search.clone(), 0.5), "p99_ms": percentile(search, 0.99)},
-            "visit_post_to_card": {"requests": visit.len(), "p50_ms": percentile(visit.clone(), 0.5), "p99_ms": percentile(visit, 0.99)},
-            "idle_rss_mib": rss.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
+            "search_as_you_type": {"requests": search.len(), "p50_ms": search_ms.0, "p99_ms": search_ms.1},
+            "visit_post_to_card": {"requests": visit.len(), "p50_ms": visit_ms.0, "p99_ms": visit_ms.1},
+            "idle_rss_mib": (rss_kib as f64 / 1024.0 * 10.0).round() / 10.0,
         })
     );
     Ok(())
-}
-
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

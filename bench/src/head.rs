@@ -174,7 +174,7 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
     Ok(())
 }
 
-fn form_encode(s: &str) -> String {
+pub fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

@@ -141,7 +141,7 @@ pub fn cpu_s_of(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-fn status_kb(pid: u32, key: &str) -> u64 {
+pub fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -41,6 +41,17 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("credit.arrears", "欠款"),
 ];
 
+/// Card fields holding an amount of yuan (shown with separators and 元).
+pub const MONEY_FIELDS: &[&str] = &[
+    "company.registered_capital",
+    "business.annual_sales",
+    "business.peak_season_sales",
+    "business.off_season_sales",
+    "business.monthly_purchasing_power",
+    "credit.limit",
+    "credit.arrears",
+];
+
 /// Labels of fields inside collection entries (`contacts.<id>.mobile`).
 const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("contacts", "联系人"),

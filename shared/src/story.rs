@@ -198,17 +198,6 @@ struct Teller<'a> {
     reason: Option<&'a str>,
 }
 
-/// Card fields holding money in yuan.
-const MONEY: &[&str] = &[
-    "company.registered_capital",
-    "business.annual_sales",
-    "business.peak_season_sales",
-    "business.off_season_sales",
-    "business.monthly_purchasing_power",
-    "credit.limit",
-    "credit.arrears",
-];
-
 /// Labels of the fields of records other than contacts.
 const RECORD_FIELDS: &[(&str, &str)] = &[
     ("at", "时间"),
@@ -855,7 +844,7 @@ impl Teller<'_> {
             "salesperson" => self.person(v),
             "score" => number(v),
             "credit.on_time_rate" => format!("{}%", number(v)),
-            p if MONEY.contains(&p) => yuan_text(v),
+            p if crate::labels::MONEY_FIELDS.contains(&p) => yuan_text(v),
             _ => short(v, 60),
         }
     }

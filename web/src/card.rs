@@ -1,21 +1,10 @@
 //! The archive card's fields as people read them: Chinese labels, codes as
 //! their names, money with separators, dates as dates.
 
-use crm_shared::labels::FIELDS;
+use crm_shared::labels::{FIELDS, MONEY_FIELDS};
 use crm_shared::Customer;
 
 use crate::format::{grade, yuan};
-
-/// Paths whose value is an amount of yuan.
-const MONEY: &[&str] = &[
-    "credit.limit",
-    "credit.arrears",
-    "company.registered_capital",
-    "business.annual_sales",
-    "business.peak_season_sales",
-    "business.off_season_sales",
-    "business.monthly_purchasing_power",
-];
 
 /// Who a login is, by name, where known.
 pub type Names<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -38,7 +27,7 @@ pub fn value(card: &Customer, json: &serde_json::Value, path: &str, names: Names
             .on_time_rate
             .map(|r| format!("{r:.1}%"))
             .unwrap_or_default(),
-        p if MONEY.contains(&p) => {
+        p if MONEY_FIELDS.contains(&p) => {
             let pointer = format!("/{}", p.replace('.', "/"));
             let v = json.pointer(&pointer).and_then(|v| v.as_i64());
             v.map(|v| format!("{} 元", yuan(Some(v))))
