@@ -75,6 +75,8 @@ pub fn run(
     // so that one that cannot be stored either is set aside, not retried
     // round after round.
     let mut rechecked: HashSet<String> = HashSet::new();
+    // Documents received so far in this run (a first sync lists thousands).
+    let mut received: HashSet<String> = HashSet::new();
     let unasked = |store: &Store, rechecked: &HashSet<String>| -> Result<Vec<DocHeads>> {
         Ok(store
             .recheck()?
@@ -118,7 +120,7 @@ pub fn run(
         let applied = store.apply_sync(&resp, &req, keep_cursor)?;
         report.received += applied.received;
         for id in applied.received_ids {
-            if !report.received_ids.contains(&id) {
+            if received.insert(id.clone()) {
                 report.received_ids.push(id);
             }
         }
