@@ -110,13 +110,14 @@ impl Db {
     }
 
     /// Counts a failed sign-in of `login` at `now`, setting `lock_until`
-    /// when given, and writes `events` with it; returns the new state.
+    /// when given, and writes the `events` made from the state before and
+    /// after with it; returns the new state.
     pub async fn sign_in_failed(
         &self,
         login: &str,
         now: i64,
         lock_until: impl FnOnce(u32) -> Option<i64> + Send + 'static,
-        events: impl FnOnce(&Failures) -> Vec<AccessEvent> + Send + 'static,
+        events: impl FnOnce(&Failures, &Failures) -> Vec<AccessEvent> + Send + 'static,
     ) -> Result<Failures, DbError> {
         let login = login.to_owned();
         self.pool
@@ -136,7 +137,7 @@ impl Db {
                          locked_until = excluded.locked_until",
                     params![login, after.failures, after.last_at, after.locked_until],
                 )?;
-                for e in events(&after) {
+                for e in events(&before, &after) {
                     record(tx, &e)?;
                 }
                 Ok(after)

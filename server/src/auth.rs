@@ -170,7 +170,14 @@ async fn check_password(
     }
     let (user, why) = match state.db.user_credentials(login).await? {
         Some((user, hash)) => match verify_password(hash, password).await? {
-            true if !user.disabled => return Ok(user),
+            true if !user.disabled => {
+                // Typos now and then, each followed by a good sign-in,
+                // must not add up over months to a delay or a lock.
+                if failures.failures > 0 {
+                    state.db.clear_sign_in_failures(login, None).await?;
+                }
+                return Ok(user);
+            }
             true => (Some(user), Some("账号已停用")),
             false => (Some(user), Some("密码错误")),
         },
@@ -193,7 +200,7 @@ async fn check_password(
             login,
             now,
             move |n| sign_in::lock_for(n, now),
-            move |after| {
+            move |before, after| {
                 let mut events = vec![audit::event(
                     Kind::SignInFailed,
                     &typed,
@@ -201,7 +208,7 @@ async fn check_password(
                     now,
                     detail,
                 )];
-                if after.failures == sign_in::LOCK_AT {
+                if sign_in::lock_starts(before, after, now) {
                     events.push(audit::event(
                         Kind::Locked,
                         &typed,
@@ -309,7 +316,6 @@ pub async fn change_password(
         .db
         .set_password(&user.login, hash, None, false, event)
         .await?;
-    state.db.clear_sign_in_failures(&login, None).await?;
     Ok(())
 }
 

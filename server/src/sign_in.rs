@@ -11,8 +11,12 @@
 //! The policy, in numbers: a login's first [`LOGIN_FREE`] failures cost
 //! nothing; after that each one must wait 1 s, 2 s, 4 s, … (at most
 //! [`MAX_DELAY_MS`]) after the last; at [`LOCK_AT`] failures in a row the
-//! login locks for [`LOCK_MS`]. An address gets [`ADDRESS_FREE`] failures an
-//! hour, across all logins, before its own delays start. One attacker's
+//! login locks for [`LOCK_MS`], and each failure after a lock ran out locks
+//! it again. A correct sign-in forgets the login's failures, so typos now
+//! and then never add up to a lock. An address gets [`ADDRESS_FREE`]
+//! failures an hour, across all logins, before its own delays start; a
+//! success does not clear them (whoever holds one account could otherwise
+//! wipe their address's count between guesses at others). One attacker's
 //! guesses therefore lock the account they attack, and slow their own
 //! address, but no one else's sign-in to another account.
 
@@ -56,6 +60,17 @@ pub fn login_wait(f: &crate::db::access::Failures, now: i64) -> Option<i64> {
 /// When the `failures`-th failure in a row locks the login, until when.
 pub fn lock_for(failures: u32, now: i64) -> Option<i64> {
     (failures >= LOCK_AT).then_some(now + LOCK_MS)
+}
+
+/// Whether the failure that took a login from `before` to `after` started
+/// a lock: the first at [`LOCK_AT`], or any later one once the last ran out
+/// (each is written to the audit when it starts).
+pub fn lock_starts(
+    before: &crate::db::access::Failures,
+    after: &crate::db::access::Failures,
+    now: i64,
+) -> bool {
+    after.locked_until.is_some_and(|u| u > now) && before.locked_until.is_none_or(|u| u <= now)
 }
 
 #[derive(Debug, Clone, Copy)]

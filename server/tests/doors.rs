@@ -501,3 +501,82 @@ async fn the_audit_tells_who_got_in_from_where_and_what_they_did() {
     );
     srv.stop().await;
 }
+
+/// Wrong passwords for `who` from `client` until the account locks,
+/// moving the clock on past every shorter wait; returns the lock's length
+/// in seconds as the answer gives it.
+async fn fail_until_locked(srv: &TestServer, client: &reqwest::Client, who: &str) -> i64 {
+    for i in 0.. {
+        let r = login(srv, client, who, &format!("还是猜错了{i}")).await;
+        match r.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS if retry_after(&r) > 20 * 60 => return retry_after(&r),
+            StatusCode::TOO_MANY_REQUESTS => srv.clock.advance(retry_after(&r) * 1000),
+            other => panic!("guess {i}: HTTP {other}"),
+        }
+    }
+    unreachable!()
+}
+
+/// The kinds of `who`'s audit entries, oldest first.
+fn audit_kinds(srv: &TestServer, who: &str) -> Vec<String> {
+    let out = srv.cli(
+        &[
+            "audit", "--user", who, "--format", "json", "--limit", "1000",
+        ],
+        None,
+    );
+    let audit: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut kinds: Vec<String> = audit
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.reverse();
+    kinds
+}
+
+/// A right password wipes the slate: typos now and then, each followed by
+/// a good sign-in, never add up to a delay or a lock. And every lock is
+/// written down when it starts: the first, the one the next failure starts
+/// after it ran out, and one after an administrator's unlock.
+#[tokio::test]
+async fn a_right_password_forgives_typos_and_every_lock_is_audited() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    let laptop = client_from("127.0.0.3");
+    for round in 0..2 {
+        for i in 0..4 {
+            let r = login(&srv, &laptop, "zhang", &format!("打错了{round}-{i}")).await;
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "round {round}, typo {i}"
+            );
+        }
+        let r = login(&srv, &laptop, "zhang", RIGHT).await;
+        assert_eq!(r.status(), StatusCode::OK, "round {round}");
+    }
+    let r = login(&srv, &laptop, "zhang", "又打错了一次").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "no delay after a success"
+    );
+
+    let first = fail_until_locked(&srv, &client_from("127.0.0.4"), "zhang").await;
+    srv.clock.advance(first * 1000 + 1000);
+    let guesser = client_from("127.0.0.5");
+    let r = login(&srv, &guesser, "zhang", "锁定过后又猜一次").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = login(&srv, &guesser, "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "locked again");
+    let out = srv.cli(&["user", "unlock", "zhang"], None);
+    assert!(out.status.success());
+    fail_until_locked(&srv, &client_from("127.0.0.6"), "zhang").await;
+
+    let kinds = audit_kinds(&srv, "zhang");
+    let locks = kinds.iter().filter(|k| *k == "locked").count();
+    assert_eq!(locks, 3, "{kinds:?}");
+    srv.stop().await;
+}
