@@ -186,6 +186,57 @@ fn two_laptops_with_one_cloned_store_both_keep_everything() {
 /// through. `crm aside` shows X and why; `crm aside retry X` records the
 /// salesperson's own changes again on the server's copy, without the
 /// foreign one, and X syncs again.
+/// A customer whose copy on the server is damaged (a bad disk sector)
+/// never holds up the others of a pull: they arrive, and the damaged one is
+/// set aside on the laptop by name, with its own data kept.
+#[test]
+fn a_customer_damaged_on_the_server_does_not_hold_up_the_others_of_a_pull() {
+    let mut office = Office::open();
+    let writer = office.laptop();
+    writer.ok(&["add", "--id", "c-x", "--name", "无锡太湖纺织有限公司"]);
+    writer.ok(&["add", "--id", "c-y", "--name", "常州龙城电器有限公司"]);
+    writer.sync();
+    let reader = office.laptop();
+    reader.sync();
+    visit(&writer, "c-x", "拜访甲");
+    visit(&writer, "c-y", "拜访乙");
+    writer.sync();
+
+    office.server.kill();
+    {
+        let file = office.server.data_dir.join("crm-server.sqlite3");
+        let conn = rusqlite::Connection::open(file).unwrap();
+        let mut snapshot: Vec<u8> = conn
+            .query_row("SELECT snapshot FROM documents WHERE id = 'c-x'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let middle = snapshot.len() / 2;
+        snapshot[middle] ^= 0x5a;
+        conn.execute(
+            "UPDATE documents SET snapshot = ?1 WHERE id = 'c-x'",
+            [&snapshot],
+        )
+        .unwrap();
+    }
+    office.server.restart();
+
+    let report = reader.sync();
+    assert_eq!(notes(&local_card(&reader, "c-y")), ["拜访乙"], "{report}");
+    let aside = reader.json(&["aside"]);
+    assert_eq!(aside[0]["id"], "c-x", "{aside}");
+    assert_eq!(aside[0]["name"], "无锡太湖纺织有限公司", "{aside}");
+    let text = reader.ok(&["aside"]);
+    assert!(text.contains("无锡太湖纺织有限公司"), "{text}");
+    assert!(
+        !text.contains("automerge") && !text.contains("Error"),
+        "{text}"
+    );
+    // Its own copy stays as it was, and later syncs go on.
+    assert_eq!(local_card(&reader, "c-x")["name"], "无锡太湖纺织有限公司");
+    reader.sync();
+}
+
 #[test]
 fn one_refused_customer_is_set_aside_and_the_others_sync() {
     let office = Office::open();

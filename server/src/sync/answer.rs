@@ -71,8 +71,14 @@ pub(crate) fn answer(
         let changes = match base {
             Some(b) => match cache.get(id, &stored.heads) {
                 Some(kept) => kept.changes_unless_whole_is_smaller(b, stored.bytes.len()),
+                // A copy that no longer loads (a damaged disk) is sent as
+                // stored: the laptop sets it aside by name, and the rest of
+                // the answer goes on.
                 None => crm_shared::document::changes_unless_whole_is_smaller(&stored.bytes, b)
-                    .map_err(|e| corrupt(id, e))?,
+                    .unwrap_or_else(|e| {
+                        tracing::error!(customer = id, error = %corrupt(id, e), "stored document unreadable");
+                        None
+                    }),
             },
             None => None,
         };
