@@ -28,7 +28,8 @@
 //! - [`sync`]: the sync engine (group commit, per-document verdicts, answers,
 //!   the cache of hot documents), held by [`AppState`].
 //! - [`archive`]: cards, conflicts, imports; [`rules`]: business rules over
-//!   the whole archive (credit approval, grading, warnings, reports, reviews).
+//!   the whole archive (credit approval, grading, warnings, reports, reviews);
+//!   [`salespeople`]: what a person typed as 业务员, resolved to a login.
 //! - [`sheets`]: Excel/CSV import (plan, duplicates, one-transaction commit)
 //!   and export, for the console and the `sheet`/`export` commands.
 //! - [`backup`]: what a backup node pulls, its lag, zero-loss acknowledgement.
@@ -38,6 +39,7 @@
 //! - [`error`]: [`AppError`], the one error → HTTP status mapping;
 //!   [`extract`]: extractors whose rejections are [`AppError`]s.
 //! - [`admin`]: `crm-server user …` / `device …` / `audit …` commands.
+//! - [`seal`]: the server's own changes, signed as no laptop can.
 //! - [`state`], [`config`], [`tls`], [`telemetry`], [`clock`]: plumbing.
 //!
 //! **Architecture Invariant:** the domain rules (document schema, merging,
@@ -61,6 +63,7 @@ pub mod extract;
 pub mod password_rule;
 pub mod routes;
 pub mod rules;
+pub mod salespeople;
 pub mod seal;
 pub mod serve;
 pub mod sheets;

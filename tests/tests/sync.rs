@@ -1080,6 +1080,46 @@ fn a_credit_limit_edit_is_refused_by_the_cli_and_undone_by_the_server() {
 
 // ---- 4. reassignment ----
 
+/// 业务员 set on head office's laptop is checked as the console checks it:
+/// a salesperson's name becomes their login, and a name no salesperson has
+/// is put back, so no customer ends up seen by nobody.
+#[test]
+fn a_salesperson_typed_on_a_clerks_laptop_must_name_a_salesperson() {
+    let office = Office::open();
+    add(&office.zhang, "c-s", "张伟负责的客户", &[]);
+    office.zhang.sync();
+    office.wang.sync();
+
+    edit(&office.wang, "c-s", "业务员=张三", "改派给新同事");
+    let report = office.wang.sync();
+    let reverted = report["reverted"].as_array().unwrap();
+    assert_eq!(reverted.len(), 1, "{report}");
+    let message = reverted[0].as_str().unwrap();
+    assert!(
+        message.contains("张三") && message.contains("zhang"),
+        "{message}"
+    );
+    let clerk = office.token("wang");
+    assert_eq!(
+        office.server_card(&clerk, "c-s")["customer"]["salesperson"],
+        "zhang"
+    );
+    office.wang.sync();
+    assert_eq!(card(&office.wang, "c-s")["salesperson"], "zhang");
+
+    // A name that is a salesperson's is stored as their login.
+    edit(&office.wang, "c-s", "业务员=李娜", "改派给李娜");
+    office.wang.sync();
+    assert_eq!(
+        office.server_card(&clerk, "c-s")["customer"]["salesperson"],
+        "li"
+    );
+    office.li.sync();
+    assert!(ids(&office.li).contains("c-s"));
+    office.zhang.sync();
+    assert!(!ids(&office.zhang).contains("c-s"));
+}
+
 #[test]
 fn a_reassigned_customer_moves_to_the_new_salesperson_without_losing_offline_work() {
     let office = Office::open();

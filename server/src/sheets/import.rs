@@ -2,7 +2,7 @@
 //! what updated and how, which rows look like customers already on file,
 //! which rows are wrong), then — after a person has looked — the commit, in
 //! one transaction. 业务员 is a salesperson's login or name, stored as the
-//! login (`archive::Salespeople`); anything else makes the row wrong. A row
+//! login (`salespeople::Salespeople`); anything else makes the row wrong. A row
 //! with an id already on file updates that customer; any other row is a new
 //! customer. A new row whose name, phone or tax
 //! number matches a customer on file (or an earlier row) is a possible
@@ -21,10 +21,10 @@ use crm_shared::{ActorId, Customer, CustomerDoc};
 
 use super::columns::{self, Field};
 use super::{SheetError, Table};
-use crate::archive::Salespeople;
 use crate::caller::ServiceError;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{Db, DbError, Projection};
+use crate::salespeople::Salespeople;
 
 /// What would happen to one row.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -22,6 +22,7 @@ use super::doc_cache::DocCache;
 use crate::caller::{Caller, ServiceError};
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{DbError, Projection};
+use crate::salespeople::Salespeople;
 
 /// Author recorded on the server's own corrective changes.
 pub const SYSTEM_USER: &str = "system";
@@ -286,6 +287,8 @@ struct Verdict {
     /// Protected fields the caller may not change: (path, value to put
     /// back, value attempted).
     put_back: Vec<(&'static str, serde_json::Value, serde_json::Value)>,
+    /// The login to store as 业务员 instead of what was typed, and why.
+    assigned: Option<(String, String)>,
     /// Credit requests to put back from the server's record, with the card
     /// that does.
     credit: Option<(Customer, Vec<String>)>,
@@ -401,6 +404,8 @@ fn check(
         },
     };
     let put_back = access::refused_changes(caller.role, &before, doc.card());
+    let assigned = assignment(tx, caller, stored.is_some(), &before, doc.card(), &put_back)
+        .map_err(|why| bad(format!("客户 {}:{why}", p.id)))?;
     let credit = if doc.card().credit_requests.is_empty() && !docs::has_credit_requests(tx, &p.id)?
     {
         None
@@ -412,8 +417,42 @@ fn check(
         old_heads,
         new,
         put_back,
+        assigned,
         credit,
     })
+}
+
+/// A 业务员 set on a head-office laptop, checked as the console checks it:
+/// a salesperson's name becomes their login (`Ok(Some)`), and anything
+/// that names no salesperson is put back on a known customer (`Ok(Some)`
+/// with the old login) or refuses a new one. Without this, a customer
+/// typed as assigned to "张三" would be seen by no salesperson at all.
+fn assignment(
+    tx: &Transaction,
+    caller: &Caller,
+    known: bool,
+    before: &Customer,
+    card: &Customer,
+    put_back: &[(&'static str, serde_json::Value, serde_json::Value)],
+) -> Result<Option<(String, String)>, String> {
+    let typed = &card.salesperson;
+    let changed = !known || *typed != before.salesperson;
+    if !changed || *typed == caller.login || put_back.iter().any(|(p, ..)| *p == "salesperson") {
+        return Ok(None);
+    }
+    let people = Salespeople::load(tx).map_err(|e| e.to_string())?;
+    match people.resolve(typed) {
+        Ok(login) if login == *typed => Ok(None),
+        Ok(login) => Ok(Some((
+            login.clone(),
+            format!("业务员“{typed}”已记为登录名 {login}"),
+        ))),
+        Err(why) if known => Ok(Some((
+            before.salesperson.clone(),
+            format!("{why};已恢复原业务员 {}", before.salesperson),
+        ))),
+        Err(why) => Err(why),
+    }
 }
 
 /// Stores one pushed document as its verdict says: who sent each change,
@@ -439,6 +478,7 @@ fn store(
         old_heads,
         new,
         put_back,
+        assigned,
         credit,
     } = v;
     record_authors(
@@ -471,6 +511,20 @@ fn store(
             "{} 无权修改受保护字段,服务器已恢复原值",
             caller.login
         )));
+        let note = crate::seal::sealed(tx, &p.id, note, now)?;
+        doc.update(&card, &note, now)
+            .map_err(|e| corrupt(&p.id, e))?;
+    }
+    if let Some((login, message)) = assigned {
+        let mut card = doc.card().clone();
+        card.salesperson = login;
+        out.reverted.push(Reverted {
+            id: p.id.clone(),
+            path: "salesperson".into(),
+            message,
+        });
+        let note = ChangeNote::new(SYSTEM_USER, Action::Edit)
+            .with_reason(Some("业务员须为系统中的业务员,服务器已更正".to_string()));
         let note = crate::seal::sealed(tx, &p.id, note, now)?;
         doc.update(&card, &note, now)
             .map_err(|e| corrupt(&p.id, e))?;
