@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use crm_backup::follow::{self, Event};
 use crm_backup::restore::{self, Point};
 use crm_backup::store::Store;
@@ -22,7 +22,7 @@ use crm_shared::api::ServerStatus;
 #[derive(Parser)]
 #[command(name = "crm-backup", version)]
 struct Cli {
-    /// 备份目录
+    /// 备份目录;默认 ./crm-backup,或环境变量 CRM_BACKUP_DIR
     #[arg(
         long,
         global = true,
@@ -102,7 +102,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match crm_usage::parse::<Cli>(crm_usage::localize(Cli::command())) {
+        crm_usage::Parsed::Run(cli) => *cli,
+        crm_usage::Parsed::Shown => return ExitCode::SUCCESS,
+        crm_usage::Parsed::Wrong(why) => {
+            eprintln!("错误:{why}");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -452,5 +459,16 @@ fn show(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + '_ {
     |done, total| {
         bar.set_length(total);
         bar.set_position(done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_help_text_is_chinese() {
+        let wrong = crm_usage::untranslated(&mut crm_usage::localize(Cli::command()));
+        assert!(wrong.is_empty(), "not Chinese:\n  {}", wrong.join("\n  "));
     }
 }

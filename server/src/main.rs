@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use crm_server::backup::BackupHub;
 use crm_server::config::{self, DataDir, Limits, ServerConfig, TlsMode};
 use crm_server::{admin, telemetry, AppState, Db, TlsConfig};
@@ -19,7 +19,7 @@ use crm_shared::codes::{Position, Role};
 #[derive(Parser)]
 #[command(name = "crm-server", version)]
 struct Cli {
-    /// 数据目录(数据库、自动生成的证书)
+    /// 数据目录(数据库、自动生成的证书);默认 ./crm-data,或环境变量 CRM_DATA_DIR
     #[arg(long, global = true, env = "CRM_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
 
@@ -57,10 +57,10 @@ enum Command {
         /// 到这一天为止(含,YYYY-MM-DD)
         #[arg(long)]
         until: Option<String>,
-        /// 最多列出多少条(最新的在前)
+        /// 最多列出多少条(最新的在前);默认 200
         #[arg(long, default_value_t = 200)]
         limit: usize,
-        /// 输出格式:table 表格、json、csv
+        /// 输出格式:table 表格(默认)、json、csv
         #[arg(long, default_value = "table")]
         format: String,
     },
@@ -71,7 +71,7 @@ enum Command {
         /// 导入的客户都分给此业务员(登录名或姓名)
         #[arg(long)]
         salesperson: Option<String>,
-        /// 记为导入者的登录名
+        /// 记为导入者的登录名;默认 admin
         #[arg(long = "as", default_value = "admin")]
         by: String,
         /// 已有客户也改派给文件或 --salesperson 所填的业务员(默认保留原业务员)
@@ -88,7 +88,7 @@ enum Command {
         /// 只显示将新建、更新的客户和疑似重复,不写入
         #[arg(long)]
         dry_run: bool,
-        /// 记为导入者的登录名;未指定业务员的客户也分给此人
+        /// 记为导入者的登录名,默认 admin;未指定业务员的客户也分给此人
         #[arg(long = "as", default_value = "admin")]
         by: String,
         /// 疑似重复的行全部新建(默认跳过)
@@ -130,7 +130,7 @@ enum SettingsCommand {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// 监听地址
+    /// 监听地址;默认 127.0.0.1:8443,或环境变量 CRM_LISTEN
     #[arg(long, env = "CRM_LISTEN", default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// 正式证书链(PEM);不给则使用数据目录中的自签名证书
@@ -142,13 +142,13 @@ struct ServeArgs {
     /// 不加密,使用明文 HTTP(仅供测试)
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     insecure_plain_http: bool,
-    /// 请求体上限(MiB)
+    /// 请求体上限(MiB);默认 32,或环境变量 CRM_BODY_LIMIT_MIB
     #[arg(long, env = "CRM_BODY_LIMIT_MIB", default_value_t = 32)]
     body_limit_mib: usize,
-    /// 同时服务的最大连接数
+    /// 同时服务的最大连接数;默认 1024,或环境变量 CRM_MAX_CONNECTIONS
     #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
-    /// 零丢失模式:笔记本的修改写入备份机后才确认同步完成
+    /// 零丢失模式:笔记本的修改写入备份机后才确认同步完成(或环境变量 CRM_ZERO_LOSS_BACKUP=true)
     #[arg(long, env = "CRM_ZERO_LOSS_BACKUP")]
     zero_loss_backup: bool,
 }
@@ -240,7 +240,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
-    let cli = Cli::parse();
+    let cli = match crm_usage::parse::<Cli>(crm_usage::localize(Cli::command())) {
+        crm_usage::Parsed::Run(cli) => *cli,
+        crm_usage::Parsed::Shown => return ExitCode::SUCCESS,
+        crm_usage::Parsed::Wrong(why) => {
+            eprintln!("错误:{why}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::from(e)),
@@ -526,4 +533,15 @@ async fn serve(data_dir: DataDir, args: ServeArgs) -> anyhow::Result<()> {
         AppState::new(db, config.limits).with_backup(BackupHub::new(args.zero_loss_backup, files));
     crm_server::serve(listener, state, tls, crm_server::serve::shutdown_signal()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_help_text_is_chinese() {
+        let wrong = crm_usage::untranslated(&mut crm_usage::localize(Cli::command()));
+        assert!(wrong.is_empty(), "not Chinese:\n  {}", wrong.join("\n  "));
+    }
 }
