@@ -360,6 +360,20 @@ async fn every_body_with_unknown_or_missing_fields_gets_400_and_stores_nothing()
             serde_json::json!({"login": "zhang", "password": "严格校验的密码1", "device_name": "笔记本", "remember": true}),
             "remember",
         ),
+        (
+            "POST",
+            "/api/v1/password",
+            "",
+            serde_json::json!({"login": "zhang", "current": "严格校验的密码1", "new": "全新的一个长密码2", "confirm": "全新的一个长密码2"}),
+            "confirm",
+        ),
+        (
+            "POST",
+            "/api/v1/password",
+            "",
+            serde_json::json!({"login": "zhang", "current": "严格校验的密码1"}),
+            "new",
+        ),
     ];
     for (method, path, token, body, field) in cases {
         let mut req = match method {
@@ -380,6 +394,11 @@ async fn every_body_with_unknown_or_missing_fields_gets_400_and_stores_nothing()
     assert_eq!(card_of().await, card_before, "no review, no resolution");
     assert_eq!(settings_of().await, settings_before);
     assert_eq!(device_count(&server.db).await, devices_before, "no login");
+    assert_eq!(
+        server.login("zhang", "严格校验的密码1").await.status(),
+        StatusCode::OK,
+        "the password is unchanged"
+    );
     server.stop().await;
 }
 
