@@ -17,6 +17,20 @@ pub struct Failures {
     pub locked_until: Option<i64>,
 }
 
+/// What [`Db::sign_in_attempt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInAttempt {
+    /// The login must wait until then (ms); nothing was counted.
+    Wait(i64),
+    /// Counted as a failure until the password proves right.
+    Counted {
+        /// The login's record before this attempt.
+        before: Failures,
+        /// And with it.
+        after: Failures,
+    },
+}
+
 /// A login that is locked now, for the administrators' list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Locked {
@@ -109,20 +123,26 @@ impl Db {
             .await
     }
 
-    /// Counts a failed sign-in of `login` at `now`, setting `lock_until`
-    /// when given, and writes the `events` made from the state before and
-    /// after with it; returns the new state.
-    pub async fn sign_in_failed(
+    /// Counts an attempt to sign in as `login` at `now` as a failure
+    /// before its password is checked, unless `wait` says when it may try
+    /// again; sets the lock `lock_until` gives for the new count. Checking
+    /// and counting are one transaction, so attempts sent at once are
+    /// judged one after another, each seeing the ones before it. A right
+    /// password then clears the count ([`Db::clear_sign_in_failures`]).
+    pub async fn sign_in_attempt(
         &self,
         login: &str,
         now: i64,
+        wait: impl FnOnce(&Failures) -> Option<i64> + Send + 'static,
         lock_until: impl FnOnce(u32) -> Option<i64> + Send + 'static,
-        events: impl FnOnce(&Failures, &Failures) -> Vec<AccessEvent> + Send + 'static,
-    ) -> Result<Failures, DbError> {
+    ) -> Result<SignInAttempt, DbError> {
         let login = login.to_owned();
         self.pool
             .write(move |tx| {
                 let before = failures_of(tx, &login)?;
+                if let Some(until) = wait(&before) {
+                    return Ok(SignInAttempt::Wait(until));
+                }
                 let failures = before.failures.saturating_add(1);
                 let after = Failures {
                     failures,
@@ -137,10 +157,7 @@ impl Db {
                          locked_until = excluded.locked_until",
                     params![login, after.failures, after.last_at, after.locked_until],
                 )?;
-                for e in events(&before, &after) {
-                    record(tx, &e)?;
-                }
-                Ok(after)
+                Ok(SignInAttempt::Counted { before, after })
             })
             .await
     }
@@ -188,6 +205,18 @@ impl Db {
     /// Writes one entry of the audit of access.
     pub async fn record_access(&self, event: AccessEvent) -> Result<(), DbError> {
         self.pool.write(move |tx| Ok(record(tx, &event)?)).await
+    }
+
+    /// Writes entries of the audit of access, all or none.
+    pub async fn record_accesses(&self, events: Vec<AccessEvent>) -> Result<(), DbError> {
+        self.pool
+            .write(move |tx| {
+                for e in &events {
+                    record(tx, e)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Entries of the audit of access matching `f`, newest first.

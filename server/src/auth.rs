@@ -19,6 +19,7 @@ use crate::clock::now_ms;
 use crate::credentials::{
     dummy_hash, hash_password, new_token, token_hash, verify_password, MAX_PASSWORD_BYTES,
 };
+use crate::db::access::SignInAttempt;
 use crate::db::{Db, NewDevice, User};
 use crate::error::AppError;
 use crate::password_rule;
@@ -147,9 +148,11 @@ impl Attempt {
     }
 }
 
-/// Checks `login`'s password, throttled (see [`crate::sign_in`]): a refused
-/// attempt counts against the login and the address, and the answer never
-/// tells whether the login exists. Returns the account on success.
+/// Checks `login`'s password, throttled (see [`crate::sign_in`]): the
+/// attempt counts against the login and the address before the password
+/// is checked, and is taken back only if it was right, so guesses sent at
+/// once get no more checks than guesses sent one after another. The answer
+/// never tells whether the login exists. Returns the account on success.
 async fn check_password(
     state: &AppState,
     at: &Attempt,
@@ -158,78 +161,86 @@ async fn check_password(
 ) -> Result<User, AppError> {
     let now = at.now;
     let wait = |until: i64| AppError::TooManyAttempts(((until - now) + 999) / 1000);
-    if let Some(until) = at.address.and_then(|a| state.sign_ins.wait(a, now)) {
-        return Err(wait(until));
-    }
-    let failures = state.db.sign_in_failures(login).await?;
-    if let Some(until) = sign_in::login_wait(&failures, now) {
-        return Err(wait(until));
-    }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::BadCredentials);
     }
-    let (user, why) = match state.db.user_credentials(login).await? {
-        Some((user, hash)) => match verify_password(hash, password).await? {
-            true if !user.disabled => {
-                // Typos now and then, each followed by a good sign-in,
-                // must not add up over months to a delay or a lock.
-                if failures.failures > 0 {
-                    state.db.clear_sign_in_failures(login, None).await?;
-                }
-                return Ok(user);
-            }
-            true => (Some(user), Some("账号已停用")),
-            false => (Some(user), Some("密码错误")),
-        },
-        None => {
-            // Spend the same time as for a real user, so the answer's delay
-            // does not tell which logins exist.
-            verify_password(dummy_hash().await?, password).await?;
-            (None, Some("无此账号"))
+    let address = match at.address {
+        Some(a) => Some(state.sign_ins.reserve(a, now).map_err(wait)?),
+        None => None,
+    };
+    let release = || {
+        if let Some(r) = address {
+            state.sign_ins.release(r);
         }
     };
-    if let Some(a) = at.address {
-        state.sign_ins.failed(a, now);
-    }
-    let actor = at.actor();
-    let typed = user.as_ref().map_or(login.to_string(), |u| u.login.clone());
-    let detail = why.unwrap_or_default().to_string();
-    state
+    let counted = state
         .db
-        .sign_in_failed(
+        .sign_in_attempt(
             login,
             now,
+            move |f| sign_in::login_wait(f, now),
             move |n| sign_in::lock_for(n, now),
-            move |before, after| {
-                let mut events = vec![audit::event(
-                    Kind::SignInFailed,
-                    &typed,
-                    &actor,
-                    now,
-                    detail,
-                )];
-                if sign_in::lock_starts(before, after, now) {
-                    events.push(audit::event(
-                        Kind::Locked,
-                        &typed,
-                        &actor,
-                        now,
-                        format!(
-                            "连续 {} 次登录失败,锁定 {} 分钟",
-                            after.failures,
-                            sign_in::LOCK_MS / 60_000
-                        ),
-                    ));
-                }
-                events
-            },
         )
-        .await?;
-    tracing::info!(login, "登录失败");
-    match user {
-        Some(u) if u.disabled && why == Some("账号已停用") => Err(AppError::UserDisabled),
-        _ => Err(AppError::BadCredentials),
+        .await;
+    let (before, after) = match counted {
+        Ok(SignInAttempt::Counted { before, after }) => (before, after),
+        Ok(SignInAttempt::Wait(until)) => {
+            release();
+            return Err(wait(until));
+        }
+        Err(e) => {
+            release();
+            return Err(e.into());
+        }
+    };
+    let checked = match state.db.user_credentials(login).await {
+        Ok(Some((user, hash))) => verify_password(hash, password)
+            .await
+            .map(|right| (Some(user), right))
+            .map_err(AppError::from),
+        // Spend the same time as for a real user, so the answer's delay
+        // does not tell which logins exist.
+        Ok(None) => match dummy_hash().await {
+            Ok(hash) => verify_password(hash, password).await.map(|_| (None, false)),
+            Err(e) => Err(e),
+        }
+        .map_err(AppError::from),
+        Err(e) => Err(AppError::from(e)),
+    };
+    let (user, why, refusal) = match checked {
+        Ok((Some(user), true)) if !user.disabled => {
+            // Typos now and then, each followed by a good sign-in, must not
+            // add up over months to a delay or a lock.
+            state.db.clear_sign_in_failures(login, None).await?;
+            release();
+            return Ok(user);
+        }
+        Ok((Some(user), true)) => (Some(user), "账号已停用", AppError::UserDisabled),
+        Ok((Some(user), false)) => (Some(user), "密码错误", AppError::BadCredentials),
+        Ok((None, _)) => (None, "无此账号", AppError::BadCredentials),
+        // Not checked, yet counted: taking the count back would need it
+        // put back as it was, which attempts made meanwhile have moved on.
+        Err(e) => (None, "服务器未能核对密码", e),
+    };
+    let actor = at.actor();
+    let typed = user.as_ref().map_or(login.to_string(), |u| u.login.clone());
+    let mut events = vec![audit::event(Kind::SignInFailed, &typed, &actor, now, why)];
+    if sign_in::lock_starts(&before, &after, now) {
+        events.push(audit::event(
+            Kind::Locked,
+            &typed,
+            &actor,
+            now,
+            format!(
+                "连续 {} 次登录失败,锁定 {} 分钟",
+                after.failures,
+                sign_in::LOCK_MS / 60_000
+            ),
+        ));
     }
+    state.db.record_accesses(events).await?;
+    tracing::info!(login, "登录失败");
+    Err(refusal)
 }
 
 /// Signs a user in on a new device: checks the password (throttled) and

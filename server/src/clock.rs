@@ -28,22 +28,39 @@ pub fn local_minutes(ms: i64) -> String {
 }
 
 /// The server's clock for rules that depend on time passing (sign-in
-/// delays and locks): the system clock, moved on by a test's
-/// [`Clock::advance`] instead of the test waiting.
+/// delays and locks, idle console sessions): the system clock, moved on by
+/// a test's [`Clock::advance`] instead of the test waiting, or stopped by
+/// [`Clock::freeze`] where the test's own pace must not matter.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Where the clock stands while frozen; 0 while it runs.
+    frozen: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Clock {
     /// Milliseconds since the Unix epoch, now, by this clock.
     pub fn now(&self) -> i64 {
-        now_ms().saturating_add(self.offset.load(std::sync::atomic::Ordering::Relaxed))
+        match self.frozen.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => now_ms().saturating_add(self.offset.load(std::sync::atomic::Ordering::Relaxed)),
+            at => at,
+        }
     }
 
     /// Moves this clock (and every copy of it) `ms` into the future.
     pub fn advance(&self, ms: i64) {
-        self.offset
-            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.frozen.load(Relaxed) == 0 {
+            self.offset.fetch_add(ms, Relaxed);
+        } else {
+            self.frozen.fetch_add(ms, Relaxed);
+        }
+    }
+
+    /// Stops this clock (and every copy of it) where it stands: from then
+    /// on only [`Clock::advance`] moves it.
+    pub fn freeze(&self) {
+        self.frozen
+            .store(self.now(), std::sync::atomic::Ordering::Relaxed);
     }
 }

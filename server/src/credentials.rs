@@ -61,7 +61,16 @@ pub async fn verify_password(
     hash: PasswordHash,
     password: String,
 ) -> Result<bool, CredentialError> {
-    let _slot = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
+    verify_within(HASH_WAIT, hash, password).await
+}
+
+/// [`verify_password`], waiting at most `wait` for a hashing slot.
+async fn verify_within(
+    wait: std::time::Duration,
+    hash: PasswordHash,
+    password: String,
+) -> Result<bool, CredentialError> {
+    let _slot = tokio::time::timeout(wait, HASHING.acquire())
         .await
         .map_err(|_| CredentialError::Busy)?
         .map_err(|e| CredentialError::Failed(e.to_string()))?;
@@ -128,6 +137,14 @@ mod tests {
             .await
             .unwrap());
         assert!(!verify_password(hash, "错误的密码123".into()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_check_with_every_slot_taken_says_busy() {
+        let _taken = HASHING.acquire_many(HASH_SLOTS as u32).await.unwrap();
+        let hash = PasswordHash::from_stored("$argon2id$not-reached".into());
+        let answer = verify_within(std::time::Duration::ZERO, hash, "随便".into()).await;
+        assert!(matches!(answer, Err(CredentialError::Busy)), "{answer:?}");
     }
 
     #[test]

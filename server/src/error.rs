@@ -287,4 +287,12 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(code, "unavailable");
     }
+
+    #[test]
+    fn no_free_hashing_slot_means_retry_later() {
+        let busy = AppError::from(crate::credentials::CredentialError::Busy);
+        assert_eq!(busy.parts().0, StatusCode::SERVICE_UNAVAILABLE);
+        let response = busy.into_response();
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+    }
 }

@@ -86,25 +86,32 @@ pub struct AddressThrottle {
     seen: Mutex<HashMap<IpAddr, AddressRecord>>,
 }
 
+/// An attempt from an address, counted as a failure before its password is
+/// checked (so that attempts sent at once are judged one after another);
+/// [`AddressThrottle::release`] takes it back when the password was right.
+#[derive(Debug, Clone, Copy)]
+pub struct Reserved {
+    address: IpAddr,
+    at: i64,
+    last_before: i64,
+}
+
 impl AddressThrottle {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, AddressRecord>> {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// When `address` may try again (ms), if not now.
-    pub fn wait(&self, address: IpAddr, now: i64) -> Option<i64> {
-        let seen = self.lock();
-        let r = seen.get(&address)?;
-        if now - r.first_at > ADDRESS_WINDOW_MS {
-            return None;
-        }
-        let until = r.last_at + delay_after(r.failures, ADDRESS_FREE);
-        (until > now).then_some(until)
-    }
-
-    /// Counts a failed sign-in from `address` at `now`.
-    pub fn failed(&self, address: IpAddr, now: i64) {
+    /// Counts an attempt from `address` at `now` as a failure, unless the
+    /// address must wait: then nothing is counted, and the answer is until
+    /// when (ms).
+    pub fn reserve(&self, address: IpAddr, now: i64) -> Result<Reserved, i64> {
         let mut seen = self.lock();
+        if let Some(r) = seen.get(&address) {
+            let until = r.last_at + delay_after(r.failures, ADDRESS_FREE);
+            if now - r.first_at <= ADDRESS_WINDOW_MS && until > now {
+                return Err(until);
+            }
+        }
         if seen.len() >= MAX_ADDRESSES && !seen.contains_key(&address) {
             seen.retain(|_, r| now - r.last_at <= ADDRESS_WINDOW_MS);
             if seen.len() >= MAX_ADDRESSES {
@@ -125,8 +132,27 @@ impl AddressThrottle {
                 last_at: now,
             };
         }
+        let last_before = r.last_at;
         r.failures += 1;
         r.last_at = now;
+        Ok(Reserved {
+            address,
+            at: now,
+            last_before,
+        })
+    }
+
+    /// Takes back an attempt [`AddressThrottle::reserve`] counted: the
+    /// password was right, or it was never checked.
+    pub fn release(&self, reserved: Reserved) {
+        let mut seen = self.lock();
+        if let Some(r) = seen.get_mut(&reserved.address) {
+            r.failures = r.failures.saturating_sub(1);
+            // Unless a later attempt has moved it on since.
+            if r.last_at == reserved.at {
+                r.last_at = reserved.last_before;
+            }
+        }
     }
 }
 
@@ -148,15 +174,22 @@ mod tests {
         let t = AddressThrottle::default();
         let a: IpAddr = "127.0.0.2".parse().unwrap();
         for i in 0..ADDRESS_FREE {
-            assert_eq!(t.wait(a, i as i64), None);
-            t.failed(a, i as i64);
+            assert!(t.reserve(a, i as i64).is_ok());
         }
-        assert!(t.wait(a, 20).is_some());
-        assert_eq!(
-            t.wait("127.0.0.1".parse().unwrap(), 20),
-            None,
-            "others unaffected"
-        );
-        assert_eq!(t.wait(a, ADDRESS_WINDOW_MS + 100), None);
+        assert!(t.reserve(a, 20).is_err());
+        let other: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(t.reserve(other, 20).is_ok(), "others unaffected");
+        assert!(t.reserve(a, ADDRESS_WINDOW_MS + 100).is_ok());
+    }
+
+    #[test]
+    fn a_released_attempt_is_not_held_against_the_address() {
+        let t = AddressThrottle::default();
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        for i in 0..ADDRESS_FREE * 3 {
+            let r = t.reserve(a, i as i64).unwrap();
+            t.release(r);
+        }
+        assert!(t.reserve(a, 100).is_ok());
     }
 }

@@ -580,3 +580,52 @@ async fn a_right_password_forgives_typos_and_every_lock_is_audited() {
     assert_eq!(locks, 3, "{kinds:?}");
     srv.stop().await;
 }
+
+/// Thirty wrong guesses sent at once at one account: each is counted
+/// before its password is checked, so a burst gets no more checks than the
+/// same guesses one after another. The first burst gets the free ones, each
+/// burst after a wait one more, until the account locks; the rest are
+/// answered 429 at once, without a check. The clock stands still, so how
+/// fast the test runs does not matter.
+#[tokio::test]
+async fn a_burst_of_guesses_gets_no_more_checks_than_guesses_in_turn() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    srv.clock.freeze();
+    let attacker = client_from("127.0.0.7");
+    let mut checked = Vec::new();
+    for burst in 0..8 {
+        let mut guesses = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let (client, url) = (attacker.clone(), srv.url("/api/v1/login"));
+            let body = json!({"login": "zhang", "password": format!("一起猜{burst}-{i}"), "device_name": "测试"});
+            guesses.spawn(async move { client.post(url).json(&body).send().await.unwrap() });
+        }
+        let (mut refused, mut wait) = (0, 0);
+        for r in guesses.join_all().await {
+            match r.status() {
+                StatusCode::UNAUTHORIZED => refused += 1,
+                StatusCode::TOO_MANY_REQUESTS => wait = wait.max(retry_after(&r)),
+                other => panic!("burst {burst}: HTTP {other}"),
+            }
+        }
+        checked.push(refused);
+        if wait > 20 * 60 {
+            break;
+        }
+        srv.clock.advance(wait * 1000);
+    }
+    // Five free guesses, then one after each wait: 1 s, 2 s, 4 s, 8 s, 16 s.
+    assert_eq!(
+        checked,
+        [5, 1, 1, 1, 1, 1, 0],
+        "passwords checked per burst"
+    );
+    let r = login(&srv, &client_from("127.0.0.1"), "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "locked");
+    let kinds = audit_kinds(&srv, "zhang");
+    let failed = kinds.iter().filter(|k| *k == "sign_in_failed").count();
+    assert_eq!(failed, 10, "only checked guesses are failures: {kinds:?}");
+    srv.stop().await;
+}
