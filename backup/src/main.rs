@@ -411,7 +411,7 @@ fn print_verify(r: &verify::Report) {
 }
 
 fn read_password(stdin: bool) -> anyhow::Result<String> {
-    crm_net::password::read(stdin, "密码:")
+    crm_usage::password::read(stdin, "密码:")
         .context("无法读取密码")?
         .ok_or_else(|| {
             anyhow::anyhow!(

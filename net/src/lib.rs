@@ -25,11 +25,9 @@
 //! - [`trust`]: what a server must present (a pinned fingerprint, a CA).
 //! - [`error`]: everything talking to a server can fail with.
 //! - [`client`]: the connection and its requests.
-//! - [`password`]: reading a password from stdin, the environment or a prompt.
 
 pub mod client;
 pub mod error;
-pub mod password;
 pub mod trust;
 
 pub use client::{normalize_url, presented_fingerprint, Client, CONNECT_TIMEOUT, REQUEST_TIMEOUT};

@@ -7,7 +7,7 @@
 //! standard input (`--password-stdin`), the `CRM_PASSWORD` variable, or a
 //! prompt that does not echo, and are never printed.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
 use crm_shared::codes::{Position, Role};
 use crm_shared::settings::Settings;
@@ -80,23 +80,17 @@ pub async fn open_existing(data_dir: &DataDir) -> Result<Db, AdminError> {
 /// prompt on the terminal (asked twice). Checks it against the rule for
 /// `login`'s passwords.
 pub fn read_new_password(login: &str, from_stdin: bool) -> Result<String, AdminError> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else if let Ok(value) = std::env::var(PASSWORD_ENV) {
-        value
-    } else if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("新密码:")?;
-        let again = rpassword::prompt_password("再输入一次:")?;
-        if first != again {
-            return Err(AdminError::Invalid("两次输入的密码不一致".into()));
+    use crm_usage::password::{read_new, NewPassword};
+    let password = match read_new(from_stdin, PASSWORD_ENV, "新密码:", "再输入一次:")? {
+        NewPassword::Given(password) => password,
+        NewPassword::Mismatch => {
+            return Err(AdminError::Invalid("两次输入的密码不一致".into()))
         }
-        first
-    } else {
-        return Err(AdminError::Invalid(format!(
-            "请用 --password-stdin(从标准输入读一行)或环境变量 {PASSWORD_ENV} 提供密码"
-        )));
+        NewPassword::Missing => {
+            return Err(AdminError::Invalid(format!(
+                "请用 --password-stdin(从标准输入读一行)或环境变量 {PASSWORD_ENV} 提供密码"
+            )))
+        }
     };
     check_new_password(login.trim(), &password).map_err(AdminError::Invalid)?;
     Ok(password)
@@ -674,23 +668,21 @@ pub async fn device_revoke(db: &Db, out: &mut dyn Write, id: &str) -> Result<(),
         .parse()
         .map_err(|_| AdminError::Invalid(format!("“{id}”不是有效的设备编号")))?;
     let now = now_ms();
-    let device = match db.revoke_device(uuid, now).await {
+    let revoked = db.revoke_device(uuid, now, move |d| {
+        let mut event = audit::event(
+            Kind::DeviceRevoked,
+            &d.login,
+            &Actor::command_line(),
+            now,
+            d.name.clone(),
+        );
+        event.device_id = Some(d.id.to_string());
+        event
+    });
+    let device = match revoked.await {
         Err(DbError::NotFound) => return Err(AdminError::NoSuchDevice(id.to_owned())),
         other => other?,
     };
-    if device.revoked_at == Some(now) {
-        let mut event = audit::event(
-            Kind::DeviceRevoked,
-            &device.login,
-            &Actor::command_line(),
-            now,
-            device.name.clone(),
-        );
-        event.device_id = Some(device.id.to_string());
-        if let Err(e) = db.record_access(event).await {
-            tracing::warn!(error = %e, "无法写入访问审计");
-        }
-    }
     match device.revoked_at {
         Some(at) if at < now => writeln!(
             out,

@@ -6,10 +6,13 @@
 //! adds around them (`Usage:`, `Options:`, `Print help`, `error:
 //! unexpected argument …`) is English unless replaced. Salespeople, clerks
 //! and backup operators read all of it, so it is replaced here, once, for
-//! every command of every program.
+//! every command of every program. [`password`] reads passwords the same
+//! way in all three.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgAction, Command, FromArgMatches};
+
+pub mod password;
 
 /// What parsing a command line came to.
 pub enum Parsed<T> {

@@ -138,31 +138,23 @@ fn login_trust(l: &LoginArgs) -> Result<Trust> {
 /// The login password: one line of stdin, else `CRM_PASSWORD`, else a
 /// prompt without echo.
 fn read_password(from_stdin: bool) -> Result<String> {
-    crate::net::password::read(from_stdin, "密码:")?.ok_or(ClientError::NoPassword)
+    crm_usage::password::read(from_stdin, "密码:")?.ok_or(ClientError::NoPassword)
 }
 
 /// A new password: the next line of stdin, else `CRM_NEW_PASSWORD`, else
 /// typed twice without echo. The server checks it against its rule.
 fn read_new_password(from_stdin: bool) -> Result<String> {
-    use std::io::{BufRead, IsTerminal};
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else if let Ok(value) = std::env::var("CRM_NEW_PASSWORD") {
-        value
-    } else if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("新密码(至少 10 个字符,可用一句好记的话):")?;
-        let again = rpassword::prompt_password("再输入一次新密码:")?;
-        if first != again {
-            return Err(DomainError::invalid("新密码", "两次输入的新密码不一致").into());
+    use crm_usage::password::{read_new, NewPassword};
+    match read_new(
+        from_stdin,
+        "CRM_NEW_PASSWORD",
+        "新密码(至少 10 个字符,可用一句好记的话):",
+        "再输入一次新密码:",
+    )? {
+        NewPassword::Given(password) => Ok(password),
+        NewPassword::Mismatch => {
+            Err(DomainError::invalid("新密码", "两次输入的新密码不一致").into())
         }
-        first
-    } else {
-        return Err(ClientError::NoNewPassword);
-    };
-    if password.is_empty() {
-        return Err(ClientError::NoNewPassword);
+        NewPassword::Missing => Err(ClientError::NoNewPassword),
     }
-    Ok(password)
 }
