@@ -742,22 +742,35 @@ impl Db {
             .await
     }
 
-    /// Revokes a device at `now` (ms) and returns it. Revoking twice keeps
-    /// the first time. [`DbError::NotFound`] if there is no such device.
-    pub async fn revoke_device(&self, id: Uuid, now: i64) -> Result<Device, DbError> {
+    /// Revokes a device at `now` (ms) and returns it, writing the audit
+    /// entry `event` makes of it in the same transaction, so that no device
+    /// is revoked unrecorded. Revoking twice keeps the first time and
+    /// writes nothing more. [`DbError::NotFound`] if there is no such device.
+    pub async fn revoke_device(
+        &self,
+        id: Uuid,
+        now: i64,
+        event: impl FnOnce(&Device) -> access::AccessEvent + Send + 'static,
+    ) -> Result<Device, DbError> {
         self.pool
             .write(move |tx| {
                 let id = id.to_string();
-                let n = tx.execute(
-                    "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                let revoked = tx.execute(
+                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                     params![id, now],
                 )?;
-                found(n)?;
-                tx.query_row(
-                    &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = ?1"),
-                    [id],
-                    |row| Ok(device_from_row(row)),
-                )?
+                let device = tx
+                    .query_row(
+                        &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = ?1"),
+                        [id],
+                        |row| Ok(device_from_row(row)),
+                    )
+                    .optional()?
+                    .ok_or(DbError::NotFound)??;
+                if revoked > 0 {
+                    access::record(tx, &event(&device))?;
+                }
+                Ok(device)
             })
             .await
     }

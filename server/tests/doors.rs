@@ -629,3 +629,104 @@ async fn a_burst_of_guesses_gets_no_more_checks_than_guesses_in_turn() {
     assert_eq!(failed, 10, "only checked guesses are failures: {kinds:?}");
     srv.stop().await;
 }
+
+/// The form token on a console page, as a browser would send it back.
+async fn csrf_on(srv: &TestServer, client: &reqwest::Client, cookie: &str, path: &str) -> String {
+    let page = client
+        .get(srv.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("name=\"_csrf\" value=\"").expect("a form token") + 20;
+    page[start..][..64].to_string()
+}
+
+/// Posts a console form with its token.
+async fn post_form(
+    srv: &TestServer,
+    client: &reqwest::Client,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    client
+        .post(srv.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A console session that ends is written down like a revoked laptop: one
+/// signed out, one left unused past the limit and ended at its next use.
+#[tokio::test]
+async fn a_console_session_that_ends_is_in_the_audit() {
+    let srv = TestServer::plain().await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    let browser = client_from("127.0.0.8");
+    let first = console_session(&srv, &browser, "wang").await;
+    let token = csrf_on(&srv, &browser, &first, "/console/customers").await;
+    let r = post_form(
+        &srv,
+        &browser,
+        &first,
+        "/console/logout",
+        &[("_csrf", &token)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let second = console_session(&srv, &browser, "wang").await;
+    let r = browser
+        .get(srv.url("/console/customers"))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    srv.clock
+        .advance(crm_server::console::IDLE_LIMIT_MS + 60_000);
+    let r = browser
+        .get(srv.url("/console/customers"))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "ended for being idle");
+
+    let out = srv.cli(
+        &[
+            "audit",
+            "--user",
+            "wang",
+            "--kind",
+            "device_revoked",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let ended: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let details: Vec<&str> = ended
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    assert!(
+        details[0].contains("超时") && details[1].contains("退出"),
+        "{details:?}"
+    );
+    assert!(ended
+        .iter()
+        .all(|e| e["address"] == "127.0.0.8" && e["device_id"].is_string()));
+    srv.stop().await;
+}

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use crm_shared::api::LoginRequest;
 use crm_shared::codes::{Position, Role};
 
+use crate::audit::{self, Actor, Kind};
 use crate::caller::Caller;
 use crate::credentials::token_hash;
 use crate::error::AppError;
@@ -290,10 +291,16 @@ impl FromRequestParts<AppState> for SignedIn {
         if session.device.revoked_at.is_some() || session.user.disabled {
             return Err(to_login());
         }
-        let now = crate::clock::now_ms();
+        let now = state.clock.now();
         let seen = session.device.last_seen_at;
         if now - seen.unwrap_or(session.device.created_at) > IDLE_LIMIT_MS {
-            if let Err(e) = state.db.revoke_device(session.device.id, now).await {
+            let ClientAddress(peer) = ClientAddress::of(parts);
+            let actor = Actor {
+                login: None,
+                address: peer.map(|a| a.to_string()),
+            };
+            let why = format!("控制台闲置超过 {} 小时,超时退出", IDLE_LIMIT_MS / 3_600_000);
+            if let Err(e) = end_session(state, session.device.id, now, actor, why).await {
                 tracing::warn!(error = %e, "无法结束闲置的控制台会话");
             }
             return Err(to_login());
@@ -450,15 +457,38 @@ async fn login(
     }
 }
 
+/// Ends a console session: revokes its device, with the audit entry that
+/// says why.
+async fn end_session(
+    state: &AppState,
+    device: uuid::Uuid,
+    now: i64,
+    actor: Actor,
+    why: String,
+) -> Result<crate::db::Device, crate::db::DbError> {
+    state
+        .db
+        .revoke_device(device, now, move |d| {
+            let mut event = audit::event(Kind::DeviceRevoked, &d.login, &actor, now, why);
+            event.device_id = Some(d.id.to_string());
+            event
+        })
+        .await
+}
+
 async fn logout(
     session: SignedIn,
     State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
     Form(form): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     session.check(&form)?;
-    state
-        .db
-        .revoke_device(session.device_id, crate::clock::now_ms())
+    let actor = Actor {
+        login: Some(session.login.clone()),
+        address: peer.map(|a| a.to_string()),
+    };
+    let now = state.clock.now();
+    end_session(&state, session.device_id, now, actor, "退出控制台".into())
         .await
         .lang(session.lang)?;
     let mut r = Redirect::to("/console/login").into_response();
