@@ -309,7 +309,8 @@ async fn console_session(srv: &TestServer, client: &reqwest::Client, login: &str
     set.split(';').next().unwrap().to_string()
 }
 
-/// Every console page and file, signed in or not, and the API: a policy
+/// Every console page and file, signed in or not, the answers to its
+/// forms (redirects and forms shown again), and the API: a policy
 /// that loads nothing from elsewhere and forbids framing, HSTS over TLS,
 /// nosniff, a strict referrer policy, and no-store wherever customer data
 /// may be (everything but the stylesheet).
@@ -335,10 +336,15 @@ async fn every_console_page_and_file_carries_the_browser_protections() {
     let clerk = console_session(&srv, &client, "wang").await;
     let admin = console_session(&srv, &client, "root").await;
     let pages: &[(&str, Option<&str>)] = &[
+        ("/", None),
         ("/console/login", None),
+        ("/console/login?next=%2Fconsole%2Fgrades", None),
         ("/console/style.css", None),
         ("/console/", None),
+        ("/console/lang?to=en", None),
         ("/console/no-such-page", None),
+        ("/console/no-such-page", Some(&clerk)),
+        ("/console/customers/no-such-customer", Some(&clerk)),
         ("/console/customers", Some(&clerk)),
         ("/console/customers/c1", Some(&clerk)),
         ("/console/conflicts", Some(&clerk)),
@@ -367,48 +373,158 @@ async fn every_console_page_and_file_carries_the_browser_protections() {
             req = req.header("cookie", *c);
         }
         let r = req.send().await.unwrap();
-        let h = r.headers();
-        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
-        let csp = get("content-security-policy").unwrap_or_default();
-        let mut check = |ok: bool, what: &str| {
-            if !ok {
-                wrong.push(format!("{path} ({}): {what}", r.status()));
-            }
-        };
-        check(csp.contains("default-src 'self'"), "CSP default-src");
-        check(
-            csp.contains("frame-ancestors 'none'"),
-            "CSP frame-ancestors",
-        );
-        check(!csp.contains("unsafe-inline"), "CSP without unsafe-inline");
-        check(
-            get("x-frame-options").as_deref() == Some("DENY"),
-            "X-Frame-Options",
-        );
-        check(
-            get("x-content-type-options").as_deref() == Some("nosniff"),
-            "nosniff",
-        );
-        check(
-            get("referrer-policy").as_deref() == Some("same-origin"),
-            "Referrer-Policy",
-        );
-        check(
-            get("strict-transport-security").is_some_and(|v| v.contains("max-age=")),
-            "HSTS",
-        );
-        let cache = get("cache-control").unwrap_or_default();
-        if *path == "/console/style.css" {
-            check(cache.contains("max-age"), "stylesheet cacheable");
-        } else {
-            check(cache == "no-store", "Cache-Control: no-store");
-        }
+        let cacheable = *path == "/console/style.css";
+        missing_protections(&format!("GET {path}"), &r, true, cacheable, &mut wrong);
     }
+    // Answers to forms: a sign-in (a redirect), refused ones shown again,
+    // a signing out; and the API's refusal.
+    let form = |fields: &[(&str, &str)]| -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish()
+    };
+    let token = csrf_on(&srv, &client, &clerk, "/console/password").await;
+    let ending = console_session(&srv, &client, "wang").await;
+    let ending_token = csrf_on(&srv, &client, &ending, "/console/customers").await;
+    let posts: Vec<(&str, &str, Option<&str>, String, StatusCode)> = vec![
+        (
+            "/console/login",
+            "signed in",
+            None,
+            form(&[("login", "wang"), ("password", RIGHT)]),
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            "/console/login",
+            "wrong password",
+            None,
+            form(&[("login", "wang"), ("password", "不是这个密码呀")]),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/console/password",
+            "new passwords differ",
+            Some(&clerk),
+            form(&[
+                ("_csrf", &token),
+                ("current", RIGHT),
+                ("new", "一个新的好密码啊"),
+                ("again", "另一个新的好密码"),
+            ]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/console/password",
+            "no form token",
+            Some(&clerk),
+            form(&[("current", RIGHT)]),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/console/logout",
+            "signed out",
+            Some(&ending),
+            form(&[("_csrf", &ending_token)]),
+            StatusCode::SEE_OTHER,
+        ),
+    ];
+    for (path, what, cookie, body, status) in posts {
+        let mut req = client
+            .post(srv.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), status, "POST {path} ({what})");
+        missing_protections(
+            &format!("POST {path} ({what})"),
+            &r,
+            true,
+            false,
+            &mut wrong,
+        );
+    }
+    let r = login(&srv, &client, "wang", "不是这个密码呀").await;
+    missing_protections("POST /api/v1/login", &r, true, false, &mut wrong);
     assert!(
         wrong.is_empty(),
         "missing protections:\n  {}",
         wrong.join("\n  ")
     );
+    srv.stop().await;
+}
+
+/// What `r` lacks of the browser protections, added to `wrong`: a policy
+/// that loads nothing from elsewhere and forbids framing, nosniff, a
+/// strict referrer policy, no-store unless `cacheable`, and HSTS exactly
+/// when `tls`.
+fn missing_protections(
+    what: &str,
+    r: &reqwest::Response,
+    tls: bool,
+    cacheable: bool,
+    wrong: &mut Vec<String>,
+) {
+    let h = r.headers();
+    let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
+    let csp = get("content-security-policy").unwrap_or_default();
+    let mut check = |ok: bool, missing: &str| {
+        if !ok {
+            wrong.push(format!("{what} ({}): {missing}", r.status()));
+        }
+    };
+    check(csp.contains("default-src 'self'"), "CSP default-src");
+    check(
+        csp.contains("frame-ancestors 'none'"),
+        "CSP frame-ancestors",
+    );
+    check(!csp.contains("unsafe-inline"), "CSP without unsafe-inline");
+    check(
+        get("x-frame-options").as_deref() == Some("DENY"),
+        "X-Frame-Options",
+    );
+    check(
+        get("x-content-type-options").as_deref() == Some("nosniff"),
+        "nosniff",
+    );
+    check(
+        get("referrer-policy").as_deref() == Some("same-origin"),
+        "Referrer-Policy",
+    );
+    let hsts = get("strict-transport-security");
+    if tls {
+        check(hsts.is_some_and(|v| v.contains("max-age=")), "HSTS");
+    } else {
+        check(hsts.is_none(), "no HSTS over plain HTTP");
+    }
+    let cache = get("cache-control").unwrap_or_default();
+    if cacheable {
+        check(cache.contains("max-age"), "stylesheet cacheable");
+    } else {
+        check(cache == "no-store", "Cache-Control: no-store");
+    }
+}
+
+/// Over plain HTTP (`--insecure-plain-http`, for a test bench) the same
+/// protections, but no HSTS: it would tell a browser to insist on an
+/// HTTPS this server does not speak.
+#[tokio::test]
+async fn plain_http_answers_carry_the_protections_but_no_hsts() {
+    let srv = TestServer::plain().await;
+    let client = client_from("127.0.0.1");
+    let mut wrong = Vec::new();
+    for path in [
+        "/",
+        "/console/login",
+        "/console/no-such-page",
+        "/api/v1/whoami",
+    ] {
+        let r = client.get(srv.url(path)).send().await.unwrap();
+        missing_protections(&format!("GET {path}"), &r, false, false, &mut wrong);
+    }
+    assert!(wrong.is_empty(), "{wrong:?}");
     srv.stop().await;
 }
 

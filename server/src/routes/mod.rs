@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::routes())
         .merge(rules::routes())
         .merge(backup::routes());
-    Router::new()
+    let app = Router::new()
         .merge(status::routes())
         // The address head office is given, with or without the path.
         .route("/", axum::routing::get(crate::console::home))
@@ -48,11 +48,18 @@ pub fn router(state: AppState) -> Router {
         .nest("/console", crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::map_response(protect))
-        .layer(DefaultBodyLimit::max(state.limits.body_limit))
+        .with_state(state.clone());
+    around(app, &state)
+}
+
+/// The layers every answer passes through, innermost first. The
+/// protections go on outside the panic catcher, so that the 500 it makes
+/// of a handler's panic carries them too.
+fn around(app: Router, state: &AppState) -> Router {
+    app.layer(DefaultBodyLimit::max(state.limits.body_limit))
         .layer(CatchPanicLayer::custom(panicked))
+        .layer(middleware::map_response(protect))
         .layer(middleware::from_fn(telemetry::trace_request))
-        .with_state(state)
 }
 
 /// What every answer tells the browser, console pages and API alike: load
@@ -102,4 +109,36 @@ fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "<non-string panic>".into());
     AppError::internal(format!("handler panicked: {what}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    async fn boom() -> &'static str {
+        panic!("a handler's bug")
+    }
+
+    /// A handler that panics still answers with every protection: the
+    /// 500 is made inside the layer that adds them.
+    #[tokio::test]
+    async fn a_caught_panic_carries_the_protections_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("crm.sqlite3"))
+            .await
+            .unwrap();
+        let state = AppState::new(db, crate::config::Limits::default());
+        let app = Router::new().route("/boom", axum::routing::get(boom));
+        let request = Request::get("/boom").body(Body::empty()).unwrap();
+        let response = around(app, &state).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let h = response.headers();
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+    }
 }
