@@ -846,3 +846,149 @@ async fn a_console_session_that_ends_is_in_the_audit() {
         .all(|e| e["address"] == "127.0.0.8" && e["device_id"].is_string()));
     srv.stop().await;
 }
+
+/// The console's sign-in form, refused too often: 429, the form again with
+/// when to try, the login kept, and Retry-After; after that wait the right
+/// password opens the console.
+#[tokio::test]
+async fn the_console_sign_in_form_says_when_to_try_again() {
+    let srv = TestServer::plain().await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    srv.clock.freeze();
+    let browser = client_from("127.0.0.9");
+    let sign_in = |password: &str| {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("login", "wang")
+            .append_pair("password", password)
+            .finish();
+        browser
+            .post(srv.url("/console/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    for i in 0..5 {
+        let r = sign_in(&format!("打错的密码{i}")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "typo {i}");
+    }
+    let r = sign_in(RIGHT).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let secs = retry_after(&r);
+    assert!(secs >= 1, "{secs}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("action=\"/console/login\""), "{page}");
+    assert!(
+        page.contains("后再试") && page.contains("value=\"wang\""),
+        "{page}"
+    );
+    srv.clock.advance(secs * 1000);
+    let r = sign_in(RIGHT).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    srv.stop().await;
+}
+
+/// The unlock button on the console's security page: an administrator's
+/// lifts the lock (and is written down as theirs); a clerk's is refused
+/// and the lock stays.
+#[tokio::test]
+async fn an_administrator_unlocks_from_the_console_and_a_clerk_cannot() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    srv.add_user("wang", Role::Clerk, "王芳", RIGHT).await;
+    srv.add_user("root", Role::Admin, "管理员", RIGHT).await;
+    fail_until_locked(&srv, &client_from("127.0.0.10"), "zhang").await;
+    let office = client_from("127.0.0.1");
+    let clerk = console_session(&srv, &office, "wang").await;
+    let admin = console_session(&srv, &office, "root").await;
+    let page = office
+        .get(srv.url("/console/security"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/console/security/unlock/zhang\""),
+        "the lock and its button are shown"
+    );
+
+    let token = csrf_on(&srv, &office, &clerk, "/console/customers").await;
+    let unlock = "/console/security/unlock/zhang";
+    let r = post_form(&srv, &office, &clerk, unlock, &[("_csrf", &token)]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = login(&srv, &office, "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "still locked");
+
+    let token = csrf_on(&srv, &office, &admin, "/console/security").await;
+    let r = post_form(&srv, &office, &admin, unlock, &[("_csrf", &token)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = login(&srv, &office, "zhang", RIGHT).await;
+    assert_eq!(r.status(), StatusCode::OK, "unlocked");
+
+    let out = srv.cli(
+        &[
+            "audit", "--user", "zhang", "--kind", "unlocked", "--format", "json",
+        ],
+        None,
+    );
+    let unlocked: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(unlocked.len(), 1, "{unlocked:?}");
+    assert_eq!(unlocked[0]["by_login"], "root");
+    assert_eq!(unlocked[0]["address"], "127.0.0.1");
+    srv.stop().await;
+}
+
+/// `crm-server audit --since/--until` keeps the entries of those days (in
+/// local time, both ends included), and refuses a day it cannot read.
+#[tokio::test]
+async fn the_audit_command_keeps_the_days_asked_for() {
+    let srv = TestServer::plain().await;
+    srv.add_user("zhang", Role::Salesperson, "张伟", RIGHT)
+        .await;
+    let laptop = client_from("127.0.0.11");
+    let r = login(&srv, &laptop, "zhang", "三天前打错的").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    srv.clock.advance(3 * 24 * 60 * 60 * 1000);
+    let r = login(&srv, &laptop, "zhang", "今天又打错了").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let entries = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["audit", "--user", "zhang", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = srv.cli(&args, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = entries(&[]);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let day = |e: &Value| {
+        chrono::DateTime::from_timestamp_millis(e["at"].as_i64().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let (later, earlier) = (day(&all[0]), day(&all[1]));
+    let only = |found: Vec<Value>| -> Vec<String> { found.iter().map(day).collect() };
+    assert_eq!(only(entries(&["--since", &later])), [later.clone()]);
+    assert_eq!(only(entries(&["--until", &earlier])), [earlier.clone()]);
+    assert_eq!(
+        only(entries(&["--since", &earlier, "--until", &later])),
+        [later.clone(), earlier.clone()]
+    );
+    let out = srv.cli(&["audit", "--since", "上周三"], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--since"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    srv.stop().await;
+}
