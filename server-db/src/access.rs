@@ -125,7 +125,9 @@ impl Db {
 
     /// Counts an attempt to sign in as `login` at `now` as a failure
     /// before its password is checked, unless `wait` says when it may try
-    /// again; sets the lock `lock_until` gives for the new count. Checking
+    /// again; sets the lock `lock_until` gives for the new count. First
+    /// forgets every login (this one too) whose last failure was before
+    /// `forget_before` and that is not locked at `now`. Checking
     /// and counting are one transaction, so attempts sent at once are
     /// judged one after another, each seeing the ones before it. A right
     /// password then clears the count ([`Db::clear_sign_in_failures`]).
@@ -133,12 +135,20 @@ impl Db {
         &self,
         login: &str,
         now: i64,
+        forget_before: i64,
         wait: impl FnOnce(&Failures) -> Option<i64> + Send + 'static,
         lock_until: impl FnOnce(u32) -> Option<i64> + Send + 'static,
     ) -> Result<SignInAttempt, DbError> {
         let login = login.to_owned();
         self.pool
             .write(move |tx| {
+                // Every failed attempt at any login typed adds a row; the
+                // table holds only those recent enough to matter.
+                tx.prepare_cached(
+                    "DELETE FROM sign_in_failures
+                     WHERE last_failure_at < ?1 AND coalesce(locked_until, 0) <= ?2",
+                )?
+                .execute(params![forget_before, now])?;
                 let before = failures_of(tx, &login)?;
                 if let Some(until) = wait(&before) {
                     return Ok(SignInAttempt::Wait(until));
@@ -264,5 +274,46 @@ impl Db {
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fail(db: &Db, login: &str, now: i64, forget_before: i64, lock: Option<i64>) {
+        let counted = db
+            .sign_in_attempt(login, now, forget_before, |_| None, move |_| lock)
+            .await
+            .unwrap();
+        assert!(
+            matches!(counted, SignInAttempt::Counted { .. }),
+            "{counted:?}"
+        );
+    }
+
+    /// Logins typed at random must not grow the table without end: an
+    /// attempt forgets every login whose last failure is older than the
+    /// window it is given, unless it is still locked.
+    #[tokio::test]
+    async fn an_attempt_forgets_logins_quiet_for_long_but_no_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("crm.sqlite3")).await.unwrap();
+        fail(&db, "random-guess", 1_000, 0, None).await;
+        fail(&db, "locked", 1_000, 0, Some(10_000_000)).await;
+        fail(&db, "recent", 50_000, 0, None).await;
+        fail(&db, "now", 100_000, 40_000, None).await;
+
+        let rows: Vec<String> = db
+            .pool
+            .read(|conn| {
+                let mut st = conn.prepare("SELECT login FROM sign_in_failures ORDER BY login")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, ["locked", "now", "recent"]);
+        assert_eq!(db.sign_in_failures("recent").await.unwrap().failures, 1);
     }
 }

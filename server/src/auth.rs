@@ -178,6 +178,7 @@ async fn check_password(
         .sign_in_attempt(
             login,
             now,
+            now - sign_in::FORGET_MS,
             move |f| sign_in::login_wait(f, now),
             move |n| sign_in::lock_for(n, now),
         )

@@ -13,12 +13,13 @@
 //! [`MAX_DELAY_MS`]) after the last; at [`LOCK_AT`] failures in a row the
 //! login locks for [`LOCK_MS`], and each failure after a lock ran out locks
 //! it again. A correct sign-in forgets the login's failures, so typos now
-//! and then never add up to a lock. An address gets [`ADDRESS_FREE`]
-//! failures an hour, across all logins, before its own delays start; a
-//! success does not clear them (whoever holds one account could otherwise
-//! wipe their address's count between guesses at others). One attacker's
-//! guesses therefore lock the account they attack, and slow their own
-//! address, but no one else's sign-in to another account.
+//! and then never add up to a lock, and so does a quiet [`FORGET_MS`]
+//! after the last one (unless the login is locked). An address gets
+//! [`ADDRESS_FREE`] failures an hour, across all logins, before its own
+//! delays start; a success does not clear them (whoever holds one account
+//! could otherwise wipe their address's count between guesses at others).
+//! One attacker's guesses therefore lock the account they attack, and slow
+//! their own address, but no one else's sign-in to another account.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -36,6 +37,12 @@ pub const ADDRESS_FREE: u32 = 10;
 pub const ADDRESS_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// Longest delay between two attempts (ms).
 pub const MAX_DELAY_MS: i64 = 15 * 60 * 1000;
+/// A login's failures are forgotten this long after the last one, unless
+/// it is locked (ms). A day: long enough that waiting for the slate to be
+/// wiped gives a guesser fewer tries than the locks allow (one each
+/// [`LOCK_MS`]), short enough that logins typed at random, each kept until
+/// then, cannot pile up.
+pub const FORGET_MS: i64 = 24 * 60 * 60 * 1000;
 /// Addresses remembered at most; the oldest are forgotten first.
 const MAX_ADDRESSES: usize = 10_000;
 
