@@ -977,11 +977,11 @@ async fn the_audit_command_keeps_the_days_asked_for() {
     };
     let (later, earlier) = (day(&all[0]), day(&all[1]));
     let only = |found: Vec<Value>| -> Vec<String> { found.iter().map(day).collect() };
-    assert_eq!(only(entries(&["--since", &later])), [later.clone()]);
-    assert_eq!(only(entries(&["--until", &earlier])), [earlier.clone()]);
+    assert_eq!(only(entries(&["--since", &later])), [later.as_str()]);
+    assert_eq!(only(entries(&["--until", &earlier])), [earlier.as_str()]);
     assert_eq!(
         only(entries(&["--since", &earlier, "--until", &later])),
-        [later.clone(), earlier.clone()]
+        [later.as_str(), earlier.as_str()]
     );
     let out = srv.cli(&["audit", "--since", "上周三"], None);
     assert!(!out.status.success());
