@@ -83,9 +83,7 @@ pub fn read_new_password(login: &str, from_stdin: bool) -> Result<String, AdminE
     use crm_usage::password::{read_new, NewPassword};
     let password = match read_new(from_stdin, PASSWORD_ENV, "新密码:", "再输入一次:")? {
         NewPassword::Given(password) => password,
-        NewPassword::Mismatch => {
-            return Err(AdminError::Invalid("两次输入的密码不一致".into()))
-        }
+        NewPassword::Mismatch => return Err(AdminError::Invalid("两次输入的密码不一致".into())),
         NewPassword::Missing => {
             return Err(AdminError::Invalid(format!(
                 "请用 --password-stdin(从标准输入读一行)或环境变量 {PASSWORD_ENV} 提供密码"
