@@ -154,13 +154,18 @@ pub fn identify(path: &Path) -> std::io::Result<Found> {
     Ok(found.unwrap_or(Found::NotSqlite))
 }
 
-/// Opens (creating if needed) the store file and brings its schema up to
-/// date. A file that is not a crm store (another program's database, the
-/// server's) is refused before anything is written to it.
-pub fn open(path: &Path) -> crate::Result<Connection> {
-    match identify(path)? {
-        Found::New | Found::Store | Found::Unfinished => {}
-        other => {
+/// Opens (creating if needed) the store file, encrypted with `key` (plain
+/// without one: only `crm-bench` makes such a store, to compare), and
+/// brings its schema up to date. A file that is not a crm store (another
+/// program's database, the server's, a plain store not yet converted by
+/// [`encrypt_plain`]) is refused before anything is written to it.
+pub fn open(path: &Path, key: Option<&crate::key::StoreKey>) -> crate::Result<Connection> {
+    let found = identify(path)?;
+    match (found, key) {
+        // An encrypted file has no SQLite header: the key decides.
+        (Found::New | Found::NotSqlite, Some(_)) => {}
+        (Found::New | Found::Store | Found::Unfinished, None) => {}
+        (other, _) => {
             return Err(crate::ClientError::NotAStore {
                 path: path.to_path_buf(),
                 what: other,
@@ -168,6 +173,18 @@ pub fn open(path: &Path) -> crate::Result<Connection> {
         }
     }
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        conn.execute_batch(&format!("PRAGMA key = {};", key.pragma()))?;
+    }
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+        return Err(match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => crate::ClientError::NotAStore {
+                path: path.to_path_buf(),
+                what: Found::NotSqlite,
+            },
+            _ => e.into(),
+        });
+    }
     // FULL: a visit reported as saved survives power loss, not only kill -9.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -186,6 +203,107 @@ pub fn open(path: &Path) -> crate::Result<Connection> {
         .to_latest(&mut conn)
         .map_err(|e| crate::ClientError::Migration(e.to_string().replace('\n', " ")))?;
     Ok(conn)
+}
+
+/// Where a plain store is kept while its encrypted copy takes its place.
+fn plain_aside(path: &Path) -> std::path::PathBuf {
+    path.with_extension("sqlite3.plain")
+}
+
+/// Where the encrypted copy of a plain store is written before the swap.
+fn encrypting(path: &Path) -> std::path::PathBuf {
+    path.with_extension("sqlite3.encrypting")
+}
+
+/// Finishes or undoes a conversion a crash interrupted: the plain file is
+/// put back if the encrypted one never took its place, else removed.
+pub fn settle_conversion(path: &Path) -> std::io::Result<()> {
+    let aside = plain_aside(path);
+    if aside.exists() {
+        if path.exists() {
+            shred(&aside)?;
+        } else {
+            std::fs::rename(&aside, path)?;
+        }
+    }
+    let _ = std::fs::remove_file(encrypting(path));
+    Ok(())
+}
+
+/// Converts the plain store at `path` (made by a version of crm before
+/// encryption) to one encrypted with `key`, in place: an encrypted copy
+/// is written whole beside it, swapped in by renames, and the plain
+/// file's bytes are overwritten before it is removed. A crash at any
+/// point leaves either store whole ([`settle_conversion`]).
+pub fn encrypt_plain(path: &Path, key: &crate::key::StoreKey) -> crate::Result<()> {
+    let target = encrypting(path);
+    let _ = std::fs::remove_file(&target);
+    {
+        let conn = Connection::open(path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let target_text = target.to_str().ok_or_else(|| {
+            crate::ClientError::Key(format!("路径 {} 无法使用", target.display()))
+        })?;
+        conn.execute(
+            &format!("ATTACH DATABASE ?1 AS encrypted KEY {}", key.pragma()),
+            [target_text],
+        )?;
+        conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        conn.execute_batch(&format!(
+            "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"
+        ))?;
+        // Folds the plain WAL into the file, so its bytes are shredded too.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    std::fs::File::open(&target)?.sync_all()?;
+    let aside = plain_aside(path);
+    std::fs::rename(path, &aside)?;
+    std::fs::rename(&target, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    shred(&aside)?;
+    for extra in ["-wal", "-shm"] {
+        let mut p = aside.clone().into_os_string();
+        p.push(extra);
+        let _ = shred(Path::new(&p));
+        let mut p = path.to_path_buf().into_os_string();
+        p.push(extra);
+        let _ = std::fs::remove_file(Path::new(&p));
+    }
+    Ok(())
+}
+
+/// Overwrites a file with zeros, then removes it.
+fn shred(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            f.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        f.sync_all()?;
+    }
+    std::fs::remove_file(path)
+}
+
+/// Removes the store file and its journal (the key is destroyed apart).
+pub fn remove_store(path: &Path) -> std::io::Result<()> {
+    for extra in ["", "-wal", "-shm"] {
+        let mut p = path.to_path_buf().into_os_string();
+        p.push(extra);
+        shred(Path::new(&p))?;
+    }
+    Ok(())
 }
 
 /// Reads a profile value.

@@ -64,8 +64,19 @@ pub enum ClientError {
         /// The days head office allows.
         limit: u32,
     },
+    /// The passphrase does not open this laptop's key; nothing changed.
+    #[error(
+        "本机数据密码不对,资料未打开,也没有任何改动;请重新输入(或检查环境变量 CRM_PASSPHRASE)"
+    )]
+    WrongPassphrase,
+    /// The store is encrypted and no passphrase was given.
+    #[error("本机资料已加密,需要本机数据密码:在终端运行时会提示输入,脚本中请设置环境变量 CRM_PASSPHRASE")]
+    NeedPassphrase,
+    /// The key file or the key itself is unusable.
+    #[error("{0}")]
+    Key(String),
     /// The server revoked this device; its customer data was deleted.
-    #[error("此设备已被管理员停用,已删除本机 {0} 位客户的数据;请联系管理员")]
+    #[error("此设备已被管理员停用,已删除本机 {0} 位客户的数据和本机密钥;请联系管理员")]
     DeviceWiped(usize),
     /// A domain rule was broken.
     #[error(transparent)]

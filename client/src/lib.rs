@@ -15,6 +15,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod key;
 pub mod lock;
 pub use crm_net as net;
 pub mod session;

@@ -277,6 +277,7 @@ mod tests {
     #[test]
     fn a_session_round_trips_through_meta_and_is_forgotten() {
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhangsan", "张三").unwrap();
         assert!(current(&store).unwrap().is_none());
         for trust in [
@@ -306,6 +307,7 @@ mod tests {
     #[test]
     fn another_users_login_is_refused_before_anything_is_sent() {
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhangsan", "张三").unwrap();
         // Port 1 is closed: a request would fail as offline, not as OtherUser.
         let err = login(

@@ -836,6 +836,7 @@ fn commands_before_init_say_to_run_crm_init() {
         .arg(&elsewhere)
         .arg("list")
         .env_remove("CRM_HOME")
+        .env("CRM_PASSPHRASE", cli_common::PASSPHRASE)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -1683,7 +1684,10 @@ fn a_store_from_before_pinyin_search_is_brought_up_to_date_on_open() {
     // Make the store look as the previous version left it: no pinyin in
     // the search text, no rules card or record days in the rows.
     {
+        let key = crm_client::key::open(dir.path(), cli_common::PASSPHRASE).unwrap();
         let conn = rusqlite::Connection::open(dir.path().join("crm.sqlite3")).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = {};", key.pragma()))
+            .unwrap();
         conn.execute_batch(
             "DELETE FROM meta WHERE key = 'search_version';
              UPDATE customers SET search = name, rules = NULL, days = NULL;",

@@ -20,6 +20,7 @@ fn add(dir: &Path, id: &str, name: &str, extra: &[&str]) {
 /// The limit head office's approval chain gave `id`, as the laptop holds it
 /// after a sync (no edit on the laptop may set it).
 fn approved_limit(dir: &Path, id: &str, limit: i64) {
+    crm_client::key::open(dir, cli_common::PASSPHRASE).unwrap();
     let mut store = crm_client::Store::open(dir).unwrap();
     let note = crm_shared::note::ChangeNote::new("system", crm_shared::note::Action::Decide)
         .with_reason(Some("信用额度申请已批准"));

@@ -101,6 +101,7 @@ struct Laptop {
 impl Laptop {
     fn new(srv_url: &str, fingerprint: &str) -> Laptop {
         let dir = tempfile::tempdir().unwrap();
+        crm_tests::unlock(dir.path());
         let mut store = Store::init(dir.path(), "zhang", "张伟").unwrap();
         let session = session::login(
             &mut store,

@@ -13,6 +13,7 @@ use common::{server, texts, CRM};
 fn crm_at(home: &Path, args: &[&str]) -> Output {
     Command::new(CRM)
         .env("CRM_HOME", home)
+        .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
         .env_remove("RUST_BACKTRACE")
         .args(args)
         .output()

@@ -54,6 +54,7 @@ impl App {
             .arg(dir.path())
             .args(["init", "--user", "zhang"])
             .env_remove("CRM_HOME")
+            .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -68,7 +69,19 @@ impl App {
 
     /// On a data directory someone else keeps.
     fn start_in_existing(dir: &std::path::Path) -> App {
-        let mut child = Command::new(CRM)
+        App::start_asking(dir, false)
+    }
+
+    /// With `ask`, as a salesperson starts it: without `CRM_PASSPHRASE`,
+    /// so the app asks for the passphrase on its page.
+    fn start_asking(dir: &std::path::Path, ask: bool) -> App {
+        let mut command = Command::new(CRM);
+        if ask {
+            command.env_remove("CRM_PASSPHRASE");
+        } else {
+            command.env("CRM_PASSPHRASE", crm_tests::PASSPHRASE);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(dir)
             .args(["ui", "--no-open"])
@@ -461,10 +474,85 @@ async fn a_salespersons_day_in_the_app() {
     let said = until(&b, "/sync", "已被总部停用").await;
     assert!(said.contains("已全部删除"), "{said}");
     b.shot("23-narrow-revoked").await;
+    // The store and its key are gone; every page leads to signing in.
     b.go("/customers").await;
-    assert!(b.body().await.contains("共 0 位"));
+    let body = b.body().await;
+    assert!(
+        body.contains("已被总部停用") && !body.contains("上海华东机电"),
+        "{body}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&app.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("crm.sqlite3") || n == "crm.key")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     b.close().await;
     drop(app);
+}
+
+/// The store is encrypted: started as a salesperson starts it (no
+/// `CRM_PASSPHRASE`), the app shows nothing but its unlock page until the
+/// passphrase is typed; a wrong one is refused and changes nothing.
+#[test]
+fn the_app_opens_the_store_only_with_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["init", "--user", "zhang"][..],
+        &["add", "--id", "c-hd", "--name", "上海华东机电有限公司"][..],
+    ] {
+        let out = Command::new(CRM)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("CRM_HOME")
+            .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::texts(&out).1);
+    }
+    let app = App::start_asking(dir.path(), true);
+    let authority = app.base.strip_prefix("http://").unwrap().to_string();
+    let token = app.url.split("t=").nth(1).unwrap().to_string();
+    let (_, answer) = app.raw("GET", &format!("/?t={token}"), &authority, "", "");
+    let cookie = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let own = format!("{with_cookie}Origin: http://{authority}\r\n");
+
+    let (status, page) = app.raw("GET", "/customers", &authority, &with_cookie, "");
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("本机数据密码") && !page.contains("上海华东机电"));
+    let form = page
+        .split("name=\"_form\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("form token")
+        .to_string();
+    let before = std::fs::read(dir.path().join("crm.sqlite3")).unwrap();
+    let wrong = format!("_form={form}&passphrase=not-the-passphrase");
+    let (status, page) = app.raw("POST", "/unlock", &authority, &own, &wrong);
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("本机数据密码不对"), "{page}");
+    assert!(!page.contains("上海华东机电"));
+    assert_eq!(
+        std::fs::read(dir.path().join("crm.sqlite3")).unwrap(),
+        before
+    );
+
+    let right: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("_form", &form)
+        .append_pair("passphrase", crm_tests::PASSPHRASE)
+        .finish();
+    let (status, answer) = app.raw("POST", "/unlock", &authority, &own, &right);
+    assert_eq!(status, 303, "{answer}");
+    let (status, page) = app.raw("GET", "/customers", &authority, &with_cookie, "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("上海华东机电"), "{page}");
 }
 
 #[test]
@@ -526,6 +614,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     assert_eq!(status, 403);
     // Nothing was stored by any of them.
     let count = || {
+        crm_tests::unlock(&app.dir);
         crm_client::Store::open(&app.dir)
             .unwrap()
             .list()
@@ -545,6 +634,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
         .arg(&app.dir)
         .args(["ui", "--no-open"])
         .env_remove("CRM_HOME")
+        .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
         .output()
         .unwrap();
     assert!(second.status.success());
@@ -555,7 +645,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
 
 #[test]
 fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
-    let srv = server();
+    let mut srv = server();
     let settings = srv.data_dir.join("settings.json");
     std::fs::write(&settings, r#"{"offline_lock_days": 30}"#).unwrap();
     assert!(srv
@@ -585,7 +675,11 @@ fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
     // sees after a month without a connection.
     let month_ago = chrono::Utc::now().timestamp_millis() - 31 * 86_400_000;
     {
+        crm_tests::unlock(zhang.dir());
+        let key = crm_client::key::remembered(zhang.dir()).unwrap();
         let conn = rusqlite::Connection::open(zhang.dir().join("crm.sqlite3")).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = {};", key.pragma()))
+            .unwrap();
         conn.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'sync.at'",
             [month_ago.to_string()],
@@ -602,6 +696,9 @@ fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
     assert!(zhang.ok(&["status"]).contains("已锁定"));
 
     // The app shows the lock instead of the customers, and keeps 同步.
+    // The server is away, as it would be a month into a trip, so the
+    // app's own sync at launch does not lift the lock under the test.
+    srv.kill();
     let app = App::start_in_existing(zhang.dir());
     let authority = app.base.strip_prefix("http://").unwrap().to_string();
     let token = app.url.split("t=").nth(1).unwrap().to_string();
@@ -621,6 +718,7 @@ fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
     drop(app);
 
     // One sync lifts it; nothing recorded before was lost.
+    srv.restart();
     zhang.sync();
     let shown = zhang.ok(&["show", "c-hd"]);
     assert!(shown.contains("李建国"), "{shown}");

@@ -23,6 +23,17 @@ pub fn read(from_stdin: bool, prompt: &str) -> std::io::Result<Option<String>> {
     Ok((!password.is_empty()).then_some(password))
 }
 
+/// A secret from the variable `env`, else typed after `prompt` without
+/// echo when standard input is a terminal; `None` when neither gives one.
+pub fn read_var(env: &str, prompt: &str) -> std::io::Result<Option<String>> {
+    let secret = match std::env::var(env) {
+        Ok(value) => value,
+        Err(_) if std::io::stdin().is_terminal() => rpassword::prompt_password(prompt)?,
+        Err(_) => return Ok(None),
+    };
+    Ok((!secret.is_empty()).then_some(secret))
+}
+
 /// A new password, as [`read`] gets one but from the variable `env`, and
 /// typed twice at a terminal (after `prompt`, then `again`) so a slip of
 /// the finger is caught before it locks someone out.

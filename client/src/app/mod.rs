@@ -35,6 +35,7 @@ mod reports;
 mod setup;
 mod sync_page;
 mod today;
+mod unlock;
 mod view;
 mod worker;
 
@@ -97,6 +98,9 @@ pub fn run(dir: &Path, open: bool) -> Result<()> {
 }
 
 async fn serve(dir: &Path, open: bool) -> Result<()> {
+    // The passphrase is asked for on a page, never at a terminal nobody
+    // may be watching.
+    crate::key::never_ask();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
     let keys = guard::Keys::new(port)?;
@@ -138,6 +142,7 @@ fn router(app: Shared) -> Router {
         .route("/style.css", get(view::stylesheet))
         .route("/app.js", get(view::script))
         .merge(setup::routes())
+        .merge(unlock::routes())
         .merge(today::routes())
         .merge(customers::routes())
         .merge(card::routes())
@@ -149,6 +154,10 @@ fn router(app: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             lock_page::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            unlock::gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

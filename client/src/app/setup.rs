@@ -89,6 +89,12 @@ fn page(app: &App, step: Step) -> Markup {
                 }
                 label { "登录名" input name="login" required value=(step.login) autocomplete="username" autofocus; }
                 label { "密码" input name="password" type="password" required autocomplete="current-password"; }
+                @if new_key(app) {
+                    p { "客户资料将加密保存在本机,电脑丢失时别人读不到。请设置本机数据密码(至少 "
+                        (crate::key::MIN_PASSPHRASE) " 个字符,可用一句好记的话),每次打开客户档案时输入一次;它只在本机使用,与登录密码无关。" }
+                    label { "本机数据密码" input name="passphrase" type="password" required autocomplete="new-password"; }
+                    label { "再输入一次本机数据密码" input name="passphrase2" type="password" required autocomplete="new-password"; }
+                }
                 @if step.needs_new_password {
                     p { "管理员已重设你的密码,请设置只有你自己知道的新密码(至少 10 个字符)。" }
                     label { "新密码" input name="new_password" type="password" required autocomplete="new-password"; }
@@ -100,6 +106,12 @@ fn page(app: &App, step: Step) -> Markup {
         }
     };
     bare("连接总部服务器", body)
+}
+
+/// Whether signing in will make this laptop's store key, and so asks
+/// for its passphrase (unless `CRM_PASSPHRASE` gives it).
+fn new_key(app: &App) -> bool {
+    !crate::key::exists(&app.dir) && std::env::var(crate::key::PASSPHRASE_ENV).is_err()
 }
 
 async fn probe(State(app): State<Shared>, form: Posted) -> Markup {
@@ -151,6 +163,15 @@ async fn login(State(app): State<Shared>, form: Posted) -> Response {
     let new_password = form.opt("new_password").map(str::to_string);
     if new_password.is_some() && form.get("new_password") != form.get("new_password2") {
         return again("两次输入的新密码不一致".into(), true);
+    }
+    if new_key(&app) {
+        let passphrase = form.get("passphrase");
+        if passphrase != form.get("passphrase2") {
+            return again("两次输入的本机数据密码不一致".into(), false);
+        }
+        if let Err(e) = crate::key::create(&app.dir, passphrase) {
+            return again(e.to_string(), false);
+        }
     }
     let sign_in = SignIn {
         url: url.clone(),

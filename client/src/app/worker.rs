@@ -267,8 +267,7 @@ fn sync(dir: &std::path::Path, status: &Mutex<Status>) -> bool {
         }
         Err(ClientError::Net(NetError::DeviceRevoked)) => {
             changed = true;
-            let n = store.wipe_customers().unwrap_or(0);
-            let _ = session::forget(&mut store);
+            let n = store.destroy(dir).unwrap_or(0);
             update(status, |st| {
                 st.online = Some(true);
                 st.wiped = Some(format!(

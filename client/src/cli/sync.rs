@@ -62,8 +62,7 @@ pub fn sync(dir: &Path, j: JsonFlag) -> Result<()> {
     let mut report = match result {
         Err(ClientError::Net(NetError::DeviceRevoked)) => {
             // The device lost its right to the data: remove it.
-            let n = store.wipe_customers()?;
-            session::forget(&mut store)?;
+            let n = store.destroy(dir)?;
             return Err(ClientError::DeviceWiped(n));
         }
         other => other?,

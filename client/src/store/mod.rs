@@ -34,6 +34,7 @@ pub(crate) use write::{prepare_upsert, PendingWrite, Upsert};
 use crate::clock::now_millis;
 use crate::db;
 use crate::error::{ClientError, Result};
+use crate::key;
 
 /// File name of the store inside the data directory.
 pub const STORE_FILE: &str = "crm.sqlite3";
@@ -66,7 +67,30 @@ impl Store {
         crm_shared::validate::check_id("user", user)?;
         Self::check_dir(dir)?;
         std::fs::create_dir_all(dir)?;
-        let conn = db::open(&Self::file(dir))?;
+        let key = Self::key(dir, true)?;
+        Self::init_with(dir, user, display_name, Some(&key))
+    }
+
+    /// An unencrypted store, for `crm-bench` to measure what encryption
+    /// costs; the product never makes one (a later [`Store::open`]
+    /// encrypts it).
+    #[doc(hidden)]
+    pub fn init_unencrypted_for_benchmark(
+        dir: &Path,
+        user: &str,
+        display_name: &str,
+    ) -> Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        Self::init_with(dir, user, display_name, None)
+    }
+
+    fn init_with(
+        dir: &Path,
+        user: &str,
+        display_name: &str,
+        key: Option<&key::StoreKey>,
+    ) -> Result<Store> {
+        let conn = db::open(&Self::file(dir), key)?;
         if let Some(existing) = db::meta_get(&conn, "user")? {
             if existing != user {
                 return Err(ClientError::AlreadyInitialised(existing));
@@ -90,12 +114,57 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store> {
         Self::check_dir(dir)?;
         let file = Self::file(dir);
+        db::settle_conversion(&file)?;
         if !file.exists() {
             return Err(ClientError::NotInitialised);
         }
-        let mut store = Self::from_conn(db::open(&file)?)?;
+        let key = Self::key(dir, false)?;
+        let mut store = Self::from_conn(db::open(&file, Some(&key))?)?;
         store.refresh_search()?;
         Ok(store)
+    }
+
+    /// The key of the store in `dir`, made when there is none yet (a new
+    /// store, with `new`) and a plain store of an earlier version
+    /// encrypted with it first. Anything that is not a crm store is
+    /// refused here, before a key is made for it.
+    fn key(dir: &Path, new: bool) -> Result<crate::key::StoreKey> {
+        let file = Self::file(dir);
+        db::settle_conversion(&file)?;
+        let found = db::identify(&file)?;
+        let refuse = |what| ClientError::NotAStore {
+            path: file.clone(),
+            what,
+        };
+        match found {
+            db::Found::ServerDb | db::Found::OtherSqlite => Err(refuse(found)),
+            db::Found::NotSqlite if !key::exists(dir) => Err(refuse(found)),
+            db::Found::NotSqlite => key::unlock(dir),
+            db::Found::New if key::exists(dir) => key::unlock(dir),
+            db::Found::New if new => {
+                key::create_asking(dir, "本机资料将加密保存,请设置本机数据密码(忘记后资料无法打开,可重新登录从服务器取回)。")
+            }
+            db::Found::New => Err(ClientError::NotInitialised),
+            db::Found::Store | db::Found::Unfinished => {
+                let key = match key::exists(dir) {
+                    true => key::unlock(dir)?,
+                    false => key::create_asking(dir, "本机资料将改为加密保存,请设置本机数据密码(忘记后资料无法打开,可重新登录从服务器取回)。")?,
+                };
+                db::encrypt_plain(&file, &key)?;
+                Ok(key)
+            }
+        }
+    }
+
+    /// Deletes this laptop's store and destroys its key (the device was
+    /// revoked): customers are removed from the file first, then the file,
+    /// its journal and the key. Returns how many customers there were.
+    pub fn destroy(mut self, dir: &Path) -> Result<usize> {
+        let n = self.wipe_customers()?;
+        drop(self);
+        db::remove_store(&Self::file(dir))?;
+        key::destroy(dir)?;
+        Ok(n)
     }
 
     /// Rows whose search text was written by an older version (before

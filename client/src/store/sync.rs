@@ -667,6 +667,7 @@ mod tests {
     #[test]
     fn pending_pushes_keep_order_and_cut_at_the_budget() {
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
         for i in 0..40 {
             let card = Customer {
@@ -723,6 +724,7 @@ mod tests {
     #[test]
     fn a_push_after_a_sync_is_the_chunks_written_since() {
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
         // A customer with some history, so that a visit is appended rather
         // than outweighing the snapshot.
@@ -784,6 +786,7 @@ mod tests {
     #[test]
     fn chunks_are_compacted_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
         let card = Customer {
             id: "c1".into(),
@@ -828,6 +831,7 @@ mod tests {
                 .unwrap();
         };
         let dir = tempfile::tempdir().unwrap();
+        crate::key::create(dir.path(), "单元测试的本机数据密码").unwrap();
         let mut store = Store::init(dir.path(), "zhang", "张三").unwrap();
         let card = Customer {
             id: "c1".into(),

@@ -11,11 +11,16 @@ use serde_json::Value;
 /// The `crm` binary built by cargo for these tests.
 pub const CRM: &str = env!("CARGO_BIN_EXE_crm");
 
+/// The passphrase of every test laptop's store key (`CRM_PASSPHRASE`).
+pub const PASSPHRASE: &str = "命令行测试的本机数据密码";
+
 /// A `crm` command using `dir` as its data directory (through `CRM_HOME`, as
 /// a salesperson's shell profile would set it).
 pub fn command(dir: &Path) -> Command {
     let mut c = Command::new(CRM);
-    c.env("CRM_HOME", dir).env_remove("RUST_BACKTRACE");
+    c.env("CRM_HOME", dir)
+        .env("CRM_PASSPHRASE", PASSPHRASE)
+        .env_remove("RUST_BACKTRACE");
     c
 }
 

@@ -95,6 +95,7 @@ impl Laptop {
     fn closed<T>(&mut self, f: impl FnOnce(&Path) -> Result<T, Broken>) -> Result<T, Broken> {
         self.store = None;
         let out = f(&self.dir);
+        crate::unlock(&self.dir);
         self.store = Some(Store::open(&self.dir)?);
         out
     }
@@ -224,6 +225,7 @@ impl World {
     fn new_laptop(&mut self, user: String) -> Result<usize, Broken> {
         let n = self.laptops.len();
         let dir = self.root.path().join(format!("laptop{n}"));
+        crate::unlock(&dir);
         let store = Store::init(&dir, &user, &user)?;
         self.laptops.push(Laptop {
             user,
@@ -682,7 +684,10 @@ impl World {
                     user,
                     device: 0,
                     skew: 0,
-                    store: Some(Store::open(&to)?),
+                    store: Some({
+                        crate::unlock(&to);
+                        Store::open(&to)?
+                    }),
                     dir: to,
                     copies: Vec::new(),
                 });

@@ -80,6 +80,7 @@ impl Laptop {
             .arg(self.dir.path())
             .args(args)
             .env_remove("CRM_HOME")
+            .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -105,6 +106,7 @@ impl Laptop {
             .arg(self.dir.path())
             .args(args)
             .env_remove("CRM_HOME")
+            .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -166,6 +168,7 @@ impl Laptop {
     /// The store itself, through the client library (for what the CLI
     /// deliberately cannot do). Do not hold it while `crm` runs here.
     pub fn store(&self) -> crm_client::Store {
+        crm_tests::unlock(self.dir.path());
         crm_client::Store::open(self.dir.path()).expect("open the laptop's store")
     }
 
