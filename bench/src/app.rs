@@ -87,6 +87,7 @@ pub fn run(customers: usize, visits: usize, rounds: usize) -> Result<()> {
         .arg(&dir)
         .args(["ui", "--no-open"])
         .env("CRM_SYNC_EVERY", "3600")
+        .env("CRM_PASSPHRASE", crate::BENCH_PASSPHRASE)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -9,6 +9,7 @@
 //! No figure here is asserted anywhere; BENCHMARKS.md records them.
 
 mod app;
+mod at_rest;
 mod backup;
 mod gen;
 mod head;
@@ -30,6 +31,9 @@ use crm_shared::note::Action;
 
 use server::Server;
 
+/// The passphrase of every benchmark laptop's store key.
+pub const BENCH_PASSPHRASE: &str = "基准测试的本机数据密码";
+
 #[derive(Parser)]
 #[command(name = "crm-bench", about = "客户档案基准测试")]
 struct Cli {
@@ -45,6 +49,17 @@ enum Scenario {
         customers: usize,
         #[arg(long, default_value_t = 100)]
         visits: usize,
+    },
+    /// What encrypting the laptop's store costs: import, list, visit,
+    /// fresh-laptop and day-push on a plain and an encrypted store,
+    /// alternating.
+    AtRest {
+        #[arg(long, default_value_t = 500)]
+        customers: usize,
+        #[arg(long, default_value_t = 100)]
+        visits: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// N laptops with their own customers all sync at once.
     Storm {
@@ -120,8 +135,14 @@ struct Laptop {
 
 impl Laptop {
     fn new(srv: &Server, login: &str) -> Result<Laptop> {
+        Laptop::new_as(srv, login, true)
+    }
+
+    /// With `encrypted` false, on an unencrypted store (to measure what
+    /// encryption costs; see `at_rest`).
+    fn new_as(srv: &Server, login: &str, encrypted: bool) -> Result<Laptop> {
         let dir = tempfile::tempdir()?;
-        let mut store = Store::init(dir.path(), login, login)?;
+        let mut store = new_store(dir.path(), login, encrypted)?;
         let session = session::login(
             &mut store,
             &srv.url,
@@ -164,6 +185,46 @@ impl Laptop {
         let (up, down) = client.traffic();
         Ok((took, up - up0, down - down0, report.requests))
     }
+}
+
+/// A laptop store in `dir` for `login`, encrypted as in the product or not.
+fn new_store(dir: &Path, login: &str, encrypted: bool) -> Result<Store> {
+    Ok(match encrypted {
+        true => {
+            crm_client::key::create(dir, BENCH_PASSPHRASE)?;
+            Store::init(dir, login, login)?
+        }
+        false => Store::init_unencrypted_for_benchmark(dir, login, login)?,
+    })
+}
+
+/// A day's work offline on `store`: 20 visits and 5 edits of the card.
+fn day_of_work(store: &mut Store) -> Result<()> {
+    let ids: Vec<String> = store.list()?.into_iter().map(|s| s.id).take(25).collect();
+    for (k, id) in ids.iter().enumerate() {
+        if k < 20 {
+            let note = store.note(Action::Activity, None);
+            store.change(id, &note, |c| {
+                c.activities.insert(
+                    format!("day-{k}"),
+                    Activity {
+                        at: 1_800_000_000_000,
+                        by: "zhang".into(),
+                        notes: "拜访采购经理,客户反馈良好,计划下月签订合同".into(),
+                        ..Default::default()
+                    },
+                );
+                Ok(())
+            })?;
+        } else {
+            let note = store.note(Action::Edit, Some("客户搬迁"));
+            store.change(id, &note, |c| {
+                c.company.address = format!("上海市浦东新区张江路{k}号");
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -211,37 +272,7 @@ fn laptop(customers: usize, visits: usize) -> Result<()> {
                "bytes_up": up, "bytes_down": down, "requests": req, "laptop_document_bytes": store_bytes})
     );
 
-    // A day's work offline: 20 visits and 5 edits of the card.
-    let ids: Vec<String> = lap
-        .store
-        .list()?
-        .into_iter()
-        .map(|s| s.id)
-        .take(25)
-        .collect();
-    for (k, id) in ids.iter().enumerate() {
-        if k < 20 {
-            let note = lap.store.note(Action::Activity, None);
-            lap.store.change(id, &note, |c| {
-                c.activities.insert(
-                    format!("day-{k}"),
-                    Activity {
-                        at: 1_800_000_000_000,
-                        by: "zhang".into(),
-                        notes: "拜访采购经理,客户反馈良好,计划下月签订合同".into(),
-                        ..Default::default()
-                    },
-                );
-                Ok(())
-            })?;
-        } else {
-            let note = lap.store.note(Action::Edit, Some("客户搬迁"));
-            lap.store.change(id, &note, |c| {
-                c.company.address = format!("上海市浦东新区张江路{k}号");
-                Ok(())
-            })?;
-        }
-    }
+    day_of_work(&mut lap.store)?;
     let (t, up, down, req) = lap.sync()?;
     println!(
         "{}",
@@ -532,6 +563,11 @@ fn main() -> Result<()> {
             customers,
             visits,
         } => storm(laptops, customers, visits),
+        Scenario::AtRest {
+            customers,
+            visits,
+            rounds,
+        } => at_rest::run(customers, visits, rounds),
         Scenario::BackupLag {
             laptops,
             customers,
@@ -552,6 +588,7 @@ fn main() -> Result<()> {
         } => head::run(customers, visits, laptops),
         Scenario::All => {
             laptop(500, 100)?;
+            at_rest::run(500, 100, 3)?;
             storm(200, 200, 20)?;
             hot::run(10, 500)?;
             app::run(2_000, 100, 100)?;
