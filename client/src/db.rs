@@ -75,6 +75,21 @@ const MIGRATIONS: &[M<'static>] = &[
     // snapshot stored before them in the row: through the table every sync
     // read each snapshot's overflow pages, each one decrypted.
     M::up("CREATE INDEX documents_sync_state ON documents (id, heads, synced_heads);"),
+    // 7: the rules card and record days in a table of their own: in the
+    // customers row they made each row several pages' worth, so a list or
+    // a search of 2,000 customers read (and decrypted) ten megabytes. The
+    // days come first: the daily report reads them without walking the
+    // card's overflow pages.
+    M::up(
+        "CREATE TABLE customer_rules (
+             id TEXT PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
+             days TEXT,
+             rules TEXT
+         );
+         INSERT INTO customer_rules (id, days, rules) SELECT id, days, rules FROM customers;
+         ALTER TABLE customers DROP COLUMN rules;
+         ALTER TABLE customers DROP COLUMN days;",
+    ),
 ];
 
 /// What a file at the store's path holds, judged before anything is
@@ -469,11 +484,10 @@ pub fn project(
 ) -> rusqlite::Result<()> {
     let json = serde_json::to_string(s).expect("a summary always serialises");
     tx.prepare_cached(
-        "INSERT INTO customers (id, name, search, next_followup, summary, rules, days)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO customers (id, name, search, next_followup, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, search = excluded.search,
-             next_followup = excluded.next_followup, summary = excluded.summary,
-             rules = excluded.rules, days = excluded.days",
+             next_followup = excluded.next_followup, summary = excluded.summary",
     )?
     .execute(params![
         s.id,
@@ -481,29 +495,42 @@ pub fn project(
         search,
         s.next_followup.map(|d| d.to_string()),
         json,
-        derived.map(|d| d.0),
-        derived.map(|d| d.1),
     ])?;
-    Ok(())
+    put_derived(tx, &s.id, derived.map(|d| d.0), derived.map(|d| d.1))
 }
 
 /// Customers whose rules card or record days are not computed yet.
 pub fn underived(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT id FROM customers WHERE rules IS NULL OR days IS NULL")?;
+    let mut st = conn.prepare(
+        "SELECT c.id FROM customers c LEFT JOIN customer_rules r ON r.id = c.id
+         WHERE r.rules IS NULL OR r.days IS NULL",
+    )?;
     let ids = st.query_map([], |r| r.get(0))?.collect();
     ids
 }
 
 /// Stores a customer's rules card and record days.
 pub fn set_derived(tx: &Transaction, id: &str, rules: &str, days: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE customers SET rules = ?2, days = ?3 WHERE id = ?1")?
-        .execute(params![id, rules, days])?;
+    put_derived(tx, id, Some(rules), Some(days))
+}
+
+fn put_derived(
+    tx: &Transaction,
+    id: &str,
+    rules: Option<&str>,
+    days: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO customer_rules (id, rules, days) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, days = excluded.days",
+    )?
+    .execute(params![id, rules, days])?;
     Ok(())
 }
 
 /// Every computed rules card (JSON).
 pub fn rules_cards(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT rules FROM customers WHERE rules IS NOT NULL")?;
+    let mut st = conn.prepare("SELECT rules FROM customer_rules WHERE rules IS NOT NULL")?;
     let cards = st.query_map([], |r| r.get(0))?.collect();
     cards
 }
@@ -512,8 +539,8 @@ pub fn rules_cards(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 /// (both YYYY-MM-DD): what a daily report of `day` reads.
 pub fn active_on(conn: &Connection, day: &str, next: &str) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare(
-        "SELECT id FROM customers
-         WHERE instr(days, ' ' || ?1 || ' ') > 0 OR next_followup = ?2 OR days IS NULL",
+        "SELECT c.id FROM customers c LEFT JOIN customer_rules r ON r.id = c.id
+         WHERE instr(r.days, ' ' || ?1 || ' ') > 0 OR c.next_followup = ?2 OR r.days IS NULL",
     )?;
     let ids = st.query_map(params![day, next], |r| r.get(0))?.collect();
     ids
@@ -732,7 +759,8 @@ pub fn delete_doc(tx: &Transaction, id: &str) -> rusqlite::Result<()> {
 /// Deletes every customer's document and rows.
 pub fn delete_all_docs(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(
-        "DELETE FROM aside; DELETE FROM customers; DELETE FROM doc_chunks; DELETE FROM documents;",
+        "DELETE FROM aside; DELETE FROM customer_rules; DELETE FROM customers;
+         DELETE FROM doc_chunks; DELETE FROM documents;",
     )
 }
 

@@ -1690,7 +1690,8 @@ fn a_store_from_before_pinyin_search_is_brought_up_to_date_on_open() {
             .unwrap();
         conn.execute_batch(
             "DELETE FROM meta WHERE key = 'search_version';
-             UPDATE customers SET search = name, rules = NULL, days = NULL;",
+             UPDATE customers SET search = name;
+             UPDATE customer_rules SET rules = NULL, days = NULL;",
         )
         .unwrap();
     }

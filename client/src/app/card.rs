@@ -41,7 +41,7 @@ pub fn routes() -> Router<Shared> {
         .route("/customers/{id}/history", get(history))
 }
 
-fn open(app: &App) -> Result<Store> {
+fn open(app: &App) -> Result<super::warm::Held<'_>> {
     app.store()?.ok_or(ClientError::NotInitialised)
 }
 

@@ -20,7 +20,6 @@ use super::view::{back, failure, page, token};
 use super::{App, Shared};
 use crate::error::{ClientError, Result};
 use crate::record;
-use crate::store::Store;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -73,7 +72,7 @@ fn current(card: &Customer, json: &serde_json::Value, path: &str) -> String {
         .unwrap_or_else(|| crm_web::card::value(card, json, path, &|_| None))
 }
 
-fn open(app: &App) -> Result<Store> {
+fn open(app: &App) -> Result<super::warm::Held<'_>> {
     app.store()?.ok_or(ClientError::NotInitialised)
 }
 

@@ -29,10 +29,14 @@ pub async fn gate(State(app): State<Shared>, request: Request, next: Next) -> Re
     if OPEN.contains(&path) || path.starts_with("/setup") {
         return next.run(request).await;
     }
-    let Ok(Some(store)) = app.store() else {
+    let locked = match app.store() {
+        Ok(Some(store)) => crate::lock::state(&store).ok(),
+        _ => None,
+    };
+    let Some(OfflineLock::Locked { days_since, limit }) = locked else {
         return next.run(request).await;
     };
-    let Ok(OfflineLock::Locked { days_since, limit }) = crate::lock::state(&store) else {
+    let Ok(Some(store)) = app.store() else {
         return next.run(request).await;
     };
     let body = html! {

@@ -37,6 +37,7 @@ mod sync_page;
 mod today;
 mod unlock;
 mod view;
+mod warm;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +47,6 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::{ClientError, Result};
-use crate::store::Store;
 
 /// What every request handler shares.
 pub struct App {
@@ -58,18 +58,17 @@ pub struct App {
     worker: worker::Worker,
     /// Figures over every card, computed in the background.
     derived: Arc<derived::Derived>,
+    /// The store the pages read, kept open between requests.
+    warm: Arc<warm::Warm>,
 }
 
 /// The shared handle.
 pub type Shared = Arc<App>;
 
 impl App {
-    /// Opens the store, if this laptop has one.
-    fn store(&self) -> Result<Option<Store>> {
-        if !Store::file(&self.dir).exists() {
-            return Ok(None);
-        }
-        Store::open(&self.dir).map(Some)
+    /// The store, if this laptop has one, held for this request.
+    fn store(&self) -> Result<Option<warm::Held<'_>>> {
+        self.warm.get()
     }
 
     /// Something was recorded: figures over every card are stale, and the
@@ -106,11 +105,13 @@ async fn serve(dir: &Path, open: bool) -> Result<()> {
     let keys = guard::Keys::new(port)?;
     let url = format!("http://127.0.0.1:{port}/?t={}", keys.launch_token());
     let derived = Arc::new(derived::Derived::new(dir.to_path_buf()));
+    let warm = Arc::new(warm::Warm::new(dir));
     let app = Arc::new(App {
         dir: dir.to_path_buf(),
         guard: keys,
-        worker: worker::Worker::start(dir.to_path_buf(), derived.clone()),
+        worker: worker::Worker::start(dir.to_path_buf(), derived.clone(), warm.clone()),
         derived,
+        warm,
     });
     app.derived.stale();
     let _instance = instance::Claim::write(dir, &url)?;

@@ -19,6 +19,7 @@ use crate::store::Store;
 use crate::sync::SyncReport;
 
 use super::derived::Derived;
+use super::warm::Warm;
 
 /// How often to sync while the server answers; `CRM_SYNC_EVERY` (seconds)
 /// overrides it.
@@ -85,7 +86,7 @@ pub struct Worker {
 impl Worker {
     /// Starts the thread for the store in `dir`; `derived` is told when a
     /// sync brought or took away customers.
-    pub fn start(dir: PathBuf, derived: Arc<Derived>) -> Worker {
+    pub fn start(dir: PathBuf, derived: Arc<Derived>, warm: Arc<Warm>) -> Worker {
         let (tx, rx) = mpsc::channel();
         let status = Arc::new(Mutex::new(Status::default()));
         let shared = status.clone();
@@ -96,7 +97,7 @@ impl Worker {
             .unwrap_or(EVERY);
         std::thread::Builder::new()
             .name("crm-sync".into())
-            .spawn(move || run(dir, rx, shared, every, derived))
+            .spawn(move || run(dir, rx, shared, every, derived, warm))
             .expect("start the sync thread");
         // A sync at launch: the laptop may have been offline for days.
         let _ = tx.send(Job::Sync);
@@ -139,6 +140,7 @@ fn run(
     status: Arc<Mutex<Status>>,
     every: Duration,
     derived: Arc<Derived>,
+    warm: Arc<Warm>,
 ) {
     let mut wait = every;
     loop {
@@ -154,7 +156,7 @@ fn run(
                 let _ = answer.send(result);
                 if ok {
                     update(&status, |st| st.wiped = None);
-                    if sync(&dir, &status) {
+                    if sync(&dir, &status, &warm) {
                         derived.stale();
                     }
                 }
@@ -163,7 +165,7 @@ fn run(
                 // Clicks and changes that queued up meanwhile are served
                 // by this one sync.
                 while let Ok(Job::Sync) = rx.try_recv() {}
-                if sync(&dir, &status) {
+                if sync(&dir, &status, &warm) {
                     derived.stale();
                 }
             }
@@ -219,7 +221,7 @@ fn sign_in(dir: &std::path::Path, s: SignIn) -> Result<(), SignInRefused> {
 }
 
 /// One sync; whether it changed what this laptop holds.
-fn sync(dir: &std::path::Path, status: &Mutex<Status>) -> bool {
+fn sync(dir: &std::path::Path, status: &Mutex<Status>, warm: &Warm) -> bool {
     let Ok(mut store) = Store::open(dir) else {
         return false;
     };
@@ -267,6 +269,9 @@ fn sync(dir: &std::path::Path, status: &Mutex<Status>) -> bool {
         }
         Err(ClientError::Net(NetError::DeviceRevoked)) => {
             changed = true;
+            // The pages' connection is closed first: some systems refuse
+            // to delete a file that is open.
+            warm.close();
             let n = store.destroy(dir).unwrap_or(0);
             update(status, |st| {
                 st.online = Some(true);

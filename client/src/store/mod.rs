@@ -156,6 +156,18 @@ impl Store {
         }
     }
 
+    /// Whether this handle may go on being used: the store's actor and
+    /// user are still the ones it was opened with (a sync may have given
+    /// the laptop a new actor through another connection).
+    pub fn still_current(&self) -> Result<bool> {
+        let actor = db::meta_get(&self.conn, "actor")?;
+        let user = db::meta_get(&self.conn, "user")?;
+        Ok(
+            actor.as_deref() == Some(self.profile.actor.to_hex_string().as_str())
+                && user.as_deref() == Some(self.profile.user.as_str()),
+        )
+    }
+
     /// Deletes this laptop's store and destroys its key (the device was
     /// revoked): customers are removed from the file first, then the file,
     /// its journal and the key. Returns how many customers there were.

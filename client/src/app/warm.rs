@@ -1,0 +1,77 @@
+//! The store the app's pages read, kept open between requests.
+//!
+//! Each page used to open the store afresh; with the store encrypted, that
+//! decrypted every page it read on every request (a list of 2,000
+//! customers, each keystroke of a search). One connection kept open keeps
+//! its page cache, so browsing reads decrypted pages from memory. It is
+//! reopened when the store changed under it: a sync gave the laptop a new
+//! actor (writes under the old one would be refused as clashes), or the
+//! store was deleted (a revoked laptop) or made anew.
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// The open store, if any, and the directory it is in.
+pub struct Warm {
+    dir: PathBuf,
+    open: Mutex<Option<Store>>,
+}
+
+/// The store, held for one request.
+pub struct Held<'a>(MutexGuard<'a, Option<Store>>);
+
+impl Deref for Held<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.0.as_ref().expect("held only while open")
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.0.as_mut().expect("held only while open")
+    }
+}
+
+impl Warm {
+    /// Nothing open yet, for the store in `dir`.
+    pub fn new(dir: &Path) -> Warm {
+        Warm {
+            dir: dir.to_path_buf(),
+            open: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Store>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store, opened if it is not, or if it changed under us; `None`
+    /// when this laptop has none.
+    pub fn get(&self) -> Result<Option<Held<'_>>> {
+        let mut open = self.lock();
+        if !Store::file(&self.dir).exists() {
+            *open = None;
+            return Ok(None);
+        }
+        let current = match open.as_ref() {
+            Some(store) => store.still_current()?,
+            None => false,
+        };
+        if !current {
+            *open = None;
+            *open = Some(Store::open(&self.dir)?);
+        }
+        Ok(Some(Held(open)))
+    }
+
+    /// Closes it (before the store is deleted, which some systems refuse
+    /// while a file is open).
+    pub fn close(&self) {
+        *self.lock() = None;
+    }
+}
