@@ -16,6 +16,9 @@ use crm_shared::note::Action;
 
 use super::{day_of_work, gen, import, ms, new_store, percentile, server, Laptop, Server};
 
+/// Reads one figure of a round.
+type Figure = fn(&Round) -> f64;
+
 /// The figures of one round on one kind of store (ms).
 #[derive(Default, Clone)]
 struct Round {
@@ -48,12 +51,12 @@ pub fn run(customers: usize, visits: usize, rounds: usize) -> Result<()> {
             }
         }
     }
-    let median = |rounds: &[Round], f: fn(&Round) -> f64| {
+    let median = |rounds: &[Round], f: Figure| {
         let mut v: Vec<f64> = rounds.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         percentile(&v, 0.5)
     };
-    let figures: [(&str, fn(&Round) -> f64); 5] = [
+    let figures: [(&str, Figure); 5] = [
         ("import", |r| r.import),
         ("list", |r| r.list),
         ("visit", |r| r.visit),
