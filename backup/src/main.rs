@@ -102,13 +102,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match crm_usage::parse::<Cli>(crm_usage::localize(Cli::command())) {
-        crm_usage::Parsed::Run(cli) => *cli,
-        crm_usage::Parsed::Shown => return ExitCode::SUCCESS,
-        crm_usage::Parsed::Wrong(why) => {
-            eprintln!("错误:{why}");
-            return ExitCode::from(2);
-        }
+    let cli = match crm_usage::args::<Cli>(Cli::command()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     match run(cli) {
         Ok(code) => code,

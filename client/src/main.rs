@@ -5,8 +5,6 @@
 
 use std::process::ExitCode;
 
-use crm_client::usage::{self, Parsed};
-
 fn main() -> ExitCode {
     // `crm history X | head` must end quietly with 0, like any Unix tool.
     // Printing to a closed pipe panics inside `println!`; that one panic is
@@ -18,13 +16,9 @@ fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = match usage::parse() {
-        Parsed::Run(cli) => *cli,
-        Parsed::Shown => return ExitCode::SUCCESS,
-        Parsed::Wrong(why) => {
-            eprintln!("错误:{why}");
-            return ExitCode::from(2);
-        }
+    let cli = match crm_usage::args(crm_client::usage::command_unlocalized()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     match std::panic::catch_unwind(|| crm_client::cli::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,

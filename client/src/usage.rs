@@ -4,14 +4,13 @@ use clap::{Command, CommandFactory};
 
 use crate::cli::Cli;
 
-pub use crm_usage::Parsed;
-
 /// The `crm` command with every text in Chinese.
 pub fn command() -> Command {
-    crm_usage::localize(Cli::command())
+    crm_usage::localize(command_unlocalized())
 }
 
-/// Parses the process's arguments.
-pub fn parse() -> Parsed<Cli> {
-    crm_usage::parse(command())
+/// The `crm` command as its definitions give it, before `crm_usage`
+/// replaces clap's own texts.
+pub fn command_unlocalized() -> Command {
+    Cli::command()
 }

@@ -240,13 +240,9 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
-    let cli = match crm_usage::parse::<Cli>(crm_usage::localize(Cli::command())) {
-        crm_usage::Parsed::Run(cli) => *cli,
-        crm_usage::Parsed::Shown => return ExitCode::SUCCESS,
-        crm_usage::Parsed::Wrong(why) => {
-            eprintln!("错误:{why}");
-            return ExitCode::from(2);
-        }
+    let cli = match crm_usage::args::<Cli>(Cli::command()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

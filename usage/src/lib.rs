@@ -50,6 +50,20 @@ pub fn parse<T: FromArgMatches>(cmd: Command) -> Parsed<T> {
     }
 }
 
+/// The process's arguments parsed against `cmd` (localized here). Help,
+/// the version and a wrong command line (told in Chinese) are printed
+/// here, and `Err` holds the exit code to end with.
+pub fn args<T: FromArgMatches>(cmd: Command) -> Result<T, std::process::ExitCode> {
+    match parse(localize(cmd)) {
+        Parsed::Run(cli) => Ok(*cli),
+        Parsed::Shown => Err(std::process::ExitCode::SUCCESS),
+        Parsed::Wrong(why) => {
+            eprintln!("错误:{why}");
+            Err(std::process::ExitCode::from(2))
+        }
+    }
+}
+
 /// The English clap would show, or an argument without a Chinese help
 /// text, anywhere in `cmd` and its subcommands (for tests: empty when
 /// every text is Chinese).
