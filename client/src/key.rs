@@ -244,18 +244,27 @@ pub fn never_ask() {
     NEVER_ASK.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// The passphrase `CRM_PASSPHRASE` gives; `None` when the terminal is to
+/// be asked, an error when it is not set and this process never asks.
+fn given() -> Result<Option<String>> {
+    match std::env::var(PASSPHRASE_ENV) {
+        Ok(p) if !p.is_empty() => Ok(Some(p)),
+        _ if NEVER_ASK.load(std::sync::atomic::Ordering::Relaxed) => {
+            Err(ClientError::NeedPassphrase)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The key of `dir`: remembered by this process, else opened with
 /// `CRM_PASSPHRASE` or a passphrase typed at the terminal.
 pub fn unlock(dir: &Path) -> Result<StoreKey> {
     if let Some(k) = remembered(dir) {
         return Ok(k);
     }
-    let passphrase = match std::env::var(PASSPHRASE_ENV) {
-        Ok(p) if !p.is_empty() => p,
-        _ if NEVER_ASK.load(std::sync::atomic::Ordering::Relaxed) => {
-            return Err(ClientError::NeedPassphrase)
-        }
-        _ => crm_usage::password::read_var(PASSPHRASE_ENV, "本机数据密码:")?
+    let passphrase = match given()? {
+        Some(p) => p,
+        None => crm_usage::password::read_var(PASSPHRASE_ENV, "本机数据密码:")?
             .ok_or(ClientError::NeedPassphrase)?,
     };
     open(dir, &passphrase)
@@ -267,12 +276,9 @@ pub fn create_asking(dir: &Path, why: &str) -> Result<StoreKey> {
     if let Some(k) = remembered(dir) {
         return Ok(k);
     }
-    let passphrase = match std::env::var(PASSPHRASE_ENV) {
-        Ok(p) if !p.is_empty() => p,
-        _ if NEVER_ASK.load(std::sync::atomic::Ordering::Relaxed) => {
-            return Err(ClientError::NeedPassphrase)
-        }
-        _ => {
+    let passphrase = match given()? {
+        Some(p) => p,
+        None => {
             use crm_usage::password::{read_new, NewPassword};
             eprintln!("{why}");
             match read_new(
