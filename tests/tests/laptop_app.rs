@@ -111,6 +111,19 @@ impl App {
         }
     }
 
+    /// The cookie header the launch token is traded for, ready to send.
+    fn cookie(&self) -> String {
+        let authority = self.base.strip_prefix("http://").unwrap();
+        let token = self.url.split("t=").nth(1).unwrap();
+        let (_, answer) = self.raw("GET", &format!("/?t={token}"), authority, "", "");
+        let cookie = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .expect("a cookie");
+        format!("Cookie: {cookie}\r\n")
+    }
+
     /// A raw HTTP request to the app, `Host` as given; the status and body.
     fn raw(&self, method: &str, path: &str, host: &str, extra: &str, body: &str) -> (u16, String) {
         let authority = self.base.strip_prefix("http://").unwrap();
@@ -513,15 +526,7 @@ fn the_app_opens_the_store_only_with_its_passphrase() {
     }
     let app = App::start_asking(dir.path(), true);
     let authority = app.base.strip_prefix("http://").unwrap().to_string();
-    let token = app.url.split("t=").nth(1).unwrap().to_string();
-    let (_, answer) = app.raw("GET", &format!("/?t={token}"), &authority, "", "");
-    let cookie = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_string();
-    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let with_cookie = app.cookie();
     let own = format!("{with_cookie}Origin: http://{authority}\r\n");
 
     let (status, page) = app.raw("GET", "/customers", &authority, &with_cookie, "");
@@ -701,15 +706,7 @@ fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
     srv.kill();
     let app = App::start_in_existing(zhang.dir());
     let authority = app.base.strip_prefix("http://").unwrap().to_string();
-    let token = app.url.split("t=").nth(1).unwrap().to_string();
-    let (_, answer) = app.raw("GET", &format!("/?t={token}"), &authority, "", "");
-    let cookie = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_string();
-    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let with_cookie = app.cookie();
     let (status, page) = app.raw("GET", "/customers/c-hd", &authority, &with_cookie, "");
     assert_eq!(status, 423, "{page}");
     assert!(page.contains("已锁定") && !page.contains("李建国"));
