@@ -11,10 +11,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::json;
 
-use crm_shared::customer::Activity;
-use crm_shared::note::Action;
-
-use super::{day_of_work, gen, import, ms, new_store, percentile, server, Laptop, Server};
+use super::{day_of_work, gen, import, ms, new_store, percentile, server, visit, Laptop, Server};
 
 /// Reads one figure of a round.
 type Figure = fn(&Round) -> f64;
@@ -111,19 +108,12 @@ fn one_round(srv: &Server, file: &std::path::Path, encrypted: bool) -> Result<Ro
     let mut visits = Vec::new();
     for (k, id) in ids.iter().enumerate() {
         let t = Instant::now();
-        let note = store.note(Action::Activity, None);
-        store.change(id, &note, |c| {
-            c.activities.insert(
-                format!("bench-{k}"),
-                Activity {
-                    at: 1_800_000_000_000,
-                    by: "zhang".into(),
-                    notes: "拜访采购经理,谈下季度订单".into(),
-                    ..Default::default()
-                },
-            );
-            Ok(())
-        })?;
+        visit(
+            &mut store,
+            id,
+            format!("bench-{k}"),
+            "拜访采购经理,谈下季度订单",
+        )?;
         visits.push(ms(t.elapsed()));
     }
     visits.sort_by(f64::total_cmp);

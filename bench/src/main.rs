@@ -198,24 +198,35 @@ fn new_store(dir: &Path, login: &str, encrypted: bool) -> Result<Store> {
     })
 }
 
+/// Records a visit by zhang on customer `id` under `key`.
+fn visit(store: &mut Store, id: &str, key: String, notes: &str) -> Result<()> {
+    let note = store.note(Action::Activity, None);
+    store.change(id, &note, |c| {
+        c.activities.insert(
+            key,
+            Activity {
+                at: 1_800_000_000_000,
+                by: "zhang".into(),
+                notes: notes.into(),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// A day's work offline on `store`: 20 visits and 5 edits of the card.
 fn day_of_work(store: &mut Store) -> Result<()> {
     let ids: Vec<String> = store.list()?.into_iter().map(|s| s.id).take(25).collect();
     for (k, id) in ids.iter().enumerate() {
         if k < 20 {
-            let note = store.note(Action::Activity, None);
-            store.change(id, &note, |c| {
-                c.activities.insert(
-                    format!("day-{k}"),
-                    Activity {
-                        at: 1_800_000_000_000,
-                        by: "zhang".into(),
-                        notes: "拜访采购经理,客户反馈良好,计划下月签订合同".into(),
-                        ..Default::default()
-                    },
-                );
-                Ok(())
-            })?;
+            visit(
+                store,
+                id,
+                format!("day-{k}"),
+                "拜访采购经理,客户反馈良好,计划下月签订合同",
+            )?;
         } else {
             let note = store.note(Action::Edit, Some("客户搬迁"));
             store.change(id, &note, |c| {
