@@ -67,6 +67,7 @@ impl Store {
         crm_shared::validate::check_id("user", user)?;
         Self::check_dir(dir)?;
         std::fs::create_dir_all(dir)?;
+        db::settle_conversion(&Self::file(dir))?;
         let key = Self::key(dir, true)?;
         Self::init_with(dir, user, display_name, Some(&key))
     }
@@ -124,13 +125,13 @@ impl Store {
         Ok(store)
     }
 
-    /// The key of the store in `dir`, made when there is none yet (a new
-    /// store, with `new`) and a plain store of an earlier version
-    /// encrypted with it first. Anything that is not a crm store is
+    /// The key of the store in `dir` (a conversion a crash interrupted
+    /// already settled), made when there is none yet (a new store, with
+    /// `new`) and a plain store of an earlier version encrypted with it
+    /// first. Anything that is not a crm store is
     /// refused here, before a key is made for it.
     fn key(dir: &Path, new: bool) -> Result<crate::key::StoreKey> {
         let file = Self::file(dir);
-        db::settle_conversion(&file)?;
         let found = db::identify(&file)?;
         let refuse = |what| ClientError::NotAStore {
             path: file.clone(),
