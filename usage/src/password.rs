@@ -11,15 +11,10 @@ pub const PASSWORD_ENV: &str = "CRM_PASSWORD";
 /// input is a terminal. `None` when none of these gives one (or it is
 /// empty): the caller says how to give it.
 pub fn read(from_stdin: bool, prompt: &str) -> std::io::Result<Option<String>> {
-    let password = if from_stdin {
-        stdin_line()?
-    } else if let Ok(value) = std::env::var(PASSWORD_ENV) {
-        value
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt)?
-    } else {
-        return Ok(None);
-    };
+    if !from_stdin {
+        return read_var(PASSWORD_ENV, prompt);
+    }
+    let password = stdin_line()?;
     Ok((!password.is_empty()).then_some(password))
 }
 
