@@ -72,14 +72,14 @@ const MIGRATIONS: &[M<'static>] = &[
          ALTER TABLE customers ADD COLUMN days TEXT;",
     ),
     // 6: what sync compares (heads against synced heads), apart from the
-    // snapshot stored before them in the row: through the table every sync
-    // read each snapshot's overflow pages, each one decrypted.
+    // snapshot stored before them in the row: read through the table, every
+    // sync would walk each snapshot's overflow pages, each one decrypted.
     M::up("CREATE INDEX documents_sync_state ON documents (id, heads, synced_heads);"),
     // 7: the rules card and record days in a table of their own: in the
-    // customers row they made each row several pages' worth, so a list or
-    // a search of 2,000 customers read (and decrypted) ten megabytes. The
-    // days come first: the daily report reads them without walking the
-    // card's overflow pages.
+    // customers row they make each row several pages' worth, so a list or
+    // a search of 2,000 customers would read (and decrypt) ten megabytes.
+    // The days come first: the daily report reads them without walking
+    // the card's overflow pages.
     M::up(
         "CREATE TABLE customer_rules (
              id TEXT PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,

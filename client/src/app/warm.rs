@@ -1,9 +1,9 @@
 //! The store the app's pages read, kept open between requests.
 //!
-//! Each page used to open the store afresh; with the store encrypted, that
-//! decrypted every page it read on every request (a list of 2,000
-//! customers, each keystroke of a search). One connection kept open keeps
-//! its page cache, so browsing reads decrypted pages from memory. It is
+//! A store opened for each request would decrypt every page it reads on
+//! every request (a list of 2,000 customers, each keystroke of a search).
+//! One connection kept open keeps its page cache, so browsing reads
+//! decrypted pages from memory. It is
 //! reopened when the store changed under it: a sync gave the laptop a new
 //! actor (writes under the old one would be refused as clashes), or the
 //! store was deleted (a revoked laptop) or made anew.
