@@ -216,16 +216,16 @@ fn api(srv: &TestServer, login: &str) -> (crm_client::net::Client, String) {
     (client, r.token)
 }
 
-/// 王芳's laptop, signed in with the pinned fingerprint.
-fn clerk(srv: &TestServer) -> Laptop {
-    let wang = Laptop::init("wang");
-    let out = wang.run(
+/// `login`'s laptop, signed in with the pinned fingerprint.
+fn signed_in(srv: &TestServer, login: &str) -> Laptop {
+    let laptop = Laptop::init(login);
+    let out = laptop.run(
         &[
             "login",
             "--server",
             &srv.url,
             "--user",
-            "wang",
+            login,
             "--fingerprint",
             &srv.fingerprint,
             "--password-stdin",
@@ -233,7 +233,7 @@ fn clerk(srv: &TestServer) -> Laptop {
         Some(&format!("{PASSWORD}\n")),
     );
     assert!(out.status.success(), "{}", common::texts(&out).1);
-    wang
+    laptop
 }
 
 /// Reloads `path` until its text contains `want` (the app syncs on its
@@ -362,7 +362,7 @@ async fn a_salespersons_day_in_the_app() {
     // The server comes back and, before the laptop's next sync, the clerk
     // changes the same field.
     srv.restart();
-    let wang = clerk(&srv);
+    let wang = signed_in(&srv, "wang");
     wang.sync();
     wang.ok(&[
         "edit",
@@ -658,21 +658,7 @@ fn the_offline_lock_engages_after_the_days_set_and_a_sync_lifts_it() {
         .status
         .success());
 
-    let zhang = Laptop::init("zhang");
-    let out = zhang.run(
-        &[
-            "login",
-            "--server",
-            &srv.url,
-            "--user",
-            "zhang",
-            "--fingerprint",
-            &srv.fingerprint,
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
-    assert!(out.status.success(), "{}", common::texts(&out).1);
+    let zhang = signed_in(&srv, "zhang");
     zhang.sync();
     assert!(zhang.ok(&["status"]).contains("30 天内须与服务器同步"));
 
