@@ -580,7 +580,7 @@ fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     assert!(answer.contains("SameSite=Strict"));
     let with_cookie = format!("Cookie: {cookie}\r\n");
     let (status, page) = app.raw("GET", "/customers/new", &authority, &with_cookie, "");
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{page}");
     assert!(page.contains("frame-ancestors 'none'"));
     let form = page
         .split("name=\"_form\" value=\"")
