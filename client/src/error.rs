@@ -72,6 +72,14 @@ pub enum ClientError {
     /// The store is encrypted and no passphrase was given.
     #[error("本机资料已加密,需要本机数据密码:在终端运行时会提示输入,脚本中请设置环境变量 CRM_PASSPHRASE")]
     NeedPassphrase,
+    /// The keychain holds no key that opens this store (another system
+    /// account, the entry deleted); nothing changed.
+    #[error("系统钥匙串中没有此数据目录({})的密钥,本机资料在这个系统账户下无法打开,未做任何改动;可换一个数据目录重新登录,从服务器取回已同步的客户资料", .0.display())]
+    KeychainMissing(std::path::PathBuf),
+    /// The keychain that holds this store's key cannot be reached;
+    /// nothing changed.
+    #[error("本机资料的密钥在系统钥匙串中,但{0},资料未打开,也没有任何改动;请在已登录的桌面上解锁钥匙串后重试")]
+    KeychainUnreachable(String),
     /// The key file or the key itself is unusable.
     #[error("{0}")]
     Key(String),

@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod import;
 pub mod key;
+pub mod keychain;
 pub mod lock;
 pub use crm_net as net;
 pub mod session;

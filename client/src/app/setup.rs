@@ -108,10 +108,11 @@ fn page(app: &App, step: Step) -> Markup {
     bare("连接总部服务器", body)
 }
 
-/// Whether signing in will make this laptop's store key, and so asks
-/// for its passphrase (unless `CRM_PASSPHRASE` gives it).
+/// Whether signing in will make this laptop's store key under a
+/// passphrase, and so asks for one: not when `CRM_PASSPHRASE` gives it,
+/// nor when the system keychain will keep the key.
 fn new_key(app: &App) -> bool {
-    !crate::key::exists(&app.dir) && std::env::var(crate::key::PASSPHRASE_ENV).is_err()
+    !crate::key::exists(&app.dir) && !crate::key::passphrase_given() && !crate::keychain::works()
 }
 
 async fn probe(State(app): State<Shared>, form: Posted) -> Markup {

@@ -1,7 +1,9 @@
 //! The app's first page of a working session: the store is encrypted, and
 //! the passphrase that opens its key is asked for here, once per launch
-//! (see [`crate::key`]). A store from before encryption is given a
-//! passphrase here and encrypted in place.
+//! (see [`crate::key`]). A store whose key is in the system keychain opens
+//! without it, and this page only says why when it cannot. A store from
+//! before encryption is given a key here (in the keychain, or under a
+//! passphrase asked for here) and encrypted in place.
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -31,8 +33,12 @@ enum Needs {
     Nothing,
     /// The passphrase of its key.
     Passphrase,
-    /// A passphrase for a new key: a plain store of an earlier version.
+    /// A passphrase for a new key: a plain store of an earlier version,
+    /// and no keychain.
     NewPassphrase,
+    /// Nothing anyone can type: the key is in the keychain, which cannot
+    /// give it; why.
+    Keychain(String),
 }
 
 fn needs(app: &App) -> Needs {
@@ -40,13 +46,17 @@ fn needs(app: &App) -> Needs {
         return Needs::Nothing;
     }
     if key::exists(&app.dir) {
-        // CRM_PASSPHRASE, where it is set, opens it without a page.
+        // The keychain, or CRM_PASSPHRASE where it is set, opens it
+        // without a page.
         return match key::unlock(&app.dir) {
             Ok(_) => Needs::Nothing,
+            Err(e) if key::wrapping(&app.dir) == Some(key::Wrapping::Keychain) => {
+                Needs::Keychain(e.to_string())
+            }
             Err(_) => Needs::Passphrase,
         };
     }
-    if Store::file(&app.dir).exists() && std::env::var(key::PASSPHRASE_ENV).is_err() {
+    if Store::file(&app.dir).exists() && !key::passphrase_given() && !crate::keychain::works() {
         return Needs::NewPassphrase;
     }
     Needs::Nothing
@@ -70,6 +80,16 @@ pub async fn gate(State(app): State<Shared>, request: Request, next: Next) -> Re
 }
 
 fn page(app: &App, needs: &Needs, error: Option<&str>) -> Markup {
+    if let Needs::Keychain(why) = needs {
+        let body = html! {
+            div.login {
+                h1 { "打开客户档案" }
+                div.error role="alert" { (why) }
+                p.muted { "刷新此页可再试一次。" }
+            }
+        };
+        return bare("打开客户档案", body);
+    }
     let body = html! {
         form.login method="post" action="/unlock" {
             @match needs {
@@ -100,7 +120,7 @@ async fn unlock(State(app): State<Shared>, form: Posted) -> Response {
     let needs = needs(&app);
     let passphrase = form.get("passphrase").to_string();
     let opened = match needs {
-        Needs::Nothing => return Redirect::to("/").into_response(),
+        Needs::Nothing | Needs::Keychain(_) => return Redirect::to("/").into_response(),
         Needs::Passphrase => key::open(&app.dir, &passphrase).map(|_| ()),
         Needs::NewPassphrase => {
             if passphrase != form.get("passphrase2") {

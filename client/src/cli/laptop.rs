@@ -32,6 +32,9 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
         Store::file(dir).display(),
         store.profile().user
     );
+    if crate::key::wrapping(dir) == Some(crate::key::Wrapping::Keychain) {
+        println!("本机资料的密钥保存在系统钥匙串中,登录电脑后打开无需密码");
+    }
     Ok(())
 }
 
@@ -45,17 +48,19 @@ pub fn status(dir: &Path, j: JsonFlag) -> Result<()> {
     let waiting = store.pending_count()?;
     let aside = store.aside()?.len();
     let lock = crate::lock::state(&store)?;
+    let kept = crate::key::wrapping(dir).unwrap_or_default();
     if j.json {
         print_json(&json!({
             "user": p.user, "display_name": p.display_name,
             "customers": customers, "document_bytes": bytes,
             "store": Store::file(dir), "server": server,
             "last_sync_at": last_sync, "pending": waiting, "set_aside": aside,
-            "offline_lock": lock,
+            "offline_lock": lock, "key_kept_by": kept,
         }));
     } else {
         println!("用户:{}({})", p.display_name, p.user);
         println!("资料库:{}", Store::file(dir).display());
+        println!("密钥保管:{}", kept.label());
         println!("客户:{customers} 位,文档 {:.1} MB", bytes as f64 / 1e6);
         match &server {
             Some(url) => println!("服务器:{url}"),
