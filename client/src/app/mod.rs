@@ -68,7 +68,9 @@ pub type Shared = Arc<App>;
 impl App {
     /// The store, if this laptop has one, held for this request.
     fn store(&self) -> Result<Option<warm::Held<'_>>> {
-        self.warm.get()
+        // Writes through other connections call no `changed()`: figures
+        // that must be current learn of them here, before a page reads.
+        self.warm.get(|| self.derived.stale())
     }
 
     /// Something was recorded: figures over every card are stale, and the

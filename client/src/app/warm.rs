@@ -18,22 +18,28 @@ use crate::store::Store;
 /// The open store, if any, and the directory it is in.
 pub struct Warm {
     dir: PathBuf,
-    open: Mutex<Option<Store>>,
+    open: Mutex<Option<Open>>,
+}
+
+struct Open {
+    store: Store,
+    /// Its data version when last looked at.
+    seen: i64,
 }
 
 /// The store, held for one request.
-pub struct Held<'a>(MutexGuard<'a, Option<Store>>);
+pub struct Held<'a>(MutexGuard<'a, Option<Open>>);
 
 impl Deref for Held<'_> {
     type Target = Store;
     fn deref(&self) -> &Store {
-        self.0.as_ref().expect("held only while open")
+        &self.0.as_ref().expect("held only while open").store
     }
 }
 
 impl DerefMut for Held<'_> {
     fn deref_mut(&mut self) -> &mut Store {
-        self.0.as_mut().expect("held only while open")
+        &mut self.0.as_mut().expect("held only while open").store
     }
 }
 
@@ -46,25 +52,38 @@ impl Warm {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Store>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The store, opened if it is not, or if it changed under us; `None`
-    /// when this laptop has none.
-    pub fn get(&self) -> Result<Option<Held<'_>>> {
+    /// when this laptop has none. `written` is called when something else
+    /// wrote to the store since the last call (another connection: the
+    /// sync thread, a `crm` command), or it was opened anew, so its
+    /// contents may not be what they were.
+    pub fn get(&self, written: impl FnOnce()) -> Result<Option<Held<'_>>> {
         let mut open = self.lock();
         if !Store::file(&self.dir).exists() {
             *open = None;
             return Ok(None);
         }
         let current = match open.as_ref() {
-            Some(store) => store.still_current()?,
+            Some(o) => o.store.still_current()?,
             None => false,
         };
-        if !current {
+        if current {
+            let o = open.as_mut().expect("current only while open");
+            let version = o.store.data_version()?;
+            if version != o.seen {
+                o.seen = version;
+                written();
+            }
+        } else {
             *open = None;
-            *open = Some(Store::open(&self.dir)?);
+            let store = Store::open(&self.dir)?;
+            let seen = store.data_version()?;
+            *open = Some(Open { store, seen });
+            written();
         }
         Ok(Some(Held(open)))
     }

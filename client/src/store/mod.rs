@@ -169,6 +169,15 @@ impl Store {
         )
     }
 
+    /// A number that changes when another connection (another thread's
+    /// handle, another process) commits to the store; this handle's own
+    /// writes leave it as it is.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Deletes this laptop's store and destroys its key (the device was
     /// revoked): customers are removed from the file first, then the file,
     /// its journal and the key. Returns how many customers there were.
