@@ -11,8 +11,9 @@
 //! - [`worker`]: sync in the background, and the first sign-in;
 //! - [`lock_page`]: the offline lock, shown instead of customer data while
 //!   it holds;
-//! - [`derived`]: figures that read every card (warnings, reviews due),
-//!   computed off the request path and kept until the data changes;
+//! - [`derived`]: figures that read every card (warnings, reviews due,
+//!   the grade preview, today's daily report), computed off the request
+//!   path and kept until the data changes;
 //! - [`view`]: the shell of every page (navigation, sync status) on
 //!   `crm-web`'s shared layout;
 //! - one module per page group: [`setup`], [`today`], [`customers`],
