@@ -560,6 +560,123 @@ fn the_app_opens_the_store_only_with_its_passphrase() {
     assert!(page.contains("上海华东机电"), "{page}");
 }
 
+/// The part of a page inside `<main>`: what the page says, without the
+/// sync status line around it.
+fn main_part(answer: &str) -> &str {
+    let start = answer.find("<main>").expect("a page");
+    let end = answer.find("</main>").expect("a whole page");
+    &answer[start..end]
+}
+
+/// Reloads `path` until it is built from the figures the app computes in
+/// the background (the app does so after each change; this waits for it,
+/// it does not time it); what it then says.
+fn precomputed(app: &App, path: &str) -> String {
+    let authority = app.base.strip_prefix("http://").unwrap();
+    let cookie = app.cookie();
+    let start = Instant::now();
+    loop {
+        let (status, answer) = app.raw("GET", path, authority, &cookie, "");
+        assert_eq!(status, 200, "{answer}");
+        if answer.contains("x-crm-figures: precomputed") {
+            return main_part(&answer).to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "{path} was never built from the background figures"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// 日报 and 等级预览 are built from figures computed in the background
+/// after each change: right after a visit or a sale they show it (the
+/// figures from before it are not used), and once computed anew they say
+/// the same as what the page computed for itself.
+#[test]
+fn the_reports_show_a_change_at_once_and_the_same_once_precomputed() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["init", "--user", "zhang"][..],
+        &["add", "--id", "c-hd", "--name", "上海华东机电有限公司"][..],
+        &["add", "--id", "c-xh", "--name", "杭州西湖电子"][..],
+    ] {
+        let out = Command::new(CRM)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("CRM_HOME")
+            .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::texts(&out).1);
+    }
+    let app = App::start_in(dir);
+    let authority = app.base.strip_prefix("http://").unwrap().to_string();
+    let with_cookie = app.cookie();
+    let own = format!("{with_cookie}Origin: http://{authority}\r\n");
+    let (_, page) = app.raw("GET", "/customers/new", &authority, &with_cookie, "");
+    let form = page
+        .split("name=\"_form\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("form token")
+        .to_string();
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("_form", &form)
+            .extend_pairs(fields)
+            .finish();
+        let (status, answer) = app.raw("POST", path, &authority, &own, &body);
+        assert_eq!(status, 303, "{answer}");
+    };
+    let at_once = |path: &str| {
+        let (status, answer) = app.raw("GET", path, &authority, &with_cookie, "");
+        assert_eq!(status, 200, "{answer}");
+        main_part(&answer).to_string()
+    };
+
+    // A visit, with the figures from before it computed and in use.
+    let notes = "电话确认下周到厂参观";
+    assert!(!precomputed(&app, "/reports/daily").contains(notes));
+    post(
+        "/customers/c-hd/visit",
+        &[("kind", "call"), ("intent", "A"), ("notes", notes)],
+    );
+    let daily = at_once("/reports/daily");
+    assert!(daily.contains(notes), "{daily}");
+    assert!(daily.contains("当日活动 1 次"), "{daily}");
+    assert_eq!(precomputed(&app, "/reports/daily"), daily);
+
+    // A visit recorded by the `crm` command beside the app, which the app
+    // is not told of: the store says it was written.
+    let other = "命令行记录的回访";
+    let out = Command::new(CRM)
+        .arg("--data-dir")
+        .arg(&app.dir)
+        .args(["visit", "c-xh", "--notes", other])
+        .env_remove("CRM_HOME")
+        .env("CRM_PASSPHRASE", crm_tests::PASSPHRASE)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::texts(&out).1);
+    let daily = at_once("/reports/daily");
+    assert!(daily.contains(other), "{daily}");
+    assert_eq!(precomputed(&app, "/reports/daily"), daily);
+
+    // A sale: what the grade preview reads.
+    let before = precomputed(&app, "/reports/grades");
+    post(
+        "/customers/c-hd/sale",
+        &[("amount", "86,000"), ("product", "电机")],
+    );
+    let grades = at_once("/reports/grades");
+    assert_ne!(grades, before, "the sale is not in the grade preview");
+    assert_eq!(precomputed(&app, "/reports/grades"), grades);
+    // The daily report of that day counts it too.
+    assert!(at_once("/reports/daily").contains("销售额 86,000 元"));
+}
+
 #[test]
 fn the_app_refuses_other_hosts_other_sites_and_strangers() {
     let app = App::start_set_up();
