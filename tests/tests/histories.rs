@@ -15,7 +15,7 @@ const LEN: usize = 60;
 
 #[test]
 fn a_fixed_set_of_seeded_histories_keeps_every_invariant() {
-    let (ran, broke) = sim::check_seeds(SEEDS, LEN, &|| false);
+    let (ran, broke) = sim::check_seeds(SEEDS, LEN, None, &|| false);
     assert_eq!(ran, SEEDS.count());
     let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
     assert!(reports.is_empty(), "{}", reports.join("\n"));
@@ -435,17 +435,22 @@ fn one_seed() {
 }
 
 #[test]
-#[ignore = "exploratory: runs for SIM_MINUTES (default 10) minutes"]
+#[ignore = "exploratory: runs for SIM_MINUTES (default 10) or SIM_HISTORIES histories"]
 fn explore_new_histories() {
-    let minutes: u64 = env_or("SIM_MINUTES", 10);
+    let minutes: f64 = env_or("SIM_MINUTES", 10.0);
+    let budget: u64 = env_or("SIM_HISTORIES", u64::MAX);
     let len: usize = env_or("SIM_EVENTS", LEN);
+    let threads: Option<usize> = std::env::var("SIM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let start = std::time::Instant::now();
     let first = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() << 20)
         .unwrap_or(1 << 40);
-    let (ran, broke) =
-        sim::check_seeds(first.., len, &|| start.elapsed().as_secs() >= minutes * 60);
+    let (ran, broke) = sim::check_seeds(first..first.saturating_add(budget), len, threads, &|| {
+        start.elapsed().as_secs_f64() >= minutes * 60.0
+    });
     let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
     assert!(
         reports.is_empty(),
@@ -455,7 +460,8 @@ fn explore_new_histories() {
         reports.join("\n")
     );
     println!(
-        "{ran} histories of {len} events in {:.0} s (seeds from {first}), nothing broke",
-        start.elapsed().as_secs_f64()
+        "{ran} histories of {len} events in {:.1} s (seeds {first}..{}), nothing broke",
+        start.elapsed().as_secs_f64(),
+        first + ran as u64
     );
 }

@@ -85,18 +85,21 @@ pub fn check_seed(seed: u64, len: usize) -> Result<(), String> {
     Err(out)
 }
 
-/// Checks the histories of `seeds` on every core; returns the reports of
-/// those that broke, in seed order. `stop` is asked between histories (an
-/// exploratory run's clock).
+/// Checks the histories of `seeds` on `threads` threads (every core when
+/// `None`); returns how many ran and the reports of those that broke, in
+/// seed order. `stop` is asked between histories (an exploratory run's
+/// clock).
 pub fn check_seeds(
     seeds: impl Iterator<Item = u64> + Send,
     len: usize,
+    threads: Option<usize>,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> (usize, Vec<(u64, String)>) {
     let seeds = std::sync::Mutex::new(seeds);
     let broke = std::sync::Mutex::new(Vec::new());
     let ran = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
