@@ -72,6 +72,10 @@ pub enum ClientError {
     /// The store is encrypted and no passphrase was given.
     #[error("本机资料已加密,需要本机数据密码:在终端运行时会提示输入,脚本中请设置环境变量 CRM_PASSPHRASE")]
     NeedPassphrase,
+    /// A new store is to be encrypted and no passphrase can be asked for
+    /// (no terminal, no keychain, `CRM_PASSPHRASE` not set); nothing made.
+    #[error("本机资料要加密保存,需要设置本机数据密码(至少 8 个字符),未做任何改动:请在终端中运行(会提示输入两次),脚本中请设置环境变量 CRM_PASSPHRASE")]
+    NeedNewPassphrase,
     /// The keychain holds no key that opens this store (another system
     /// account, the entry deleted); nothing changed.
     #[error("系统钥匙串中没有此数据目录({})的密钥,本机资料在这个系统账户下无法打开,未做任何改动;可换一个数据目录重新登录,从服务器取回已同步的客户资料", .0.display())]

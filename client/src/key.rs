@@ -450,7 +450,11 @@ pub fn create_asking(dir: &Path, why: &str) -> Result<StoreKey> {
         Some(p) => p,
         None => {
             use crm_usage::password::{read_new, NewPassword};
-            eprintln!("{why}");
+            use std::io::IsTerminal;
+            // Without a terminal nothing is asked: the error says how.
+            if std::io::stdin().is_terminal() {
+                eprintln!("{why}");
+            }
             match read_new(
                 false,
                 PASSPHRASE_ENV,
@@ -461,7 +465,7 @@ pub fn create_asking(dir: &Path, why: &str) -> Result<StoreKey> {
                 NewPassword::Mismatch => {
                     return Err(ClientError::Key("两次输入的本机数据密码不一致".into()))
                 }
-                NewPassword::Missing => return Err(ClientError::NeedPassphrase),
+                NewPassword::Missing => return Err(ClientError::NeedNewPassphrase),
             }
         }
     };

@@ -170,3 +170,30 @@ fn a_plain_store_is_encrypted_in_place_with_nothing_lost() {
     ok(dir.path(), &["visit", "c1", "--notes", "加密之后的拜访"]);
     assert_nothing_readable(dir.path());
 }
+
+/// `crm init` where nothing can ask for a new passphrase (a script with no
+/// terminal, no keychain, no `CRM_PASSPHRASE`): one line saying how to give
+/// one, and no data directory left behind.
+#[test]
+fn an_init_with_no_way_to_set_a_passphrase_says_how_and_leaves_nothing() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("crm");
+    let out = command(&dir)
+        .env_remove("CRM_PASSPHRASE")
+        // No session bus: no keychain to keep the key in.
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdin(std::process::Stdio::null())
+        .args(["init", "--user", "zhang"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("设置本机数据密码"), "{stderr}");
+    assert!(stderr.contains("CRM_PASSPHRASE"), "{stderr}");
+    assert!(
+        !stderr.contains("已加密"),
+        "nothing is encrypted yet: {stderr}"
+    );
+    assert!(!dir.exists(), "a refused init leaves no directory");
+}

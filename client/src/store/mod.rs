@@ -66,9 +66,20 @@ impl Store {
     pub fn init(dir: &Path, user: &str, display_name: &str) -> Result<Store> {
         crm_shared::validate::check_id("user", user)?;
         Self::check_dir(dir)?;
+        let made = !dir.exists();
         std::fs::create_dir_all(dir)?;
         db::settle_conversion(&Self::file(dir))?;
-        let key = Self::key(dir, true)?;
+        let key = match Self::key(dir, true) {
+            Ok(key) => key,
+            Err(e) => {
+                // A refused init leaves no trace: a directory it made is
+                // removed again, if nothing else was put in it.
+                if made {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                return Err(e);
+            }
+        };
         Self::init_with(dir, user, display_name, Some(&key))
     }
 
