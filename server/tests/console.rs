@@ -1014,3 +1014,54 @@ async fn the_console_is_reached_at_its_addresses_and_returns_to_the_page_asked_f
         .starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("没有这个页面"));
 }
+
+#[tokio::test]
+async fn the_grading_run_shows_what_it_changes_and_writes_only_when_confirmed() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang.get("/console/grades?day=2026-11-15").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !page.contains("action=\"/console/grades/apply\""),
+        "the table page writes nothing in one click: {page}"
+    );
+    assert!(
+        page.contains("action=\"/console/grades/confirm\""),
+        "{page}"
+    );
+
+    let (status, page) = wang.get("/console/grades/confirm?day=2026-11-15").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let changes = between(&page, "id=\"grade-changes\"", "</table>");
+    assert!(changes.contains("杭州西湖龙井茶业有限公司"), "{changes}");
+    assert!(
+        changes.contains("未定级") && changes.contains('级'),
+        "{changes}"
+    );
+    assert!(page.contains("action=\"/console/grades/apply\""), "{page}");
+    assert_eq!(
+        o.card("c-tea").await["customer"]["grade"],
+        serde_json::Value::Null,
+        "looking writes nothing"
+    );
+
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (status, _) = zhang.get("/console/grades/confirm?day=2026-11-15").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, page) = wang
+        .post(
+            "/console/grades/apply",
+            &[("_csrf", &wang.csrf), ("day", "2026-11-15")],
+        )
+        .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status}: {page}"
+    );
+    assert_ne!(
+        o.card("c-tea").await["customer"]["grade"],
+        serde_json::Value::Null,
+        "confirmed, the grade is written"
+    );
+}

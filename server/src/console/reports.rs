@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/grades", get(grades))
+        .route("/grades/confirm", get(confirm))
         .route("/grades/apply", post(apply))
         .route("/warnings", get(warnings))
         .route("/followups", get(followups))
@@ -93,10 +94,9 @@ async fn grades(
                 a href="/console/export/grades.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/grades.csv" { "CSV" }
             }
             @if s.head_office() {
-                form method="post" action="/console/grades/apply" {
-                    (csrf(&s))
+                form method="get" action="/console/grades/confirm" {
                     input type="hidden" name="day" value=(day.to_string());
-                    button type="submit" { (l.t("按评分更新档案等级(记入修改历史)", "Write assessed grades to the cards (audited)")) }
+                    button type="submit" { (l.t("按评分更新档案等级…", "Write assessed grades to the cards…")) }
                 }
             }
             table #grades {
@@ -111,6 +111,66 @@ async fn grades(
                     td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
                     td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
                 } } }
+            }
+        },
+    ))
+}
+
+/// What the grading run would change, before anything is written: every
+/// card whose grade the score moves, over all of head office's customers,
+/// and one button that writes it.
+async fn confirm(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Query(q): Query<Q>,
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    if !s.head_office() {
+        return Err(ConsoleError(
+            AppError::Forbidden("只有档案管理员或经理可以评定等级".into()),
+            l,
+        ));
+    }
+    let day = q.day(&s)?;
+    let rows = rules::grade_table(&state.db, s.caller(), None, day)
+        .await
+        .lang(l)?;
+    let moved: Vec<_> = rows
+        .iter()
+        .filter(|r| r.grade.is_some() && r.grade != r.card_grade)
+        .collect();
+    let assessed = rows.iter().filter(|r| r.grade.is_some()).count();
+    Ok(page(
+        &s,
+        "grades",
+        l.t("按评分更新档案等级:确认", "Write assessed grades: confirm"),
+        html! {
+            p {
+                (l.t("评定日期 ", "As of ")) (day.to_string()) (l.t(":", ": "))
+                (l.t("共 ", "")) (assessed) (l.t(" 位客户有评分,其中 ", " customers scored; ")) strong { (moved.len()) }
+                (l.t(" 位的档案等级将改变(如下);评分也写入档案。每项修改记入修改历史。", " change grade (below); scores are written too. Each change is kept in the history."))
+            }
+            @if moved.is_empty() {
+                p.muted { (l.t("没有客户的等级会改变。", "No grade changes.")) }
+            } @else {
+                table #grade-changes {
+                    thead { tr {
+                        th { (l.t("客户名称", "Customer")) } th { (l.t("业务员", "Salesperson")) }
+                        th { (l.t("现等级", "Grade now")) } th { (l.t("按评分", "Assessed")) } th.num { (l.t("评分", "Score")) }
+                    } }
+                    tbody { @for r in &moved { tr {
+                        td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (r.salesperson) }
+                        td { @match r.card_grade { Some(g) => (g.label()), None => (l.t("未定级", "none")) } }
+                        td { @if let Some(g) = r.grade { strong { (g.label()) } } }
+                        td.num { @if let Some(x) = r.score { (x) } }
+                    } } }
+                }
+            }
+            form method="post" action="/console/grades/apply" {
+                (csrf(&s))
+                input type="hidden" name="day" value=(day.to_string());
+                button type="submit" { (l.t("确认更新", "Write them")) }
+                " " a href={ "/console/grades?day=" (day.to_string()) } { (l.t("取消", "Cancel")) }
             }
         },
     ))
