@@ -672,7 +672,7 @@ async fn the_daily_report_page_lets_head_office_pick_a_salesperson() {
     let (zhang, _) = o.sign_in("zhang").await;
     let (status, page) = zhang.get("/console/daily").await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("<b>zhang</b>"), "{page}");
+    assert!(page.contains("<b>张伟</b>"), "people by name: {page}");
 }
 
 #[tokio::test]
@@ -1064,4 +1064,37 @@ async fn the_grading_run_shows_what_it_changes_and_writes_only_when_confirmed() 
         serde_json::Value::Null,
         "confirmed, the grade is written"
     );
+}
+
+#[tokio::test]
+async fn people_are_shown_by_name_in_lists_filters_approvals_and_devices() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang.get("/console/customers").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let table = between(&page, "id=\"customers\"", "</table>");
+    assert!(table.contains("<td>张伟</td>"), "{table}");
+    assert!(!table.contains("<td>zhang</td>"), "{table}");
+    assert!(
+        page.contains("<option value=\"zhang\">张伟</option>"),
+        "the filter offers names: {page}"
+    );
+    for (path, table) in [
+        ("/console/grades?day=2026-11-15", "id=\"grades\""),
+        ("/console/credit", "id=\"all-requests\""),
+        ("/console/devices", "id=\"devices\""),
+    ] {
+        let (status, page) = wang.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        let rows = between(&page, table, "</table>");
+        assert!(rows.contains("张伟"), "{path}: {rows}");
+        assert!(!rows.contains("<td>zhang</td>"), "{path}: {rows}");
+    }
+    for path in ["/console/grades", "/console/warnings", "/console/followups"] {
+        let (_, page) = wang.get(&format!("{path}?salesperson=zhang")).await;
+        assert!(
+            page.contains("<option value=\"zhang\" selected>张伟</option>"),
+            "{path}: the 业务员 filter is a picker of names: {page}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ use crm_shared::api::{CreditRequestView, DecideRequest};
 use crm_shared::codes::Position;
 
 use super::layout::{csrf, flash, page, when, yuan};
+use super::people::People;
 use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::rules;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ struct Done {
     done: String,
 }
 
-fn decisions(s: &SignedIn, v: &CreditRequestView) -> Markup {
+fn decisions(s: &SignedIn, people: &People, v: &CreditRequestView) -> Markup {
     let l = s.lang;
     html! {
         @for p in Position::ALL {
@@ -37,7 +38,7 @@ fn decisions(s: &SignedIn, v: &CreditRequestView) -> Markup {
                 div {
                     b { (p.label()) } ":"
                     @if d.approved { (l.t("批准", "approved")) } @else { span.tag.bad { (l.t("驳回", "rejected")) } }
-                    " " (d.by) " " (when(Some(d.at)))
+                    " " (people.name(&d.by)) " " (when(Some(d.at)))
                     @if !d.comment.is_empty() { " —「" (d.comment) "」" }
                 }
             }
@@ -45,15 +46,15 @@ fn decisions(s: &SignedIn, v: &CreditRequestView) -> Markup {
     }
 }
 
-fn row(s: &SignedIn, v: &CreditRequestView, form: bool) -> Markup {
+fn row(s: &SignedIn, people: &People, v: &CreditRequestView, form: bool) -> Markup {
     let l = s.lang;
     let r = &v.request;
     html! {
         tr {
             td { a href={ "/console/customers/" (v.customer) } { (v.name) } }
-            td { (v.salesperson) } td { (when(Some(r.at))) }
+            td { (people.name(&v.salesperson)) } td { (when(Some(r.at))) }
             td.num { (yuan(r.current)) } td.num { (yuan(Some(r.proposed))) } td { (r.reason) }
-            td { (v.status.label()) (decisions(s, v)) }
+            td { (v.status.label()) (decisions(s, people, v)) }
             @if form {
                 td {
                     form.decide method="post" action={ "/console/credit/" (v.customer) "/" (v.request_id) } {
@@ -91,6 +92,7 @@ async fn list(
     let all = rules::credit_requests(&state.db, s.caller(), None)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let mine: Vec<&CreditRequestView> = match s.position {
         Some(p) if s.role == crm_shared::codes::Role::Manager => all
             .iter()
@@ -115,10 +117,10 @@ async fn list(
             } @else if mine.is_empty() {
                 p.muted { (l.t("没有等待您审批的申请", "Nothing is waiting for you")) }
             } @else {
-                table #waiting { (head(&s, true)) tbody { @for v in &mine { (row(&s, v, true)) } } }
+                table #waiting { (head(&s, true)) tbody { @for v in &mine { (row(&s, &people, v, true)) } } }
             }
             h2 { (l.t("全部申请", "All requests")) }
-            table #all-requests { (head(&s, false)) tbody { @for v in &all { (row(&s, v, false)) } } }
+            table #all-requests { (head(&s, false)) tbody { @for v in &all { (row(&s, &people, v, false)) } } }
         },
     ))
 }

@@ -2,8 +2,6 @@
 //! archive field and record, its history, editing with a reason, settling
 //! conflicts, marking a review; and the list of open conflicts.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -21,6 +19,7 @@ use crm_shared::story;
 use crm_shared::Customer;
 
 use super::layout::{csrf, flash, page, when, yuan};
+use super::people::People;
 use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::archive;
 use crate::db::ListFilter;
@@ -147,6 +146,15 @@ async fn list(
         .await
         .lang(l)?;
     let pairs = |v: Vec<String>| v.into_iter().map(|x| (x.clone(), x)).collect::<Vec<_>>();
+    let names = People::load(&state).await.lang(l)?;
+    let mut sellers: Vec<(String, String)> = people
+        .into_iter()
+        .map(|login| {
+            let name = names.name(&login);
+            (login, name)
+        })
+        .collect();
+    sellers.sort_by_cached_key(|(_, n)| crm_shared::pinyin::sort_key(n));
     let codes = |all: Vec<(&str, &str)>| {
         all.into_iter()
             .map(|(c, lb)| (c.to_string(), lb.to_string()))
@@ -163,7 +171,7 @@ async fn list(
                     input name="q" value=(q.q) size="30" autofocus; }
                 (select("region", l.t("区域", "Region"), &q.region, &pairs(regions), any))
                 @if s.head_office() || s.role == crm_shared::codes::Role::Admin {
-                    (select("salesperson", l.t("业务员", "Salesperson"), &q.salesperson, &pairs(people), any))
+                    (select("salesperson", l.t("业务员", "Salesperson"), &q.salesperson, &sellers, any))
                 }
                 (select("grade", l.t("等级", "Grade"), &q.grade, &codes(Grade::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
                 (select("status", l.t("状态", "Status"), &q.status, &codes(Status::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
@@ -185,7 +193,7 @@ async fn list(
                     @for r in &rows {
                         tr {
                             td { a href={ "/console/customers/" (r.id) } { (r.name) } }
-                            td { (r.salesperson) } td { (r.region) } td { (r.status.label()) }
+                            td { (names.name(&r.salesperson)) } td { (r.region) } td { (r.status.label()) }
                             td { @if let Some(g) = r.grade { (g.label()) } }
                             td { @if let Some(t) = r.tier { (t.label()) } }
                             td.num { (yuan(r.credit_limit)) }
@@ -278,15 +286,8 @@ async fn card(
     let c = &view.customer;
     let settings = state.db.settings().await.lang(l)?.settings;
     // The history names people, not logins.
-    let people: HashMap<String, String> = state
-        .db
-        .users()
-        .await
-        .lang(l)?
-        .into_iter()
-        .map(|u| (u.login, u.display_name))
-        .collect();
-    let names = |login: &str| people.get(login).cloned();
+    let people = People::load(&state).await.lang(l)?;
+    let names = |login: &str| people.known(login);
     let stories = story::tell_all(&view.history, c, &names);
     let edits = s.head_office();
     // As `rules::review` allows: head office, or the customer's own salesperson.

@@ -18,6 +18,7 @@
 mod approvals;
 mod customers;
 mod layout;
+mod people;
 mod reports;
 mod security;
 mod sheets;

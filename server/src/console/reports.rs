@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crm_shared::day::Day;
 
 use super::layout::{csrf, flash, page, when, yuan};
+use super::people::People;
 use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::error::AppError;
 use crate::rules;
@@ -54,12 +55,32 @@ impl Q {
     }
 }
 
-fn filter_form(s: &SignedIn, action: &str, q: &Q, with_day: bool, day: Day) -> Markup {
+fn filter_form(
+    s: &SignedIn,
+    people: &People,
+    action: &str,
+    q: &Q,
+    with_day: bool,
+    day: Day,
+) -> Markup {
     let l = s.lang;
+    let current = q.salesperson.trim();
     html! {
         form.filters method="get" action=(action) {
             @if s.role != crm_shared::codes::Role::Salesperson {
-                label { (l.t("业务员(登录名,空为全部)", "Salesperson (login, empty = all)")) input name="salesperson" value=(q.salesperson); }
+                label { (l.t("业务员", "Salesperson"))
+                    select name="salesperson" {
+                        option value="" { (l.t("全部", "All")) }
+                        @for (login, name) in people.salespeople() {
+                            option value=(login) selected[login == current] { (name) }
+                        }
+                        // A login given in the address that is no salesperson's
+                        // stays chosen, so the page says what it filtered by.
+                        @if !current.is_empty() && !people.salespeople().iter().any(|(x, _)| x == current) {
+                            option value=(current) selected { (people.name(current)) }
+                        }
+                    }
+                }
             }
             @if with_day { label { (l.t("日期", "Day")) input name="day" type="date" value=(day.to_string()); } }
             button type="submit" { (l.t("查询", "Show")) }
@@ -81,6 +102,7 @@ async fn grades(
     let rows = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let ok =
         (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
     Ok(page(
@@ -89,7 +111,7 @@ async fn grades(
         l.t("客户等级管理汇总表", "Grade summary table"),
         html! {
             (flash(ok))
-            (filter_form(&s, "/console/grades", &q, true, day))
+            (filter_form(&s, &people, "/console/grades", &q, true, day))
             p {
                 a href="/console/export/grades.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/grades.csv" { "CSV" }
             }
@@ -106,7 +128,7 @@ async fn grades(
                     th { (l.t("信用履约率", "On-time rate")) } th { (l.t("客户等级", "Grade")) } th { (l.t("信用额度(元)", "Credit limit")) } th { (l.t("备注", "Remarks")) }
                 } }
                 tbody { @for (i, r) in rows.iter().enumerate() { tr {
-                    td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (r.salesperson) }
+                    td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
                     td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
                     td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
                     td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
@@ -135,6 +157,7 @@ async fn confirm(
     let rows = rules::grade_table(&state.db, s.caller(), None, day)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let moved: Vec<_> = rows
         .iter()
         .filter(|r| r.grade.is_some() && r.grade != r.card_grade)
@@ -159,7 +182,7 @@ async fn confirm(
                         th { (l.t("现等级", "Grade now")) } th { (l.t("按评分", "Assessed")) } th.num { (l.t("评分", "Score")) }
                     } }
                     tbody { @for r in &moved { tr {
-                        td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (r.salesperson) }
+                        td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
                         td { @match r.card_grade { Some(g) => (g.label()), None => (l.t("未定级", "none")) } }
                         td { @if let Some(g) = r.grade { strong { (g.label()) } } }
                         td.num { @if let Some(x) = r.score { (x) } }
@@ -203,17 +226,18 @@ async fn warnings(
     let rows = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     Ok(page(
         &s,
         "warnings",
         l.t("预警", "Early warnings"),
         html! {
-            (filter_form(&s, "/console/warnings", &q, true, day))
+            (filter_form(&s, &people, "/console/warnings", &q, true, day))
             p { a href="/console/export/warnings.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/warnings.csv" { "CSV" } }
             table #warnings {
                 thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("规则", "Rule")) } th { (l.t("指标", "Figure")) } } }
                 tbody { @for w in &rows { tr {
-                    td { a href={ "/console/customers/" (w.customer) } { (w.name) } } td { (w.salesperson) }
+                    td { a href={ "/console/customers/" (w.customer) } { (w.name) } } td { (people.name(&w.salesperson)) }
                     td { span.tag.bad { (w.rule.label()) } } td { (w.figure) }
                 } } }
             }
@@ -232,6 +256,7 @@ async fn followups(
     let rows = rules::followups(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let mut by: std::collections::BTreeMap<&str, Vec<&crm_shared::reports::Planned>> =
         Default::default();
     for (who, p) in &rows {
@@ -245,10 +270,10 @@ async fn followups(
             "Follow-ups due and overdue, by salesperson",
         ),
         html! {
-            (filter_form(&s, "/console/followups", &q, true, day))
+            (filter_form(&s, &people, "/console/followups", &q, true, day))
             @if by.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } }
             @for (who, list) in &by {
-                h2 { (who) " (" (list.len()) ")" }
+                h2 { (people.name(who)) " (" (list.len()) ")" }
                 table { thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("计划日期", "Planned")) } th { (l.t("逾期天数", "Days overdue")) } th { (l.t("意向等级", "Intent")) } } }
                     tbody { @for p in list { tr {
                         td { a href={ "/console/customers/" (p.customer) } { (p.name) } } td { (p.day.to_string()) }
@@ -274,16 +299,17 @@ async fn daily(
         (Some(w), _) => w,
         (None, false) => s.login.clone(),
         (None, true) => {
-            let people = salespeople(&state).await.lang(l)?;
+            let people = People::load(&state).await.lang(l)?;
+            let people = people.salespeople();
             return Ok(page(
                 &s,
                 "daily",
                 title,
                 html! {
-                    (daily_picker(&s, &people, "", day))
+                    (daily_picker(&s, people, "", day))
                     p.muted #pick { (l.t("请选择业务员:", "Choose a salesperson: ")) }
-                    ul #salespeople { @for (login, name) in &people {
-                        li { a href={ "/console/daily?salesperson=" (login) "&day=" (day.to_string()) } { (name) " (" (login) ")" } }
+                    ul #salespeople { @for (login, name) in people.iter() {
+                        li { a href={ "/console/daily?salesperson=" (login) "&day=" (day.to_string()) } { (name) } }
                     } }
                     @if people.is_empty() { p.muted { (l.t("还没有业务员账号", "No salesperson accounts yet")) } }
                 },
@@ -293,10 +319,11 @@ async fn daily(
     let r = rules::daily(&state.db, s.caller(), Some(who.clone()), day)
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let picker = if s.head_office() {
-        daily_picker(&s, &salespeople(&state).await.lang(l)?, &who, day)
+        daily_picker(&s, people.salespeople(), &who, day)
     } else {
-        filter_form(&s, "/console/daily", &Q::default(), true, day)
+        filter_form(&s, &people, "/console/daily", &Q::default(), true, day)
     };
     Ok(page(
         &s,
@@ -304,7 +331,7 @@ async fn daily(
         title,
         html! {
             (picker)
-            p { b { (who) } " · " (day.to_string()) " · "
+            p { b { (people.name(&who)) } " · " (day.to_string()) " · "
                 (l.t("新客户 ", "new customers ")) (r.new_customers) " · "
                 (l.t("销售额 ", "sales ")) (yuan(Some(r.sales_amount))) (l.t(" 元", " yuan")) " · "
                 (l.t("投诉 ", "complaints ")) (r.complaints) }
@@ -324,18 +351,6 @@ async fn daily(
     ))
 }
 
-/// Every salesperson account (login, name), for head office's picker.
-async fn salespeople(state: &AppState) -> Result<Vec<(String, String)>, crate::db::DbError> {
-    Ok(state
-        .db
-        .users()
-        .await?
-        .into_iter()
-        .filter(|u| u.role == crm_shared::codes::Role::Salesperson)
-        .map(|u| (u.login, u.display_name))
-        .collect())
-}
-
 fn daily_picker(s: &SignedIn, people: &[(String, String)], current: &str, day: Day) -> Markup {
     let l = s.lang;
     html! {
@@ -344,7 +359,7 @@ fn daily_picker(s: &SignedIn, people: &[(String, String)], current: &str, day: D
                 select name="salesperson" {
                     option value="" { "—" }
                     @for (login, name) in people {
-                        option value=(login) selected[login == current] { (name) " (" (login) ")" }
+                        option value=(login) selected[login == current] { (name) }
                     }
                 }
             }
@@ -363,12 +378,13 @@ async fn complaints(
     let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson())
         .await
         .lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     Ok(page(
         &s,
         "complaints",
         l.t("月度客诉统计", "Monthly complaint statistics"),
         html! {
-            (filter_form(&s, "/console/complaints", &q, false, Day::from_millis_local(0)))
+            (filter_form(&s, &people, "/console/complaints", &q, false, Day::from_millis_local(0)))
             p { a href="/console/export/complaints.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/complaints.csv" { "CSV" } }
             table #complaints {
                 thead { tr { th { (l.t("月份", "Month")) } th { (l.t("投诉总数", "Total")) } th { (l.t("质量问题", "Quality")) } th { (l.t("非质量问题", "Non-quality")) }

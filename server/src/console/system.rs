@@ -9,6 +9,7 @@ use maud::{html, Markup};
 use crm_shared::codes::Role;
 
 use super::layout::{page, when};
+use super::people::People;
 use super::{ConsoleError, InLang, SignedIn};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -38,6 +39,7 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
     // What each device has not received: log entries after its cursor that
     // its user sees.
     let users = state.db.users().await.lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
     let mut rows = Vec::new();
     for d in devices {
         let sync = syncs.get(&d.id).copied();
@@ -77,7 +79,7 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
                 thead { tr { th { (l.t("用户", "User")) } th { (l.t("设备", "Device")) } th { (l.t("登录时间", "Signed in")) } th { (l.t("最近访问", "Last seen")) }
                     th { (l.t("最近同步", "Last sync")) } th { (l.t("本次上传", "Pushed")) } th { (l.t("待备份确认", "Awaiting backup")) } th { (l.t("待接收的客户", "Customers to receive")) } th { (l.t("状态", "State")) } } }
                 tbody { @for (d, sync, behind) in &rows { tr {
-                    td { (d.login) } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
+                    td { (people.name(&d.login)) @if people.name(&d.login) != d.login { " " span.muted { (d.login) } } } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
                     td { (when(sync.map(|x| x.at))) } td.num { @if let Some(x) = sync { (x.pushed) } }
                     td.num { @if let Some(x) = sync { (x.unconfirmed) } } td.num { @if let Some(b) = behind { (b) } }
                     td { @if d.revoked_at.is_some() { span.tag.bad { (l.t("已停用", "revoked")) " " (when(d.revoked_at)) } } @else { (l.t("正常", "active")) } }
