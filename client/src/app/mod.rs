@@ -20,9 +20,10 @@
 //!   [`card`] (the card and every form on it), [`edit`], [`reports`],
 //!   [`sync_page`].
 //!
-//! Requests open the store for themselves (a connection costs well under a
-//! millisecond): a sync may give this laptop a new actor, and a handle kept
-//! open would go on writing under the old one.
+//! Pages share one open store ([`warm`]), so its page cache survives
+//! between requests instead of every request decrypting what it reads; it
+//! is reopened when a sync gave this laptop a new actor (a handle kept
+//! open would go on writing under the old one) or the store was replaced.
 
 mod card;
 mod customers;
