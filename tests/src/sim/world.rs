@@ -131,6 +131,11 @@ pub struct World {
     next: u64,
     /// What the history has established so far.
     pub ledger: Ledger,
+    /// Backup stores of nodes killed mid-history: left open, as a dead
+    /// process leaves its files unclosed, until the history ends (when
+    /// the system would have closed them; a process running histories by
+    /// the thousand ran out of file descriptors).
+    killed: Vec<crm_backup::store::Store>,
 }
 
 /// Where temporary directories go: memory when the machine has it, so a
@@ -251,6 +256,7 @@ impl World {
             salespeople: (0..SALESPEOPLE).map(login).collect(),
             next: t.next,
             ledger: t.ledger.clone(),
+            killed: Vec::new(),
             root,
         };
         let data = DataDir::new(world.root.path().join(format!("server{}", t.servers)));
@@ -288,6 +294,7 @@ impl World {
             salespeople: (0..SALESPEOPLE).map(login).collect(),
             next: 0,
             ledger: Ledger::default(),
+            killed: Vec::new(),
             root,
         };
         let data = world.new_server_dir();
@@ -1091,9 +1098,8 @@ impl World {
         let (mut store, epoch, resp) = self.backup_pull()?;
         if store_it && epoch.as_deref().is_none_or(|e| e == resp.epoch) {
             store.apply(&resp, now())?;
-            // Killed: no checkpoint, no close; the connection is leaked
-            // as a dead process's would be.
-            std::mem::forget(store);
+            // Killed: no checkpoint, no close until the history ends.
+            self.killed.push(store);
         }
         Ok(())
     }
