@@ -168,20 +168,14 @@ impl Keyring {
     }
 
     fn secret_tool(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new("secret-tool")
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run secret-tool");
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            pipe.write_all(s.as_bytes()).unwrap();
-        }
-        drop(pipe);
-        child.wait_with_output().unwrap()
+        fed(
+            Command::new("secret-tool")
+                .args(args)
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.address),
+            stdin,
+        )
+        .wait_with_output()
+        .unwrap()
     }
 
     /// The keychain entry `crm` keeps for `data_dir`, if any.
@@ -249,25 +243,35 @@ fn account(data_dir: &Path) -> String {
 
 /// `crm` without `CRM_PASSPHRASE`, with `bus` as the session bus.
 fn crm(data_dir: &Path, args: &[&str], stdin: Option<&str>, bus: &str) -> Output {
-    let mut child = Command::new(CRM)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("CRM_HOME")
-        .env_remove("CRM_PASSPHRASE")
-        .env_remove("RUST_BACKTRACE")
-        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+    let child = fed(
+        Command::new(CRM)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env_remove("CRM_HOME")
+            .env_remove("CRM_PASSPHRASE")
+            .env_remove("RUST_BACKTRACE")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus),
+        stdin,
+    );
+    finish(child, args)
+}
+
+/// Starts `command` with its output captured, writes `stdin` (if any) to
+/// it and closes it, so the program sees the end of its input.
+fn fed(command: &mut Command, stdin: Option<&str>) -> Child {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run crm");
+        .unwrap_or_else(|e| panic!("start {:?}: {e}", command.get_program()));
     let mut pipe = child.stdin.take().unwrap();
     if let Some(s) = stdin {
         pipe.write_all(s.as_bytes()).unwrap();
     }
     drop(pipe);
-    finish(child, args)
+    child
 }
 
 /// Waits for `child`; a `crm` still running after five minutes hangs, and
