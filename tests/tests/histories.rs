@@ -15,7 +15,7 @@ const LEN: usize = 60;
 
 #[test]
 fn a_fixed_set_of_seeded_histories_keeps_every_invariant() {
-    let (ran, broke) = sim::check_seeds(SEEDS, LEN, None, &|| false);
+    let (ran, broke) = sim::check_seeds(SEEDS, LEN, None, &|_, _| false, &|_| {});
     assert_eq!(ran, SEEDS.count());
     let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
     assert!(reports.is_empty(), "{}", reports.join("\n"));
@@ -448,9 +448,27 @@ fn explore_new_histories() {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() << 20)
         .unwrap_or(1 << 40);
-    let (ran, broke) = sim::check_seeds(first..first.saturating_add(budget), len, threads, &|| {
-        start.elapsed().as_secs_f64() >= minutes * 60.0
-    });
+    // A line a minute, so a run of hours shows where it stands.
+    let said = std::sync::Mutex::new(0u64);
+    let stop = |ran: usize, broke: usize| {
+        let secs = start.elapsed().as_secs_f64();
+        let mut minute = said.lock().expect("not poisoned");
+        if secs as u64 / 60 > *minute {
+            *minute = secs as u64 / 60;
+            println!(
+                "{ran} histories in {secs:.0} s ({:.1}/s), {broke} broke",
+                ran as f64 / secs
+            );
+        }
+        secs >= minutes * 60.0
+    };
+    let (ran, broke) = sim::check_seeds(
+        first..first.saturating_add(budget),
+        len,
+        threads,
+        &stop,
+        &|report| println!("{report}"),
+    );
     let reports: Vec<String> = broke.into_iter().map(|(_, r)| r).collect();
     assert!(
         reports.is_empty(),

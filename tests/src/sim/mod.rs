@@ -87,36 +87,41 @@ pub fn check_seed(seed: u64, len: usize) -> Result<(), String> {
 
 /// Checks the histories of `seeds` on `threads` threads (every core when
 /// `None`); returns how many ran and the reports of those that broke, in
-/// seed order. `stop` is asked between histories (an exploratory run's
-/// clock).
+/// seed order. `stop` is asked between histories with how many have run
+/// and broken so far (an exploratory run's clock and progress), and
+/// `broke` is told each report as it is found, so a long run that is cut
+/// short has already shown what it found.
 pub fn check_seeds(
     seeds: impl Iterator<Item = u64> + Send,
     len: usize,
     threads: Option<usize>,
-    stop: &(dyn Fn() -> bool + Sync),
+    stop: &(dyn Fn(usize, usize) -> bool + Sync),
+    broke: &(dyn Fn(&str) + Sync),
 ) -> (usize, Vec<(u64, String)>) {
     let seeds = std::sync::Mutex::new(seeds);
-    let broke = std::sync::Mutex::new(Vec::new());
+    let found = std::sync::Mutex::new(Vec::new());
     let ran = std::sync::atomic::AtomicUsize::new(0);
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
-                if stop() {
+                let so_far = found.lock().expect("not poisoned").len();
+                if stop(ran.load(std::sync::atomic::Ordering::Relaxed), so_far) {
                     return;
                 }
                 let Some(seed) = seeds.lock().expect("not poisoned").next() else {
                     return;
                 };
                 if let Err(report) = check_seed(seed, len) {
-                    broke.lock().expect("not poisoned").push((seed, report));
+                    broke(&report);
+                    found.lock().expect("not poisoned").push((seed, report));
                 }
                 ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             });
         }
     });
-    let mut broke = broke.into_inner().expect("not poisoned");
-    broke.sort();
-    (ran.into_inner(), broke)
+    let mut found = found.into_inner().expect("not poisoned");
+    found.sort();
+    (ran.into_inner(), found)
 }

@@ -136,6 +136,8 @@ pub struct World {
     /// the system would have closed them; a process running histories by
     /// the thousand ran out of file descriptors).
     killed: Vec<crm_backup::store::Store>,
+    /// Document states (id, heads) whose visits the ledger has taken in.
+    read: std::collections::HashSet<(String, String)>,
 }
 
 /// Where temporary directories go: memory when the machine has it, so a
@@ -257,6 +259,7 @@ impl World {
             next: t.next,
             ledger: t.ledger.clone(),
             killed: Vec::new(),
+            read: Default::default(),
             root,
         };
         let data = DataDir::new(world.root.path().join(format!("server{}", t.servers)));
@@ -295,6 +298,7 @@ impl World {
             next: 0,
             ledger: Ledger::default(),
             killed: Vec::new(),
+            read: Default::default(),
             root,
         };
         let data = world.new_server_dir();
@@ -1017,14 +1021,21 @@ impl World {
             .into_iter()
             .map(|c| c.id)
             .collect();
-        let cards = store.cards()?;
+        // Only a document whose heads the ledger has not read yet is
+        // loaded: the same state has the same visits on every laptop.
+        let held = store.have()?;
         let user = l.user.clone();
-        for card in cards.iter().filter(|c| !pending.contains(&c.id)) {
-            for key in card.activities.keys() {
-                self.ledger
-                    .confirmed
-                    .entry(key.clone())
-                    .or_insert((card.id.clone(), self.ledger.generation));
+        for h in held.iter().filter(|h| !pending.contains(&h.id)) {
+            let key = (h.id.clone(), h.heads.join(","));
+            if !self.read.contains(&key) {
+                let card = store.get(&h.id)?;
+                for visit in card.activities.keys() {
+                    self.ledger
+                        .confirmed
+                        .entry(visit.clone())
+                        .or_insert((card.id.clone(), self.ledger.generation));
+                }
+                self.read.insert(key);
             }
         }
         // After a sync that ran to its end, a laptop holds no customer its
@@ -1039,7 +1050,7 @@ impl World {
                 .into_iter()
                 .map(|h| h.id)
                 .collect();
-        if let Some(c) = cards
+        if let Some(c) = held
             .iter()
             .find(|c| !pending.contains(&c.id) && !visible.contains(&c.id))
         {
