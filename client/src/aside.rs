@@ -17,6 +17,12 @@ pub enum Kind {
     /// stored either: not pushed until the salesperson runs
     /// `crm aside retry`.
     Held,
+    /// Its local changes clash with the server's copy, which this user may
+    /// no longer see, and this laptop holds nothing the server
+    /// acknowledged to record them again on: the next sync sends the whole
+    /// document for the server to record this user's changes again on its
+    /// copy, and the laptop then lets the customer go.
+    HandOver,
 }
 
 impl Kind {
@@ -26,6 +32,7 @@ impl Kind {
             Kind::Rebase => "rebase",
             Kind::Refetch => "refetch",
             Kind::Held => "held",
+            Kind::HandOver => "hand_over",
         }
     }
 
@@ -34,6 +41,7 @@ impl Kind {
         match code {
             "rebase" => Kind::Rebase,
             "refetch" => Kind::Refetch,
+            "hand_over" => Kind::HandOver,
             _ => Kind::Held,
         }
     }
@@ -44,6 +52,7 @@ impl Kind {
             Kind::Rebase => "下次同步时取服务器的版本,重新记录本机的修改",
             Kind::Refetch => "下次同步时重新接收",
             Kind::Held => "暂不发送;处理后运行 crm aside retry",
+            Kind::HandOver => "下次同步时交服务器并入本机的修改,之后本机不再保留该客户",
         }
     }
 

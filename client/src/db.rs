@@ -658,13 +658,17 @@ pub struct Pending {
     pub synced: Option<Vec<u8>>,
     /// Set aside by sync: not pushed until what it says is done.
     pub held: bool,
+    /// Set aside to be handed over: pushed whole, for the server to record
+    /// its changes again (`crate::aside::Kind::HandOver`).
+    pub hand_over: bool,
 }
 
 /// Documents with changes the server has not acknowledged: never synced, or
 /// heads moved since.
 pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
     let mut st = conn.prepare_cached(
-        "SELECT d.id, d.heads, d.synced_heads, a.kind IN ('held', 'rebase')
+        "SELECT d.id, d.heads, d.synced_heads, a.kind IN ('held', 'rebase'),
+                a.kind = 'hand_over'
          FROM documents d LEFT JOIN aside a ON a.id = d.id
          WHERE d.synced_heads IS NULL OR d.synced_heads <> d.heads ORDER BY d.id",
     )?;
@@ -674,6 +678,7 @@ pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
             heads: r.get(1)?,
             synced: r.get(2)?,
             held: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+            hand_over: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
         })
     })?;
     rows.collect()

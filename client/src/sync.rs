@@ -146,12 +146,14 @@ pub fn run(
             listing = false;
         }
         progress(&report);
-        // A rebuilt customer has changes to send, and one newly set aside
-        // for a clash is to be asked for whole.
+        // A rebuilt customer has changes to send, as does one to hand
+        // over, and one newly set aside for a clash is to be asked for
+        // whole.
         let even = !resp.more
             && !more_to_push
             && resp.need.is_empty()
             && applied.rebased.is_empty()
+            && applied.handing_over.is_empty()
             && unasked(store, &rechecked)?.is_empty();
         if even {
             break;

@@ -75,6 +75,15 @@ pub struct DocPush {
     pub heads: Vec<String>,
     /// Automerge changes (or a whole saved document for a new customer).
     pub data: Blob,
+    /// `data` is this laptop's whole document of a customer whose changes
+    /// clash with the server's copy, which the laptop cannot record again
+    /// itself: it holds nothing the server acknowledged and may no longer
+    /// see the server's copy (the customer went to someone else). The
+    /// server records the sender's own changes again on its copy, as a
+    /// laptop would ([`crate::rebase`]); once acknowledged, the laptop lets
+    /// the customer go.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hand_over: bool,
 }
 
 /// `POST /api/v1/sync` request.

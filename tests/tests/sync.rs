@@ -1760,6 +1760,7 @@ fn garbage_truncated_and_oversized_sync_bodies_get_4xx_and_change_nothing() {
             id: id.into(),
             heads,
             data: Blob(data),
+            hand_over: false,
         }],
         ..Default::default()
     };

@@ -50,6 +50,9 @@ pub struct SyncApplied {
     /// Customers whose changes were recorded again on the server's copy
     /// (this store had gone back in time).
     pub rebased: Vec<String>,
+    /// Customers to be handed over whole, for the server to record their
+    /// changes again (sent by the next request of this sync).
+    pub handing_over: Vec<String>,
     /// Changes left out of those because someone else signed them.
     pub dropped: usize,
     /// This laptop now writes under a fresh actor.
@@ -155,6 +158,7 @@ impl Store {
             let mut read = Vec::with_capacity(chunk.len());
             for p in chunk {
                 let ready = match &p.synced {
+                    Some(_) if p.hand_over => None,
                     Some(blob) => db::chunks_after(&self.conn, &p.id, blob)?,
                     None => None,
                 };
@@ -171,6 +175,7 @@ impl Store {
                 .zip(read)
                 .map(|(p, read)| match (read, &p.synced) {
                     (PushSource::Chunks(changes), _) => Ok(changes),
+                    (PushSource::Stored(stored), _) if p.hand_over => Ok(stored.bytes),
                     (PushSource::Stored(stored), Some(blob)) => {
                         crm_shared::document::changes_after(&stored.bytes, &heads_of(blob))
                     }
@@ -200,6 +205,7 @@ impl Store {
                     id: p.id.clone(),
                     heads: heads_to_hex(&heads_of(&p.heads)),
                     data: Blob(data),
+                    hand_over: p.hand_over,
                 });
             }
         }
@@ -474,13 +480,17 @@ impl Store {
                 // fresh actor, on top of what it acknowledged, which it
                 // holds.
                 let fresh = fresh.get_or_insert_with(ActorId::random).clone();
+                // Holding nothing it acknowledged, the laptop has nothing to
+                // rebuild on, and may not be sent what the server holds now:
+                // the server records our changes again on its copy.
                 let held = match Self::rebuild_on_acked(&tx, &self.profile, id, fresh, now) {
                     Ok(true) => None,
-                    Ok(false) => Some(
-                        "该客户已改派他人,本机的修改与服务器的版本无法衔接,请联系档案管理员"
+                    Ok(false) => Some((
+                        AsideKind::HandOver,
+                        "该客户已改派他人,本机的修改与服务器的版本无法衔接,将交服务器并入"
                             .to_string(),
-                    ),
-                    Err(e) => Some(format!("无法重新记录本机的修改:{e}")),
+                    )),
+                    Err(e) => Some((AsideKind::Held, format!("无法重新记录本机的修改:{e}"))),
                 };
                 match held {
                     None => {
@@ -488,9 +498,14 @@ impl Store {
                         aside.remove(id);
                         applied.rebased.push(id.clone());
                     }
-                    Some(message) => {
-                        set_aside(&tx, id, AsideKind::Held, &message)?;
-                        applied.set_aside.push((id.clone(), message));
+                    Some((kind, message)) => {
+                        set_aside(&tx, id, kind, &message)?;
+                        aside.insert(id.clone(), kind);
+                        if kind == AsideKind::HandOver {
+                            applied.handing_over.push(id.clone());
+                        } else {
+                            applied.set_aside.push((id.clone(), message));
+                        }
                     }
                 }
                 applied.kept_unsent += 1;

@@ -431,6 +431,7 @@ mod tests {
             id: "c1".into(),
             heads: heads_to_hex(&doc.heads()),
             data: Blob(base.clone()),
+            hand_over: false,
         }];
         apply(db.parts(), caller("zhang", "d0"), push, None, 0)
             .await
@@ -461,6 +462,7 @@ mod tests {
             id: "c1".into(),
             heads: heads_to_hex(&doc.heads()),
             data: Blob(doc.save_after(&from)),
+            hand_over: false,
         }
     }
 

@@ -132,6 +132,7 @@ pub(super) fn apply_pushes(
         now,
         restored,
     };
+    let was_restored = ctx.restored.is_some();
     let mut out = Pushed::default();
     for chunk in merge_chunks(push) {
         // Merging is pure work on each document alone: done for the whole
@@ -151,6 +152,9 @@ pub(super) fn apply_pushes(
             .par_iter()
             .zip(&read)
             .map(|(p, r)| match r {
+                Ok((_, stored)) if p.hand_over => {
+                    handed_over(caller, was_restored, p, stored.as_ref()).map(Some)
+                }
                 Ok((_, stored)) => {
                     merge_pushed(cache, caller, sees_all, &actor, p, stored.as_ref())
                 }
@@ -255,6 +259,36 @@ fn merge_pushed(
     }
 }
 
+/// A laptop's whole document handed over (see `DocPush::hand_over`): its
+/// changes clash with ours, and the laptop has nothing to record them
+/// again on. Recorded again here instead, on our copy, under a fresh
+/// actor: the sender's own changes, and after a restore every change (a
+/// lost server's, which [`check`] takes back only by its seal or within
+/// the return window, as from any laptop).
+fn handed_over(
+    caller: &Caller,
+    restored: bool,
+    p: &crm_shared::sync::DocPush,
+    stored: Option<&docs::Stored>,
+) -> Result<CustomerDoc, ServiceError> {
+    let Some(s) = stored else {
+        return Err(bad(format!("服务器没有客户 {},无法并入交来的修改", p.id)));
+    };
+    let theirs = CustomerDoc::load(&p.data.0, ActorId::random())
+        .map_err(|e| bad(format!("客户 {} 的数据无效:{e}", p.id)))?;
+    if theirs.card().id != p.id {
+        return Err(bad(format!(
+            "文档属于客户 {},不是 {}",
+            theirs.card().id,
+            p.id
+        )));
+    }
+    let keep = |note: Option<&ChangeNote>| restored || note.is_some_and(|n| n.by == caller.login);
+    crm_shared::rebase::rebase(&theirs, &s.bytes, ActorId::random(), keep)
+        .map(|r| r.doc)
+        .map_err(|e| bad(format!("无法并入客户 {} 的修改:{e}", p.id)))
+}
+
 /// Which device sent which changes, when several pushes are applied as one.
 #[derive(Default)]
 pub(super) struct PushOrigins {
@@ -353,7 +387,8 @@ fn check(
             || crm_shared::document::same_heads(&doc.heads(), &s.heads)
             || docs::ever_assigned(tx, &p.id, &caller.login)?
             || entered_by(&doc, &s.heads, &caller.login)
-            || restored.is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r));
+            || restored.is_some_and(|r| given_by_a_lost_server(&doc, &p.id, &caller.login, r))
+            || (p.hand_over && handed_over_by_a_lost_server(p, &caller.login, restored));
         if !may {
             return Err(ServiceError::Forbidden(format!(
                 "无权修改客户 {}:该客户不属于你",
@@ -365,9 +400,11 @@ fn check(
     // The laptop records our ack as "the server has everything up to the
     // heads I pushed": those heads must really be here now, else the data
     // was cut or damaged and the ack would lose changes.
-    if client_heads
-        .iter()
-        .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+    // A hand-over's heads are the laptop's, recorded again here as others.
+    if !p.hand_over
+        && client_heads
+            .iter()
+            .any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
     {
         return Err(bad(format!("客户 {} 的数据不完整:缺少所声明的修改", p.id)));
     }
@@ -615,6 +652,21 @@ fn given_by_a_lost_server(doc: &CustomerDoc, customer: &str, login: &str, r: &Re
         made_by_a_server(doc, customer, hash, note.as_ref(), r)
             && doc.salesperson_after(hash).as_deref() == Some(login)
     })
+}
+
+/// [`given_by_a_lost_server`], read in the laptop's own document of a
+/// hand-over: recording it again on our copy gave the lost server's
+/// change a new hash, so the evidence is looked for where it was made.
+fn handed_over_by_a_lost_server(
+    p: &crm_shared::sync::DocPush,
+    login: &str,
+    restored: Option<&Restored>,
+) -> bool {
+    let Some(r) = restored else {
+        return false;
+    };
+    CustomerDoc::load(&p.data.0, ActorId::random())
+        .is_ok_and(|theirs| given_by_a_lost_server(&theirs, &p.id, login, r))
 }
 
 /// Whether change `hash` was made by a server (this one before its

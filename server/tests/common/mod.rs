@@ -164,6 +164,7 @@ impl TestServer {
                 id: doc.card().id.clone(),
                 heads: heads_to_hex(&doc.heads()),
                 data: Blob(doc.save()),
+                hand_over: false,
             })
             .collect();
         let answer = self

@@ -152,6 +152,63 @@ fn temp_root() -> std::io::Result<TempDir> {
     tempfile::Builder::new().prefix("crm-sim").tempdir()
 }
 
+/// The document of customer `id` in the server's store `db`.
+fn doc_in(
+    rt: &tokio::runtime::Runtime,
+    db: &Db,
+    id: &str,
+) -> Result<Option<crm_shared::CustomerDoc>, Broken> {
+    let db = db.clone();
+    let id = id.to_owned();
+    let stored =
+        rt.block_on(db.read_with(move |conn| Ok::<_, DbError>(documents::load(conn, &id)?)))?;
+    match stored {
+        None => Ok(None),
+        Some(s) => Ok(Some(crm_shared::CustomerDoc::load(
+            &s.bytes,
+            automerge::ActorId::random(),
+        )?)),
+    }
+}
+
+/// The first change of `ours` signed by `login` that the server's copy
+/// `theirs` has lost, by its note: neither there as such nor recorded
+/// again with the same time and note, and its effect not there either
+/// (recording it again on `theirs` would change something). A laptop
+/// must not let go of a customer holding such a change.
+fn lost_changes(
+    ours: &crm_shared::CustomerDoc,
+    theirs: Option<crm_shared::CustomerDoc>,
+    login: &str,
+) -> Result<Option<String>, Broken> {
+    let signed = |doc: &crm_shared::CustomerDoc| -> Vec<(i64, String)> {
+        doc.automerge()
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|m| {
+                let message = m.message.as_deref()?.to_string();
+                let note = crm_shared::note::ChangeNote::from_message(Some(&message))?;
+                (note.by == login).then_some((m.timestamp, message))
+            })
+            .collect()
+    };
+    let mine = signed(ours);
+    let Some(theirs) = theirs else {
+        return Ok(mine.into_iter().next().map(|(_, m)| m));
+    };
+    let there = signed(&theirs);
+    let bytes = theirs.save();
+    for (at, message) in mine.into_iter().filter(|c| !there.contains(c)) {
+        let only =
+            |n: Option<&crm_shared::note::ChangeNote>| n.is_some_and(|n| n.to_message() == message);
+        let again = crm_shared::rebase::rebase(ours, &bytes, automerge::ActorId::random(), only)?;
+        if again.rerecorded > 0 {
+            return Ok(Some(format!("{message} (at {at})")));
+        }
+    }
+    Ok(None)
+}
+
 /// Copies the directory tree `from` to `to`.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -466,18 +523,7 @@ impl World {
 
     /// The server's document of customer `id`.
     pub fn server_doc(&self, id: &str) -> Result<Option<crm_shared::CustomerDoc>, Broken> {
-        let db = self.server()?.db.clone();
-        let id = id.to_owned();
-        let stored = self
-            .rt
-            .block_on(db.read_with(move |conn| Ok::<_, DbError>(documents::load(conn, &id)?)))?;
-        match stored {
-            None => Ok(None),
-            Some(s) => Ok(Some(crm_shared::CustomerDoc::load(
-                &s.bytes,
-                automerge::ActorId::random(),
-            )?)),
-        }
+        doc_in(&self.rt, &self.server()?.db, id)
     }
 
     /// The server's card of customer `id`.
@@ -971,6 +1017,17 @@ impl World {
         };
         let mut refused = None;
         let store = l.store.as_mut().expect("open");
+        // Visits not yet sent: a laptop that lets go of their customer in
+        // this sync (handed over, or taken away) must have got them to the
+        // server first.
+        let mut unsent = Vec::new();
+        for c in store.pending_summaries()? {
+            let doc = crm_shared::CustomerDoc::load(
+                &store.document_bytes(&c.id)?,
+                automerge::ActorId::random(),
+            )?;
+            unsent.push((c.id.clone(), doc));
+        }
         let result = crm_client::clock::with_skew(laptop_skew, || {
             crm_client::sync::run(
                 store,
@@ -1021,10 +1078,25 @@ impl World {
             .into_iter()
             .map(|c| c.id)
             .collect();
-        // Only a document whose heads the ledger has not read yet is
-        // loaded: the same state has the same visits on every laptop.
         let held = store.have()?;
         let user = l.user.clone();
+        for (id, doc) in unsent {
+            if held.iter().all(|h| h.id != id) {
+                if let Some(note) = lost_changes(&doc, doc_in(&self.rt, &server.db, &id)?, &user)? {
+                    return Err(Broken(format!(
+                        "laptop {i} ({user}) let go of {id} with its change {note} not on the server"
+                    )));
+                }
+                for visit in doc.card().activities.keys().cloned() {
+                    self.ledger
+                        .confirmed
+                        .entry(visit)
+                        .or_insert((id.clone(), self.ledger.generation));
+                }
+            }
+        }
+        // Only a document whose heads the ledger has not read yet is
+        // loaded: the same state has the same visits on every laptop.
         for h in held.iter().filter(|h| !pending.contains(&h.id)) {
             let key = (h.id.clone(), h.heads.join(","));
             if !self.read.contains(&key) {
