@@ -273,11 +273,15 @@ pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()
         ])?;
     }
     tx.prepare_cached(
-        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search,
+             conflicts, sort_name, credit_limit, next_followup, last_activity_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, salesperson = excluded.salesperson,
              region = excluded.region, status = excluded.status, grade = excluded.grade,
-             tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts",
+             tier = excluded.tier, search = excluded.search, conflicts = excluded.conflicts,
+             sort_name = excluded.sort_name, credit_limit = excluded.credit_limit,
+             next_followup = excluded.next_followup,
+             last_activity_at = excluded.last_activity_at",
     )?
     .execute(params![
         id,
@@ -289,6 +293,10 @@ pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()
         summary.tier.map(|t| t.code()),
         search,
         conflicts as i64,
+        crm_shared::pinyin::sort_key(&summary.name),
+        summary.credit_limit,
+        summary.next_followup.map(|d| d.to_string()),
+        summary.last_activity_at,
     ])?;
     tx.prepare_cached(
         "INSERT INTO customer_details (id, summary, rules) VALUES (?1, ?2, ?3)
@@ -634,6 +642,80 @@ pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
     Ok(version)
 }
 
+/// Fills the pinyin sort key of rows written before it was kept (see
+/// migration 11); a no-op once every row has one.
+pub(crate) fn fill_sort_names(conn: &mut Connection) -> rusqlite::Result<()> {
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, name FROM customers WHERE sort_name = ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare("UPDATE customers SET sort_name = ?2 WHERE id = ?1")?;
+        for (id, name) in &rows {
+            st.execute(params![id, crm_shared::pinyin::sort_key(name)])?;
+        }
+    }
+    tx.commit()
+}
+
+/// How the console's customer list is ordered. Customers without the value
+/// come last either way; the id breaks ties, so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By name, in pinyin order.
+    #[default]
+    Name,
+    /// By credit limit.
+    CreditLimit,
+    /// By grade, A first.
+    Grade,
+    /// By the day of the next follow-up.
+    NextFollowup,
+    /// By when the last visit or call was.
+    LastActivity,
+}
+
+impl ListOrder {
+    /// Every order, in the list's column order.
+    pub const ALL: [ListOrder; 5] = [
+        ListOrder::Name,
+        ListOrder::CreditLimit,
+        ListOrder::Grade,
+        ListOrder::NextFollowup,
+        ListOrder::LastActivity,
+    ];
+
+    /// The code in a URL.
+    pub fn code(self) -> &'static str {
+        match self {
+            ListOrder::Name => "name",
+            ListOrder::CreditLimit => "credit",
+            ListOrder::Grade => "grade",
+            ListOrder::NextFollowup => "followup",
+            ListOrder::LastActivity => "activity",
+        }
+    }
+
+    /// From its code.
+    pub fn from_code(code: &str) -> Option<ListOrder> {
+        ListOrder::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            ListOrder::Name => "c.sort_name",
+            ListOrder::CreditLimit => "c.credit_limit",
+            ListOrder::Grade => "c.grade",
+            ListOrder::NextFollowup => "c.next_followup",
+            ListOrder::LastActivity => "c.last_activity_at",
+        }
+    }
+}
+
 /// What the console's customer list filters on; empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -649,19 +731,64 @@ pub struct ListFilter {
     pub status: Option<String>,
     /// Tier code.
     pub tier: Option<String>,
+    /// The order of the list.
+    pub order: ListOrder,
+    /// Largest first (customers without the value still come last).
+    pub descending: bool,
 }
 
-/// A page of customers matching `f`, by name. Only the filters given go
-/// into the SQL, so an exact filter (salesperson, region) can use its index.
+/// A page of customers matching `f`, in its order. Only the filters given
+/// go into the SQL, so an exact filter (salesperson, region) can use its
+/// index.
 pub fn list(
     conn: &Connection,
     f: &ListFilter,
     offset: usize,
     limit: usize,
 ) -> rusqlite::Result<Vec<CustomerSummary>> {
-    let mut sql = String::from(
-        "SELECT d.summary FROM customers c JOIN customer_details d ON d.id = c.id WHERE 1",
+    let (filter, args) = matching(f);
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let col = f.order.column();
+    // The name is never empty: without the NULL test its index gives the
+    // order, and the first page reads only its own rows.
+    let nulls_last = match f.order {
+        ListOrder::Name => String::new(),
+        _ => format!("{col} IS NULL, "),
+    };
+    // The page's ids first, from the narrow rows; only they are joined to
+    // their summaries.
+    let sql = format!(
+        "SELECT c.id FROM customers c WHERE 1{filter}
+         ORDER BY {nulls_last}{col} {dir}, c.id {dir} LIMIT {limit} OFFSET {offset}"
     );
+    let ids: Vec<String> = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st = conn.prepare_cached("SELECT summary FROM customer_details WHERE id = ?1")?;
+    ids.iter()
+        .map(|id| {
+            st.query_row([id], |r| {
+                let json: String = r.get(0)?;
+                serde_json::from_str(&json).map_err(json_err)
+            })
+        })
+        .collect()
+}
+
+/// How many customers match `f`.
+pub fn count(conn: &Connection, f: &ListFilter) -> rusqlite::Result<u64> {
+    let (filter, args) = matching(f);
+    conn.prepare_cached(&format!("SELECT COUNT(*) FROM customers c WHERE 1{filter}"))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+}
+
+/// The SQL conditions of `f` on `customers c` and their arguments.
+fn matching(f: &ListFilter) -> (String, Vec<String>) {
+    let mut sql = String::new();
     let mut args: Vec<String> = Vec::new();
     if let Some(q) = &f.q {
         if q.chars().count() >= 3 {
@@ -692,15 +819,7 @@ pub fn list(
             sql.push_str(&format!(" AND c.{col} = ?{}", args.len()));
         }
     }
-    sql.push_str(&format!(
-        " ORDER BY c.name, c.id LIMIT {limit} OFFSET {offset}"
-    ));
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        let json: String = r.get(0)?;
-        serde_json::from_str(&json).map_err(json_err)
-    })?;
-    rows.collect()
+    (sql, args)
 }
 
 /// Regions and salespeople present, for the list's filter menus. With

@@ -21,7 +21,7 @@ pub mod backup;
 mod data_dir;
 pub use data_dir::DataDir;
 pub mod documents;
-pub use documents::{ListFilter, Projection};
+pub use documents::{ListFilter, ListOrder, Projection};
 mod pool;
 pub mod restore;
 
@@ -267,6 +267,29 @@ pub const MIGRATIONS: &[M<'static>] = &[
         CREATE INDEX access_log_by_login ON access_log (login COLLATE NOCASE, at);
         ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
             CHECK (must_change_password IN (0, 1));",
+    ),
+    // 11: the console's list sorts by name in pinyin order, credit limit,
+    // grade, next follow-up and last activity: each a column of the row,
+    // kept with it on every write, with an index so that a page of a
+    // sorted list reads only that page. `sort_name` is filled for rows
+    // older than this by `migrate`, which has the pinyin table.
+    M::up(
+        "ALTER TABLE customers ADD COLUMN sort_name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE customers ADD COLUMN credit_limit INTEGER;
+        ALTER TABLE customers ADD COLUMN next_followup TEXT;
+        ALTER TABLE customers ADD COLUMN last_activity_at INTEGER;
+        UPDATE customers SET
+            credit_limit = (SELECT json_extract(d.summary, '$.credit_limit')
+                            FROM customer_details d WHERE d.id = customers.id),
+            next_followup = (SELECT json_extract(d.summary, '$.next_followup')
+                             FROM customer_details d WHERE d.id = customers.id),
+            last_activity_at = (SELECT json_extract(d.summary, '$.last_activity_at')
+                                FROM customer_details d WHERE d.id = customers.id);
+        CREATE INDEX customers_by_sort_name ON customers (sort_name, id);
+        CREATE INDEX customers_by_credit_limit ON customers (credit_limit, id);
+        CREATE INDEX customers_by_grade ON customers (grade, id);
+        CREATE INDEX customers_by_next_followup ON customers (next_followup, id);
+        CREATE INDEX customers_by_last_activity ON customers (last_activity_at, id);",
     ),
 ];
 
@@ -857,7 +880,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     Migrations::from_slice(MIGRATIONS)
         .to_latest(conn)
-        .map_err(|e| DbError::Task(format!("迁移失败:{e}")))
+        .map_err(|e| DbError::Task(format!("迁移失败:{e}")))?;
+    documents::fill_sort_names(conn)?;
+    Ok(())
 }
 
 // ---- rows --------------------------------------------------------------------
@@ -989,6 +1014,50 @@ mod tests {
         documents::set_settings(&conn, &crm_shared::settings::Settings::default()).unwrap();
         assert_eq!(version(&conn), "6");
         assert_eq!(documents::settings(&conn).unwrap().version, 2);
+    }
+
+    #[test]
+    fn rows_from_before_the_sort_columns_get_them_when_migrated() {
+        use crm_shared::Customer;
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::from_slice(&MIGRATIONS[..10])
+            .to_latest(&mut conn)
+            .unwrap();
+        let mut c = Customer {
+            id: "c1".into(),
+            name: "安徽合肥贸易公司".into(),
+            ..Default::default()
+        };
+        c.credit.limit = Some(800_000);
+        let summary = serde_json::to_string(&crm_shared::summary::CustomerSummary::of(&c)).unwrap();
+        conn.execute(
+            "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+             VALUES ('c1', x'', x'', 1, 'zhang', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search, conflicts)
+             VALUES ('c1', ?1, 'zhang', '', 'active', NULL, NULL, '', 0)",
+            [&c.name],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO customer_details (id, summary, rules) VALUES ('c1', ?1, '{}')",
+            [&summary],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (key, limit): (String, Option<i64>) = conn
+            .query_row(
+                "SELECT sort_name, credit_limit FROM customers WHERE id = 'c1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(key, crm_shared::pinyin::sort_key("安徽合肥贸易公司"));
+        assert!(key.starts_with("an hui "), "{key}");
+        assert_eq!(limit, Some(800_000));
     }
 
     #[test]

@@ -203,13 +203,32 @@ pub async fn list(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<crm_shared::summary::CustomerSummary>, ServiceError> {
-    may_read(&caller)?;
-    let mut filter = filter;
+    let filter = seen_by(&caller, filter)?;
+    db.read_with(move |conn| Ok(docs::list(conn, &filter, offset, limit)?))
+        .await
+}
+
+/// How many customers [`list`] would list with `filter`, on every page.
+pub async fn count(
+    db: &Db,
+    caller: Caller,
+    filter: crate::db::ListFilter,
+) -> Result<u64, ServiceError> {
+    let filter = seen_by(&caller, filter)?;
+    db.read_with(move |conn| Ok(docs::count(conn, &filter)?))
+        .await
+}
+
+/// `filter` narrowed to what `caller` may see: a salesperson, their own.
+fn seen_by(
+    caller: &Caller,
+    mut filter: crate::db::ListFilter,
+) -> Result<crate::db::ListFilter, ServiceError> {
+    may_read(caller)?;
     if !access::sees_all(caller.role) {
         filter.salesperson = Some(caller.login.clone());
     }
-    db.read_with(move |conn| Ok(docs::list(conn, &filter, offset, limit)?))
-        .await
+    Ok(filter)
 }
 
 /// Stores the changes head office just made to `doc` (loaded as `stored`)

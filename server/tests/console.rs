@@ -1098,3 +1098,92 @@ async fn people_are_shown_by_name_in_lists_filters_approvals_and_devices() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_customer_list_counts_its_pages_and_sorts_by_pinyin_and_its_columns() {
+    let o = Office::open().await;
+    let named = |id: &str, name: &str| Customer {
+        id: id.into(),
+        name: name.into(),
+        salesperson: "zhang".into(),
+        region: "华东".into(),
+        entered_at: 1_780_000_000_000,
+        ..Default::default()
+    };
+    // By code point 北 (U+5317) comes before 安 (U+5B89); by pinyin, an
+    // before bei before hang.
+    let mut cards = vec![
+        named("c-bei", "北京朝阳商行"),
+        named("c-an", "安徽合肥贸易公司"),
+    ];
+    for n in 0..48 {
+        cards.push(named(&format!("c-z{n:02}"), &format!("中山五金{n:02}号")));
+    }
+    o.srv.push_cards("zhang", PASSWORD, &cards).await;
+    let names = |page: &str| -> Vec<String> {
+        let table = between(page, "<tbody>", "</tbody>");
+        table
+            .split("<tr>")
+            .skip(1)
+            .map(|row| between(row, "\">", "</a>").to_string())
+            .collect()
+    };
+
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, page) = wang.get("/console/customers").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // 50 of zhang's, the tea company (also his) and li's: 52, two pages.
+    assert!(page.contains("共 52 位客户,第 1 / 2 页"), "{page}");
+    let first = names(&page);
+    assert_eq!(first.len(), 50);
+    assert_eq!(
+        first[..3],
+        [
+            "安徽合肥贸易公司",
+            "北京朝阳商行",
+            "杭州西湖龙井茶业有限公司"
+        ],
+        "pinyin order"
+    );
+    let (_, second) = wang.get("/console/customers?page=1").await;
+    assert!(second.contains("第 2 / 2 页"), "{second}");
+    assert_eq!(names(&second).len(), 2);
+
+    // The heading sorts the other way round, and says so.
+    assert!(
+        page.contains("href=\"/console/customers?dir=desc\">客户名称 ▲</a>"),
+        "{page}"
+    );
+    let (_, desc) = wang.get("/console/customers?dir=desc").await;
+    assert_eq!(names(&desc)[0], "中山五金47号", "{desc}");
+    assert!(desc.contains("客户名称 ▼"), "{desc}");
+
+    // Filters and order travel together in the URL, and the count follows
+    // the filter.
+    let (_, filtered) = wang
+        .get("/console/customers?salesperson=li&sort=credit&dir=desc")
+        .await;
+    assert!(filtered.contains("共 1 位客户,第 1 / 1 页"), "{filtered}");
+    assert_eq!(names(&filtered), ["深圳李记海产"]);
+    assert!(filtered.contains("信用额度 ▼"), "{filtered}");
+    for sort in ["grade", "followup", "activity"] {
+        let (status, p) = wang.get(&format!("/console/customers?sort={sort}")).await;
+        assert_eq!(status, StatusCode::OK, "{sort}: {p}");
+        assert_eq!(names(&p).len(), 50, "{sort}");
+    }
+
+    // A salesperson counts only their own.
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (_, own) = zhang.get("/console/customers").await;
+    assert!(own.contains("共 51 位客户,第 1 / 2 页"), "{own}");
+
+    // Nonsense in the URL is named, not ignored.
+    for (path, says) in [
+        ("/console/customers?sort=price", "无法按“price”排序"),
+        ("/console/customers?dir=up", "排序方向“up”无效"),
+    ] {
+        let (status, p) = wang.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {p}");
+        assert!(p.contains(says), "{path}: {p}");
+    }
+}

@@ -22,7 +22,7 @@ use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
 use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::archive;
-use crate::db::ListFilter;
+use crate::db::{ListFilter, ListOrder};
 use crate::state::AppState;
 
 /// Rows per page of the list.
@@ -57,6 +57,12 @@ struct ListQuery {
     status: String,
     #[serde(default)]
     tier: String,
+    /// The order's code ([`ListOrder::code`]); the name when empty.
+    #[serde(default)]
+    sort: String,
+    /// `desc` for largest first.
+    #[serde(default)]
+    dir: String,
     #[serde(default)]
     page: usize,
 }
@@ -74,11 +80,33 @@ impl ListQuery {
             grade: some(&self.grade),
             status: some(&self.status),
             tier: some(&self.tier),
+            order: self.order(),
+            descending: self.dir == "desc",
         }
+    }
+
+    /// The order asked for; an unknown code is refused by [`list`] first.
+    fn order(&self) -> ListOrder {
+        ListOrder::from_code(&self.sort).unwrap_or_default()
     }
 
     /// This query on another page.
     fn href(&self, page: usize) -> String {
+        self.href_with(&self.sort, &self.dir, page)
+    }
+
+    /// This query sorted by `order`: the other way round when it already
+    /// is, from the first page.
+    fn sorted_by(&self, order: ListOrder) -> String {
+        let dir = if self.order() == order && self.dir != "desc" {
+            "desc"
+        } else {
+            ""
+        };
+        self.href_with(order.code(), dir, 0)
+    }
+
+    fn href_with(&self, sort: &str, dir: &str, page: usize) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
             ("q", &self.q),
@@ -92,8 +120,27 @@ impl ListQuery {
                 q.append_pair(k, v);
             }
         }
-        q.append_pair("page", &page.to_string());
+        if !sort.is_empty() && sort != ListOrder::Name.code() {
+            q.append_pair("sort", sort);
+        }
+        if dir == "desc" {
+            q.append_pair("dir", "desc");
+        }
+        if page > 0 {
+            q.append_pair("page", &page.to_string());
+        }
         format!("/console/customers?{}", q.finish())
+    }
+
+    /// A column heading that sorts the list by `order`, with an arrow when
+    /// it does.
+    fn heading(&self, label: &str, order: ListOrder) -> Markup {
+        let arrow = match (self.order() == order, self.dir == "desc") {
+            (false, _) => "",
+            (true, false) => " ▲",
+            (true, true) => " ▼",
+        };
+        html! { a href=(self.sorted_by(order)) { (label) (arrow) } }
     }
 }
 
@@ -132,9 +179,20 @@ async fn list(
                 l,
             )
         })?;
+    let bad = |m: String| ConsoleError(crate::error::AppError::BadRequest(m), l);
+    if !q.sort.is_empty() && ListOrder::from_code(&q.sort).is_none() {
+        return Err(bad(format!("无法按“{}”排序", q.sort)));
+    }
+    if !q.dir.is_empty() && q.dir != "desc" {
+        return Err(bad(format!("排序方向“{}”无效(只能是 desc)", q.dir)));
+    }
     let mut rows = archive::list(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
         .await
         .lang(l)?;
+    let total = archive::count(&state.db, s.caller(), q.filter())
+        .await
+        .lang(l)?;
+    let pages = (total as usize).div_ceil(PAGE).max(1);
     let more = rows.len() > PAGE;
     rows.truncate(PAGE);
     let own = (!crm_shared::access::sees_all(s.role)).then(|| s.login.clone());
@@ -184,10 +242,15 @@ async fn list(
             }
             table #customers {
                 thead { tr {
-                    th { (l.t("客户名称", "Name")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("区域", "Region")) }
-                    th { (l.t("状态", "Status")) } th { (l.t("等级", "Grade")) } th { (l.t("类别", "Tier")) }
-                    th { (l.t("信用额度", "Credit limit")) } th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
-                    th { (l.t("下次跟进", "Next follow-up")) }
+                    th { (q.heading(l.t("客户名称", "Name"), ListOrder::Name)) }
+                    th { (l.t("业务员", "Salesperson")) } th { (l.t("区域", "Region")) }
+                    th { (l.t("状态", "Status")) }
+                    th { (q.heading(l.t("等级", "Grade"), ListOrder::Grade)) }
+                    th { (l.t("类别", "Tier")) }
+                    th { (q.heading(l.t("信用额度", "Credit limit"), ListOrder::CreditLimit)) }
+                    th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
+                    th { (q.heading(l.t("下次跟进", "Next follow-up"), ListOrder::NextFollowup)) }
+                    th { (q.heading(l.t("最近拜访", "Last visit"), ListOrder::LastActivity)) }
                 } }
                 tbody {
                     @for r in &rows {
@@ -200,6 +263,7 @@ async fn list(
                             td { (r.contact.clone().unwrap_or_default()) }
                             td { (r.phone.clone().unwrap_or_default()) }
                             td { @if let Some(d) = r.next_followup { (d.to_string()) } }
+                            td { (crm_web::format::date(r.last_activity_at)) }
                         }
                     }
                 }
@@ -207,7 +271,10 @@ async fn list(
             @if rows.is_empty() { p.muted { (l.t("没有符合条件的客户", "No customers match")) } }
             div.pager {
                 @if q.page > 0 { a href=(q.href(q.page - 1)) { (l.t("上一页", "Previous")) } }
-                span.muted { (l.t("第", "Page ")) (q.page + 1) (l.t(" 页", "")) }
+                span.muted #list-count {
+                    (l.t("共 ", "")) (total) (l.t(" 位客户,第 ", " customers, page ")) (q.page + 1)
+                    " / " (pages) (l.t(" 页", ""))
+                }
                 @if more { a href=(q.href(q.page + 1)) { (l.t("下一页", "Next")) } }
             }
         },

@@ -80,6 +80,7 @@ async fn list(
         grade: blank(q.grade),
         status: blank(q.status),
         tier: blank(q.tier),
+        ..Default::default()
     };
     let mut customers =
         archive::list(&s.db, Caller::from(&auth), filter, q.offset, limit + 1).await?;
