@@ -144,7 +144,60 @@ pub async fn edit(
     reason: String,
     now: i64,
 ) -> Result<Vec<crm_shared::diff::FieldChange>, ServiceError> {
-    may_read(&caller)?;
+    may_edit(&caller, &reason)?;
+    if sets.is_empty() {
+        return Err(ServiceError::BadRequest("没有要修改的字段".into()));
+    }
+    db.write_with(move |tx| edit_in(tx, &caller, &id, &sets, &reason, now))
+        .await
+}
+
+/// Gives every customer of `ids` to salesperson `to` (a login or a name),
+/// in one transaction: all of them, or (naming the first that cannot be
+/// given) none. One already theirs is left as it is. Returns how many
+/// changed hands.
+pub async fn reassign(
+    db: &Db,
+    caller: Caller,
+    ids: Vec<String>,
+    to: String,
+    reason: String,
+    now: i64,
+) -> Result<usize, ServiceError> {
+    may_edit(&caller, &reason)?;
+    if ids.is_empty() {
+        return Err(ServiceError::BadRequest("没有选择客户".into()));
+    }
+    if to.trim().is_empty() {
+        return Err(ServiceError::BadRequest("请选择要改派给的业务员".into()));
+    }
+    db.write_with(move |tx| {
+        let login = Salespeople::load(tx)?
+            .resolve(to.trim())
+            .map_err(|e| ServiceError::BadRequest(format!("业务员:{e}")))?;
+        let sets = [("salesperson".to_string(), login.clone())];
+        let mut moved = 0;
+        for id in &ids {
+            let (doc, _) = load_visible(tx, &caller, id)?;
+            if doc.card().salesperson == login {
+                continue;
+            }
+            edit_in(tx, &caller, id, &sets, &reason, now).map_err(|e| match e {
+                ServiceError::BadRequest(m) => {
+                    ServiceError::BadRequest(format!("客户“{}”:{m}", doc.card().name))
+                }
+                other => other,
+            })?;
+            moved += 1;
+        }
+        Ok(moved)
+    })
+    .await
+}
+
+/// Whether `caller` may edit cards in head office, with `reason` given.
+fn may_edit(caller: &Caller, reason: &str) -> Result<(), ServiceError> {
+    may_read(caller)?;
     if !matches!(
         caller.role,
         crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
@@ -157,42 +210,47 @@ pub async fn edit(
     if reason.trim().is_empty() {
         return Err(ServiceError::BadRequest("修改档案必须说明原因".into()));
     }
-    if sets.is_empty() {
-        return Err(ServiceError::BadRequest("没有要修改的字段".into()));
+    Ok(())
+}
+
+/// [`edit`] of one customer inside the writer's transaction `tx`.
+fn edit_in(
+    tx: &rusqlite::Transaction,
+    caller: &Caller,
+    id: &str,
+    sets: &[(String, String)],
+    reason: &str,
+    now: i64,
+) -> Result<Vec<crm_shared::diff::FieldChange>, ServiceError> {
+    let (mut doc, stored) = load_visible(tx, caller, id)?;
+    let mut card = doc.card().clone();
+    for (field, value) in sets {
+        let path = crm_shared::edit::path_for(&card, field)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        if !access::may_change(caller.role, &path) {
+            return Err(ServiceError::Forbidden(access::why_not(caller.role, &path)));
+        }
+        let value = if path == "salesperson" {
+            Salespeople::load(tx)?
+                .resolve(value)
+                .map_err(|e| ServiceError::BadRequest(format!("业务员:{e}")))?
+        } else {
+            value.clone()
+        };
+        card = crm_shared::edit::set_text(&card, &path, &value)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     }
-    db.write_with(move |tx| {
-        let (mut doc, stored) = load_visible(tx, &caller, &id)?;
-        let mut card = doc.card().clone();
-        for (field, value) in &sets {
-            let path = crm_shared::edit::path_for(&card, field)
-                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-            if !access::may_change(caller.role, &path) {
-                return Err(ServiceError::Forbidden(access::why_not(caller.role, &path)));
-            }
-            let value = if path == "salesperson" {
-                Salespeople::load(tx)?
-                    .resolve(value)
-                    .map_err(|e| ServiceError::BadRequest(format!("业务员:{e}")))?
-            } else {
-                value.clone()
-            };
-            card = crm_shared::edit::set_text(&card, &path, &value)
-                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        }
-        crm_shared::validate::customer(&card)
-            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason));
-        let note = crate::seal::sealed(tx, &id, note, now)?;
-        let changes = doc
-            .update(&card, &note, now)
-            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        if changes.is_empty() {
-            return Err(ServiceError::BadRequest("新值与原值相同,没有改动".into()));
-        }
-        commit_change(tx, &id, &doc, &stored, &caller, now)?;
-        Ok(changes)
-    })
-    .await
+    crm_shared::validate::customer(&card).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason.to_string()));
+    let note = crate::seal::sealed(tx, id, note, now)?;
+    let changes = doc
+        .update(&card, &note, now)
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    if changes.is_empty() {
+        return Err(ServiceError::BadRequest("新值与原值相同,没有改动".into()));
+    }
+    commit_change(tx, id, &doc, &stored, caller, now)?;
+    Ok(changes)
 }
 
 /// A page of the customer list for head office (or a salesperson's own).
@@ -206,6 +264,31 @@ pub async fn list(
     let filter = seen_by(&caller, filter)?;
     db.read_with(move |conn| Ok(docs::list(conn, &filter, offset, limit)?))
         .await
+}
+
+/// The list rows of customers `ids`, in that order; one `caller` may not
+/// see is answered as missing.
+pub async fn summaries(
+    db: &Db,
+    caller: Caller,
+    ids: Vec<String>,
+) -> Result<Vec<crm_shared::summary::CustomerSummary>, ServiceError> {
+    may_read(&caller)?;
+    db.read_with(move |conn| {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            match docs::row(conn, id)? {
+                Some((summary, _, _))
+                    if access::sees_all(caller.role) || summary.salesperson == caller.login =>
+                {
+                    out.push(summary)
+                }
+                _ => return Err(ServiceError::NotFound(format!("找不到客户 {id}"))),
+            }
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// How many customers [`list`] would list with `filter`, on every page.

@@ -1125,7 +1125,10 @@ async fn the_customer_list_counts_its_pages_and_sorts_by_pinyin_and_its_columns(
         table
             .split("<tr>")
             .skip(1)
-            .map(|row| between(row, "\">", "</a>").to_string())
+            .map(|row| {
+                let cell = between(row, "href=\"/console/customers/", "</a>");
+                cell.split_once("\">").unwrap().1.to_string()
+            })
             .collect()
     };
 
@@ -1186,4 +1189,139 @@ async fn the_customer_list_counts_its_pages_and_sorts_by_pinyin_and_its_columns(
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {p}");
         assert!(p.contains(says), "{path}: {p}");
     }
+}
+
+#[tokio::test]
+async fn head_office_reassigns_and_exports_ticked_customers_all_or_nothing() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (_, page) = wang.get("/console/customers?sort=grade").await;
+    assert!(
+        page.contains("action=\"/console/customers/bulk\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"id\" value=\"c-tea\""), "{page}");
+    let token = wang.csrf.clone();
+    let owner = |card: serde_json::Value| {
+        card["customer"]["salesperson"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fields = |extra: &[(&'static str, &'static str)]| {
+        let mut f = vec![("_csrf", token.as_str()), ("list_sort", "grade")];
+        f.extend_from_slice(extra);
+        f
+    };
+
+    // No reason: refused, with the page as it was, the tick and the choice kept.
+    let (status, refused) = wang
+        .post(
+            "/console/customers/bulk",
+            &fields(&[("id", "c-tea"), ("to", "li"), ("do", "reassign")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("修改档案必须说明原因"), "{refused}");
+    assert!(refused.contains("value=\"c-tea\" checked"), "{refused}");
+    assert!(
+        refused.contains("<option value=\"li\" selected>李娜</option>"),
+        "{refused}"
+    );
+    assert!(refused.contains("等级 ▲"), "the same order: {refused}");
+    assert_eq!(owner(o.card("c-tea").await), "zhang");
+
+    // One customer that cannot be given: none is.
+    let (status, _) = wang
+        .post(
+            "/console/customers/bulk",
+            &fields(&[
+                ("id", "c-tea"),
+                ("id", "c-nope"),
+                ("to", "li"),
+                ("reason", "区域调整"),
+                ("do", "reassign"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(owner(o.card("c-tea").await), "zhang");
+
+    // Nothing ticked, or nobody to give them to: said so.
+    for (extra, says) in [
+        (
+            vec![("to", "li"), ("reason", "x"), ("do", "reassign")],
+            "请先勾选客户",
+        ),
+        (
+            vec![
+                ("id", "c-tea"),
+                ("to", "nobody"),
+                ("reason", "x"),
+                ("do", "reassign"),
+            ],
+            "业务员",
+        ),
+    ] {
+        let (status, p) = wang.post("/console/customers/bulk", &fields(&extra)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+        assert!(p.contains(says), "{says}: {p}");
+    }
+
+    // With a reason: given, and the list says how many.
+    let (status, moved) = wang
+        .post(
+            "/console/customers/bulk",
+            &fields(&[
+                ("id", "c-tea"),
+                ("id", "c-li"),
+                ("to", "李娜"),
+                ("reason", "区域调整"),
+                ("do", "reassign"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{moved}");
+    assert_eq!(owner(o.card("c-tea").await), "li");
+    let (_, after) = wang
+        .get("/console/customers?sort=grade&done=reassign&moved=1")
+        .await;
+    assert!(after.contains("已改派 1 位客户"), "{after}");
+
+    // Export of the ticked rows only.
+    let r = o
+        .http
+        .post(o.srv.url("/console/customers/bulk"))
+        .header(COOKIE, &wang.cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&fields(&[("id", "c-li"), ("do", "export")])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("customers.xlsx"));
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an xlsx file");
+
+    // A salesperson has no bulk actions.
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (_, own) = zhang.get("/console/customers").await;
+    assert!(!own.contains("value=\"reassign\""), "{own}");
+    assert!(!own.contains("type=\"checkbox\""), "{own}");
+    let (status, _) = zhang
+        .post(
+            "/console/customers/bulk",
+            &[
+                ("_csrf", zhang.csrf.as_str()),
+                ("id", "c-li"),
+                ("to", "zhang"),
+                ("reason", "想要"),
+                ("do", "reassign"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -238,7 +238,7 @@ async fn head_office_works_through_the_console() {
     let table = b.text("#customers").await;
     assert!(table.contains("杭州西湖龙井茶业有限公司"), "{table}");
     assert!(!table.contains("苏州丝绸"), "{table}");
-    b.click("#customers a").await;
+    b.click("#customers tbody a").await;
     assert_eq!(b.text("h1").await, "杭州西湖龙井茶业有限公司");
     assert!(b.text("#card").await.contains("华东"));
     b.shot("02-card").await;
@@ -490,6 +490,28 @@ async fn head_office_works_through_the_console() {
         assert!(csv.contains("客户名称"), "{export}: {csv}");
         assert!(!csv.contains("宁波李记海产"), "{export}: {csv}");
     }
+    b.sign_out().await;
+
+    // Head office gives ticked customers to someone else, from the list
+    // sorted by grade; a missing reason is refused with the ticks kept.
+    b.sign_in("wang").await;
+    b.click("#customers th a[href*='sort=grade']").await;
+    b.check("input[name=id][value=c-li]").await;
+    b.choose("select[name=to]", "zhang").await;
+    b.click("button[name=do][value=reassign]").await;
+    assert!(b.text(".error").await.contains("必须说明原因"));
+    b.shot("15-bulk-refused").await;
+    b.fill("input[name=reason]", "区域调整").await;
+    b.click("button[name=do][value=reassign]").await;
+    assert!(b.body().await.contains("已改派 1 位客户"));
+    let list = b.text("#customers").await;
+    let row = list
+        .lines()
+        .find(|l| l.contains("宁波李记海产"))
+        .unwrap_or_default();
+    assert!(row.contains("张伟"), "{list}");
+    assert!(b.text("#list-count").await.contains("第 1 / 1 页"));
+    b.shot("16-bulk-reassigned").await;
     b.close().await;
     drop(srv);
 }

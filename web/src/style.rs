@@ -52,6 +52,8 @@ form.stack .fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(24
 .status .online{color:#1e6b34;font-weight:600}
 .status .offline{color:#8a5a00;font-weight:600}
 .status form{display:inline;margin-left:auto}
-@media print{header,.status,.actions,form{display:none}main{padding:0}}
+fieldset.bulk{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end;border:1px solid #d5dbe1;background:#fff;margin:0 0 .6rem;padding:.5rem .8rem}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media print{header,.status,.actions,form:not(#bulk),fieldset.bulk,td input[type=checkbox]{display:none}main{padding:0}}
 @media (max-width:600px){main{padding:.6rem}header{gap:.4rem}table{font-size:.85rem}th,td{padding:.25rem .3rem}.hide-narrow{display:none}}
 "#;

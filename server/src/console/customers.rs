@@ -3,7 +3,8 @@
 //! conflicts, marking a review; and the list of open conflicts.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{html, Markup};
@@ -22,7 +23,9 @@ use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
 use super::{done, ConsoleError, Fields, InLang, SignedIn};
 use crate::archive;
+use crate::caller::ServiceError;
 use crate::db::{ListFilter, ListOrder};
+use crate::extract::ClientAddress;
 use crate::state::AppState;
 
 /// Rows per page of the list.
@@ -37,6 +40,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list))
         .route("/customers/{id}", get(card))
+        .route("/customers/bulk", post(bulk))
         .route("/customers/{id}/edit", post(edit))
         .route("/customers/{id}/resolve", post(resolve))
         .route("/customers/{id}/review", post(review))
@@ -65,6 +69,12 @@ struct ListQuery {
     dir: String,
     #[serde(default)]
     page: usize,
+    /// What was just done, for the message at the top (not carried on).
+    #[serde(default)]
+    done: String,
+    /// How many customers it moved.
+    #[serde(default)]
+    moved: usize,
 }
 
 fn some(s: &str) -> Option<String> {
@@ -132,6 +142,38 @@ impl ListQuery {
         format!("/console/customers?{}", q.finish())
     }
 
+    /// The list's query as hidden fields of a form, so that the page
+    /// shown after it is the same page.
+    fn hidden(&self) -> Markup {
+        html! {
+            @for (k, v) in [
+                ("q", &self.q), ("region", &self.region), ("salesperson", &self.salesperson),
+                ("grade", &self.grade), ("status", &self.status), ("tier", &self.tier),
+                ("sort", &self.sort), ("dir", &self.dir),
+            ] {
+                @if !v.is_empty() { input type="hidden" name={ "list_" (k) } value=(v); }
+            }
+            @if self.page > 0 { input type="hidden" name="list_page" value=(self.page); }
+        }
+    }
+
+    /// The list's query from the hidden fields of [`Self::hidden`].
+    fn from_form(f: &Fields) -> ListQuery {
+        let v = |k: &str| f.text(&format!("list_{k}"));
+        ListQuery {
+            q: v("q"),
+            region: v("region"),
+            salesperson: v("salesperson"),
+            grade: v("grade"),
+            status: v("status"),
+            tier: v("tier"),
+            sort: v("sort"),
+            dir: v("dir"),
+            page: v("page").parse().unwrap_or(0),
+            ..Default::default()
+        }
+    }
+
     /// A column heading that sorts the list by `order`, with an arrow when
     /// it does.
     fn heading(&self, label: &str, order: ListOrder) -> Markup {
@@ -163,10 +205,29 @@ fn select(
     }
 }
 
+/// What a refused bulk action keeps on the page: the customers ticked,
+/// what was typed, and why it was refused.
+#[derive(Debug, Default)]
+struct Kept {
+    ids: Vec<String>,
+    to: String,
+    reason: String,
+    error: Option<String>,
+}
+
 async fn list(
     s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
+) -> Result<Markup, ConsoleError> {
+    render_list(&s, &state, &q, &Kept::default()).await
+}
+
+async fn render_list(
+    s: &SignedIn,
+    state: &AppState,
+    q: &ListQuery,
+    kept: &Kept,
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let offset = q
@@ -204,7 +265,7 @@ async fn list(
         .await
         .lang(l)?;
     let pairs = |v: Vec<String>| v.into_iter().map(|x| (x.clone(), x)).collect::<Vec<_>>();
-    let names = People::load(&state).await.lang(l)?;
+    let names = People::load(state).await.lang(l)?;
     let mut sellers: Vec<(String, String)> = people
         .into_iter()
         .map(|login| {
@@ -219,8 +280,18 @@ async fn list(
             .collect::<Vec<_>>()
     };
     let any = l.t("全部", "All");
+    // Bulk actions are head office's: a clerk or a manager edits cards.
+    let bulk = matches!(
+        s.role,
+        crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
+    );
+    let all_sellers: Vec<(String, String)> = if bulk {
+        names.salespeople().to_vec()
+    } else {
+        Vec::new()
+    };
     Ok(page(
-        &s,
+        s,
         "customers",
         l.t("客户列表", "Customers"),
         html! {
@@ -240,8 +311,25 @@ async fn list(
                     a href="/console/export/customers.csv" { "CSV" }
                 }
             }
+            @if q.done == "reassign" {
+                (flash(Some(&format!("{}{}{}", l.t("已改派 ", "Reassigned "), q.moved, l.t(" 位客户", " customers")))))
+            }
+            @if let Some(e) = &kept.error { div.error role="alert" { (e) } }
+            form #bulk method="post" action="/console/customers/bulk" {
+            (csrf(s))
+            (q.hidden())
+            @if bulk {
+                fieldset.bulk {
+                    legend { (l.t("对勾选的客户", "With the ticked customers")) }
+                    (select("to", l.t("改派给", "Reassign to"), &kept.to, &all_sellers, l.t("请选择", "Choose")))
+                    label { (l.t("原因", "Reason")) input name="reason" value=(kept.reason) size="24"; }
+                    button type="submit" name="do" value="reassign" { (l.t("改派", "Reassign")) }
+                    button type="submit" name="do" value="export" { (l.t("导出所选 Excel", "Export ticked (.xlsx)")) }
+                }
+            }
             table #customers {
                 thead { tr {
+                    @if bulk { th { span.sr-only { (l.t("选择", "Select")) } } }
                     th { (q.heading(l.t("客户名称", "Name"), ListOrder::Name)) }
                     th { (l.t("业务员", "Salesperson")) } th { (l.t("区域", "Region")) }
                     th { (l.t("状态", "Status")) }
@@ -255,6 +343,7 @@ async fn list(
                 tbody {
                     @for r in &rows {
                         tr {
+                            @if bulk { td { input type="checkbox" name="id" value=(r.id) checked[kept.ids.contains(&r.id)] aria-label=(r.name); } }
                             td { a href={ "/console/customers/" (r.id) } { (r.name) } }
                             td { (names.name(&r.salesperson)) } td { (r.region) } td { (r.status.label()) }
                             td { @if let Some(g) = r.grade { (g.label()) } }
@@ -268,6 +357,7 @@ async fn list(
                     }
                 }
             }
+            }
             @if rows.is_empty() { p.muted { (l.t("没有符合条件的客户", "No customers match")) } }
             div.pager {
                 @if q.page > 0 { a href=(q.href(q.page - 1)) { (l.t("上一页", "Previous")) } }
@@ -279,6 +369,72 @@ async fn list(
             }
         },
     ))
+}
+
+/// The list's bulk actions on the ticked customers: reassign (with a
+/// reason) or export. A refusal shows the same page again, with the ticks
+/// and what was typed kept.
+async fn bulk(
+    s: SignedIn,
+    State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let q = ListQuery::from_form(&f);
+    let kept = |error: String| Kept {
+        ids: f.all("id").into_iter().map(String::from).collect(),
+        to: f.text("to"),
+        reason: f.text("reason"),
+        error: Some(error),
+    };
+    let ids: Vec<String> = f.all("id").into_iter().map(String::from).collect();
+    let refused = |e: String| async {
+        let page = render_list(&s, &state, &q, &kept(e)).await?;
+        Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, page).into_response())
+    };
+    if ids.is_empty() {
+        return refused(s.lang.t("请先勾选客户", "Tick some customers first").into()).await;
+    }
+    match f.text("do").as_str() {
+        "reassign" => {
+            let done = archive::reassign(
+                &state.db,
+                s.caller(),
+                ids,
+                f.text("to"),
+                f.text("reason"),
+                crate::clock::now_ms(),
+            )
+            .await;
+            match done {
+                Ok(moved) => {
+                    let back = q.href(q.page);
+                    let sep = if back.ends_with('?') { "" } else { "&" };
+                    Ok(super::done(&format!(
+                        "{back}{sep}done=reassign&moved={moved}"
+                    )))
+                }
+                Err(ServiceError::BadRequest(m)) => refused(m).await,
+                Err(e) => Err(e).lang(s.lang),
+            }
+        }
+        "export" => {
+            let t = crate::sheets::export::chosen_customers(&state.db, s.caller(), ids)
+                .await
+                .lang(s.lang)?;
+            super::sheets::send(
+                &state,
+                &s,
+                peer,
+                t,
+                crate::sheets::Format::Xlsx,
+                ("customers", "所选客户"),
+            )
+            .await
+        }
+        other => refused(format!("未知的操作“{other}”")).await,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,7 +16,7 @@ use super::{ConsoleError, Fields, InLang, SignedIn};
 use crate::audit::{self, Actor, Kind as AuditKind};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
-use crate::sheets::{export, import, table, Format};
+use crate::sheets::{export, import, table, Format, Table};
 use crate::state::{AppState, Upload};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -256,12 +256,28 @@ async fn download(
     let t = export::table(&state.db, s.caller(), kind, None, day)
         .await
         .lang(l)?;
-    let bytes = table::write(&t, format, kind.title()).lang(l)?;
+    send(&state, &s, peer, t, format, (stem, kind.title())).await
+}
+
+/// Sends table `t` as a download named after `title` and today (`stem`
+/// for programs that cannot read a Chinese file name), and records the
+/// export in the access audit.
+pub(super) async fn send(
+    state: &AppState,
+    s: &SignedIn,
+    peer: Option<std::net::IpAddr>,
+    t: Table,
+    format: Format,
+    (stem, title): (&str, &str),
+) -> Result<Response, ConsoleError> {
+    let l = s.lang;
+    let day = Day::from_millis_local(crate::clock::now_ms());
+    let bytes = table::write(&t, format, title).lang(l)?;
     let actor = Actor {
         login: Some(s.login.clone()),
         address: peer.map(|a| a.to_string()),
     };
-    let detail = format!("{}({} 行)", kind.title(), t.rows.len());
+    let detail = format!("{title}({} 行)", t.rows.len());
     let event = audit::event(
         AuditKind::Export,
         &s.login,
@@ -275,7 +291,7 @@ async fn download(
     } else {
         "csv"
     };
-    let name = format!("{}-{day}.{ext}", kind.title());
+    let name = format!("{title}-{day}.{ext}");
     let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     Ok((
         [

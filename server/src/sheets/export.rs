@@ -54,6 +54,59 @@ fn n<T: Into<f64>>(v: Option<T>) -> Cell {
     Cell::from(v)
 }
 
+/// The customer list's table of `rows`.
+fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>) -> Table {
+    Table {
+        headers: headers(&[
+            "客户编号",
+            "客户名称",
+            "业务员",
+            "区域",
+            "状态",
+            "等级",
+            "类别",
+            "信用额度(元)",
+            "联系人",
+            "电话",
+            "下次跟进",
+        ]),
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                vec![
+                    r.id.into(),
+                    r.name.into(),
+                    r.salesperson.into(),
+                    r.region.into(),
+                    r.status.label().into(),
+                    r.grade.map(|g| g.code()).unwrap_or_default().into(),
+                    r.tier.map(|t| t.label()).unwrap_or_default().into(),
+                    n(r.credit_limit.map(|v| v as f64)),
+                    r.contact.unwrap_or_default().into(),
+                    r.phone.unwrap_or_default().into(),
+                    r.next_followup
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
+                        .into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The customer list's table of the customers `ids`, in that order (a
+/// bulk export of the ticked rows): all of them, or an error naming one
+/// `caller` cannot see.
+pub async fn chosen_customers(
+    db: &Db,
+    caller: Caller,
+    ids: Vec<String>,
+) -> Result<Table, ServiceError> {
+    Ok(customer_table(
+        crate::archive::summaries(db, caller, ids).await?,
+    ))
+}
+
 /// The export `kind` of what `caller` may see (`salesperson`: only theirs), as of `day`.
 pub async fn table(
     db: &Db,
@@ -75,42 +128,7 @@ pub async fn table(
                 usize::MAX >> 1,
             )
             .await?;
-            Table {
-                headers: headers(&[
-                    "客户编号",
-                    "客户名称",
-                    "业务员",
-                    "区域",
-                    "状态",
-                    "等级",
-                    "类别",
-                    "信用额度(元)",
-                    "联系人",
-                    "电话",
-                    "下次跟进",
-                ]),
-                rows: rows
-                    .into_iter()
-                    .map(|r| {
-                        vec![
-                            r.id.into(),
-                            r.name.into(),
-                            r.salesperson.into(),
-                            r.region.into(),
-                            r.status.label().into(),
-                            r.grade.map(|g| g.code()).unwrap_or_default().into(),
-                            r.tier.map(|t| t.label()).unwrap_or_default().into(),
-                            n(r.credit_limit.map(|v| v as f64)),
-                            r.contact.unwrap_or_default().into(),
-                            r.phone.unwrap_or_default().into(),
-                            r.next_followup
-                                .map(|d| d.to_string())
-                                .unwrap_or_default()
-                                .into(),
-                        ]
-                    })
-                    .collect(),
-            }
+            customer_table(rows)
         }
         Kind::Grades => {
             let rows = crate::rules::grade_table(db, caller, salesperson, day).await?;

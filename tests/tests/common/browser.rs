@@ -109,6 +109,18 @@ impl Browser {
         e.send_keys(value).await.unwrap();
     }
 
+    /// Picks the option of value `value` in the select `css`.
+    pub async fn choose(&self, css: &str, value: &str) {
+        let option = format!("{css} option[value='{value}']");
+        self.client
+            .find(Locator::Css(&option))
+            .await
+            .unwrap_or_else(|e| panic!("no {option}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Clicks something that loads a new page, and waits for that page.
     pub async fn click(&self, css: &str) {
         let old = self.client.find(Locator::Css("html")).await.unwrap();
