@@ -133,6 +133,32 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         ))?;
         Ok(())
     })?;
+    // The whole list, counted, in each order (the first page, and one
+    // further in).
+    let mut sorted = Vec::new();
+    for (sort, path) in [
+        ("name, page 1", "/console/customers"),
+        ("name, page 400", "/console/customers?page=399"),
+        (
+            "credit limit, largest first",
+            "/console/customers?sort=credit&dir=desc",
+        ),
+        ("grade, page 100", "/console/customers?sort=grade&page=99"),
+        ("next follow-up", "/console/customers?sort=followup"),
+        (
+            "last visit, latest first",
+            "/console/customers?sort=activity&dir=desc",
+        ),
+    ] {
+        let t = time(20, || {
+            let body = page(path)?;
+            if !body.contains(&format!("共 {customers} 位客户")) {
+                bail!("{path}: 没有显示客户总数 {customers}");
+            }
+            Ok(())
+        })?;
+        sorted.push(figures(&format!("GET {path} ({sort})"), t));
+    }
     let grades_api = time(5, || {
         let rows: Vec<serde_json::Value> = client.get("/api/v1/grades", Some(&login.token))?;
         if rows.len() != customers {
@@ -166,6 +192,7 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
             "console_search_name": figures("GET /console/customers?q=<3-character name prefix>", by_name),
             "console_search_phone": figures("GET /console/customers?q=<mobile>", by_phone),
             "console_filtered_page": figures("region + grade filter, page 4", filtered),
+            "console_sorted_pages": sorted,
             "grades_all_api": figures("GET /api/v1/grades, every customer", grades_api),
             "grades_one_salesperson_console": figures("GET /console/grades?salesperson=…", grades_one),
             "warnings_all_api": figures("GET /api/v1/warnings, every customer", warnings_api),

@@ -747,24 +747,45 @@ pub fn list(
     limit: usize,
 ) -> rusqlite::Result<Vec<CustomerSummary>> {
     let (filter, args) = matching(f);
-    let dir = if f.descending { "DESC" } else { "ASC" };
     let col = f.order.column();
-    // The name is never empty: without the NULL test its index gives the
-    // order, and the first page reads only its own rows.
-    let nulls_last = match f.order {
-        ListOrder::Name => String::new(),
-        _ => format!("{col} IS NULL, "),
+    let page = |extra: &str, order: &str, offset: usize, limit: usize| {
+        let sql = format!(
+            "SELECT c.id FROM customers c WHERE 1{filter}{extra}
+             ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        conn.prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()
     };
-    // The page's ids first, from the narrow rows; only they are joined to
-    // their summaries.
-    let sql = format!(
-        "SELECT c.id FROM customers c WHERE 1{filter}
-         ORDER BY {nulls_last}{col} {dir}, c.id {dir} LIMIT {limit} OFFSET {offset}"
-    );
-    let ids: Vec<String> = conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    // Each order reads its page through its index (the page's ids from
+    // the narrow rows first; only they are joined to their summaries).
+    // Customers without the value come last: largest first, SQLite puts
+    // NULL there itself; smallest first, they are a second range, read
+    // only once the page runs past the others.
+    let ids = match (f.order, f.descending) {
+        (_, true) => page("", &format!("{col} DESC, c.id DESC"), offset, limit)?,
+        (ListOrder::Name, false) => page("", &format!("{col}, c.id"), offset, limit)?,
+        (_, false) => {
+            let valued = format!(" AND {col} IS NOT NULL");
+            let mut ids = page(&valued, &format!("{col}, c.id"), offset, limit)?;
+            if ids.len() < limit {
+                let before: usize = conn
+                    .prepare_cached(&format!(
+                        "SELECT COUNT(*) FROM customers c WHERE 1{filter}{valued}"
+                    ))?
+                    .query_row(rusqlite::params_from_iter(args.iter()), |r| {
+                        r.get::<_, i64>(0)
+                    })? as usize;
+                ids.extend(page(
+                    &format!(" AND {col} IS NULL"),
+                    "c.id",
+                    offset.saturating_sub(before),
+                    limit - ids.len(),
+                )?);
+            }
+            ids
+        }
+    };
     let mut st = conn.prepare_cached("SELECT summary FROM customer_details WHERE id = ?1")?;
     ids.iter()
         .map(|id| {

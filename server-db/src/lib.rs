@@ -1017,6 +1017,52 @@ mod tests {
     }
 
     #[test]
+    fn a_sorted_list_pages_through_valued_rows_then_the_rest_without_overlap() {
+        use crm_shared::Customer;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for (id, limit) in [
+            ("a", None),
+            ("b", Some(5)),
+            ("c", None),
+            ("d", Some(3)),
+            ("e", Some(9)),
+        ] {
+            let mut c = Customer {
+                id: id.into(),
+                name: format!("客户{id}"),
+                ..Default::default()
+            };
+            c.credit.limit = limit;
+            conn.execute(
+                "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+                 VALUES (?1, x'', x'', 1, '', 0)",
+                [id],
+            )
+            .unwrap();
+            documents::put_row(&conn, id, &Projection::of(&c, 0)).unwrap();
+        }
+        let pages = |descending: bool| -> Vec<Vec<String>> {
+            let f = ListFilter {
+                order: ListOrder::CreditLimit,
+                descending,
+                ..Default::default()
+            };
+            (0..3)
+                .map(|p| {
+                    documents::list(&conn, &f, p * 2, 2)
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.id)
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(pages(false), [vec!["d", "b"], vec!["e", "a"], vec!["c"]]);
+        assert_eq!(pages(true), [vec!["e", "b"], vec!["d", "c"], vec!["a"]]);
+    }
+
+    #[test]
     fn rows_from_before_the_sort_columns_get_them_when_migrated() {
         use crm_shared::Customer;
         let mut conn = Connection::open_in_memory().unwrap();
