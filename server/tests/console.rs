@@ -1169,6 +1169,15 @@ async fn the_customer_list_counts_its_pages_and_sorts_by_pinyin_and_its_columns(
     assert!(filtered.contains("共 1 位客户,第 1 / 1 页"), "{filtered}");
     assert_eq!(names(&filtered), ["深圳李记海产"]);
     assert!(filtered.contains("信用额度 ▼"), "{filtered}");
+    // Its export is the filtered list, not the whole archive.
+    let link = "/console/export/customers.csv?salesperson=li&amp;sort=credit&amp;dir=desc";
+    assert!(filtered.contains(link), "{filtered}");
+    let (status, csv) = wang.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(csv.contains("深圳李记海产"), "{csv}");
+    assert!(!csv.contains("杭州西湖龙井"), "{csv}");
+    let (status, _) = wang.get("/console/export/customers.csv?sort=price").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     for sort in ["grade", "followup", "activity"] {
         let (status, p) = wang.get(&format!("/console/customers?sort={sort}")).await;
         assert_eq!(status, StatusCode::OK, "{sort}: {p}");

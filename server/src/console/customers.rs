@@ -47,8 +47,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/conflicts", get(conflicts))
 }
 
+/// The customer list's query: search, filters, order and page.
 #[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -82,7 +83,20 @@ fn some(s: &str) -> Option<String> {
 }
 
 impl ListQuery {
-    fn filter(&self) -> ListFilter {
+    /// Refuses an order or direction the list does not have.
+    pub(super) fn check(&self, l: super::Lang) -> Result<(), ConsoleError> {
+        let bad = |m: String| ConsoleError(crate::error::AppError::BadRequest(m), l);
+        if !self.sort.is_empty() && ListOrder::from_code(&self.sort).is_none() {
+            return Err(bad(format!("无法按“{}”排序", self.sort)));
+        }
+        if !self.dir.is_empty() && self.dir != "desc" {
+            return Err(bad(format!("排序方向“{}”无效(只能是 desc)", self.dir)));
+        }
+        Ok(())
+    }
+
+    /// The customers this query lists, on every page.
+    pub(super) fn filter(&self) -> ListFilter {
         ListFilter {
             q: some(&self.q),
             region: some(&self.region),
@@ -114,6 +128,14 @@ impl ListQuery {
             ""
         };
         self.href_with(order.code(), dir, 0)
+    }
+
+    /// This query's whole list as a download (`xlsx` or `csv`).
+    fn export_href(&self, ext: &str) -> String {
+        let list = self.href_with(&self.sort, &self.dir, 0);
+        let query = list.split_once('?').map_or("", |(_, q)| q);
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!("/console/export/customers.{ext}{sep}{query}")
     }
 
     fn href_with(&self, sort: &str, dir: &str, page: usize) -> String {
@@ -240,13 +262,7 @@ async fn render_list(
                 l,
             )
         })?;
-    let bad = |m: String| ConsoleError(crate::error::AppError::BadRequest(m), l);
-    if !q.sort.is_empty() && ListOrder::from_code(&q.sort).is_none() {
-        return Err(bad(format!("无法按“{}”排序", q.sort)));
-    }
-    if !q.dir.is_empty() && q.dir != "desc" {
-        return Err(bad(format!("排序方向“{}”无效(只能是 desc)", q.dir)));
-    }
+    q.check(l)?;
     let mut rows = archive::list(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
         .await
         .lang(l)?;
@@ -307,8 +323,8 @@ async fn render_list(
                 (select("tier", l.t("类别", "Tier"), &q.tier, &codes(Tier::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
                 button type="submit" { (l.t("查询", "Search")) }
                 @if s.head_office() {
-                    a href="/console/export/customers.xlsx" { (l.t("导出 Excel", "Export .xlsx")) }
-                    a href="/console/export/customers.csv" { "CSV" }
+                    a href=(q.export_href("xlsx")) { (l.t("导出 Excel", "Export .xlsx")) }
+                    a href=(q.export_href("csv")) { "CSV" }
                 }
             }
             @if q.done == "reassign" {

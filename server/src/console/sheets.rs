@@ -2,7 +2,7 @@
 //! export downloads. The uploaded file waits in memory between the plan and
 //! the confirmation, for its uploader only (`crate::state::Uploads`).
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -244,6 +244,7 @@ async fn download(
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(file): Path<String>,
+    Query(list): Query<super::customers::ListQuery>,
 ) -> Result<Response, ConsoleError> {
     let l = s.lang;
     let (stem, _) = file
@@ -253,9 +254,15 @@ async fn download(
         .ok_or_else(|| ConsoleError(AppError::NotFound("没有这个导出".into()), l))?;
     let format = Format::of(&file).lang(l)?;
     let day = Day::from_millis_local(crate::clock::now_ms());
-    let t = export::table(&state.db, s.caller(), kind, None, day)
-        .await
-        .lang(l)?;
+    // The customer list goes out as filtered and ordered on the page.
+    let t = match kind {
+        export::Kind::Customers => {
+            list.check(l)?;
+            export::customers(&state.db, s.caller(), list.filter()).await
+        }
+        _ => export::table(&state.db, s.caller(), kind, None, day).await,
+    }
+    .lang(l)?;
     send(&state, &s, peer, t, format, (stem, kind.title())).await
 }
 

@@ -94,6 +94,13 @@ fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>) -> Table {
     }
 }
 
+/// The customer list's table of every customer matching `filter`, in its
+/// order: what the console's list shows, on all its pages.
+pub async fn customers(db: &Db, caller: Caller, filter: ListFilter) -> Result<Table, ServiceError> {
+    let rows = crate::archive::list(db, caller, filter, 0, usize::MAX >> 1).await?;
+    Ok(customer_table(rows))
+}
+
 /// The customer list's table of the customers `ids`, in that order (a
 /// bulk export of the ticked rows): all of them, or an error naming one
 /// `caller` cannot see.
@@ -117,18 +124,11 @@ pub async fn table(
 ) -> Result<Table, ServiceError> {
     Ok(match kind {
         Kind::Customers => {
-            let rows = crate::archive::list(
-                db,
-                caller,
-                ListFilter {
-                    salesperson,
-                    ..Default::default()
-                },
-                0,
-                usize::MAX >> 1,
-            )
-            .await?;
-            customer_table(rows)
+            let filter = ListFilter {
+                salesperson,
+                ..Default::default()
+            };
+            customers(db, caller, filter).await?
         }
         Kind::Grades => {
             let rows = crate::rules::grade_table(db, caller, salesperson, day).await?;
