@@ -133,6 +133,108 @@ pub async fn resolve(
     .await
 }
 
+/// A customer on file (or an earlier row of an import) that a new one
+/// resembles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Duplicate {
+    /// What matched: 名称, 电话 or 税号.
+    pub on: &'static str,
+    /// The matching customer's id, or `第 N 行` for an earlier row.
+    pub customer: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// What a new customer is compared on: its name, its main contact's
+/// numbers and its tax number.
+pub(crate) fn duplicate_keys(card: &Customer) -> Vec<(&'static str, String)> {
+    let mut keys: Vec<(&'static str, String)> = vec![("名称", card.name.clone())];
+    if let Some(k) = card.main_contact() {
+        for p in [&k.mobile, &k.phone] {
+            if !p.is_empty() {
+                keys.push(("电话", p.clone()));
+            }
+        }
+    }
+    if !card.billing.tax_no.is_empty() {
+        keys.push(("税号", card.billing.tax_no.clone()));
+    }
+    keys
+}
+
+/// Customers on file that `card`, a new one, resembles (see
+/// [`duplicate_keys`]), each once.
+pub(crate) fn duplicates_in(
+    conn: &Connection,
+    card: &Customer,
+) -> Result<Vec<Duplicate>, ServiceError> {
+    let mut out: Vec<Duplicate> = Vec::new();
+    for (on, value) in duplicate_keys(card) {
+        let found = if on == "名称" {
+            docs::find_by_name(conn, &value)?
+        } else {
+            docs::find_by_number(conn, &value)?
+        };
+        for (customer, name) in found {
+            if !out.iter().any(|d| d.customer == customer) {
+                out.push(Duplicate { on, customer, name });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Head office enters a new customer (the console's 新建客户). One that
+/// resembles a customer on file is not created unless `anyway`: the
+/// possible duplicates come back instead (`Ok(Err)`), as an import lists
+/// them. Returns the new customer's id.
+pub async fn create(
+    db: &Db,
+    caller: Caller,
+    card: Customer,
+    anyway: bool,
+    now: i64,
+) -> Result<Result<String, Vec<Duplicate>>, ServiceError> {
+    may_write(&caller)?;
+    db.write_with(move |tx| {
+        let mut card = card;
+        card.id = format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        card.entered_at = now;
+        card.salesperson = Salespeople::load(tx)?
+            .resolve(card.salesperson.trim())
+            .map_err(|e| ServiceError::BadRequest(format!("业务员:{e}")))?;
+        crm_shared::validate::customer_input(None, &card)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        if !anyway {
+            let found = duplicates_in(tx, &card)?;
+            if !found.is_empty() {
+                return Ok(Err(found));
+            }
+        }
+        let actor = ActorId::try_from(docs::meta(tx, "actor")?.as_str())
+            .map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
+        let note = ChangeNote::new(&caller.login, Action::Create);
+        let note = crate::seal::sealed(tx, &card.id, note, now)?;
+        let doc = CustomerDoc::create(&card, actor, &note, now)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let origin = Origin {
+            login: &caller.login,
+            device_id: Some(&caller.device_id),
+            at: now,
+        };
+        docs::store(
+            tx,
+            &card.id,
+            &storage::Write::Snapshot(doc.save()),
+            &doc.heads(),
+            &Projection::of(doc.card(), 0),
+            &origin,
+        )?;
+        Ok(Ok(card.id))
+    })
+    .await
+}
+
 /// Head office corrects fields of a card through the server (the console):
 /// each `(field, value)` names a path or its Chinese label; a reason is
 /// required and recorded with the change. Returns the fields changed.
@@ -197,6 +299,15 @@ pub async fn reassign(
 
 /// Whether `caller` may edit cards in head office, with `reason` given.
 fn may_edit(caller: &Caller, reason: &str) -> Result<(), ServiceError> {
+    may_write(caller)?;
+    if reason.trim().is_empty() {
+        return Err(ServiceError::BadRequest("修改档案必须说明原因".into()));
+    }
+    Ok(())
+}
+
+/// Whether `caller` may write cards in head office: a clerk or a manager.
+fn may_write(caller: &Caller) -> Result<(), ServiceError> {
     may_read(caller)?;
     if !matches!(
         caller.role,
@@ -206,9 +317,6 @@ fn may_edit(caller: &Caller, reason: &str) -> Result<(), ServiceError> {
             "只有档案管理员或经理可以在总部修改档案,您的角色是{}",
             caller.role.label()
         )));
-    }
-    if reason.trim().is_empty() {
-        return Err(ServiceError::BadRequest("修改档案必须说明原因".into()));
     }
     Ok(())
 }

@@ -1334,3 +1334,132 @@ async fn head_office_reassigns_and_exports_ticked_customers_all_or_nothing() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn head_office_enters_a_customer_checked_for_duplicates_with_the_form_kept() {
+    let o = Office::open().await;
+    let (wang, _) = o.sign_in("wang").await;
+    let (status, form_page) = wang.get("/console/customers/new").await;
+    assert_eq!(status, StatusCode::OK, "{form_page}");
+    assert!(
+        form_page.contains("<option value=\"zhang\">张伟</option>"),
+        "{form_page}"
+    );
+    let token = wang.csrf.clone();
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut f = vec![("_csrf", token.as_str())];
+        f.extend(fields);
+        f
+    };
+
+    // Nobody to give it to: refused, with what was typed kept.
+    let (status, refused) = wang
+        .post(
+            "/console/customers/new",
+            &post(vec![
+                ("name", "宁波新客户贸易公司"),
+                ("region", "华东"),
+                ("salesperson", ""),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("业务员"), "{refused}");
+    assert!(
+        refused.contains("value=\"宁波新客户贸易公司\""),
+        "{refused}"
+    );
+    assert!(refused.contains("value=\"华东\""), "{refused}");
+
+    // The same name, or the same mobile, as a customer on file: listed
+    // first, created only once confirmed.
+    let (status, refused) = wang
+        .post(
+            "/console/customers/new",
+            &post(vec![
+                ("name", "西湖茶叶新公司"),
+                ("salesperson", "zhang"),
+                ("mobile", "13800000001"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("请同时填写联系人姓名"), "{refused}");
+    for (name, contact, mobile, on) in [
+        ("杭州西湖龙井茶业有限公司", "", "", "名称"),
+        ("西湖茶叶新公司", "孙经理", "13800000001", "电话"),
+    ] {
+        let (status, similar) = wang
+            .post(
+                "/console/customers/new",
+                &post(vec![
+                    ("name", name),
+                    ("salesperson", "zhang"),
+                    ("contact", contact),
+                    ("mobile", mobile),
+                ]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{similar}");
+        let listed = between(&similar, "id=\"duplicates\"", "</div>");
+        assert!(listed.contains(on), "{listed}");
+        assert!(listed.contains("/console/customers/c-tea"), "{listed}");
+        assert!(similar.contains("name=\"anyway\""), "{similar}");
+        assert!(similar.contains(&format!("value=\"{name}\"")), "{similar}");
+    }
+    let (status, _) = wang
+        .post(
+            "/console/customers/new",
+            &post(vec![
+                ("name", "杭州西湖龙井茶业有限公司"),
+                ("salesperson", "zhang"),
+                ("region", "华东"),
+                ("contact", "吴经理"),
+                ("mobile", "13600000009"),
+                ("anyway", "1"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // A new name goes straight in, to the card.
+    let r = o
+        .http
+        .post(o.srv.url("/console/customers/new"))
+        .header(COOKIE, &wang.cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&post(vec![
+            ("name", "温州新开五金店"),
+            ("salesperson", "li"),
+            ("tax_no", "91330300MA2ABCDE1X"),
+        ])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?done=create"), "{to}");
+    let (_, card) = wang.get(&to).await;
+    assert!(card.contains("已新建客户"), "{card}");
+    assert!(card.contains("温州新开五金店"), "{card}");
+    let (_, list) = wang.get("/console/customers?salesperson=li").await;
+    assert!(list.contains("温州新开五金店"), "{list}");
+    let (_, all) = wang.get("/console/customers").await;
+    assert!(all.contains("共 4 位客户"), "{all}");
+
+    // Not a salesperson's door.
+    let (zhang, _) = o.sign_in("zhang").await;
+    let (status, _) = zhang.get("/console/customers/new").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = zhang
+        .post(
+            "/console/customers/new",
+            &[
+                ("_csrf", zhang.csrf.as_str()),
+                ("name", "自己的客户"),
+                ("salesperson", "zhang"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -512,6 +512,22 @@ async fn head_office_works_through_the_console() {
     assert!(row.contains("张伟"), "{list}");
     assert!(b.text("#list-count").await.contains("第 1 / 1 页"));
     b.shot("16-bulk-reassigned").await;
+
+    // 新建客户: a name already on file is shown first, then created once
+    // confirmed.
+    b.click("a[href='/console/customers/new']").await;
+    b.fill("#new-customer input[name=name]", "宁波李记海产")
+        .await;
+    b.choose("#new-customer select[name=salesperson]", "li")
+        .await;
+    b.fill("#new-customer input[name=region]", "华东").await;
+    b.click("#new-customer button[type=submit]").await;
+    assert!(b.text("#duplicates").await.contains("宁波李记海产"));
+    b.shot("17-new-customer-similar").await;
+    b.check("#new-customer input[name=anyway]").await;
+    b.click("#new-customer button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "宁波李记海产");
+    assert!(b.body().await.contains("已新建客户"));
     b.close().await;
     drop(srv);
 }

@@ -41,6 +41,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/customers", get(list))
         .route("/customers/{id}", get(card))
         .route("/customers/bulk", post(bulk))
+        .route("/customers/new", get(new_form).post(create))
         .route("/customers/{id}/edit", post(edit))
         .route("/customers/{id}/resolve", post(resolve))
         .route("/customers/{id}/review", post(review))
@@ -322,6 +323,7 @@ async fn render_list(
                 (select("status", l.t("状态", "Status"), &q.status, &codes(Status::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
                 (select("tier", l.t("类别", "Tier"), &q.tier, &codes(Tier::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
                 button type="submit" { (l.t("查询", "Search")) }
+                @if bulk { a.button href="/console/customers/new" { (l.t("新建客户", "New customer")) } }
                 @if s.head_office() {
                     a href=(q.export_href("xlsx")) { (l.t("导出 Excel", "Export .xlsx")) }
                     a href=(q.export_href("csv")) { "CSV" }
@@ -453,6 +455,151 @@ async fn bulk(
     }
 }
 
+/// The fields of 新建客户, as typed.
+#[derive(Debug, Default)]
+struct NewCustomer {
+    name: String,
+    salesperson: String,
+    region: String,
+    contact: String,
+    mobile: String,
+    tax_no: String,
+}
+
+impl NewCustomer {
+    fn of(f: &Fields) -> NewCustomer {
+        NewCustomer {
+            name: f.text("name"),
+            salesperson: f.text("salesperson"),
+            region: f.text("region"),
+            contact: f.text("contact"),
+            mobile: f.text("mobile"),
+            tax_no: f.text("tax_no"),
+        }
+    }
+
+    fn card(&self) -> Customer {
+        let mut c = Customer {
+            name: self.name.clone(),
+            salesperson: self.salesperson.clone(),
+            region: self.region.clone(),
+            ..Default::default()
+        };
+        if !self.contact.is_empty() || !self.mobile.is_empty() {
+            c.contacts.insert(
+                "k1".into(),
+                crm_shared::customer::Contact {
+                    name: self.contact.clone(),
+                    mobile: self.mobile.clone(),
+                    primary: true,
+                    ..Default::default()
+                },
+            );
+        }
+        c.billing.tax_no = self.tax_no.clone();
+        c
+    }
+}
+
+/// 新建客户: the form, with what was typed, why it was refused, and the
+/// customers on file it resembles (then 仍然新建 may be ticked).
+async fn new_page(
+    s: &SignedIn,
+    state: &AppState,
+    typed: &NewCustomer,
+    error: Option<&str>,
+    duplicates: &[archive::Duplicate],
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let names = People::load(state).await.lang(l)?;
+    Ok(page(
+        s,
+        "customers",
+        l.t("新建客户", "New customer"),
+        html! {
+            @if let Some(e) = error { div.error role="alert" { (e) } }
+            @if !duplicates.is_empty() {
+                div.error role="alert" #duplicates {
+                    p { (l.t("档案中已有相似的客户,请先核对:", "Similar customers are on file:")) }
+                    ul { @for d in duplicates {
+                        li { (d.on) (l.t("相同:", " matches: ")) a href={ "/console/customers/" (d.customer) } { (d.name) } }
+                    } }
+                }
+            }
+            form.stack method="post" action="/console/customers/new" #new-customer {
+                (csrf(s))
+                div.fields {
+                    label { (l.t("客户名称(必填)", "Name (required)")) input name="name" value=(typed.name) required; }
+                    (select("salesperson", l.t("业务员", "Salesperson"), &typed.salesperson, names.salespeople(), l.t("请选择", "Choose")))
+                    label { (l.t("区域", "Region")) input name="region" value=(typed.region); }
+                    label { (l.t("联系人", "Contact")) input name="contact" value=(typed.contact); }
+                    label { (l.t("手机", "Mobile")) input name="mobile" value=(typed.mobile) inputmode="tel"; }
+                    label { (l.t("税号", "Tax number")) input name="tax_no" value=(typed.tax_no); }
+                }
+                @if !duplicates.is_empty() {
+                    label { span { input type="checkbox" name="anyway" value="1"; " " (l.t("确认不是同一客户,仍然新建", "Not the same customer: create anyway")) } }
+                }
+                div.row {
+                    button type="submit" { (l.t("新建", "Create")) }
+                    a.button.secondary href="/console/customers" { (l.t("取消", "Cancel")) }
+                }
+            }
+        },
+    ))
+}
+
+async fn new_form(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+    if !matches!(
+        s.role,
+        crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
+    ) {
+        return Err(ConsoleError(
+            crate::error::AppError::Forbidden("只有档案管理员或经理可以在总部新建客户".into()),
+            s.lang,
+        ));
+    }
+    new_page(&s, &state, &NewCustomer::default(), None, &[]).await
+}
+
+/// Creates the customer, or shows the form again as typed: refused (400),
+/// or with the customers it resembles until 仍然新建 is ticked.
+async fn create(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let typed = NewCustomer::of(&f);
+    if typed.contact.is_empty() && !typed.mobile.is_empty() {
+        let why = s.lang.t(
+            "填写了手机,请同时填写联系人姓名",
+            "A mobile number needs the contact's name",
+        );
+        let page = new_page(&s, &state, &typed, Some(why), &[]).await?;
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
+    let done = archive::create(
+        &state.db,
+        s.caller(),
+        typed.card(),
+        f.get("anyway").is_some(),
+        crate::clock::now_ms(),
+    )
+    .await;
+    match done {
+        Ok(Ok(id)) => Ok(super::done(&format!("/console/customers/{id}?done=create"))),
+        Ok(Err(duplicates)) => {
+            let page = new_page(&s, &state, &typed, None, &duplicates).await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+        Err(ServiceError::BadRequest(m)) => {
+            let page = new_page(&s, &state, &typed, Some(&m), &[]).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e).lang(s.lang),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct Done {
     #[serde(default)]
@@ -463,6 +610,7 @@ fn done_message(s: &SignedIn, code: &str) -> Option<&'static str> {
     let l = s.lang;
     Some(match code {
         "edit" => l.t("已保存修改", "Saved"),
+        "create" => l.t("已新建客户", "Customer created"),
         "resolve" => l.t("冲突已解决", "Conflict resolved"),
         "review" => l.t("已记录审查", "Review recorded"),
         _ => return None,

@@ -41,16 +41,7 @@ pub enum RowAction {
     Unchanged,
 }
 
-/// A customer on file (or an earlier row) a new row resembles.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Duplicate {
-    /// What matched: 名称, 电话 or 税号.
-    pub on: &'static str,
-    /// The matching customer's id, or `第 N 行` for an earlier row.
-    pub customer: String,
-    /// Its name.
-    pub name: String,
-}
+pub use crate::archive::Duplicate;
 
 /// A customer on file whose row names another salesperson.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -360,34 +351,9 @@ fn work(
         };
         let mut duplicates = Vec::new();
         if action == RowAction::Create {
-            let main = card.main_contact();
-            let mut keys: Vec<(&'static str, String)> = vec![("名称", card.name.clone())];
-            for p in main
-                .map(|k| vec![k.mobile.clone(), k.phone.clone()])
-                .unwrap_or_default()
-            {
-                if !p.is_empty() {
-                    keys.push(("电话", p));
-                }
-            }
-            if !card.billing.tax_no.is_empty() {
-                keys.push(("税号", card.billing.tax_no.clone()));
-            }
+            duplicates = crate::archive::duplicates_in(conn, &card)?;
+            let keys = crate::archive::duplicate_keys(&card);
             for (on, value) in &keys {
-                let found = if *on == "名称" {
-                    docs::find_by_name(conn, value)?
-                } else {
-                    docs::find_by_number(conn, value)?
-                };
-                for (cid, name) in found {
-                    if !duplicates.iter().any(|d: &Duplicate| d.customer == cid) {
-                        duplicates.push(Duplicate {
-                            on,
-                            customer: cid,
-                            name,
-                        });
-                    }
-                }
                 if let Some((line, name)) = seen.get(&(*on, value.clone())) {
                     duplicates.push(Duplicate {
                         on,
