@@ -184,6 +184,11 @@ pub(crate) fn duplicates_in(
     Ok(out)
 }
 
+/// A fresh customer id, for a customer entered at head office.
+pub(crate) fn new_customer_id() -> String {
+    format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
 /// Head office enters a new customer (the console's 新建客户). One that
 /// resembles a customer on file is not created unless `anyway`: the
 /// possible duplicates come back instead (`Ok(Err)`), as an import lists
@@ -198,7 +203,7 @@ pub async fn create(
     may_write(&caller)?;
     db.write_with(move |tx| {
         let mut card = card;
-        card.id = format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        card.id = new_customer_id();
         card.entered_at = now;
         card.salesperson = Salespeople::load(tx)?
             .resolve(card.salesperson.trim())
@@ -280,13 +285,16 @@ pub async fn reassign(
         let sets = [("salesperson".to_string(), login.clone())];
         let mut moved = 0;
         for id in &ids {
-            let (doc, _) = load_visible(tx, &caller, id)?;
-            if doc.card().salesperson == login {
-                continue;
-            }
+            // The list row says whose it is; `edit_in` reads the document
+            // (and answers one the caller may not see as missing).
+            let name = match docs::row(tx, id)? {
+                Some((row, _, _)) if row.salesperson == login => continue,
+                Some((row, _, _)) => row.name,
+                None => return Err(ServiceError::NotFound(format!("找不到客户 {id}"))),
+            };
             edit_in(tx, &caller, id, &sets, &reason, now).map_err(|e| match e {
                 ServiceError::BadRequest(m) => {
-                    ServiceError::BadRequest(format!("客户“{}”:{m}", doc.card().name))
+                    ServiceError::BadRequest(format!("客户“{name}”:{m}"))
                 }
                 other => other,
             })?;
@@ -307,7 +315,7 @@ fn may_edit(caller: &Caller, reason: &str) -> Result<(), ServiceError> {
 }
 
 /// Whether `caller` may write cards in head office: a clerk or a manager.
-fn may_write(caller: &Caller) -> Result<(), ServiceError> {
+pub(crate) fn may_write(caller: &Caller) -> Result<(), ServiceError> {
     may_read(caller)?;
     if !matches!(
         caller.role,
@@ -399,15 +407,23 @@ pub async fn summaries(
     .await
 }
 
-/// How many customers [`list`] would list with `filter`, on every page.
-pub async fn count(
+/// A page of [`list`] and how many customers it lists on every page,
+/// from one read.
+pub async fn list_counted(
     db: &Db,
     caller: Caller,
     filter: crate::db::ListFilter,
-) -> Result<u64, ServiceError> {
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<crm_shared::summary::CustomerSummary>, u64), ServiceError> {
     let filter = seen_by(&caller, filter)?;
-    db.read_with(move |conn| Ok(docs::count(conn, &filter)?))
-        .await
+    db.read_with(move |conn| {
+        Ok((
+            docs::list(conn, &filter, offset, limit)?,
+            docs::count(conn, &filter)?,
+        ))
+    })
+    .await
 }
 
 /// `filter` narrowed to what `caller` may see: a salesperson, their own.

@@ -133,22 +133,32 @@ impl ListQuery {
 
     /// This query's whole list as a download (`xlsx` or `csv`).
     fn export_href(&self, ext: &str) -> String {
-        let list = self.href_with(&self.sort, &self.dir, 0);
-        let query = list.split_once('?').map_or("", |(_, q)| q);
+        let query = self.query(&self.sort, &self.dir, 0);
         let sep = if query.is_empty() { "" } else { "?" };
         format!("/console/export/customers.{ext}{sep}{query}")
     }
 
     fn href_with(&self, sort: &str, dir: &str, page: usize) -> String {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        format!("/console/customers?{}", self.query(sort, dir, page))
+    }
+
+    /// The search and filters, by parameter name: what every link and form
+    /// of the list carries on.
+    fn filters(&self) -> [(&'static str, &String); 6] {
+        [
             ("q", &self.q),
             ("region", &self.region),
             ("salesperson", &self.salesperson),
             ("grade", &self.grade),
             ("status", &self.status),
             ("tier", &self.tier),
-        ] {
+        ]
+    }
+
+    /// The URL query of this list's filters with `sort`, `dir` and `page`.
+    fn query(&self, sort: &str, dir: &str, page: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.filters() {
             if !v.is_empty() {
                 q.append_pair(k, v);
             }
@@ -162,18 +172,15 @@ impl ListQuery {
         if page > 0 {
             q.append_pair("page", &page.to_string());
         }
-        format!("/console/customers?{}", q.finish())
+        q.finish()
     }
 
     /// The list's query as hidden fields of a form, so that the page
     /// shown after it is the same page.
     fn hidden(&self) -> Markup {
+        let order = [("sort", &self.sort), ("dir", &self.dir)];
         html! {
-            @for (k, v) in [
-                ("q", &self.q), ("region", &self.region), ("salesperson", &self.salesperson),
-                ("grade", &self.grade), ("status", &self.status), ("tier", &self.tier),
-                ("sort", &self.sort), ("dir", &self.dir),
-            ] {
+            @for (k, v) in self.filters().into_iter().chain(order) {
                 @if !v.is_empty() { input type="hidden" name={ "list_" (k) } value=(v); }
             }
             @if self.page > 0 { input type="hidden" name="list_page" value=(self.page); }
@@ -264,12 +271,10 @@ async fn render_list(
             )
         })?;
     q.check(l)?;
-    let mut rows = archive::list(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
-        .await
-        .lang(l)?;
-    let total = archive::count(&state.db, s.caller(), q.filter())
-        .await
-        .lang(l)?;
+    let (mut rows, total) =
+        archive::list_counted(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
+            .await
+            .lang(l)?;
     let pages = (total as usize).div_ceil(PAGE).max(1);
     let more = rows.len() > PAGE;
     rows.truncate(PAGE);
@@ -297,11 +302,8 @@ async fn render_list(
             .collect::<Vec<_>>()
     };
     let any = l.t("全部", "All");
-    // Bulk actions are head office's: a clerk or a manager edits cards.
-    let bulk = matches!(
-        s.role,
-        crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
-    );
+    // Bulk actions are for whoever may write cards in head office.
+    let bulk = archive::may_write(&s.caller()).is_ok();
     let all_sellers: Vec<(String, String)> = if bulk {
         names.salespeople().to_vec()
     } else {
@@ -400,13 +402,13 @@ async fn bulk(
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
     let q = ListQuery::from_form(&f);
+    let ids: Vec<String> = f.all("id").into_iter().map(String::from).collect();
     let kept = |error: String| Kept {
-        ids: f.all("id").into_iter().map(String::from).collect(),
+        ids: ids.clone(),
         to: f.text("to"),
         reason: f.text("reason"),
         error: Some(error),
     };
-    let ids: Vec<String> = f.all("id").into_iter().map(String::from).collect();
     let refused = |e: String| async {
         let page = render_list(&s, &state, &q, &kept(e)).await?;
         Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, page).into_response())
@@ -419,7 +421,7 @@ async fn bulk(
             let done = archive::reassign(
                 &state.db,
                 s.caller(),
-                ids,
+                ids.clone(),
                 f.text("to"),
                 f.text("reason"),
                 crate::clock::now_ms(),
@@ -438,7 +440,7 @@ async fn bulk(
             }
         }
         "export" => {
-            let t = crate::sheets::export::chosen_customers(&state.db, s.caller(), ids)
+            let t = crate::sheets::export::chosen_customers(&state.db, s.caller(), ids.clone())
                 .await
                 .lang(s.lang)?;
             super::sheets::send(
@@ -549,15 +551,7 @@ async fn new_page(
 }
 
 async fn new_form(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    if !matches!(
-        s.role,
-        crm_shared::codes::Role::Clerk | crm_shared::codes::Role::Manager
-    ) {
-        return Err(ConsoleError(
-            crate::error::AppError::Forbidden("只有档案管理员或经理可以在总部新建客户".into()),
-            s.lang,
-        ));
-    }
+    archive::may_write(&s.caller()).lang(s.lang)?;
     new_page(&s, &state, &NewCustomer::default(), None, &[]).await
 }
 

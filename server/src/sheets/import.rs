@@ -263,10 +263,6 @@ fn apply(
     Ok(())
 }
 
-fn new_id() -> String {
-    format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
-}
-
 /// Plans (and, with `commit`, performs) the import inside one connection;
 /// `reassign`: move customers on file to the salesperson their row names.
 #[allow(clippy::type_complexity)]
@@ -309,7 +305,10 @@ fn work(
             }
             None => None,
         };
-        let id = r.given_id.clone().unwrap_or_else(new_id);
+        let id = r
+            .given_id
+            .clone()
+            .unwrap_or_else(crate::archive::new_customer_id);
         if !ids.insert(id.clone()) {
             plan.errors
                 .push((r.line, format!("客户编号 {id} 在表格中出现了不止一次")));
