@@ -221,6 +221,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Ids of the customers with changes the server has not acknowledged,
+    /// without reading their documents.
+    pub fn pending_ids(&self) -> Result<Vec<String>> {
+        Ok(db::pending(&self.conn)?.into_iter().map(|p| p.id).collect())
+    }
+
     /// Number of documents with changes the server has not acknowledged.
     pub fn pending_count(&self) -> Result<usize> {
         Ok(db::pending(&self.conn)?.len())

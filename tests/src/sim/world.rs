@@ -116,6 +116,18 @@ pub struct Ledger {
     pub refused: Vec<String>,
 }
 
+impl Ledger {
+    /// Records `visits` of customer `id` as acknowledged by the server of
+    /// this generation (the first acknowledgement of each counts).
+    fn confirm<'a>(&mut self, id: &str, visits: impl Iterator<Item = &'a String>) {
+        for visit in visits {
+            self.confirmed
+                .entry(visit.clone())
+                .or_insert((id.to_string(), self.generation));
+        }
+    }
+}
+
 /// One history's machines.
 pub struct World {
     rt: tokio::runtime::Runtime,
@@ -1021,12 +1033,12 @@ impl World {
         // this sync (handed over, or taken away) must have got them to the
         // server first.
         let mut unsent = Vec::new();
-        for c in store.pending_summaries()? {
+        for id in store.pending_ids()? {
             let doc = crm_shared::CustomerDoc::load(
-                &store.document_bytes(&c.id)?,
+                &store.document_bytes(&id)?,
                 automerge::ActorId::random(),
             )?;
-            unsent.push((c.id.clone(), doc));
+            unsent.push((id, doc));
         }
         let result = crm_client::clock::with_skew(laptop_skew, || {
             crm_client::sync::run(
@@ -1073,11 +1085,7 @@ impl World {
             Err(e) => return Err(Broken(format!("laptop {i}'s sync failed: {e}"))),
         };
         // What the server acknowledged: every customer not left pending.
-        let pending: std::collections::HashSet<String> = store
-            .pending_summaries()?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let pending: std::collections::HashSet<String> = store.pending_ids()?.into_iter().collect();
         let held = store.have()?;
         let user = l.user.clone();
         for (id, doc) in unsent {
@@ -1087,12 +1095,7 @@ impl World {
                         "laptop {i} ({user}) let go of {id} with its change {note} not on the server"
                     )));
                 }
-                for visit in doc.card().activities.keys().cloned() {
-                    self.ledger
-                        .confirmed
-                        .entry(visit)
-                        .or_insert((id.clone(), self.ledger.generation));
-                }
+                self.ledger.confirm(&id, doc.card().activities.keys());
             }
         }
         // Only a document whose heads the ledger has not read yet is
@@ -1101,12 +1104,7 @@ impl World {
             let key = (h.id.clone(), h.heads.join(","));
             if !self.read.contains(&key) {
                 let card = store.get(&h.id)?;
-                for visit in card.activities.keys() {
-                    self.ledger
-                        .confirmed
-                        .entry(visit.clone())
-                        .or_insert((card.id.clone(), self.ledger.generation));
-                }
+                self.ledger.confirm(&card.id, card.activities.keys());
                 self.read.insert(key);
             }
         }
