@@ -769,13 +769,7 @@ pub fn list(
             let valued = format!(" AND {col} IS NOT NULL");
             let mut ids = page(&valued, &format!("{col}, c.id"), offset, limit)?;
             if ids.len() < limit {
-                let before: usize = conn
-                    .prepare_cached(&format!(
-                        "SELECT COUNT(*) FROM customers c WHERE 1{filter}{valued}"
-                    ))?
-                    .query_row(rusqlite::params_from_iter(args.iter()), |r| {
-                        r.get::<_, i64>(0)
-                    })? as usize;
+                let before = count_where(conn, &format!("{filter}{valued}"), &args)? as usize;
                 ids.extend(page(
                     &format!(" AND {col} IS NULL"),
                     "c.id",
@@ -800,6 +794,12 @@ pub fn list(
 /// How many customers match `f`.
 pub fn count(conn: &Connection, f: &ListFilter) -> rusqlite::Result<u64> {
     let (filter, args) = matching(f);
+    count_where(conn, &filter, &args)
+}
+
+/// How many rows of `customers c` meet the conditions `filter` (from
+/// [`matching`], perhaps with more) with their `args`.
+fn count_where(conn: &Connection, filter: &str, args: &[String]) -> rusqlite::Result<u64> {
     conn.prepare_cached(&format!("SELECT COUNT(*) FROM customers c WHERE 1{filter}"))?
         .query_row(rusqlite::params_from_iter(args.iter()), |r| {
             r.get::<_, i64>(0)
