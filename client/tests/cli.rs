@@ -591,11 +591,11 @@ fn invalid_values_are_refused_with_the_field_named() {
     let cases: &[(&[&str], &[&str])] = &[
         (
             &["edit", "c1", "--set", "grade=Z", "--reason", "复核"],
-            &["grade", "Z", "客户等级"],
+            &["等级", "Z", "客户等级"],
         ),
         (
             &["edit", "c1", "--set", "status=unknown", "--reason", "复核"],
-            &["status", "unknown", "客户状态"],
+            &["状态", "unknown", "客户状态"],
         ),
         (
             &[
@@ -610,11 +610,11 @@ fn invalid_values_are_refused_with_the_field_named() {
         ),
         (
             &["edit", "c1", "--set", "月采购力=-5", "--reason", "复核"],
-            &["business.monthly_purchasing_power", "负数"],
+            &["月采购力", "负数"],
         ),
         (
             &["edit", "c1", "--set", "月采购力=很多", "--reason", "复核"],
-            &["business.monthly_purchasing_power", "整数"],
+            &["月采购力", "整数"],
         ),
         (
             // Only an approved credit-limit request changes the limit.
@@ -630,7 +630,7 @@ fn invalid_values_are_refused_with_the_field_named() {
                 "--reason",
                 "复核",
             ],
-            &["credit.on_time_rate", "100"],
+            &["按期信用履约率", "100"],
         ),
         (
             // The first value is fine, the second is not: neither is saved.
@@ -644,11 +644,11 @@ fn invalid_values_are_refused_with_the_field_named() {
                 "--reason",
                 "复核",
             ],
-            &["grade", "客户等级"],
+            &["等级", "客户等级"],
         ),
         (
             &["add", "--name", "杭州新客户有限公司", "--set", "grade=Z"],
-            &["grade", "客户等级"],
+            &["等级", "客户等级"],
         ),
         (
             &[
@@ -667,7 +667,7 @@ fn invalid_values_are_refused_with_the_field_named() {
                 "--set",
                 "status=unknown",
             ],
-            &["status", "客户状态"],
+            &["状态", "客户状态"],
         ),
         (
             &["visit", "c1", "--notes", "拜访", "--at", "昨天下午"],
@@ -1413,7 +1413,7 @@ fn phone_numbers_must_look_like_phone_numbers() {
             "--mobile",
             "1380000abcd",
         ],
-        &["mobile", "电话号码"],
+        &["手机", "电话号码"],
     );
     fails(
         dir,
@@ -1425,7 +1425,7 @@ fn phone_numbers_must_look_like_phone_numbers() {
             "--reason",
             "更新",
         ],
-        &["contacts.k1.mobile", "电话号码"],
+        &["联系人 手机", "电话号码"],
     );
     fails(
         dir,
@@ -1438,7 +1438,7 @@ fn phone_numbers_must_look_like_phone_numbers() {
             "--phone",
             "前台转",
         ],
-        &["phone", "电话号码"],
+        &["电话", "电话号码"],
     );
     assert_unchanged(dir, &before, "bad phone numbers");
     ok(
@@ -1562,7 +1562,7 @@ fn dates_are_shown_and_typed_as_dates() {
             "--reason",
             "x",
         ],
-        &["entered_at", "YYYY-MM-DD"],
+        &["建档时间", "YYYY-MM-DD"],
     );
     assert_unchanged(dir, &before, "edit 建档时间=<milliseconds>");
 }

@@ -145,7 +145,7 @@ mod tests {
         let e = set_text(&c, "credit.limit", "很多")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("credit.limit") && e.contains("整数"), "{e}");
+        assert!(e.contains("信用额度") && e.contains("整数"), "{e}");
         let e = set_text(&c, "grade", "Z").unwrap_err().to_string();
         assert!(e.contains("客户等级"), "{e}");
         let c7 = set_text(&c, "entered_at", "2026-01-01").unwrap();

@@ -57,7 +57,7 @@ fn invalid_text(field: &str, message: &str) -> String {
     if field.is_empty() {
         message.to_string()
     } else {
-        format!("字段 {field}:{message}")
+        format!("{}:{message}", crate::labels::field_name(field))
     }
 }
 

@@ -179,6 +179,17 @@ pub fn label_of(path: &str) -> String {
         .join(" ")
 }
 
+/// What people call the field at `path` when told what is wrong with it:
+/// [`label_of`] without the entry's key, e.g. `联系人 手机` for
+/// `contacts.k1.mobile` (the key is an id nobody typed).
+pub fn field_name(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    if parts.len() > 2 && ENTRY_FIELDS.iter().any(|(k, _)| *k == parts[0]) {
+        parts.remove(1);
+    }
+    label_of(&parts.join("."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +200,8 @@ mod tests {
         assert_eq!(path_of("credit.limit"), "credit.limit");
         assert_eq!(label_of("credit.limit"), "信用额度");
         assert_eq!(label_of("contacts.k1.mobile"), "联系人 k1 手机");
+        assert_eq!(field_name("contacts.k-0190ab.mobile"), "联系人 手机");
+        assert_eq!(field_name("credit.limit"), "信用额度");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crm_shared::codes::*;
 use crm_shared::customer::*;
+use crm_shared::labels::label_of;
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::{ActorId, CustomerDoc, Error};
 
@@ -273,7 +274,7 @@ fn changes_to_the_card_need_a_reason_but_new_visits_do_not() {
     let err = doc
         .update(&bad, &note("zhangsan", Action::Edit, Some("x")), T)
         .unwrap_err();
-    assert!(err.to_string().contains("credit.on_time_rate"), "{err}");
+    assert!(err.to_string().contains("按期信用履约率"), "{err}");
     let mut bad = visited.clone();
     bad.id = "other".into();
     assert!(doc
@@ -431,7 +432,7 @@ fn replicas_edited_apart_merge_and_surface_the_real_clash() {
             T,
         )
         .unwrap_err();
-    assert!(err.to_string().contains("company.address"), "{err}");
+    assert!(err.to_string().contains("地址"), "{err}");
 }
 
 /// The same customer id entered on two laptops independently (e.g. both
@@ -728,14 +729,14 @@ fn phone_numbers_are_checked_when_typed_and_old_ones_stay_usable() {
         }
         let e = create(&c).unwrap_err().to_string();
         assert!(
-            e.contains(&format!("contacts.k1.{field}")) && e.contains("电话号码"),
+            e.contains(&format!("联系人 {}", label_of(field))) && e.contains("电话号码"),
             "{bad}: {e}"
         );
     }
     let mut c = base();
     c.billing.invoice_phone = "财务部".into();
     let e = create(&c).unwrap_err().to_string();
-    assert!(e.contains("billing.invoice_phone"), "{e}");
+    assert!(e.contains("开票电话"), "{e}");
 
     // Stored by an older version: still a valid stored card, and still usable.
     let mut old = written_before_the_phone_rule("见名片,王经理");
@@ -761,7 +762,7 @@ fn phone_numbers_are_checked_when_typed_and_old_ones_stay_usable() {
         .update(&c, &note("zhangsan", Action::Edit, Some("更新")), T)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("contacts.k1.mobile"), "{e}");
+    assert!(e.contains("联系人 手机"), "{e}");
     c.contacts.get_mut("k1").unwrap().mobile = "13900002222".into();
     old.update(&c, &note("zhangsan", Action::Edit, Some("更正手机")), T)
         .unwrap();
