@@ -356,7 +356,8 @@ fn edit_in(
         card = crm_shared::edit::set_text(&card, &path, &value)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     }
-    crm_shared::validate::customer(&card).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    crm_shared::validate::customer_input(Some(doc.card()), &card)
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let note = ChangeNote::new(&caller.login, Action::Edit).with_reason(Some(reason.to_string()));
     let note = crate::seal::sealed(tx, id, note, now)?;
     let changes = doc

@@ -58,6 +58,7 @@ pub mod config;
 pub mod console;
 pub mod credentials;
 pub use crm_server_db as db;
+pub mod entries;
 pub mod error;
 pub mod extract;
 pub mod password_rule;

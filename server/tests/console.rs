@@ -525,7 +525,7 @@ async fn the_card_shows_records_and_every_contact_field() {
     );
     let evaluations = between(&page, "id=\"evaluations\"", "</table>");
     assert!(
-        evaluations.contains("zhang") && evaluations.contains("回款慢但订单稳定"),
+        evaluations.contains("张伟") && evaluations.contains("回款慢但订单稳定"),
         "{evaluations}"
     );
 }

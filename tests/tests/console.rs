@@ -21,6 +21,7 @@ use crm_server::db::Db;
 use crm_server::{AppState, TlsConfig};
 use crm_shared::codes::{Position, Role};
 use crm_shared::customer::{Contact, CreditRequest};
+use crm_shared::day::{Day, Moment};
 use crm_shared::note::Action;
 use crm_shared::Customer;
 
@@ -528,6 +529,79 @@ async fn head_office_works_through_the_console() {
     b.click("#new-customer button[type=submit]").await;
     assert_eq!(b.text("h1").await, "宁波李记海产");
     assert!(b.body().await.contains("已新建客户"));
+
+    // From the card: a contact added (a bad mobile refused, what was typed
+    // kept), a call logged with the follow-up it plans, and the contact's
+    // phone corrected in a form holding its current values.
+    b.check("#contact-box summary").await;
+    b.fill("#add-contact input[name=name]", "李海").await;
+    b.fill("#add-contact input[name=title]", "采购经理").await;
+    b.fill("#add-contact input[name=mobile]", "一三九").await;
+    b.click("#add-contact button[type=submit]").await;
+    assert!(b.text("#add-contact .error").await.contains("不是电话号码"));
+    assert_eq!(b.value("#add-contact input[name=name]").await, "李海");
+    assert_eq!(b.value("#add-contact input[name=title]").await, "采购经理");
+    b.shot("18-contact-refused").await;
+    b.fill("#add-contact input[name=mobile]", "139 0000 1111")
+        .await;
+    b.click("#add-contact button[type=submit]").await;
+    assert!(b.body().await.contains("已保存联系人"));
+    assert!(b.text("#contacts").await.contains("139 0000 1111"));
+
+    let next = Day::from_millis_local(crm_server::clock::now_ms()).plus_days(14);
+    b.check("#activity summary").await;
+    b.choose("#log-activity select[name=kind]", "call").await;
+    b.set("#log-activity input[name=next]", &next.to_string())
+        .await;
+    b.fill(
+        "#log-activity textarea[name=notes]",
+        "电话确认首批订货 200 箱",
+    )
+    .await;
+    b.fill("#log-activity input[name=at]", "明天上午").await;
+    b.click("#log-activity button[type=submit]").await;
+    assert!(b
+        .text("#log-activity .error")
+        .await
+        .contains("2026-01-01 09:30"));
+    assert_eq!(
+        b.value("#log-activity textarea[name=notes]").await,
+        "电话确认首批订货 200 箱"
+    );
+    assert_eq!(
+        b.value("#log-activity input[name=next]").await,
+        next.to_string()
+    );
+    b.shot("19-activity-refused").await;
+    b.fill(
+        "#log-activity input[name=at]",
+        &Moment::DateTime.show(crm_server::clock::now_ms()).unwrap(),
+    )
+    .await;
+    b.click("#log-activity button[type=submit]").await;
+    assert!(b.body().await.contains("下次跟进已排定"));
+    let card = b.body().await;
+    assert!(
+        card.contains("电话确认首批订货 200 箱") && card.contains(&next.to_string()),
+        "{card}"
+    );
+
+    b.click("#contacts a[href*='/contacts/']").await;
+    assert_eq!(
+        b.value("#edit-contact input[name=mobile]").await,
+        "139 0000 1111"
+    );
+    assert_eq!(b.value("#edit-contact input[name=title]").await, "采购经理");
+    b.fill("#edit-contact input[name=phone]", "0574-8888 6666")
+        .await;
+    b.fill("#edit-contact input[name=reason]", "客户告知新座机")
+        .await;
+    b.shot("20-contact-edit").await;
+    b.click("#edit-contact button[type=submit]").await;
+    assert!(b.text("#contacts").await.contains("0574-8888 6666"));
+    let history = b.text("table:last-of-type").await;
+    assert!(history.contains("客户告知新座机"), "{history}");
+    b.shot("21-card-recorded").await;
     b.close().await;
     drop(srv);
 }

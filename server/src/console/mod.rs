@@ -16,9 +16,11 @@
 //! shared bits of markup.
 
 mod approvals;
+mod card;
 mod customers;
 mod layout;
 mod people;
+mod records;
 mod reports;
 mod security;
 mod sheets;
@@ -64,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .route("/lang", get(set_lang))
         .route("/style.css", get(layout::stylesheet))
         .merge(customers::routes())
+        .merge(card::routes())
+        .merge(records::routes())
         .merge(approvals::routes())
         .merge(reports::routes())
         .merge(system::routes())

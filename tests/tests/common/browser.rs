@@ -164,6 +164,30 @@ impl Browser {
             .unwrap();
     }
 
+    /// The current value of form control `css`.
+    pub async fn value(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    /// Sets form control `css` by script: typing into a date field
+    /// depends on the browser's locale.
+    pub async fn set(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1]",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn body(&self) -> String {
         self.text("body").await
     }

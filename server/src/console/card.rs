@@ -1,0 +1,510 @@
+//! A customer's card: every archive field and record, its history, and
+//! what may be done from it: correcting fields with a reason, settling
+//! conflicts, marking a review, and (in `records`) adding a contact,
+//! editing one, logging a visit or call. Also the list of open conflicts.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crm_shared::access;
+use crm_shared::codes::Tier;
+use crm_shared::day::Moment;
+use crm_shared::diff::text_at;
+use crm_shared::document::Conflict;
+use crm_shared::labels::{label_of, FIELDS};
+use crm_shared::story;
+use crm_shared::Customer;
+
+use super::layout::{csrf, flash, page, when, yuan};
+use super::people::People;
+use super::records::{self, Refused};
+use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use crate::archive;
+use crate::caller::ServiceError;
+use crate::entries;
+use crate::state::AppState;
+
+/// Details of a history entry shown before the rest fold away.
+const HISTORY_SHOWN: usize = 5;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers/{id}", get(card))
+        .route("/customers/{id}/edit", post(edit))
+        .route("/customers/{id}/resolve", post(resolve))
+        .route("/customers/{id}/review", post(review))
+        .route("/customers/{id}/contacts", post(add_contact))
+        .route("/customers/{id}/activities", post(log_activity))
+        .route("/conflicts", get(conflicts))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+fn done_message(s: &SignedIn, code: &str) -> Option<&'static str> {
+    let l = s.lang;
+    Some(match code {
+        "edit" => l.t("已保存修改", "Saved"),
+        "create" => l.t("已新建客户", "Customer created"),
+        "resolve" => l.t("冲突已解决", "Conflict resolved"),
+        "review" => l.t("已记录审查", "Review recorded"),
+        "contact" => l.t("已保存联系人", "Contact saved"),
+        "activity" => l.t("已记录,下次跟进已排定", "Logged; the next follow-up is set"),
+        _ => return None,
+    })
+}
+
+/// Every single-value field of the card with its Chinese label and value.
+fn field_rows(c: &Customer) -> Vec<(&'static str, &'static str, String)> {
+    let json = serde_json::to_value(c).expect("a card serialises");
+    FIELDS
+        .iter()
+        .map(|(path, label)| {
+            let mut v = &json;
+            for part in path.split('.') {
+                v = &v[part];
+            }
+            let text = match (coded(c, path), v) {
+                (Some(label), _) => label,
+                (None, serde_json::Value::Null) => String::new(),
+                (None, serde_json::Value::String(s)) => s.clone(),
+                (None, serde_json::Value::Object(m)) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                (None, other) => other.to_string(),
+            };
+            (*path, *label, text)
+        })
+        .collect()
+}
+
+/// A coded field as people read it: its Chinese label, not the stored code.
+fn coded(c: &Customer, path: &str) -> Option<String> {
+    fn label<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map(|v| v.to_string()).unwrap_or_default()
+    }
+    Some(match path {
+        "status" => c.status.to_string(),
+        "grade" => label(c.grade),
+        "tier" => label(c.tier),
+        "kind" => label(c.kind),
+        "nature" => label(c.nature),
+        "intent" => label(c.intent),
+        "company.bank_rating" => label(c.company.bank_rating),
+        _ => return None,
+    })
+}
+
+async fn card(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(d): Query<Done>,
+) -> Result<Markup, ConsoleError> {
+    card_page(&s, &state, &id, &d.done, None).await
+}
+
+/// The card of customer `id`, with the message for what was `just_done`,
+/// or with a form on it `refused` and kept as typed.
+async fn card_page(
+    s: &SignedIn,
+    state: &AppState,
+    id: &str,
+    just_done: &str,
+    refused: Option<&Refused>,
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let view = archive::card(&state.db, s.caller(), id.to_string())
+        .await
+        .lang(l)?;
+    let c = &view.customer;
+    let settings = state.db.settings().await.lang(l)?.settings;
+    // The history names people, not logins.
+    let people = People::load(state).await.lang(l)?;
+    let names = |login: &str| people.known(login);
+    let stories = story::tell_all(&view.history, c, &names);
+    let edits = s.head_office();
+    // As `rules::review` allows: head office, or the customer's own salesperson.
+    let reviews = edits || s.role == crm_shared::codes::Role::Salesperson;
+    Ok(page(
+        s,
+        "customers",
+        &c.name,
+        html! {
+            (flash(done_message(s, just_done)))
+            @if !view.conflicts.is_empty() {
+                div.error { (l.t("此客户有未解决的冲突,见下方“冲突”。", "This customer has open conflicts, see below.")) }
+            }
+            h2 { (l.t("档案", "Archive card")) }
+            div.card #card {
+                div { span { (l.t("编号", "Id")) } (c.id) }
+                @for (path, label, text) in field_rows(c) {
+                    @if path == "entered_at" {
+                        div { span { (label) } (Moment::Date.show(c.entered_at).unwrap_or_default()) }
+                    } @else if path == "salesperson" {
+                        div { span { (label) } (people.name(&c.salesperson)) }
+                    } @else {
+                        div { span { (label) } (text) }
+                    }
+                }
+            }
+            h2 { (l.t("联系人", "Contacts")) }
+            table #contacts { thead { tr {
+                    @if edits { th { } }
+                    th { (l.t("姓名", "Name")) } th { (l.t("部门/职务", "Dept./title")) } th { (l.t("手机", "Mobile")) } th { (l.t("电话", "Phone")) }
+                    th { (l.t("传真", "Fax")) } th { (l.t("邮箱", "Email")) } th { (l.t("微信", "WeChat")) } th { (l.t("决策影响力", "Decision influence")) }
+                    th { (l.t("重要日期", "Important dates")) } th { (l.t("喜好", "Preferences")) } th { (l.t("接受邮寄", "Mail")) } th { (l.t("接受短信", "SMS")) }
+                    th { (l.t("主要联系人", "Main")) }
+                } }
+                tbody { @for (key, k) in &c.contacts { tr {
+                    @if edits { td { a href={ "/console/customers/" (c.id) "/contacts/" (key) } { (l.t("修改", "Edit")) } } }
+                    td { (k.name) } td { (k.department) " " (k.title) } td { (k.mobile) } td { (k.phone) } td { (k.fax) } td { (k.email) } td { (k.wechat) }
+                    td { (k.influence) } td { (k.important_dates) } td { (k.preferences) }
+                    td { (yes_no(l, k.accepts_mail)) } td { (yes_no(l, k.accepts_sms)) }
+                    td { @if k.primary { "✓" } }
+                } } } }
+            @if edits {
+                details #contact-box open[Refused::of(refused, "contact").is_some()] {
+                    summary { (l.t("添加联系人", "Add a contact")) }
+                    (records::add_contact_form(s, &c.id, refused))
+                }
+            }
+            h2 { (l.t("拜访与活动", "Visits and activities")) " (" (c.activities.len()) ")" }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("记录人", "By")) } th { (l.t("内容", "Notes")) } th { (l.t("意向", "Intent")) } th { (l.t("下次跟进", "Next")) } } }
+                tbody { @for a in sorted_activities(c) { tr {
+                    td { (when(Some(a.at))) } td { (a.kind.label()) } td { (people.name(&a.by)) } td { (a.notes) }
+                    td { @if let Some(i) = a.intent { (i.label()) } } td { @if let Some(n) = a.next_followup { (n.to_string()) } }
+                } } } }
+            @if edits {
+                details #activity open[Refused::of(refused, "activity").is_some()] {
+                    summary { (l.t("记录拜访、电话与下次跟进", "Log a visit or call and the next follow-up")) }
+                    (records::activity_form(s, &c.id, refused, crate::clock::now_ms()))
+                }
+            }
+            h2 { (l.t("销售记录", "Sales")) }
+            table { thead { tr { th { (l.t("日期", "Day")) } th { (l.t("产品", "Product")) } th { (l.t("数量", "Qty")) } th { (l.t("金额(元)", "Amount")) } th { (l.t("应付日", "Due")) } th { (l.t("付款日", "Paid")) } } }
+                tbody { @for x in c.sales.values() { tr {
+                    td { @if let Some(d) = x.day { (d.to_string()) } } td { (x.product) } td.num { (x.quantity) } td.num { (yuan(Some(x.amount))) }
+                    td { @if let Some(d) = x.due { (d.to_string()) } } td { @if let Some(d) = x.paid_on { (d.to_string()) } @else { span.tag.bad { (l.t("未付", "unpaid")) } } }
+                } } } }
+            h2 { (l.t("投诉", "Complaints")) }
+            table { thead { tr { th { (l.t("登记时间", "When")) } th { (l.t("性质", "Kind")) } th { (l.t("内容", "Complaint")) } th { (l.t("调查", "Investigation")) } th { (l.t("处理方案", "Remedy")) } th { (l.t("执行", "Execution")) } th { (l.t("结果", "Outcome")) } } }
+                tbody { @for k in c.complaints.values() { tr {
+                    td { (when(Some(k.at))) } td { @if let Some(x) = k.category { (x.label()) } } td { (k.description) }
+                    td { (k.investigation) } td { (k.remedy) } td { (k.execution) }
+                    td { @match (k.closed_at, k.satisfied) {
+                        (Some(_), Some(true)) => (l.t("客户满意", "satisfied")),
+                        (Some(_), _) => (l.t("客户不满意", "not satisfied")),
+                        _ => (l.t("处理中", "open")),
+                    } }
+                } } } }
+            h2 { (l.t("违约记录", "Violations")) " (" (c.violations.len()) ")" }
+            table #violations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("描述", "Description")) } } }
+                tbody { @for v in by_time(&c.violations, |v| v.at) { tr {
+                    td { (when(Some(v.at))) } td { (v.kind) } td { (v.description) }
+                } } } }
+            h2 { (l.t("评价", "Evaluations")) " (" (c.evaluations.len()) ")" }
+            table #evaluations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("评价人", "By")) } th { (l.t("评价内容", "Evaluation")) } } }
+                tbody { @for e in by_time(&c.evaluations, |e| e.at) { tr {
+                    td { (when(Some(e.at))) } td { (people.name(&e.by)) } td { (e.text) }
+                } } } }
+            h2 { (l.t("信用额度申请", "Credit-limit requests")) }
+            table { thead { tr { th { (l.t("申请时间", "Filed")) } th { (l.t("申请人", "By")) } th { (l.t("原额度", "Current")) } th { (l.t("拟变更额度", "Proposed")) } th { (l.t("理由", "Reason")) } th { (l.t("状态", "Status")) } } }
+                tbody { @for r in c.credit_requests.values() { tr {
+                    td { (when(Some(r.at))) } td { (people.name(&r.by)) } td.num { (yuan(r.current)) } td.num { (yuan(Some(r.proposed))) } td { (r.reason) }
+                    td { (crm_shared::credit::status(r, &settings.credit_chain).label()) }
+                } } } }
+            h2 { (l.t("定期审查", "Reviews")) }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("审查人", "By")) } th { (l.t("类别", "Tier")) } th { (l.t("意见", "Notes")) } } }
+                tbody { @for r in c.reviews.values() { tr {
+                    td { (when(Some(r.at))) } td { (people.name(&r.by)) } td { @if let Some(t) = r.tier { (t.label()) } } td { (r.notes) }
+                } } } }
+            @if !c.major_changes.is_empty() {
+                h2 { (l.t("重大变化", "Major changes")) }
+                ul { @for m in c.major_changes.values() { li { (when(Some(m.at))) " " (m.description) @if m.cleared { " (" (l.t("已处理", "cleared")) ")" } } } }
+            }
+            @if !view.conflicts.is_empty() {
+                h2 #conflicts { (l.t("冲突", "Conflicts")) }
+                @for k in &view.conflicts { (conflict_form(s, &people, &c.id, k)) }
+            }
+            @if edits {
+                h2 { (l.t("修改档案", "Edit the card")) }
+                form #edit method="post" action={ "/console/customers/" (c.id) "/edit" } {
+                    (csrf(s))
+                    div.filters {
+                        @for i in 0..3 {
+                            label { (l.t("字段", "Field"))
+                                select name="field" {
+                                    option value="" { "—" }
+                                    @for (path, label) in FIELDS.iter().filter(|(p, _)| access::may_change(s.role, p)) {
+                                        option value=(path) selected[i == 0 && *path == "company.address"] { (label) " (" (path) ")" }
+                                    }
+                                }
+                            }
+                            label { (l.t("新值", "New value")) input name="value"; }
+                        }
+                    }
+                    p.muted { (l.t("日期写作 2026-01-01,时间写作 2026-01-01 09:30。", "Type dates as 2026-01-01, times as 2026-01-01 09:30.")) }
+                    label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" required size="60"; }
+                    p { button type="submit" { (l.t("保存修改", "Save")) } }
+                }
+            }
+            @if reviews {
+                h2 { (l.t("标记为已审查", "Mark reviewed")) }
+                form #review method="post" action={ "/console/customers/" (c.id) "/review" } {
+                    (csrf(s))
+                    div.filters {
+                        label { (l.t("客户类别", "Tier"))
+                            select name="tier" { option value="" { "—" } @for t in Tier::ALL { option value=(t.code()) { (t.label()) } } } }
+                        label { (l.t("意见", "Notes")) input name="notes" size="40"; }
+                        button type="submit" { (l.t("记录审查", "Record review")) }
+                    }
+                }
+            }
+            h2 #history { (l.t("修改历史", "History")) }
+            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("修改人", "Who")) } th { (l.t("内容", "What")) } th { (l.t("原因", "Why")) } } }
+                tbody { @for h in stories.iter().rev() { tr {
+                    td { (when(Some(h.at))) } td { (h.who) }
+                    td {
+                        div { (h.headline) }
+                        @for d in h.details.iter().take(HISTORY_SHOWN) { div.muted { (d) } }
+                        @if h.details.len() > HISTORY_SHOWN {
+                            details {
+                                summary { (l.t("另有 ", "")) (h.details.len() - HISTORY_SHOWN) (l.t(" 项", " more")) }
+                                @for d in &h.details[HISTORY_SHOWN..] { div.muted { (d) } }
+                            }
+                        }
+                    }
+                    td { (h.reason.clone().unwrap_or_default()) }
+                } } } }
+        },
+    ))
+}
+
+fn yes_no(l: super::Lang, v: bool) -> &'static str {
+    if v {
+        l.t("是", "yes")
+    } else {
+        l.t("否", "no")
+    }
+}
+
+/// A record collection newest first.
+fn by_time<T>(m: &std::collections::BTreeMap<String, T>, at: impl Fn(&T) -> i64) -> Vec<&T> {
+    let mut v: Vec<&T> = m.values().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(at(x)));
+    v
+}
+
+fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
+    let mut v: Vec<_> = c.activities.values().collect();
+    v.sort_by_key(|a| std::cmp::Reverse(a.at));
+    v
+}
+
+fn conflict_form(s: &SignedIn, people: &People, id: &str, k: &Conflict) -> Markup {
+    let l = s.lang;
+    html! {
+        form.conflict method="post" action={ "/console/customers/" (id) "/resolve" } {
+            (csrf(s))
+            input type="hidden" name="path" value=(k.path);
+            p { b { (label_of(&k.path)) } " (" (k.path) ")" }
+            @for (i, v) in k.values.iter().enumerate() {
+                label { span {
+                    input type="radio" name="value" value=(v.value.to_string()) checked[i == 0];
+                    " " (text_at(&k.path, &v.value).unwrap_or_default())
+                    span.muted { " — " (v.by.as_deref().map(|b| people.name(b)).unwrap_or_default()) " " (when(v.at)) }
+                } }
+            }
+            label { (l.t("原因(必填)", "Reason (required)")) input name="reason" required size="50"; }
+            button type="submit" { (l.t("采用所选值", "Keep the chosen value")) }
+        }
+    }
+}
+
+async fn edit(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let sets: Vec<(String, String)> = f
+        .all("field")
+        .into_iter()
+        .zip(f.all("value"))
+        .filter(|(k, _)| !k.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect();
+    archive::edit(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        sets,
+        f.text("reason"),
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!("/console/customers/{id}?done=edit#history")))
+}
+
+async fn resolve(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let reason = f.text("reason");
+    if reason.is_empty() {
+        return Err(ConsoleError(
+            crate::error::AppError::BadRequest("解决冲突必须说明原因".into()),
+            s.lang,
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(f.get("value").unwrap_or_default())
+        .map_err(|_| {
+            ConsoleError(
+                crate::error::AppError::BadRequest("请选择要保留的值".into()),
+                s.lang,
+            )
+        })?;
+    archive::resolve(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        f.text("path"),
+        value,
+        reason,
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!(
+        "/console/customers/{id}?done=resolve#history"
+    )))
+}
+
+async fn review(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let tier = match f.text("tier").as_str() {
+        "" => None,
+        t => Some(t.parse::<Tier>().map_err(|e| {
+            ConsoleError(crate::error::AppError::BadRequest(e.to_string()), s.lang)
+        })?),
+    };
+    crate::rules::review(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        crm_shared::api::ReviewRequest {
+            tier,
+            notes: f.text("notes"),
+        },
+        crate::clock::now_ms(),
+    )
+    .await
+    .lang(s.lang)?;
+    Ok(done(&format!("/console/customers/{id}?done=review")))
+}
+
+async fn conflicts(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let all = archive::conflicts(&state.db, s.caller()).await.lang(l)?;
+    let people = People::load(&state).await.lang(l)?;
+    Ok(page(
+        &s,
+        "conflicts",
+        l.t("未解决的冲突", "Open conflicts"),
+        html! {
+            @if all.is_empty() { p.muted { (l.t("没有未解决的冲突", "No open conflicts")) } }
+            @for c in &all {
+                h2 { a href={ "/console/customers/" (c.id) } { (c.name) } }
+                @for k in &c.conflicts { (conflict_form(&s, &people, &c.id, k)) }
+            }
+        },
+    ))
+}
+
+/// Shows the card again with form `form` refused for `message`, as typed.
+async fn refuse(
+    s: &SignedIn,
+    state: &AppState,
+    id: &str,
+    form: &'static str,
+    message: String,
+    typed: Fields,
+) -> Result<Response, ConsoleError> {
+    let refused = Refused::new(form, message, typed);
+    let page = card_page(s, state, id, "", Some(&refused)).await?;
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
+}
+
+async fn add_contact(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let contact = records::contact_of(&f);
+    let added = entries::add_contact(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        contact,
+        crate::clock::now_ms(),
+    )
+    .await;
+    match added {
+        Ok(_) => Ok(done(&format!(
+            "/console/customers/{id}?done=contact#contacts"
+        ))),
+        Err(ServiceError::BadRequest(m)) => refuse(&s, &state, &id, "contact", m, f).await,
+        Err(e) => Err(e).lang(s.lang),
+    }
+}
+
+async fn log_activity(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let activity = match records::activity_of(&f, &s) {
+        Ok(a) => a,
+        Err(m) => return refuse(&s, &state, &id, "activity", m, f).await,
+    };
+    let logged = entries::log_activity(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        activity,
+        crate::clock::now_ms(),
+    )
+    .await;
+    match logged {
+        Ok(_) => Ok(done(&format!(
+            "/console/customers/{id}?done=activity#activity"
+        ))),
+        Err(ServiceError::BadRequest(m)) => refuse(&s, &state, &id, "activity", m, f).await,
+        Err(e) => Err(e).lang(s.lang),
+    }
+}

@@ -1,0 +1,264 @@
+//! What head office adds to a card besides correcting its fields: the
+//! forms for a new contact and for a visit or call (with the follow-up it
+//! plans), shown on the card, and the page correcting one contact. A
+//! refused form comes back with what was typed and why.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use maud::{html, Markup};
+
+use crm_shared::codes::{ActivityKind, Intent};
+use crm_shared::customer::Contact;
+use crm_shared::day::{Day, Moment};
+use crm_shared::diff::text_at;
+use crm_shared::labels::CONTACT_FIELDS;
+
+use super::layout::{csrf, page};
+use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use crate::archive;
+use crate::caller::ServiceError;
+use crate::entries::NewActivity;
+use crate::state::AppState;
+
+/// The contact fields typed as text; the yes/no ones stay with the laptop's
+/// full editor.
+const TEXT_FIELDS: usize = 11;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/customers/{id}/contacts/{key}",
+        get(contact_page).post(save_contact),
+    )
+}
+
+/// A form on the card that was refused: which one, why, and what was typed.
+pub(super) struct Refused {
+    form: &'static str,
+    message: String,
+    typed: Fields,
+}
+
+impl Refused {
+    /// Form `form` refused with `message`; `typed` is what was sent.
+    pub(super) fn new(form: &'static str, message: String, typed: Fields) -> Refused {
+        Refused {
+            form,
+            message,
+            typed,
+        }
+    }
+
+    /// `refused`, if it is form `form`'s refusal.
+    pub(super) fn of<'a>(refused: Option<&'a Refused>, form: &str) -> Option<&'a Refused> {
+        refused.filter(|r| r.form == form)
+    }
+
+    fn value(&self, name: &str) -> String {
+        self.typed.text(name)
+    }
+}
+
+/// The form adding a contact to customer `id`.
+pub(super) fn add_contact_form(s: &SignedIn, id: &str, refused: Option<&Refused>) -> Markup {
+    let l = s.lang;
+    let r = Refused::of(refused, "contact");
+    let v = |name: &str| r.map(|r| r.value(name)).unwrap_or_default();
+    html! {
+        form.stack method="post" action={ "/console/customers/" (id) "/contacts" } #add-contact {
+            (csrf(s))
+            @if let Some(r) = r { div.error role="alert" { (r.message) } }
+            div.fields {
+                label { (l.t("姓名(必填)", "Name (required)")) input name="name" value=(v("name")) required; }
+                label { (l.t("部门", "Department")) input name="department" value=(v("department")); }
+                label { (l.t("职务", "Title")) input name="title" value=(v("title")); }
+                label { (l.t("手机", "Mobile")) input name="mobile" value=(v("mobile")) inputmode="tel"; }
+                label { (l.t("电话", "Phone")) input name="phone" value=(v("phone")) inputmode="tel"; }
+                label { (l.t("邮箱", "Email")) input name="email" value=(v("email")) type="email"; }
+            }
+            div.row { button type="submit" { (l.t("添加联系人", "Add contact")) } }
+        }
+    }
+}
+
+/// The contact typed into [`add_contact_form`].
+pub(super) fn contact_of(f: &Fields) -> Contact {
+    Contact {
+        name: f.text("name"),
+        department: f.text("department"),
+        title: f.text("title"),
+        mobile: f.text("mobile"),
+        phone: f.text("phone"),
+        email: f.text("email"),
+        ..Default::default()
+    }
+}
+
+/// The form logging a visit, call or other contact with customer `id`;
+/// its time starts at `now`.
+pub(super) fn activity_form(s: &SignedIn, id: &str, refused: Option<&Refused>, now: i64) -> Markup {
+    let l = s.lang;
+    let r = Refused::of(refused, "activity");
+    let v = |name: &str| r.map(|r| r.value(name));
+    let kind = v("kind").unwrap_or_else(|| ActivityKind::Call.code().to_string());
+    let at = v("at").unwrap_or_else(|| Moment::DateTime.show(now).unwrap_or_default());
+    let intent = v("intent").unwrap_or_default();
+    html! {
+        form.stack method="post" action={ "/console/customers/" (id) "/activities" } #log-activity {
+            (csrf(s))
+            @if let Some(r) = r { div.error role="alert" { (r.message) } }
+            div.fields {
+                label { (l.t("类型", "Kind"))
+                    select name="kind" { @for k in ActivityKind::ALL {
+                        option value=(k.code()) selected[k.code() == kind] { (k.label()) }
+                    } } }
+                label { (l.t("时间", "When")) input name="at" value=(at) required placeholder="2026-01-01 09:30"; }
+                label { (l.t("意向等级", "Intent"))
+                    select name="intent" {
+                        option value="" { (l.t("不变", "unchanged")) }
+                        @for i in Intent::ALL { option value=(i.code()) selected[i.code() == intent] { (i.label()) } }
+                    } }
+                label { (l.t("下次跟进", "Next follow-up"))
+                    input name="next" type="date" value=(v("next").unwrap_or_default()); }
+            }
+            label { (l.t("内容(必填)", "Notes (required)"))
+                textarea name="notes" rows="3" required { (v("notes").unwrap_or_default()) } }
+            p.muted { (l.t("下次跟进留空时按公司的跟进周期和意向等级排定。", "Left empty, the next follow-up follows the company's cadence for the intent level.")) }
+            div.row { button type="submit" { (l.t("记录", "Log it")) } }
+        }
+    }
+}
+
+/// The activity typed into [`activity_form`], or why it cannot be read.
+pub(super) fn activity_of(f: &Fields, s: &SignedIn) -> Result<NewActivity, String> {
+    let l = s.lang;
+    let kind = f
+        .text("kind")
+        .parse::<ActivityKind>()
+        .map_err(|e| e.to_string())?;
+    let at = Moment::parse(&f.text("at")).ok_or_else(|| {
+        l.t(
+            "时间请写作 2026-01-01 09:30",
+            "Type the time as 2026-01-01 09:30",
+        )
+        .to_string()
+    })?;
+    let intent = match f.text("intent").as_str() {
+        "" => None,
+        i => Some(i.parse::<Intent>().map_err(|e| e.to_string())?),
+    };
+    let next = match f.text("next").as_str() {
+        "" => None,
+        d => Some(d.parse::<Day>().map_err(|e| e.to_string())?),
+    };
+    Ok(NewActivity {
+        kind,
+        at,
+        notes: f.text("notes"),
+        intent,
+        next,
+    })
+}
+
+async fn contact_page(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Markup, ConsoleError> {
+    archive::may_write(&s.caller()).lang(s.lang)?;
+    contact_editor(&s, &state, &id, &key, None).await
+}
+
+/// The page correcting contact `key` of customer `id`: each field holds
+/// its current value (or what was typed, when `refused`), and remembers
+/// the value it started from so only what the person changed is saved.
+async fn contact_editor(
+    s: &SignedIn,
+    state: &AppState,
+    id: &str,
+    key: &str,
+    refused: Option<&Refused>,
+) -> Result<Markup, ConsoleError> {
+    let l = s.lang;
+    let view = archive::card(&state.db, s.caller(), id.to_string())
+        .await
+        .lang(l)?;
+    let c = &view.customer;
+    let Some(contact) = c.contacts.get(key) else {
+        return Err(ServiceError::NotFound(format!(
+            "客户“{}”没有这位联系人",
+            c.name
+        )))
+        .lang(l);
+    };
+    let json = serde_json::to_value(contact).unwrap_or_default();
+    Ok(page(
+        s,
+        "customers",
+        &format!("{}{}", l.t("修改联系人:", "Edit contact: "), contact.name),
+        html! {
+            p { a href={ "/console/customers/" (id) "#contacts" } { "← " (c.name) } }
+            @if let Some(r) = refused { div.error role="alert" { (r.message) } }
+            form.stack method="post" action={ "/console/customers/" (id) "/contacts/" (key) } #edit-contact {
+                (csrf(s))
+                div.fields {
+                    @for (field, label) in &CONTACT_FIELDS[..TEXT_FIELDS] {
+                        @let was = text_at(field, &json[field]).unwrap_or_default();
+                        @let now = refused.map(|r| r.value(field)).unwrap_or_else(|| was.clone());
+                        label { (label) input name=(field) value=(now);
+                            input type="hidden" name={ "was:" (field) } value=(refused.map(|r| r.value(&format!("was:{field}"))).unwrap_or(was)); }
+                    }
+                }
+                label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" value=(refused.map(|r| r.value("reason")).unwrap_or_default()) required size="60"; }
+                div.row {
+                    button type="submit" { (l.t("保存", "Save")) }
+                    a.button.secondary href={ "/console/customers/" (id) "#contacts" } { (l.t("取消", "Cancel")) }
+                }
+            }
+        },
+    ))
+}
+
+/// Saves the fields of the contact that the person changed (as one edit
+/// of the card with its reason), or shows the page again as typed.
+async fn save_contact(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Result<Response, ConsoleError> {
+    s.check(&f)?;
+    let sets: Vec<(String, String)> = CONTACT_FIELDS[..TEXT_FIELDS]
+        .iter()
+        .filter(|(field, _)| f.text(field) != f.text(&format!("was:{field}")))
+        .map(|(field, _)| (format!("contacts.{key}.{field}"), f.text(field)))
+        .collect();
+    if sets.is_empty() {
+        let why = s.lang.t("没有修改任何内容", "Nothing was changed");
+        let refused = Refused::new("contact", why.to_string(), f);
+        let page = contact_editor(&s, &state, &id, &key, Some(&refused)).await?;
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
+    let saved = archive::edit(
+        &state.db,
+        s.caller(),
+        id.clone(),
+        sets,
+        f.text("reason"),
+        crate::clock::now_ms(),
+    )
+    .await;
+    match saved {
+        Ok(_) => Ok(done(&format!(
+            "/console/customers/{id}?done=contact#contacts"
+        ))),
+        Err(ServiceError::BadRequest(m)) => {
+            let refused = Refused::new("contact", m, f);
+            let page = contact_editor(&s, &state, &id, &key, Some(&refused)).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e).lang(s.lang),
+    }
+}
