@@ -159,6 +159,14 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         })?;
         sorted.push(figures(&format!("GET {path} ({sort})"), t));
     }
+    // 工作台: counts and charts over the whole archive, from the list rows.
+    let home = time(20, || {
+        let body = page("/console/home")?;
+        if !body.contains(&format!("档案共 {customers} 位客户")) {
+            bail!("工作台没有显示客户总数 {customers}");
+        }
+        Ok(())
+    })?;
     let grades_api = time(5, || {
         let rows: Vec<serde_json::Value> = client.get("/api/v1/grades", Some(&login.token))?;
         if rows.len() != customers {
@@ -193,6 +201,7 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
             "console_search_phone": figures("GET /console/customers?q=<mobile>", by_phone),
             "console_filtered_page": figures("region + grade filter, page 4", filtered),
             "console_sorted_pages": sorted,
+            "console_home": figures("GET /console/home (工作台)", home),
             "grades_all_api": figures("GET /api/v1/grades, every customer", grades_api),
             "grades_one_salesperson_console": figures("GET /console/grades?salesperson=…", grades_one),
             "warnings_all_api": figures("GET /api/v1/warnings, every customer", warnings_api),

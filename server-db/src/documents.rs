@@ -868,6 +868,84 @@ pub fn facets(
     Ok((col("region", " AND region <> ''")?, col("salesperson", "")?))
 }
 
+/// Head office's home-page figures, from the list rows and their indexes
+/// (never the documents), over `salesperson`'s customers or, with `None`,
+/// every customer.
+#[derive(Debug, Default, Clone)]
+pub struct Overview {
+    /// Customers in all.
+    pub customers: u64,
+    /// (grade code, or `None` for ungraded; customers; sum of their credit
+    /// limits in yuan), in grade order, ungraded first.
+    pub by_grade: Vec<(Option<String>, u64, i64)>,
+    /// (salesperson login, customers whose follow-up day is before
+    /// `today`), most first.
+    pub overdue: Vec<(String, u64)>,
+    /// Customers whose follow-up falls on `today`.
+    pub due_today: u64,
+    /// Customers with an open conflict.
+    pub conflicted: u64,
+}
+
+/// [`Overview`] on `today` (`YYYY-MM-DD`).
+pub fn overview(
+    conn: &Connection,
+    salesperson: Option<&str>,
+    today: &str,
+) -> rusqlite::Result<Overview> {
+    // As in `facets`: the salesperson filter only when given, so the
+    // whole-archive figures can use the grade and follow-up indexes.
+    let only = |n: usize| match salesperson {
+        Some(_) => format!(" AND salesperson = ?{n}"),
+        None => String::new(),
+    };
+    let with_day = || std::iter::once(today).chain(salesperson);
+    let mut by_grade = Vec::new();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT grade, COUNT(*), COALESCE(SUM(credit_limit), 0) FROM customers
+         WHERE 1{} GROUP BY grade ORDER BY grade",
+        only(1)
+    ))?;
+    let mut rows = st.query(rusqlite::params_from_iter(salesperson))?;
+    while let Some(r) = rows.next()? {
+        by_grade.push((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?));
+    }
+    let mut overdue = Vec::new();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT salesperson, COUNT(*) FROM customers
+         WHERE next_followup < ?1{} GROUP BY salesperson ORDER BY 2 DESC, 1",
+        only(2)
+    ))?;
+    let mut rows = st.query(rusqlite::params_from_iter(with_day()))?;
+    while let Some(r) = rows.next()? {
+        overdue.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
+    }
+    let count = |sql: String, args: Vec<&str>| -> rusqlite::Result<u64> {
+        conn.prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+    };
+    Ok(Overview {
+        customers: by_grade.iter().map(|(_, n, _)| n).sum(),
+        by_grade,
+        overdue,
+        due_today: count(
+            format!(
+                "SELECT COUNT(*) FROM customers WHERE next_followup = ?1{}",
+                only(2)
+            ),
+            with_day().collect(),
+        )?,
+        conflicted: count(
+            format!(
+                "SELECT COUNT(*) FROM customers WHERE conflicts > 0{}",
+                only(1)
+            ),
+            salesperson.into_iter().collect(),
+        )?,
+    })
+}
+
 /// How many customers `login` sees (`all`: every one) changed after log position `cursor`.
 pub fn changed_count(
     conn: &Connection,

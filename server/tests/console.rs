@@ -945,7 +945,7 @@ async fn the_console_is_reached_at_its_addresses_and_returns_to_the_page_asked_f
     for path in ["/", "/console", "/console/"] {
         let r = get(path).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(r.headers()["location"], "/console/customers", "{path}");
+        assert_eq!(r.headers()["location"], "/console/home", "{path}");
     }
     // A page asked for before signing in is where the sign-in lands.
     let r = get("/console/customers/c-tea?tab=history").await;
@@ -996,7 +996,7 @@ async fn the_console_is_reached_at_its_addresses_and_returns_to_the_page_asked_f
         "/console/\\\\evil",
     ] {
         let r = sign_in(evil.to_string()).await;
-        assert_eq!(r.headers()["location"], "/console/customers", "{evil}");
+        assert_eq!(r.headers()["location"], "/console/home", "{evil}");
     }
     // An unknown console page is a console page, not JSON.
     let (c, _) = office.sign_in("wang").await;

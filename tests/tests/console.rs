@@ -146,7 +146,7 @@ impl Console for Browser {
         self.click("form.login button[type=submit]").await;
         let h1 = self.text("h1").await;
         assert!(
-            h1.contains("客户") || h1.contains("备份") || h1.contains("设备"),
+            h1.contains("工作台") || h1.contains("备份") || h1.contains("审计"),
             "{login}: {h1}"
         );
     }
@@ -233,6 +233,13 @@ async fn head_office_works_through_the_console() {
     b.go("/console/login").await;
     b.shot("00-login").await;
     b.sign_in("wang").await;
+    // 工作台 first: what needs attention, and the archive by grade.
+    let attention = b.text("#attention").await;
+    assert!(attention.contains("未解决的冲突"), "{attention}");
+    assert!(attention.contains("未同步"), "{attention}");
+    assert!(b.body().await.contains("客户等级分布"));
+    b.shot("01-home").await;
+    b.go("/console/customers").await;
     b.shot("01-customers").await;
     b.fill("input[name=q]", "西湖龙井").await;
     b.click("form.filters button[type=submit]").await;
@@ -427,6 +434,8 @@ async fn head_office_works_through_the_console() {
     // The credit request goes through the chain; each manager sees it when it is their turn.
     for (m, shot) in [("m1", true), ("m2", false), ("m3", false), ("m4", false)] {
         b.sign_in(m).await;
+        let waiting = b.text("#attention a[href='/console/credit'] b").await;
+        assert_eq!(waiting, "1", "{m}");
         b.go("/console/credit").await;
         let waiting = b.text("#waiting").await;
         assert!(
@@ -459,6 +468,19 @@ async fn head_office_works_through_the_console() {
 
     // A salesperson sees only their own customers, and no one else's card.
     b.sign_in("zhang").await;
+    // A salesperson's 工作台 counts only their own customers, and no laptops.
+    // (宁波李记海产 is on file, not theirs: the counts must agree with
+    // their own list.)
+    let own_total = b.text("main p.muted").await;
+    assert!(!b.text("#attention").await.contains("笔记本"));
+    b.shot("13-salesperson-home").await;
+    b.go("/console/customers").await;
+    let count = b.text("#list-count").await;
+    let n = count.split(' ').nth(1).unwrap_or_default();
+    assert!(
+        own_total.contains(&format!("档案共 {n} 位客户")),
+        "{own_total} / {count}"
+    );
     let list = b.text("#customers").await;
     assert!(list.contains("杭州西湖龙井茶业有限公司"), "{list}");
     assert!(!list.contains("宁波李记海产"), "{list}");
@@ -496,6 +518,7 @@ async fn head_office_works_through_the_console() {
     // Head office gives ticked customers to someone else, from the list
     // sorted by grade; a missing reason is refused with the ticks kept.
     b.sign_in("wang").await;
+    b.go("/console/customers").await;
     b.click("#customers th a[href*='sort=grade']").await;
     b.check("input[name=id][value=c-li]").await;
     b.choose("select[name=to]", "zhang").await;

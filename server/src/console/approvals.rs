@@ -83,6 +83,20 @@ fn head(s: &SignedIn, form: bool) -> Markup {
     }
 }
 
+/// The requests of `all` waiting for the signed-in manager's decision.
+pub(super) fn waiting_for<'a>(
+    s: &SignedIn,
+    all: &'a [CreditRequestView],
+) -> Vec<&'a CreditRequestView> {
+    match s.position {
+        Some(p) if s.role == crm_shared::codes::Role::Manager => all
+            .iter()
+            .filter(|v| v.status == crm_shared::credit::CreditStatus::Pending(p))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 async fn list(
     s: SignedIn,
     State(state): State<AppState>,
@@ -93,13 +107,7 @@ async fn list(
         .await
         .lang(l)?;
     let people = People::load(&state).await.lang(l)?;
-    let mine: Vec<&CreditRequestView> = match s.position {
-        Some(p) if s.role == crm_shared::codes::Role::Manager => all
-            .iter()
-            .filter(|v| v.status == crm_shared::credit::CreditStatus::Pending(p))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mine = waiting_for(&s, &all);
     let ok = match d.done.as_str() {
         "approved" => Some(l.t("已批准", "Approved")),
         "rejected" => Some(l.t("已驳回", "Rejected")),

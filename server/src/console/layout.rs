@@ -75,6 +75,7 @@ fn nav(s: &SignedIn) -> Vec<(&'static str, &'static str, &'static str)> {
     let l = s.lang;
     let mut v = Vec::new();
     if s.role != Role::BackupOperator && s.role != Role::Admin {
+        v.push(("home", l.t("工作台", "Home"), "/console/home"));
         v.push(("customers", l.t("客户", "Customers"), "/console/customers"));
         v.push(("conflicts", l.t("冲突", "Conflicts"), "/console/conflicts"));
         v.push((

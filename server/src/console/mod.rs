@@ -17,7 +17,9 @@
 
 mod approvals;
 mod card;
+mod charts;
 mod customers;
+mod home;
 mod layout;
 mod people;
 mod records;
@@ -65,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/lang", get(set_lang))
         .route("/style.css", get(layout::stylesheet))
+        .merge(home::routes())
         .merge(customers::routes())
         .merge(card::routes())
         .merge(records::routes())
@@ -76,9 +79,9 @@ pub fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
-/// `GET /` and `GET /console/`: the console's first page.
+/// `GET /` and `GET /console/`: the console's first page, 工作台.
 pub async fn home() -> Redirect {
-    Redirect::to("/console/customers")
+    Redirect::to("/console/home")
 }
 
 /// A page under `/console/` that does not exist: a page in the console's
@@ -98,7 +101,7 @@ async fn not_found(headers: HeaderMap) -> Response {
 
 /// Where to go after signing in: `next` if it is a console page of this
 /// server (never another site: no scheme, no `//`, no backslash), else
-/// the customer list.
+/// 工作台.
 fn after_sign_in(next: Option<&str>) -> String {
     match next {
         Some(n)
@@ -110,7 +113,7 @@ fn after_sign_in(next: Option<&str>) -> String {
         {
             n.to_string()
         }
-        _ => "/console/customers".to_string(),
+        _ => "/console/home".to_string(),
     }
 }
 
@@ -129,7 +132,7 @@ fn to_sign_in(parts: &Parts) -> Response {
         .map(|p| p.as_str())
         .filter(|_| parts.method == axum::http::Method::GET)
         .map(|p| after_sign_in(Some(p)))
-        .filter(|p| p != "/console/customers");
+        .filter(|p| p != "/console/home");
     match asked {
         Some(p) => {
             let q: String = form_urlencoded::Serializer::new(String::new())
@@ -519,7 +522,7 @@ async fn set_lang(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.find("/console/").map(|i| r[i..].to_string()))
         .filter(|p| !p.starts_with("/console/lang"))
-        .unwrap_or_else(|| "/console/customers".into());
+        .unwrap_or_else(|| "/console/home".into());
     let mut r = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={to}; Path=/console; Max-Age=31536000; SameSite=Lax"

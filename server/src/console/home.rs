@@ -1,0 +1,155 @@
+//! 工作台, the page head office starts from: what needs attention today,
+//! each count a link to the list behind it, and how the archive stands
+//! (customers and credit by grade) as charts. Every figure comes from the
+//! list rows and their indexes or from small tables, never from reading
+//! the documents, so the page stays fast at any archive size.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup};
+
+use crm_shared::codes::{Grade, Role};
+use crm_shared::day::Day;
+
+use super::approvals::waiting_for;
+use super::charts::{bars, Bar};
+use super::layout::{page, yuan};
+use super::people::People;
+use super::{ConsoleError, InLang, SignedIn};
+use crate::archive;
+use crate::db::documents::{self, Overview};
+use crate::rules;
+use crate::state::AppState;
+
+/// A laptop not heard from for this many days is listed as needing a sync.
+const STALE_DAYS: i64 = 7;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The name every console session's device carries (see `console::login`):
+/// those are browsers, not laptops that hold customers.
+const CONSOLE_DEVICE: &str = "网页控制台";
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/home", get(home))
+}
+
+async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, ConsoleError> {
+    let l = s.lang;
+    // Administrators and backup operators read no customers: their work
+    // starts on their own pages.
+    match s.role {
+        Role::Admin => return Ok(Redirect::to("/console/security").into_response()),
+        Role::BackupOperator => return Ok(Redirect::to("/console/backup").into_response()),
+        _ => {}
+    }
+    let caller = s.caller();
+    archive::may_read(&caller).lang(l)?;
+    let now = crate::clock::now_ms();
+    let today = Day::from_millis_local(now);
+    let mine = (!crm_shared::access::sees_all(s.role)).then(|| s.login.clone());
+    let day = today.to_string();
+    let figures: Overview = state
+        .db
+        .read_with(move |conn| {
+            Ok::<_, crate::db::DbError>(documents::overview(conn, mine.as_deref(), &day)?)
+        })
+        .await
+        .lang(l)?;
+    let requests = rules::credit_requests(&state.db, caller, None)
+        .await
+        .lang(l)?;
+    let waiting = waiting_for(&s, &requests).len();
+    let stale = if s.head_office() {
+        let devices = state.db.devices().await.lang(l)?;
+        devices
+            .iter()
+            .filter(|d| d.revoked_at.is_none() && d.name != CONSOLE_DEVICE)
+            .filter(|d| now - d.last_seen_at.unwrap_or(d.created_at) > STALE_DAYS * DAY_MS)
+            .count()
+    } else {
+        0
+    };
+    let people = People::load(&state).await.lang(l)?;
+    Ok(page(
+        &s,
+        "home",
+        l.t("工作台", "Home"),
+        body(&s, &figures, &people, waiting, stale, today),
+    )
+    .into_response())
+}
+
+fn body(
+    s: &SignedIn,
+    f: &Overview,
+    people: &People,
+    waiting: usize,
+    stale: usize,
+    today: Day,
+) -> Markup {
+    let l = s.lang;
+    let overdue: u64 = f.overdue.iter().map(|(_, n)| n).sum();
+    let grade_label = |code: &Option<String>| match code.as_deref().map(str::parse::<Grade>) {
+        Some(Ok(g)) => g.label().to_string(),
+        Some(Err(_)) => code.clone().unwrap_or_default(),
+        None => l.t("未评级", "Ungraded").to_string(),
+    };
+    let grade_href = |code: &Option<String>| {
+        code.as_ref()
+            .map(|g| format!("/console/customers?grade={g}"))
+    };
+    let by_count: Vec<Bar> = f
+        .by_grade
+        .iter()
+        .map(|(g, n, _)| Bar {
+            label: grade_label(g),
+            value: *n as f64,
+            shown: format!("{n} {}", l.t("位", "")),
+            href: grade_href(g),
+        })
+        .collect();
+    let by_credit: Vec<Bar> = f
+        .by_grade
+        .iter()
+        .map(|(g, _, sum)| Bar {
+            label: grade_label(g),
+            value: *sum as f64,
+            shown: format!("{} {}", yuan(Some(*sum)), l.t("元", "yuan")),
+            href: grade_href(g),
+        })
+        .collect();
+    let by_person: Vec<Bar> = f
+        .overdue
+        .iter()
+        .map(|(login, n)| Bar {
+            label: people.name(login),
+            value: *n as f64,
+            shown: format!("{n} {}", l.t("位", "")),
+            href: Some(format!("/console/followups?salesperson={login}")),
+        })
+        .collect();
+    html! {
+        p.muted { (today.to_string()) " · " (l.t("档案共 ", "")) (f.customers) (l.t(" 位客户", " customers on file")) }
+        h2 { (l.t("今天需要处理", "Needs attention today")) }
+        ul.tiles #attention {
+            @if s.role == Role::Manager && s.position.is_some() {
+                li { a href="/console/credit" { b { (waiting) } span { (l.t("待我审批的信用额度申请", "credit requests waiting for me")) } } }
+            }
+            li { a href="/console/conflicts" { b { (f.conflicted) } span { (l.t("位客户有未解决的冲突", "customers with open conflicts")) } } }
+            li { a href="/console/followups" { b { (overdue) } span { (l.t("位客户跟进已逾期", "customers with overdue follow-ups")) } } }
+            li { a href="/console/followups" { b { (f.due_today) } span { (l.t("位客户今天到期跟进", "customers due for a follow-up today")) } } }
+            @if s.head_office() {
+                li { a href="/console/devices" { b { (stale) } span { (l.t("台笔记本超过 7 天未同步", "laptops not synced for 7 days")) } } }
+            }
+            li { a href="/console/warnings" { span { (l.t("预警(逾期跟进、欠款、超额度……)", "Warnings (overdue, arrears, over limit…)")) } } }
+            li { a href="/console/grades" { span { (l.t("等级汇总", "Grades")) } } }
+        }
+        div.charts {
+            (bars(l.t("客户等级分布", "Customers by grade"), &by_count, l.t("还没有客户", "No customers yet")))
+            (bars(l.t("信用额度按等级(授信敞口)", "Credit limits by grade"), &by_credit, l.t("还没有授信", "No credit granted yet")))
+            (bars(l.t("逾期跟进(按业务员)", "Overdue follow-ups by salesperson"), &by_person, l.t("没有逾期的跟进", "No overdue follow-ups")))
+        }
+    }
+}
