@@ -626,5 +626,40 @@ async fn head_office_works_through_the_console() {
     assert!(history.contains("客户告知新座机"), "{history}");
     b.shot("21-card-recorded").await;
     b.close().await;
+
+    // A phone: 工作台, the list (as cards) and a card at 375 px wide, none
+    // scrolling the page sideways.
+    let n = Browser::open(&srv.url, "console-narrow-screenshots", 375, 800).await;
+    n.sign_in("wang").await;
+    let width = n
+        .client
+        .execute("return window.innerWidth", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 400,
+        "the window is {width} px wide"
+    );
+    for (path, shot) in [
+        ("/console/home", "01-home"),
+        ("/console/customers", "02-customers"),
+        ("/console/customers/c-tea", "03-card"),
+    ] {
+        n.go(path).await;
+        let over = n
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            over.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {over} px"
+        );
+        n.shot(shot).await;
+    }
+    n.close().await;
     drop(srv);
 }

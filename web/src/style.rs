@@ -54,7 +54,7 @@ form.stack .fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(24
 .status form{display:inline;margin-left:auto}
 fieldset.bulk{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end;border:1px solid #d5dbe1;background:#fff;margin:0 0 .6rem;padding:.5rem .8rem}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-ul.tiles{list-style:none;padding:0;margin:0 0 1rem;display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.6rem}
+ul.tiles{list-style:none;padding:0;margin:0 0 1rem;display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:.6rem}
 ul.tiles a{display:block;height:100%;padding:.7rem .9rem;background:#fff;border:1px solid #d5dbe1;border-radius:4px;color:inherit;text-decoration:none}
 ul.tiles a:hover{border-color:#1f4e79}
 ul.tiles b{display:block;font-size:1.6rem;color:#1f4e79;font-variant-numeric:tabular-nums}
@@ -65,5 +65,16 @@ figure.chart svg{width:100%;height:auto;font-size:13px;fill:#1d2733}
 figure.chart rect{fill:#2f6ea5}
 figure.chart a:hover rect{fill:#1f4e79}
 @media print{header,.status,.actions,form:not(#bulk),fieldset.bulk,td input[type=checkbox]{display:none}main{padding:0}}
-@media (max-width:600px){main{padding:.6rem}header{gap:.4rem}table{font-size:.85rem}th,td{padding:.25rem .3rem}.hide-narrow{display:none}}
+input,select,textarea{max-width:100%}
+@media (max-width:600px){main{padding:.6rem}header{gap:.4rem}table{font-size:.85rem}th,td{padding:.25rem .3rem}.hide-narrow{display:none}
+table{display:block;overflow-x:auto}
+table.cards{display:block;overflow:visible;background:none;font-size:inherit}
+table.cards thead{display:none}
+table.cards tbody,table.cards tr{display:block}
+table.cards tr{background:#fff;border:1px solid #d5dbe1;margin-bottom:.5rem;padding:.4rem .6rem}
+table.cards td{display:flex;gap:.6rem;border:0;padding:.1rem 0;text-align:left}
+table.cards td:empty{display:none}
+table.cards td.title{font-weight:600;font-size:1.05rem}
+table.cards td[data-label]::before{content:attr(data-label);color:#6c7a89;min-width:5.5rem;flex:none}
+.card{grid-template-columns:1fr}}
 "#;

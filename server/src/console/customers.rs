@@ -333,7 +333,7 @@ async fn render_list(
                     button type="submit" name="do" value="export" { (l.t("导出所选 Excel", "Export ticked (.xlsx)")) }
                 }
             }
-            table #customers {
+            table.cards #customers {
                 thead { tr {
                     @if bulk { th { span.sr-only { (l.t("选择", "Select")) } } }
                     th { (q.heading(l.t("客户名称", "Name"), ListOrder::Name)) }
@@ -350,15 +350,17 @@ async fn render_list(
                     @for r in &rows {
                         tr {
                             @if bulk { td { input type="checkbox" name="id" value=(r.id) checked[kept.ids.contains(&r.id)] aria-label=(r.name); } }
-                            td { a href={ "/console/customers/" (r.id) } { (r.name) } }
-                            td { (names.name(&r.salesperson)) } td { (r.region) } td { (r.status.label()) }
-                            td { @if let Some(g) = r.grade { (g.label()) } }
-                            td { @if let Some(t) = r.tier { (t.label()) } }
-                            td.num { (yuan(r.credit_limit)) }
-                            td { (r.contact.clone().unwrap_or_default()) }
-                            td { (r.phone.clone().unwrap_or_default()) }
-                            td { @if let Some(d) = r.next_followup { (d.to_string()) } }
-                            td { (crm_web::format::date(r.last_activity_at)) }
+                            td.title { a href={ "/console/customers/" (r.id) } { (r.name) } }
+                            td data-label=(l.t("业务员", "Salesperson")) { (names.name(&r.salesperson)) }
+                            td data-label=(l.t("区域", "Region")) { (r.region) }
+                            td data-label=(l.t("状态", "Status")) { (r.status.label()) }
+                            td data-label=(l.t("等级", "Grade")) { @if let Some(g) = r.grade { (g.label()) } }
+                            td data-label=(l.t("类别", "Tier")) { @if let Some(t) = r.tier { (t.label()) } }
+                            td.num data-label=(l.t("信用额度", "Credit limit")) { (yuan(r.credit_limit)) }
+                            td data-label=(l.t("联系人", "Contact")) { (r.contact.clone().unwrap_or_default()) }
+                            td data-label=(l.t("电话", "Phone")) { (r.phone.clone().unwrap_or_default()) }
+                            td data-label=(l.t("下次跟进", "Next follow-up")) { @if let Some(d) = r.next_followup { (d.to_string()) } }
+                            td data-label=(l.t("最近拜访", "Last visit")) { (crm_web::format::date(r.last_activity_at)) }
                         }
                     }
                 }

@@ -45,6 +45,13 @@ impl Browser {
             "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
             "--ignore-certificate-errors", format!("--window-size={width},{height}"), "--lang=zh-CN"
         ]});
+        // Chromium keeps a window at least 500 px wide; a phone's width is
+        // had by emulating one.
+        if width < 500 {
+            chrome["mobileEmulation"] = json!({"deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 1.0
+            }});
+        }
         if std::path::Path::new("/usr/bin/chromium").exists() {
             chrome["binary"] = json!("/usr/bin/chromium");
         }
