@@ -352,6 +352,7 @@ async fn head_office_works_through_the_console() {
     }
     let devices = b.text("#devices").await;
     assert!(devices.contains("张伟的笔记本"), "{devices}");
+    assert!(!devices.contains("网页控制台"), "{devices}");
 
     // Import an .xlsx in which one row is a customer already on file (same mobile).
     let sheet_dir = tempfile::tempdir().unwrap();
@@ -473,7 +474,7 @@ async fn head_office_works_through_the_console() {
     // their own list.)
     let own_total = b.text("main p.muted").await;
     assert!(!b.text("#attention").await.contains("笔记本"));
-    b.shot("13-salesperson-home").await;
+    b.shot("13b-salesperson-home").await;
     b.go("/console/customers").await;
     let count = b.text("#list-count").await;
     let n = count.split(' ').nth(1).unwrap_or_default();
@@ -518,6 +519,13 @@ async fn head_office_works_through_the_console() {
     // Head office gives ticked customers to someone else, from the list
     // sorted by grade; a missing reason is refused with the ticks kept.
     b.sign_in("wang").await;
+    // Console sign-ins are one row per person, apart from the laptops: the
+    // clerk's third sign-in, two sessions of them ended by signing out.
+    b.go("/console/devices").await;
+    let sessions = b.text("#console-sessions").await;
+    let rows: Vec<&str> = sessions.lines().filter(|l| l.contains("王芳")).collect();
+    assert_eq!(rows.len(), 1, "{sessions}");
+    assert!(rows[0].ends_with(" 1 3"), "{sessions}");
     b.go("/console/customers").await;
     b.click("#customers th a[href*='sort=grade']").await;
     b.check("input[name=id][value=c-li]").await;

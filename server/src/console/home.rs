@@ -17,7 +17,7 @@ use super::approvals::waiting_for;
 use super::charts::{bars, Bar};
 use super::layout::{page, yuan};
 use super::people::People;
-use super::{ConsoleError, InLang, SignedIn};
+use super::{ConsoleError, InLang, SignedIn, CONSOLE_DEVICE};
 use crate::archive;
 use crate::db::documents::{self, Overview};
 use crate::rules;
@@ -26,10 +26,6 @@ use crate::state::AppState;
 /// A laptop not heard from for this many days is listed as needing a sync.
 const STALE_DAYS: i64 = 7;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// The name every console session's device carries (see `console::login`):
-/// those are browsers, not laptops that hold customers.
-const CONSOLE_DEVICE: &str = "网页控制台";
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/home", get(home))

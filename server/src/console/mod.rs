@@ -59,6 +59,10 @@ const LANG_COOKIE: &str = "crm_lang";
 /// into every customer's archive.
 pub const IDLE_LIMIT_MS: i64 = 8 * 60 * 60 * 1000;
 
+/// The name of every console session's device: a browser signed in, not a
+/// laptop holding customers.
+const CONSOLE_DEVICE: &str = "网页控制台";
+
 /// The console's routes, to be nested under `/console`.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -421,7 +425,7 @@ async fn login(
     let req = LoginRequest {
         login: login.clone(),
         password: form.get("password").unwrap_or_default().to_string(),
-        device_name: "网页控制台".into(),
+        device_name: CONSOLE_DEVICE.into(),
     };
     let attempt = crate::auth::Attempt {
         address: peer,

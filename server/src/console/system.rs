@@ -10,7 +10,7 @@ use crm_shared::codes::Role;
 
 use super::layout::{page, when};
 use super::people::People;
-use super::{ConsoleError, InLang, SignedIn};
+use super::{ConsoleError, InLang, SignedIn, CONSOLE_DEVICE};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -40,8 +40,12 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
     // its user sees.
     let users = state.db.users().await.lang(l)?;
     let people = People::load(&state).await.lang(l)?;
+    // Console sign-ins are one row per person, apart from the laptops: a
+    // clerk signing in daily would otherwise bury them.
+    let (browsers, laptops): (Vec<_>, Vec<_>) =
+        devices.into_iter().partition(|d| d.name == CONSOLE_DEVICE);
     let mut rows = Vec::new();
-    for d in devices {
+    for d in laptops {
         let sync = syncs.get(&d.id).copied();
         let behind = match sync {
             Some(x) => {
@@ -69,24 +73,70 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
         };
         rows.push((d, sync, behind));
     }
+    let sessions = console_sessions(&browsers);
+    let who = |login: &str| {
+        html! { (people.name(login)) @if people.name(login) != login { " " span.muted { (login) } } }
+    };
     Ok(page(
         &s,
         "devices",
         l.t("设备同步状态", "Device sync status"),
         html! {
+            h2 { (l.t("笔记本", "Laptops")) }
             p.muted { (l.t("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。", "“Last sync” and “to receive” are recorded since this server started; “last seen” is any request.")) }
             table #devices {
                 thead { tr { th { (l.t("用户", "User")) } th { (l.t("设备", "Device")) } th { (l.t("登录时间", "Signed in")) } th { (l.t("最近访问", "Last seen")) }
                     th { (l.t("最近同步", "Last sync")) } th { (l.t("本次上传", "Pushed")) } th { (l.t("待备份确认", "Awaiting backup")) } th { (l.t("待接收的客户", "Customers to receive")) } th { (l.t("状态", "State")) } } }
                 tbody { @for (d, sync, behind) in &rows { tr {
-                    td { (people.name(&d.login)) @if people.name(&d.login) != d.login { " " span.muted { (d.login) } } } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
+                    td { (who(&d.login)) } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
                     td { (when(sync.map(|x| x.at))) } td.num { @if let Some(x) = sync { (x.pushed) } }
                     td.num { @if let Some(x) = sync { (x.unconfirmed) } } td.num { @if let Some(b) = behind { (b) } }
                     td { @if d.revoked_at.is_some() { span.tag.bad { (l.t("已停用", "revoked")) " " (when(d.revoked_at)) } } @else { (l.t("正常", "active")) } }
                 } } }
             }
+            @if rows.is_empty() { p.muted { (l.t("还没有笔记本登录过", "No laptop has signed in yet")) } }
+            h2 { (l.t("网页控制台登录", "Console sign-ins")) }
+            table #console-sessions {
+                thead { tr { th { (l.t("用户", "User")) } th { (l.t("最近登录", "Last sign-in")) } th { (l.t("最近访问", "Last seen")) }
+                    th { (l.t("仍登录的会话", "Open sessions")) } th { (l.t("登录次数", "Sign-ins")) } } }
+                tbody { @for x in &sessions { tr {
+                    td { (who(&x.login)) } td { (when(Some(x.last_sign_in))) } td { (when(x.last_seen)) }
+                    td.num { (x.open) } td.num { (x.sign_ins) }
+                } } }
+            }
         },
     ))
+}
+
+/// One person's console sign-ins.
+struct Sessions {
+    login: String,
+    last_sign_in: i64,
+    last_seen: Option<i64>,
+    open: usize,
+    sign_ins: usize,
+}
+
+/// The console sessions of `browsers`, one entry per person, the most
+/// recently seen first.
+fn console_sessions(browsers: &[crate::db::Device]) -> Vec<Sessions> {
+    let mut by: std::collections::BTreeMap<&str, Sessions> = Default::default();
+    for d in browsers {
+        let x = by.entry(&d.login).or_insert_with(|| Sessions {
+            login: d.login.clone(),
+            last_sign_in: d.created_at,
+            last_seen: None,
+            open: 0,
+            sign_ins: 0,
+        });
+        x.last_sign_in = x.last_sign_in.max(d.created_at);
+        x.last_seen = x.last_seen.max(d.last_seen_at);
+        x.open += usize::from(d.revoked_at.is_none());
+        x.sign_ins += 1;
+    }
+    let mut v: Vec<Sessions> = by.into_values().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.last_seen.unwrap_or(x.last_sign_in)));
+    v
 }
 
 async fn backup(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
