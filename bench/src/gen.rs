@@ -69,12 +69,20 @@ pub fn write_assigned(
             .collect();
         let visits: Vec<_> = (0..visits)
             .map(|k| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "id": format!("v{prefix}{i}-{k}"),
                     "at": 1_700_000_000_000i64 + k as i64 * 86_400_000,
                     "kind": "visit",
                     "notes": text(&mut rng, &words, 40),
-                })
+                });
+                // The latest visit plans a follow-up somewhere in 2026-2027,
+                // so that the follow-up report has days past and to come.
+                if k + 1 == visits {
+                    let first: crm_shared::day::Day = "2026-01-01".parse().expect("a day");
+                    let day = first.plus_days(rng.below(730) as i64);
+                    v["next_followup"] = day.to_string().into();
+                }
+                v
             })
             .collect();
         let mut line = serde_json::json!({

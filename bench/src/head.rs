@@ -167,6 +167,18 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         }
         Ok(())
     })?;
+    // 待跟进, one page of it, through the follow-up index.
+    let mut followups = Vec::new();
+    for path in ["/console/followups", "/console/followups?page=20"] {
+        let t = time(20, || {
+            let body = page(path)?;
+            if !body.contains("位客户到期或逾期") {
+                bail!("{path}: 没有显示到期跟进的总数");
+            }
+            Ok(())
+        })?;
+        followups.push(figures(&format!("GET {path}"), t));
+    }
     let grades_api = time(5, || {
         let rows: Vec<serde_json::Value> = client.get("/api/v1/grades", Some(&login.token))?;
         if rows.len() != customers {
@@ -202,6 +214,7 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
             "console_filtered_page": figures("region + grade filter, page 4", filtered),
             "console_sorted_pages": sorted,
             "console_home": figures("GET /console/home (工作台)", home),
+            "console_followups": followups,
             "grades_all_api": figures("GET /api/v1/grades, every customer", grades_api),
             "grades_one_salesperson_console": figures("GET /console/grades?salesperson=…", grades_one),
             "warnings_all_api": figures("GET /api/v1/warnings, every customer", warnings_api),

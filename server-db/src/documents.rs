@@ -596,6 +596,69 @@ pub fn over_rules_cards<T: Send>(
     Ok(out)
 }
 
+/// The customers whose follow-up falls on or before `today`
+/// (`salesperson`: only theirs): how many in all, how many each
+/// salesperson has, and the slimmed cards of `limit` of them from
+/// `offset`, most overdue first. Read through the follow-up index, so a
+/// page costs the same however large the archive.
+pub fn due_followups(
+    conn: &Connection,
+    salesperson: Option<&str>,
+    today: &str,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<DueFollowups> {
+    let mine = if salesperson.is_some() {
+        " AND c.salesperson = ?2"
+    } else {
+        ""
+    };
+    let args = || std::iter::once(today).chain(salesperson);
+    let mut by_salesperson = Vec::new();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.salesperson, COUNT(*) FROM customers c
+         WHERE c.next_followup <= ?1{mine} GROUP BY c.salesperson ORDER BY 2 DESC, 1"
+    ))?;
+    let mut rows = st.query(rusqlite::params_from_iter(args()))?;
+    while let Some(r) = rows.next()? {
+        by_salesperson.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT d.rules, d.summary FROM customers c JOIN customer_details d ON d.id = c.id
+         WHERE c.next_followup <= ?1{mine} AND d.rules <> ''
+         ORDER BY c.next_followup, c.id LIMIT {limit} OFFSET {offset}"
+    ))?;
+    let cards = st
+        .query_map(rusqlite::params_from_iter(args()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .map(|row| {
+            let (rules, summary) = row?;
+            Ok((
+                serde_json::from_str::<Customer>(&rules).map_err(json_err)?,
+                serde_json::from_str::<CustomerSummary>(&summary).map_err(json_err)?,
+            ))
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(DueFollowups {
+        total: by_salesperson.iter().map(|(_, n)| n).sum(),
+        by_salesperson,
+        cards,
+    })
+}
+
+/// What [`due_followups`] found.
+#[derive(Debug, Default)]
+pub struct DueFollowups {
+    /// Customers due or overdue in all.
+    pub total: u64,
+    /// (salesperson login, customers due or overdue), most first.
+    pub by_salesperson: Vec<(String, u64)>,
+    /// The page's slimmed cards with their list summaries (which name
+    /// the main contact), most overdue first.
+    pub cards: Vec<(Customer, CustomerSummary)>,
+}
+
 /// Ids of customers whose slimmed card is missing (written before migration 4).
 pub fn without_rules(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare("SELECT id FROM customer_details WHERE rules = ''")?;

@@ -337,6 +337,64 @@ pub async fn followups(
     Ok(due)
 }
 
+/// One page of the follow-ups due on `day` or overdue, in scope: `limit`
+/// from `offset`, most overdue first, each with its salesperson; and how
+/// many are due in all and per salesperson. Unlike [`followups`] it reads
+/// only the page's cards.
+pub async fn followups_page(
+    db: &Db,
+    caller: Caller,
+    salesperson: Option<String>,
+    day: Day,
+    offset: usize,
+    limit: usize,
+) -> Result<FollowupPage, ServiceError> {
+    let who = scope(&caller, salesperson)?;
+    let due = db
+        .read_with(move |conn| {
+            Ok::<_, ServiceError>(docs::due_followups(
+                conn,
+                who.as_deref(),
+                &day.to_string(),
+                offset,
+                limit,
+            )?)
+        })
+        .await?;
+    let rows = due
+        .cards
+        .iter()
+        .flat_map(|(c, summary)| {
+            // The slimmed card keeps no contacts; the list summary names
+            // the main one.
+            reports::due_followups([c], day).into_iter().map(|p| {
+                let p = Planned {
+                    contact: summary.contact.clone(),
+                    phone: summary.phone.clone(),
+                    ..p
+                };
+                (c.salesperson.clone(), p)
+            })
+        })
+        .collect();
+    Ok(FollowupPage {
+        total: due.total,
+        by_salesperson: due.by_salesperson,
+        rows,
+    })
+}
+
+/// A page of [`followups_page`].
+#[derive(Debug)]
+pub struct FollowupPage {
+    /// Customers due or overdue in all.
+    pub total: u64,
+    /// (salesperson login, customers due or overdue), most first.
+    pub by_salesperson: Vec<(String, u64)>,
+    /// The page: (salesperson login, the follow-up).
+    pub rows: Vec<(String, Planned)>,
+}
+
 /// Records due for their periodic review, in scope.
 pub async fn review_due(
     db: &Db,

@@ -1090,6 +1090,13 @@ async fn people_are_shown_by_name_in_lists_filters_approvals_and_devices() {
         assert!(rows.contains("张伟"), "{path}: {rows}");
         assert!(!rows.contains("<td>zhang</td>"), "{path}: {rows}");
     }
+    // The follow-up report is paged; a page past the end is empty, one
+    // no archive could reach is refused.
+    let (status, page) = wang.get("/console/followups?page=3").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("第 4 / "), "{page}");
+    let (status, page) = wang.get("/console/followups?page=99999999999999999").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     for path in ["/console/grades", "/console/warnings", "/console/followups"] {
         let (_, page) = wang.get(&format!("{path}?salesperson=zhang")).await;
         assert!(

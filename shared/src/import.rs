@@ -72,6 +72,9 @@ pub struct ImportVisit {
     /// Notes.
     #[serde(default)]
     pub notes: String,
+    /// The follow-up it planned (`YYYY-MM-DD`), if the file says.
+    #[serde(default)]
+    pub next_followup: Option<crate::day::Day>,
 }
 
 /// A line of an import file merged into the customer of an earlier line
@@ -215,6 +218,9 @@ impl ImportRecord {
             a.at = v.at;
             a.kind = v.kind.unwrap_or_default();
             a.notes = v.notes;
+            if v.next_followup.is_some() {
+                a.next_followup = v.next_followup;
+            }
         }
     }
 }
@@ -242,5 +248,22 @@ mod tests {
                 .id,
             "c1"
         );
+    }
+
+    /// A visit's planned follow-up comes in with it; a later line that
+    /// does not name one leaves it planned.
+    #[test]
+    fn a_visit_brings_its_follow_up() {
+        let mut c = Customer::default();
+        let line = r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1700000000000,"next_followup":"2026-12-20"}]}"#;
+        parse_line(line).unwrap().apply(&mut c, "wang", 1);
+        assert_eq!(c.next_followup(), "2026-12-20".parse().ok());
+        let again = r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1700000000000}]}"#;
+        parse_line(again).unwrap().apply(&mut c, "wang", 2);
+        assert_eq!(c.next_followup(), "2026-12-20".parse().ok());
+        let m = parse_line(r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1,"next_followup":"下周"}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("下周"), "{m}");
     }
 }

@@ -333,11 +333,7 @@ async fn head_office_works_through_the_console() {
     for (path, h1, shot) in [
         ("/console/grades", "客户等级管理汇总表", "05-grades"),
         ("/console/warnings", "预警", "06-warnings"),
-        (
-            "/console/followups",
-            "到期及逾期跟进(按业务员)",
-            "07-followups",
-        ),
+        ("/console/followups", "到期及逾期跟进", "07-followups"),
         (
             "/console/daily?salesperson=zhang",
             "销售活动日报表",
@@ -633,6 +629,17 @@ async fn head_office_works_through_the_console() {
     let history = b.text("table:last-of-type").await;
     assert!(history.contains("客户告知新座机"), "{history}");
     b.shot("21-card-recorded").await;
+    // The call's follow-up, seen from the day after it falls due: one
+    // customer, overdue by a day, with the contact to ring.
+    b.go(&format!("/console/followups?day={}", next.plus_days(1)))
+        .await;
+    let due = b.text("#followups").await;
+    assert!(
+        due.contains("宁波李记海产") && due.contains("李海"),
+        "{due}"
+    );
+    assert!(b.text("#followup-count").await.contains("共 1 位"));
+    b.shot("22-followups-due").await;
     b.close().await;
 
     // A phone: 工作台, the list (as cards) and a card at 375 px wide, none

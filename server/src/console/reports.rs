@@ -38,7 +38,15 @@ struct Q {
     day: String,
     #[serde(default)]
     done: String,
+    /// Page of a paginated report, from 0.
+    #[serde(default)]
+    page: usize,
 }
+
+/// Rows per page of the follow-up report.
+const FOLLOWUP_PAGE: usize = 100;
+/// The furthest a page may start (SQLite's OFFSET is an i64).
+const MAX_OFFSET: usize = 1_000_000_000;
 
 impl Q {
     fn salesperson(&self) -> Option<String> {
@@ -253,33 +261,71 @@ async fn followups(
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::followups(&state.db, s.caller(), q.salesperson(), day)
-        .await
-        .lang(l)?;
+    let offset = q
+        .page
+        .checked_mul(FOLLOWUP_PAGE)
+        .filter(|o| *o <= MAX_OFFSET)
+        .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into()), l))?;
+    let due = rules::followups_page(
+        &state.db,
+        s.caller(),
+        q.salesperson(),
+        day,
+        offset,
+        FOLLOWUP_PAGE,
+    )
+    .await
+    .lang(l)?;
     let people = People::load(&state).await.lang(l)?;
-    let mut by: std::collections::BTreeMap<&str, Vec<&crm_shared::reports::Planned>> =
-        Default::default();
-    for (who, p) in &rows {
-        by.entry(who.as_str()).or_default().push(p);
-    }
+    let pages = (due.total as usize).div_ceil(FOLLOWUP_PAGE).max(1);
+    let href = |page: usize| {
+        let mut u = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("salesperson", q.salesperson.trim()), ("day", q.day.trim())] {
+            if !v.is_empty() {
+                u.append_pair(k, v);
+            }
+        }
+        if page > 0 {
+            u.append_pair("page", &page.to_string());
+        }
+        format!("/console/followups?{}", u.finish())
+    };
     Ok(page(
         &s,
         "followups",
-        l.t(
-            "到期及逾期跟进(按业务员)",
-            "Follow-ups due and overdue, by salesperson",
-        ),
+        l.t("到期及逾期跟进", "Follow-ups due and overdue"),
         html! {
             (filter_form(&s, &people, "/console/followups", &q, true, day))
-            @if by.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } }
-            @for (who, list) in &by {
-                h2 { (people.name(who)) " (" (list.len()) ")" }
-                table { thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("计划日期", "Planned")) } th { (l.t("逾期天数", "Days overdue")) } th { (l.t("意向等级", "Intent")) } } }
-                    tbody { @for p in list { tr {
-                        td { a href={ "/console/customers/" (p.customer) } { (p.name) } } td { (p.day.to_string()) }
-                        td.num { @if p.overdue_days > 0 { span.tag.bad { (p.overdue_days) } } @else { "0" } }
-                        td { @if let Some(i) = p.intent { (i.label()) } }
+            @if due.by_salesperson.len() > 1 {
+                p #by-salesperson { (l.t("按业务员:", "By salesperson: "))
+                    @for (i, (who, n)) in due.by_salesperson.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href={ "/console/followups?salesperson=" (who) "&day=" (day.to_string()) } { (people.name(who)) } " (" (n) ")"
+                    }
+                }
+            }
+            @if due.rows.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } } @else {
+                table.cards #followups { thead { tr {
+                        th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("计划日期", "Planned")) }
+                        th { (l.t("逾期天数", "Days overdue")) } th { (l.t("意向等级", "Intent")) } th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
+                    } }
+                    tbody { @for (who, p) in &due.rows { tr {
+                        td.title { a href={ "/console/customers/" (p.customer) } { (p.name) } }
+                        td data-label=(l.t("业务员", "Salesperson")) { (people.name(who)) }
+                        td data-label=(l.t("计划日期", "Planned")) { (p.day.to_string()) }
+                        td.num data-label=(l.t("逾期天数", "Days overdue")) { @if p.overdue_days > 0 { span.tag.bad { (p.overdue_days) } } @else { "0" } }
+                        td data-label=(l.t("意向等级", "Intent")) { @if let Some(i) = p.intent { (i.label()) } }
+                        td data-label=(l.t("联系人", "Contact")) { (p.contact.clone().unwrap_or_default()) }
+                        td data-label=(l.t("电话", "Phone")) { @if let Some(ph) = &p.phone { a href={ "tel:" (ph) } { (ph) } } }
                     } } } }
+            }
+            div.pager {
+                @if q.page > 0 { a href=(href(q.page - 1)) { (l.t("上一页", "Previous")) } }
+                span.muted #followup-count {
+                    (l.t("共 ", "")) (due.total) (l.t(" 位客户到期或逾期,第 ", " customers due or overdue, page ")) (q.page + 1)
+                    " / " (pages) (l.t(" 页", ""))
+                }
+                @if q.page + 1 < pages { a href=(href(q.page + 1)) { (l.t("下一页", "Next")) } }
             }
         },
     ))
