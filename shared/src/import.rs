@@ -261,9 +261,11 @@ mod tests {
         let again = r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1700000000000}]}"#;
         parse_line(again).unwrap().apply(&mut c, "wang", 2);
         assert_eq!(c.next_followup(), "2026-12-20".parse().ok());
-        let m = parse_line(r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1,"next_followup":"下周"}]}"#)
-            .unwrap_err()
-            .to_string();
+        let m = parse_line(
+            r#"{"id":"c1","name":"甲","visits":[{"id":"v1","at":1,"next_followup":"下周"}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(m.contains("下周"), "{m}");
     }
 }

@@ -456,6 +456,26 @@ async fn refuse(
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
+/// What a card form's write leads to: the card at the form's `anchor`
+/// with the message for `form` done, or the card again with the form
+/// refused as typed.
+async fn answer<T>(
+    s: &SignedIn,
+    state: &AppState,
+    id: &str,
+    (form, anchor): (&'static str, &str),
+    written: Result<T, ServiceError>,
+    typed: Fields,
+) -> Result<Response, ConsoleError> {
+    match written {
+        Ok(_) => Ok(done(&format!(
+            "/console/customers/{id}?done={form}#{anchor}"
+        ))),
+        Err(ServiceError::BadRequest(m)) => refuse(s, state, id, form, m, typed).await,
+        Err(e) => Err(e).lang(s.lang),
+    }
+}
+
 async fn add_contact(
     s: SignedIn,
     State(state): State<AppState>,
@@ -472,13 +492,7 @@ async fn add_contact(
         crate::clock::now_ms(),
     )
     .await;
-    match added {
-        Ok(_) => Ok(done(&format!(
-            "/console/customers/{id}?done=contact#contacts"
-        ))),
-        Err(ServiceError::BadRequest(m)) => refuse(&s, &state, &id, "contact", m, f).await,
-        Err(e) => Err(e).lang(s.lang),
-    }
+    answer(&s, &state, &id, ("contact", "contacts"), added, f).await
 }
 
 async fn log_activity(
@@ -500,11 +514,5 @@ async fn log_activity(
         crate::clock::now_ms(),
     )
     .await;
-    match logged {
-        Ok(_) => Ok(done(&format!(
-            "/console/customers/{id}?done=activity#activity"
-        ))),
-        Err(ServiceError::BadRequest(m)) => refuse(&s, &state, &id, "activity", m, f).await,
-        Err(e) => Err(e).lang(s.lang),
-    }
+    answer(&s, &state, &id, ("activity", "activity"), logged, f).await
 }
