@@ -247,7 +247,21 @@ async fn a_csv_with_bom_imports_and_exports_read_back() {
         let back = read(&table::write(&t, f, "客户列表").unwrap(), f);
         assert_eq!(back.headers[1], "客户名称");
         assert_eq!(back.rows[0][1], Cell::Text("温州鹿城鞋业".into()));
-        assert_eq!(back.rows[0][2].text(), "zhang");
+        // 业务员 by name, as people read it; an import reads it back.
+        assert_eq!(back.rows[0][2].text(), "张伟");
+        // Imported again, the export changes nothing: 张伟 is zhang, B级 is B.
+        let again = import::plan(&srv.db, back, "again".into(), "wang".into(), false)
+            .await
+            .unwrap();
+        assert!(again.errors.is_empty(), "{:?}", again.errors);
+        assert!(
+            again
+                .rows
+                .iter()
+                .all(|r| matches!(r.action, import::RowAction::Unchanged)),
+            "{:?}",
+            again.rows
+        );
     }
     let g = export::table(&srv.db, clerk(), export::Kind::Grades, None, day)
         .await
@@ -402,11 +416,11 @@ async fn grade_warning_and_complaint_exports_read_back_with_their_figures() {
 
         let g = export(export::Kind::Grades).await;
         let r = row_of(&g, "杭州西湖龙井茶业");
-        assert_eq!(r[col(&g, "业务员")].text(), "zhang", "{f:?}");
+        assert_eq!(r[col(&g, "业务员")].text(), "张伟", "{f:?}");
         assert_eq!(r[col(&g, "客户等级评分")].text(), "100", "{f:?}");
         assert_eq!(r[col(&g, "月均销售额(元)")].text(), "30000", "{f:?}");
         assert_eq!(r[col(&g, "信用履约率")].text(), "100.0%", "{f:?}");
-        assert_eq!(r[col(&g, "客户等级")].text(), "A", "{f:?}");
+        assert_eq!(r[col(&g, "客户等级")].text(), "A级", "{f:?}");
 
         let w = export(export::Kind::Warnings).await;
         let r = row_of(&w, "宁波北仑港务贸易");

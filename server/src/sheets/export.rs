@@ -46,6 +46,31 @@ impl Kind {
     }
 }
 
+/// How a sheet names a salesperson: by name where no other account has
+/// that name (an import reads it back to the same login), else by login.
+struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    async fn load(db: &Db) -> Result<Names, ServiceError> {
+        let users = db.users().await?;
+        let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+        for u in &users {
+            *seen.entry(u.display_name.trim()).or_default() += 1;
+        }
+        Ok(Names(
+            users
+                .iter()
+                .filter(|u| !u.display_name.trim().is_empty() && seen[u.display_name.trim()] == 1)
+                .map(|u| (u.login.clone(), u.display_name.trim().to_string()))
+                .collect(),
+        ))
+    }
+
+    fn of(&self, login: String) -> Cell {
+        self.0.get(&login).cloned().unwrap_or(login).into()
+    }
+}
+
 fn headers(h: &[&str]) -> Vec<String> {
     h.iter().map(|s| s.to_string()).collect()
 }
@@ -55,7 +80,7 @@ fn n<T: Into<f64>>(v: Option<T>) -> Cell {
 }
 
 /// The customer list's table of `rows`.
-fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>) -> Table {
+fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>, names: &Names) -> Table {
     Table {
         headers: headers(&[
             "客户编号",
@@ -76,10 +101,10 @@ fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>) -> Table {
                 vec![
                     r.id.into(),
                     r.name.into(),
-                    r.salesperson.into(),
+                    names.of(r.salesperson),
                     r.region.into(),
                     r.status.label().into(),
-                    r.grade.map(|g| g.code()).unwrap_or_default().into(),
+                    r.grade.map(|g| g.label()).unwrap_or_default().into(),
                     r.tier.map(|t| t.label()).unwrap_or_default().into(),
                     n(r.credit_limit.map(|v| v as f64)),
                     r.contact.unwrap_or_default().into(),
@@ -98,7 +123,7 @@ fn customer_table(rows: Vec<crm_shared::summary::CustomerSummary>) -> Table {
 /// order: what the console's list shows, on all its pages.
 pub async fn customers(db: &Db, caller: Caller, filter: ListFilter) -> Result<Table, ServiceError> {
     let rows = crate::archive::list(db, caller, filter, 0, usize::MAX >> 1).await?;
-    Ok(customer_table(rows))
+    Ok(customer_table(rows, &Names::load(db).await?))
 }
 
 /// The customer list's table of the customers `ids`, in that order (a
@@ -111,6 +136,7 @@ pub async fn chosen_customers(
 ) -> Result<Table, ServiceError> {
     Ok(customer_table(
         crate::archive::summaries(db, caller, ids).await?,
+        &Names::load(db).await?,
     ))
 }
 
@@ -132,6 +158,7 @@ pub async fn table(
         }
         Kind::Grades => {
             let rows = crate::rules::grade_table(db, caller, salesperson, day).await?;
+            let names = Names::load(db).await?;
             Table {
                 headers: headers(&[
                     "No",
@@ -152,7 +179,7 @@ pub async fn table(
                         vec![
                             Cell::Number((i + 1) as f64),
                             r.name.into(),
-                            r.salesperson.into(),
+                            names.of(r.salesperson),
                             n(r.score),
                             n(r.coefficient),
                             n(r.monthly_average.map(f64::round)),
@@ -160,7 +187,7 @@ pub async fn table(
                                 .map(|x| format!("{x:.1}%"))
                                 .unwrap_or_default()
                                 .into(),
-                            r.grade.map(|g| g.code()).unwrap_or_default().into(),
+                            r.grade.map(|g| g.label()).unwrap_or_default().into(),
                             n(r.credit_limit.map(|v| v as f64)),
                             r.remarks.into(),
                         ]
@@ -170,6 +197,7 @@ pub async fn table(
         }
         Kind::Warnings => {
             let rows = crate::rules::warnings(db, caller, salesperson, day).await?;
+            let names = Names::load(db).await?;
             Table {
                 headers: headers(&["客户编号", "客户名称", "业务员", "预警规则", "指标"]),
                 rows: rows
@@ -178,7 +206,7 @@ pub async fn table(
                         vec![
                             w.customer.into(),
                             w.name.into(),
-                            w.salesperson.into(),
+                            names.of(w.salesperson),
                             w.rule.label().into(),
                             w.figure.into(),
                         ]
