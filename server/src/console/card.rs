@@ -247,7 +247,7 @@ async fn card_page(
                                 select name="field" {
                                     option value="" { "—" }
                                     @for (path, label) in FIELDS.iter().filter(|(p, _)| access::may_change(s.role, p)) {
-                                        option value=(path) selected[i == 0 && *path == "company.address"] { (label) " (" (path) ")" }
+                                        option value=(path) selected[i == 0 && *path == "company.address"] { (label) }
                                     }
                                 }
                             }
@@ -318,7 +318,7 @@ fn conflict_form(s: &SignedIn, people: &People, id: &str, k: &Conflict) -> Marku
         form.conflict method="post" action={ "/console/customers/" (id) "/resolve" } {
             (csrf(s))
             input type="hidden" name="path" value=(k.path);
-            p { b { (label_of(&k.path)) } " (" (k.path) ")" }
+            p { b { (label_of(&k.path)) } }
             @for (i, v) in k.values.iter().enumerate() {
                 label { span {
                     input type="radio" name="value" value=(v.value.to_string()) checked[i == 0];
