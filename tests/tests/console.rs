@@ -327,6 +327,19 @@ async fn head_office_works_through_the_console() {
     assert!(b.text("#grades").await.contains("宁波李记海产"));
     b.go("/console/warnings").await;
     assert!(b.text("#warnings").await.contains("宁波李记海产"));
+    // One rule at a time, counted; the table shows only that rule.
+    b.click("#by-rule a[href*='rule=']").await;
+    let chosen = b.text("#by-rule strong").await;
+    let label = chosen.split(" (").next().unwrap_or_default().to_string();
+    let shown = b.text("#warnings").await;
+    assert!(
+        shown.lines().skip(1).all(|row| row.contains(&label)),
+        "{label}: {shown}"
+    );
+    assert!(b.text("#warning-count").await.contains("第 1 / 1 页"));
+    b.go("/console/grades?grade=Z").await;
+    let refused = b.body().await;
+    assert!(refused.contains("不是有效的客户等级"), "{refused}");
     // The daily report asks head office whose day to show.
     b.go("/console/daily").await;
     assert!(b.text("#salespeople").await.contains("张伟"));

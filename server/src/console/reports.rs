@@ -10,6 +10,7 @@ use axum::{Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use crm_shared::codes::{Grade, WarningRule};
 use crm_shared::day::Day;
 
 use super::layout::{csrf, flash, page, when, yuan};
@@ -41,16 +42,55 @@ struct Q {
     /// Page of a paginated report, from 0.
     #[serde(default)]
     page: usize,
+    /// 预警: only this rule (its code).
+    #[serde(default)]
+    rule: String,
+    /// 等级汇总: only customers the score puts in this grade (its code).
+    #[serde(default)]
+    grade: String,
 }
 
-/// Rows per page of the follow-up report.
-const FOLLOWUP_PAGE: usize = 100;
+/// Rows per page of the follow-up, warning and grade reports.
+const REPORT_PAGE: usize = 100;
 /// The furthest a page may start (SQLite's OFFSET is an i64).
 const MAX_OFFSET: usize = 1_000_000_000;
 
 impl Q {
     fn salesperson(&self) -> Option<String> {
         Some(self.salesperson.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// This report's address on `path` at `page`, keeping its filters,
+    /// with `set` (a filter and its value, "" for none) changed.
+    fn href(&self, path: &str, page: usize, set: Option<(&str, &str)>) -> String {
+        let mut u = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("salesperson", self.salesperson.trim()),
+            ("day", self.day.trim()),
+            ("rule", self.rule.trim()),
+            ("grade", self.grade.trim()),
+        ] {
+            let v = match set {
+                Some((key, value)) if key == k => value,
+                _ => v,
+            };
+            if !v.is_empty() {
+                u.append_pair(k, v);
+            }
+        }
+        if page > 0 {
+            u.append_pair("page", &page.to_string());
+        }
+        format!("{path}?{}", u.finish())
+    }
+
+    /// Where page `self.page` of `total` rows starts, or a refusal for a
+    /// page no report could reach.
+    fn offset(&self, l: super::Lang) -> Result<usize, ConsoleError> {
+        self.page
+            .checked_mul(REPORT_PAGE)
+            .filter(|o| *o <= MAX_OFFSET)
+            .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into()), l))
     }
 
     fn day(&self, s: &SignedIn) -> Result<Day, ConsoleError> {
@@ -96,6 +136,21 @@ fn filter_form(
     }
 }
 
+/// Previous / next links around "共 N 条,第 x / y 页" for a report of
+/// `total` rows on `path`, with the count in an element of id `id`.
+fn pager(l: super::Lang, q: &Q, path: &str, total: usize, what: &str, id: &str) -> Markup {
+    let pages = total.div_ceil(REPORT_PAGE).max(1);
+    html! {
+        div.pager {
+            @if q.page > 0 { a href=(q.href(path, q.page - 1, None)) { (l.t("上一页", "Previous")) } }
+            span.muted id=(id) {
+                (l.t("共 ", "")) (total) " " (what) (l.t(",第 ", ", page ")) (q.page + 1) " / " (pages) (l.t(" 页", ""))
+            }
+            @if q.page + 1 < pages { a href=(q.href(path, q.page + 1, None)) { (l.t("下一页", "Next")) } }
+        }
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}%")).unwrap_or_default()
 }
@@ -107,12 +162,31 @@ async fn grades(
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
+    let offset = q.offset(l)?;
+    let grade = match q.grade.trim() {
+        "" => None,
+        g => Some(
+            g.parse::<Grade>()
+                .map_err(|e| ConsoleError(AppError::BadRequest(e.to_string()), l))?,
+        ),
+    };
+    let all = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
     let people = People::load(&state).await.lang(l)?;
     let ok =
         (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
+    let per_grade: Vec<(Grade, usize)> = Grade::ALL
+        .iter()
+        .map(|g| (*g, all.iter().filter(|r| r.grade == Some(*g)).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let rows: Vec<(usize, _)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| grade.is_none_or(|g| r.grade == Some(g)))
+        .collect();
+    let path = "/console/grades";
     Ok(page(
         &s,
         "grades",
@@ -129,19 +203,28 @@ async fn grades(
                     button type="submit" { (l.t("按评分更新档案等级…", "Write assessed grades to the cards…")) }
                 }
             }
+            p #by-grade { (l.t("按评定等级:", "By assessed grade: "))
+                a href=(q.href(path, 0, Some(("grade", "")))) { (l.t("全部", "All")) " (" (all.len()) ")" }
+                @for (g, n) in &per_grade {
+                    " · "
+                    @if grade == Some(*g) { strong { (g.label()) " (" (n) ")" } }
+                    @else { a href=(q.href(path, 0, Some(("grade", g.code())))) { (g.label()) " (" (n) ")" } }
+                }
+            }
             table #grades {
                 thead { tr {
                     th { "No" } th { (l.t("客户名称", "Customer")) } th { (l.t("业务员", "Salesperson")) }
                     th { (l.t("客户等级评分", "Score")) } th { (l.t("等级系数", "Coefficient")) } th { (l.t("月均销售额(元)", "Monthly avg. sales")) }
                     th { (l.t("信用履约率", "On-time rate")) } th { (l.t("客户等级", "Grade")) } th { (l.t("信用额度(元)", "Credit limit")) } th { (l.t("备注", "Remarks")) }
                 } }
-                tbody { @for (i, r) in rows.iter().enumerate() { tr {
+                tbody { @for (i, r) in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
                     td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
                     td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
                     td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
                     td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
                 } } }
             }
+            (pager(l, &q, path, rows.len(), l.t("位客户", "customers"), "grade-count"))
         },
     ))
 }
@@ -231,25 +314,54 @@ async fn warnings(
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let rows = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
+    let offset = q.offset(l)?;
+    let rule = match q.rule.trim() {
+        "" => None,
+        r => Some(
+            r.parse::<WarningRule>()
+                .map_err(|e| ConsoleError(AppError::BadRequest(e.to_string()), l))?,
+        ),
+    };
+    let all = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
     let people = People::load(&state).await.lang(l)?;
+    let per_rule: Vec<(WarningRule, usize)> = WarningRule::ALL
+        .iter()
+        .map(|r| (*r, all.iter().filter(|w| w.rule == *r).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let rows: Vec<_> = all
+        .iter()
+        .filter(|w| rule.is_none_or(|r| w.rule == r))
+        .collect();
+    let path = "/console/warnings";
     Ok(page(
         &s,
         "warnings",
         l.t("预警", "Early warnings"),
         html! {
-            (filter_form(&s, &people, "/console/warnings", &q, true, day))
+            (filter_form(&s, &people, path, &q, true, day))
+            p #by-rule { (l.t("按规则:", "By rule: "))
+                a href=(q.href(path, 0, Some(("rule", "")))) { (l.t("全部", "All")) " (" (all.len()) ")" }
+                @for (r, n) in &per_rule {
+                    " · "
+                    @if rule == Some(*r) { strong { (r.label()) " (" (n) ")" } }
+                    @else { a href=(q.href(path, 0, Some(("rule", r.code())))) { (r.label()) " (" (n) ")" } }
+                }
+            }
             p { a href="/console/export/warnings.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/warnings.csv" { "CSV" } }
-            table #warnings {
+            table.cards #warnings {
                 thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("规则", "Rule")) } th { (l.t("指标", "Figure")) } } }
-                tbody { @for w in &rows { tr {
-                    td { a href={ "/console/customers/" (w.customer) } { (w.name) } } td { (people.name(&w.salesperson)) }
-                    td { span.tag.bad { (w.rule.label()) } } td { (w.figure) }
+                tbody { @for w in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
+                    td.title { a href={ "/console/customers/" (w.customer) } { (w.name) } }
+                    td data-label=(l.t("业务员", "Salesperson")) { (people.name(&w.salesperson)) }
+                    td data-label=(l.t("规则", "Rule")) { span.tag.bad { (w.rule.label()) } }
+                    td data-label=(l.t("指标", "Figure")) { (w.figure) }
                 } } }
             }
             @if rows.is_empty() { p.muted { (l.t("没有预警", "No warnings")) } }
+            (pager(l, &q, path, rows.len(), l.t("条预警", "warnings"), "warning-count"))
         },
     ))
 }
@@ -261,35 +373,18 @@ async fn followups(
 ) -> Result<Markup, ConsoleError> {
     let l = s.lang;
     let day = q.day(&s)?;
-    let offset = q
-        .page
-        .checked_mul(FOLLOWUP_PAGE)
-        .filter(|o| *o <= MAX_OFFSET)
-        .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into()), l))?;
+    let offset = q.offset(l)?;
     let due = rules::followups_page(
         &state.db,
         s.caller(),
         q.salesperson(),
         day,
         offset,
-        FOLLOWUP_PAGE,
+        REPORT_PAGE,
     )
     .await
     .lang(l)?;
     let people = People::load(&state).await.lang(l)?;
-    let pages = (due.total as usize).div_ceil(FOLLOWUP_PAGE).max(1);
-    let href = |page: usize| {
-        let mut u = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("salesperson", q.salesperson.trim()), ("day", q.day.trim())] {
-            if !v.is_empty() {
-                u.append_pair(k, v);
-            }
-        }
-        if page > 0 {
-            u.append_pair("page", &page.to_string());
-        }
-        format!("/console/followups?{}", u.finish())
-    };
     Ok(page(
         &s,
         "followups",
@@ -319,14 +414,7 @@ async fn followups(
                         td data-label=(l.t("电话", "Phone")) { @if let Some(ph) = &p.phone { a href={ "tel:" (ph) } { (ph) } } }
                     } } } }
             }
-            div.pager {
-                @if q.page > 0 { a href=(href(q.page - 1)) { (l.t("上一页", "Previous")) } }
-                span.muted #followup-count {
-                    (l.t("共 ", "")) (due.total) (l.t(" 位客户到期或逾期,第 ", " customers due or overdue, page ")) (q.page + 1)
-                    " / " (pages) (l.t(" 页", ""))
-                }
-                @if q.page + 1 < pages { a href=(href(q.page + 1)) { (l.t("下一页", "Next")) } }
-            }
+            (pager(l, &q, "/console/followups", due.total as usize, l.t("位客户到期或逾期", "customers due or overdue"), "followup-count"))
         },
     ))
 }
