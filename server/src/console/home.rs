@@ -123,7 +123,13 @@ fn body(
             label: people.name(login),
             value: *n as f64,
             shown: format!("{n} {}", l.t("位", "")),
-            href: Some(format!("/console/followups?salesperson={login}")),
+            // A login may hold any printable character: encoded, not pasted.
+            href: Some(format!(
+                "/console/followups?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("salesperson", login)
+                    .finish()
+            )),
         })
         .collect();
     html! {

@@ -395,7 +395,7 @@ async fn followups(
                 p #by-salesperson { (l.t("按业务员:", "By salesperson: "))
                     @for (i, (who, n)) in due.by_salesperson.iter().enumerate() {
                         @if i > 0 { " · " }
-                        a href={ "/console/followups?salesperson=" (who) "&day=" (day.to_string()) } { (people.name(who)) } " (" (n) ")"
+                        a href=(q.href("/console/followups", 0, Some(("salesperson", who.as_str())))) { (people.name(who)) } " (" (n) ")"
                     }
                 }
             }
