@@ -403,12 +403,8 @@ async fn review(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    let tier = match f.text("tier").as_str() {
-        "" => None,
-        t => Some(t.parse::<Tier>().map_err(|e| {
-            ConsoleError(crate::error::AppError::BadRequest(e.to_string()), s.lang)
-        })?),
-    };
+    let tier = super::optional::<Tier>(&f.text("tier"))
+        .map_err(|e| ConsoleError(crate::error::AppError::BadRequest(e), s.lang))?;
     crate::rules::review(
         &state.db,
         s.caller(),

@@ -53,10 +53,15 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
         })
         .await
         .lang(l)?;
-    let requests = rules::credit_requests(&state.db, caller, None)
-        .await
-        .lang(l)?;
-    let waiting = waiting_for(&s, &requests).len();
+    // Only an approver has requests waiting: nobody else's page reads them.
+    let waiting = if s.role == Role::Manager && s.position.is_some() {
+        let requests = rules::credit_requests(&state.db, caller, None)
+            .await
+            .lang(l)?;
+        waiting_for(&s, &requests).len()
+    } else {
+        0
+    };
     let stale = if s.head_office() {
         let devices = state.db.devices().await.lang(l)?;
         devices
@@ -92,30 +97,28 @@ fn body(
         Some(Err(_)) => code.clone().unwrap_or_default(),
         None => l.t("未评级", "Ungraded").to_string(),
     };
-    let grade_href = |code: &Option<String>| {
-        code.as_ref()
-            .map(|g| format!("/console/customers?grade={g}"))
+    // One bar per grade, sized and written by `size`.
+    let grade_bars = |size: &dyn Fn(u64, i64) -> (f64, String)| -> Vec<Bar> {
+        f.by_grade
+            .iter()
+            .map(|(g, n, sum)| {
+                let (value, shown) = size(*n, *sum);
+                Bar {
+                    label: grade_label(g),
+                    value,
+                    shown,
+                    href: g.as_ref().map(|g| format!("/console/customers?grade={g}")),
+                }
+            })
+            .collect()
     };
-    let by_count: Vec<Bar> = f
-        .by_grade
-        .iter()
-        .map(|(g, n, _)| Bar {
-            label: grade_label(g),
-            value: *n as f64,
-            shown: format!("{n} {}", l.t("位", "")),
-            href: grade_href(g),
-        })
-        .collect();
-    let by_credit: Vec<Bar> = f
-        .by_grade
-        .iter()
-        .map(|(g, _, sum)| Bar {
-            label: grade_label(g),
-            value: *sum as f64,
-            shown: format!("{} {}", yuan(Some(*sum)), l.t("元", "yuan")),
-            href: grade_href(g),
-        })
-        .collect();
+    let by_count = grade_bars(&|n, _| (n as f64, format!("{n} {}", l.t("位", ""))));
+    let by_credit = grade_bars(&|_, sum| {
+        (
+            sum as f64,
+            format!("{} {}", yuan(Some(sum)), l.t("元", "yuan")),
+        )
+    });
     let by_person: Vec<Bar> = f
         .overdue
         .iter()

@@ -359,6 +359,19 @@ impl Fields {
     }
 }
 
+/// A form or address value that may be left empty: `None` when it is, else
+/// it parsed, or the parser's own message (which names the value and what
+/// is allowed).
+pub fn optional<T: std::str::FromStr>(text: &str) -> Result<Option<T>, String>
+where
+    T::Err: std::fmt::Display,
+{
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse().map(Some).map_err(|e: T::Err| e.to_string()),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct LoginPageQuery {
     #[serde(default)]

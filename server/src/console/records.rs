@@ -145,20 +145,12 @@ pub(super) fn activity_of(f: &Fields, s: &SignedIn) -> Result<NewActivity, Strin
         )
         .to_string()
     })?;
-    let intent = match f.text("intent").as_str() {
-        "" => None,
-        i => Some(i.parse::<Intent>().map_err(|e| e.to_string())?),
-    };
-    let next = match f.text("next").as_str() {
-        "" => None,
-        d => Some(d.parse::<Day>().map_err(|e| e.to_string())?),
-    };
     Ok(NewActivity {
         kind,
         at,
         notes: f.text("notes"),
-        intent,
-        next,
+        intent: super::optional::<Intent>(&f.text("intent"))?,
+        next: super::optional::<Day>(&f.text("next"))?,
     })
 }
 
@@ -235,30 +227,31 @@ async fn save_contact(
         .filter(|(field, _)| f.text(field) != f.text(&format!("was:{field}")))
         .map(|(field, _)| (format!("contacts.{key}.{field}"), f.text(field)))
         .collect();
-    if sets.is_empty() {
-        let why = s.lang.t("没有修改任何内容", "Nothing was changed");
-        let refused = Refused::new("contact", why.to_string(), f);
-        let page = contact_editor(&s, &state, &id, &key, Some(&refused)).await?;
-        return Ok((StatusCode::BAD_REQUEST, page).into_response());
-    }
-    let saved = archive::edit(
-        &state.db,
-        s.caller(),
-        id.clone(),
-        sets,
-        f.text("reason"),
-        crate::clock::now_ms(),
-    )
-    .await;
-    match saved {
-        Ok(_) => Ok(done(&format!(
-            "/console/customers/{id}?done=contact#contacts"
-        ))),
-        Err(ServiceError::BadRequest(m)) => {
-            let refused = Refused::new("contact", m, f);
-            let page = contact_editor(&s, &state, &id, &key, Some(&refused)).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+    let why = if sets.is_empty() {
+        s.lang
+            .t("没有修改任何内容", "Nothing was changed")
+            .to_string()
+    } else {
+        let saved = archive::edit(
+            &state.db,
+            s.caller(),
+            id.clone(),
+            sets,
+            f.text("reason"),
+            crate::clock::now_ms(),
+        )
+        .await;
+        match saved {
+            Ok(_) => {
+                return Ok(done(&format!(
+                    "/console/customers/{id}?done=contact#contacts"
+                )))
+            }
+            Err(ServiceError::BadRequest(m)) => m,
+            Err(e) => return Err(e).lang(s.lang),
         }
-        Err(e) => Err(e).lang(s.lang),
-    }
+    };
+    let refused = Refused::new("contact", why, f);
+    let page = contact_editor(&s, &state, &id, &key, Some(&refused)).await?;
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
 }

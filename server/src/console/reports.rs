@@ -163,13 +163,8 @@ async fn grades(
     let l = s.lang;
     let day = q.day(&s)?;
     let offset = q.offset(l)?;
-    let grade = match q.grade.trim() {
-        "" => None,
-        g => Some(
-            g.parse::<Grade>()
-                .map_err(|e| ConsoleError(AppError::BadRequest(e.to_string()), l))?,
-        ),
-    };
+    let grade =
+        super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e), l))?;
     let all = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
@@ -315,13 +310,8 @@ async fn warnings(
     let l = s.lang;
     let day = q.day(&s)?;
     let offset = q.offset(l)?;
-    let rule = match q.rule.trim() {
-        "" => None,
-        r => Some(
-            r.parse::<WarningRule>()
-                .map_err(|e| ConsoleError(AppError::BadRequest(e.to_string()), l))?,
-        ),
-    };
+    let rule = super::optional::<WarningRule>(&q.rule)
+        .map_err(|e| ConsoleError(AppError::BadRequest(e), l))?;
     let all = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
         .await
         .lang(l)?;
