@@ -14,7 +14,7 @@ use crm_shared::codes::Position;
 
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
-use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use super::{done, ConsoleError, Fields, SignedIn};
 use crate::rules;
 use crate::state::AppState;
 
@@ -30,14 +30,13 @@ struct Done {
     done: String,
 }
 
-fn decisions(s: &SignedIn, people: &People, v: &CreditRequestView) -> Markup {
-    let l = s.lang;
+fn decisions(people: &People, v: &CreditRequestView) -> Markup {
     html! {
         @for p in Position::ALL {
             @if let Some(d) = v.request.decisions.get(p.code()) {
                 div {
                     b { (p.label()) } ":"
-                    @if d.approved { (l.t("批准", "approved")) } @else { span.tag.bad { (l.t("驳回", "rejected")) } }
+                    @if d.approved { ("批准") } @else { span.tag.bad { ("驳回") } }
                     " " (people.name(&d.by)) " " (when(Some(d.at)))
                     @if !d.comment.is_empty() { " —「" (d.comment) "」" }
                 }
@@ -47,23 +46,22 @@ fn decisions(s: &SignedIn, people: &People, v: &CreditRequestView) -> Markup {
 }
 
 fn row(s: &SignedIn, people: &People, v: &CreditRequestView, form: bool) -> Markup {
-    let l = s.lang;
     let r = &v.request;
     html! {
         tr {
             td { a href={ "/console/customers/" (v.customer) } { (v.name) } }
             td { (people.name(&v.salesperson)) } td { (when(Some(r.at))) }
             td.num { (yuan(r.current)) } td.num { (yuan(Some(r.proposed))) } td { (r.reason) }
-            td { (v.status.label()) (decisions(s, people, v)) }
+            td { (v.status.label()) (decisions(people, v)) }
             @if form {
                 td {
                     form.decide method="post" action={ "/console/credit/" (v.customer) "/" (v.request_id) } {
                         (csrf(s))
-                        input name="comment" placeholder=(l.t("审核意见(驳回必填)", "Comment (required to reject)")) size="24";
+                        input name="comment" placeholder=("审核意见(驳回必填)") size="24";
                         " "
-                        button type="submit" name="approve" value="true" { (l.t("批准", "Approve")) }
+                        button type="submit" name="approve" value="true" { ("批准") }
                         " "
-                        button.danger type="submit" name="approve" value="false" { (l.t("驳回", "Reject")) }
+                        button.danger type="submit" name="approve" value="false" { ("驳回") }
                     }
                 }
             }
@@ -71,14 +69,13 @@ fn row(s: &SignedIn, people: &People, v: &CreditRequestView, form: bool) -> Mark
     }
 }
 
-fn head(s: &SignedIn, form: bool) -> Markup {
-    let l = s.lang;
+fn head(form: bool) -> Markup {
     html! {
         thead { tr {
-            th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("申请时间", "Filed")) }
-            th { (l.t("原额度", "Current")) } th { (l.t("拟变更额度", "Proposed")) } th { (l.t("理由", "Reason")) }
-            th { (l.t("状态与审批", "Status and decisions")) }
-            @if form { th { (l.t("审批", "Decide")) } }
+            th { ("客户") } th { ("业务员") } th { ("申请时间") }
+            th { ("原额度") } th { ("拟变更额度") } th { ("理由") }
+            th { ("状态与审批") }
+            @if form { th { ("审批") } }
         } }
     }
 }
@@ -102,33 +99,30 @@ async fn list(
     State(state): State<AppState>,
     Query(d): Query<Done>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let all = rules::credit_requests(&state.db, s.caller(), None)
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let all = rules::credit_requests(&state.db, s.caller(), None).await?;
+    let people = People::load(&state).await?;
     let mine = waiting_for(&s, &all);
     let ok = match d.done.as_str() {
-        "approved" => Some(l.t("已批准", "Approved")),
-        "rejected" => Some(l.t("已驳回", "Rejected")),
+        "approved" => Some("已批准"),
+        "rejected" => Some("已驳回"),
         _ => None,
     };
     Ok(page(
         &s,
         "credit",
-        l.t("信用额度变更审批", "Credit-limit approvals"),
+        "信用额度变更审批",
         html! {
             (flash(ok))
-            h2 { (l.t("待我审批", "Waiting for my decision")) }
+            h2 { ("待我审批") }
             @if s.position.is_none() {
-                p.muted { (l.t("您没有审批职位。", "You hold no approval position.")) }
+                p.muted { ("您没有审批职位。") }
             } @else if mine.is_empty() {
-                p.muted { (l.t("没有等待您审批的申请", "Nothing is waiting for you")) }
+                p.muted { ("没有等待您审批的申请") }
             } @else {
-                table #waiting { (head(&s, true)) tbody { @for v in &mine { (row(&s, &people, v, true)) } } }
+                table #waiting { (head(true)) tbody { @for v in &mine { (row(&s, &people, v, true)) } } }
             }
-            h2 { (l.t("全部申请", "All requests")) }
-            table #all-requests { (head(&s, false)) tbody { @for v in &all { (row(&s, &people, v, false)) } } }
+            h2 { ("全部申请") }
+            table #all-requests { (head(false)) tbody { @for v in &all { (row(&s, &people, v, false)) } } }
         },
     ))
 }
@@ -153,8 +147,7 @@ async fn decide(
         },
         crate::clock::now_ms(),
     )
-    .await
-    .lang(s.lang)?;
+    .await?;
     Ok(done(if approve {
         "/console/credit?done=approved"
     } else {

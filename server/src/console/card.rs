@@ -23,7 +23,7 @@ use crm_shared::Customer;
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
 use super::records::{self, Refused};
-use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use super::{done, ConsoleError, Fields, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::entries;
@@ -49,15 +49,14 @@ struct Done {
     done: String,
 }
 
-fn done_message(s: &SignedIn, code: &str) -> Option<&'static str> {
-    let l = s.lang;
+fn done_message(code: &str) -> Option<&'static str> {
     Some(match code {
-        "edit" => l.t("已保存修改", "Saved"),
-        "create" => l.t("已新建客户", "Customer created"),
-        "resolve" => l.t("冲突已解决", "Conflict resolved"),
-        "review" => l.t("已记录审查", "Review recorded"),
-        "contact" => l.t("已保存联系人", "Contact saved"),
-        "activity" => l.t("已记录,下次跟进已排定", "Logged; the next follow-up is set"),
+        "edit" => "已保存修改",
+        "create" => "已新建客户",
+        "resolve" => "冲突已解决",
+        "review" => "已记录审查",
+        "contact" => "已保存联系人",
+        "activity" => "已记录,下次跟进已排定",
         _ => return None,
     })
 }
@@ -123,14 +122,11 @@ async fn card_page(
     just_done: &str,
     refused: Option<&Refused>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let view = archive::card(&state.db, s.caller(), id.to_string())
-        .await
-        .lang(l)?;
+    let view = archive::card(&state.db, s.caller(), id.to_string()).await?;
     let c = &view.customer;
-    let settings = state.db.settings().await.lang(l)?.settings;
+    let settings = state.db.settings().await?.settings;
     // The history names people, not logins.
-    let people = People::load(state).await.lang(l)?;
+    let people = People::load(state).await?;
     let names = |login: &str| people.known(login);
     let stories = story::tell_all(&view.history, c, &names);
     let edits = s.head_office();
@@ -141,13 +137,13 @@ async fn card_page(
         "customers",
         &c.name,
         html! {
-            (flash(done_message(s, just_done)))
+            (flash(done_message(just_done)))
             @if !view.conflicts.is_empty() {
-                div.error { (l.t("此客户有未解决的冲突,见下方“冲突”。", "This customer has open conflicts, see below.")) }
+                div.error { ("此客户有未解决的冲突,见下方“冲突”。") }
             }
-            h2 { (l.t("档案", "Archive card")) }
+            h2 { ("档案") }
             div.card #card {
-                div { span { (l.t("编号", "Id")) } (c.id) }
+                div { span { ("编号") } (c.id) }
                 @for (path, label, text) in field_rows(c) {
                     @if path == "entered_at" {
                         div { span { (label) } (Moment::Date.show(c.entered_at).unwrap_or_default()) }
@@ -158,92 +154,92 @@ async fn card_page(
                     }
                 }
             }
-            h2 { (l.t("联系人", "Contacts")) }
+            h2 { ("联系人") }
             table #contacts { thead { tr {
                     @if edits { th { } }
-                    th { (l.t("姓名", "Name")) } th { (l.t("部门/职务", "Dept./title")) } th { (l.t("手机", "Mobile")) } th { (l.t("电话", "Phone")) }
-                    th { (l.t("传真", "Fax")) } th { (l.t("邮箱", "Email")) } th { (l.t("微信", "WeChat")) } th { (l.t("决策影响力", "Decision influence")) }
-                    th { (l.t("重要日期", "Important dates")) } th { (l.t("喜好", "Preferences")) } th { (l.t("接受邮寄", "Mail")) } th { (l.t("接受短信", "SMS")) }
-                    th { (l.t("主要联系人", "Main")) }
+                    th { ("姓名") } th { ("部门/职务") } th { ("手机") } th { ("电话") }
+                    th { ("传真") } th { ("邮箱") } th { ("微信") } th { ("决策影响力") }
+                    th { ("重要日期") } th { ("喜好") } th { ("接受邮寄") } th { ("接受短信") }
+                    th { ("主要联系人") }
                 } }
                 tbody { @for (key, k) in &c.contacts { tr {
-                    @if edits { td { a href={ "/console/customers/" (c.id) "/contacts/" (key) } { (l.t("修改", "Edit")) } } }
+                    @if edits { td { a href={ "/console/customers/" (c.id) "/contacts/" (key) } { ("修改") } } }
                     td { (k.name) } td { (k.department) " " (k.title) } td { (k.mobile) } td { (k.phone) } td { (k.fax) } td { (k.email) } td { (k.wechat) }
                     td { (k.influence) } td { (k.important_dates) } td { (k.preferences) }
-                    td { (yes_no(l, k.accepts_mail)) } td { (yes_no(l, k.accepts_sms)) }
+                    td { (yes_no(k.accepts_mail)) } td { (yes_no(k.accepts_sms)) }
                     td { @if k.primary { "✓" } }
                 } } } }
             @if edits {
                 details #contact-box open[Refused::of(refused, "contact").is_some()] {
-                    summary { (l.t("添加联系人", "Add a contact")) }
+                    summary { ("添加联系人") }
                     (records::add_contact_form(s, &c.id, refused))
                 }
             }
-            h2 { (l.t("拜访与活动", "Visits and activities")) " (" (c.activities.len()) ")" }
-            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("记录人", "By")) } th { (l.t("内容", "Notes")) } th { (l.t("意向", "Intent")) } th { (l.t("下次跟进", "Next")) } } }
+            h2 { ("拜访与活动") " (" (c.activities.len()) ")" }
+            table { thead { tr { th { ("时间") } th { ("类型") } th { ("记录人") } th { ("内容") } th { ("意向") } th { ("下次跟进") } } }
                 tbody { @for a in sorted_activities(c) { tr {
                     td { (when(Some(a.at))) } td { (a.kind.label()) } td { (people.name(&a.by)) } td { (a.notes) }
                     td { @if let Some(i) = a.intent { (i.label()) } } td { @if let Some(n) = a.next_followup { (n.to_string()) } }
                 } } } }
             @if edits {
                 details #activity open[Refused::of(refused, "activity").is_some()] {
-                    summary { (l.t("记录拜访、电话与下次跟进", "Log a visit or call and the next follow-up")) }
+                    summary { ("记录拜访、电话与下次跟进") }
                     (records::activity_form(s, &c.id, refused, crate::clock::now_ms()))
                 }
             }
-            h2 { (l.t("销售记录", "Sales")) }
-            table { thead { tr { th { (l.t("日期", "Day")) } th { (l.t("产品", "Product")) } th { (l.t("数量", "Qty")) } th { (l.t("金额(元)", "Amount")) } th { (l.t("应付日", "Due")) } th { (l.t("付款日", "Paid")) } } }
+            h2 { ("销售记录") }
+            table { thead { tr { th { ("日期") } th { ("产品") } th { ("数量") } th { ("金额(元)") } th { ("应付日") } th { ("付款日") } } }
                 tbody { @for x in c.sales.values() { tr {
                     td { @if let Some(d) = x.day { (d.to_string()) } } td { (x.product) } td.num { (x.quantity) } td.num { (yuan(Some(x.amount))) }
-                    td { @if let Some(d) = x.due { (d.to_string()) } } td { @if let Some(d) = x.paid_on { (d.to_string()) } @else { span.tag.bad { (l.t("未付", "unpaid")) } } }
+                    td { @if let Some(d) = x.due { (d.to_string()) } } td { @if let Some(d) = x.paid_on { (d.to_string()) } @else { span.tag.bad { ("未付") } } }
                 } } } }
-            h2 { (l.t("投诉", "Complaints")) }
-            table { thead { tr { th { (l.t("登记时间", "When")) } th { (l.t("性质", "Kind")) } th { (l.t("内容", "Complaint")) } th { (l.t("调查", "Investigation")) } th { (l.t("处理方案", "Remedy")) } th { (l.t("执行", "Execution")) } th { (l.t("结果", "Outcome")) } } }
+            h2 { ("投诉") }
+            table { thead { tr { th { ("登记时间") } th { ("性质") } th { ("内容") } th { ("调查") } th { ("处理方案") } th { ("执行") } th { ("结果") } } }
                 tbody { @for k in c.complaints.values() { tr {
                     td { (when(Some(k.at))) } td { @if let Some(x) = k.category { (x.label()) } } td { (k.description) }
                     td { (k.investigation) } td { (k.remedy) } td { (k.execution) }
                     td { @match (k.closed_at, k.satisfied) {
-                        (Some(_), Some(true)) => (l.t("客户满意", "satisfied")),
-                        (Some(_), _) => (l.t("客户不满意", "not satisfied")),
-                        _ => (l.t("处理中", "open")),
+                        (Some(_), Some(true)) => ("客户满意"),
+                        (Some(_), _) => ("客户不满意"),
+                        _ => ("处理中"),
                     } }
                 } } } }
-            h2 { (l.t("违约记录", "Violations")) " (" (c.violations.len()) ")" }
-            table #violations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("类型", "Kind")) } th { (l.t("描述", "Description")) } } }
+            h2 { ("违约记录") " (" (c.violations.len()) ")" }
+            table #violations { thead { tr { th { ("时间") } th { ("类型") } th { ("描述") } } }
                 tbody { @for v in by_time(&c.violations, |v| v.at) { tr {
                     td { (when(Some(v.at))) } td { (v.kind) } td { (v.description) }
                 } } } }
-            h2 { (l.t("评价", "Evaluations")) " (" (c.evaluations.len()) ")" }
-            table #evaluations { thead { tr { th { (l.t("时间", "When")) } th { (l.t("评价人", "By")) } th { (l.t("评价内容", "Evaluation")) } } }
+            h2 { ("评价") " (" (c.evaluations.len()) ")" }
+            table #evaluations { thead { tr { th { ("时间") } th { ("评价人") } th { ("评价内容") } } }
                 tbody { @for e in by_time(&c.evaluations, |e| e.at) { tr {
                     td { (when(Some(e.at))) } td { (people.name(&e.by)) } td { (e.text) }
                 } } } }
-            h2 { (l.t("信用额度申请", "Credit-limit requests")) }
-            table { thead { tr { th { (l.t("申请时间", "Filed")) } th { (l.t("申请人", "By")) } th { (l.t("原额度", "Current")) } th { (l.t("拟变更额度", "Proposed")) } th { (l.t("理由", "Reason")) } th { (l.t("状态", "Status")) } } }
+            h2 { ("信用额度申请") }
+            table { thead { tr { th { ("申请时间") } th { ("申请人") } th { ("原额度") } th { ("拟变更额度") } th { ("理由") } th { ("状态") } } }
                 tbody { @for r in c.credit_requests.values() { tr {
                     td { (when(Some(r.at))) } td { (people.name(&r.by)) } td.num { (yuan(r.current)) } td.num { (yuan(Some(r.proposed))) } td { (r.reason) }
                     td { (crm_shared::credit::status(r, &settings.credit_chain).label()) }
                 } } } }
-            h2 { (l.t("定期审查", "Reviews")) }
-            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("审查人", "By")) } th { (l.t("类别", "Tier")) } th { (l.t("意见", "Notes")) } } }
+            h2 { ("定期审查") }
+            table { thead { tr { th { ("时间") } th { ("审查人") } th { ("类别") } th { ("意见") } } }
                 tbody { @for r in c.reviews.values() { tr {
                     td { (when(Some(r.at))) } td { (people.name(&r.by)) } td { @if let Some(t) = r.tier { (t.label()) } } td { (r.notes) }
                 } } } }
             @if !c.major_changes.is_empty() {
-                h2 { (l.t("重大变化", "Major changes")) }
-                ul { @for m in c.major_changes.values() { li { (when(Some(m.at))) " " (m.description) @if m.cleared { " (" (l.t("已处理", "cleared")) ")" } } } }
+                h2 { ("重大变化") }
+                ul { @for m in c.major_changes.values() { li { (when(Some(m.at))) " " (m.description) @if m.cleared { " (" ("已处理") ")" } } } }
             }
             @if !view.conflicts.is_empty() {
-                h2 #conflicts { (l.t("冲突", "Conflicts")) }
+                h2 #conflicts { ("冲突") }
                 @for k in &view.conflicts { (conflict_form(s, &people, &c.id, k)) }
             }
             @if edits {
-                h2 { (l.t("修改档案", "Edit the card")) }
+                h2 { ("修改档案") }
                 form #edit method="post" action={ "/console/customers/" (c.id) "/edit" } {
                     (csrf(s))
                     div.filters {
                         @for i in 0..3 {
-                            label { (l.t("字段", "Field"))
+                            label { ("字段")
                                 select name="field" {
                                     option value="" { "—" }
                                     @for (path, label) in FIELDS.iter().filter(|(p, _)| access::may_change(s.role, p)) {
@@ -251,28 +247,28 @@ async fn card_page(
                                     }
                                 }
                             }
-                            label { (l.t("新值", "New value")) input name="value"; }
+                            label { ("新值") input name="value"; }
                         }
                     }
-                    p.muted { (l.t("日期写作 2026-01-01,时间写作 2026-01-01 09:30。", "Type dates as 2026-01-01, times as 2026-01-01 09:30.")) }
-                    label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" required size="60"; }
-                    p { button type="submit" { (l.t("保存修改", "Save")) } }
+                    p.muted { ("日期写作 2026-01-01,时间写作 2026-01-01 09:30。") }
+                    label { ("修改原因(必填)") input name="reason" required size="60"; }
+                    p { button type="submit" { ("保存修改") } }
                 }
             }
             @if reviews {
-                h2 { (l.t("标记为已审查", "Mark reviewed")) }
+                h2 { ("标记为已审查") }
                 form #review method="post" action={ "/console/customers/" (c.id) "/review" } {
                     (csrf(s))
                     div.filters {
-                        label { (l.t("客户类别", "Tier"))
+                        label { ("客户类别")
                             select name="tier" { option value="" { "—" } @for t in Tier::ALL { option value=(t.code()) { (t.label()) } } } }
-                        label { (l.t("意见", "Notes")) input name="notes" size="40"; }
-                        button type="submit" { (l.t("记录审查", "Record review")) }
+                        label { ("意见") input name="notes" size="40"; }
+                        button type="submit" { ("记录审查") }
                     }
                 }
             }
-            h2 #history { (l.t("修改历史", "History")) }
-            table { thead { tr { th { (l.t("时间", "When")) } th { (l.t("修改人", "Who")) } th { (l.t("内容", "What")) } th { (l.t("原因", "Why")) } } }
+            h2 #history { ("修改历史") }
+            table { thead { tr { th { ("时间") } th { ("修改人") } th { ("内容") } th { ("原因") } } }
                 tbody { @for h in stories.iter().rev() { tr {
                     td { (when(Some(h.at))) } td { (h.who) }
                     td {
@@ -280,7 +276,7 @@ async fn card_page(
                         @for d in h.details.iter().take(HISTORY_SHOWN) { div.muted { (d) } }
                         @if h.details.len() > HISTORY_SHOWN {
                             details {
-                                summary { (l.t("另有 ", "")) (h.details.len() - HISTORY_SHOWN) (l.t(" 项", " more")) }
+                                summary { ("另有 ") (h.details.len() - HISTORY_SHOWN) (" 项") }
                                 @for d in &h.details[HISTORY_SHOWN..] { div.muted { (d) } }
                             }
                         }
@@ -291,11 +287,11 @@ async fn card_page(
     ))
 }
 
-fn yes_no(l: super::Lang, v: bool) -> &'static str {
+fn yes_no(v: bool) -> &'static str {
     if v {
-        l.t("是", "yes")
+        "是"
     } else {
-        l.t("否", "no")
+        "否"
     }
 }
 
@@ -313,7 +309,6 @@ fn sorted_activities(c: &Customer) -> Vec<&crm_shared::customer::Activity> {
 }
 
 fn conflict_form(s: &SignedIn, people: &People, id: &str, k: &Conflict) -> Markup {
-    let l = s.lang;
     html! {
         form.conflict method="post" action={ "/console/customers/" (id) "/resolve" } {
             (csrf(s))
@@ -326,8 +321,8 @@ fn conflict_form(s: &SignedIn, people: &People, id: &str, k: &Conflict) -> Marku
                     span.muted { " — " (v.by.as_deref().map(|b| people.name(b)).unwrap_or_default()) " " (when(v.at)) }
                 } }
             }
-            label { (l.t("原因(必填)", "Reason (required)")) input name="reason" required size="50"; }
-            button type="submit" { (l.t("采用所选值", "Keep the chosen value")) }
+            label { ("原因(必填)") input name="reason" required size="50"; }
+            button type="submit" { ("采用所选值") }
         }
     }
 }
@@ -354,8 +349,7 @@ async fn edit(
         f.text("reason"),
         crate::clock::now_ms(),
     )
-    .await
-    .lang(s.lang)?;
+    .await?;
     Ok(done(&format!("/console/customers/{id}?done=edit#history")))
 }
 
@@ -368,17 +362,15 @@ async fn resolve(
     s.check(&f)?;
     let reason = f.text("reason");
     if reason.is_empty() {
-        return Err(ConsoleError(
-            crate::error::AppError::BadRequest("解决冲突必须说明原因".into()),
-            s.lang,
-        ));
+        return Err(ConsoleError(crate::error::AppError::BadRequest(
+            "解决冲突必须说明原因".into(),
+        )));
     }
     let value: serde_json::Value = serde_json::from_str(f.get("value").unwrap_or_default())
         .map_err(|_| {
-            ConsoleError(
-                crate::error::AppError::BadRequest("请选择要保留的值".into()),
-                s.lang,
-            )
+            ConsoleError(crate::error::AppError::BadRequest(
+                "请选择要保留的值".into(),
+            ))
         })?;
     archive::resolve(
         &state.db,
@@ -389,8 +381,7 @@ async fn resolve(
         reason,
         crate::clock::now_ms(),
     )
-    .await
-    .lang(s.lang)?;
+    .await?;
     Ok(done(&format!(
         "/console/customers/{id}?done=resolve#history"
     )))
@@ -404,7 +395,7 @@ async fn review(
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
     let tier = super::optional::<Tier>(&f.text("tier"))
-        .map_err(|e| ConsoleError(crate::error::AppError::BadRequest(e), s.lang))?;
+        .map_err(|e| ConsoleError(crate::error::AppError::BadRequest(e)))?;
     crate::rules::review(
         &state.db,
         s.caller(),
@@ -415,21 +406,19 @@ async fn review(
         },
         crate::clock::now_ms(),
     )
-    .await
-    .lang(s.lang)?;
+    .await?;
     Ok(done(&format!("/console/customers/{id}?done=review")))
 }
 
 async fn conflicts(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let all = archive::conflicts(&state.db, s.caller()).await.lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let all = archive::conflicts(&state.db, s.caller()).await?;
+    let people = People::load(&state).await?;
     Ok(page(
         &s,
         "conflicts",
-        l.t("未解决的冲突", "Open conflicts"),
+        "未解决的冲突",
         html! {
-            @if all.is_empty() { p.muted { (l.t("没有未解决的冲突", "No open conflicts")) } }
+            @if all.is_empty() { p.muted { ("没有未解决的冲突") } }
             @for c in &all {
                 h2 { a href={ "/console/customers/" (c.id) } { (c.name) } }
                 @for k in &c.conflicts { (conflict_form(&s, &people, &c.id, k)) }
@@ -468,7 +457,7 @@ async fn answer<T>(
             "/console/customers/{id}?done={form}#{anchor}"
         ))),
         Err(ServiceError::BadRequest(m)) => refuse(s, state, id, form, m, typed).await,
-        Err(e) => Err(e).lang(s.lang),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -498,7 +487,7 @@ async fn log_activity(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    let activity = match records::activity_of(&f, &s) {
+    let activity = match records::activity_of(&f) {
         Ok(a) => a,
         Err(m) => return refuse(&s, &state, &id, "activity", m, f).await,
     };

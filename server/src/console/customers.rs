@@ -14,7 +14,7 @@ use crm_shared::Customer;
 
 use super::layout::{csrf, flash, page, yuan};
 use super::people::People;
-use super::{ConsoleError, Fields, InLang, SignedIn};
+use super::{ConsoleError, Fields, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::db::{ListFilter, ListOrder};
@@ -71,8 +71,8 @@ fn some(s: &str) -> Option<String> {
 
 impl ListQuery {
     /// Refuses an order or direction the list does not have.
-    pub(super) fn check(&self, l: super::Lang) -> Result<(), ConsoleError> {
-        let bad = |m: String| ConsoleError(crate::error::AppError::BadRequest(m), l);
+    pub(super) fn check(&self) -> Result<(), ConsoleError> {
+        let bad = |m: String| ConsoleError(crate::error::AppError::BadRequest(m));
         if !self.sort.is_empty() && ListOrder::from_code(&self.sort).is_none() {
             return Err(bad(format!("无法按“{}”排序", self.sort)));
         }
@@ -245,22 +245,19 @@ async fn render_list(
     q: &ListQuery,
     kept: &Kept,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
     let offset = q
         .page
         .checked_mul(PAGE)
         .filter(|o| *o <= MAX_OFFSET)
         .ok_or_else(|| {
-            ConsoleError(
-                crate::error::AppError::BadRequest(format!("页码 {} 超出范围", q.page)),
-                l,
-            )
+            ConsoleError(crate::error::AppError::BadRequest(format!(
+                "页码 {} 超出范围",
+                q.page
+            )))
         })?;
-    q.check(l)?;
+    q.check()?;
     let (mut rows, total) =
-        archive::list_counted(&state.db, s.caller(), q.filter(), offset, PAGE + 1)
-            .await
-            .lang(l)?;
+        archive::list_counted(&state.db, s.caller(), q.filter(), offset, PAGE + 1).await?;
     let pages = (total as usize).div_ceil(PAGE).max(1);
     let more = rows.len() > PAGE;
     rows.truncate(PAGE);
@@ -270,10 +267,9 @@ async fn render_list(
         .read_with(move |conn| {
             Ok::<_, crate::db::DbError>(crate::db::documents::facets(conn, own.as_deref())?)
         })
-        .await
-        .lang(l)?;
+        .await?;
     let pairs = |v: Vec<String>| v.into_iter().map(|x| (x.clone(), x)).collect::<Vec<_>>();
-    let names = People::load(state).await.lang(l)?;
+    let names = People::load(state).await?;
     let mut sellers: Vec<(String, String)> = people
         .into_iter()
         .map(|login| {
@@ -287,7 +283,7 @@ async fn render_list(
             .map(|(c, lb)| (c.to_string(), lb.to_string()))
             .collect::<Vec<_>>()
     };
-    let any = l.t("全部", "All");
+    let any = "全部";
     // Bulk actions are for whoever may write cards in head office.
     let bulk = archive::may_write(&s.caller()).is_ok();
     let all_sellers: Vec<(String, String)> = if bulk {
@@ -298,27 +294,27 @@ async fn render_list(
     Ok(page(
         s,
         "customers",
-        l.t("客户列表", "Customers"),
+        "客户列表",
         html! {
             form.filters method="get" action="/console/customers" {
-                label { (l.t("搜索(名称、联系人、电话、税号)", "Search (name, contact, phone, tax no.)"))
+                label { ("搜索(名称、联系人、电话、税号)")
                     input name="q" value=(q.q) size="30" autofocus; }
-                (select("region", l.t("区域", "Region"), &q.region, &pairs(regions), any))
+                (select("region", "区域", &q.region, &pairs(regions), any))
                 @if s.head_office() || s.role == crm_shared::codes::Role::Admin {
-                    (select("salesperson", l.t("业务员", "Salesperson"), &q.salesperson, &sellers, any))
+                    (select("salesperson", "业务员", &q.salesperson, &sellers, any))
                 }
-                (select("grade", l.t("等级", "Grade"), &q.grade, &codes(Grade::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
-                (select("status", l.t("状态", "Status"), &q.status, &codes(Status::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
-                (select("tier", l.t("类别", "Tier"), &q.tier, &codes(Tier::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
-                button type="submit" { (l.t("查询", "Search")) }
-                @if bulk { a.button href="/console/customers/new" { (l.t("新建客户", "New customer")) } }
+                (select("grade", "等级", &q.grade, &codes(Grade::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                (select("status", "状态", &q.status, &codes(Status::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                (select("tier", "类别", &q.tier, &codes(Tier::ALL.iter().map(|g| (g.code(), g.label())).collect()), any))
+                button type="submit" { ("查询") }
+                @if bulk { a.button href="/console/customers/new" { ("新建客户") } }
                 @if s.head_office() {
-                    a href=(q.export_href("xlsx")) { (l.t("导出 Excel", "Export .xlsx")) }
+                    a href=(q.export_href("xlsx")) { ("导出 Excel") }
                     a href=(q.export_href("csv")) { "CSV" }
                 }
             }
             @if q.done == "reassign" {
-                (flash(Some(&format!("{}{}{}", l.t("已改派 ", "Reassigned "), q.moved, l.t(" 位客户", " customers")))))
+                (flash(Some(&format!("{}{}{}", "已改派 ", q.moved, " 位客户"))))
             }
             @if let Some(e) = &kept.error { div.error role="alert" { (e) } }
             form #bulk method="post" action="/console/customers/bulk" {
@@ -326,54 +322,54 @@ async fn render_list(
             (q.hidden())
             @if bulk {
                 fieldset.bulk {
-                    legend { (l.t("对勾选的客户", "With the ticked customers")) }
-                    (select("to", l.t("改派给", "Reassign to"), &kept.to, &all_sellers, l.t("请选择", "Choose")))
-                    label { (l.t("原因", "Reason")) input name="reason" value=(kept.reason) size="24"; }
-                    button type="submit" name="do" value="reassign" { (l.t("改派", "Reassign")) }
-                    button type="submit" name="do" value="export" { (l.t("导出所选 Excel", "Export ticked (.xlsx)")) }
+                    legend { ("对勾选的客户") }
+                    (select("to", "改派给", &kept.to, &all_sellers, "请选择"))
+                    label { ("原因") input name="reason" value=(kept.reason) size="24"; }
+                    button type="submit" name="do" value="reassign" { ("改派") }
+                    button type="submit" name="do" value="export" { ("导出所选 Excel") }
                 }
             }
             table.cards #customers {
                 thead { tr {
-                    @if bulk { th { span.sr-only { (l.t("选择", "Select")) } } }
-                    th { (q.heading(l.t("客户名称", "Name"), ListOrder::Name)) }
-                    th { (l.t("业务员", "Salesperson")) } th { (l.t("区域", "Region")) }
-                    th { (l.t("状态", "Status")) }
-                    th { (q.heading(l.t("等级", "Grade"), ListOrder::Grade)) }
-                    th { (l.t("类别", "Tier")) }
-                    th { (q.heading(l.t("信用额度", "Credit limit"), ListOrder::CreditLimit)) }
-                    th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
-                    th { (q.heading(l.t("下次跟进", "Next follow-up"), ListOrder::NextFollowup)) }
-                    th { (q.heading(l.t("最近拜访", "Last visit"), ListOrder::LastActivity)) }
+                    @if bulk { th { span.sr-only { ("选择") } } }
+                    th { (q.heading("客户名称", ListOrder::Name)) }
+                    th { ("业务员") } th { ("区域") }
+                    th { ("状态") }
+                    th { (q.heading("等级", ListOrder::Grade)) }
+                    th { ("类别") }
+                    th { (q.heading("信用额度", ListOrder::CreditLimit)) }
+                    th { ("联系人") } th { ("电话") }
+                    th { (q.heading("下次跟进", ListOrder::NextFollowup)) }
+                    th { (q.heading("最近拜访", ListOrder::LastActivity)) }
                 } }
                 tbody {
                     @for r in &rows {
                         tr {
                             @if bulk { td { input type="checkbox" name="id" value=(r.id) checked[kept.ids.contains(&r.id)] aria-label=(r.name); } }
                             td.title { a href={ "/console/customers/" (r.id) } { (r.name) } }
-                            td data-label=(l.t("业务员", "Salesperson")) { (names.name(&r.salesperson)) }
-                            td data-label=(l.t("区域", "Region")) { (r.region) }
-                            td data-label=(l.t("状态", "Status")) { (r.status.label()) }
-                            td data-label=(l.t("等级", "Grade")) { @if let Some(g) = r.grade { (g.label()) } }
-                            td data-label=(l.t("类别", "Tier")) { @if let Some(t) = r.tier { (t.label()) } }
-                            td.num data-label=(l.t("信用额度", "Credit limit")) { (yuan(r.credit_limit)) }
-                            td data-label=(l.t("联系人", "Contact")) { (r.contact.clone().unwrap_or_default()) }
-                            td data-label=(l.t("电话", "Phone")) { (r.phone.clone().unwrap_or_default()) }
-                            td data-label=(l.t("下次跟进", "Next follow-up")) { @if let Some(d) = r.next_followup { (d.to_string()) } }
-                            td data-label=(l.t("最近拜访", "Last visit")) { (crm_web::format::date(r.last_activity_at)) }
+                            td data-label=("业务员") { (names.name(&r.salesperson)) }
+                            td data-label=("区域") { (r.region) }
+                            td data-label=("状态") { (r.status.label()) }
+                            td data-label=("等级") { @if let Some(g) = r.grade { (g.label()) } }
+                            td data-label=("类别") { @if let Some(t) = r.tier { (t.label()) } }
+                            td.num data-label=("信用额度") { (yuan(r.credit_limit)) }
+                            td data-label=("联系人") { (r.contact.clone().unwrap_or_default()) }
+                            td data-label=("电话") { (r.phone.clone().unwrap_or_default()) }
+                            td data-label=("下次跟进") { @if let Some(d) = r.next_followup { (d.to_string()) } }
+                            td data-label=("最近拜访") { (crm_web::format::date(r.last_activity_at)) }
                         }
                     }
                 }
             }
             }
-            @if rows.is_empty() { p.muted { (l.t("没有符合条件的客户", "No customers match")) } }
+            @if rows.is_empty() { p.muted { ("没有符合条件的客户") } }
             div.pager {
-                @if q.page > 0 { a href=(q.href(q.page - 1)) { (l.t("上一页", "Previous")) } }
+                @if q.page > 0 { a href=(q.href(q.page - 1)) { ("上一页") } }
                 span.muted #list-count {
-                    (l.t("共 ", "")) (total) (l.t(" 位客户,第 ", " customers, page ")) (q.page + 1)
-                    " / " (pages) (l.t(" 页", ""))
+                    ("共 ") (total) (" 位客户,第 ") (q.page + 1)
+                    " / " (pages) (" 页")
                 }
-                @if more { a href=(q.href(q.page + 1)) { (l.t("下一页", "Next")) } }
+                @if more { a href=(q.href(q.page + 1)) { ("下一页") } }
             }
         },
     ))
@@ -402,7 +398,7 @@ async fn bulk(
         Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, page).into_response())
     };
     if ids.is_empty() {
-        return refused(s.lang.t("请先勾选客户", "Tick some customers first").into()).await;
+        return refused("请先勾选客户".into()).await;
     }
     match f.text("do").as_str() {
         "reassign" => {
@@ -424,13 +420,12 @@ async fn bulk(
                     )))
                 }
                 Err(ServiceError::BadRequest(m)) => refused(m).await,
-                Err(e) => Err(e).lang(s.lang),
+                Err(e) => Err(e.into()),
             }
         }
         "export" => {
-            let t = crate::sheets::export::chosen_customers(&state.db, s.caller(), ids.clone())
-                .await
-                .lang(s.lang)?;
+            let t =
+                crate::sheets::export::chosen_customers(&state.db, s.caller(), ids.clone()).await?;
             super::sheets::send(
                 &state,
                 &s,
@@ -500,38 +495,37 @@ async fn new_page(
     error: Option<&str>,
     duplicates: &[archive::Duplicate],
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let names = People::load(state).await.lang(l)?;
+    let names = People::load(state).await?;
     Ok(page(
         s,
         "customers",
-        l.t("新建客户", "New customer"),
+        "新建客户",
         html! {
             @if let Some(e) = error { div.error role="alert" { (e) } }
             @if !duplicates.is_empty() {
                 div.error role="alert" #duplicates {
-                    p { (l.t("档案中已有相似的客户,请先核对:", "Similar customers are on file:")) }
+                    p { ("档案中已有相似的客户,请先核对:") }
                     ul { @for d in duplicates {
-                        li { (d.on) (l.t("相同:", " matches: ")) a href={ "/console/customers/" (d.customer) } { (d.name) } }
+                        li { (d.on) ("相同:") a href={ "/console/customers/" (d.customer) } { (d.name) } }
                     } }
                 }
             }
             form.stack method="post" action="/console/customers/new" #new-customer {
                 (csrf(s))
                 div.fields {
-                    label { (l.t("客户名称(必填)", "Name (required)")) input name="name" value=(typed.name) required; }
-                    (select("salesperson", l.t("业务员", "Salesperson"), &typed.salesperson, names.salespeople(), l.t("请选择", "Choose")))
-                    label { (l.t("区域", "Region")) input name="region" value=(typed.region); }
-                    label { (l.t("联系人", "Contact")) input name="contact" value=(typed.contact); }
-                    label { (l.t("手机", "Mobile")) input name="mobile" value=(typed.mobile) inputmode="tel"; }
-                    label { (l.t("税号", "Tax number")) input name="tax_no" value=(typed.tax_no); }
+                    label { ("客户名称(必填)") input name="name" value=(typed.name) required; }
+                    (select("salesperson", "业务员", &typed.salesperson, names.salespeople(), "请选择"))
+                    label { ("区域") input name="region" value=(typed.region); }
+                    label { ("联系人") input name="contact" value=(typed.contact); }
+                    label { ("手机") input name="mobile" value=(typed.mobile) inputmode="tel"; }
+                    label { ("税号") input name="tax_no" value=(typed.tax_no); }
                 }
                 @if !duplicates.is_empty() {
-                    label { span { input type="checkbox" name="anyway" value="1"; " " (l.t("确认不是同一客户,仍然新建", "Not the same customer: create anyway")) } }
+                    label { span { input type="checkbox" name="anyway" value="1"; " " ("确认不是同一客户,仍然新建") } }
                 }
                 div.row {
-                    button type="submit" { (l.t("新建", "Create")) }
-                    a.button.secondary href="/console/customers" { (l.t("取消", "Cancel")) }
+                    button type="submit" { ("新建") }
+                    a.button.secondary href="/console/customers" { ("取消") }
                 }
             }
         },
@@ -539,7 +533,7 @@ async fn new_page(
 }
 
 async fn new_form(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    archive::may_write(&s.caller()).lang(s.lang)?;
+    archive::may_write(&s.caller())?;
     new_page(&s, &state, &NewCustomer::default(), None, &[]).await
 }
 
@@ -553,10 +547,7 @@ async fn create(
     s.check(&f)?;
     let typed = NewCustomer::of(&f);
     if typed.contact.is_empty() && !typed.mobile.is_empty() {
-        let why = s.lang.t(
-            "填写了手机,请同时填写联系人姓名",
-            "A mobile number needs the contact's name",
-        );
+        let why = "填写了手机,请同时填写联系人姓名";
         let page = new_page(&s, &state, &typed, Some(why), &[]).await?;
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
@@ -578,6 +569,6 @@ async fn create(
             let page = new_page(&s, &state, &typed, Some(&m), &[]).await?;
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
-        Err(e) => Err(e).lang(s.lang),
+        Err(e) => Err(e.into()),
     }
 }

@@ -17,7 +17,7 @@ use super::approvals::waiting_for;
 use super::charts::{bars, Bar};
 use super::layout::{page, yuan};
 use super::people::People;
-use super::{ConsoleError, InLang, SignedIn, CONSOLE_DEVICE};
+use super::{ConsoleError, SignedIn, CONSOLE_DEVICE};
 use crate::archive;
 use crate::db::documents::{self, Overview};
 use crate::rules;
@@ -32,7 +32,6 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, ConsoleError> {
-    let l = s.lang;
     // Administrators and backup operators read no customers: their work
     // starts on their own pages.
     match s.role {
@@ -41,7 +40,7 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
         _ => {}
     }
     let caller = s.caller();
-    archive::may_read(&caller).lang(l)?;
+    archive::may_read(&caller)?;
     let now = crate::clock::now_ms();
     let today = Day::from_millis_local(now);
     let mine = (!crm_shared::access::sees_all(s.role)).then(|| s.login.clone());
@@ -51,19 +50,16 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
         .read_with(move |conn| {
             Ok::<_, crate::db::DbError>(documents::overview(conn, mine.as_deref(), &day)?)
         })
-        .await
-        .lang(l)?;
+        .await?;
     // Only an approver has requests waiting: nobody else's page reads them.
     let waiting = if s.role == Role::Manager && s.position.is_some() {
-        let requests = rules::credit_requests(&state.db, caller, None)
-            .await
-            .lang(l)?;
+        let requests = rules::credit_requests(&state.db, caller, None).await?;
         waiting_for(&s, &requests).len()
     } else {
         0
     };
     let stale = if s.head_office() {
-        let devices = state.db.devices().await.lang(l)?;
+        let devices = state.db.devices().await?;
         devices
             .iter()
             .filter(|d| d.revoked_at.is_none() && d.name != CONSOLE_DEVICE)
@@ -72,11 +68,11 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
     } else {
         0
     };
-    let people = People::load(&state).await.lang(l)?;
+    let people = People::load(&state).await?;
     Ok(page(
         &s,
         "home",
-        l.t("工作台", "Home"),
+        "工作台",
         body(&s, &figures, &people, waiting, stale, today),
     )
     .into_response())
@@ -90,12 +86,11 @@ fn body(
     stale: usize,
     today: Day,
 ) -> Markup {
-    let l = s.lang;
     let overdue: u64 = f.overdue.iter().map(|(_, n)| n).sum();
     let grade_label = |code: &Option<String>| match code.as_deref().map(str::parse::<Grade>) {
         Some(Ok(g)) => g.label().to_string(),
         Some(Err(_)) => code.clone().unwrap_or_default(),
-        None => l.t("未评级", "Ungraded").to_string(),
+        None => "未评级".to_string(),
     };
     // One bar per grade, sized and written by `size`.
     let grade_bars = |size: &dyn Fn(u64, i64) -> (f64, String)| -> Vec<Bar> {
@@ -112,20 +107,15 @@ fn body(
             })
             .collect()
     };
-    let by_count = grade_bars(&|n, _| (n as f64, format!("{n} {}", l.t("位", ""))));
-    let by_credit = grade_bars(&|_, sum| {
-        (
-            sum as f64,
-            format!("{} {}", yuan(Some(sum)), l.t("元", "yuan")),
-        )
-    });
+    let by_count = grade_bars(&|n, _| (n as f64, format!("{n} {}", "位")));
+    let by_credit = grade_bars(&|_, sum| (sum as f64, format!("{} {}", yuan(Some(sum)), "元")));
     let by_person: Vec<Bar> = f
         .overdue
         .iter()
         .map(|(login, n)| Bar {
             label: people.name(login),
             value: *n as f64,
-            shown: format!("{n} {}", l.t("位", "")),
+            shown: format!("{n} {}", "位"),
             // A login may hold any printable character: encoded, not pasted.
             href: Some(format!(
                 "/console/followups?{}",
@@ -136,25 +126,25 @@ fn body(
         })
         .collect();
     html! {
-        p.muted { (today.to_string()) " · " (l.t("档案共 ", "")) (f.customers) (l.t(" 位客户", " customers on file")) }
-        h2 { (l.t("今天需要处理", "Needs attention today")) }
+        p.muted { (today.to_string()) " · " ("档案共 ") (f.customers) (" 位客户") }
+        h2 { ("今天需要处理") }
         ul.tiles #attention {
             @if s.role == Role::Manager && s.position.is_some() {
-                li { a href="/console/credit" { b { (waiting) } span { (l.t("待我审批的信用额度申请", "credit requests waiting for me")) } } }
+                li { a href="/console/credit" { b { (waiting) } span { ("待我审批的信用额度申请") } } }
             }
-            li { a href="/console/conflicts" { b { (f.conflicted) } span { (l.t("位客户有未解决的冲突", "customers with open conflicts")) } } }
-            li { a href="/console/followups" { b { (overdue) } span { (l.t("位客户跟进已逾期", "customers with overdue follow-ups")) } } }
-            li { a href="/console/followups" { b { (f.due_today) } span { (l.t("位客户今天到期跟进", "customers due for a follow-up today")) } } }
+            li { a href="/console/conflicts" { b { (f.conflicted) } span { ("位客户有未解决的冲突") } } }
+            li { a href="/console/followups" { b { (overdue) } span { ("位客户跟进已逾期") } } }
+            li { a href="/console/followups" { b { (f.due_today) } span { ("位客户今天到期跟进") } } }
             @if s.head_office() {
-                li { a href="/console/devices" { b { (stale) } span { (l.t("台笔记本超过 7 天未同步", "laptops not synced for 7 days")) } } }
+                li { a href="/console/devices" { b { (stale) } span { ("台笔记本超过 7 天未同步") } } }
             }
-            li { a href="/console/warnings" { span { (l.t("预警(逾期跟进、欠款、超额度……)", "Warnings (overdue, arrears, over limit…)")) } } }
-            li { a href="/console/grades" { span { (l.t("等级汇总", "Grades")) } } }
+            li { a href="/console/warnings" { span { ("预警(逾期跟进、欠款、超额度……)") } } }
+            li { a href="/console/grades" { span { ("等级汇总") } } }
         }
         div.charts {
-            (bars(l.t("客户等级分布", "Customers by grade"), &by_count, l.t("还没有客户", "No customers yet")))
-            (bars(l.t("信用额度按等级(授信敞口)", "Credit limits by grade"), &by_credit, l.t("还没有授信", "No credit granted yet")))
-            (bars(l.t("逾期跟进(按业务员)", "Overdue follow-ups by salesperson"), &by_person, l.t("没有逾期的跟进", "No overdue follow-ups")))
+            (bars("客户等级分布", &by_count, "还没有客户"))
+            (bars("信用额度按等级(授信敞口)", &by_credit, "还没有授信"))
+            (bars("逾期跟进(按业务员)", &by_person, "没有逾期的跟进"))
         }
     }
 }

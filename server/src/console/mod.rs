@@ -1,5 +1,5 @@
 //! The head-office web console: server-rendered HTML (maud) on the same
-//! port as the API, in Chinese with English switchable, no script or style
+//! port as the API, in Chinese, no script or style
 //! from anywhere but this server (it must work with no internet access).
 //!
 //! - Sessions: signing in creates a device (like a laptop's) named
@@ -47,12 +47,8 @@ use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::state::AppState;
 
-pub use layout::Lang;
-
 /// Name of the session cookie.
 const SESSION_COOKIE: &str = "crm_session";
-/// Name of the language cookie.
-const LANG_COOKIE: &str = "crm_lang";
 
 /// A console session unused this long is ended (its device revoked): a
 /// browser left signed in on a shared office machine must not stay a way
@@ -69,7 +65,6 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/lang", get(set_lang))
         .route("/style.css", get(layout::stylesheet))
         .merge(home::routes())
         .merge(customers::routes())
@@ -90,14 +85,12 @@ pub async fn home() -> Redirect {
 
 /// A page under `/console/` that does not exist: a page in the console's
 /// layout, not the API's JSON.
-async fn not_found(headers: HeaderMap) -> Response {
-    let lang = lang_of(&headers);
+async fn not_found() -> Response {
     let body = layout::bare(
-        lang,
-        lang.t("没有这个页面", "No such page"),
+        "没有这个页面",
         html! {
-            div.error role="alert" { (lang.t("没有这个页面,可能地址有误。", "There is no such page; the address may be wrong.")) }
-            p { a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
+            div.error role="alert" { ("没有这个页面,可能地址有误。") }
+            p { a href="/console/customers" { ("客户列表") } }
         },
     );
     (StatusCode::NOT_FOUND, body).into_response()
@@ -163,8 +156,6 @@ pub struct SignedIn {
     pub position: Option<Position>,
     /// The console device.
     pub device_id: uuid::Uuid,
-    /// Interface language.
-    pub lang: Lang,
     token: String,
 }
 
@@ -195,10 +186,9 @@ impl SignedIn {
         if same {
             Ok(())
         } else {
-            Err(ConsoleError(
-                AppError::Forbidden("表单已失效(CSRF 校验失败),请刷新页面后重试".into()),
-                self.lang,
-            ))
+            Err(ConsoleError(AppError::Forbidden(
+                "表单已失效(CSRF 校验失败),请刷新页面后重试".into(),
+            )))
         }
     }
 
@@ -228,21 +218,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
-    match cookie(headers, LANG_COOKIE) {
-        Some("en") => Lang::En,
-        _ => Lang::Zh,
-    }
-}
-
 /// Why a page could not be shown: the API error (whose status is decided in
-/// `AppError::parts`, the one place) rendered as a page in the person's language.
+/// `AppError::parts`, the one place) rendered as a page.
 #[derive(Debug)]
-pub struct ConsoleError(pub AppError, pub Lang);
+pub struct ConsoleError(pub AppError);
 
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
-        let ConsoleError(e, lang) = self;
+        let ConsoleError(e) = self;
         let (status, _) = e.parts();
         if matches!(
             e,
@@ -251,20 +234,15 @@ impl IntoResponse for ConsoleError {
             return Redirect::to("/console/login").into_response();
         }
         let message = if status.is_server_error() {
-            lang.t(
-                "服务器内部错误,请稍后再试",
-                "Internal error, please try again later",
-            )
-            .to_string()
+            "服务器内部错误,请稍后再试".to_string()
         } else {
             e.to_string()
         };
         let body = layout::bare(
-            lang,
-            lang.t("出错了", "Error"),
+            "出错了",
             html! {
                 div.error role="alert" { (message) }
-                p { a href="/console/" { (lang.t("返回首页", "Home")) } " · " a href="/console/customers" { (lang.t("客户列表", "Customers")) } }
+                p { a href="/console/" { ("返回首页") } " · " a href="/console/customers" { ("客户列表") } }
             },
         );
         let mut response = (status, body).into_response();
@@ -273,15 +251,9 @@ impl IntoResponse for ConsoleError {
     }
 }
 
-/// Attaches the person's language to an error.
-pub trait InLang<T> {
-    /// The error, rendered in `lang`.
-    fn lang(self, lang: Lang) -> Result<T, ConsoleError>;
-}
-
-impl<T, E: Into<AppError>> InLang<T> for Result<T, E> {
-    fn lang(self, lang: Lang) -> Result<T, ConsoleError> {
-        self.map_err(|e| ConsoleError(e.into(), lang))
+impl<E: Into<AppError>> From<E> for ConsoleError {
+    fn from(e: E) -> Self {
+        ConsoleError(e.into())
     }
 }
 
@@ -289,7 +261,6 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let lang = lang_of(&parts.headers);
         let to_login = || to_sign_in(parts);
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
             return Err(to_login());
@@ -298,7 +269,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .db
             .token_owner(token_hash(&token))
             .await
-            .map_err(|e| ConsoleError(e.into(), lang).into_response())?
+            .map_err(|e| ConsoleError(e.into()).into_response())?
             .ok_or_else(to_login)?;
         if session.device.revoked_at.is_some() || session.user.disabled {
             return Err(to_login());
@@ -324,7 +295,6 @@ impl FromRequestParts<AppState> for SignedIn {
             role: session.user.role,
             position: session.user.position,
             device_id: session.device.id,
-            lang,
             token,
         })
     }
@@ -380,48 +350,35 @@ struct LoginPageQuery {
     next: Option<String>,
 }
 
-async fn login_page(headers: HeaderMap, Query(q): Query<LoginPageQuery>) -> Markup {
-    let lang = lang_of(&headers);
+async fn login_page(Query(q): Query<LoginPageQuery>) -> Markup {
     let next = q.next.as_deref().map(|n| after_sign_in(Some(n)));
     if q.changed {
-        return login_form_with(
-            lang,
-            None,
-            Some(lang.t(
-                "密码已修改,请用新密码登录",
-                "Password changed; sign in with the new one",
-            )),
-            "",
-            next.as_deref(),
-        );
+        return login_form_with(None, Some("密码已修改,请用新密码登录"), "", next.as_deref());
     }
-    login_form_with(lang, None, None, "", next.as_deref())
+    login_form_with(None, None, "", next.as_deref())
 }
 
-fn login_form(lang: Lang, error: Option<&str>, login: &str, next: Option<&str>) -> Markup {
-    login_form_with(lang, error, None, login, next)
+fn login_form(error: Option<&str>, login: &str, next: Option<&str>) -> Markup {
+    login_form_with(error, None, login, next)
 }
 
 fn login_form_with(
-    lang: Lang,
     error: Option<&str>,
     ok: Option<&str>,
     login: &str,
     next: Option<&str>,
 ) -> Markup {
     layout::bare(
-        lang,
-        lang.t("登录", "Sign in"),
+        "登录",
         html! {
             form.login method="post" action="/console/login" {
-                h1 { (lang.t("客户档案管理 · 总部控制台", "Customer archive · head office")) }
+                h1 { ("客户档案管理 · 总部控制台") }
                 @if let Some(e) = error { div.error role="alert" { (e) } }
                 (layout::flash(ok))
                 @if let Some(n) = next { input type="hidden" name="next" value=(n); }
-                label { (lang.t("登录名", "Login")) input name="login" value=(login) autofocus required; }
-                label { (lang.t("密码", "Password")) input name="password" type="password" required; }
-                button type="submit" { (lang.t("登录", "Sign in")) }
-                p.lang { a href="/console/lang?to=zh" { "中文" } " | " a href="/console/lang?to=en" { "English" } }
+                label { ("登录名") input name="login" value=(login) autofocus required; }
+                label { ("密码") input name="password" type="password" required; }
+                button type="submit" { ("登录") }
             }
         },
     )
@@ -430,10 +387,8 @@ fn login_form_with(
 async fn login(
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
-    headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
-    let lang = lang_of(&headers);
     let login = form.text("login");
     let req = LoginRequest {
         login: login.clone(),
@@ -457,21 +412,18 @@ async fn login(
             r
         }
         Err(AppError::PasswordChangeRequired) => {
-            security::first_password_form(lang, &login, None).into_response()
+            security::first_password_form(&login, None).into_response()
         }
         Err(e) => {
             let (status, _) = e.parts();
             let message = if status.is_server_error() {
-                lang.t("服务器内部错误", "Internal error").to_string()
+                "服务器内部错误".to_string()
             } else {
                 e.to_string()
             };
             let next = form.get("next").map(|n| after_sign_in(Some(n)));
-            let mut r = (
-                status,
-                login_form(lang, Some(&message), &login, next.as_deref()),
-            )
-                .into_response();
+            let mut r =
+                (status, login_form(Some(&message), &login, next.as_deref())).into_response();
             e.mark(&mut r);
             if let AppError::TooManyAttempts(secs) = e {
                 r.headers_mut()
@@ -513,9 +465,7 @@ async fn logout(
         address: peer.map(|a| a.to_string()),
     };
     let now = state.clock.now();
-    end_session(&state, session.device_id, now, actor, "退出控制台".into())
-        .await
-        .lang(session.lang)?;
+    end_session(&state, session.device_id, now, actor, "退出控制台".into()).await?;
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -524,29 +474,6 @@ async fn logout(
         ),
     );
     Ok(r)
-}
-
-#[derive(serde::Deserialize)]
-struct LangQuery {
-    to: String,
-}
-
-async fn set_lang(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let to = if q.to == "en" { "en" } else { "zh" };
-    // Back to the page the switch was clicked on, if it was one of ours.
-    let back = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.find("/console/").map(|i| r[i..].to_string()))
-        .filter(|p| !p.starts_with("/console/lang"))
-        .unwrap_or_else(|| "/console/home".into());
-    let mut r = Redirect::to(&back).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LANG_COOKIE}={to}; Path=/console; Max-Age=31536000; SameSite=Lax"
-    )) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    r
 }
 
 /// A 303 back to `to` after a successful form.

@@ -17,7 +17,7 @@ use crm_shared::diff::text_at;
 use crm_shared::labels::CONTACT_FIELDS;
 
 use super::layout::{csrf, page};
-use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use super::{done, ConsoleError, Fields, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::entries::NewActivity;
@@ -63,7 +63,6 @@ impl Refused {
 
 /// The form adding a contact to customer `id`.
 pub(super) fn add_contact_form(s: &SignedIn, id: &str, refused: Option<&Refused>) -> Markup {
-    let l = s.lang;
     let r = Refused::of(refused, "contact");
     let v = |name: &str| r.map(|r| r.value(name)).unwrap_or_default();
     html! {
@@ -71,14 +70,14 @@ pub(super) fn add_contact_form(s: &SignedIn, id: &str, refused: Option<&Refused>
             (csrf(s))
             @if let Some(r) = r { div.error role="alert" { (r.message) } }
             div.fields {
-                label { (l.t("姓名(必填)", "Name (required)")) input name="name" value=(v("name")) required; }
-                label { (l.t("部门", "Department")) input name="department" value=(v("department")); }
-                label { (l.t("职务", "Title")) input name="title" value=(v("title")); }
-                label { (l.t("手机", "Mobile")) input name="mobile" value=(v("mobile")) inputmode="tel"; }
-                label { (l.t("电话", "Phone")) input name="phone" value=(v("phone")) inputmode="tel"; }
-                label { (l.t("邮箱", "Email")) input name="email" value=(v("email")) type="email"; }
+                label { ("姓名(必填)") input name="name" value=(v("name")) required; }
+                label { ("部门") input name="department" value=(v("department")); }
+                label { ("职务") input name="title" value=(v("title")); }
+                label { ("手机") input name="mobile" value=(v("mobile")) inputmode="tel"; }
+                label { ("电话") input name="phone" value=(v("phone")) inputmode="tel"; }
+                label { ("邮箱") input name="email" value=(v("email")) type="email"; }
             }
-            div.row { button type="submit" { (l.t("添加联系人", "Add contact")) } }
+            div.row { button type="submit" { ("添加联系人") } }
         }
     }
 }
@@ -99,7 +98,6 @@ pub(super) fn contact_of(f: &Fields) -> Contact {
 /// The form logging a visit, call or other contact with customer `id`;
 /// its time starts at `now`.
 pub(super) fn activity_form(s: &SignedIn, id: &str, refused: Option<&Refused>, now: i64) -> Markup {
-    let l = s.lang;
     let r = Refused::of(refused, "activity");
     let v = |name: &str| r.map(|r| r.value(name));
     let kind = v("kind").unwrap_or_else(|| ActivityKind::Call.code().to_string());
@@ -110,41 +108,35 @@ pub(super) fn activity_form(s: &SignedIn, id: &str, refused: Option<&Refused>, n
             (csrf(s))
             @if let Some(r) = r { div.error role="alert" { (r.message) } }
             div.fields {
-                label { (l.t("类型", "Kind"))
+                label { ("类型")
                     select name="kind" { @for k in ActivityKind::ALL {
                         option value=(k.code()) selected[k.code() == kind] { (k.label()) }
                     } } }
-                label { (l.t("时间", "When")) input name="at" value=(at) required placeholder="2026-01-01 09:30"; }
-                label { (l.t("意向等级", "Intent"))
+                label { ("时间") input name="at" value=(at) required placeholder="2026-01-01 09:30"; }
+                label { ("意向等级")
                     select name="intent" {
-                        option value="" { (l.t("不变", "unchanged")) }
+                        option value="" { ("不变") }
                         @for i in Intent::ALL { option value=(i.code()) selected[i.code() == intent] { (i.label()) } }
                     } }
-                label { (l.t("下次跟进", "Next follow-up"))
+                label { ("下次跟进")
                     input name="next" type="date" value=(v("next").unwrap_or_default()); }
             }
-            label { (l.t("内容(必填)", "Notes (required)"))
+            label { ("内容(必填)")
                 textarea name="notes" rows="3" required { (v("notes").unwrap_or_default()) } }
-            p.muted { (l.t("下次跟进留空时按公司的跟进周期和意向等级排定。", "Left empty, the next follow-up follows the company's cadence for the intent level.")) }
-            div.row { button type="submit" { (l.t("记录", "Log it")) } }
+            p.muted { ("下次跟进留空时按公司的跟进周期和意向等级排定。") }
+            div.row { button type="submit" { ("记录") } }
         }
     }
 }
 
 /// The activity typed into [`activity_form`], or why it cannot be read.
-pub(super) fn activity_of(f: &Fields, s: &SignedIn) -> Result<NewActivity, String> {
-    let l = s.lang;
+pub(super) fn activity_of(f: &Fields) -> Result<NewActivity, String> {
     let kind = f
         .text("kind")
         .parse::<ActivityKind>()
         .map_err(|e| e.to_string())?;
-    let at = Moment::parse(&f.text("at")).ok_or_else(|| {
-        l.t(
-            "时间请写作 2026-01-01 09:30",
-            "Type the time as 2026-01-01 09:30",
-        )
-        .to_string()
-    })?;
+    let at =
+        Moment::parse(&f.text("at")).ok_or_else(|| "时间请写作 2026-01-01 09:30".to_string())?;
     Ok(NewActivity {
         kind,
         at,
@@ -159,7 +151,7 @@ async fn contact_page(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Markup, ConsoleError> {
-    archive::may_write(&s.caller()).lang(s.lang)?;
+    archive::may_write(&s.caller())?;
     contact_editor(&s, &state, &id, &key, None).await
 }
 
@@ -173,23 +165,16 @@ async fn contact_editor(
     key: &str,
     refused: Option<&Refused>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let view = archive::card(&state.db, s.caller(), id.to_string())
-        .await
-        .lang(l)?;
+    let view = archive::card(&state.db, s.caller(), id.to_string()).await?;
     let c = &view.customer;
     let Some(contact) = c.contacts.get(key) else {
-        return Err(ServiceError::NotFound(format!(
-            "客户“{}”没有这位联系人",
-            c.name
-        )))
-        .lang(l);
+        return Err(ServiceError::NotFound(format!("客户“{}”没有这位联系人", c.name)).into());
     };
     let json = serde_json::to_value(contact).unwrap_or_default();
     Ok(page(
         s,
         "customers",
-        &format!("{}{}", l.t("修改联系人:", "Edit contact: "), contact.name),
+        &format!("{}{}", "修改联系人:", contact.name),
         html! {
             p { a href={ "/console/customers/" (id) "#contacts" } { "← " (c.name) } }
             @if let Some(r) = refused { div.error role="alert" { (r.message) } }
@@ -203,10 +188,10 @@ async fn contact_editor(
                             input type="hidden" name={ "was:" (field) } value=(refused.map(|r| r.value(&format!("was:{field}"))).unwrap_or(was)); }
                     }
                 }
-                label { (l.t("修改原因(必填)", "Reason (required)")) input name="reason" value=(refused.map(|r| r.value("reason")).unwrap_or_default()) required size="60"; }
+                label { ("修改原因(必填)") input name="reason" value=(refused.map(|r| r.value("reason")).unwrap_or_default()) required size="60"; }
                 div.row {
-                    button type="submit" { (l.t("保存", "Save")) }
-                    a.button.secondary href={ "/console/customers/" (id) "#contacts" } { (l.t("取消", "Cancel")) }
+                    button type="submit" { ("保存") }
+                    a.button.secondary href={ "/console/customers/" (id) "#contacts" } { ("取消") }
                 }
             }
         },
@@ -228,9 +213,7 @@ async fn save_contact(
         .map(|(field, _)| (format!("contacts.{key}.{field}"), f.text(field)))
         .collect();
     let why = if sets.is_empty() {
-        s.lang
-            .t("没有修改任何内容", "Nothing was changed")
-            .to_string()
+        "没有修改任何内容".to_string()
     } else {
         let saved = archive::edit(
             &state.db,
@@ -248,7 +231,7 @@ async fn save_contact(
                 )))
             }
             Err(ServiceError::BadRequest(m)) => m,
-            Err(e) => return Err(e).lang(s.lang),
+            Err(e) => return Err(e.into()),
         }
     };
     let refused = Refused::new("contact", why, f);

@@ -15,7 +15,7 @@ use crm_shared::day::Day;
 
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
-use super::{done, ConsoleError, Fields, InLang, SignedIn};
+use super::{done, ConsoleError, Fields, SignedIn};
 use crate::error::AppError;
 use crate::rules;
 use crate::state::AppState;
@@ -86,18 +86,18 @@ impl Q {
 
     /// Where page `self.page` of `total` rows starts, or a refusal for a
     /// page no report could reach.
-    fn offset(&self, l: super::Lang) -> Result<usize, ConsoleError> {
+    fn offset(&self) -> Result<usize, ConsoleError> {
         self.page
             .checked_mul(REPORT_PAGE)
             .filter(|o| *o <= MAX_OFFSET)
-            .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into()), l))
+            .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into())))
     }
 
-    fn day(&self, s: &SignedIn) -> Result<Day, ConsoleError> {
+    fn day(&self) -> Result<Day, ConsoleError> {
         match self.day.trim() {
             "" => Ok(Day::from_millis_local(crate::clock::now_ms())),
             d => d.parse().map_err(|e: crm_shared::day::BadDay| {
-                ConsoleError(AppError::BadRequest(e.to_string()), s.lang)
+                ConsoleError(AppError::BadRequest(e.to_string()))
             }),
         }
     }
@@ -111,14 +111,13 @@ fn filter_form(
     with_day: bool,
     day: Day,
 ) -> Markup {
-    let l = s.lang;
     let current = q.salesperson.trim();
     html! {
         form.filters method="get" action=(action) {
             @if s.role != crm_shared::codes::Role::Salesperson {
-                label { (l.t("业务员", "Salesperson"))
+                label { ("业务员")
                     select name="salesperson" {
-                        option value="" { (l.t("全部", "All")) }
+                        option value="" { ("全部") }
                         @for (login, name) in people.salespeople() {
                             option value=(login) selected[login == current] { (name) }
                         }
@@ -130,23 +129,23 @@ fn filter_form(
                     }
                 }
             }
-            @if with_day { label { (l.t("日期", "Day")) input name="day" type="date" value=(day.to_string()); } }
-            button type="submit" { (l.t("查询", "Show")) }
+            @if with_day { label { ("日期") input name="day" type="date" value=(day.to_string()); } }
+            button type="submit" { ("查询") }
         }
     }
 }
 
 /// Previous / next links around "共 N 条,第 x / y 页" for a report of
 /// `total` rows on `path`, with the count in an element of id `id`.
-fn pager(l: super::Lang, q: &Q, path: &str, total: usize, what: &str, id: &str) -> Markup {
+fn pager(q: &Q, path: &str, total: usize, what: &str, id: &str) -> Markup {
     let pages = total.div_ceil(REPORT_PAGE).max(1);
     html! {
         div.pager {
-            @if q.page > 0 { a href=(q.href(path, q.page - 1, None)) { (l.t("上一页", "Previous")) } }
+            @if q.page > 0 { a href=(q.href(path, q.page - 1, None)) { ("上一页") } }
             span.muted id=(id) {
-                (l.t("共 ", "")) (total) " " (what) (l.t(",第 ", ", page ")) (q.page + 1) " / " (pages) (l.t(" 页", ""))
+                ("共 ") (total) " " (what) (",第 ") (q.page + 1) " / " (pages) (" 页")
             }
-            @if q.page + 1 < pages { a href=(q.href(path, q.page + 1, None)) { (l.t("下一页", "Next")) } }
+            @if q.page + 1 < pages { a href=(q.href(path, q.page + 1, None)) { ("下一页") } }
         }
     }
 }
@@ -160,17 +159,13 @@ async fn grades(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let day = q.day(&s)?;
-    let offset = q.offset(l)?;
+    let day = q.day()?;
+    let offset = q.offset()?;
     let grade =
-        super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e), l))?;
-    let all = rules::grade_table(&state.db, s.caller(), q.salesperson(), day)
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
-    let ok =
-        (q.done == "apply").then(|| l.t("已按评分规则更新等级", "Grades updated from the scores"));
+        super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
+    let all = rules::grade_table(&state.db, s.caller(), q.salesperson(), day).await?;
+    let people = People::load(&state).await?;
+    let ok = (q.done == "apply").then_some("已按评分规则更新等级");
     let per_grade: Vec<(Grade, usize)> = Grade::ALL
         .iter()
         .map(|g| (*g, all.iter().filter(|r| r.grade == Some(*g)).count()))
@@ -185,21 +180,21 @@ async fn grades(
     Ok(page(
         &s,
         "grades",
-        l.t("客户等级管理汇总表", "Grade summary table"),
+        "客户等级管理汇总表",
         html! {
             (flash(ok))
             (filter_form(&s, &people, "/console/grades", &q, true, day))
             p {
-                a href="/console/export/grades.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/grades.csv" { "CSV" }
+                a href="/console/export/grades.xlsx" { ("导出 Excel") } " · " a href="/console/export/grades.csv" { "CSV" }
             }
             @if s.head_office() {
                 form method="get" action="/console/grades/confirm" {
                     input type="hidden" name="day" value=(day.to_string());
-                    button type="submit" { (l.t("按评分更新档案等级…", "Write assessed grades to the cards…")) }
+                    button type="submit" { ("按评分更新档案等级…") }
                 }
             }
-            p #by-grade { (l.t("按评定等级:", "By assessed grade: "))
-                a href=(q.href(path, 0, Some(("grade", "")))) { (l.t("全部", "All")) " (" (all.len()) ")" }
+            p #by-grade { ("按评定等级:")
+                a href=(q.href(path, 0, Some(("grade", "")))) { ("全部") " (" (all.len()) ")" }
                 @for (g, n) in &per_grade {
                     " · "
                     @if grade == Some(*g) { strong { (g.label()) " (" (n) ")" } }
@@ -208,9 +203,9 @@ async fn grades(
             }
             table #grades {
                 thead { tr {
-                    th { "No" } th { (l.t("客户名称", "Customer")) } th { (l.t("业务员", "Salesperson")) }
-                    th { (l.t("客户等级评分", "Score")) } th { (l.t("等级系数", "Coefficient")) } th { (l.t("月均销售额(元)", "Monthly avg. sales")) }
-                    th { (l.t("信用履约率", "On-time rate")) } th { (l.t("客户等级", "Grade")) } th { (l.t("信用额度(元)", "Credit limit")) } th { (l.t("备注", "Remarks")) }
+                    th { "No" } th { ("客户名称") } th { ("业务员") }
+                    th { ("客户等级评分") } th { ("等级系数") } th { ("月均销售额(元)") }
+                    th { ("信用履约率") } th { ("客户等级") } th { ("信用额度(元)") } th { ("备注") }
                 } }
                 tbody { @for (i, r) in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
                     td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
@@ -219,7 +214,7 @@ async fn grades(
                     td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
                 } } }
             }
-            (pager(l, &q, path, rows.len(), l.t("位客户", "customers"), "grade-count"))
+            (pager(&q, path, rows.len(), "位客户", "grade-count"))
         },
     ))
 }
@@ -232,18 +227,14 @@ async fn confirm(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
     if !s.head_office() {
-        return Err(ConsoleError(
-            AppError::Forbidden("只有档案管理员或经理可以评定等级".into()),
-            l,
-        ));
+        return Err(ConsoleError(AppError::Forbidden(
+            "只有档案管理员或经理可以评定等级".into(),
+        )));
     }
-    let day = q.day(&s)?;
-    let rows = rules::grade_table(&state.db, s.caller(), None, day)
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let day = q.day()?;
+    let rows = rules::grade_table(&state.db, s.caller(), None, day).await?;
+    let people = People::load(&state).await?;
     let moved: Vec<_> = rows
         .iter()
         .filter(|r| r.grade.is_some() && r.grade != r.card_grade)
@@ -252,24 +243,24 @@ async fn confirm(
     Ok(page(
         &s,
         "grades",
-        l.t("按评分更新档案等级:确认", "Write assessed grades: confirm"),
+        "按评分更新档案等级:确认",
         html! {
             p {
-                (l.t("评定日期 ", "As of ")) (day.to_string()) (l.t(":", ": "))
-                (l.t("共 ", "")) (assessed) (l.t(" 位客户有评分,其中 ", " customers scored; ")) strong { (moved.len()) }
-                (l.t(" 位的档案等级将改变(如下);评分也写入档案。每项修改记入修改历史。", " change grade (below); scores are written too. Each change is kept in the history."))
+                ("评定日期 ") (day.to_string()) (":")
+                ("共 ") (assessed) (" 位客户有评分,其中 ") strong { (moved.len()) }
+                (" 位的档案等级将改变(如下);评分也写入档案。每项修改记入修改历史。")
             }
             @if moved.is_empty() {
-                p.muted { (l.t("没有客户的等级会改变。", "No grade changes.")) }
+                p.muted { ("没有客户的等级会改变。") }
             } @else {
                 table #grade-changes {
                     thead { tr {
-                        th { (l.t("客户名称", "Customer")) } th { (l.t("业务员", "Salesperson")) }
-                        th { (l.t("现等级", "Grade now")) } th { (l.t("按评分", "Assessed")) } th.num { (l.t("评分", "Score")) }
+                        th { ("客户名称") } th { ("业务员") }
+                        th { ("现等级") } th { ("按评分") } th.num { ("评分") }
                     } }
                     tbody { @for r in &moved { tr {
                         td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
-                        td { @match r.card_grade { Some(g) => (g.label()), None => (l.t("未定级", "none")) } }
+                        td { @match r.card_grade { Some(g) => (g.label()), None => ("未定级") } }
                         td { @if let Some(g) = r.grade { strong { (g.label()) } } }
                         td.num { @if let Some(x) = r.score { (x) } }
                     } } }
@@ -278,8 +269,8 @@ async fn confirm(
             form method="post" action="/console/grades/apply" {
                 (csrf(&s))
                 input type="hidden" name="day" value=(day.to_string());
-                button type="submit" { (l.t("确认更新", "Write them")) }
-                " " a href={ "/console/grades?day=" (day.to_string()) } { (l.t("取消", "Cancel")) }
+                button type="submit" { ("确认更新") }
+                " " a href={ "/console/grades?day=" (day.to_string()) } { ("取消") }
             }
         },
     ))
@@ -295,10 +286,8 @@ async fn apply(
         day: f.text("day"),
         ..Default::default()
     };
-    let day = q.day(&s)?;
-    rules::apply_grades(&state.db, s.caller(), day, crate::clock::now_ms())
-        .await
-        .lang(s.lang)?;
+    let day = q.day()?;
+    rules::apply_grades(&state.db, s.caller(), day, crate::clock::now_ms()).await?;
     Ok(done("/console/grades?done=apply"))
 }
 
@@ -307,15 +296,12 @@ async fn warnings(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let day = q.day(&s)?;
-    let offset = q.offset(l)?;
+    let day = q.day()?;
+    let offset = q.offset()?;
     let rule = super::optional::<WarningRule>(&q.rule)
-        .map_err(|e| ConsoleError(AppError::BadRequest(e), l))?;
-    let all = rules::warnings(&state.db, s.caller(), q.salesperson(), day)
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+        .map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
+    let all = rules::warnings(&state.db, s.caller(), q.salesperson(), day).await?;
+    let people = People::load(&state).await?;
     let per_rule: Vec<(WarningRule, usize)> = WarningRule::ALL
         .iter()
         .map(|r| (*r, all.iter().filter(|w| w.rule == *r).count()))
@@ -329,29 +315,29 @@ async fn warnings(
     Ok(page(
         &s,
         "warnings",
-        l.t("预警", "Early warnings"),
+        "预警",
         html! {
             (filter_form(&s, &people, path, &q, true, day))
-            p #by-rule { (l.t("按规则:", "By rule: "))
-                a href=(q.href(path, 0, Some(("rule", "")))) { (l.t("全部", "All")) " (" (all.len()) ")" }
+            p #by-rule { ("按规则:")
+                a href=(q.href(path, 0, Some(("rule", "")))) { ("全部") " (" (all.len()) ")" }
                 @for (r, n) in &per_rule {
                     " · "
                     @if rule == Some(*r) { strong { (r.label()) " (" (n) ")" } }
                     @else { a href=(q.href(path, 0, Some(("rule", r.code())))) { (r.label()) " (" (n) ")" } }
                 }
             }
-            p { a href="/console/export/warnings.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/warnings.csv" { "CSV" } }
+            p { a href="/console/export/warnings.xlsx" { ("导出 Excel") } " · " a href="/console/export/warnings.csv" { "CSV" } }
             table.cards #warnings {
-                thead { tr { th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("规则", "Rule")) } th { (l.t("指标", "Figure")) } } }
+                thead { tr { th { ("客户") } th { ("业务员") } th { ("规则") } th { ("指标") } } }
                 tbody { @for w in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
                     td.title { a href={ "/console/customers/" (w.customer) } { (w.name) } }
-                    td data-label=(l.t("业务员", "Salesperson")) { (people.name(&w.salesperson)) }
-                    td data-label=(l.t("规则", "Rule")) { span.tag.bad { (w.rule.label()) } }
-                    td data-label=(l.t("指标", "Figure")) { (w.figure) }
+                    td data-label=("业务员") { (people.name(&w.salesperson)) }
+                    td data-label=("规则") { span.tag.bad { (w.rule.label()) } }
+                    td data-label=("指标") { (w.figure) }
                 } } }
             }
-            @if rows.is_empty() { p.muted { (l.t("没有预警", "No warnings")) } }
-            (pager(l, &q, path, rows.len(), l.t("条预警", "warnings"), "warning-count"))
+            @if rows.is_empty() { p.muted { ("没有预警") } }
+            (pager(&q, path, rows.len(), "条预警", "warning-count"))
         },
     ))
 }
@@ -361,9 +347,8 @@ async fn followups(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let day = q.day(&s)?;
-    let offset = q.offset(l)?;
+    let day = q.day()?;
+    let offset = q.offset()?;
     let due = rules::followups_page(
         &state.db,
         s.caller(),
@@ -372,39 +357,38 @@ async fn followups(
         offset,
         REPORT_PAGE,
     )
-    .await
-    .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    .await?;
+    let people = People::load(&state).await?;
     Ok(page(
         &s,
         "followups",
-        l.t("到期及逾期跟进", "Follow-ups due and overdue"),
+        "到期及逾期跟进",
         html! {
             (filter_form(&s, &people, "/console/followups", &q, true, day))
             @if due.by_salesperson.len() > 1 {
-                p #by-salesperson { (l.t("按业务员:", "By salesperson: "))
+                p #by-salesperson { ("按业务员:")
                     @for (i, (who, n)) in due.by_salesperson.iter().enumerate() {
                         @if i > 0 { " · " }
                         a href=(q.href("/console/followups", 0, Some(("salesperson", who.as_str())))) { (people.name(who)) } " (" (n) ")"
                     }
                 }
             }
-            @if due.rows.is_empty() { p.muted { (l.t("没有到期的跟进", "Nothing due")) } } @else {
+            @if due.rows.is_empty() { p.muted { ("没有到期的跟进") } } @else {
                 table.cards #followups { thead { tr {
-                        th { (l.t("客户", "Customer")) } th { (l.t("业务员", "Salesperson")) } th { (l.t("计划日期", "Planned")) }
-                        th { (l.t("逾期天数", "Days overdue")) } th { (l.t("意向等级", "Intent")) } th { (l.t("联系人", "Contact")) } th { (l.t("电话", "Phone")) }
+                        th { ("客户") } th { ("业务员") } th { ("计划日期") }
+                        th { ("逾期天数") } th { ("意向等级") } th { ("联系人") } th { ("电话") }
                     } }
                     tbody { @for (who, p) in &due.rows { tr {
                         td.title { a href={ "/console/customers/" (p.customer) } { (p.name) } }
-                        td data-label=(l.t("业务员", "Salesperson")) { (people.name(who)) }
-                        td data-label=(l.t("计划日期", "Planned")) { (p.day.to_string()) }
-                        td.num data-label=(l.t("逾期天数", "Days overdue")) { @if p.overdue_days > 0 { span.tag.bad { (p.overdue_days) } } @else { "0" } }
-                        td data-label=(l.t("意向等级", "Intent")) { @if let Some(i) = p.intent { (i.label()) } }
-                        td data-label=(l.t("联系人", "Contact")) { (p.contact.clone().unwrap_or_default()) }
-                        td data-label=(l.t("电话", "Phone")) { @if let Some(ph) = &p.phone { a href={ "tel:" (ph) } { (ph) } } }
+                        td data-label=("业务员") { (people.name(who)) }
+                        td data-label=("计划日期") { (p.day.to_string()) }
+                        td.num data-label=("逾期天数") { @if p.overdue_days > 0 { span.tag.bad { (p.overdue_days) } } @else { "0" } }
+                        td data-label=("意向等级") { @if let Some(i) = p.intent { (i.label()) } }
+                        td data-label=("联系人") { (p.contact.clone().unwrap_or_default()) }
+                        td data-label=("电话") { @if let Some(ph) = &p.phone { a href={ "tel:" (ph) } { (ph) } } }
                     } } } }
             }
-            (pager(l, &q, "/console/followups", due.total as usize, l.t("位客户到期或逾期", "customers due or overdue"), "followup-count"))
+            (pager(&q, "/console/followups", due.total as usize, "位客户到期或逾期", "followup-count"))
         },
     ))
 }
@@ -414,38 +398,35 @@ async fn daily(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let day = q.day(&s)?;
-    let title = l.t("销售活动日报表", "Daily activity report");
+    let day = q.day()?;
+    let title = "销售活动日报表";
     // The report is one salesperson's day: head office picks whose, rather
     // than being shown its own (empty) day.
     let who = match (q.salesperson(), s.head_office()) {
         (Some(w), _) => w,
         (None, false) => s.login.clone(),
         (None, true) => {
-            let people = People::load(&state).await.lang(l)?;
+            let people = People::load(&state).await?;
             let people = people.salespeople();
             return Ok(page(
                 &s,
                 "daily",
                 title,
                 html! {
-                    (daily_picker(&s, people, "", day))
-                    p.muted #pick { (l.t("请选择业务员:", "Choose a salesperson: ")) }
+                    (daily_picker(people, "", day))
+                    p.muted #pick { ("请选择业务员:") }
                     ul #salespeople { @for (login, name) in people.iter() {
                         li { a href={ "/console/daily?salesperson=" (login) "&day=" (day.to_string()) } { (name) } }
                     } }
-                    @if people.is_empty() { p.muted { (l.t("还没有业务员账号", "No salesperson accounts yet")) } }
+                    @if people.is_empty() { p.muted { ("还没有业务员账号") } }
                 },
             ));
         }
     };
-    let r = rules::daily(&state.db, s.caller(), Some(who.clone()), day)
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let r = rules::daily(&state.db, s.caller(), Some(who.clone()), day).await?;
+    let people = People::load(&state).await?;
     let picker = if s.head_office() {
-        daily_picker(&s, people.salespeople(), &who, day)
+        daily_picker(people.salespeople(), &who, day)
     } else {
         filter_form(&s, &people, "/console/daily", &Q::default(), true, day)
     };
@@ -456,30 +437,29 @@ async fn daily(
         html! {
             (picker)
             p { b { (people.name(&who)) } " · " (day.to_string()) " · "
-                (l.t("新客户 ", "new customers ")) (r.new_customers) " · "
-                (l.t("销售额 ", "sales ")) (yuan(Some(r.sales_amount))) (l.t(" 元", " yuan")) " · "
-                (l.t("投诉 ", "complaints ")) (r.complaints) }
+                ("新客户 ") (r.new_customers) " · "
+                ("销售额 ") (yuan(Some(r.sales_amount))) (" 元") " · "
+                ("投诉 ") (r.complaints) }
             p { @for (k, n) in &r.by_kind { span.tag { (k) " " (n) } " " } }
-            h2 { (l.t("当日工作", "The day's work")) }
+            h2 { ("当日工作") }
             table #daily {
-                thead { tr { th { (l.t("时间", "When")) } th { (l.t("客户", "Customer")) } th { (l.t("类型", "Kind")) } th { (l.t("内容", "Notes")) } th { (l.t("意向", "Intent")) } th { (l.t("下次跟进", "Next")) } } }
+                thead { tr { th { ("时间") } th { ("客户") } th { ("类型") } th { ("内容") } th { ("意向") } th { ("下次跟进") } } }
                 tbody { @for a in &r.activities { tr {
                     td { (when(Some(a.at))) } td { a href={ "/console/customers/" (a.customer) } { (a.name) } } td { (a.kind.label()) } td { (a.notes) }
                     td { @if let Some(i) = a.intent { (i.label()) } } td { @if let Some(n) = a.next_followup { (n.to_string()) } }
                 } } }
             }
-            h2 { (l.t("明日工作计划", "Tomorrow's plan")) }
+            h2 { ("明日工作计划") }
             ul { @for p in &r.tomorrow { li { a href={ "/console/customers/" (p.customer) } { (p.name) } @if let Some(i) = p.intent { " (" (i.label()) ")" } } } }
-            @if r.tomorrow.is_empty() { p.muted { (l.t("无", "None")) } }
+            @if r.tomorrow.is_empty() { p.muted { ("无") } }
         },
     ))
 }
 
-fn daily_picker(s: &SignedIn, people: &[(String, String)], current: &str, day: Day) -> Markup {
-    let l = s.lang;
+fn daily_picker(people: &[(String, String)], current: &str, day: Day) -> Markup {
     html! {
         form.filters method="get" action="/console/daily" {
-            label { (l.t("业务员", "Salesperson"))
+            label { ("业务员")
                 select name="salesperson" {
                     option value="" { "—" }
                     @for (login, name) in people {
@@ -487,8 +467,8 @@ fn daily_picker(s: &SignedIn, people: &[(String, String)], current: &str, day: D
                     }
                 }
             }
-            label { (l.t("日期", "Day")) input name="day" type="date" value=(day.to_string()); }
-            button type="submit" { (l.t("查询", "Show")) }
+            label { ("日期") input name="day" type="date" value=(day.to_string()); }
+            button type="submit" { ("查询") }
         }
     }
 }
@@ -498,21 +478,18 @@ async fn complaints(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
-    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson())
-        .await
-        .lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson()).await?;
+    let people = People::load(&state).await?;
     Ok(page(
         &s,
         "complaints",
-        l.t("月度客诉统计", "Monthly complaint statistics"),
+        "月度客诉统计",
         html! {
             (filter_form(&s, &people, "/console/complaints", &q, false, Day::from_millis_local(0)))
-            p { a href="/console/export/complaints.xlsx" { (l.t("导出 Excel", "Export .xlsx")) } " · " a href="/console/export/complaints.csv" { "CSV" } }
+            p { a href="/console/export/complaints.xlsx" { ("导出 Excel") } " · " a href="/console/export/complaints.csv" { "CSV" } }
             table #complaints {
-                thead { tr { th { (l.t("月份", "Month")) } th { (l.t("投诉总数", "Total")) } th { (l.t("质量问题", "Quality")) } th { (l.t("非质量问题", "Non-quality")) }
-                    th { (l.t("未判定", "Unclassified")) } th { (l.t("客户满意", "Satisfied")) } th { (l.t("客户不满意", "Not satisfied")) } th { (l.t("处理中", "Open")) } } }
+                thead { tr { th { ("月份") } th { ("投诉总数") } th { ("质量问题") } th { ("非质量问题") }
+                    th { ("未判定") } th { ("客户满意") } th { ("客户不满意") } th { ("处理中") } } }
                 tbody { @for m in &rows { tr {
                     td { (m.month) } td.num { (m.total) } td.num { (m.quality) } td.num { (m.non_quality) }
                     td.num { (m.unclassified) } td.num { (m.satisfied) } td.num { (m.unsatisfied) } td.num { (m.open) }

@@ -3,7 +3,7 @@
 //! administrators the locked logins and the audit of access, with export.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -13,7 +13,7 @@ use crm_shared::api::PasswordChange;
 use crm_shared::codes::Role;
 
 use super::layout::{self, csrf, flash, page, when};
-use super::{done, lang_of, ConsoleError, Fields, InLang, Lang, SignedIn};
+use super::{done, ConsoleError, Fields, SignedIn};
 use crate::audit::{self, Actor, Kind};
 use crate::auth::Attempt;
 use crate::db::access::AccessFilter;
@@ -38,40 +38,37 @@ fn attempt(state: &AppState, peer: Option<std::net::IpAddr>) -> Attempt {
     }
 }
 
-fn password_fields(l: Lang) -> Markup {
+fn password_fields() -> Markup {
     html! {
-        label { (l.t("现在的密码", "Current password")) input name="current" type="password" required autocomplete="current-password"; }
-        label { (l.t("新密码(至少 10 个字符,可用一句好记的话)", "New password (10 characters or more; a sentence is fine)")) input name="new" type="password" required autocomplete="new-password"; }
-        label { (l.t("再输入一次新密码", "New password again")) input name="again" type="password" required autocomplete="new-password"; }
+        label { ("现在的密码") input name="current" type="password" required autocomplete="current-password"; }
+        label { ("新密码(至少 10 个字符,可用一句好记的话)") input name="new" type="password" required autocomplete="new-password"; }
+        label { ("再输入一次新密码") input name="again" type="password" required autocomplete="new-password"; }
     }
 }
 
 /// The form shown instead of a session when an administrator reset the
 /// password: a new one must be chosen before anything else.
-pub(super) fn first_password_form(l: Lang, login: &str, error: Option<&str>) -> Markup {
+pub(super) fn first_password_form(login: &str, error: Option<&str>) -> Markup {
     layout::bare(
-        l,
-        l.t("设置新密码", "Choose a new password"),
+        "设置新密码",
         html! {
             form.login method="post" action="/console/password/first" {
-                h1 { (l.t("设置新密码", "Choose a new password")) }
-                p { (l.t("管理员重设了你的密码。请设置只有你自己知道的新密码,然后用它登录。", "An administrator reset your password. Choose one only you know, then sign in with it.")) }
+                h1 { ("设置新密码") }
+                p { ("管理员重设了你的密码。请设置只有你自己知道的新密码,然后用它登录。") }
                 @if let Some(e) = error { div.error role="alert" { (e) } }
-                label { (l.t("登录名", "Login")) input name="login" value=(login) required; }
-                (password_fields(l))
-                button type="submit" { (l.t("保存新密码", "Save")) }
+                label { ("登录名") input name="login" value=(login) required; }
+                (password_fields())
+                button type="submit" { ("保存新密码") }
             }
         },
     )
 }
 
 /// The new password twice, the same; the error is for people.
-fn new_password(f: &Fields, l: Lang) -> Result<String, String> {
+fn new_password(f: &Fields) -> Result<String, String> {
     let new = f.get("new").unwrap_or_default().to_string();
     if new != f.get("again").unwrap_or_default() {
-        return Err(l
-            .t("两次输入的新密码不一致", "The two new passwords differ")
-            .into());
+        return Err("两次输入的新密码不一致".into());
     }
     Ok(new)
 }
@@ -79,15 +76,13 @@ fn new_password(f: &Fields, l: Lang) -> Result<String, String> {
 async fn first_change(
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
-    headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    let l = lang_of(&headers);
     let login = f.text("login");
     let refused = |status, message: &str| {
-        (status, first_password_form(l, &login, Some(message))).into_response()
+        (status, first_password_form(&login, Some(message))).into_response()
     };
-    let new = match new_password(&f, l) {
+    let new = match new_password(&f) {
         Ok(n) => n,
         Err(m) => return refused(axum::http::StatusCode::BAD_REQUEST, &m),
     };
@@ -108,18 +103,17 @@ struct Done {
 }
 
 async fn password_page(s: SignedIn, Query(q): Query<Done>) -> Markup {
-    let l = s.lang;
-    let ok = q.ok.map(|_| l.t("密码已修改", "Password changed"));
+    let ok = q.ok.map(|_| "密码已修改");
     page(
         &s,
         "password",
-        l.t("修改密码", "Change password"),
+        "修改密码",
         html! {
             (flash(ok))
             form #password method="post" action="/console/password" {
                 (csrf(&s))
-                (password_fields(l))
-                p { button type="submit" { (l.t("保存新密码", "Save")) } }
+                (password_fields())
+                p { button type="submit" { ("保存新密码") } }
             }
         },
     )
@@ -132,16 +126,13 @@ async fn change(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    let new =
-        new_password(&f, s.lang).map_err(|m| ConsoleError(AppError::BadRequest(m), s.lang))?;
+    let new = new_password(&f).map_err(|m| ConsoleError(AppError::BadRequest(m)))?;
     let change = PasswordChange {
         login: s.login.clone(),
         current: f.get("current").unwrap_or_default().to_string(),
         new,
     };
-    crate::auth::change_password(&state, &attempt(&state, peer), change)
-        .await
-        .lang(s.lang)?;
+    crate::auth::change_password(&state, &attempt(&state, peer), change).await?;
     Ok(done("/console/password?ok=1"))
 }
 
@@ -149,10 +140,10 @@ fn admin_only(s: &SignedIn) -> Result<(), ConsoleError> {
     if s.role == Role::Admin {
         Ok(())
     } else {
-        Err(ConsoleError(
-            AppError::Forbidden(format!("角色“{}”不能查看此页", s.role.label())),
-            s.lang,
-        ))
+        Err(ConsoleError(AppError::Forbidden(format!(
+            "角色“{}”不能查看此页",
+            s.role.label()
+        ))))
     }
 }
 
@@ -230,14 +221,9 @@ async fn security(
     Query(q): Query<AuditQuery>,
 ) -> Result<Markup, ConsoleError> {
     admin_only(&s)?;
-    let l = s.lang;
     let now = state.clock.now();
-    let locked = state.db.locked_logins(now).await.lang(l)?;
-    let events = state
-        .db
-        .access_log(q.filter(PAGE_ROWS).lang(l)?)
-        .await
-        .lang(l)?;
+    let locked = state.db.locked_logins(now).await?;
+    let events = state.db.access_log(q.filter(PAGE_ROWS)?).await?;
     let ok =
         q.ok.as_deref()
             .map(|login| format!("已解除 {login} 的登录锁定"));
@@ -259,44 +245,44 @@ async fn security(
     Ok(page(
         &s,
         "security",
-        l.t("登录与访问审计", "Sign-ins and access audit"),
+        "登录与访问审计",
         html! {
             (flash(ok.as_deref()))
-            h2 { (l.t("被锁定的登录名", "Locked logins")) }
+            h2 { ("被锁定的登录名") }
             @if locked.is_empty() {
-                p.muted { (l.t("没有被锁定的登录名。", "No login is locked.")) }
+                p.muted { ("没有被锁定的登录名。") }
             } @else {
                 table #locked {
-                    thead { tr { th { (l.t("登录名", "Login")) } th { (l.t("连续失败", "Failures")) } th { (l.t("锁定到", "Until")) } th {} } }
+                    thead { tr { th { ("登录名") } th { ("连续失败") } th { ("锁定到") } th {} } }
                     tbody { @for x in &locked { tr {
                         td { (x.login) } td.num { (x.failures) } td { (when(Some(x.until))) }
                         td { form method="post" action={ "/console/security/unlock/" (urlencoding(&x.login)) } {
-                            (csrf(&s)) button type="submit" { (l.t("解除锁定", "Unlock")) }
+                            (csrf(&s)) button type="submit" { ("解除锁定") }
                         } }
                     } } }
                 }
             }
-            h2 { (l.t("访问审计", "Access audit")) }
+            h2 { ("访问审计") }
             form.filters method="get" action="/console/security" {
-                label { (l.t("账号", "Login")) input name="user" value=(q.user.clone().unwrap_or_default()); }
-                label { (l.t("事件", "Event"))
+                label { ("账号") input name="user" value=(q.user.clone().unwrap_or_default()); }
+                label { ("事件")
                     select name="kind" {
-                        option value="" { (l.t("全部", "All")) }
+                        option value="" { ("全部") }
                         @for k in Kind::ALL { option value=(k.code()) selected[chosen == k.code()] { (k.label()) } }
                     }
                 }
-                label { (l.t("从", "From")) input name="since" type="date" value=(q.since.clone().unwrap_or_default()); }
-                label { (l.t("到", "To")) input name="until" type="date" value=(q.until.clone().unwrap_or_default()); }
-                button type="submit" { (l.t("筛选", "Filter")) }
+                label { ("从") input name="since" type="date" value=(q.since.clone().unwrap_or_default()); }
+                label { ("到") input name="until" type="date" value=(q.until.clone().unwrap_or_default()); }
+                button type="submit" { ("筛选") }
             }
-            p { (l.t("导出", "Export")) " "
+            p { ("导出") " "
                 a href={ "/console/security/export/xlsx?" (link) } { "Excel" } " · "
                 a href={ "/console/security/export/csv?" (link) } { "CSV" } }
             table #audit {
-                thead { tr { th { (l.t("时间", "When")) } th { (l.t("事件", "Event")) } th { (l.t("账号", "Login")) } th { (l.t("操作人", "By")) } th { (l.t("来源地址", "From")) } th { (l.t("说明", "Detail")) } } }
+                thead { tr { th { ("时间") } th { ("事件") } th { ("账号") } th { ("操作人") } th { ("来源地址") } th { ("说明") } } }
                 tbody { @for r in &rows { tr { @for c in r { td { (c) } } } } }
             }
-            @if rows.len() == PAGE_ROWS { p.muted { (l.t("只显示最新的 500 条;缩小筛选范围或导出全部。", "Only the newest 500 are shown; narrow the filter or export.")) } }
+            @if rows.len() == PAGE_ROWS { p.muted { ("只显示最新的 500 条;缩小筛选范围或导出全部。") } }
         },
     ))
 }
@@ -315,11 +301,7 @@ async fn unlock(
         address: peer.map(|a| a.to_string()),
     };
     let event = audit::event(Kind::Unlocked, &login, &actor, state.clock.now(), "");
-    state
-        .db
-        .clear_sign_in_failures(&login, Some(event))
-        .await
-        .lang(s.lang)?;
+    state.db.clear_sign_in_failures(&login, Some(event)).await?;
     Ok(done(&format!(
         "/console/security?ok={}",
         urlencoding(&login)
@@ -334,35 +316,25 @@ async fn export(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
     admin_only(&s)?;
-    let l = s.lang;
     let format = match ext.as_str() {
         "xlsx" => Format::Xlsx,
         "csv" => Format::Csv,
-        _ => {
-            return Err(ConsoleError(
-                AppError::NotFound("没有这种文件格式".into()),
-                l,
-            ))
-        }
+        _ => return Err(ConsoleError(AppError::NotFound("没有这种文件格式".into()))),
     };
-    let events = state
-        .db
-        .access_log(q.filter(1_000_000).lang(l)?)
-        .await
-        .lang(l)?;
+    let events = state.db.access_log(q.filter(1_000_000)?).await?;
     let bytes = crate::sheets::table::write(
         &crate::sheets::export::access_log(&events),
         format,
         "访问审计",
     )
-    .map_err(|e| ConsoleError(AppError::internal(e), l))?;
+    .map_err(|e| ConsoleError(AppError::internal(e)))?;
     let actor = Actor {
         login: Some(s.login.clone()),
         address: peer.map(|a| a.to_string()),
     };
     let detail = format!("访问审计 {} 条", events.len());
     let event = audit::event(Kind::Export, &s.login, &actor, state.clock.now(), detail);
-    state.db.record_access(event).await.lang(l)?;
+    state.db.record_access(event).await?;
     let name = format!("访问审计.{ext}");
     Ok((
         [

@@ -10,7 +10,7 @@ use crm_shared::codes::Role;
 
 use super::layout::{page, when};
 use super::people::People;
-use super::{ConsoleError, InLang, SignedIn, CONSOLE_DEVICE};
+use super::{ConsoleError, SignedIn, CONSOLE_DEVICE};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -24,22 +24,21 @@ fn only(s: &SignedIn, roles: &[Role]) -> Result<(), ConsoleError> {
     if roles.contains(&s.role) {
         Ok(())
     } else {
-        Err(ConsoleError(
-            AppError::Forbidden(format!("角色“{}”不能查看此页", s.role.label())),
-            s.lang,
-        ))
+        Err(ConsoleError(AppError::Forbidden(format!(
+            "角色“{}”不能查看此页",
+            s.role.label()
+        ))))
     }
 }
 
 async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
     only(&s, &[Role::Admin, Role::Manager, Role::Clerk])?;
-    let devices = state.db.devices().await.lang(l)?;
+    let devices = state.db.devices().await?;
     let syncs = state.syncs.lock().map(|m| m.clone()).unwrap_or_default();
     // What each device has not received: log entries after its cursor that
     // its user sees.
-    let users = state.db.users().await.lang(l)?;
-    let people = People::load(&state).await.lang(l)?;
+    let users = state.db.users().await?;
+    let people = People::load(&state).await?;
     // Console sign-ins are one row per person, apart from the laptops: a
     // clerk signing in daily would otherwise bury them.
     let (browsers, laptops): (Vec<_>, Vec<_>) =
@@ -65,8 +64,7 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
                                 all,
                             )?)
                         })
-                        .await
-                        .lang(l)?,
+                        .await?,
                 )
             }
             None => None,
@@ -80,25 +78,25 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
     Ok(page(
         &s,
         "devices",
-        l.t("设备同步状态", "Device sync status"),
+        "设备同步状态",
         html! {
-            h2 { (l.t("笔记本", "Laptops")) }
-            p.muted { (l.t("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。", "“Last sync” and “to receive” are recorded since this server started; “last seen” is any request.")) }
+            h2 { ("笔记本") }
+            p.muted { ("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。") }
             table #devices {
-                thead { tr { th { (l.t("用户", "User")) } th { (l.t("设备", "Device")) } th { (l.t("登录时间", "Signed in")) } th { (l.t("最近访问", "Last seen")) }
-                    th { (l.t("最近同步", "Last sync")) } th { (l.t("本次上传", "Pushed")) } th { (l.t("待备份确认", "Awaiting backup")) } th { (l.t("待接收的客户", "Customers to receive")) } th { (l.t("状态", "State")) } } }
+                thead { tr { th { ("用户") } th { ("设备") } th { ("登录时间") } th { ("最近访问") }
+                    th { ("最近同步") } th { ("本次上传") } th { ("待备份确认") } th { ("待接收的客户") } th { ("状态") } } }
                 tbody { @for (d, sync, behind) in &rows { tr {
                     td { (who(&d.login)) } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
                     td { (when(sync.map(|x| x.at))) } td.num { @if let Some(x) = sync { (x.pushed) } }
                     td.num { @if let Some(x) = sync { (x.unconfirmed) } } td.num { @if let Some(b) = behind { (b) } }
-                    td { @if d.revoked_at.is_some() { span.tag.bad { (l.t("已停用", "revoked")) " " (when(d.revoked_at)) } } @else { (l.t("正常", "active")) } }
+                    td { @if d.revoked_at.is_some() { span.tag.bad { ("已停用") " " (when(d.revoked_at)) } } @else { ("正常") } }
                 } } }
             }
-            @if rows.is_empty() { p.muted { (l.t("还没有笔记本登录过", "No laptop has signed in yet")) } }
-            h2 { (l.t("网页控制台登录", "Console sign-ins")) }
+            @if rows.is_empty() { p.muted { ("还没有笔记本登录过") } }
+            h2 { ("网页控制台登录") }
             table #console-sessions {
-                thead { tr { th { (l.t("用户", "User")) } th { (l.t("最近登录", "Last sign-in")) } th { (l.t("最近访问", "Last seen")) }
-                    th { (l.t("仍登录的会话", "Open sessions")) } th { (l.t("登录次数", "Sign-ins")) } } }
+                thead { tr { th { ("用户") } th { ("最近登录") } th { ("最近访问") }
+                    th { ("仍登录的会话") } th { ("登录次数") } } }
                 tbody { @for x in &sessions { tr {
                     td { (who(&x.login)) } td { (when(Some(x.last_sign_in))) } td { (when(x.last_seen)) }
                     td.num { (x.open) } td.num { (x.sign_ins) }
@@ -140,27 +138,22 @@ fn console_sessions(browsers: &[crate::db::Device]) -> Vec<Sessions> {
 }
 
 async fn backup(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    let l = s.lang;
     only(&s, &[Role::Admin, Role::Manager, Role::BackupOperator])?;
-    let lag = state
-        .backup
-        .lag(&state.db, crate::clock::now_ms())
-        .await
-        .lang(l)?;
+    let lag = state.backup.lag(&state.db, crate::clock::now_ms()).await?;
     Ok(page(
         &s,
         "backup",
-        l.t("备份状态", "Backup status"),
+        "备份状态",
         html! {
             @match &lag {
-                None => p.error #backup { (l.t("服务器启动以来还没有备份机连接。", "No backup node has connected since the server started.")) },
+                None => p.error #backup { ("服务器启动以来还没有备份机连接。") },
                 Some(b) => table #backup {
-                    tr { th { (l.t("服务器最新位置", "Server head")) } td.num { (b.head) } }
-                    tr { th { (l.t("备份机已确认", "Confirmed by backup")) } td.num { (b.confirmed) } }
-                    tr { th { (l.t("落后(条)", "Behind (changes)")) } td.num { (b.behind_changes) } }
-                    tr { th { (l.t("落后(秒)", "Behind (seconds)")) } td.num { (format!("{:.1}", b.behind_seconds)) } }
-                    tr { th { (l.t("最近联系", "Last contact")) } td.num { (format!("{:.1}", b.last_contact_ms_ago as f64 / 1000.0)) (l.t(" 秒前", " s ago")) } }
-                    tr { th { (l.t("零丢失模式", "Zero-loss mode")) } td { @if b.zero_loss { (l.t("开启", "on")) } @else { (l.t("关闭", "off")) } } }
+                    tr { th { ("服务器最新位置") } td.num { (b.head) } }
+                    tr { th { ("备份机已确认") } td.num { (b.confirmed) } }
+                    tr { th { ("落后(条)") } td.num { (b.behind_changes) } }
+                    tr { th { ("落后(秒)") } td.num { (format!("{:.1}", b.behind_seconds)) } }
+                    tr { th { ("最近联系") } td.num { (format!("{:.1}", b.last_contact_ms_ago as f64 / 1000.0)) (" 秒前") } }
+                    tr { th { ("零丢失模式") } td { @if b.zero_loss { ("开启") } @else { ("关闭") } } }
                 },
             }
         },
