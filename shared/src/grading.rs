@@ -218,6 +218,33 @@ pub fn assess(card: &Customer, g: &Grading, day: Day) -> Option<Assessment> {
     })
 }
 
+/// The days around `day` on which [`GradeRow::of`] gives `card` the same
+/// row: from the first (inclusive) to the second (exclusive). A row depends
+/// on the day through its month (the periods) and through each unpaid
+/// credit sale's due day (from the day after, it counts as not paid on
+/// time); the server keeps a row per customer for as long as this says it
+/// holds. A property test checks every day in the window gives the same row.
+pub fn window(card: &Customer, day: Day) -> (Day, Day) {
+    let mut from = Day(month_start(day, 0));
+    let mut until = Day(month_start(day, 0)
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX));
+    for due in card
+        .sales
+        .values()
+        .filter(|s| s.paid_on.is_none())
+        .filter_map(|s| s.due)
+    {
+        let turns = due.plus_days(1);
+        if turns <= day {
+            from = from.max(turns);
+        } else {
+            until = until.min(turns);
+        }
+    }
+    (from, until)
+}
+
 /// One row of the grade summary table (客户等级管理汇总表).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradeRow {

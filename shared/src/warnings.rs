@@ -151,6 +151,87 @@ pub fn check(card: &Customer, s: &Settings, today: Day) -> Vec<Warning> {
     out
 }
 
+/// A rule `card` raises from a day on, for as long as the card stays as it
+/// is: what the server keeps per customer so that a warnings page reads
+/// only its rows, whatever the day asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    /// The rule.
+    pub rule: WarningRule,
+    /// The first day [`check`] raises it; `None` for every day.
+    pub from: Option<Day>,
+}
+
+impl Scheduled {
+    /// Whether [`check`] raises it on `day`.
+    pub fn on(&self, day: Day) -> bool {
+        self.from.is_none_or(|f| f <= day)
+    }
+}
+
+/// Every warning [`check`] raises on some day for `card` unchanged, in
+/// [`check`]'s order, with the day it starts: `check(card, s, d)` gives
+/// exactly the rules of those with `from <= d` (a property test holds the
+/// two to each other). No rule here stops with time alone: each ends only
+/// when the card changes.
+pub fn schedule(card: &Customer, s: &Settings) -> Vec<Scheduled> {
+    let mut out = Vec::new();
+    let mut at = |rule, from| out.push(Scheduled { rule, from });
+
+    // `due < today`: from the day after the earliest unpaid due day.
+    if let Some(due) = card
+        .sales
+        .values()
+        .filter(|x| x.paid_on.is_none())
+        .filter_map(|x| x.due)
+        .min()
+    {
+        at(WarningRule::OverdueArrears, Some(due.plus_days(1)));
+    }
+    if let (Some(arrears), Some(limit)) = (card.arrears(), card.credit.limit) {
+        if arrears > limit {
+            at(WarningRule::CreditExceeded, None);
+        }
+    }
+    if card.status != Status::Lost {
+        let last_sale = card.sales.values().filter_map(|x| x.day).max();
+        let last_contact = card
+            .last_activity()
+            .map(|(_, a)| Day::from_millis_local(a.at));
+        let anchor = last_sale
+            .max(last_contact)
+            .or_else(|| (card.entered_at > 0).then(|| Day::from_millis_local(card.entered_at)));
+        match anchor {
+            Some(d) => at(
+                WarningRule::Churn,
+                Some(d.plus_days(i64::from(s.churn_days))),
+            ),
+            // No anchor: `check` counts 0 days every day.
+            None if s.churn_days == 0 => at(WarningRule::Churn, None),
+            None => {}
+        }
+    }
+    if let Some(next) = card.next_followup() {
+        at(WarningRule::FollowupOverdue, Some(next.plus_days(1)));
+    }
+    let reviewed = card.last_review().map_or(card.entered_at, |r| r.at);
+    // With no time at all `check` counts 0 days, never more than the period.
+    if reviewed > 0 {
+        let d = Day::from_millis_local(reviewed);
+        at(
+            WarningRule::ReviewOverdue,
+            Some(d.plus_days(i64::from(s.review_days) + 1)),
+        );
+    }
+    if let Some(Grade::D | Grade::E) = card.grade {
+        at(WarningRule::LowGrade, None);
+    }
+    for _ in card.major_changes.values().filter(|m| !m.cleared) {
+        at(WarningRule::MajorChange, None);
+    }
+    out
+}
+
 /// The local day of a timestamp; `today` for a missing (zero) one.
 fn day_of(ms: Millis, today: Day) -> Day {
     if ms <= 0 {
