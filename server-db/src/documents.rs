@@ -26,7 +26,9 @@ pub struct Projection {
     pub search: String,
     /// Open conflicts.
     pub conflicts: usize,
-    /// [`rules_card`] as JSON.
+    /// [`rules_card`]: what the rule reports read.
+    pub slim: Customer,
+    /// The same as JSON.
     pub rules: String,
     /// The credit requests on the card, by id.
     pub credit: Vec<(String, CreditRequest)>,
@@ -35,11 +37,13 @@ pub struct Projection {
 impl Projection {
     /// The projection of `card`, which has `conflicts` open conflicts.
     pub fn of(card: &Customer, conflicts: usize) -> Projection {
+        let slim = rules_card(card);
         Projection {
             summary: CustomerSummary::of(card),
             search: search_text(card),
             conflicts,
-            rules: serde_json::to_string(&rules_card(card)).expect("a card always serialises"),
+            rules: serde_json::to_string(&slim).expect("a card always serialises"),
+            slim,
             credit: card
                 .credit_requests
                 .iter()
@@ -253,7 +257,8 @@ pub fn store(
     Ok(seq)
 }
 
-/// Writes a customer's projected row (list, search, conflicts).
+/// Writes a customer's projected rows (list, search, conflicts, what the
+/// rule reports keep).
 pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()> {
     let (summary, search, conflicts) = (&p.summary, &p.search, p.conflicts);
     let json = serde_json::to_string(summary).expect("a summary always serialises");
@@ -303,6 +308,7 @@ pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()
          ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, rules = excluded.rules",
     )?
     .execute(params![id, json, p.rules])?;
+    crate::reports::put(tx, id, &p.slim, &settings(tx)?.settings)?;
     Ok(())
 }
 
@@ -551,7 +557,7 @@ pub fn credit_requests(
 }
 
 /// Runs `f` over the slimmed card of every customer (`salesperson`: only
-/// theirs), by name, parsing them on all cores a chunk at a time so memory
+/// theirs), by name in pinyin order, parsing them on all cores a chunk at a time so memory
 /// stays bounded however many customers there are; returns what `f` gave,
 /// in order.
 pub fn over_rules_cards<T: Send>(
@@ -566,11 +572,11 @@ pub fn over_rules_cards<T: Send>(
     let mut st = match salesperson {
         Some(_) => conn.prepare_cached(
             "SELECT d.rules FROM customers c JOIN customer_details d ON d.id = c.id
-             WHERE c.salesperson = ?1 AND d.rules <> '' ORDER BY c.name, c.id",
+             WHERE c.salesperson = ?1 AND d.rules <> '' ORDER BY c.sort_name, c.id",
         )?,
         None => conn.prepare_cached(
             "SELECT d.rules FROM customers c JOIN customer_details d ON d.id = c.id
-             WHERE d.rules <> '' AND ?1 IS NULL ORDER BY c.name, c.id",
+             WHERE d.rules <> '' AND ?1 IS NULL ORDER BY c.sort_name, c.id",
         )?,
     };
     let mut rows = st.query([salesperson])?;
@@ -689,7 +695,8 @@ pub fn settings(conn: &Connection) -> rusqlite::Result<VersionedSettings> {
     }
 }
 
-/// Replaces the company settings; returns the new version.
+/// Replaces the company settings and rewrites what the rule reports keep
+/// under them; returns the new version.
 pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
     let version = settings(conn)?.version + 1;
     let json = serde_json::to_string(&VersionedSettings {
@@ -702,6 +709,7 @@ pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [json],
     )?;
+    crate::reports::rebuild(conn)?;
     Ok(version)
 }
 

@@ -23,6 +23,7 @@ pub use data_dir::DataDir;
 pub mod documents;
 pub use documents::{ListFilter, ListOrder, Projection};
 mod pool;
+pub mod reports;
 pub mod restore;
 
 use std::path::{Path, PathBuf};
@@ -299,6 +300,29 @@ pub const MIGRATIONS: &[M<'static>] = &[
         "CREATE INDEX customers_grade_credit ON customers (grade, credit_limit);
         CREATE INDEX customers_salesperson_followup ON customers (salesperson, next_followup);",
     ),
+    // 13: the grade table and the warnings read a page of rows kept per
+    // customer on each write (`reports`), not every card. Filled by
+    // `reports::rebuild_if_stale`, which `migrate` runs.
+    M::up(
+        "CREATE TABLE warning_rows (
+            customer_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            active_from TEXT NOT NULL,
+            PRIMARY KEY (customer_id, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX warning_rows_by_rule ON warning_rows (rule, active_from);
+        CREATE TABLE grade_rows (
+            customer_id TEXT PRIMARY KEY NOT NULL,
+            grade TEXT,
+            valid_from TEXT NOT NULL,
+            valid_until TEXT NOT NULL,
+            row TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX grade_rows_by_grade ON grade_rows (grade);
+        CREATE INDEX grade_rows_until ON grade_rows (valid_until);
+        CREATE INDEX grade_rows_from ON grade_rows (valid_from);",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -318,6 +342,10 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     "customers",
     "customer_details",
     "credit_requests",
+    // What the rule reports keep per customer: derived, rewritten by
+    // `documents::put_row` as rows are restored.
+    "warning_rows",
+    "grade_rows",
     // The full-text index over `customers.search` and its shadow tables:
     // derived, rebuilt by the triggers as rows are restored.
     "customer_search",
@@ -890,6 +918,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         .to_latest(conn)
         .map_err(|e| DbError::Task(format!("迁移失败:{e}")))?;
     documents::fill_sort_names(conn)?;
+    reports::rebuild_if_stale(conn)?;
     Ok(())
 }
 

@@ -172,6 +172,9 @@ impl RestoreWriter {
         )?;
         // A database restored before any record existed still needs an actor.
         documents::init_meta(conn)?;
+        // The documents may have been written before the settings they are
+        // reported under arrived with the records.
+        crate::reports::rebuild(conn)?;
         conn.execute_batch("COMMIT")?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         self.finished = true;

@@ -6,13 +6,14 @@
 //! note every protected change carries.
 //!
 //! Reports over every customer read the slimmed cards kept beside the list
-//! rows (`customers.rules`), never the documents, so they stay cheap at
-//! 100,000 customers. The daily report needs every contact's notes and reads
+//! rows (`customer_details.rules`), never the documents; the grade table
+//! and the warnings read a page of the rows kept per customer
+//! (`db::reports`), so a page costs the same at 100,000 customers. The daily report needs every contact's notes and reads
 //! the salesperson's own documents.
 
 use crm_shared::access;
 use crm_shared::api::{CreditRequestView, DecideRequest, GradeApplied, ReviewRequest};
-use crm_shared::codes::{Position, Role};
+use crm_shared::codes::{Grade, Position, Role, WarningRule};
 use crm_shared::credit::{self, CreditStatus};
 use crm_shared::customer::{Decision, Review};
 use crm_shared::day::Day;
@@ -27,6 +28,7 @@ use crm_shared::Customer;
 use crate::archive::{commit_change, load_visible, may_read};
 use crate::caller::{Caller, ServiceError};
 use crate::db::documents as docs;
+use crate::db::reports as reports_db;
 use crate::db::{Db, DbError};
 
 /// Whose customers a report covers: head office may name a salesperson or
@@ -213,15 +215,110 @@ async fn over_cards<T: Send + 'static>(
     .await
 }
 
-/// The grade summary table (客户等级管理汇总表) as of `day`.
-pub async fn grade_table(
+/// Which rows of a rule report to show: whose, which kind, and where.
+#[derive(Debug, Clone)]
+pub struct ReportQuery<K> {
+    /// Only this salesperson's customers (head office); a salesperson
+    /// always gets their own.
+    pub salesperson: Option<String>,
+    /// Only this grade or rule.
+    pub kind: Option<K>,
+    /// The report's day.
+    pub day: Day,
+    /// Rows to skip.
+    pub offset: usize,
+    /// Rows to return; `None` for all.
+    pub limit: Option<usize>,
+}
+
+/// A page of a rule report, with counts over all of its scope.
+#[derive(Debug, Clone)]
+pub struct ReportPage<K, T> {
+    /// Rows per grade (`None`: not graded) or rule in scope, whatever kind
+    /// the page shows.
+    pub per_kind: Vec<(Option<K>, u64)>,
+    /// The page's rows, by customer name in pinyin order.
+    pub rows: Vec<T>,
+}
+
+impl<K: PartialEq, T> ReportPage<K, T> {
+    /// Rows in scope of `kind` (all kinds: `None`).
+    pub fn total(&self, kind: Option<&K>) -> u64 {
+        self.per_kind
+            .iter()
+            .filter(|(k, _)| kind.is_none() || k.as_ref() == kind)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Today, as the reports count days.
+fn today() -> Day {
+    Day::from_millis_local(crate::clock::now_ms())
+}
+
+fn codes<K: std::str::FromStr>(per_kind: Vec<(Option<String>, u64)>) -> Vec<(Option<K>, u64)> {
+    per_kind
+        .into_iter()
+        .map(|(k, n)| (k.and_then(|k| k.parse().ok()), n))
+        .collect()
+}
+
+/// A page of the grade summary table (客户等级管理汇总表) as of `q.day`.
+/// For today it reads the rows kept per customer (`db::reports`), first
+/// bringing up to date those that no longer hold; for another day it
+/// assesses every card in scope afresh.
+pub async fn grade_page(
     db: &Db,
     caller: Caller,
-    salesperson: Option<String>,
-    day: Day,
-) -> Result<Vec<GradeRow>, ServiceError> {
-    let who = scope(&caller, salesperson)?;
-    over_cards(db, who, move |c, s| vec![GradeRow::of(c, &s.grading, day)]).await
+    q: ReportQuery<Grade>,
+) -> Result<ReportPage<Grade, GradeRow>, ServiceError> {
+    let who = scope(&caller, q.salesperson.clone())?;
+    let day = q.day;
+    if day != today() {
+        let all = over_cards(db, who, move |c, s| vec![GradeRow::of(c, &s.grading, day)]).await?;
+        let mut per_kind: Vec<(Option<Grade>, u64)> = Vec::new();
+        for r in &all {
+            match per_kind.iter_mut().find(|(g, _)| *g == r.grade) {
+                Some((_, n)) => *n += 1,
+                None => per_kind.push((r.grade, 1)),
+            }
+        }
+        per_kind.sort_by_key(|(g, _)| g.map(|g| g.code()));
+        let rows = all
+            .into_iter()
+            .filter(|r| q.kind.is_none() || r.grade == q.kind)
+            .skip(q.offset)
+            .take(q.limit.unwrap_or(usize::MAX))
+            .collect();
+        return Ok(ReportPage { per_kind, rows });
+    }
+    let read = move |conn: &rusqlite::Connection| {
+        let slice = reports_db::Slice {
+            salesperson: who.as_deref(),
+            kind: q.kind.map(|g| g.code()),
+            offset: q.offset,
+            limit: q.limit,
+        };
+        reports_db::grades(conn, &slice)
+    };
+    let stale = db
+        .read_with(move |conn| Ok::<_, ServiceError>(reports_db::grades_stale(conn, day)?))
+        .await?;
+    let page = if stale {
+        db.write_with(move |tx| {
+            reports_db::refresh_grades(tx, day)?;
+            Ok::<_, ServiceError>(read(tx)?)
+        })
+        .await?
+    } else {
+        db.read_with(move |conn| Ok::<_, ServiceError>(read(conn)?))
+            .await?
+    };
+    Ok(ReportPage {
+        per_kind: codes(page.per_kind),
+        rows: page.rows,
+    })
 }
 
 /// Writes the assessed grade and score onto every card where they differ,
@@ -285,15 +382,51 @@ pub async fn apply_grades(
     .await
 }
 
-/// Every warning in scope on `day`.
-pub async fn warnings(
+/// A page of the warnings raised on `q.day`, read from the warning
+/// schedules kept per customer (`db::reports`) and worded by
+/// `warnings::check` for the page's customers only.
+pub async fn warning_page(
     db: &Db,
     caller: Caller,
-    salesperson: Option<String>,
-    day: Day,
-) -> Result<Vec<Warning>, ServiceError> {
-    let who = scope(&caller, salesperson)?;
-    over_cards(db, who, move |c, s| warnings::check(c, s, day)).await
+    q: ReportQuery<WarningRule>,
+) -> Result<ReportPage<WarningRule, Warning>, ServiceError> {
+    let who = scope(&caller, q.salesperson.clone())?;
+    let day = q.day;
+    db.read_with(move |conn| {
+        let s = docs::settings(conn)?.settings;
+        let slice = reports_db::Slice {
+            salesperson: who.as_deref(),
+            kind: q.kind.map(|r| r.code()),
+            offset: q.offset,
+            limit: q.limit,
+        };
+        let page = reports_db::warnings(conn, day, &slice)?;
+        let rows = page
+            .rows
+            .iter()
+            .filter_map(|(card, seq)| worded(card, &s, day, *seq))
+            .collect();
+        Ok(ReportPage {
+            per_kind: codes(page.per_kind),
+            rows,
+        })
+    })
+    .await
+}
+
+/// The warning at place `seq` of `card`'s schedule, as `check` words it on
+/// `day`: the schedule's entries raised on `day` are `check`'s, in order.
+fn worded(card: &Customer, s: &Settings, day: Day, seq: usize) -> Option<Warning> {
+    let schedule = warnings::schedule(card, s);
+    let scheduled = schedule.get(seq).filter(|w| w.on(day))?;
+    let place = schedule[..seq].iter().filter(|w| w.on(day)).count();
+    let w = warnings::check(card, s, day).into_iter().nth(place);
+    if w.as_ref().map(|w| w.rule) != Some(scheduled.rule) {
+        // The kept schedule and the card disagree: the row is shown as the
+        // card has it now, and the mismatch logged for a developer.
+        tracing::error!(customer = %card.id, seq, "预警表与客户卡片不一致");
+    }
+    w
 }
 
 /// Monthly complaint statistics in scope.

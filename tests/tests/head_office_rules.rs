@@ -521,3 +521,251 @@ fn complaint_statistics_daily_report_and_review() {
         .ok_json();
     assert!(due.as_array().unwrap().is_empty(), "{due}");
 }
+
+/// The grade table and the warnings read rows the server keeps per
+/// customer; whatever the day, filter or page, they must say what the
+/// rules say when run afresh over the cards themselves.
+#[test]
+fn report_pages_say_what_the_cards_say_on_any_day() {
+    use crm_shared::customer::{Activity, Review};
+    use crm_shared::day::Day;
+    use crm_shared::grading::GradeRow;
+    use crm_shared::settings::Settings;
+    use crm_shared::{warnings, Customer};
+
+    let o = Office::open();
+    let names = [
+        "苏州吴中精工",
+        "无锡滨湖纺织",
+        "安徽芜湖电机",
+        "北京中关村仪表",
+        "成都武侯汽配",
+        "杭州西湖茶业",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        o.zhang
+            .ok(&["add", "--id", &format!("c{i}"), "--name", name]);
+    }
+    let today = Day(chrono::Local::now().date_naive());
+    let ms = |d: Day| {
+        use chrono::TimeZone;
+        chrono::Local
+            .from_local_datetime(&d.0.and_hms_opt(10, 0, 0).unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Sale, None);
+    for i in 0..names.len() as i64 {
+        store
+            .change(&format!("c{i}"), &note, |c| {
+                // Sales due at different days around today, some unpaid.
+                for k in 0..i {
+                    let day = today.plus_days(-30 * (k + 1));
+                    let due = today.plus_days(10 * (k - i + 2));
+                    c.sales.insert(
+                        format!("s{k}"),
+                        sale(10_000 * (k + 1), &day.to_string(), Some(&due.to_string())),
+                    );
+                }
+                c.activities.insert(
+                    "a1".into(),
+                    Activity {
+                        at: ms(today.plus_days(-20 * i)),
+                        next_followup: Some(today.plus_days(7 - 5 * i)),
+                        ..Default::default()
+                    },
+                );
+                if i % 3 == 0 {
+                    c.reviews.insert(
+                        "r1".into(),
+                        Review {
+                            at: ms(today.plus_days(-50)),
+                            ..Default::default()
+                        },
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    drop(store);
+    o.zhang.sync();
+
+    let wang = o.token("wang");
+    let cards: Vec<Customer> = (0..names.len())
+        .map(|i| {
+            let v = o.get(&format!("/api/v1/customers/c{i}"), &wang).ok_json();
+            serde_json::from_value(v["customer"].clone()).unwrap()
+        })
+        .collect();
+    let rows = |v: Value| v.as_array().unwrap().clone();
+    let check_all = |settings: &Settings| {
+        for day in [
+            today,
+            today.plus_days(25),
+            today.plus_days(95),
+            today.plus_days(-40),
+        ] {
+            // Warnings: the same set as the rules run afresh on each card.
+            let mut want: Vec<(String, String)> = cards
+                .iter()
+                .flat_map(|c| warnings::check(c, settings, day))
+                .map(|w| (w.customer, w.figure))
+                .collect();
+            let got = rows(
+                o.get(&format!("/api/v1/warnings?day={day}"), &wang)
+                    .ok_json(),
+            );
+            let mut got_pairs: Vec<(String, String)> = got
+                .iter()
+                .map(|w| {
+                    (
+                        w["customer"].as_str().unwrap().into(),
+                        w["figure"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            want.sort();
+            got_pairs.sort();
+            assert_eq!(got_pairs, want, "warnings on {day}");
+            // Pages of two, and one rule, are slices of the whole.
+            let mut paged = Vec::new();
+            for offset in (0..got.len() + 2).step_by(2) {
+                paged.extend(rows(
+                    o.get(
+                        &format!("/api/v1/warnings?day={day}&offset={offset}&limit=2"),
+                        &wang,
+                    )
+                    .ok_json(),
+                ));
+            }
+            assert_eq!(paged, got, "warnings on {day}, in pages");
+            let overdue = rows(
+                o.get(
+                    &format!("/api/v1/warnings?day={day}&rule=followup_overdue"),
+                    &wang,
+                )
+                .ok_json(),
+            );
+            let want: Vec<_> = got
+                .iter()
+                .filter(|w| w["rule"] == "followup_overdue")
+                .cloned()
+                .collect();
+            assert_eq!(overdue, want, "overdue follow-ups on {day}");
+        }
+        // Grades today (the rows kept) and on another day (assessed afresh).
+        for day in [today, today.plus_days(40)] {
+            let mut want: Vec<GradeRow> = cards
+                .iter()
+                .map(|c| GradeRow::of(c, &settings.grading, day))
+                .collect();
+            let mut got: Vec<GradeRow> = serde_json::from_value(
+                o.get(&format!("/api/v1/grades?day={day}"), &wang).ok_json(),
+            )
+            .unwrap();
+            want.sort_by(|a, b| a.id.cmp(&b.id));
+            got.sort_by(|a, b| a.id.cmp(&b.id));
+            assert_eq!(got, want, "grades on {day}");
+        }
+    };
+    check_all(&Settings::default());
+
+    // By name in pinyin order: 安徽, 北京, 成都, 杭州, 苏州, 无锡.
+    let order: Vec<String> = rows(o.get("/api/v1/grades", &wang).ok_json())
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "安徽芜湖电机",
+            "北京中关村仪表",
+            "成都武侯汽配",
+            "杭州西湖茶业",
+            "苏州吴中精工",
+            "无锡滨湖纺织"
+        ]
+    );
+    // A bad rule or grade is refused by name.
+    let e = o
+        .get("/api/v1/warnings?rule=nonsense", &wang)
+        .expect_error(400, "bad_request");
+    assert!(e.message.contains("rule"), "{}", e.message);
+    o.get("/api/v1/grades?grade=Z", &wang)
+        .expect_error(400, "bad_request");
+
+    // New settings rewrite every customer's warnings at once.
+    let root = o.token("root");
+    http::send(
+        &o.server.url,
+        &http::Request {
+            method: "PUT",
+            ..http::Request::post(
+                "/api/v1/settings",
+                Some(&root),
+                br#"{"churn_days": 15, "review_days": 10}"#,
+            )
+        },
+    )
+    .ok_json();
+    let settings: Settings =
+        serde_json::from_value(o.get("/api/v1/settings", &wang).ok_json()["settings"].clone())
+            .unwrap();
+    assert_eq!(settings.churn_days, 15);
+    check_all(&settings);
+
+    // A laptop's change reaches the warnings with its sync.
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Activity, None);
+    store
+        .change("c2", &note, |c| {
+            c.activities.insert(
+                "a2".into(),
+                Activity {
+                    at: chrono::Utc::now().timestamp_millis(),
+                    next_followup: Some(today.plus_days(30)),
+                    ..Default::default()
+                },
+            );
+            Ok(())
+        })
+        .unwrap();
+    // And a payment, to the grade table (the row kept for today changes).
+    let note = store.note(Action::Sale, Some("客户按期付款"));
+    store
+        .change("c3", &note, |c| {
+            for s in c.sales.values_mut() {
+                s.paid_on = s.due;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let overdue = || {
+        rows(
+            o.get("/api/v1/warnings?rule=followup_overdue", &wang)
+                .ok_json(),
+        )
+    };
+    let c3 = || {
+        let all: Vec<GradeRow> =
+            serde_json::from_value(o.get("/api/v1/grades", &wang).ok_json()).unwrap();
+        all.into_iter().find(|r| r.id == "c3").unwrap()
+    };
+    assert!(overdue().iter().any(|w| w["customer"] == "c2"));
+    let before = c3();
+    o.zhang.sync();
+    assert!(
+        overdue().iter().all(|w| w["customer"] != "c2"),
+        "{:?}",
+        overdue()
+    );
+    let card: Customer =
+        serde_json::from_value(o.get("/api/v1/customers/c3", &wang).ok_json()["customer"].clone())
+            .unwrap();
+    let after = c3();
+    assert_ne!(after, before);
+    assert_eq!(after, GradeRow::of(&card, &settings.grading, today));
+}

@@ -163,19 +163,22 @@ async fn grades(
     let offset = q.offset()?;
     let grade =
         super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
-    let all = rules::grade_table(&state.db, s.caller(), q.salesperson(), day).await?;
+    let query = rules::ReportQuery {
+        salesperson: q.salesperson(),
+        kind: grade,
+        day,
+        offset,
+        limit: Some(REPORT_PAGE),
+    };
+    let found = rules::grade_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
     let ok = (q.done == "apply").then_some("已按评分规则更新等级");
-    let per_grade: Vec<(Grade, usize)> = Grade::ALL
+    let per_grade: Vec<(Grade, u64)> = found
+        .per_kind
         .iter()
-        .map(|g| (*g, all.iter().filter(|r| r.grade == Some(*g)).count()))
-        .filter(|(_, n)| *n > 0)
+        .filter_map(|(g, n)| g.map(|g| (g, *n)))
         .collect();
-    let rows: Vec<(usize, _)> = all
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| grade.is_none_or(|g| r.grade == Some(g)))
-        .collect();
+    let shown = found.total(grade.as_ref()) as usize;
     let path = "/console/grades";
     Ok(page(
         &s,
@@ -194,7 +197,7 @@ async fn grades(
                 }
             }
             p #by-grade { ("按评定等级:")
-                a href=(q.href(path, 0, Some(("grade", "")))) { ("全部") " (" (all.len()) ")" }
+                a href=(q.href(path, 0, Some(("grade", "")))) { ("全部") " (" (found.total(None)) ")" }
                 @for (g, n) in &per_grade {
                     " · "
                     @if grade == Some(*g) { strong { (g.label()) " (" (n) ")" } }
@@ -207,14 +210,14 @@ async fn grades(
                     th { ("客户等级评分") } th { ("等级系数") } th { ("月均销售额(元)") }
                     th { ("信用履约率") } th { ("客户等级") } th { ("信用额度(元)") } th { ("备注") }
                 } }
-                tbody { @for (i, r) in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
-                    td { (i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
+                tbody { @for (i, r) in found.rows.iter().enumerate() { tr {
+                    td { (offset + i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
                     td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
                     td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
                     td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
                 } } }
             }
-            (pager(&q, path, rows.len(), "位客户", "grade-count"))
+            (pager(&q, path, shown, "位客户", "grade-count"))
         },
     ))
 }
@@ -233,7 +236,14 @@ async fn confirm(
         )));
     }
     let day = q.day()?;
-    let rows = rules::grade_table(&state.db, s.caller(), None, day).await?;
+    let query = rules::ReportQuery {
+        salesperson: None,
+        kind: None,
+        day,
+        offset: 0,
+        limit: None,
+    };
+    let rows = rules::grade_page(&state.db, s.caller(), query).await?.rows;
     let people = People::load(&state).await?;
     let moved: Vec<_> = rows
         .iter()
@@ -300,17 +310,24 @@ async fn warnings(
     let offset = q.offset()?;
     let rule = super::optional::<WarningRule>(&q.rule)
         .map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
-    let all = rules::warnings(&state.db, s.caller(), q.salesperson(), day).await?;
+    let query = rules::ReportQuery {
+        salesperson: q.salesperson(),
+        kind: rule,
+        day,
+        offset,
+        limit: Some(REPORT_PAGE),
+    };
+    let found = rules::warning_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
-    let per_rule: Vec<(WarningRule, usize)> = WarningRule::ALL
+    // In the rules' own order, not their codes'.
+    let per_rule: Vec<(WarningRule, u64)> = WarningRule::ALL
         .iter()
-        .map(|r| (*r, all.iter().filter(|w| w.rule == *r).count()))
-        .filter(|(_, n)| *n > 0)
+        .filter_map(|r| {
+            let n = found.total(Some(r));
+            (n > 0).then_some((*r, n))
+        })
         .collect();
-    let rows: Vec<_> = all
-        .iter()
-        .filter(|w| rule.is_none_or(|r| w.rule == r))
-        .collect();
+    let shown = found.total(rule.as_ref()) as usize;
     let path = "/console/warnings";
     Ok(page(
         &s,
@@ -319,7 +336,7 @@ async fn warnings(
         html! {
             (filter_form(&s, &people, path, &q, true, day))
             p #by-rule { ("按规则:")
-                a href=(q.href(path, 0, Some(("rule", "")))) { ("全部") " (" (all.len()) ")" }
+                a href=(q.href(path, 0, Some(("rule", "")))) { ("全部") " (" (found.total(None)) ")" }
                 @for (r, n) in &per_rule {
                     " · "
                     @if rule == Some(*r) { strong { (r.label()) " (" (n) ")" } }
@@ -329,15 +346,15 @@ async fn warnings(
             p { a href="/console/export/warnings.xlsx" { ("导出 Excel") } " · " a href="/console/export/warnings.csv" { "CSV" } }
             table.cards #warnings {
                 thead { tr { th { ("客户") } th { ("业务员") } th { ("规则") } th { ("指标") } } }
-                tbody { @for w in rows.iter().skip(offset).take(REPORT_PAGE) { tr {
+                tbody { @for w in &found.rows { tr {
                     td.title { a href={ "/console/customers/" (w.customer) } { (w.name) } }
                     td data-label=("业务员") { (people.name(&w.salesperson)) }
                     td data-label=("规则") { span.tag.bad { (w.rule.label()) } }
                     td data-label=("指标") { (w.figure) }
                 } } }
             }
-            @if rows.is_empty() { p.muted { ("没有预警") } }
-            (pager(&q, path, rows.len(), "条预警", "warning-count"))
+            @if found.rows.is_empty() { p.muted { ("没有预警") } }
+            (pager(&q, path, shown, "条预警", "warning-count"))
         },
     ))
 }

@@ -44,6 +44,13 @@ struct Filter {
     salesperson: Option<String>,
     day: Option<String>,
     waiting_for_me: Option<bool>,
+    /// Grade table: only this assessed grade.
+    grade: Option<String>,
+    /// Warnings: only this rule.
+    rule: Option<String>,
+    /// Grade table and warnings: rows to skip, and at most how many to send.
+    offset: Option<usize>,
+    limit: Option<usize>,
 }
 
 impl Filter {
@@ -55,6 +62,31 @@ impl Filter {
                 AppError::BadRequest(format!("参数 day:{e}"))
             }),
         }
+    }
+
+    /// A page of a rule report whose kind (grade, rule) is `kind`.
+    fn report<K: std::str::FromStr>(
+        &self,
+        name: &str,
+        kind: Option<&str>,
+    ) -> Result<rules::ReportQuery<K>, AppError>
+    where
+        K::Err: std::fmt::Display,
+    {
+        let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(
+                k.parse()
+                    .map_err(|e: K::Err| AppError::BadRequest(format!("参数 {name}:{e}")))?,
+            ),
+        };
+        Ok(rules::ReportQuery {
+            salesperson: self.salesperson.clone(),
+            kind,
+            day: self.day()?,
+            offset: self.offset.unwrap_or(0),
+            limit: self.limit,
+        })
     }
 }
 
@@ -118,9 +150,9 @@ async fn grades(
     State(s): State<AppState>,
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<GradeRow>>, AppError> {
-    let day = f.day()?;
+    let q = f.report("grade", f.grade.as_deref())?;
     Ok(Json(
-        rules::grade_table(&s.db, Caller::from(&auth), f.salesperson, day).await?,
+        rules::grade_page(&s.db, Caller::from(&auth), q).await?.rows,
     ))
 }
 
@@ -151,9 +183,11 @@ async fn warnings(
     State(s): State<AppState>,
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<Warning>>, AppError> {
-    let day = f.day()?;
+    let q = f.report("rule", f.rule.as_deref())?;
     Ok(Json(
-        rules::warnings(&s.db, Caller::from(&auth), f.salesperson, day).await?,
+        rules::warning_page(&s.db, Caller::from(&auth), q)
+            .await?
+            .rows,
     ))
 }
 

@@ -157,7 +157,14 @@ pub async fn table(
             customers(db, caller, filter).await?
         }
         Kind::Grades => {
-            let rows = crate::rules::grade_table(db, caller, salesperson, day).await?;
+            let q = crate::rules::ReportQuery {
+                salesperson,
+                kind: None,
+                day,
+                offset: 0,
+                limit: None,
+            };
+            let rows = crate::rules::grade_page(db, caller, q).await?.rows;
             let names = Names::load(db).await?;
             Table {
                 headers: headers(&[
@@ -196,7 +203,14 @@ pub async fn table(
             }
         }
         Kind::Warnings => {
-            let rows = crate::rules::warnings(db, caller, salesperson, day).await?;
+            let q = crate::rules::ReportQuery {
+                salesperson,
+                kind: None,
+                day,
+                offset: 0,
+                limit: None,
+            };
+            let rows = crate::rules::warning_page(db, caller, q).await?.rows;
             let names = Names::load(db).await?;
             Table {
                 headers: headers(&["客户编号", "客户名称", "业务员", "预警规则", "指标"]),

@@ -1,0 +1,279 @@
+//! What the rule reports keep per customer, so that a page of the grade
+//! table or of the warnings reads its own rows and not every card:
+//!
+//! - `warning_rows`: each warning the customer's card raises on some day,
+//!   with the day it starts (`warnings::schedule`), rewritten with the
+//!   customer in the same transaction as every write, and for every
+//!   customer when the company settings change.
+//! - `grade_rows`: the customer's grade-table row and the days it holds
+//!   (`grading::window`). A write marks it out of date; the grade report
+//!   brings rows that do not hold today up to date before it reads (after
+//!   a write, a month's turn, an unpaid sale falling due, a settings
+//!   change), so a month costs one pass over the archive, not every page.
+//!
+//! Days are stored as `YYYY-MM-DD` text and compared as text; [`day_key`]
+//! keeps days outside the years 1000–9999 from breaking that order.
+
+use chrono::Datelike;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crm_shared::day::Day;
+use crm_shared::grading::{self, GradeRow};
+use crm_shared::settings::Settings;
+use crm_shared::warnings;
+use crm_shared::Customer;
+
+use crate::documents;
+
+/// A day as stored: `YYYY-MM-DD`, or the lowest / highest key for a day
+/// before the year 1000 / after 9999 (so text order stays day order).
+fn day_key(d: Day) -> String {
+    match d.0.year() {
+        ..1000 => "0000-00-00".into(),
+        10000.. => "9999-99-99".into(),
+        _ => d.to_string(),
+    }
+}
+
+fn json_err(e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+/// Writes the warning schedule of `slim` (a `summary::rules_card`) under
+/// `s` and marks its grade row out of date.
+pub fn put(tx: &Connection, id: &str, slim: &Customer, s: &Settings) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM warning_rows WHERE customer_id = ?1")?
+        .execute([id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO warning_rows (customer_id, seq, rule, active_from) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (seq, w) in warnings::schedule(slim, s).iter().enumerate() {
+        insert.execute(params![
+            id,
+            seq as i64,
+            w.rule.code(),
+            w.from.map(day_key).unwrap_or_default()
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO grade_rows (customer_id, grade, valid_from, valid_until, row)
+         VALUES (?1, NULL, '', '', '')
+         ON CONFLICT (customer_id) DO UPDATE SET valid_from = '', valid_until = ''",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
+/// Rewrites every customer's warnings under the current settings and marks
+/// every grade row out of date; records which settings version they
+/// follow. Returns how many customers it went over.
+pub fn rebuild(conn: &Connection) -> rusqlite::Result<usize> {
+    use rayon::prelude::*;
+    let settings = documents::settings(conn)?;
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, rules FROM customer_details WHERE rules <> ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let cards: Vec<(String, Customer)> = rows
+        .into_par_iter()
+        .map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(json_err)?)))
+        .collect::<rusqlite::Result<_>>()?;
+    conn.execute("DELETE FROM warning_rows", [])?;
+    for (id, card) in &cards {
+        put(conn, id, card, &settings.settings)?;
+    }
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('reports_settings', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [settings.version.to_string()],
+    )?;
+    Ok(cards.len())
+}
+
+/// [`rebuild`], if the rows follow other settings than the current ones
+/// (a database from before these rows, or settings restored beside them).
+pub fn rebuild_if_stale(conn: &mut Connection) -> rusqlite::Result<()> {
+    let follows: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'reports_settings'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if follows == Some(documents::settings(conn)?.version.to_string()) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    rebuild(&tx)?;
+    tx.commit()
+}
+
+const STALE_GRADES: &str = "SELECT customer_id FROM grade_rows WHERE valid_until <= ?1
+     UNION SELECT customer_id FROM grade_rows WHERE valid_from > ?1";
+
+/// Whether some grade row does not hold on `day`.
+pub fn grades_stale(conn: &Connection, day: Day) -> rusqlite::Result<bool> {
+    conn.prepare_cached(&format!("{STALE_GRADES} LIMIT 1"))?
+        .exists([day_key(day)])
+}
+
+/// Recomputes every grade row that does not hold on `day`, for `day`;
+/// returns how many.
+pub fn refresh_grades(tx: &Connection, day: Day) -> rusqlite::Result<usize> {
+    use rayon::prelude::*;
+    let g = documents::settings(tx)?.settings.grading;
+    let stale: Vec<(String, String)> = tx
+        .prepare_cached(&format!(
+            "SELECT d.id, d.rules FROM customer_details d
+             WHERE d.id IN ({STALE_GRADES}) AND d.rules <> ''"
+        ))?
+        .query_map([day_key(day)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<(String, GradeRow, (Day, Day))> = stale
+        .into_par_iter()
+        .map(|(id, json)| {
+            let card: Customer = serde_json::from_str(&json).map_err(json_err)?;
+            Ok((
+                id,
+                GradeRow::of(&card, &g, day),
+                grading::window(&card, day),
+            ))
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare_cached(
+        "UPDATE grade_rows SET grade = ?2, valid_from = ?3, valid_until = ?4, row = ?5
+         WHERE customer_id = ?1",
+    )?;
+    for (id, row, (from, until)) in &rows {
+        update.execute(params![
+            id,
+            row.grade.map(|g| g.code()),
+            day_key(*from),
+            day_key(*until),
+            serde_json::to_string(row).expect("a grade row always serialises"),
+        ])?;
+    }
+    Ok(rows.len())
+}
+
+/// Which rows a report page shows: whose, which kind, and where.
+#[derive(Debug, Clone, Default)]
+pub struct Slice<'a> {
+    /// Only this salesperson's customers.
+    pub salesperson: Option<&'a str>,
+    /// Only this rule (a warning rule's code) or assessed grade (a grade's code).
+    pub kind: Option<&'a str>,
+    /// Rows to skip.
+    pub offset: usize,
+    /// Rows to return; `None` for all.
+    pub limit: Option<usize>,
+}
+
+impl Slice<'_> {
+    fn limit_clause(&self) -> String {
+        match self.limit {
+            Some(n) => format!(" LIMIT {n} OFFSET {}", self.offset),
+            None => format!(" LIMIT -1 OFFSET {}", self.offset),
+        }
+    }
+}
+
+/// A page of a report: the counts over the whole scope, and the rows.
+#[derive(Debug, Default)]
+pub struct Page<T> {
+    /// Rows per kind (rule or grade code; `None`: not graded) in scope,
+    /// whatever the kind asked for.
+    pub per_kind: Vec<(Option<String>, u64)>,
+    /// The page's rows, by customer name in pinyin order.
+    pub rows: Vec<T>,
+}
+
+/// The grade table's rows in `slice`, as last refreshed (see
+/// [`refresh_grades`]).
+pub fn grades(conn: &Connection, slice: &Slice) -> rusqlite::Result<Page<GradeRow>> {
+    let mut per_kind = Vec::new();
+    let mine = if slice.salesperson.is_some() {
+        " AND c.salesperson = ?1"
+    } else {
+        " AND ?1 IS NULL"
+    };
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT g.grade, COUNT(*) FROM grade_rows g JOIN customers c ON c.id = g.customer_id
+         WHERE 1{mine} GROUP BY g.grade ORDER BY g.grade"
+    ))?;
+    let mut rows = st.query([slice.salesperson])?;
+    while let Some(r) = rows.next()? {
+        per_kind.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
+    }
+    let kind = if slice.kind.is_some() {
+        " AND g.grade = ?2"
+    } else {
+        " AND ?2 IS NULL"
+    };
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT g.row FROM customers c JOIN grade_rows g ON g.customer_id = c.id
+             WHERE g.row <> ''{mine}{kind} ORDER BY c.sort_name, c.id{}",
+            slice.limit_clause()
+        ))?
+        .query_map(params![slice.salesperson, slice.kind], |r| {
+            r.get::<_, String>(0)
+        })?
+        .map(|json| serde_json::from_str(&json?).map_err(json_err))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Page { per_kind, rows })
+}
+
+/// The warnings raised on `day` in `slice`: per page row, the customer's
+/// slimmed card and the warning's place in its schedule
+/// (`warnings::schedule`), for the caller to word with `warnings::check`.
+pub fn warnings(
+    conn: &Connection,
+    day: Day,
+    slice: &Slice,
+) -> rusqlite::Result<Page<(Customer, usize)>> {
+    let mine = if slice.salesperson.is_some() {
+        " AND c.salesperson = ?2"
+    } else {
+        " AND ?2 IS NULL"
+    };
+    let mut per_kind = Vec::new();
+    let count = if slice.salesperson.is_some() {
+        format!(
+            "SELECT w.rule, COUNT(*) FROM warning_rows w JOIN customers c ON c.id = w.customer_id
+             WHERE w.active_from <= ?1{mine} GROUP BY w.rule"
+        )
+    } else {
+        "SELECT rule, COUNT(*) FROM warning_rows WHERE active_from <= ?1 AND ?2 IS NULL
+         GROUP BY rule"
+            .to_string()
+    };
+    let mut st = conn.prepare_cached(&count)?;
+    let mut rows = st.query(params![day_key(day), slice.salesperson])?;
+    while let Some(r) = rows.next()? {
+        per_kind.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
+    }
+    let kind = if slice.kind.is_some() {
+        " AND w.rule = ?3"
+    } else {
+        " AND ?3 IS NULL"
+    };
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT d.rules, w.seq FROM customers c
+             JOIN warning_rows w ON w.customer_id = c.id
+             JOIN customer_details d ON d.id = c.id
+             WHERE w.active_from <= ?1{mine}{kind}
+             ORDER BY c.sort_name, c.id, w.seq{}",
+            slice.limit_clause()
+        ))?
+        .query_map(params![day_key(day), slice.salesperson, slice.kind], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?
+        .map(|row| {
+            let (json, seq) = row?;
+            Ok((serde_json::from_str(&json).map_err(json_err)?, seq as usize))
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Page { per_kind, rows })
+}
