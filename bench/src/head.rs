@@ -179,6 +179,41 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         })?;
         followups.push(figures(&format!("GET {path}"), t));
     }
+    // The grade table's first request after the import brings every
+    // customer's kept row up to date (once a month, or after a settings
+    // change); the warnings read rows kept on each write.
+    let grades_first = time(1, || {
+        page("/console/grades")?;
+        Ok(())
+    })?;
+    let mut report_pages = Vec::new();
+    for path in [
+        "/console/grades",
+        "/console/grades?page=500",
+        "/console/grades?grade=C",
+        "/console/warnings",
+        "/console/warnings?page=200",
+        "/console/warnings?rule=review_overdue&page=20",
+    ] {
+        let t = time(20, || {
+            let body = page(path)?;
+            if !body.contains("第 ") {
+                bail!("{path}: 没有页码");
+            }
+            Ok(())
+        })?;
+        report_pages.push(figures(&format!("GET {path}"), t));
+    }
+    for path in ["/api/v1/grades?limit=100", "/api/v1/warnings?limit=100"] {
+        let t = time(20, || {
+            let rows: Vec<serde_json::Value> = client.get(path, Some(&login.token))?;
+            if rows.len() != 100 {
+                bail!("{path}: {} 行,应为 100 行", rows.len());
+            }
+            Ok(())
+        })?;
+        report_pages.push(figures(&format!("GET {path}"), t));
+    }
     let grades_api = time(5, || {
         let rows: Vec<serde_json::Value> = client.get("/api/v1/grades", Some(&login.token))?;
         if rows.len() != customers {
@@ -215,6 +250,8 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
             "console_sorted_pages": sorted,
             "console_home": figures("GET /console/home (工作台)", home),
             "console_followups": followups,
+            "grades_first_after_import": figures("GET /console/grades, first after the import", grades_first),
+            "report_pages": report_pages,
             "grades_all_api": figures("GET /api/v1/grades, every customer", grades_api),
             "grades_one_salesperson_console": figures("GET /console/grades?salesperson=…", grades_one),
             "warnings_all_api": figures("GET /api/v1/warnings, every customer", warnings_api),
