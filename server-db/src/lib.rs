@@ -320,6 +320,7 @@ pub const MIGRATIONS: &[M<'static>] = &[
             row TEXT NOT NULL
         ) STRICT;
         CREATE INDEX grade_rows_by_grade ON grade_rows (grade);
+        CREATE INDEX grade_rows_by_customer ON grade_rows (customer_id, grade);
         CREATE INDEX grade_rows_until ON grade_rows (valid_until);
         CREATE INDEX grade_rows_from ON grade_rows (valid_from);",
     ),

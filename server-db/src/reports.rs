@@ -161,6 +161,8 @@ pub fn refresh_grades(tx: &Connection, day: Day) -> rusqlite::Result<usize> {
 pub struct Slice<'a> {
     /// Only this salesperson's customers.
     pub salesperson: Option<&'a str>,
+    /// Only customers of this region (区域).
+    pub region: Option<&'a str>,
     /// Only this rule (a warning rule's code) or assessed grade (a grade's code).
     pub kind: Option<&'a str>,
     /// Rows to skip.
@@ -170,6 +172,22 @@ pub struct Slice<'a> {
 }
 
 impl Slice<'_> {
+    /// The conditions on `customers c` for whose rows: parameters `?{who}`
+    /// (salesperson) and `?{who + 1}` (region). Separate texts rather than
+    /// `?1 IS NULL OR …`, which would keep SQLite from the indexes.
+    fn whose(&self, who: usize) -> String {
+        let mut w = String::new();
+        match self.salesperson {
+            Some(_) => w.push_str(&format!(" AND c.salesperson = ?{who}")),
+            None => w.push_str(&format!(" AND ?{who} IS NULL")),
+        }
+        match self.region {
+            Some(_) => w.push_str(&format!(" AND c.region = ?{}", who + 1)),
+            None => w.push_str(&format!(" AND ?{} IS NULL", who + 1)),
+        }
+        w
+    }
+
     fn limit_clause(&self) -> String {
         match self.limit {
             Some(n) => format!(" LIMIT {n} OFFSET {}", self.offset),
@@ -188,39 +206,74 @@ pub struct Page<T> {
     pub rows: Vec<T>,
 }
 
+/// Counts per kind: over everyone from `all` (one table and its index),
+/// else from `scoped` (joined to the list rows for whose they are).
+fn per_kind(
+    conn: &Connection,
+    slice: &Slice,
+    all: &str,
+    scoped: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(Option<String>, u64)>> {
+    let sql = if slice.salesperson.is_some() || slice.region.is_some() {
+        scoped
+    } else {
+        all
+    };
+    let mut out = Vec::new();
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(args)?;
+    while let Some(r) = rows.next()? {
+        out.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
+    }
+    Ok(out)
+}
+
+// Page queries walk the list rows in name order (`CROSS JOIN` keeps
+// SQLite to that order, and `+` keeps it from the kind's index inside the
+// loop, which would make a page cost the archive squared); the page's
+// wide rows are read after, only for the page.
+
 /// The grade table's rows in `slice`, as last refreshed (see
 /// [`refresh_grades`]).
 pub fn grades(conn: &Connection, slice: &Slice) -> rusqlite::Result<Page<GradeRow>> {
-    let mut per_kind = Vec::new();
-    let mine = if slice.salesperson.is_some() {
-        " AND c.salesperson = ?1"
-    } else {
-        " AND ?1 IS NULL"
-    };
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT g.grade, COUNT(*) FROM grade_rows g JOIN customers c ON c.id = g.customer_id
-         WHERE 1{mine} GROUP BY g.grade ORDER BY g.grade"
-    ))?;
-    let mut rows = st.query([slice.salesperson])?;
-    while let Some(r) = rows.next()? {
-        per_kind.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
-    }
+    let mine = slice.whose(1);
+    let per_kind = per_kind(
+        conn,
+        slice,
+        "SELECT grade, COUNT(*) FROM grade_rows WHERE ?1 IS NULL AND ?2 IS NULL
+         GROUP BY grade ORDER BY grade",
+        &format!(
+            "SELECT g.grade, COUNT(*) FROM grade_rows g JOIN customers c ON c.id = g.customer_id
+             WHERE 1{mine} GROUP BY g.grade ORDER BY g.grade"
+        ),
+        params![slice.salesperson, slice.region],
+    )?;
     let kind = if slice.kind.is_some() {
-        " AND g.grade = ?2"
+        " AND +g.grade = ?3"
     } else {
-        " AND ?2 IS NULL"
+        " AND ?3 IS NULL"
     };
-    let rows = conn
+    let ids: Vec<String> = conn
         .prepare_cached(&format!(
-            "SELECT g.row FROM customers c JOIN grade_rows g ON g.customer_id = c.id
-             WHERE g.row <> ''{mine}{kind} ORDER BY c.sort_name, c.id{}",
+            "SELECT c.id FROM customers c
+             CROSS JOIN grade_rows g INDEXED BY grade_rows_by_customer ON g.customer_id = c.id
+             WHERE 1{mine}{kind} ORDER BY c.sort_name, c.id{}",
             slice.limit_clause()
         ))?
-        .query_map(params![slice.salesperson, slice.kind], |r| {
-            r.get::<_, String>(0)
+        .query_map(params![slice.salesperson, slice.region, slice.kind], |r| {
+            r.get(0)
         })?
-        .map(|json| serde_json::from_str(&json?).map_err(json_err))
         .collect::<rusqlite::Result<_>>()?;
+    let mut row = conn.prepare_cached("SELECT row FROM grade_rows WHERE customer_id = ?1")?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let json: String = row.query_row([id], |r| r.get(0))?;
+        // Empty only between a customer's first write and the next refresh.
+        if !json.is_empty() {
+            rows.push(serde_json::from_str(&json).map_err(json_err)?);
+        }
+    }
     Ok(Page { per_kind, rows })
 }
 
@@ -232,48 +285,48 @@ pub fn warnings(
     day: Day,
     slice: &Slice,
 ) -> rusqlite::Result<Page<(Customer, usize)>> {
-    let mine = if slice.salesperson.is_some() {
-        " AND c.salesperson = ?2"
-    } else {
-        " AND ?2 IS NULL"
-    };
-    let mut per_kind = Vec::new();
-    let count = if slice.salesperson.is_some() {
-        format!(
+    let mine = slice.whose(2);
+    let per_kind = per_kind(
+        conn,
+        slice,
+        "SELECT rule, COUNT(*) FROM warning_rows
+         WHERE active_from <= ?1 AND ?2 IS NULL AND ?3 IS NULL GROUP BY rule",
+        &format!(
             "SELECT w.rule, COUNT(*) FROM warning_rows w JOIN customers c ON c.id = w.customer_id
              WHERE w.active_from <= ?1{mine} GROUP BY w.rule"
-        )
-    } else {
-        "SELECT rule, COUNT(*) FROM warning_rows WHERE active_from <= ?1 AND ?2 IS NULL
-         GROUP BY rule"
-            .to_string()
-    };
-    let mut st = conn.prepare_cached(&count)?;
-    let mut rows = st.query(params![day_key(day), slice.salesperson])?;
-    while let Some(r) = rows.next()? {
-        per_kind.push((r.get(0)?, r.get::<_, i64>(1)? as u64));
-    }
+        ),
+        params![day_key(day), slice.salesperson, slice.region],
+    )?;
     let kind = if slice.kind.is_some() {
-        " AND w.rule = ?3"
+        " AND +w.rule = ?4"
     } else {
-        " AND ?3 IS NULL"
+        " AND ?4 IS NULL"
     };
-    let rows = conn
+    let found: Vec<(String, i64)> = conn
         .prepare_cached(&format!(
-            "SELECT d.rules, w.seq FROM customers c
-             JOIN warning_rows w ON w.customer_id = c.id
-             JOIN customer_details d ON d.id = c.id
-             WHERE w.active_from <= ?1{mine}{kind}
+            "SELECT c.id, w.seq FROM customers c
+             CROSS JOIN warning_rows w ON w.customer_id = c.id
+             WHERE +w.active_from <= ?1{mine}{kind}
              ORDER BY c.sort_name, c.id, w.seq{}",
             slice.limit_clause()
         ))?
-        .query_map(params![day_key(day), slice.salesperson, slice.kind], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?
-        .map(|row| {
-            let (json, seq) = row?;
-            Ok((serde_json::from_str(&json).map_err(json_err)?, seq as usize))
-        })
+        .query_map(
+            params![day_key(day), slice.salesperson, slice.region, slice.kind],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
         .collect::<rusqlite::Result<_>>()?;
+    let mut card = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
+    let mut rows: Vec<(Customer, usize)> = Vec::with_capacity(found.len());
+    for (id, seq) in found {
+        // A customer's warnings are next to each other: parse it once.
+        let c = match rows.last() {
+            Some((c, _)) if c.id == id => c.clone(),
+            _ => {
+                let json: String = card.query_row([&id], |r| r.get(0))?;
+                serde_json::from_str(&json).map_err(json_err)?
+            }
+        };
+        rows.push((c, seq as usize));
+    }
     Ok(Page { per_kind, rows })
 }

@@ -221,6 +221,8 @@ pub struct ReportQuery<K> {
     /// Only this salesperson's customers (head office); a salesperson
     /// always gets their own.
     pub salesperson: Option<String>,
+    /// Only customers of this region.
+    pub region: Option<String>,
     /// Only this grade or rule.
     pub kind: Option<K>,
     /// The report's day.
@@ -276,7 +278,14 @@ pub async fn grade_page(
     let who = scope(&caller, q.salesperson.clone())?;
     let day = q.day;
     if day != today() {
-        let all = over_cards(db, who, move |c, s| vec![GradeRow::of(c, &s.grading, day)]).await?;
+        let region = q.region.clone();
+        let all = over_cards(db, who, move |c, s| {
+            if region.as_ref().is_some_and(|r| *r != c.region) {
+                return vec![];
+            }
+            vec![GradeRow::of(c, &s.grading, day)]
+        })
+        .await?;
         let mut per_kind: Vec<(Option<Grade>, u64)> = Vec::new();
         for r in &all {
             match per_kind.iter_mut().find(|(g, _)| *g == r.grade) {
@@ -296,6 +305,7 @@ pub async fn grade_page(
     let read = move |conn: &rusqlite::Connection| {
         let slice = reports_db::Slice {
             salesperson: who.as_deref(),
+            region: q.region.as_deref(),
             kind: q.kind.map(|g| g.code()),
             offset: q.offset,
             limit: q.limit,
@@ -396,6 +406,7 @@ pub async fn warning_page(
         let s = docs::settings(conn)?.settings;
         let slice = reports_db::Slice {
             salesperson: who.as_deref(),
+            region: q.region.as_deref(),
             kind: q.kind.map(|r| r.code()),
             offset: q.offset,
             limit: q.limit,

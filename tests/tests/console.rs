@@ -239,6 +239,15 @@ async fn head_office_works_through_the_console() {
     assert!(attention.contains("未同步"), "{attention}");
     assert!(b.body().await.contains("客户等级分布"));
     b.shot("01-home").await;
+    // Its warning count is the warnings page's, rule by rule.
+    let warned = b.text("#attention a[href='/console/warnings'] b").await;
+    assert!(b.body().await.contains("预警(按规则)"));
+    b.go("/console/warnings").await;
+    let by_rule = b.text("#by-rule").await;
+    assert!(
+        by_rule.contains(&format!("全部 ({warned})")),
+        "{warned} vs {by_rule}"
+    );
     b.go("/console/customers").await;
     b.shot("01-customers").await;
     b.fill("input[name=q]", "西湖龙井").await;

@@ -543,8 +543,16 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
         "杭州西湖茶业",
     ];
     for (i, name) in names.iter().enumerate() {
-        o.zhang
-            .ok(&["add", "--id", &format!("c{i}"), "--name", name]);
+        let region = if i % 2 == 0 { "华东" } else { "华北" };
+        o.zhang.ok(&[
+            "add",
+            "--id",
+            &format!("c{i}"),
+            "--name",
+            name,
+            "--region",
+            region,
+        ]);
     }
     let today = Day(chrono::Local::now().date_naive());
     let ms = |d: Day| {
@@ -654,6 +662,23 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
                 .cloned()
                 .collect();
             assert_eq!(overdue, want, "overdue follow-ups on {day}");
+            let east = rows(
+                o.get(
+                    &format!("/api/v1/warnings?day={day}&region=%E5%8D%8E%E4%B8%9C"),
+                    &wang,
+                )
+                .ok_json(),
+            );
+            let want: Vec<_> = got
+                .iter()
+                .filter(|w| {
+                    cards
+                        .iter()
+                        .any(|c| c.id == w["customer"].as_str().unwrap() && c.region == "华东")
+                })
+                .cloned()
+                .collect();
+            assert_eq!(east, want, "warnings in 华东 on {day}");
         }
         // Grades today (the rows kept) and on another day (assessed afresh).
         for day in [today, today.plus_days(40)] {
@@ -668,6 +693,29 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
             want.sort_by(|a, b| a.id.cmp(&b.id));
             got.sort_by(|a, b| a.id.cmp(&b.id));
             assert_eq!(got, want, "grades on {day}");
+            // One grade in one region: the same rows, filtered.
+            let graded = want
+                .iter()
+                .find_map(|r| r.grade)
+                .expect("some customer is graded");
+            let mut got: Vec<GradeRow> = serde_json::from_value(
+                o.get(
+                    &format!(
+                        "/api/v1/grades?day={day}&grade={}&region=%E5%8D%8E%E4%B8%9C",
+                        graded.code()
+                    ),
+                    &wang,
+                )
+                .ok_json(),
+            )
+            .unwrap();
+            got.sort_by(|a, b| a.id.cmp(&b.id));
+            let want: Vec<GradeRow> = want
+                .into_iter()
+                .filter(|r| r.grade == Some(graded))
+                .filter(|r| cards.iter().any(|c| c.id == r.id && c.region == "华东"))
+                .collect();
+            assert_eq!(got, want, "grade {graded:?} in 华东 on {day}");
         }
     };
     check_all(&Settings::default());

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 
-use crm_shared::codes::{Grade, Role};
+use crm_shared::codes::{Grade, Role, WarningRule};
 use crm_shared::day::Day;
 
 use super::approvals::waiting_for;
@@ -68,25 +68,66 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
     } else {
         0
     };
+    // Counts only: the warning rows kept per customer, no card read.
+    let warned = rules::warning_page(
+        &state.db,
+        s.caller(),
+        rules::ReportQuery {
+            salesperson: None,
+            region: None,
+            kind: None,
+            day: today,
+            offset: 0,
+            limit: Some(0),
+        },
+    )
+    .await?
+    .per_kind;
     let people = People::load(&state).await?;
+    let attention = Attention {
+        waiting,
+        stale,
+        warned,
+    };
     Ok(page(
         &s,
         "home",
         "工作台",
-        body(&s, &figures, &people, waiting, stale, today),
+        body(&s, &figures, &people, &attention, today),
     )
     .into_response())
 }
 
-fn body(
-    s: &SignedIn,
-    f: &Overview,
-    people: &People,
+/// What 工作台 counts besides the list rows' figures.
+struct Attention {
+    /// Credit requests waiting for this approver.
     waiting: usize,
+    /// Laptops not heard from for [`STALE_DAYS`].
     stale: usize,
-    today: Day,
-) -> Markup {
+    /// Warnings raised today, per rule.
+    warned: Vec<(Option<WarningRule>, u64)>,
+}
+
+fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) -> Markup {
     let overdue: u64 = f.overdue.iter().map(|(_, n)| n).sum();
+    let warned = |rule: WarningRule| {
+        a.warned
+            .iter()
+            .filter(|(r, _)| *r == Some(rule))
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    };
+    let by_rule: Vec<Bar> = WarningRule::ALL
+        .iter()
+        .map(|r| (r, warned(*r)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| Bar {
+            label: r.label().to_string(),
+            value: n as f64,
+            shown: format!("{n} {}", "条"),
+            href: Some(format!("/console/warnings?rule={}", r.code())),
+        })
+        .collect();
     let grade_label = |code: &Option<String>| match code.as_deref().map(str::parse::<Grade>) {
         Some(Ok(g)) => g.label().to_string(),
         Some(Err(_)) => code.clone().unwrap_or_default(),
@@ -130,21 +171,23 @@ fn body(
         h2 { ("今天需要处理") }
         ul.tiles #attention {
             @if s.role == Role::Manager && s.position.is_some() {
-                li { a href="/console/credit" { b { (waiting) } span { ("待我审批的信用额度申请") } } }
+                li { a href="/console/credit" { b { (a.waiting) } span { ("待我审批的信用额度申请") } } }
             }
             li { a href="/console/conflicts" { b { (f.conflicted) } span { ("位客户有未解决的冲突") } } }
             li { a href="/console/followups" { b { (overdue) } span { ("位客户跟进已逾期") } } }
             li { a href="/console/followups" { b { (f.due_today) } span { ("位客户今天到期跟进") } } }
             @if s.head_office() {
-                li { a href="/console/devices" { b { (stale) } span { ("台笔记本超过 7 天未同步") } } }
+                li { a href="/console/devices" { b { (a.stale) } span { ("台笔记本超过 7 天未同步") } } }
             }
-            li { a href="/console/warnings" { span { ("预警(逾期跟进、欠款、超额度……)") } } }
+            li { a href="/console/warnings?rule=review_overdue" { b { (warned(WarningRule::ReviewOverdue)) } span { ("位客户到期未审查") } } }
+            li { a href="/console/warnings" { b { (a.warned.iter().map(|(_, n)| n).sum::<u64>()) } span { ("条预警") } } }
             li { a href="/console/grades" { span { ("等级汇总") } } }
         }
         div.charts {
             (bars("客户等级分布", &by_count, "还没有客户"))
             (bars("信用额度按等级(授信敞口)", &by_credit, "还没有授信"))
             (bars("逾期跟进(按业务员)", &by_person, "没有逾期的跟进"))
+            (bars("预警(按规则)", &by_rule, "今天没有预警"))
         }
     }
 }

@@ -48,6 +48,9 @@ struct Q {
     /// 等级汇总: only customers the score puts in this grade (its code).
     #[serde(default)]
     grade: String,
+    /// 预警, 等级汇总: only customers of this region.
+    #[serde(default)]
+    region: String,
 }
 
 /// Rows per page of the follow-up, warning and grade reports.
@@ -60,6 +63,10 @@ impl Q {
         Some(self.salesperson.trim().to_string()).filter(|s| !s.is_empty())
     }
 
+    fn region(&self) -> Option<String> {
+        Some(self.region.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
     /// This report's address on `path` at `page`, keeping its filters,
     /// with `set` (a filter and its value, "" for none) changed.
     fn href(&self, path: &str, page: usize, set: Option<(&str, &str)>) -> String {
@@ -69,6 +76,7 @@ impl Q {
             ("day", self.day.trim()),
             ("rule", self.rule.trim()),
             ("grade", self.grade.trim()),
+            ("region", self.region.trim()),
         ] {
             let v = match set {
                 Some((key, value)) if key == k => value,
@@ -103,6 +111,21 @@ impl Q {
     }
 }
 
+/// The regions on file (a salesperson: among their own customers), for
+/// the reports that filter by region.
+async fn regions(s: &SignedIn, state: &AppState) -> Result<Vec<String>, ConsoleError> {
+    let own = (!crm_shared::access::sees_all(s.role)).then(|| s.login.clone());
+    let (regions, _) = state
+        .db
+        .read_with(move |conn| {
+            Ok::<_, crate::db::DbError>(crate::db::documents::facets(conn, own.as_deref())?)
+        })
+        .await?;
+    Ok(regions)
+}
+
+/// The report's filters; `regions` empty: no region filter.
+#[allow(clippy::too_many_arguments)]
 fn filter_form(
     s: &SignedIn,
     people: &People,
@@ -110,8 +133,10 @@ fn filter_form(
     q: &Q,
     with_day: bool,
     day: Day,
+    regions: &[String],
 ) -> Markup {
     let current = q.salesperson.trim();
+    let region = q.region.trim();
     html! {
         form.filters method="get" action=(action) {
             @if s.role != crm_shared::codes::Role::Salesperson {
@@ -129,6 +154,20 @@ fn filter_form(
                     }
                 }
             }
+            @if !regions.is_empty() {
+                label { ("区域")
+                    select name="region" {
+                        option value="" { ("全部") }
+                        @for r in regions { option value=(r) selected[r == region] { (r) } }
+                        @if !region.is_empty() && !regions.iter().any(|r| r == region) {
+                            option value=(region) selected { (region) }
+                        }
+                    }
+                }
+            }
+            // The rule or grade chosen below the form stays chosen.
+            @if !q.rule.trim().is_empty() { input type="hidden" name="rule" value=(q.rule.trim()); }
+            @if !q.grade.trim().is_empty() { input type="hidden" name="grade" value=(q.grade.trim()); }
             @if with_day { label { ("日期") input name="day" type="date" value=(day.to_string()); } }
             button type="submit" { ("查询") }
         }
@@ -165,6 +204,7 @@ async fn grades(
         super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
     let query = rules::ReportQuery {
         salesperson: q.salesperson(),
+        region: q.region(),
         kind: grade,
         day,
         offset,
@@ -172,6 +212,7 @@ async fn grades(
     };
     let found = rules::grade_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
+    let regions = regions(&s, &state).await?;
     let ok = (q.done == "apply").then_some("已按评分规则更新等级");
     let per_grade: Vec<(Grade, u64)> = found
         .per_kind
@@ -186,7 +227,7 @@ async fn grades(
         "客户等级管理汇总表",
         html! {
             (flash(ok))
-            (filter_form(&s, &people, "/console/grades", &q, true, day))
+            (filter_form(&s, &people, "/console/grades", &q, true, day, &regions))
             p {
                 a href="/console/export/grades.xlsx" { ("导出 Excel") } " · " a href="/console/export/grades.csv" { "CSV" }
             }
@@ -238,6 +279,7 @@ async fn confirm(
     let day = q.day()?;
     let query = rules::ReportQuery {
         salesperson: None,
+        region: None,
         kind: None,
         day,
         offset: 0,
@@ -312,6 +354,7 @@ async fn warnings(
         .map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
     let query = rules::ReportQuery {
         salesperson: q.salesperson(),
+        region: q.region(),
         kind: rule,
         day,
         offset,
@@ -319,6 +362,7 @@ async fn warnings(
     };
     let found = rules::warning_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
+    let regions = regions(&s, &state).await?;
     // In the rules' own order, not their codes'.
     let per_rule: Vec<(WarningRule, u64)> = WarningRule::ALL
         .iter()
@@ -334,7 +378,7 @@ async fn warnings(
         "warnings",
         "预警",
         html! {
-            (filter_form(&s, &people, path, &q, true, day))
+            (filter_form(&s, &people, path, &q, true, day, &regions))
             p #by-rule { ("按规则:")
                 a href=(q.href(path, 0, Some(("rule", "")))) { ("全部") " (" (found.total(None)) ")" }
                 @for (r, n) in &per_rule {
@@ -381,7 +425,7 @@ async fn followups(
         "followups",
         "到期及逾期跟进",
         html! {
-            (filter_form(&s, &people, "/console/followups", &q, true, day))
+            (filter_form(&s, &people, "/console/followups", &q, true, day, &[]))
             @if due.by_salesperson.len() > 1 {
                 p #by-salesperson { ("按业务员:")
                     @for (i, (who, n)) in due.by_salesperson.iter().enumerate() {
@@ -445,7 +489,7 @@ async fn daily(
     let picker = if s.head_office() {
         daily_picker(people.salespeople(), &who, day)
     } else {
-        filter_form(&s, &people, "/console/daily", &Q::default(), true, day)
+        filter_form(&s, &people, "/console/daily", &Q::default(), true, day, &[])
     };
     Ok(page(
         &s,
@@ -502,7 +546,7 @@ async fn complaints(
         "complaints",
         "月度客诉统计",
         html! {
-            (filter_form(&s, &people, "/console/complaints", &q, false, Day::from_millis_local(0)))
+            (filter_form(&s, &people, "/console/complaints", &q, false, Day::from_millis_local(0), &[]))
             p { a href="/console/export/complaints.xlsx" { ("导出 Excel") } " · " a href="/console/export/complaints.csv" { "CSV" } }
             table #complaints {
                 thead { tr { th { ("月份") } th { ("投诉总数") } th { ("质量问题") } th { ("非质量问题") }

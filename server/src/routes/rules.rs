@@ -44,6 +44,8 @@ struct Filter {
     salesperson: Option<String>,
     day: Option<String>,
     waiting_for_me: Option<bool>,
+    /// Grade table and warnings: only customers of this region.
+    region: Option<String>,
     /// Grade table: only this assessed grade.
     grade: Option<String>,
     /// Warnings: only this rule.
@@ -82,6 +84,7 @@ impl Filter {
         };
         Ok(rules::ReportQuery {
             salesperson: self.salesperson.clone(),
+            region: self.region.clone().filter(|r| !r.trim().is_empty()),
             kind,
             day: self.day()?,
             offset: self.offset.unwrap_or(0),

@@ -159,6 +159,7 @@ pub async fn table(
         Kind::Grades => {
             let q = crate::rules::ReportQuery {
                 salesperson,
+                region: None,
                 kind: None,
                 day,
                 offset: 0,
@@ -205,6 +206,7 @@ pub async fn table(
         Kind::Warnings => {
             let q = crate::rules::ReportQuery {
                 salesperson,
+                region: None,
                 kind: None,
                 day,
                 offset: 0,
