@@ -68,26 +68,47 @@ pub fn put(tx: &Connection, id: &str, slim: &Customer, s: &Settings) -> rusqlite
 /// every grade row out of date; records which settings version they
 /// follow. Returns how many customers it went over.
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<usize> {
-    use rayon::prelude::*;
     let settings = documents::settings(conn)?;
-    let rows: Vec<(String, String)> = conn
-        .prepare("SELECT id, rules FROM customer_details WHERE rules <> ''")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let cards: Vec<(String, Customer)> = rows
-        .into_par_iter()
-        .map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(json_err)?)))
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM customer_details WHERE rules <> ''")?
+        .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     conn.execute("DELETE FROM warning_rows", [])?;
-    for (id, card) in &cards {
-        put(conn, id, card, &settings.settings)?;
-    }
+    in_chunks(conn, &ids, |id, card| {
+        put(conn, id, card, &settings.settings)
+    })?;
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('reports_settings', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [settings.version.to_string()],
     )?;
-    Ok(cards.len())
+    Ok(ids.len())
+}
+
+/// Parses the slimmed cards of `ids` a chunk at a time on all cores and
+/// hands each to `f`, so memory stays bounded at any archive size.
+fn in_chunks(
+    conn: &Connection,
+    ids: &[String],
+    mut f: impl FnMut(&str, &Customer) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 4096;
+    let mut read = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
+    for chunk in ids.chunks(CHUNK) {
+        let jsons: Vec<String> = chunk
+            .iter()
+            .map(|id| read.query_row([id], |r| r.get(0)))
+            .collect::<rusqlite::Result<_>>()?;
+        let cards: Vec<Customer> = jsons
+            .par_iter()
+            .map(|json| serde_json::from_str(json).map_err(json_err))
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, card) in chunk.iter().zip(&cards) {
+            f(id, card)?;
+        }
+    }
+    Ok(())
 }
 
 /// [`rebuild`], if the rows follow other settings than the current ones
@@ -120,40 +141,31 @@ pub fn grades_stale(conn: &Connection, day: Day) -> rusqlite::Result<bool> {
 /// Recomputes every grade row that does not hold on `day`, for `day`;
 /// returns how many.
 pub fn refresh_grades(tx: &Connection, day: Day) -> rusqlite::Result<usize> {
-    use rayon::prelude::*;
     let g = documents::settings(tx)?.settings.grading;
-    let stale: Vec<(String, String)> = tx
+    let stale: Vec<String> = tx
         .prepare_cached(&format!(
-            "SELECT d.id, d.rules FROM customer_details d
+            "SELECT d.id FROM customer_details d
              WHERE d.id IN ({STALE_GRADES}) AND d.rules <> ''"
         ))?
-        .query_map([day_key(day)], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let rows: Vec<(String, GradeRow, (Day, Day))> = stale
-        .into_par_iter()
-        .map(|(id, json)| {
-            let card: Customer = serde_json::from_str(&json).map_err(json_err)?;
-            Ok((
-                id,
-                GradeRow::of(&card, &g, day),
-                grading::window(&card, day),
-            ))
-        })
+        .query_map([day_key(day)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached(
         "UPDATE grade_rows SET grade = ?2, valid_from = ?3, valid_until = ?4, row = ?5
          WHERE customer_id = ?1",
     )?;
-    for (id, row, (from, until)) in &rows {
+    in_chunks(tx, &stale, |id, card| {
+        let row = GradeRow::of(card, &g, day);
+        let (from, until) = grading::window(card, day);
         update.execute(params![
             id,
             row.grade.map(|g| g.code()),
-            day_key(*from),
-            day_key(*until),
-            serde_json::to_string(row).expect("a grade row always serialises"),
+            day_key(from),
+            day_key(until),
+            serde_json::to_string(&row).expect("a grade row always serialises"),
         ])?;
-    }
-    Ok(rows.len())
+        Ok(())
+    })?;
+    Ok(stale.len())
 }
 
 /// Which rows a report page shows: whose, which kind, and where.
@@ -277,14 +289,15 @@ pub fn grades(conn: &Connection, slice: &Slice) -> rusqlite::Result<Page<GradeRo
     Ok(Page { per_kind, rows })
 }
 
-/// The warnings raised on `day` in `slice`: per page row, the customer's
-/// slimmed card and the warning's place in its schedule
-/// (`warnings::schedule`), for the caller to word with `warnings::check`.
-pub fn warnings(
+/// The warnings raised on `day` in `slice`: each page row is what `word`
+/// makes of the customer's slimmed card and the warning's place in its
+/// schedule (`warnings::schedule`); each card is parsed once and dropped.
+pub fn warnings<T>(
     conn: &Connection,
     day: Day,
     slice: &Slice,
-) -> rusqlite::Result<Page<(Customer, usize)>> {
+    mut word: impl FnMut(&Customer, usize) -> Option<T>,
+) -> rusqlite::Result<Page<T>> {
     let mine = slice.whose(2);
     let per_kind = per_kind(
         conn,
@@ -315,18 +328,19 @@ pub fn warnings(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    let mut card = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
-    let mut rows: Vec<(Customer, usize)> = Vec::with_capacity(found.len());
+    let mut read = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
+    let mut rows = Vec::with_capacity(found.len());
+    // A customer's warnings are next to each other: one parse for them.
+    let mut card: Option<Customer> = None;
     for (id, seq) in found {
-        // A customer's warnings are next to each other: parse it once.
-        let c = match rows.last() {
-            Some((c, _)) if c.id == id => c.clone(),
+        let c = match card {
+            Some(ref c) if c.id == id => c,
             _ => {
-                let json: String = card.query_row([&id], |r| r.get(0))?;
-                serde_json::from_str(&json).map_err(json_err)?
+                let json: String = read.query_row([&id], |r| r.get(0))?;
+                card.insert(serde_json::from_str(&json).map_err(json_err)?)
             }
         };
-        rows.push((c, seq as usize));
+        rows.extend(word(c, seq as usize));
     }
     Ok(Page { per_kind, rows })
 }
