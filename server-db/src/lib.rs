@@ -484,6 +484,9 @@ pub struct NewUser {
     pub password_expires_at: Option<i64>,
     /// Position on the credit approval chain, if any.
     pub position: Option<Position>,
+    /// Whether the holder must choose a new password at first sign-in
+    /// (an administrator chose this one in the console and has seen it).
+    pub must_change_password: bool,
 }
 
 /// A laptop (or other client) that logged in and holds a bearer token.
@@ -595,8 +598,9 @@ impl Db {
             .write(move |tx| {
                 let inserted = tx.execute(
                     "INSERT INTO users (login, display_name, role, password_hash,
-                                        password_expires_at, disabled, created_at, position)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+                                        password_expires_at, disabled, created_at, position,
+                                        must_change_password)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
                      ON CONFLICT (login) DO NOTHING",
                     params![
                         user.login,
@@ -606,6 +610,7 @@ impl Db {
                         user.password_expires_at,
                         chrono::Utc::now().timestamp_millis(),
                         user.position.map(|p| p.code()),
+                        user.must_change_password,
                     ],
                 )?;
                 if inserted == 0 {
@@ -705,6 +710,19 @@ impl Db {
                 found(tx.execute(
                     "UPDATE users SET position = ?2 WHERE login = ?1",
                     params![login, position.map(|p| p.code())],
+                )?)
+            })
+            .await
+    }
+
+    /// Changes a user's role.
+    pub async fn set_role(&self, login: &str, role: Role) -> Result<(), DbError> {
+        let login = login.to_owned();
+        self.pool
+            .write(move |tx| {
+                found(tx.execute(
+                    "UPDATE users SET role = ?2 WHERE login = ?1",
+                    params![login, role.code()],
                 )?)
             })
             .await

@@ -94,17 +94,35 @@ pub fn read_new_password(login: &str, from_stdin: bool) -> Result<String, AdminE
     Ok(password)
 }
 
+/// An account to create, as typed (checked by [`user_add`]).
+#[derive(Debug)]
+pub struct NewAccount {
+    /// Login.
+    pub login: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Approval position, if any.
+    pub position: Option<Position>,
+    /// The first password.
+    pub password: String,
+    /// Whether its holder must choose their own at first sign-in (an
+    /// administrator typed this one in the console and has seen it).
+    pub must_change_password: bool,
+}
+
 /// `user add`: creates an account.
-pub async fn user_add(
-    db: &Db,
-    out: &mut dyn Write,
-    login: &str,
-    role: Role,
-    display_name: &str,
-    position: Option<Position>,
-    password: String,
-) -> Result<(), AdminError> {
-    let login = check_login(login)?;
+pub async fn user_add(db: &Db, actor: &Actor, a: NewAccount) -> Result<String, AdminError> {
+    let NewAccount {
+        login,
+        display_name,
+        role,
+        position,
+        password,
+        must_change_password,
+    } = a;
+    let login = check_login(&login)?;
     let display_name = display_name.trim();
     if display_name.is_empty() || display_name.chars().count() > 100 {
         return Err(AdminError::Invalid(
@@ -119,24 +137,27 @@ pub async fn user_add(
         password_hash,
         password_expires_at: None,
         position,
+        must_change_password,
     };
     match db.insert_user(new).await {
         Err(DbError::AlreadyExists) => Err(AdminError::UserExists(login.to_owned())),
         other => other.map_err(AdminError::from),
     }?;
     let detail = format!("{display_name},{}", role.label());
-    audited(db, Kind::UserAdded, login, detail).await;
-    writeln!(out, "已添加用户 {login}({display_name},{})", role.label())?;
-    Ok(())
+    audited(db, actor, Kind::UserAdded, login, detail).await;
+    Ok(format!(
+        "已添加用户 {login}({display_name},{})",
+        role.label()
+    ))
 }
 
 /// `user position`: sets (or with "none", clears) a user's approval position.
 pub async fn user_set_position(
     db: &Db,
-    out: &mut dyn Write,
+    actor: &Actor,
     login: &str,
     position: &str,
-) -> Result<(), AdminError> {
+) -> Result<String, AdminError> {
     let position = match position.trim() {
         "none" | "无" | "" => None,
         p => Some(
@@ -152,12 +173,28 @@ pub async fn user_set_position(
         Some(p) => format!("审批职位:{}", p.label()),
         None => "清除审批职位".into(),
     };
-    audited(db, Kind::RoleChanged, login, detail).await;
-    match position {
-        Some(p) => writeln!(out, "用户 {login} 的审批职位:{}", p.label())?,
-        None => writeln!(out, "已清除用户 {login} 的审批职位")?,
+    audited(db, actor, Kind::RoleChanged, login, detail).await;
+    Ok(match position {
+        Some(p) => format!("用户 {login} 的审批职位:{}", p.label()),
+        None => format!("已清除用户 {login} 的审批职位"),
+    })
+}
+
+/// Changes a user's role (the console's user administration); every
+/// request checks the role afresh, so it holds from their next one.
+pub async fn user_set_role(
+    db: &Db,
+    actor: &Actor,
+    login: &str,
+    role: Role,
+) -> Result<String, AdminError> {
+    match db.set_role(login, role).await {
+        Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
+        other => other?,
     }
-    Ok(())
+    let detail = format!("角色改为{}", role.label());
+    audited(db, actor, Kind::RoleChanged, login, detail).await;
+    Ok(format!("用户 {login} 的角色已改为{}", role.label()))
 }
 
 /// `settings show`: the company settings as JSON.
@@ -258,7 +295,14 @@ pub async fn sheet_import(
             "{name}:新建 {},更新 {},改派 {}(记为 {by})",
             o.created, o.updated, o.reassigned
         );
-        audited(db, Kind::Import, "crm-server", detail).await;
+        audited(
+            db,
+            &Actor::command_line(),
+            Kind::Import,
+            "crm-server",
+            detail,
+        )
+        .await;
     }
     if json {
         writeln!(
@@ -385,7 +429,14 @@ pub async fn export(
     std::fs::write(file, bytes)
         .map_err(|e| AdminError::Invalid(format!("无法写入 {}:{e}", file.display())))?;
     let detail = format!("{} {} 行 → {}", k.title(), t.rows.len(), file.display());
-    audited(db, Kind::Export, "crm-server", detail).await;
+    audited(
+        db,
+        &Actor::command_line(),
+        Kind::Export,
+        "crm-server",
+        detail,
+    )
+    .await;
     writeln!(
         out,
         "已导出{} {} 行到 {}",
@@ -431,28 +482,26 @@ pub async fn user_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(), A
 /// next sign-in: the administrator has seen this one.
 pub async fn user_passwd(
     db: &Db,
-    out: &mut dyn Write,
+    actor: &Actor,
     login: &str,
     password: String,
     expires_in_days: Option<u32>,
-) -> Result<(), AdminError> {
+) -> Result<String, AdminError> {
     let hash = hash_password(password).await?;
     let now = now_ms();
     let expires_at = expires_in_days.map(|days| now + days_ms(days));
-    let event = audit::event(Kind::PasswordReset, login, &Actor::command_line(), now, "");
+    let event = audit::event(Kind::PasswordReset, login, actor, now, "");
     match db.set_password(login, hash, expires_at, true, event).await {
         Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
         other => other?,
     }
-    match expires_at {
-        Some(at) => writeln!(
-            out,
+    Ok(match expires_at {
+        Some(at) => format!(
             "已为 {login} 重设密码,于 {} 过期;下次登录时须改为自己的新密码",
             local_minutes(at)
-        )?,
-        None => writeln!(out, "已为 {login} 重设密码;下次登录时须改为自己的新密码")?,
-    }
-    Ok(())
+        ),
+        None => format!("已为 {login} 重设密码;下次登录时须改为自己的新密码"),
+    })
 }
 
 /// `user unlock`: lifts the lock that failed sign-ins put on `login`.
@@ -591,10 +640,11 @@ pub async fn audit(db: &Db, out: &mut dyn Write, q: AuditQuery) -> Result<(), Ad
     Ok(())
 }
 
-/// Writes an audit entry for what the server's own command line did; a
-/// failure to write it is logged, not a failure of the command.
-pub async fn audited(db: &Db, kind: Kind, login: &str, detail: String) {
-    let event = audit::event(kind, login, &Actor::command_line(), now_ms(), detail);
+/// Writes an audit entry for what `actor` (the server's own command line,
+/// or an administrator in the console) did; a failure to write it is
+/// logged, not a failure of the command.
+pub async fn audited(db: &Db, actor: &Actor, kind: Kind, login: &str, detail: String) {
+    let event = audit::event(kind, login, actor, now_ms(), detail);
     if let Err(e) = db.record_access(event).await {
         tracing::warn!(error = %e, "无法写入访问审计");
     }
@@ -603,22 +653,21 @@ pub async fn audited(db: &Db, kind: Kind, login: &str, detail: String) {
 /// `user disable` / `user enable`.
 pub async fn user_set_disabled(
     db: &Db,
-    out: &mut dyn Write,
+    actor: &Actor,
     login: &str,
     disabled: bool,
-) -> Result<(), AdminError> {
+) -> Result<String, AdminError> {
     match db.set_disabled(login, disabled).await {
         Err(DbError::NotFound) => return Err(AdminError::NoSuchUser(login.to_owned())),
         other => other?,
     }
     let detail = if disabled { "停用" } else { "启用" };
-    audited(db, Kind::UserDisabled, login, detail.into()).await;
-    if disabled {
-        writeln!(out, "已停用用户 {login}:不能再登录,其设备的请求将被拒绝")?;
+    audited(db, actor, Kind::UserDisabled, login, detail.into()).await;
+    Ok(if disabled {
+        format!("已停用用户 {login}:不能再登录,其设备的请求将被拒绝")
     } else {
-        writeln!(out, "已启用用户 {login}")?;
-    }
-    Ok(())
+        format!("已启用用户 {login}")
+    })
 }
 
 /// `device list`: every device, newest first, as a table or JSON.
@@ -660,20 +709,15 @@ pub async fn device_list(db: &Db, out: &mut dyn Write, json: bool) -> Result<(),
 }
 
 /// `device revoke`: the device's token stops working at once.
-pub async fn device_revoke(db: &Db, out: &mut dyn Write, id: &str) -> Result<(), AdminError> {
+pub async fn device_revoke(db: &Db, actor: &Actor, id: &str) -> Result<String, AdminError> {
     let uuid: Uuid = id
         .trim()
         .parse()
         .map_err(|_| AdminError::Invalid(format!("“{id}”不是有效的设备编号")))?;
     let now = now_ms();
+    let actor = actor.clone();
     let revoked = db.revoke_device(uuid, now, move |d| {
-        let mut event = audit::event(
-            Kind::DeviceRevoked,
-            &d.login,
-            &Actor::command_line(),
-            now,
-            d.name.clone(),
-        );
+        let mut event = audit::event(Kind::DeviceRevoked, &d.login, &actor, now, d.name.clone());
         event.device_id = Some(d.id.to_string());
         event
     });
@@ -681,22 +725,19 @@ pub async fn device_revoke(db: &Db, out: &mut dyn Write, id: &str) -> Result<(),
         Err(DbError::NotFound) => return Err(AdminError::NoSuchDevice(id.to_owned())),
         other => other?,
     };
-    match device.revoked_at {
-        Some(at) if at < now => writeln!(
-            out,
+    Ok(match device.revoked_at {
+        Some(at) if at < now => format!(
             "设备 {}({},用户 {})早在 {} 已停用",
             device.id,
             device.name,
             device.login,
             local_minutes(at)
-        )?,
-        _ => writeln!(
-            out,
+        ),
+        _ => format!(
             "已停用设备 {}({},用户 {})。它下次同步时会被拒绝,并清除本机客户数据。",
             device.id, device.name, device.login
-        )?,
-    }
-    Ok(())
+        ),
+    })
 }
 
 fn check_login(login: &str) -> Result<&str, AdminError> {

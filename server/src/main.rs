@@ -282,6 +282,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => admin::open_existing(&data_dir).await?,
             };
             let out = &mut std::io::stdout().lock();
+            let cli = crm_server::audit::Actor::command_line();
             match cmd {
                 UserCommand::Add {
                     login,
@@ -291,10 +292,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin,
                 } => {
                     let password = admin::read_new_password(&login, password_stdin)?;
-                    admin::user_add(&db, out, &login, role, &name, position, password).await?;
+                    let account = admin::NewAccount {
+                        login,
+                        display_name: name,
+                        role,
+                        position,
+                        password,
+                        must_change_password: false,
+                    };
+                    let line = admin::user_add(&db, &cli, account).await?;
+                    writeln!(out, "{line}")?;
                 }
                 UserCommand::Position { login, position } => {
-                    admin::user_set_position(&db, out, &login, &position).await?;
+                    writeln!(
+                        out,
+                        "{}",
+                        admin::user_set_position(&db, &cli, &login, &position).await?
+                    )?;
                 }
                 UserCommand::List { json } => admin::user_list(&db, out, json).await?,
                 UserCommand::Passwd {
@@ -303,13 +317,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     expires_in_days,
                 } => {
                     let password = admin::read_new_password(&login, password_stdin)?;
-                    admin::user_passwd(&db, out, &login, password, expires_in_days).await?;
+                    writeln!(
+                        out,
+                        "{}",
+                        admin::user_passwd(&db, &cli, &login, password, expires_in_days).await?
+                    )?;
                 }
                 UserCommand::Disable { login } => {
-                    admin::user_set_disabled(&db, out, &login, true).await?;
+                    writeln!(
+                        out,
+                        "{}",
+                        admin::user_set_disabled(&db, &cli, &login, true).await?
+                    )?;
                 }
                 UserCommand::Enable { login } => {
-                    admin::user_set_disabled(&db, out, &login, false).await?;
+                    writeln!(
+                        out,
+                        "{}",
+                        admin::user_set_disabled(&db, &cli, &login, false).await?
+                    )?;
                 }
                 UserCommand::Unlock { login } => admin::user_unlock(&db, out, &login).await?,
                 UserCommand::Locked => admin::user_locked(&db, out).await?,
@@ -395,7 +421,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match cmd {
                 DeviceCommand::List { json } => admin::device_list(&db, out, json).await?,
                 DeviceCommand::Revoke { device_id } => {
-                    admin::device_revoke(&db, out, &device_id).await?;
+                    let cli = crm_server::audit::Actor::command_line();
+                    writeln!(
+                        out,
+                        "{}",
+                        admin::device_revoke(&db, &cli, &device_id).await?
+                    )?;
                 }
             }
             Ok(out.flush()?)
@@ -428,7 +459,14 @@ async fn import(
         report.updated,
         report.reassigned
     );
-    admin::audited(&db, crm_server::audit::Kind::Import, "crm-server", detail).await;
+    admin::audited(
+        &db,
+        &crm_server::audit::Actor::command_line(),
+        crm_server::audit::Kind::Import,
+        "crm-server",
+        detail,
+    )
+    .await;
     println!(
         "导入完成:新建 {} 位,更新 {} 位,未变 {} 位",
         report.created, report.updated, report.unchanged

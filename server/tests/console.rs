@@ -144,6 +144,7 @@ impl Office {
                     password_hash: hash_password(PASSWORD.into()).await.unwrap(),
                     password_expires_at: None,
                     position,
+                    must_change_password: false,
                 })
                 .await
                 .unwrap();

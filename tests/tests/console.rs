@@ -57,7 +57,6 @@ async fn server() -> Server {
             let _ = stopped.await;
         },
     ));
-    let mut out = Vec::new();
     let users: [(&str, &str, Role, Option<Position>); 8] = [
         ("wang", "王芳", Role::Clerk, None),
         ("zhang", "张伟", Role::Salesperson, None),
@@ -69,7 +68,15 @@ async fn server() -> Server {
         ("m4", "孙集团总", Role::Manager, Some(Position::GroupGm)),
     ];
     for (login, name, role, position) in users {
-        crm_server::admin::user_add(&db, &mut out, login, role, name, position, PASSWORD.into())
+        let account = crm_server::admin::NewAccount {
+            login: login.into(),
+            display_name: name.into(),
+            role,
+            position,
+            password: PASSWORD.into(),
+            must_change_password: false,
+        };
+        crm_server::admin::user_add(&db, &crm_server::audit::Actor::command_line(), account)
             .await
             .unwrap();
     }
@@ -477,6 +484,64 @@ async fn head_office_works_through_the_console() {
     b.go("/console/backup").await;
     assert_eq!(b.text("h1").await, "备份状态");
     b.shot("12-backup").await;
+
+    // The administrator adds a salesperson: a weak password is refused with
+    // the form kept, then the account is made, given a role and position,
+    // and disabled; each step is in the audit as done by them.
+    b.click("a[href='/console/users']").await;
+    assert_eq!(b.text("h1").await, "用户管理");
+    b.fill("#add-user input[name=login]", "zhao").await;
+    b.fill("#add-user input[name=name]", "赵敏").await;
+    b.fill("#add-user input[name=password]", "short").await;
+    b.click("#add-user button[type=submit]").await;
+    assert!(
+        b.text("div.error").await.contains("10"),
+        "{}",
+        b.body().await
+    );
+    assert_eq!(b.value("#add-user input[name=login]").await, "zhao");
+    assert_eq!(b.value("#add-user input[name=name]").await, "赵敏");
+    b.shot("23-user-refused").await;
+    b.fill("#add-user input[name=password]", "赵敏的临时密码请尽快修改")
+        .await;
+    b.click("#add-user button[type=submit]").await;
+    assert!(b.text("div.ok").await.contains("已添加用户 zhao"));
+    let row = "form[action='/console/users/zhao/role']";
+    b.set(&format!("{row} select[name=role]"), "manager").await;
+    b.set(&format!("{row} select[name=position]"), "sales_manager")
+        .await;
+    b.click(&format!("{row} button[type=submit]")).await;
+    let notice = b.text("div.ok").await;
+    assert!(
+        notice.contains("角色已改为经理") && notice.contains("销售管理部经理"),
+        "{notice}"
+    );
+    b.click("form[action='/console/users/zhao/state'] button[type=submit]")
+        .await;
+    assert!(b.text("div.ok").await.contains("已停用用户 zhao"));
+    assert!(b.text("#users").await.contains("已停用"));
+    // Nobody disables the account they are using.
+    b.click("form[action='/console/users/root/state'] button[type=submit]")
+        .await;
+    assert!(b.text("div.error").await.contains("不能停用自己"));
+    b.shot("24-users").await;
+    b.go("/console/security?user=zhao").await;
+    let audit = b.text("#audit").await;
+    assert!(audit.contains("root") && audit.contains("赵敏"), "{audit}");
+
+    // Company settings: a word where a number belongs is named, the form
+    // kept; a number is saved and the warnings follow it.
+    b.click("a[href='/console/settings']").await;
+    b.fill("#settings input[name=churn_days]", "三十").await;
+    b.click("#settings button[type=submit]").await;
+    assert!(b.text("div.error").await.contains("流失预警天数"));
+    assert_eq!(b.value("#settings input[name=churn_days]").await, "三十");
+    b.shot("25-settings-refused").await;
+    b.fill("#settings input[name=churn_days]", "45").await;
+    b.click("#settings button[type=submit]").await;
+    assert!(b.text("div.ok").await.contains("已保存公司设置"));
+    assert_eq!(b.value("#settings input[name=churn_days]").await, "45");
+    b.shot("26-settings").await;
     b.sign_out().await;
 
     // A salesperson sees only their own customers, and no one else's card.
@@ -656,6 +721,20 @@ async fn head_office_works_through_the_console() {
     );
     assert!(b.text("#followup-count").await.contains("共 1 位"));
     b.shot("22-followups-due").await;
+
+    // A lost laptop: the administrator stops it from the devices page.
+    b.sign_out().await;
+    b.sign_in("root").await;
+    b.go("/console/devices").await;
+    let stop = "#devices form[action$='/revoke'] button";
+    let before = b.client.find_all(Locator::Css(stop)).await.unwrap().len();
+    assert!(before > 0);
+    b.click(stop).await;
+    assert!(b.text("div.ok").await.contains("已停用设备"));
+    let after = b.client.find_all(Locator::Css(stop)).await.unwrap().len();
+    assert_eq!(after, before - 1);
+    b.shot("27-device-revoked").await;
+    b.sign_out().await;
     b.close().await;
 
     // A phone: 工作台, the list (as cards) and a card at 375 px wide, none

@@ -67,6 +67,8 @@ fn nav(s: &SignedIn) -> Vec<(&'static str, &'static str, &'static str)> {
         v.push(("backup", "备份", "/console/backup"));
     }
     if s.role == Role::Admin {
+        v.push(("users", "用户管理", "/console/users"));
+        v.push(("settings", "公司设置", "/console/settings"));
         v.push(("security", "登录与审计", "/console/security"));
     }
     v

@@ -27,6 +27,7 @@ mod reports;
 mod security;
 mod sheets;
 mod system;
+mod users;
 
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(system::routes())
         .merge(sheets::routes())
         .merge(security::routes())
+        .merge(users::routes())
         .fallback(not_found)
 }
 

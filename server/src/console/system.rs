@@ -1,14 +1,14 @@
 //! Operations pages: each device's sync status (last sync, what it has not
 //! received yet, revoked) and the backup node's lag.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 
 use crm_shared::codes::Role;
 
-use super::layout::{page, when};
+use super::layout::{csrf, flash, page, when};
 use super::people::People;
 use super::{ConsoleError, SignedIn, CONSOLE_DEVICE};
 use crate::error::AppError;
@@ -31,8 +31,20 @@ fn only(s: &SignedIn, roles: &[Role]) -> Result<(), ConsoleError> {
     }
 }
 
-async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
+/// The notice a redirect back to a page carries (what was just done).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Notice {
+    #[serde(default)]
+    pub(super) ok: String,
+}
+
+async fn devices(
+    s: SignedIn,
+    State(state): State<AppState>,
+    Query(n): Query<Notice>,
+) -> Result<Markup, ConsoleError> {
     only(&s, &[Role::Admin, Role::Manager, Role::Clerk])?;
+    let admin = s.role == Role::Admin;
     let devices = state.db.devices().await?;
     let syncs = state.syncs.lock().map(|m| m.clone()).unwrap_or_default();
     // What each device has not received: log entries after its cursor that
@@ -80,16 +92,25 @@ async fn devices(s: SignedIn, State(state): State<AppState>) -> Result<Markup, C
         "devices",
         "设备同步状态",
         html! {
+            (flash((!n.ok.is_empty()).then_some(n.ok.as_str())))
             h2 { ("笔记本") }
             p.muted { ("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。") }
             table #devices {
                 thead { tr { th { ("用户") } th { ("设备") } th { ("登录时间") } th { ("最近访问") }
-                    th { ("最近同步") } th { ("本次上传") } th { ("待备份确认") } th { ("待接收的客户") } th { ("状态") } } }
+                    th { ("最近同步") } th { ("本次上传") } th { ("待备份确认") } th { ("待接收的客户") } th { ("状态") }
+                    @if admin { th { ("停用") } } } }
                 tbody { @for (d, sync, behind) in &rows { tr {
                     td { (who(&d.login)) } td { (d.name) } td { (when(Some(d.created_at))) } td { (when(d.last_seen_at)) }
                     td { (when(sync.map(|x| x.at))) } td.num { @if let Some(x) = sync { (x.pushed) } }
                     td.num { @if let Some(x) = sync { (x.unconfirmed) } } td.num { @if let Some(b) = behind { (b) } }
                     td { @if d.revoked_at.is_some() { span.tag.bad { ("已停用") " " (when(d.revoked_at)) } } @else { ("正常") } }
+                    // A lost laptop: its token stops at once, and its next
+                    // sync wipes what it holds.
+                    @if admin { td { @if d.revoked_at.is_none() {
+                        form.inline method="post" action={ "/console/devices/" (d.id) "/revoke" } {
+                            (csrf(&s)) button type="submit" { ("停用此设备") }
+                        }
+                    } } }
                 } } }
             }
             @if rows.is_empty() { p.muted { ("还没有笔记本登录过") } }

@@ -106,6 +106,7 @@ impl TestServer {
                 password_hash: hash_password(password.into()).await.unwrap(),
                 password_expires_at: None,
                 position: None,
+                must_change_password: false,
             })
             .await
             .unwrap();

@@ -409,6 +409,7 @@ impl World {
             password_hash: PasswordHash::from_stored("unused".into()),
             password_expires_at: None,
             position,
+            must_change_password: false,
         }))?;
         Ok(())
     }
