@@ -477,29 +477,10 @@ pub async fn complaint_stats(
     Ok(reports::complaint_stats(&with_complaints))
 }
 
-/// Follow-ups due on `day` or overdue, in scope.
-pub async fn followups(
-    db: &Db,
-    caller: Caller,
-    salesperson: Option<String>,
-    day: Day,
-) -> Result<Vec<(String, Planned)>, ServiceError> {
-    let who = scope(&caller, salesperson)?;
-    let mut due = over_cards(db, who, move |c, _| {
-        reports::due_followups([c], day)
-            .into_iter()
-            .map(|p| (c.salesperson.clone(), p))
-            .collect()
-    })
-    .await?;
-    due.sort_by(|a, b| (a.1.day, &a.1.customer).cmp(&(b.1.day, &b.1.customer)));
-    Ok(due)
-}
-
 /// One page of the follow-ups due on `day` or overdue, in scope: `limit`
 /// from `offset`, most overdue first, each with its salesperson; and how
-/// many are due in all and per salesperson. Unlike [`followups`] it reads
-/// only the page's cards.
+/// many are due in all and per salesperson. It reads only the page's
+/// cards, through the follow-up index.
 pub async fn followups_page(
     db: &Db,
     caller: Caller,

@@ -597,10 +597,35 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
             })
             .unwrap();
     }
+    let note = store.note(Action::Contact, None);
+    store
+        .change("c5", &note, |c| {
+            c.contacts.insert(
+                "k1".into(),
+                crm_shared::customer::Contact {
+                    name: "钱经理".into(),
+                    primary: true,
+                    mobile: "13800138000".into(),
+                    ..Default::default()
+                },
+            );
+            Ok(())
+        })
+        .unwrap();
     drop(store);
     o.zhang.sync();
 
     let wang = o.token("wang");
+    // The follow-up list names whom to ring (c5's is overdue).
+    let due = o.get("/api/v1/followups", &wang).ok_json();
+    let c5 = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["customer"] == "c5")
+        .unwrap_or_else(|| panic!("c5 not due: {due}"));
+    assert_eq!(c5["contact"], "钱经理", "{c5}");
+    assert_eq!(c5["phone"], "13800138000", "{c5}");
     let cards: Vec<Customer> = (0..names.len())
         .map(|i| {
             let v = o.get(&format!("/api/v1/customers/c{i}"), &wang).ok_json();

@@ -230,9 +230,21 @@ async fn followups(
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<serde_json::Value>>, AppError> {
     let day = f.day()?;
-    let rows = rules::followups(&s.db, Caller::from(&auth), f.salesperson, day).await?;
+    // Without a limit, all of them (SQLite's LIMIT is an i64).
+    let limit = f.limit.unwrap_or(i64::MAX as usize).min(i64::MAX as usize);
+    let offset = f.offset.unwrap_or(0).min(i64::MAX as usize);
+    let page = rules::followups_page(
+        &s.db,
+        Caller::from(&auth),
+        f.salesperson,
+        day,
+        offset,
+        limit,
+    )
+    .await?;
     Ok(Json(
-        rows.into_iter()
+        page.rows
+            .into_iter()
             .map(|(salesperson, planned)| {
                 serde_json::to_value(DueView {
                     salesperson,
