@@ -309,9 +309,12 @@ pub const MIGRATIONS: &[M<'static>] = &[
             seq INTEGER NOT NULL,
             rule TEXT NOT NULL,
             active_from TEXT NOT NULL,
+            sort_name TEXT NOT NULL,
             PRIMARY KEY (customer_id, seq)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX warning_rows_by_rule ON warning_rows (rule, active_from);
+        CREATE INDEX warning_rows_by_rule_name
+            ON warning_rows (rule, sort_name, customer_id, seq, active_from);
         CREATE TABLE grade_rows (
             customer_id TEXT PRIMARY KEY NOT NULL,
             grade TEXT,

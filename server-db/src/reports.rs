@@ -45,14 +45,19 @@ pub fn put(tx: &Connection, id: &str, slim: &Customer, s: &Settings) -> rusqlite
     tx.prepare_cached("DELETE FROM warning_rows WHERE customer_id = ?1")?
         .execute([id])?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO warning_rows (customer_id, seq, rule, active_from) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO warning_rows (customer_id, seq, rule, active_from, sort_name)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
+    // The list's order, kept here too so that one rule's page walks its
+    // own index in that order.
+    let sort_name = crm_shared::pinyin::sort_key(&slim.name);
     for (seq, w) in warnings::schedule(slim, s).iter().enumerate() {
         insert.execute(params![
             id,
             seq as i64,
             w.rule.code(),
-            w.from.map(day_key).unwrap_or_default()
+            w.from.map(day_key).unwrap_or_default(),
+            sort_name,
         ])?;
     }
     tx.prepare_cached(
@@ -310,19 +315,27 @@ pub fn warnings<T>(
         ),
         params![day_key(day), slice.salesperson, slice.region],
     )?;
-    let kind = if slice.kind.is_some() {
-        " AND +w.rule = ?4"
-    } else {
-        " AND ?4 IS NULL"
-    };
-    let found: Vec<(String, i64)> = conn
-        .prepare_cached(&format!(
+    // All rules: walk the customers in name order. One rule: walk that
+    // rule's rows in name order (its own index), so a rare rule's page does
+    // not pass every customer.
+    let sql = match slice.kind {
+        None => format!(
             "SELECT c.id, w.seq FROM customers c
              CROSS JOIN warning_rows w ON w.customer_id = c.id
-             WHERE +w.active_from <= ?1{mine}{kind}
+             WHERE +w.active_from <= ?1{mine} AND ?4 IS NULL
              ORDER BY c.sort_name, c.id, w.seq{}",
             slice.limit_clause()
-        ))?
+        ),
+        Some(_) => format!(
+            "SELECT w.customer_id, w.seq FROM warning_rows w INDEXED BY warning_rows_by_rule_name
+             CROSS JOIN customers c ON c.id = w.customer_id
+             WHERE w.rule = ?4 AND w.active_from <= ?1{mine}
+             ORDER BY w.sort_name, w.customer_id, w.seq{}",
+            slice.limit_clause()
+        ),
+    };
+    let found: Vec<(String, i64)> = conn
+        .prepare_cached(&sql)?
         .query_map(
             params![day_key(day), slice.salesperson, slice.region, slice.kind],
             |r| Ok((r.get(0)?, r.get(1)?)),
