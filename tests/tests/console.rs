@@ -456,6 +456,9 @@ async fn head_office_works_through_the_console() {
         b.sign_in(m).await;
         let waiting = b.text("#attention a[href='/console/credit'] b").await;
         assert_eq!(waiting, "1", "{m}");
+        // The menu says so on every page.
+        let menu = b.text("nav").await;
+        assert!(menu.contains("信用额度审批(1)"), "{m}: {menu}");
         b.go("/console/credit").await;
         let waiting = b.text("#waiting").await;
         assert!(

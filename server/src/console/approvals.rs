@@ -94,6 +94,21 @@ pub(super) fn waiting_for<'a>(
     }
 }
 
+/// How many credit requests wait for `s` (0 for anyone not an approver);
+/// a failure to count is logged and shown as none, not a failed page.
+pub(super) async fn waiting_count(state: &AppState, s: &SignedIn) -> usize {
+    if s.role != crm_shared::codes::Role::Manager || s.position.is_none() {
+        return 0;
+    }
+    match rules::credit_requests(&state.db, s.caller(), None).await {
+        Ok(all) => waiting_for(s, &all).len(),
+        Err(e) => {
+            tracing::warn!(error = %e, "无法统计待审批的申请");
+            0
+        }
+    }
+}
+
 async fn list(
     s: SignedIn,
     State(state): State<AppState>,

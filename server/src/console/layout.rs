@@ -77,9 +77,18 @@ fn nav(s: &SignedIn) -> Vec<(&'static str, &'static str, &'static str)> {
 /// A signed-in page: navigation, the person, sign-out, then `body`.
 pub fn page(s: &SignedIn, current: &str, title: &str, body: Markup) -> Markup {
     let links = nav(s);
+    // The approver's badge: how many requests wait for them.
+    let labels: Vec<String> = links
+        .iter()
+        .map(|(key, label, _)| match (*key, s.waiting) {
+            ("credit", n) if n > 0 => format!("{label}({n})"),
+            _ => label.to_string(),
+        })
+        .collect();
     let items: Vec<crm_web::shell::NavItem> = links
         .iter()
-        .map(|(key, label, href)| crm_web::shell::NavItem { key, label, href })
+        .zip(&labels)
+        .map(|((key, _, href), label)| crm_web::shell::NavItem { key, label, href })
         .collect();
     let who = html! {
         span { (s.name) " (" (s.role.label()) @if let Some(p) = s.position { " · " (p.label()) } ")" }

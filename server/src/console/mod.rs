@@ -158,6 +158,8 @@ pub struct SignedIn {
     pub position: Option<Position>,
     /// The console device.
     pub device_id: uuid::Uuid,
+    /// Credit requests waiting for this approver (the menu's badge).
+    pub waiting: usize,
     token: String,
 }
 
@@ -291,14 +293,17 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(to_login());
         }
         crate::auth::record_use(&state.db, &session.device, now).await;
-        Ok(SignedIn {
+        let mut signed = SignedIn {
             login: session.user.login,
             name: session.user.display_name,
             role: session.user.role,
             position: session.user.position,
             device_id: session.device.id,
+            waiting: 0,
             token,
-        })
+        };
+        signed.waiting = approvals::waiting_count(state, &signed).await;
+        Ok(signed)
     }
 }
 
