@@ -757,6 +757,11 @@ async fn head_office_works_through_the_console() {
         ("/console/home", "01-home"),
         ("/console/customers", "02-customers"),
         ("/console/customers/c-tea", "03-card"),
+        ("/console/warnings", "04-warnings"),
+        ("/console/grades", "05-grades"),
+        ("/console/followups", "06-followups"),
+        ("/console/credit", "07-credit"),
+        ("/console/devices", "08-devices"),
     ] {
         n.go(path).await;
         let over = n
