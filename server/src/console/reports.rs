@@ -245,17 +245,23 @@ async fn grades(
                     @else { a href=(q.href(path, 0, Some(("grade", g.code())))) { (g.label()) " (" (n) ")" } }
                 }
             }
-            table #grades {
+            table.cards #grades {
                 thead { tr {
                     th { "No" } th { ("客户名称") } th { ("业务员") }
                     th { ("客户等级评分") } th { ("等级系数") } th { ("月均销售额(元)") }
                     th { ("信用履约率") } th { ("客户等级") } th { ("信用额度(元)") } th { ("备注") }
                 } }
                 tbody { @for (i, r) in found.rows.iter().enumerate() { tr {
-                    td { (offset + i + 1) } td { a href={ "/console/customers/" (r.id) } { (r.name) } } td { (people.name(&r.salesperson)) }
-                    td.num { @if let Some(x) = r.score { (x) } } td.num { @if let Some(x) = r.coefficient { (x) } }
-                    td.num { (yuan(r.monthly_average.map(|x| x.round() as i64))) } td.num { (pct(r.on_time_rate)) }
-                    td { @if let Some(g) = r.grade { (g.label()) } } td.num { (yuan(r.credit_limit)) } td { (r.remarks) }
+                    td data-label="No" { (offset + i + 1) }
+                    td.title { a href={ "/console/customers/" (r.id) } { (r.name) } }
+                    td data-label=("业务员") { (people.name(&r.salesperson)) }
+                    td.num data-label=("客户等级评分") { @if let Some(x) = r.score { (x) } }
+                    td.num data-label=("等级系数") { @if let Some(x) = r.coefficient { (x) } }
+                    td.num data-label=("月均销售额(元)") { (yuan(r.monthly_average.map(|x| x.round() as i64))) }
+                    td.num data-label=("信用履约率") { (pct(r.on_time_rate)) }
+                    td data-label=("客户等级") { @if let Some(g) = r.grade { (g.label()) } }
+                    td.num data-label=("信用额度(元)") { (yuan(r.credit_limit)) }
+                    td data-label=("备注") { (r.remarks) }
                 } } }
             }
             (pager(&q, path, shown, "位客户", "grade-count"))
