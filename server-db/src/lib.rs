@@ -327,6 +327,23 @@ pub const MIGRATIONS: &[M<'static>] = &[
         CREATE INDEX grade_rows_until ON grade_rows (valid_until);
         CREATE INDEX grade_rows_from ON grade_rows (valid_from);",
     ),
+    // 14: the monthly complaint statistics and 工作台's chart count the
+    // complaint rows kept per customer (`reports`). Forgetting which
+    // settings the report rows follow makes `migrate` rebuild them all,
+    // which fills these.
+    M::up(
+        "CREATE TABLE complaint_rows (
+            customer_id TEXT NOT NULL,
+            complaint_id TEXT NOT NULL,
+            month TEXT NOT NULL,
+            category TEXT,
+            closed INTEGER NOT NULL,
+            satisfied INTEGER,
+            PRIMARY KEY (customer_id, complaint_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX complaint_rows_by_month ON complaint_rows (month);
+        DELETE FROM meta WHERE key = 'reports_settings';",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -350,6 +367,7 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     // `documents::put_row` as rows are restored.
     "warning_rows",
     "grade_rows",
+    "complaint_rows",
     // The full-text index over `customers.search` and its shadow tables:
     // derived, rebuilt by the triggers as rows are restored.
     "customer_search",
@@ -1119,6 +1137,63 @@ mod tests {
         };
         assert_eq!(pages(false), [vec!["d", "b"], vec!["e", "a"], vec!["c"]]);
         assert_eq!(pages(true), [vec!["e", "b"], vec!["d", "c"], vec!["a"]]);
+    }
+
+    #[test]
+    fn customers_from_before_the_report_rows_get_them_when_migrated() {
+        use crm_shared::codes::Grade;
+        use crm_shared::customer::{Complaint, MajorChange};
+        use crm_shared::Customer;
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::from_slice(&MIGRATIONS[..12])
+            .to_latest(&mut conn)
+            .unwrap();
+        let mut c = Customer {
+            id: "c1".into(),
+            name: "安徽合肥贸易公司".into(),
+            grade: Some(Grade::D),
+            ..Default::default()
+        };
+        c.major_changes.insert("m1".into(), MajorChange::default());
+        c.complaints.insert("k1".into(), Complaint::default());
+        let p = Projection::of(&c, 0);
+        let summary = serde_json::to_string(&p.summary).unwrap();
+        conn.execute(
+            "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+             VALUES ('c1', x'', x'', 1, 'zhang', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO customers (id, name, salesperson, region, status, grade, tier, search,
+                 conflicts, sort_name)
+             VALUES ('c1', ?1, 'zhang', '', 'active', 'D', NULL, '', 0, ?2)",
+            [&c.name, &crm_shared::pinyin::sort_key(&c.name)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO customer_details (id, summary, rules) VALUES ('c1', ?1, ?2)",
+            [&summary, &p.rules],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        fn count(conn: &Connection, table: &str) -> i64 {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        }
+        // A low grade and an uncleared major change; one complaint; one
+        // grade row, out of date until the grade report asks.
+        assert_eq!(count(&conn, "warning_rows"), 2);
+        assert_eq!(count(&conn, "complaint_rows"), 1);
+        assert_eq!(count(&conn, "grade_rows"), 1);
+        let today = crm_shared::day::Day::from_millis_local(chrono::Utc::now().timestamp_millis());
+        assert!(reports::grades_stale(&conn, today).unwrap());
+        assert_eq!(reports::refresh_grades(&conn, today).unwrap(), 1);
+        assert!(!reports::grades_stale(&conn, today).unwrap());
+        // Opening again rebuilds nothing: the rows follow these settings.
+        conn.execute("DELETE FROM warning_rows", []).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(count(&conn, "warning_rows"), 0);
     }
 
     #[test]

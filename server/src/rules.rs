@@ -462,19 +462,10 @@ pub async fn complaint_stats(
     salesperson: Option<String>,
 ) -> Result<Vec<ComplaintMonth>, ServiceError> {
     let who = scope(&caller, salesperson)?;
-    // Only the complaints travel out of the parallel part.
-    let with_complaints = over_cards(db, who, |c, _| {
-        if c.complaints.is_empty() {
-            vec![]
-        } else {
-            vec![Customer {
-                complaints: c.complaints.clone(),
-                ..Default::default()
-            }]
-        }
+    db.read_with(move |conn| {
+        Ok::<_, ServiceError>(reports_db::complaint_stats(conn, who.as_deref())?)
     })
-    .await?;
-    Ok(reports::complaint_stats(&with_complaints))
+    .await
 }
 
 /// One page of the follow-ups due on `day` or overdue, in scope: `limit`

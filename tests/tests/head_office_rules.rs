@@ -13,7 +13,7 @@ mod common;
 use common::http;
 use common::server::TestServer;
 use common::Laptop;
-use crm_shared::codes::Role;
+use crm_shared::codes::{ComplaintCategory, Role};
 use crm_shared::customer::{Complaint, CreditRequest, Decision, Sale};
 use crm_shared::note::Action;
 use crm_shared::sync::SyncRequest;
@@ -612,6 +612,45 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
             Ok(())
         })
         .unwrap();
+    // Complaints in two months, judged and closed in different ways.
+    let note = store.note(Action::Complaint, None);
+    for (customer, i, days_ago, category, closed, satisfied) in [
+        ("c1", 0, 3, None, false, None),
+        (
+            "c1",
+            1,
+            40,
+            Some(ComplaintCategory::Quality),
+            true,
+            Some(true),
+        ),
+        (
+            "c4",
+            0,
+            40,
+            Some(ComplaintCategory::NonQuality),
+            true,
+            Some(false),
+        ),
+        ("c4", 1, 41, Some(ComplaintCategory::Quality), true, None),
+    ] {
+        store
+            .change(customer, &note, |c| {
+                c.complaints.insert(
+                    format!("k{i}"),
+                    Complaint {
+                        at: ms(today.plus_days(-days_ago)),
+                        description: "包装破损".into(),
+                        category,
+                        closed_at: closed.then(|| ms(today)),
+                        satisfied,
+                        ..Default::default()
+                    },
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
     drop(store);
     o.zhang.sync();
 
@@ -744,6 +783,12 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
         }
     };
     check_all(&Settings::default());
+
+    // Monthly complaint statistics, from the rows kept, equal the rule's.
+    let stats = o.get("/api/v1/reports/complaints", &wang).ok_json();
+    let want = crm_shared::reports::complaint_stats(&cards);
+    assert_eq!(stats, serde_json::to_value(&want).unwrap());
+    assert_eq!(want.iter().map(|m| m.total).sum::<u32>(), 4);
 
     // By name in pinyin order: 安徽, 北京, 成都, 杭州, 苏州, 无锡.
     let order: Vec<String> = rows(o.get("/api/v1/grades", &wang).ok_json())

@@ -83,11 +83,16 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
     )
     .await?
     .per_kind;
+    // The last twelve months that had complaints, from the complaint rows.
+    let mut complaints = rules::complaint_stats(&state.db, s.caller(), None).await?;
+    let keep = complaints.len().saturating_sub(12);
+    complaints.drain(..keep);
     let people = People::load(&state).await?;
     let attention = Attention {
         waiting,
         stale,
         warned,
+        complaints,
     };
     Ok(page(
         &s,
@@ -106,6 +111,8 @@ struct Attention {
     stale: usize,
     /// Warnings raised today, per rule.
     warned: Vec<(Option<WarningRule>, u64)>,
+    /// Complaints registered per month, the last twelve months that had any.
+    complaints: Vec<crm_shared::reports::ComplaintMonth>,
 }
 
 fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) -> Markup {
@@ -166,6 +173,16 @@ fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) 
             )),
         })
         .collect();
+    let by_month: Vec<Bar> = a
+        .complaints
+        .iter()
+        .map(|m| Bar {
+            label: m.month.clone(),
+            value: f64::from(m.total),
+            shown: format!("{} {}(未结 {})", m.total, "件", m.open),
+            href: Some("/console/complaints".into()),
+        })
+        .collect();
     html! {
         p.muted { (today.to_string()) " · " ("档案共 ") (f.customers) (" 位客户") }
         h2 { ("今天需要处理") }
@@ -188,6 +205,7 @@ fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) 
             (bars("信用额度按等级(授信敞口)", &by_credit, "还没有授信"))
             (bars("逾期跟进(按业务员)", &by_person, "没有逾期的跟进"))
             (bars("预警(按规则)", &by_rule, "今天没有预警"))
+            (bars("客户投诉(按登记月份)", &by_month, "还没有投诉"))
         }
     }
 }
