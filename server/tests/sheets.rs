@@ -427,7 +427,7 @@ async fn grade_warning_and_complaint_exports_read_back_with_their_figures() {
         assert_eq!(r[col(&w, "客户编号")].text(), "c-late", "{f:?}");
         assert_eq!(r[col(&w, "预警规则")].text(), "逾期欠款", "{f:?}");
         assert!(
-            r[col(&w, "指标")].text().contains("逾期欠款 5000 元"),
+            r[col(&w, "指标")].text().contains("逾期欠款 5,000 元"),
             "{f:?}: {r:?}"
         );
 

@@ -31,6 +31,7 @@ use crate::codes::Grade;
 use crate::customer::{Customer, Yuan};
 use crate::day::Day;
 use crate::settings::Grading;
+use crate::story::yuan;
 
 /// The grading of one customer on one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,15 +130,16 @@ fn why_not_graded(card: &Customer, g: &Grading, day: Day) -> Option<String> {
     );
     if now > 0 {
         note.push_str(&format!(
-            ";本月({} 起)的销售 {now} 元按整月评定,下月起计入",
-            Day(this_month)
+            ";本月({} 起)的销售 {} 按整月评定,下月起计入",
+            Day(this_month),
+            yuan(now)
         ));
     }
     if later > 0 {
-        note.push_str(&format!(";另有 {later} 元的销售日期在本月之后"));
+        note.push_str(&format!(";另有 {} 的销售日期在本月之后", yuan(later)));
     }
     if older > 0 {
-        note.push_str(&format!(";另有 {older} 元的销售早于上期,不计入"));
+        note.push_str(&format!(";另有 {} 的销售早于上期,不计入", yuan(older)));
     }
     Some(note)
 }
@@ -296,7 +298,7 @@ impl GradeRow {
                     _ => {}
                 }
                 if card.credit.limit != Some(a.suggested_limit) {
-                    remarks.push(format!("建议额度{}元", a.suggested_limit));
+                    remarks.push(format!("建议额度 {}", yuan(a.suggested_limit)));
                 }
             }
         }
@@ -460,7 +462,7 @@ mod tests {
             row.remarks
         );
         assert!(
-            row.remarks.contains("86000") && row.remarks.contains("下月"),
+            row.remarks.contains("86,000 元") && row.remarks.contains("下月"),
             "{}",
             row.remarks
         );

@@ -8,6 +8,7 @@ use crate::codes::{Grade, Status, WarningRule};
 use crate::customer::{Customer, Millis};
 use crate::day::Day;
 use crate::settings::Settings;
+use crate::story::yuan;
 
 /// One tripped rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +57,10 @@ pub fn check(card: &Customer, s: &Settings, today: Day) -> Vec<Warning> {
         let days = oldest.days_until(today);
         warn(
             WarningRule::OverdueArrears,
-            format!("逾期欠款 {sum} 元(最早于 {oldest} 到期,已逾期 {days} 天)"),
+            format!(
+                "逾期欠款 {}(最早于 {oldest} 到期,已逾期 {days} 天)",
+                yuan(sum)
+            ),
             sum as f64,
         );
     }
@@ -67,8 +71,10 @@ pub fn check(card: &Customer, s: &Settings, today: Day) -> Vec<Warning> {
             warn(
                 WarningRule::CreditExceeded,
                 format!(
-                    "欠款 {arrears} 元,超出信用额度 {limit} 元 {} 元",
-                    arrears - limit
+                    "欠款 {},超出信用额度 {} {}",
+                    yuan(arrears),
+                    yuan(limit),
+                    yuan(arrears - limit)
                 ),
                 (arrears - limit) as f64,
             );
@@ -314,12 +320,12 @@ mod tests {
         let w = check(&c, &Settings::default(), day("2026-11-08"));
         assert_eq!(w[0].rule, WarningRule::OverdueArrears);
         assert!(
-            w[0].figure.contains("1500 元") && w[0].figure.contains("3 天"),
+            w[0].figure.contains("1,500 元") && w[0].figure.contains("3 天"),
             "{}",
             w[0].figure
         );
         assert!(
-            w[1].figure.contains("超出信用额度 1000 元 500 元"),
+            w[1].figure.contains("超出信用额度 1,000 元 500 元"),
             "{}",
             w[1].figure
         );

@@ -322,7 +322,7 @@ fn grading_warnings_and_settings_at_head_office() {
         .iter()
         .find(|x| x["customer"] == "c1" && x["rule"] == "overdue_arrears")
         .unwrap_or_else(|| panic!("no overdue warning: {w}"));
-    assert!(overdue["figure"].as_str().unwrap().contains("150000 元"));
+    assert!(overdue["figure"].as_str().unwrap().contains("150,000 元"));
 
     // Only head office applies grades; it writes them with the figures as the reason.
     let z = o.token("zhang");
