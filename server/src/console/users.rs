@@ -119,26 +119,26 @@ async fn users_view(
             // The notice is a line this server wrote; shown as text.
             (flash(notice))
             @if let Some((why, _)) = refused { div.error role="alert" { (why) } }
-            table #users {
+            table.cards #users {
                 thead { tr {
                     th { ("登录名") } th { ("姓名") } th { ("角色与审批职位") }
                     th { ("状态") } th { ("启用 / 停用") } th { ("重设密码") }
                 } }
                 tbody { @for u in &users { tr {
-                    td { (u.login) } td { (u.display_name) }
-                    td { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/role" } {
+                    td.title { (u.login) } td data-label=("姓名") { (u.display_name) }
+                    td data-label=("角色") { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/role" } {
                         (csrf(s))
                         select name="role" aria-label="角色" { (role_options(Some(u.role))) }
                         select name="position" aria-label="审批职位" { (position_options(u.position)) }
                         button type="submit" { ("保存") }
                     } }
-                    td {
+                    td data-label=("状态") {
                         @if u.disabled { span.tag.bad { ("已停用") } }
                         @else if u.must_change_password { ("须在登录时改密码") }
                         @else { ("正常") }
                         " " span.muted { ("建于 ") (when(Some(u.created_at))) }
                     }
-                    td { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/state" } {
+                    td data-label=("启用/停用") { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/state" } {
                         (csrf(s))
                         @if u.disabled {
                             input type="hidden" name="disabled" value="0";
@@ -148,7 +148,7 @@ async fn users_view(
                             button type="submit" { ("停用") }
                         }
                     } }
-                    td { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/password" } {
+                    td data-label=("重设密码") { form.inline method="post" action={ "/console/users/" (enc(&u.login)) "/password" } {
                         (csrf(s))
                         input name="password" type="password" autocomplete="new-password"
                             placeholder="临时密码(至少 10 个字符)" required aria-label="临时密码";
