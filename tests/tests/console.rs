@@ -545,6 +545,11 @@ async fn head_office_works_through_the_console() {
     assert!(b.text("div.ok").await.contains("已保存公司设置"));
     assert_eq!(b.value("#settings input[name=churn_days]").await, "45");
     b.shot("26-settings").await;
+    // A number out of range is refused by the settings' own check.
+    b.fill("#settings input[name=cadence_b]", "400").await;
+    b.click("#settings button[type=submit]").await;
+    assert!(b.text("div.error").await.contains("跟进间隔天数"));
+    assert_eq!(b.value("#settings input[name=cadence_b]").await, "400");
     b.sign_out().await;
 
     // A salesperson sees only their own customers, and no one else's card.

@@ -349,6 +349,10 @@ fn fields_of(s: &Settings) -> Vec<(String, String)> {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
         ),
+        ("cadence_h".into(), s.cadence.h.to_string()),
+        ("cadence_a".into(), s.cadence.a.to_string()),
+        ("cadence_b".into(), s.cadence.b.to_string()),
+        ("cadence_c".into(), s.cadence.c.to_string()),
         ("period_months".into(), g.period_months.to_string()),
         ("sales_weight".into(), g.sales_weight.to_string()),
         ("credit_weight".into(), g.credit_weight.to_string()),
@@ -391,6 +395,10 @@ fn settings_form(si: &SignedIn, values: &[(String, String)]) -> Markup {
             label { ("审查周期(天)") input name="review_days" value=(v("review_days")); }
             label { ("流失预警(无订单且无拜访的天数)") input name="churn_days" value=(v("churn_days")); }
             label { ("离线锁定(天,空 = 不锁定)") input name="offline_lock_days" value=(v("offline_lock_days")); }
+            h2 { ("跟进周期(按意向等级,天)") }
+            @for (level, label) in [("h", "H 级"), ("a", "A 级"), ("b", "B 级"), ("c", "C 级")] {
+                label { (label) input name={ "cadence_" (level) } value=(v(&format!("cadence_{level}"))); }
+            }
             h2 { ("客户等级评估") }
             label { ("评估期(月)") input name="period_months" value=(v("period_months")); }
             label { ("销售权重") input name="sales_weight" value=(v("sales_weight")); }
@@ -420,7 +428,7 @@ async fn settings_page(
         "公司设置",
         html! {
             (flash((!n.ok.is_empty()).then_some(n.ok.as_str())))
-            p.muted { ("第 ") (current.version) (" 版。保存后笔记本在下次同步时生效;预警与等级表立即按新设置计算。跟进周期等其余设置仍用 crm-server settings set 修改。") }
+            p.muted { ("第 ") (current.version) (" 版。保存后笔记本在下次同步时生效;预警与等级表立即按新设置计算。") }
             (settings_form(&s, &fields_of(&current.settings)))
         },
     ))
@@ -442,6 +450,10 @@ fn typed(f: &Fields, base: &Settings) -> Result<Settings, String> {
         "" => None,
         _ => Some(num(f, "offline_lock_days", "离线锁定天数")?),
     };
+    s.cadence.h = num(f, "cadence_h", "H 级跟进周期")?;
+    s.cadence.a = num(f, "cadence_a", "A 级跟进周期")?;
+    s.cadence.b = num(f, "cadence_b", "B 级跟进周期")?;
+    s.cadence.c = num(f, "cadence_c", "C 级跟进周期")?;
     let g = &mut s.grading;
     g.period_months = num(f, "period_months", "评估期")?;
     g.sales_weight = num(f, "sales_weight", "销售权重")?;
