@@ -233,6 +233,30 @@ pub struct ReportQuery<K> {
     pub limit: Option<usize>,
 }
 
+impl<K> ReportQuery<K> {
+    /// Every row in scope on `day` (exports, the grading run's preview).
+    pub fn everything(salesperson: Option<String>, day: Day) -> ReportQuery<K> {
+        ReportQuery {
+            salesperson,
+            region: None,
+            kind: None,
+            day,
+            offset: 0,
+            limit: None,
+        }
+    }
+
+    fn slice<'a>(&'a self, who: Option<&'a str>, kind: Option<&'a str>) -> reports_db::Slice<'a> {
+        reports_db::Slice {
+            salesperson: who,
+            region: self.region.as_deref(),
+            kind,
+            offset: self.offset,
+            limit: self.limit,
+        }
+    }
+}
+
 /// A page of a rule report, with counts over all of its scope.
 #[derive(Debug, Clone)]
 pub struct ReportPage<K, T> {
@@ -303,14 +327,7 @@ pub async fn grade_page(
         return Ok(ReportPage { per_kind, rows });
     }
     let read = move |conn: &rusqlite::Connection| {
-        let slice = reports_db::Slice {
-            salesperson: who.as_deref(),
-            region: q.region.as_deref(),
-            kind: q.kind.map(|g| g.code()),
-            offset: q.offset,
-            limit: q.limit,
-        };
-        reports_db::grades(conn, &slice)
+        reports_db::grades(conn, &q.slice(who.as_deref(), q.kind.map(|g| g.code())))
     };
     let stale = db
         .read_with(move |conn| Ok::<_, ServiceError>(reports_db::grades_stale(conn, day)?))
@@ -404,13 +421,7 @@ pub async fn warning_page(
     let day = q.day;
     db.read_with(move |conn| {
         let s = docs::settings(conn)?.settings;
-        let slice = reports_db::Slice {
-            salesperson: who.as_deref(),
-            region: q.region.as_deref(),
-            kind: q.kind.map(|r| r.code()),
-            offset: q.offset,
-            limit: q.limit,
-        };
+        let slice = q.slice(who.as_deref(), q.kind.map(|r| r.code()));
         let mut wording = Wording::default();
         let page = reports_db::warnings(conn, day, &slice, |card, seq| {
             wording.of(card, &s, day, seq)

@@ -205,6 +205,26 @@ impl SignedIn {
         }
     }
 
+    /// The same person as the audit's actor, from `peer`.
+    pub fn actor(&self, peer: Option<std::net::IpAddr>) -> Actor {
+        Actor {
+            login: Some(self.login.clone()),
+            address: peer.map(|a| a.to_string()),
+        }
+    }
+
+    /// Refuses anyone but an administrator.
+    pub fn admin_only(&self) -> Result<(), ConsoleError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ConsoleError(AppError::Forbidden(format!(
+                "只有系统管理员可以使用此页,角色“{}”不能",
+                self.role.label()
+            ))))
+        }
+    }
+
     /// Whether this is head office (clerk or manager).
     pub fn head_office(&self) -> bool {
         matches!(self.role, Role::Clerk | Role::Manager)
@@ -467,10 +487,7 @@ async fn logout(
     Form(form): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     session.check(&form)?;
-    let actor = Actor {
-        login: Some(session.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    };
+    let actor = session.actor(peer);
     let now = state.clock.now();
     end_session(&state, session.device_id, now, actor, "退出控制台".into()).await?;
     let mut r = Redirect::to("/console/login").into_response();

@@ -283,14 +283,7 @@ async fn confirm(
         )));
     }
     let day = q.day()?;
-    let query = rules::ReportQuery {
-        salesperson: None,
-        region: None,
-        kind: None,
-        day,
-        offset: 0,
-        limit: None,
-    };
+    let query = rules::ReportQuery::everything(None, day);
     let rows = rules::grade_page(&state.db, s.caller(), query).await?.rows;
     let people = People::load(&state).await?;
     let moved: Vec<_> = rows

@@ -10,11 +10,10 @@ use axum::{Form, Router};
 use maud::{html, Markup};
 
 use crm_shared::api::PasswordChange;
-use crm_shared::codes::Role;
 
 use super::layout::{self, csrf, flash, page, when};
 use super::{done, ConsoleError, Fields, SignedIn};
-use crate::audit::{self, Actor, Kind};
+use crate::audit::{self, Kind};
 use crate::auth::Attempt;
 use crate::db::access::AccessFilter;
 use crate::error::AppError;
@@ -136,17 +135,6 @@ async fn change(
     Ok(done("/console/password?ok=1"))
 }
 
-fn admin_only(s: &SignedIn) -> Result<(), ConsoleError> {
-    if s.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ConsoleError(AppError::Forbidden(format!(
-            "角色“{}”不能查看此页",
-            s.role.label()
-        ))))
-    }
-}
-
 /// Filters of the audit, as the page's form and the export links carry them.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 struct AuditQuery {
@@ -220,7 +208,7 @@ async fn security(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Markup, ConsoleError> {
-    admin_only(&s)?;
+    s.admin_only()?;
     let now = state.clock.now();
     let locked = state.db.locked_logins(now).await?;
     let events = state.db.access_log(q.filter(PAGE_ROWS)?).await?;
@@ -295,11 +283,8 @@ async fn unlock(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let actor = Actor {
-        login: Some(s.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    };
+    s.admin_only()?;
+    let actor = s.actor(peer);
     let event = audit::event(Kind::Unlocked, &login, &actor, state.clock.now(), "");
     state.db.clear_sign_in_failures(&login, Some(event)).await?;
     Ok(done(&format!(
@@ -315,7 +300,7 @@ async fn export(
     Path(ext): Path<String>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
-    admin_only(&s)?;
+    s.admin_only()?;
     let format = match ext.as_str() {
         "xlsx" => Format::Xlsx,
         "csv" => Format::Csv,
@@ -328,10 +313,7 @@ async fn export(
         "访问审计",
     )
     .map_err(|e| ConsoleError(AppError::internal(e)))?;
-    let actor = Actor {
-        login: Some(s.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    };
+    let actor = s.actor(peer);
     let detail = format!("访问审计 {} 条", events.len());
     let event = audit::event(Kind::Export, &s.login, &actor, state.clock.now(), detail);
     state.db.record_access(event).await?;

@@ -13,7 +13,7 @@ use crm_shared::day::Day;
 
 use super::layout::{csrf, page};
 use super::{ConsoleError, Fields, SignedIn};
-use crate::audit::{self, Actor, Kind as AuditKind};
+use crate::audit::{self, Kind as AuditKind};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::sheets::{export, import, table, Format, Table};
@@ -188,10 +188,7 @@ async fn commit(
     )
     .await?;
     state.uploads.remove(&upload);
-    let actor = Actor {
-        login: Some(s.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    };
+    let actor = s.actor(peer);
     let detail = format!(
         "{}:新建 {},更新 {},改派 {}",
         up.file_name, outcome.created, outcome.updated, outcome.reassigned
@@ -260,10 +257,7 @@ pub(super) async fn send(
 ) -> Result<Response, ConsoleError> {
     let day = Day::from_millis_local(crate::clock::now_ms());
     let bytes = table::write(&t, format, title)?;
-    let actor = Actor {
-        login: Some(s.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    };
+    let actor = s.actor(peer);
     let detail = format!("{title}({} 行)", t.rows.len());
     let event = audit::event(
         AuditKind::Export,

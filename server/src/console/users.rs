@@ -17,7 +17,6 @@ use super::layout::{csrf, flash, page, when};
 use super::system::Notice;
 use super::{done, ConsoleError, Fields, SignedIn};
 use crate::admin;
-use crate::audit::Actor;
 use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::state::AppState;
@@ -30,24 +29,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/users/{login}/role", post(set_role))
         .route("/devices/{id}/revoke", post(revoke))
         .route("/settings", get(settings_page).post(save_settings))
-}
-
-fn admin_only(s: &SignedIn) -> Result<(), ConsoleError> {
-    if s.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ConsoleError(AppError::Forbidden(format!(
-            "只有管理员可以管理用户、设备和公司设置,角色“{}”不能",
-            s.role.label()
-        ))))
-    }
-}
-
-fn actor(s: &SignedIn, peer: Option<std::net::IpAddr>) -> Actor {
-    Actor {
-        login: Some(s.login.clone()),
-        address: peer.map(|a| a.to_string()),
-    }
 }
 
 fn refusal(e: admin::AdminError) -> ConsoleError {
@@ -94,7 +75,7 @@ async fn users(
     State(state): State<AppState>,
     Query(n): Query<Notice>,
 ) -> Result<Markup, ConsoleError> {
-    admin_only(&s)?;
+    s.admin_only()?;
     let notice = (!n.ok.is_empty()).then_some(n.ok.as_str());
     users_view(&state, &s, notice, None).await
 }
@@ -211,8 +192,8 @@ async fn add(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let who = actor(&s, peer);
+    s.admin_only()?;
+    let who = s.actor(peer);
     let db = &state.db;
     let result = async {
         let (role, position) = (role_of(&f)?, position_of(&f)?);
@@ -242,8 +223,8 @@ async fn set_state(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let who = actor(&s, peer);
+    s.admin_only()?;
+    let who = s.actor(peer);
     let db = &state.db;
     let result = async {
         let disabled = match f.text("disabled").as_str() {
@@ -276,8 +257,8 @@ async fn reset_password(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let who = actor(&s, peer);
+    s.admin_only()?;
+    let who = s.actor(peer);
     let db = &state.db;
     let result = async {
         let password = f.get("password").unwrap_or_default().to_string();
@@ -299,8 +280,8 @@ async fn set_role(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let who = actor(&s, peer);
+    s.admin_only()?;
+    let who = s.actor(peer);
     let db = &state.db;
     let result = async {
         let (role, position) = (role_of(&f)?, position_of(&f)?);
@@ -330,8 +311,8 @@ async fn revoke(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
-    let who = actor(&s, peer);
+    s.admin_only()?;
+    let who = s.actor(peer);
     let db = &state.db;
     let line = admin::device_revoke(db, &who, &id).await.map_err(refusal)?;
     Ok(said("/console/devices", &line))
@@ -420,7 +401,7 @@ async fn settings_page(
     State(state): State<AppState>,
     Query(n): Query<Notice>,
 ) -> Result<Markup, ConsoleError> {
-    admin_only(&s)?;
+    s.admin_only()?;
     let current = state.db.settings().await?;
     Ok(page(
         &s,
@@ -488,7 +469,7 @@ async fn save_settings(
     Form(f): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
     s.check(&f)?;
-    admin_only(&s)?;
+    s.admin_only()?;
     let base = state.db.settings().await?.settings;
     // Refused: the form comes back as typed, with the reason.
     let as_typed: Vec<(String, String)> = fields_of(&base)

@@ -157,14 +157,7 @@ pub async fn table(
             customers(db, caller, filter).await?
         }
         Kind::Grades => {
-            let q = crate::rules::ReportQuery {
-                salesperson,
-                region: None,
-                kind: None,
-                day,
-                offset: 0,
-                limit: None,
-            };
+            let q = crate::rules::ReportQuery::everything(salesperson, day);
             let rows = crate::rules::grade_page(db, caller, q).await?.rows;
             let names = Names::load(db).await?;
             Table {
@@ -204,14 +197,7 @@ pub async fn table(
             }
         }
         Kind::Warnings => {
-            let q = crate::rules::ReportQuery {
-                salesperson,
-                region: None,
-                kind: None,
-                day,
-                offset: 0,
-                limit: None,
-            };
+            let q = crate::rules::ReportQuery::everything(salesperson, day);
             let rows = crate::rules::warning_page(db, caller, q).await?.rows;
             let names = Names::load(db).await?;
             Table {
