@@ -78,7 +78,7 @@ fn an_overdue_sale_raises_a_warning_that_payment_clears() {
     );
     let overdue = &w.as_array().unwrap()[0];
     assert!(
-        overdue["figure"].as_str().unwrap().contains("12000 元"),
+        overdue["figure"].as_str().unwrap().contains("12,000 元"),
         "{overdue}"
     );
     assert!(
