@@ -314,15 +314,17 @@ pub fn grades(conn: &Connection, slice: &Slice) -> rusqlite::Result<Page<GradeRo
     Ok(Page { per_kind, rows })
 }
 
-/// The warnings raised on `day` in `slice`: each page row is what `word`
-/// makes of the customer's slimmed card and the warning's place in its
-/// schedule (`warnings::schedule`); each card is parsed once and dropped.
-pub fn warnings<T>(
+/// The warnings raised on `day` in `slice`: the rows are what `word`
+/// makes of each customer's slimmed card and the places of its page rows
+/// in its schedule (`warnings::schedule`). Cards are parsed and worded
+/// 4,096 customers at a time on all cores, each once, then dropped.
+pub fn warnings<T: Send>(
     conn: &Connection,
     day: Day,
     slice: &Slice,
-    mut word: impl FnMut(&Customer, usize) -> Option<T>,
+    word: impl Fn(&Customer, &[usize]) -> Vec<T> + Sync,
 ) -> rusqlite::Result<Page<T>> {
+    use rayon::prelude::*;
     let mine = slice.whose(2);
     let per_kind = per_kind(
         conn,
@@ -361,19 +363,30 @@ pub fn warnings<T>(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    let mut read = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
-    let mut rows = Vec::with_capacity(found.len());
-    // A customer's warnings are next to each other: one parse for them.
-    let mut card: Option<Customer> = None;
+    // A customer's rows are next to each other: one entry for them.
+    let mut by_customer: Vec<(String, Vec<usize>)> = Vec::new();
     for (id, seq) in found {
-        let c = match card {
-            Some(ref c) if c.id == id => c,
-            _ => {
-                let json: String = read.query_row([&id], |r| r.get(0))?;
-                card.insert(serde_json::from_str(&json).map_err(json_err)?)
-            }
-        };
-        rows.extend(word(c, seq as usize));
+        match by_customer.last_mut() {
+            Some((last, seqs)) if *last == id => seqs.push(seq as usize),
+            _ => by_customer.push((id, vec![seq as usize])),
+        }
+    }
+    let mut read = conn.prepare_cached("SELECT rules FROM customer_details WHERE id = ?1")?;
+    let mut rows = Vec::new();
+    for chunk in by_customer.chunks(4096) {
+        let jsons: Vec<String> = chunk
+            .iter()
+            .map(|(id, _)| read.query_row([id], |r| r.get(0)))
+            .collect::<rusqlite::Result<_>>()?;
+        let worded: Vec<Vec<T>> = jsons
+            .par_iter()
+            .zip(chunk)
+            .map(|(json, (_, seqs))| {
+                let card: Customer = serde_json::from_str(json).map_err(json_err)?;
+                Ok(word(&card, seqs))
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        rows.extend(worded.into_iter().flatten());
     }
     Ok(Page { per_kind, rows })
 }

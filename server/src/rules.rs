@@ -422,10 +422,8 @@ pub async fn warning_page(
     db.read_with(move |conn| {
         let s = docs::settings(conn)?.settings;
         let slice = q.slice(who.as_deref(), q.kind.map(|r| r.code()));
-        let mut wording = Wording::default();
-        let page = reports_db::warnings(conn, day, &slice, |card, seq| {
-            wording.of(card, &s, day, seq)
-        })?;
+        let page =
+            reports_db::warnings(conn, day, &slice, |card, seqs| worded(card, &s, day, seqs))?;
         Ok(ReportPage {
             per_kind: codes(page.per_kind),
             rows: page.rows,
@@ -434,36 +432,26 @@ pub async fn warning_page(
     .await
 }
 
-/// The warnings of the customer last asked about, as `check` words them
-/// and as its schedule places them: a customer's rows come together, so
-/// each card is judged once however many warnings it raises.
-#[derive(Default)]
-struct Wording {
-    customer: String,
-    schedule: Vec<warnings::Scheduled>,
-    checked: Vec<Warning>,
-}
-
-impl Wording {
-    /// The warning at place `seq` of `card`'s schedule, as `check` words it
-    /// on `day`: the schedule's entries raised on `day` are `check`'s, in
-    /// order.
-    fn of(&mut self, card: &Customer, s: &Settings, day: Day, seq: usize) -> Option<Warning> {
-        if self.customer != card.id || self.schedule.is_empty() {
-            self.customer = card.id.clone();
-            self.schedule = warnings::schedule(card, s);
-            self.checked = warnings::check(card, s, day);
-        }
-        let scheduled = self.schedule.get(seq).filter(|w| w.on(day))?;
-        let place = self.schedule[..seq].iter().filter(|w| w.on(day)).count();
-        let w = self.checked.get(place).cloned();
-        if w.as_ref().map(|w| w.rule) != Some(scheduled.rule) {
-            // The kept schedule and the card disagree: the row is shown as
-            // the card has it now, and the mismatch logged for a developer.
-            tracing::error!(customer = %card.id, seq, "预警表与客户卡片不一致");
-        }
-        w
-    }
+/// The warnings at places `seqs` of `card`'s schedule, as `check` words
+/// them on `day`: the schedule's entries raised on `day` are `check`'s, in
+/// order, so a card is judged once however many warnings it raises.
+fn worded(card: &Customer, s: &Settings, day: Day, seqs: &[usize]) -> Vec<Warning> {
+    let schedule = warnings::schedule(card, s);
+    let checked = warnings::check(card, s, day);
+    seqs.iter()
+        .filter_map(|&seq| {
+            let scheduled = schedule.get(seq).filter(|w| w.on(day))?;
+            let place = schedule[..seq].iter().filter(|w| w.on(day)).count();
+            let w = checked.get(place).cloned();
+            if w.as_ref().map(|w| w.rule) != Some(scheduled.rule) {
+                // The kept schedule and the card disagree: the row is shown
+                // as the card has it now, and the mismatch logged for a
+                // developer.
+                tracing::error!(customer = %card.id, seq, "预警表与客户卡片不一致");
+            }
+            w
+        })
+        .collect()
 }
 
 /// Monthly complaint statistics in scope.
