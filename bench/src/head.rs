@@ -73,6 +73,17 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         k += 1;
     }
     let build = t.elapsed();
+    // A settings change rewrites every customer's warning rows in the
+    // settings' own write: how long the writer is held at this size.
+    let settings = data.path().join("settings.json");
+    std::fs::write(&settings, r#"{"churn_days": 120}"#)?;
+    let t = Instant::now();
+    server::admin(
+        data.path(),
+        &["settings", "set", settings.to_str().unwrap()],
+        None,
+    )?;
+    let settings_change = t.elapsed();
     let srv = Server::start(data.path())?;
     // Let start-up work (the rules backfill, if any) settle before measuring.
     std::thread::sleep(Duration::from_secs(2));
@@ -241,7 +252,8 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
     println!(
         "{}",
         json!({"scenario": "head-office", "customers": customers, "visits_each": visits,
-            "build_s": build.as_secs_f64(), "server_files_mb": dir_mb(data.path()),
+            "build_s": build.as_secs_f64(),
+            "settings_change_s": settings_change.as_secs_f64(), "server_files_mb": dir_mb(data.path()),
             "server_idle_rss_mb": idle_rss, "server_rss_after_pages_mb": after_pages_rss,
             "search_name_prefix": prefix, "search_phone": phone,
             "console_search_name": figures("GET /console/customers?q=<3-character name prefix>", by_name),
