@@ -31,11 +31,42 @@ fn only(s: &SignedIn, roles: &[Role]) -> Result<(), ConsoleError> {
     }
 }
 
-/// The notice a redirect back to a page carries (what was just done).
+/// The notice a redirect back to a page carries (what was just done),
+/// sealed for the session that did it: a link from elsewhere cannot put
+/// words of its own in the page's notice.
 #[derive(Debug, Default, serde::Deserialize)]
 pub(super) struct Notice {
     #[serde(default)]
-    pub(super) ok: String,
+    ok: String,
+    #[serde(default)]
+    seal: String,
+}
+
+impl Notice {
+    fn seal_of(s: &SignedIn, text: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(s.csrf().as_bytes());
+        h.update(b":");
+        h.update(text.as_bytes());
+        h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The query that shows `text` as the notice of `s`'s next page.
+    pub(super) fn query(s: &SignedIn, text: &str) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("ok", text)
+            .append_pair("seal", &Self::seal_of(s, text))
+            .finish()
+    }
+
+    /// The notice, if this session sealed it.
+    pub(super) fn text(&self, s: &SignedIn) -> Option<&str> {
+        (!self.ok.is_empty() && self.seal == Self::seal_of(s, &self.ok)).then_some(self.ok.as_str())
+    }
 }
 
 async fn devices(
@@ -92,7 +123,7 @@ async fn devices(
         "devices",
         "设备同步状态",
         html! {
-            (flash((!n.ok.is_empty()).then_some(n.ok.as_str())))
+            (flash(n.text(&s)))
             h2 { ("笔记本") }
             p.muted { ("“最近同步”与“待接收”自服务器本次启动起记录;“最近访问”为任何请求。") }
             table #devices {

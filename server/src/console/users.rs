@@ -42,11 +42,8 @@ fn refusal(e: admin::AdminError) -> ConsoleError {
 }
 
 /// Back to `to` with what was done as the page's notice.
-fn said(to: &str, what: &str) -> Response {
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("ok", what)
-        .finish();
-    done(&format!("{to}?{q}"))
+fn said(s: &SignedIn, to: &str, what: &str) -> Response {
+    done(&format!("{to}?{}", Notice::query(s, what)))
 }
 
 fn role_options(current: Option<Role>) -> Markup {
@@ -76,7 +73,7 @@ async fn users(
     Query(n): Query<Notice>,
 ) -> Result<Markup, ConsoleError> {
     s.admin_only()?;
-    let notice = (!n.ok.is_empty()).then_some(n.ok.as_str());
+    let notice = n.text(&s);
     users_view(&state, &s, notice, None).await
 }
 
@@ -161,7 +158,7 @@ async fn answer(
     result: Result<String, ConsoleError>,
 ) -> Result<Response, ConsoleError> {
     match result {
-        Ok(line) => Ok(said("/console/users", &line)),
+        Ok(line) => Ok(said(s, "/console/users", &line)),
         Err(ConsoleError(e)) => {
             let (status, _) = e.parts();
             if status.is_server_error() {
@@ -315,7 +312,7 @@ async fn revoke(
     let who = s.actor(peer);
     let db = &state.db;
     let line = admin::device_revoke(db, &who, &id).await.map_err(refusal)?;
-    Ok(said("/console/devices", &line))
+    Ok(said(&s, "/console/devices", &line))
 }
 
 /// The settings form's fields as text, from saved settings.
@@ -408,7 +405,7 @@ async fn settings_page(
         "settings",
         "公司设置",
         html! {
-            (flash((!n.ok.is_empty()).then_some(n.ok.as_str())))
+            (flash(n.text(&s)))
             p.muted { ("第 ") (current.version) (" 版。保存后笔记本在下次同步时生效;预警与等级表立即按新设置计算。") }
             (settings_form(&s, &fields_of(&current.settings)))
         },
@@ -497,6 +494,7 @@ async fn save_settings(
     };
     match crate::rules::set_settings(&state.db, &s.caller(), settings).await {
         Ok(v) => Ok(said(
+            &s,
             "/console/settings",
             &format!("已保存公司设置(第 {} 版)", v.version),
         )),
