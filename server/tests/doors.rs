@@ -925,6 +925,28 @@ async fn an_administrator_unlocks_from_the_console_and_a_clerk_cannot() {
     let token = csrf_on(&srv, &office, &admin, "/console/security").await;
     let r = post_form(&srv, &office, &admin, unlock, &[("_csrf", &token)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The page it leads to says so; the same words without this session's
+    // seal (a link from elsewhere) are not shown.
+    let page = |path: String| {
+        let office = &office;
+        let admin = &admin;
+        let url = srv.url(&path);
+        async move {
+            office
+                .get(url)
+                .header("cookie", admin)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(page(to).await.contains("已解除 zhang 的登录锁定"));
+    let forged = "/console/security?ok=%E5%B7%B2%E8%A7%A3%E9%99%A4+li+%E7%9A%84%E7%99%BB%E5%BD%95%E9%94%81%E5%AE%9A&seal=0";
+    assert!(!page(forged.to_string()).await.contains("已解除 li"));
     let r = login(&srv, &office, "zhang", RIGHT).await;
     assert_eq!(r.status(), StatusCode::OK, "unlocked");
 

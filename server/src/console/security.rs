@@ -12,6 +12,7 @@ use maud::{html, Markup};
 use crm_shared::api::PasswordChange;
 
 use super::layout::{self, csrf, flash, page, when};
+use super::system::Notice;
 use super::{done, ConsoleError, Fields, SignedIn};
 use crate::audit::{self, Kind};
 use crate::auth::Attempt;
@@ -142,7 +143,6 @@ struct AuditQuery {
     kind: Option<String>,
     since: Option<String>,
     until: Option<String>,
-    ok: Option<String>,
 }
 
 impl AuditQuery {
@@ -207,14 +207,13 @@ async fn security(
     s: SignedIn,
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
+    Query(n): Query<Notice>,
 ) -> Result<Markup, ConsoleError> {
     s.admin_only()?;
     let now = state.clock.now();
     let locked = state.db.locked_logins(now).await?;
     let events = state.db.access_log(q.filter(PAGE_ROWS)?).await?;
-    let ok =
-        q.ok.as_deref()
-            .map(|login| format!("已解除 {login} 的登录锁定"));
+    let ok = n.text(&s);
     let link = q.link();
     let chosen = q.kind.clone().unwrap_or_default();
     let rows: Vec<[String; 6]> = events
@@ -235,7 +234,7 @@ async fn security(
         "security",
         "登录与访问审计",
         html! {
-            (flash(ok.as_deref()))
+            (flash(ok))
             h2 { ("被锁定的登录名") }
             @if locked.is_empty() {
                 p.muted { ("没有被锁定的登录名。") }
@@ -287,9 +286,10 @@ async fn unlock(
     let actor = s.actor(peer);
     let event = audit::event(Kind::Unlocked, &login, &actor, state.clock.now(), "");
     state.db.clear_sign_in_failures(&login, Some(event)).await?;
+    let said = format!("已解除 {login} 的登录锁定");
     Ok(done(&format!(
-        "/console/security?ok={}",
-        urlencoding(&login)
+        "/console/security?{}",
+        Notice::query(&s, &said)
     )))
 }
 
