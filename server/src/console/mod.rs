@@ -213,16 +213,21 @@ impl SignedIn {
         }
     }
 
-    /// Refuses anyone but an administrator.
-    pub fn admin_only(&self) -> Result<(), ConsoleError> {
-        if self.role == Role::Admin {
+    /// Refuses anyone whose role is not one of `roles`.
+    pub fn only(&self, roles: &[Role]) -> Result<(), ConsoleError> {
+        if roles.contains(&self.role) {
             Ok(())
         } else {
             Err(ConsoleError(AppError::Forbidden(format!(
-                "只有系统管理员可以使用此页,角色“{}”不能",
+                "角色“{}”不能查看此页",
                 self.role.label()
             ))))
         }
+    }
+
+    /// Refuses anyone but an administrator.
+    pub fn admin_only(&self) -> Result<(), ConsoleError> {
+        self.only(&[Role::Admin])
     }
 
     /// Whether this is head office (clerk or manager).
@@ -503,4 +508,46 @@ async fn logout(
 /// A 303 back to `to` after a successful form.
 pub fn done(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+/// The notice a redirect back to a page carries (what was just done),
+/// sealed for the session that did it: a link from elsewhere cannot put
+/// words of its own in the page's notice.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    ok: String,
+    #[serde(default)]
+    seal: String,
+}
+
+impl Notice {
+    fn seal_of(s: &SignedIn, text: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(s.csrf().as_bytes());
+        h.update(b":");
+        h.update(text.as_bytes());
+        h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The query that shows `text` as the notice of `s`'s next page.
+    pub fn query(s: &SignedIn, text: &str) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("ok", text)
+            .append_pair("seal", &Self::seal_of(s, text))
+            .finish()
+    }
+
+    /// The notice, if this session sealed it.
+    pub fn text(&self, s: &SignedIn) -> Option<&str> {
+        (!self.ok.is_empty() && self.seal == Self::seal_of(s, &self.ok)).then_some(self.ok.as_str())
+    }
+}
+
+/// A 303 back to `to` after a successful form, saying `text` there.
+pub fn done_saying(s: &SignedIn, to: &str, text: &str) -> Response {
+    done(&format!("{to}?{}", Notice::query(s, text)))
 }

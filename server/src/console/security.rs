@@ -12,8 +12,7 @@ use maud::{html, Markup};
 use crm_shared::api::PasswordChange;
 
 use super::layout::{self, csrf, flash, page, when};
-use super::system::Notice;
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done, done_saying, ConsoleError, Fields, Notice, SignedIn};
 use crate::audit::{self, Kind};
 use crate::auth::Attempt;
 use crate::db::access::AccessFilter;
@@ -287,10 +286,7 @@ async fn unlock(
     let event = audit::event(Kind::Unlocked, &login, &actor, state.clock.now(), "");
     state.db.clear_sign_in_failures(&login, Some(event)).await?;
     let said = format!("已解除 {login} 的登录锁定");
-    Ok(done(&format!(
-        "/console/security?{}",
-        Notice::query(&s, &said)
-    )))
+    Ok(done_saying(&s, "/console/security", &said))
 }
 
 async fn export(

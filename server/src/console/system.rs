@@ -10,8 +10,7 @@ use crm_shared::codes::Role;
 
 use super::layout::{csrf, flash, page, when};
 use super::people::People;
-use super::{ConsoleError, SignedIn, CONSOLE_DEVICE};
-use crate::error::AppError;
+use super::{ConsoleError, Notice, SignedIn, CONSOLE_DEVICE};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -20,61 +19,12 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/backup", get(backup))
 }
 
-fn only(s: &SignedIn, roles: &[Role]) -> Result<(), ConsoleError> {
-    if roles.contains(&s.role) {
-        Ok(())
-    } else {
-        Err(ConsoleError(AppError::Forbidden(format!(
-            "角色“{}”不能查看此页",
-            s.role.label()
-        ))))
-    }
-}
-
-/// The notice a redirect back to a page carries (what was just done),
-/// sealed for the session that did it: a link from elsewhere cannot put
-/// words of its own in the page's notice.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(super) struct Notice {
-    #[serde(default)]
-    ok: String,
-    #[serde(default)]
-    seal: String,
-}
-
-impl Notice {
-    fn seal_of(s: &SignedIn, text: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(s.csrf().as_bytes());
-        h.update(b":");
-        h.update(text.as_bytes());
-        h.finalize()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    /// The query that shows `text` as the notice of `s`'s next page.
-    pub(super) fn query(s: &SignedIn, text: &str) -> String {
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("ok", text)
-            .append_pair("seal", &Self::seal_of(s, text))
-            .finish()
-    }
-
-    /// The notice, if this session sealed it.
-    pub(super) fn text(&self, s: &SignedIn) -> Option<&str> {
-        (!self.ok.is_empty() && self.seal == Self::seal_of(s, &self.ok)).then_some(self.ok.as_str())
-    }
-}
-
 async fn devices(
     s: SignedIn,
     State(state): State<AppState>,
     Query(n): Query<Notice>,
 ) -> Result<Markup, ConsoleError> {
-    only(&s, &[Role::Admin, Role::Manager, Role::Clerk])?;
+    s.only(&[Role::Admin, Role::Manager, Role::Clerk])?;
     let admin = s.role == Role::Admin;
     let devices = state.db.devices().await?;
     let syncs = state.syncs.lock().map(|m| m.clone()).unwrap_or_default();
@@ -190,7 +140,7 @@ fn console_sessions(browsers: &[crate::db::Device]) -> Vec<Sessions> {
 }
 
 async fn backup(s: SignedIn, State(state): State<AppState>) -> Result<Markup, ConsoleError> {
-    only(&s, &[Role::Admin, Role::Manager, Role::BackupOperator])?;
+    s.only(&[Role::Admin, Role::Manager, Role::BackupOperator])?;
     let lag = state.backup.lag(&state.db, crate::clock::now_ms()).await?;
     Ok(page(
         &s,

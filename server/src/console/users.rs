@@ -14,8 +14,7 @@ use crm_shared::codes::{Position, Role};
 use crm_shared::settings::Settings;
 
 use super::layout::{csrf, flash, page, when};
-use super::system::Notice;
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done_saying, ConsoleError, Fields, Notice, SignedIn};
 use crate::admin;
 use crate::error::AppError;
 use crate::extract::ClientAddress;
@@ -39,11 +38,6 @@ fn refusal(e: admin::AdminError) -> ConsoleError {
         E::Invalid(m) => AppError::BadRequest(m),
         other => AppError::internal(other),
     })
-}
-
-/// Back to `to` with what was done as the page's notice.
-fn said(s: &SignedIn, to: &str, what: &str) -> Response {
-    done(&format!("{to}?{}", Notice::query(s, what)))
 }
 
 fn role_options(current: Option<Role>) -> Markup {
@@ -158,7 +152,7 @@ async fn answer(
     result: Result<String, ConsoleError>,
 ) -> Result<Response, ConsoleError> {
     match result {
-        Ok(line) => Ok(said(s, "/console/users", &line)),
+        Ok(line) => Ok(done_saying(s, "/console/users", &line)),
         Err(ConsoleError(e)) => {
             let (status, _) = e.parts();
             if status.is_server_error() {
@@ -312,7 +306,7 @@ async fn revoke(
     let who = s.actor(peer);
     let db = &state.db;
     let line = admin::device_revoke(db, &who, &id).await.map_err(refusal)?;
-    Ok(said(&s, "/console/devices", &line))
+    Ok(done_saying(&s, "/console/devices", &line))
 }
 
 /// The settings form's fields as text, from saved settings.
@@ -493,7 +487,7 @@ async fn save_settings(
         Err(why) => return Ok(refused(why)),
     };
     match crate::rules::set_settings(&state.db, &s.caller(), settings).await {
-        Ok(v) => Ok(said(
+        Ok(v) => Ok(done_saying(
             &s,
             "/console/settings",
             &format!("已保存公司设置(第 {} 版)", v.version),
