@@ -2,10 +2,9 @@
 //! each is checked and written, whether it was typed on the command line
 //! (`cli/`) or in the app (`app/`). Nothing here prints.
 
-use crm_shared::codes::{ActivityKind, ComplaintCategory, Intent, Role, Tier};
-use crm_shared::customer::{
-    Activity, Complaint, Contact, CreditRequest, MajorChange, Review, Sale,
-};
+use crm_shared::codes::{ActivityKind, ComplaintStep, Intent, Role, Tier};
+use crm_shared::complaint;
+use crm_shared::customer::{Activity, Contact, CreditRequest, MajorChange, Review, Sale};
 use crm_shared::day::Day;
 use crm_shared::diff::FieldChange;
 use crm_shared::note::{Action, ChangeNote};
@@ -138,83 +137,59 @@ pub fn credit_request(
     Ok((key, current))
 }
 
-/// Registers a complaint on customer `id`; returns its key.
-pub fn complaint(
-    store: &mut Store,
-    id: &str,
-    description: &str,
-    category: Option<ComplaintCategory>,
-    at: i64,
-) -> Result<String> {
-    if description.trim().is_empty() {
-        return Err(invalid("description", "投诉内容不能为空"));
-    }
+/// Who takes complaint steps on this laptop: the signed-in user, a
+/// salesperson until the first sign-in says otherwise. Approval positions
+/// live at head office, so none is known here.
+fn complaint_handler(store: &Store) -> Result<(String, Role)> {
+    let role = signed_in_role(store)?.unwrap_or(Role::Salesperson);
+    Ok((store.profile().user.clone(), role))
+}
+
+fn step_refused(e: complaint::StepError) -> ClientError {
+    invalid("complaint", e.to_string())
+}
+
+/// Registers a complaint on customer `id`; returns its key. Whether it is a
+/// quality issue is head office's first step (初步判断), not registration's.
+pub fn complaint(store: &mut Store, id: &str, description: &str, at: i64) -> Result<String> {
+    let (login, role) = complaint_handler(store)?;
+    let by = complaint::Handler {
+        login: &login,
+        role,
+        position: None,
+    };
+    let k = complaint::register(description, &by, at).map_err(step_refused)?;
     let key = entry_id("q");
-    let by = store.profile().user.clone();
     let note = store.note(Action::Complaint, None);
     store.change(id, &note, |c| {
-        c.complaints.insert(
-            key.clone(),
-            Complaint {
-                at,
-                by,
-                description: description.trim().to_string(),
-                category,
-                ..Default::default()
-            },
-        );
+        c.complaints.insert(key.clone(), k);
         Ok(())
     })?;
     Ok(key)
 }
 
-/// How a complaint was handled; `None` leaves a part as it is.
-#[derive(Debug, Clone, Default)]
-pub struct Handling {
-    /// Quality or not.
-    pub category: Option<ComplaintCategory>,
-    /// What the investigation found.
-    pub investigation: Option<String>,
-    /// The remedy decided.
-    pub remedy: Option<String>,
-    /// How it was carried out.
-    pub execution: Option<String>,
-    /// Whether the customer was satisfied.
-    pub satisfied: Option<bool>,
-    /// Close the complaint (needs `satisfied` known).
-    pub close: bool,
-}
-
-/// Records how complaint `key` of customer `id` was handled.
-pub fn handle_complaint(store: &mut Store, id: &str, key: &str, h: Handling) -> Result<()> {
-    let note = store.note(Action::Complaint, Some("处理投诉"));
+/// Takes `step` of complaint `key` on customer `id` with what `input`
+/// says, if it is the step the case waits for and this user's to take.
+pub fn complaint_step(
+    store: &mut Store,
+    id: &str,
+    key: &str,
+    step: ComplaintStep,
+    input: &complaint::StepInput,
+) -> Result<()> {
+    let (login, role) = complaint_handler(store)?;
+    let by = complaint::Handler {
+        login: &login,
+        role,
+        position: None,
+    };
+    let note = store.note(Action::Complaint, Some(step.label()));
     store.change(id, &note, |c| {
         let k = c
             .complaints
             .get_mut(key)
             .ok_or_else(|| invalid("complaint", format!("没有编号为 {key} 的投诉")))?;
-        if h.category.is_some() {
-            k.category = h.category;
-        }
-        for (slot, v) in [
-            (&mut k.investigation, &h.investigation),
-            (&mut k.remedy, &h.remedy),
-            (&mut k.execution, &h.execution),
-        ] {
-            if let Some(v) = v {
-                *slot = v.trim().to_string();
-            }
-        }
-        if h.satisfied.is_some() {
-            k.satisfied = h.satisfied;
-        }
-        if h.close {
-            if k.satisfied.is_none() {
-                return Err(invalid("satisfied", "结案须注明客户是否满意"));
-            }
-            k.closed_at = Some(now_millis());
-        }
-        Ok(())
+        complaint::take(k, step, input, &by, now_millis()).map_err(step_refused)
     })?;
     Ok(())
 }

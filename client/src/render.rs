@@ -289,7 +289,15 @@ pub fn card(c: &Customer, open_conflicts: &[Conflict]) {
         }
     }
     if !c.complaints.is_empty() {
-        println!("投诉:{} 条", c.complaints.len());
+        println!("投诉(共 {} 条):", c.complaints.len());
+        for (key, k) in &c.complaints {
+            println!(
+                "  {key}  {}  {}  {}",
+                time(k.at),
+                crm_shared::complaint::stage_label(k),
+                short(&k.description)
+            );
+        }
     }
     if !open_conflicts.is_empty() {
         println!(

@@ -169,12 +169,13 @@ fn a_credit_request_filed_offline_waits_for_the_first_approver() {
 }
 
 #[test]
-fn complaints_count_by_month_and_close_with_satisfaction() {
+fn complaints_count_by_month_and_the_laptop_takes_only_the_salespersons_steps() {
     let home = init("zhang");
     let dir = home.path();
     add(dir, "c1", "金华义乌小商品", &[]);
     let id = |out: String| out.split(['(', ')']).nth(1).unwrap().to_string();
-    let k1 = id(ok(
+    // Whether it is a quality issue is head office's first step.
+    fails(
         dir,
         &[
             "complaint",
@@ -184,6 +185,17 @@ fn complaints_count_by_month_and_close_with_satisfaction() {
             "包装破损",
             "--category",
             "quality",
+        ],
+        &["初步判断", "总部"],
+    );
+    let k1 = id(ok(
+        dir,
+        &[
+            "complaint",
+            "add",
+            "c1",
+            "--description",
+            "包装破损",
             "--at",
             "2026-10-31 23:50",
         ],
@@ -196,8 +208,6 @@ fn complaints_count_by_month_and_close_with_satisfaction() {
             "c1",
             "--description",
             "送货延误",
-            "--category",
-            "非质量问题",
             "--at",
             "2026-11-01 00:05",
         ],
@@ -205,37 +215,27 @@ fn complaints_count_by_month_and_close_with_satisfaction() {
     fails(
         dir,
         &["complaint", "update", "c1", &k1, "--close"],
-        &["是否满意"],
+        &["结案", "总部"],
     );
-    ok(
+    // The case waits for head office's judgement before the salesperson
+    // talks the remedy over with the customer.
+    fails(
         dir,
-        &[
-            "complaint",
-            "update",
-            "c1",
-            &k1,
-            "--investigation",
-            "运输途中受潮",
-            "--remedy",
-            "补发",
-            "--execution",
-            "已补发",
-            "--satisfied",
-            "是",
-            "--close",
-        ],
+        &["complaint", "update", "c1", &k1, "--agreed", "是"],
+        &["初步判断"],
     );
+    let card = ok_json(dir, &["show", "c1"]);
+    let k = &card["complaints"][&k1];
+    assert_eq!(k["steps"]["registered"]["by"], "zhang");
+    assert!(k["agreed"].is_null(), "a refused step changes nothing");
     let s = ok_json(dir, &["complaint", "stats"]);
     assert_eq!(s[0]["month"], "2026-10");
     assert_eq!(
-        (s[0]["quality"].as_u64(), s[0]["satisfied"].as_u64()),
+        (s[0]["unclassified"].as_u64(), s[0]["open"].as_u64()),
         (Some(1), Some(1))
     );
     assert_eq!(s[1]["month"], "2026-11");
-    assert_eq!(
-        (s[1]["non_quality"].as_u64(), s[1]["open"].as_u64()),
-        (Some(1), Some(1))
-    );
+    assert_eq!(s[1]["total"].as_u64(), Some(1));
 }
 
 #[test]

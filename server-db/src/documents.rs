@@ -32,6 +32,8 @@ pub struct Projection {
     pub rules: String,
     /// The credit requests on the card, by id.
     pub credit: Vec<(String, CreditRequest)>,
+    /// The complaints on the card, whole, by id.
+    pub complaints: std::collections::BTreeMap<String, crm_shared::customer::Complaint>,
 }
 
 impl Projection {
@@ -49,6 +51,7 @@ impl Projection {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            complaints: card.complaints.clone(),
         }
     }
 }
@@ -309,6 +312,7 @@ pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()
     )?
     .execute(params![id, json, p.rules])?;
     crate::reports::put(tx, id, &p.slim, &settings(tx)?.settings)?;
+    crate::complaints::put(tx, id, &p.complaints)?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod complaints;
 mod data_dir;
 pub use data_dir::DataDir;
 pub mod documents;
@@ -343,6 +344,19 @@ pub const MIGRATIONS: &[M<'static>] = &[
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX complaint_rows_by_month ON complaint_rows (month);
         DELETE FROM meta WHERE key = 'reports_settings';",
+    ),
+    // 15: complaints are cases with steps: the rows keep the whole
+    // complaint and the step it waits for, for the complaints list and for
+    // the server's record of head office's part (`complaints`). Emptied
+    // here and filled from the documents by `complaints::fill_if_needed`.
+    M::up(
+        "ALTER TABLE complaint_rows ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE complaint_rows ADD COLUMN stage TEXT NOT NULL DEFAULT '';
+        ALTER TABLE complaint_rows ADD COLUMN body TEXT NOT NULL DEFAULT '';
+        CREATE INDEX complaint_rows_by_at ON complaint_rows (at);
+        DELETE FROM complaint_rows;
+        INSERT INTO meta (key, value) VALUES ('complaint_rows_fill', '1')
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
     ),
 ];
 
@@ -959,6 +973,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         .map_err(|e| DbError::Task(format!("迁移失败:{e}")))?;
     documents::fill_sort_names(conn)?;
     reports::rebuild_if_stale(conn)?;
+    complaints::fill_if_needed(conn)?;
     Ok(())
 }
 
@@ -1155,13 +1170,22 @@ mod tests {
             ..Default::default()
         };
         c.major_changes.insert("m1".into(), MajorChange::default());
-        c.complaints.insert("k1".into(), Complaint::default());
+        c.complaints.insert(
+            "k1".into(),
+            Complaint {
+                description: "包装破损".into(),
+                ..Default::default()
+            },
+        );
         let p = Projection::of(&c, 0);
         let summary = serde_json::to_string(&p.summary).unwrap();
+        let note = crm_shared::note::ChangeNote::new("zhang", crm_shared::note::Action::Create);
+        let doc =
+            crm_shared::CustomerDoc::create(&c, crm_shared::ActorId::random(), &note, 0).unwrap();
         conn.execute(
             "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
-             VALUES ('c1', x'', x'', 1, 'zhang', 0)",
-            [],
+             VALUES ('c1', ?1, x'', 1, 'zhang', 0)",
+            [doc.save()],
         )
         .unwrap();
         conn.execute(
@@ -1185,6 +1209,10 @@ mod tests {
         // grade row, out of date until the grade report asks.
         assert_eq!(count(&conn, "warning_rows"), 2);
         assert_eq!(count(&conn, "complaint_rows"), 1);
+        // The complaint rows hold the whole complaint, read from the
+        // document (the slimmed card has no text).
+        let held = complaints::held(&conn, "c1").unwrap();
+        assert_eq!(held["k1"].description, "包装破损");
         assert_eq!(count(&conn, "grade_rows"), 1);
         let today = crm_shared::day::Day::from_millis_local(chrono::Utc::now().timestamp_millis());
         assert!(reports::grades_stale(&conn, today).unwrap());

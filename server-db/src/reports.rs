@@ -11,8 +11,7 @@
 //!   a write, a month's turn, an unpaid sale falling due, a settings
 //!   change), so a month costs one pass over the archive, not every page.
 //!
-//! - `complaint_rows`: each complaint with the month it was registered in
-//!   and how it stands, for the monthly statistics and 工作台's chart.
+//! (The complaint rows are `complaints`'; they follow no settings.)
 //!
 //! Days are stored as `YYYY-MM-DD` text and compared as text; [`day_key`]
 //! keeps days outside the years 1000–9999 from breaking that order.
@@ -22,7 +21,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crm_shared::day::Day;
 use crm_shared::grading::{self, GradeRow};
-use crm_shared::reports::ComplaintMonth;
 use crm_shared::settings::Settings;
 use crm_shared::warnings;
 use crm_shared::Customer;
@@ -62,22 +60,6 @@ pub fn put(tx: &Connection, id: &str, slim: &Customer, s: &Settings) -> rusqlite
             w.rule.code(),
             w.from.map(day_key).unwrap_or_default(),
             sort_name,
-        ])?;
-    }
-    tx.prepare_cached("DELETE FROM complaint_rows WHERE customer_id = ?1")?
-        .execute([id])?;
-    let mut complaint = tx.prepare_cached(
-        "INSERT INTO complaint_rows (customer_id, complaint_id, month, category, closed, satisfied)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (key, k) in &slim.complaints {
-        complaint.execute(params![
-            id,
-            key,
-            crm_shared::reports::month_of(k.at),
-            k.category.map(|c| c.code()),
-            k.closed_at.is_some(),
-            k.satisfied,
         ])?;
     }
     tx.prepare_cached(
@@ -389,42 +371,4 @@ pub fn warnings<T: Send>(
         rows.extend(worded.into_iter().flatten());
     }
     Ok(Page { per_kind, rows })
-}
-
-/// Monthly complaint statistics (`salesperson`: only theirs), oldest month
-/// first: the same figures as `crm_shared::reports::complaint_stats` over
-/// the cards, counted from the complaint rows.
-pub fn complaint_stats(
-    conn: &Connection,
-    salesperson: Option<&str>,
-) -> rusqlite::Result<Vec<ComplaintMonth>> {
-    let (from, mine) = match salesperson {
-        Some(_) => (
-            "complaint_rows k JOIN customers c ON c.id = k.customer_id",
-            "c.salesperson = ?1",
-        ),
-        None => ("complaint_rows k", "?1 IS NULL"),
-    };
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT k.month, COUNT(*),
-             SUM(k.category IS 'quality'), SUM(k.category IS 'non_quality'),
-             SUM(k.category IS NULL),
-             SUM(k.closed AND k.satisfied = 1), SUM(k.closed AND k.satisfied IS NOT 1),
-             SUM(NOT k.closed)
-         FROM {from} WHERE {mine} GROUP BY k.month ORDER BY k.month"
-    ))?;
-    let rows = st.query_map([salesperson], |r| {
-        let n = |i| r.get::<_, i64>(i).map(|x| x as u32);
-        Ok(ComplaintMonth {
-            month: r.get(0)?,
-            total: n(1)?,
-            quality: n(2)?,
-            non_quality: n(3)?,
-            unclassified: n(4)?,
-            satisfied: n(5)?,
-            unsatisfied: n(6)?,
-            open: n(7)?,
-        })
-    })?;
-    rows.collect()
 }

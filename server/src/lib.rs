@@ -54,6 +54,7 @@ pub mod auth;
 pub mod backup;
 pub mod caller;
 pub mod clock;
+pub mod complaints;
 pub mod config;
 pub mod console;
 pub mod credentials;

@@ -33,7 +33,10 @@ use crate::db::{Db, DbError};
 
 /// Whose customers a report covers: head office may name a salesperson or
 /// take everyone; a salesperson always gets their own.
-fn scope(caller: &Caller, salesperson: Option<String>) -> Result<Option<String>, ServiceError> {
+pub(crate) fn scope(
+    caller: &Caller,
+    salesperson: Option<String>,
+) -> Result<Option<String>, ServiceError> {
     may_read(caller)?;
     if access::sees_all(caller.role) {
         Ok(salesperson.filter(|s| !s.trim().is_empty()))
@@ -462,7 +465,7 @@ pub async fn complaint_stats(
 ) -> Result<Vec<ComplaintMonth>, ServiceError> {
     let who = scope(&caller, salesperson)?;
     db.read_with(move |conn| {
-        Ok::<_, ServiceError>(reports_db::complaint_stats(conn, who.as_deref())?)
+        Ok::<_, ServiceError>(crate::db::complaints::stats(conn, who.as_deref())?)
     })
     .await
 }

@@ -379,7 +379,6 @@ async fn grade_warning_and_complaint_exports_read_back_with_their_figures() {
             at: noon("2026-10-15"),
             by: "zhang".into(),
             description: "包装破损".into(),
-            category: Some(ComplaintCategory::Quality),
             ..Default::default()
         },
     );
@@ -394,6 +393,21 @@ async fn grade_warning_and_complaint_exports_read_back_with_their_figures() {
         .insert("s1".into(), sale(5_000, "2026-10-05", "2026-10-20", None));
     srv.push_cards("zhang", "业务员的密码1", &[good, late])
         .await;
+    // Head office judges the complaint (the laptop may not).
+    crm_server::complaints::take_step(
+        &srv.db,
+        clerk(),
+        None,
+        ("c-good".into(), "k1".into()),
+        crm_shared::codes::ComplaintStep::Judged,
+        crm_shared::complaint::StepInput {
+            category: Some(ComplaintCategory::Quality),
+            ..Default::default()
+        },
+        noon("2026-10-16"),
+    )
+    .await
+    .unwrap();
 
     let day: Day = "2026-11-15".parse().unwrap();
     let col = |t: &Table, header: &str| t.headers.iter().position(|h| h == header).unwrap();

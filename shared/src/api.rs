@@ -131,6 +131,44 @@ pub struct DecideRequest {
     pub comment: String,
 }
 
+/// `POST /api/v1/customers/{id}/complaints`: a complaint head office
+/// registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComplaint {
+    /// What the customer complained about.
+    pub description: String,
+}
+
+/// `POST /api/v1/customers/{id}/complaints/{key}/steps`: the step taken
+/// and what it records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TakeStep {
+    /// The step; it must be the one the case waits for.
+    pub step: crate::codes::ComplaintStep,
+    /// What the step records.
+    #[serde(default)]
+    pub input: crate::complaint::StepInput,
+}
+
+/// A complaint in head office's list, with its customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintView {
+    /// Customer id.
+    pub customer: String,
+    /// Customer name.
+    pub name: String,
+    /// The customer's salesperson (login).
+    pub salesperson: String,
+    /// The complaint's key on the card.
+    pub key: String,
+    /// Where the case stands, e.g. "待提出处理方案" or "已结案".
+    pub stage: String,
+    /// The complaint.
+    pub complaint: crate::customer::Complaint,
+}
+
 /// A credit-limit request as head office lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreditRequestView {

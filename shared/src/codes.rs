@@ -210,6 +210,34 @@ code_enum! {
 }
 
 code_enum! {
+    /// A step of handling a complaint, in the handbook's order (客户投诉处理流程):
+    /// after talking with the customer, either the remedy is carried out or,
+    /// with no agreement, the matter goes to court; both end with the
+    /// customer's satisfaction and the closing of the case.
+    ComplaintStep, "投诉处理步骤" {
+        /// 登记客诉资料: what the customer complained about.
+        Registered => "registered", "登记客诉资料";
+        /// 初步判断: a quality or a non-quality issue.
+        Judged => "judged", "初步判断";
+        /// 相关部门协商提出处理方案 (with the investigation form's fields
+        /// for a quality issue).
+        Plan => "plan", "提出处理方案";
+        /// 销售管理部经理签署意见.
+        Opinion => "opinion", "销售管理部经理签署意见";
+        /// 与客户协商: agreed on the remedy or not.
+        Negotiated => "negotiated", "与客户协商";
+        /// 按方案执行.
+        Executed => "executed", "按方案执行";
+        /// 诉讼程序, when no agreement was reached.
+        Litigation => "litigation", "诉讼程序";
+        /// 客户满意度.
+        Satisfaction => "satisfaction", "客户满意度";
+        /// 结案.
+        Closed => "closed", "结案";
+    }
+}
+
+code_enum! {
     /// A head-office position (职位) that decides credit-limit requests; the
     /// default approval chain runs in this order.
     Position, "职位" {

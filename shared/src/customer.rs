@@ -316,6 +316,34 @@ pub struct Complaint {
     pub satisfied: Option<bool>,
     /// When handling ended (结案时间); none while open.
     pub closed_at: Option<Millis>,
+    /// Whether the defective sample was returned (不良样品是否退回); quality
+    /// issues only.
+    pub sample_returned: Option<bool>,
+    /// What the quality department's inspection found (检验结果).
+    pub inspection: String,
+    /// The department responsible (责任部门).
+    pub responsible_department: String,
+    /// The sales management manager's signed opinion (销售管理部经理意见).
+    pub manager_opinion: String,
+    /// Whether the customer agreed to the remedy (与客户协商结果).
+    pub agreed: Option<bool>,
+    /// How the talk with the customer went (协商情况).
+    pub negotiation: String,
+    /// The court proceedings, when no agreement was reached (诉讼程序).
+    pub litigation: String,
+    /// Who did each handling step and when, keyed by
+    /// [`ComplaintStep`](crate::codes::ComplaintStep) code.
+    pub steps: BTreeMap<String, StepMark>,
+}
+
+/// Who did one step of handling a complaint, and when.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default)]
+pub struct StepMark {
+    /// Login of who did it.
+    pub by: String,
+    /// When.
+    pub at: Millis,
 }
 
 /// A contract or payment violation (违约记录).

@@ -85,6 +85,14 @@ const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("remedy", "处理方案"),
     ("execution", "执行情况"),
     ("satisfied", "客户满意"),
+    ("sample_returned", "样品退回"),
+    ("inspection", "检验结果"),
+    ("responsible_department", "责任部门"),
+    ("manager_opinion", "经理意见"),
+    ("agreed", "达成一致"),
+    ("negotiation", "协商情况"),
+    ("litigation", "诉讼情况"),
+    ("steps", "处理步骤"),
     ("text", "评价内容"),
 ];
 

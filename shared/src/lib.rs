@@ -26,6 +26,7 @@ pub mod api;
 pub mod backup;
 pub mod cadence;
 pub mod codes;
+pub mod complaint;
 pub mod credit;
 pub mod customer;
 pub mod day;

@@ -31,12 +31,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::codes::{
-    ActivityKind, BankRating, ComplaintCategory, CustomerKind, Grade, Intent, Nature, Position,
-    Status, Tier,
+    ActivityKind, BankRating, ComplaintCategory, ComplaintStep, CustomerKind, Grade, Intent,
+    Nature, Position, Status, Tier,
 };
 use crate::customer::{
     Activity, Complaint, Contact, CreditRequest, Customer, Decision, Evaluation, MajorChange,
-    Millis, Review, Sale, Violation,
+    Millis, Review, Sale, StepMark, Violation,
 };
 use crate::day::Moment;
 use crate::diff::{FieldChange, COLLECTIONS};
@@ -213,6 +213,13 @@ const RECORD_FIELDS: &[(&str, &str)] = &[
     ("execution", "执行情况"),
     ("satisfied", "客户满意"),
     ("closed_at", "结案时间"),
+    ("sample_returned", "样品退回"),
+    ("inspection", "检验结果"),
+    ("responsible_department", "责任部门"),
+    ("manager_opinion", "经理意见"),
+    ("agreed", "达成一致"),
+    ("negotiation", "协商情况"),
+    ("litigation", "诉讼情况"),
     ("text", "评价内容"),
     ("day", "日期"),
     ("product", "产品"),
@@ -491,6 +498,9 @@ impl Teller<'_> {
             ["credit_requests", rid, "decisions", pos] if f.old.is_none() => {
                 self.decision(rid, pos, f.new.as_deref())
             }
+            ["complaints", kid, "steps", step] if f.old.is_none() => {
+                self.complaint_step(kid, step, f.new.as_deref())
+            }
             [top, id, rest @ ..] if COLLECTIONS.contains(top) => {
                 let coll = COLLECTIONS.iter().find(|c| *c == top).expect("listed");
                 self.record_field(coll, id, rest, f)
@@ -754,12 +764,37 @@ impl Teller<'_> {
         }
     }
 
+    /// A step taken in handling a complaint, e.g. `投诉「包装破损」:提出处理方案(李四)`.
+    fn complaint_step(&self, kid: &str, step: &str, text: Option<&str>) -> Line {
+        let name = self.record_name("complaints", kid, None);
+        let mark = text.and_then(from_text::<StepMark>);
+        let by = mark
+            .as_ref()
+            .filter(|m| !m.by.is_empty())
+            .map(|m| format!("({})", self.person(&m.by)))
+            .unwrap_or_default();
+        let step = code::<ComplaintStep>(step);
+        let text = format!("{name}:{step}{by}");
+        Line {
+            kind: Kind::Record {
+                coll: "complaints",
+                id: kid.to_string(),
+            },
+            short: format!("{step}{by}"),
+            text,
+            extra: Vec::new(),
+            topic: name,
+            rank: coll_rank("complaints"),
+        }
+    }
+
     /// A value of a record's field as people read it.
     fn record_value(&self, coll: &str, key: &str, v: &str) -> String {
         match (coll, key) {
             (
                 _,
-                "primary" | "accepts_mail" | "accepts_sms" | "cleared" | "satisfied" | "approved",
+                "primary" | "accepts_mail" | "accepts_sms" | "cleared" | "satisfied" | "approved"
+                | "sample_returned" | "agreed",
             ) => yes_no(v),
             (_, "amount" | "proposed" | "current") => yuan_text(v),
             ("activities", "kind") => code::<ActivityKind>(v),

@@ -159,6 +159,12 @@ pub fn rules_card(c: &Customer) -> Customer {
         k.investigation.clear();
         k.remedy.clear();
         k.execution.clear();
+        k.inspection.clear();
+        k.responsible_department.clear();
+        k.manager_opinion.clear();
+        k.negotiation.clear();
+        k.litigation.clear();
+        k.steps.clear();
     }
     Customer {
         id: c.id.clone(),

@@ -67,6 +67,20 @@ fn full_card() -> Customer {
             execution: "已退款".into(),
             satisfied: Some(true),
             closed_at: Some(1_700_000_150_000),
+            sample_returned: None,
+            inspection: String::new(),
+            responsible_department: String::new(),
+            manager_opinion: "同意补偿".into(),
+            agreed: Some(true),
+            negotiation: String::new(),
+            litigation: String::new(),
+            steps: BTreeMap::from([(
+                "opinion".to_string(),
+                crm_shared::customer::StepMark {
+                    by: "wang".into(),
+                    at: 1_700_000_120_000,
+                },
+            )]),
         },
     );
     let mut violations = BTreeMap::new();

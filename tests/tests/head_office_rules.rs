@@ -424,21 +424,13 @@ fn complaint_statistics_daily_report_and_review() {
     let note = store.note(Action::Complaint, None);
     store
         .change("c1", &note, |c| {
-            for (id, when, quality) in [
-                ("k1", "2026-10-31 23:30", true),
-                ("k2", "2026-11-01 00:10", false),
-            ] {
+            for (id, when) in [("k1", "2026-10-31 23:30"), ("k2", "2026-11-01 00:10")] {
                 c.complaints.insert(
                     id.into(),
                     Complaint {
                         at: at(when),
                         by: "zhang".into(),
                         description: "鞋底开胶".into(),
-                        category: Some(if quality {
-                            crm_shared::codes::ComplaintCategory::Quality
-                        } else {
-                            crm_shared::codes::ComplaintCategory::NonQuality
-                        }),
                         ..Default::default()
                     },
                 );
@@ -449,7 +441,16 @@ fn complaint_statistics_daily_report_and_review() {
     drop(store);
     o.zhang.sync();
 
+    // Head office judges each (初步判断).
     let wang = o.token("wang");
+    for (id, category) in [("k1", "quality"), ("k2", "non_quality")] {
+        o.post(
+            &format!("/api/v1/customers/c1/complaints/{id}/steps"),
+            &wang,
+            &json!({"step": "judged", "input": {"category": category}}),
+        )
+        .ok_json();
+    }
     let stats = o.get("/api/v1/reports/complaints", &wang).ok_json();
     assert_eq!(stats[0]["month"], "2026-10");
     assert_eq!(stats[0]["quality"], 1);
@@ -612,8 +613,10 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
             Ok(())
         })
         .unwrap();
-    // Complaints in two months, judged and closed in different ways.
+    // Complaints in two months, registered on the laptop; head office
+    // judges and closes them in different ways below.
     let note = store.note(Action::Complaint, None);
+    let mut handled = Vec::new();
     for (customer, i, days_ago, category, closed, satisfied) in [
         ("c1", 0, 3, None, false, None),
         (
@@ -640,21 +643,23 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
                     format!("k{i}"),
                     Complaint {
                         at: ms(today.plus_days(-days_ago)),
+                        by: "zhang".into(),
                         description: "包装破损".into(),
-                        category,
-                        closed_at: closed.then(|| ms(today)),
-                        satisfied,
                         ..Default::default()
                     },
                 );
                 Ok(())
             })
             .unwrap();
+        handled.push((customer, format!("k{i}"), category, closed, satisfied));
     }
     drop(store);
     o.zhang.sync();
 
     let wang = o.token("wang");
+    for (customer, key, category, closed, satisfied) in handled {
+        handle(&o, customer, &key, category, closed, satisfied);
+    }
     // The follow-up list names whom to ring (c5's is overdue).
     let due = o.get("/api/v1/followups", &wang).ok_json();
     let c5 = due
@@ -886,4 +891,178 @@ fn report_pages_say_what_the_cards_say_on_any_day() {
     let after = c3();
     assert_ne!(after, before);
     assert_eq!(after, GradeRow::of(&card, &settings.grading, today));
+}
+
+/// Head office takes complaint `key` of `customer` through its steps:
+/// judged as `category` (if any), and, when `closed`, handled to the end
+/// with the customer `satisfied` (none: not asked, only for the record).
+fn handle(
+    o: &Office,
+    customer: &str,
+    key: &str,
+    category: Option<ComplaintCategory>,
+    closed: bool,
+    satisfied: Option<bool>,
+) {
+    let Some(category) = category else { return };
+    let (wang, m1) = (o.token("wang"), o.token("m1"));
+    let path = format!("/api/v1/customers/{customer}/complaints/{key}/steps");
+    let mut steps = vec![(&wang, "judged", json!({"category": category.code()}))];
+    if closed {
+        steps.extend([
+            (
+                &wang,
+                "plan",
+                json!({"remedy": "补发", "inspection": "破损", "responsible_department": "物流部",
+                       "sample_returned": false}),
+            ),
+            (&m1, "opinion", json!({"opinion": "同意"})),
+            (&wang, "negotiated", json!({"agreed": true})),
+            (&wang, "executed", json!({"execution": "已补发"})),
+            (
+                &wang,
+                "satisfaction",
+                json!({"satisfied": satisfied.unwrap_or(false)}),
+            ),
+            (&wang, "closed", json!({})),
+        ]);
+    }
+    for (token, step, input) in steps {
+        o.post(&path, token, &json!({"step": step, "input": input}))
+            .ok_json();
+    }
+}
+
+/// The key `crm complaint add` prints: `已登记投诉(KEY)`.
+fn complaint_key(out: &str) -> String {
+    out.split(['(', ')']).nth(1).unwrap().to_string()
+}
+
+#[test]
+fn a_complaint_is_handled_step_by_step_and_a_laptop_cannot_take_head_offices_steps() {
+    let o = Office::open();
+    o.zhang
+        .ok(&["add", "--id", "c1", "--name", "宁波北仑港务贸易"]);
+    let key = complaint_key(&o.zhang.ok(&[
+        "complaint",
+        "add",
+        "c1",
+        "--description",
+        "外箱破损,内件受潮",
+    ]));
+    o.zhang.sync();
+    let (wang, m1, m2, zhang) = (
+        o.token("wang"),
+        o.token("m1"),
+        o.token("m2"),
+        o.token("zhang"),
+    );
+    let steps = format!("/api/v1/customers/c1/complaints/{key}/steps");
+    let step = |token: &str, step: &str, input: Value| {
+        o.post(&steps, token, &json!({"step": step, "input": input}))
+    };
+
+    // In the handbook's order, by the roles that own each step.
+    let e = step(&wang, "plan", json!({"remedy": "补发"})).expect_error(400, "bad_request");
+    assert!(e.message.contains("初步判断"), "{e:?}");
+    step(&zhang, "judged", json!({"category": "quality"})).expect_error(403, "forbidden");
+    step(&wang, "judged", json!({"category": "quality"})).ok_json();
+    // A quality issue's plan carries the investigation form's fields.
+    let e = step(&wang, "plan", json!({"remedy": "补发"})).expect_error(400, "bad_request");
+    assert!(e.message.contains("检验结果"), "{e:?}");
+    step(
+        &wang,
+        "plan",
+        json!({"remedy": "补发", "inspection": "外箱受潮变形", "responsible_department": "物流部",
+               "sample_returned": true}),
+    )
+    .ok_json();
+    let waiting = o.get("/api/v1/complaints?stage=opinion", &wang).ok_json();
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
+    assert_eq!(waiting[0]["stage"], "待销售管理部经理签署意见");
+    assert_eq!(waiting[0]["name"], "宁波北仑港务贸易");
+    // Only the sales management manager signs the opinion.
+    step(&wang, "opinion", json!({"opinion": "同意"})).expect_error(403, "forbidden");
+    step(&m2, "opinion", json!({"opinion": "同意"})).expect_error(403, "forbidden");
+    let k = step(&m1, "opinion", json!({"opinion": "同意补发"})).ok_json();
+    assert_eq!(k["steps"]["opinion"]["by"], "m1");
+    o.zhang.sync();
+
+    // The laptop forges head office's plan while taking its own step.
+    let mut store = o.zhang.store();
+    let note = store.note(Action::Complaint, Some("试图伪造"));
+    store
+        .change("c1", &note, |c| {
+            let k = c.complaints.get_mut(&key).unwrap();
+            k.remedy = "全额退款".into();
+            k.steps.get_mut("plan").unwrap().by = "zhang".into();
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    o.zhang.ok(&[
+        "complaint",
+        "update",
+        "c1",
+        &key,
+        "--agreed",
+        "是",
+        "--negotiation",
+        "客户同意补发",
+    ]);
+    let report = o.zhang.sync();
+    assert!(
+        report.to_string().contains(&format!("complaints.{key}")),
+        "the sync report names the complaint put back: {report}"
+    );
+    let card = o.get("/api/v1/customers/c1", &wang).ok_json();
+    let k = &card["customer"]["complaints"][&key];
+    assert_eq!(k["remedy"], "补发");
+    assert_eq!(k["steps"]["plan"]["by"], "wang");
+    assert_eq!(k["agreed"], true, "the salesperson's own step is kept: {k}");
+    assert_eq!(k["negotiation"], "客户同意补发");
+    o.zhang.sync();
+    assert_eq!(
+        o.zhang.store().get("c1").unwrap().complaints[&key].remedy,
+        "补发"
+    );
+
+    // The salesperson carries it out and asks the customer; the clerk closes.
+    o.zhang.ok(&[
+        "complaint",
+        "update",
+        "c1",
+        &key,
+        "--execution",
+        "已补发",
+        "--satisfied",
+        "满意",
+    ]);
+    o.zhang.sync();
+    step(&wang, "closed", json!({})).ok_json();
+    let e = step(&wang, "closed", json!({})).expect_error(400, "bad_request");
+    assert!(e.message.contains("已结案"), "{e:?}");
+    let closed = o.get("/api/v1/complaints?status=closed", &wang).ok_json();
+    assert_eq!(closed[0]["key"], key.as_str());
+    assert_eq!(closed[0]["stage"], "已结案");
+    let stats = o.get("/api/v1/reports/complaints", &wang).ok_json();
+    assert_eq!(
+        (stats[0]["quality"].as_u64(), stats[0]["satisfied"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // A salesperson registers on the laptop, not at head office; a bad
+    // filter is named.
+    o.post(
+        "/api/v1/customers/c1/complaints",
+        &zhang,
+        &json!({"description": "再次投诉"}),
+    )
+    .expect_error(403, "forbidden");
+    let e = o
+        .get("/api/v1/complaints?stage=nonsense", &wang)
+        .expect_error(400, "bad_request");
+    assert!(e.message.contains("投诉处理步骤"), "{e:?}");
+    let mine = o.get("/api/v1/complaints", &zhang).ok_json();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
 }

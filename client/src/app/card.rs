@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 
-use crm_shared::codes::{ActivityKind, ComplaintCategory, Intent, Position, Tier};
+use crm_shared::codes::{ActivityKind, ComplaintStep, Intent, Position, Role, Tier};
+use crm_shared::complaint;
 use crm_shared::customer::{Contact, Customer};
 use crm_shared::document::Conflict;
 use crm_shared::labels::label_of;
@@ -253,35 +254,65 @@ fn card_body(
         h2 #complaints { "投诉 " (c.complaints.len()) }
         (refusal(refused, "handle"))
         @for (key, q) in &c.complaints {
+            @let next = complaint::next_step(q);
             div.card {
                 div { span { "时间" } (when(Some(q.at))) }
                 div { span { "内容" } (q.description) }
-                div { span { "性质" } (q.category.map(|x| x.label()).unwrap_or("未判定")) }
+                div { span { "性质" } (q.category.map(|x| x.label()).unwrap_or("待判断")) }
                 @if !q.investigation.is_empty() { div { span { "调查" } (q.investigation) } }
-                @if !q.remedy.is_empty() { div { span { "处理办法" } (q.remedy) } }
-                @if !q.execution.is_empty() { div { span { "执行" } (q.execution) } }
+                @if !q.remedy.is_empty() { div { span { "处理方案" } (q.remedy) } }
+                @if q.sample_returned.is_some() { div { span { "样品退回" } (yes_no(q.sample_returned)) } }
+                @if !q.inspection.is_empty() { div { span { "检验结果" } (q.inspection) } }
+                @if !q.responsible_department.is_empty() { div { span { "责任部门" } (q.responsible_department) } }
+                @if !q.manager_opinion.is_empty() { div { span { "经理意见" } (q.manager_opinion) } }
+                @if q.agreed.is_some() { div { span { "客户同意方案" } (yes_no(q.agreed)) } }
+                @if !q.negotiation.is_empty() { div { span { "协商情况" } (q.negotiation) } }
+                @if !q.execution.is_empty() { div { span { "执行情况" } (q.execution) } }
+                @if !q.litigation.is_empty() { div { span { "诉讼情况" } (q.litigation) } }
                 div { span { "客户满意" } (match q.satisfied { Some(true) => "满意", Some(false) => "不满意", None => "—" }) }
-                div { span { "状态" } @if let Some(t) = q.closed_at { "已结案 " (date(Some(t))) } @else { "处理中" } }
+                div { span { "状态" } @if let Some(t) = q.closed_at { "已结案 " (date(Some(t))) } @else { (complaint::stage_label(q)) } }
+                div { span { "处理经过" }
+                    ol.steps { @for step in complaint::path(q) { @if complaint::taken(q, step) {
+                        li { (step.label())
+                            @if let Some(m) = q.steps.get(step.code()) { " · " (m.by) " " (when(Some(m.at))) } }
+                    } } }
+                }
             }
-            @if q.closed_at.is_none() {
-                details {
-                    summary { "登记处理" }
-                    form.stack method="post" action={ "/customers/" (id) "/complaints/" (key) } {
-                        (token(app))
-                        label { "性质" select name="category" { option value="" { "—" }
-                            @for k in ComplaintCategory::ALL { option value=(k.code()) selected[q.category == Some(*k)] { (k.label()) } } } }
-                        label { "调查结果" textarea name="investigation" { (q.investigation) } }
-                        label { "处理办法" textarea name="remedy" { (q.remedy) } }
-                        label { "执行情况" textarea name="execution" { (q.execution) } }
-                        label { "客户是否满意" select name="satisfied" {
-                            option value="" { "—" }
-                            option value="yes" selected[q.satisfied == Some(true)] { "满意" }
-                            option value="no" selected[q.satisfied == Some(false)] { "不满意" }
-                        } }
-                        label { span { input type="checkbox" name="close"; " 结案" } }
-                        button type="submit" { "保存" }
+            @match next {
+                Some(step) if complaint::may_take(step, Role::Salesperson, None) && step != ComplaintStep::Registered => {
+                    details {
+                        summary { "办理:" (step.label()) }
+                        form.stack method="post" action={ "/customers/" (id) "/complaints/" (key) } {
+                            (token(app))
+                            input type="hidden" name="step" value=(step.code());
+                            @match step {
+                                ComplaintStep::Negotiated => {
+                                    label { "客户是否同意处理方案 *" select name="agreed" required {
+                                        option value="" { "—" }
+                                        option value="yes" { "同意" }
+                                        option value="no" { "不同意(转诉讼程序)" }
+                                    } }
+                                    label { "协商情况" textarea name="negotiation" {} }
+                                }
+                                ComplaintStep::Executed => {
+                                    label { "执行情况 *" textarea name="execution" required {} }
+                                }
+                                _ => {
+                                    label { "客户是否满意 *" select name="satisfied" required {
+                                        option value="" { "—" }
+                                        option value="yes" { "满意" }
+                                        option value="no" { "不满意" }
+                                    } }
+                                }
+                            }
+                            button type="submit" { "保存" }
+                        }
                     }
                 }
+                Some(step) => {
+                    p.muted { "等待总部办理“" (step.label()) "”(" (complaint::owners(step)) ")" }
+                }
+                None => {}
             }
         }
         details #complaint-form open[refused.is_some_and(|r| r.form == "complaint")] {
@@ -290,8 +321,7 @@ fn card_body(
             form.stack method="post" action={ "/customers/" (id) "/complaint" } {
                 (token(app))
                 label { "投诉内容 *" textarea name="description" required { (typed(refused, "complaint", "description")) } }
-                label { "性质" select name="category" { option value="" { "未判定" }
-                    @for k in ComplaintCategory::ALL { option value=(k.code()) { (k.label()) } } } }
+                p.muted { "质量或非质量问题由总部初步判断。" }
                 button type="submit" { "登记" }
             }
         }
@@ -422,6 +452,14 @@ fn save(
     }
 }
 
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "—",
+    }
+}
+
 fn parse<T: std::str::FromStr>(f: &Posted, name: &str, what: &str) -> Result<Option<T>> {
     f.opt(name)
         .map(|s| s.parse::<T>())
@@ -501,8 +539,7 @@ async fn complaint(State(app): State<Shared>, Path(id): Path<String>, form: Post
         form,
         "已登记投诉",
         |store, f| {
-            let category = parse(f, "category", "投诉性质")?;
-            record::complaint(store, &id, f.get("description"), category, now_millis())?;
+            record::complaint(store, &id, f.get("description"), now_millis())?;
             Ok(String::new())
         },
     )
@@ -520,25 +557,23 @@ async fn handle_complaint(
         form,
         "已保存投诉处理",
         |store, f| {
-            let satisfied = match f.get("satisfied") {
+            let step = f
+                .get("step")
+                .parse::<ComplaintStep>()
+                .map_err(|e| record::invalid("step", e.to_string()))?;
+            let yes_no = |name: &str| match f.get(name) {
                 "yes" => Some(true),
                 "no" => Some(false),
                 _ => None,
             };
-            let text = |n: &str| Some(f.get(n).to_string()).filter(|s| !s.is_empty());
-            record::handle_complaint(
-                store,
-                &id,
-                &key,
-                record::Handling {
-                    category: parse(f, "category", "投诉性质")?,
-                    investigation: text("investigation"),
-                    remedy: text("remedy"),
-                    execution: text("execution"),
-                    satisfied,
-                    close: f.ticked("close"),
-                },
-            )?;
+            let input = complaint::StepInput {
+                agreed: yes_no("agreed"),
+                negotiation: f.get("negotiation").to_string(),
+                execution: f.get("execution").to_string(),
+                satisfied: yes_no("satisfied"),
+                ..Default::default()
+            };
+            record::complaint_step(store, &id, &key, step, &input)?;
             Ok(String::new())
         },
     )

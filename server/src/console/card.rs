@@ -193,17 +193,20 @@ async fn card_page(
                     td { @if let Some(d) = x.day { (d.to_string()) } } td { (x.product) } td.num { (x.quantity) } td.num { (yuan(Some(x.amount))) }
                     td { @if let Some(d) = x.due { (d.to_string()) } } td { @if let Some(d) = x.paid_on { (d.to_string()) } @else { span.tag.bad { ("未付") } } }
                 } } } }
-            h2 { ("投诉") }
-            table { thead { tr { th { ("登记时间") } th { ("性质") } th { ("内容") } th { ("调查") } th { ("处理方案") } th { ("执行") } th { ("结果") } } }
-                tbody { @for k in c.complaints.values() { tr {
-                    td { (when(Some(k.at))) } td { @if let Some(x) = k.category { (x.label()) } } td { (k.description) }
-                    td { (k.investigation) } td { (k.remedy) } td { (k.execution) }
-                    td { @match (k.closed_at, k.satisfied) {
-                        (Some(_), Some(true)) => ("客户满意"),
-                        (Some(_), _) => ("客户不满意"),
-                        _ => ("处理中"),
-                    } }
+            h2 #complaints { ("投诉") " (" (c.complaints.len()) ")" }
+            table.cards { thead { tr { th { ("登记时间") } th { ("内容") } th { ("性质") } th { ("当前步骤") } } }
+                tbody { @for (key, k) in newest_first(&c.complaints) { tr {
+                    td data-label="登记时间" { a href={ "/console/customers/" (c.id) "/complaints/" (key) } { (when(Some(k.at))) } }
+                    td data-label="内容" { (k.description) }
+                    td data-label="性质" { (k.category.map_or("未判断", |x| x.label())) }
+                    td data-label="当前步骤" { (crm_shared::complaint::stage_label(k)) }
                 } } } }
+            @if edits {
+                details #complaint-box open[Refused::of(refused, "complaint").is_some()] {
+                    summary { ("登记投诉") }
+                    (super::complaints::register_form(s, &c.id, refused))
+                }
+            }
             h2 { ("违约记录") " (" (c.violations.len()) ")" }
             table #violations { thead { tr { th { ("时间") } th { ("类型") } th { ("描述") } } }
                 tbody { @for v in by_time(&c.violations, |v| v.at) { tr {
@@ -299,6 +302,14 @@ fn yes_no(v: bool) -> &'static str {
 fn by_time<T>(m: &std::collections::BTreeMap<String, T>, at: impl Fn(&T) -> i64) -> Vec<&T> {
     let mut v: Vec<&T> = m.values().collect();
     v.sort_by_key(|x| std::cmp::Reverse(at(x)));
+    v
+}
+
+fn newest_first(
+    m: &std::collections::BTreeMap<String, crm_shared::customer::Complaint>,
+) -> Vec<(&String, &crm_shared::customer::Complaint)> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_by_key(|(_, k)| std::cmp::Reverse(k.at));
     v
 }
 
@@ -441,6 +452,22 @@ async fn refuse(
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
+/// The card again with form `form` refused as typed, for a write refused
+/// as bad input; any other failure is the page's error.
+pub(super) async fn refused_form(
+    s: &SignedIn,
+    state: &AppState,
+    id: &str,
+    form: &'static str,
+    e: ServiceError,
+    typed: Fields,
+) -> Result<Response, ConsoleError> {
+    match e {
+        ServiceError::BadRequest(m) => refuse(s, state, id, form, m, typed).await,
+        e => Err(e.into()),
+    }
+}
+
 /// What a card form's write leads to: the card at the form's `anchor`
 /// with the message for `form` done, or the card again with the form
 /// refused as typed.
@@ -456,8 +483,7 @@ async fn answer<T>(
         Ok(_) => Ok(done(&format!(
             "/console/customers/{id}?done={form}#{anchor}"
         ))),
-        Err(ServiceError::BadRequest(m)) => refuse(s, state, id, form, m, typed).await,
-        Err(e) => Err(e.into()),
+        Err(e) => refused_form(s, state, id, form, e, typed).await,
     }
 }
 

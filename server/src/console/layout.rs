@@ -55,7 +55,7 @@ fn nav(s: &SignedIn) -> Vec<(&'static str, &'static str, &'static str)> {
         v.push(("warnings", "预警", "/console/warnings"));
         v.push(("followups", "待跟进", "/console/followups"));
         v.push(("daily", "销售日报", "/console/daily"));
-        v.push(("complaints", "投诉统计", "/console/complaints"));
+        v.push(("complaints", "客户投诉", "/console/complaints"));
     }
     if s.head_office() {
         v.push(("import", "导入", "/console/import"));

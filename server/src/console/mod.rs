@@ -18,6 +18,7 @@
 mod approvals;
 mod card;
 mod charts;
+mod complaints;
 mod customers;
 mod home;
 mod layout;
@@ -77,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sheets::routes())
         .merge(security::routes())
         .merge(users::routes())
+        .merge(complaints::routes())
         .fallback(not_found)
 }
 

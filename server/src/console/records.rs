@@ -56,8 +56,14 @@ impl Refused {
         refused.filter(|r| r.form == form)
     }
 
-    fn value(&self, name: &str) -> String {
+    /// What was typed into field `name`.
+    pub(super) fn value(&self, name: &str) -> String {
         self.typed.text(name)
+    }
+
+    /// Why the form was refused.
+    pub(super) fn message(&self) -> &str {
+        &self.message
     }
 }
 

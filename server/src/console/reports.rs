@@ -28,7 +28,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/warnings", get(warnings))
         .route("/followups", get(followups))
         .route("/daily", get(daily))
-        .route("/complaints", get(complaints))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -531,30 +530,4 @@ fn daily_picker(people: &[(String, String)], current: &str, day: Day) -> Markup 
             button type="submit" { ("查询") }
         }
     }
-}
-
-async fn complaints(
-    s: SignedIn,
-    State(state): State<AppState>,
-    Query(q): Query<Q>,
-) -> Result<Markup, ConsoleError> {
-    let rows = rules::complaint_stats(&state.db, s.caller(), q.salesperson()).await?;
-    let people = People::load(&state).await?;
-    Ok(page(
-        &s,
-        "complaints",
-        "月度客诉统计",
-        html! {
-            (filter_form(&s, &people, "/console/complaints", &q, false, Day::from_millis_local(0), &[]))
-            p { a href="/console/export/complaints.xlsx" { ("导出 Excel") } " · " a href="/console/export/complaints.csv" { "CSV" } }
-            table #complaints {
-                thead { tr { th { ("月份") } th { ("投诉总数") } th { ("质量问题") } th { ("非质量问题") }
-                    th { ("未判定") } th { ("客户满意") } th { ("客户不满意") } th { ("处理中") } } }
-                tbody { @for m in &rows { tr {
-                    td { (m.month) } td.num { (m.total) } td.num { (m.quality) } td.num { (m.non_quality) }
-                    td.num { (m.unclassified) } td.num { (m.satisfied) } td.num { (m.unsatisfied) } td.num { (m.open) }
-                } } }
-            }
-        },
-    ))
 }

@@ -17,6 +17,7 @@
 
 mod auth;
 mod backup;
+mod complaints;
 mod customers;
 mod rules;
 mod status;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::routes())
         .merge(customers::routes())
         .merge(rules::routes())
+        .merge(complaints::routes())
         .merge(backup::routes());
     let app = Router::new()
         .merge(status::routes())

@@ -6,12 +6,15 @@
 //! ones written stay in the cache): memory does not grow with the number of
 //! customers or the size of a push.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use rusqlite::Transaction;
 
 use crm_shared::access;
+use crm_shared::codes::Role;
+use crm_shared::complaint;
+use crm_shared::customer::Complaint;
 use crm_shared::note::{Action, ChangeNote};
 use crm_shared::sync::{heads_from_hex, heads_to_hex, DocHeads, RefusalKind, Refused, Reverted};
 use crm_shared::{edit, validate, ActorId, ChangeHash, Customer, CustomerDoc};
@@ -20,6 +23,7 @@ use crm_shared::storage;
 
 use super::doc_cache::DocCache;
 use crate::caller::{Caller, ServiceError};
+use crate::db::complaints as complaints_db;
 use crate::db::documents::{self as docs, Origin};
 use crate::db::{DbError, Projection};
 use crate::salespeople::Salespeople;
@@ -326,6 +330,9 @@ struct Verdict {
     /// Credit requests to put back from the server's record, with the card
     /// that does.
     credit: Option<(Customer, Vec<String>)>,
+    /// The complaints as the server holds them, when the push changed head
+    /// office's part of one (a salesperson's laptop may not).
+    complaints: Option<BTreeMap<String, Complaint>>,
 }
 
 /// Checks one merged push and stores it, in the writer's transaction.
@@ -449,6 +456,17 @@ fn check(
     } else {
         credit_put_back(doc.card(), &docs::credit_requests_of(tx, &p.id)?)
     };
+    // A push that returns changes of others (a server restored from an
+    // older backup lost them) brings head office's steps back rightly.
+    let only_callers = new
+        .iter()
+        .all(|(_, n)| n.as_ref().map(|n| n.by.as_str()) == Some(caller.login.as_str()));
+    let complaints = if caller.role == Role::Salesperson && only_callers {
+        let held = complaints_db::held(tx, &p.id)?;
+        complaints_to_put_back(doc.card(), &held).map(|_| held)
+    } else {
+        None
+    };
     Ok(Verdict {
         doc,
         old_heads,
@@ -456,6 +474,7 @@ fn check(
         put_back,
         assigned,
         credit,
+        complaints,
     })
 }
 
@@ -517,6 +536,7 @@ fn store(
         put_back,
         assigned,
         credit,
+        complaints,
     } = v;
     record_authors(
         tx,
@@ -589,6 +609,37 @@ fn store(
         )));
         let note = crate::seal::sealed(tx, &p.id, note, now)?;
         doc.update(&fixed, &note, now)
+            .map_err(|e| corrupt(&p.id, e))?;
+    }
+    if let Some(held) = complaints {
+        // Judged on the card as it now is, so that what was put back above
+        // stays put back.
+        let mut card = doc.card().clone();
+        for key in complaints_to_put_back(&card, &held).unwrap_or_default() {
+            match (card.complaints.get_mut(&key), held.get(&key)) {
+                (Some(k), Some(h)) => complaint::restore_office_part(k, h),
+                (Some(k), None) => complaint::restore_office_part(k, &Complaint::default()),
+                (None, Some(h)) => {
+                    card.complaints.insert(key.clone(), h.clone());
+                }
+                (None, None) => continue,
+            }
+            let path = format!("complaints.{key}");
+            docs::record_refusal(tx, &p.id, &path, None, origin)?;
+            out.reverted.push(Reverted {
+                id: p.id.clone(),
+                path,
+                message:
+                    "投诉的初步判断、处理方案、经理意见、诉讼和结案由总部办理,已恢复服务器记录"
+                        .into(),
+            });
+        }
+        let note = ChangeNote::new(SYSTEM_USER, Action::Edit).with_reason(Some(format!(
+            "{} 修改了投诉中由总部办理的步骤,服务器已恢复",
+            caller.login
+        )));
+        let note = crate::seal::sealed(tx, &p.id, note, now)?;
+        doc.update(&card, &note, now)
             .map_err(|e| corrupt(&p.id, e))?;
     }
     let heads = doc.heads();
@@ -763,6 +814,32 @@ fn record_authors(
         docs::record_author(tx, &hash, id, origin)?;
     }
     Ok(())
+}
+
+/// The complaints of `card` whose head-office part differs from what the
+/// server `held` (changed, or a held complaint dropped), or `None`.
+fn complaints_to_put_back(
+    card: &Customer,
+    held: &BTreeMap<String, Complaint>,
+) -> Option<Vec<String>> {
+    let blank = complaint::office_part(&Complaint::default());
+    let mut keys: Vec<String> = card
+        .complaints
+        .iter()
+        .filter(|(key, k)| {
+            let was = held
+                .get(*key)
+                .map_or_else(|| blank.clone(), complaint::office_part);
+            complaint::office_part(k) != was
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    keys.extend(
+        held.keys()
+            .filter(|key| !card.complaints.contains_key(*key))
+            .cloned(),
+    );
+    (!keys.is_empty()).then_some(keys)
 }
 
 /// Credit-request decisions are the server's alone (they are made through
