@@ -19,6 +19,8 @@ const ROUNDS: usize = 6;
 ///   server was restored since and no laptop holds it any more;
 /// - every change of a protected field on the server was made through its
 ///   rule (see [`protected_fields_moved_by_their_rules`]);
+/// - head office's part of every complaint on the server was written by
+///   head office (see [`complaint_steps_by_their_owners`]);
 /// - the backup node, caught up, verifies and equals the server.
 pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
     let mut quiet_rounds = 0;
@@ -123,6 +125,7 @@ pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
     }
 
     protected_fields_moved_by_their_rules(world)?;
+    complaint_steps_by_their_owners(world)?;
     world.check_backup()
 }
 
@@ -150,6 +153,65 @@ fn protected_fields_moved_by_their_rules(world: &World) -> Result<(), Broken> {
                     (_, path) => role.is_some_and(|r| access::may_change(r, path)),
                 };
                 if !fine {
+                    return Err(Broken(format!(
+                        "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
+                        f.path, entry.action, f.old, f.new
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads every server document's history: each change to head office's
+/// part of a complaint (`complaint::office_part`: the judgement, the plan,
+/// the manager's opinion, the proceedings, the closing, and who took those
+/// steps) was made by the clerk or a manager, or by the server putting it
+/// back; a complaint a salesperson entered carries none of it.
+fn complaint_steps_by_their_owners(world: &World) -> Result<(), Broken> {
+    use crm_shared::complaint::office_part;
+    use crm_shared::customer::Complaint;
+    let blank = office_part(&Complaint::default());
+    for id in world.server_heads()?.keys() {
+        let Some(doc) = world.server_doc(id)? else {
+            continue;
+        };
+        for entry in doc.history() {
+            let by = entry.by.as_deref().unwrap_or("");
+            if by == crm_server::sync::SYSTEM_USER
+                || matches!(world.role_of(by), Some(Role::Clerk | Role::Manager))
+            {
+                continue;
+            }
+            for f in &entry.fields {
+                let parts: Vec<&str> = f.path.split('.').collect();
+                let office = match parts.as_slice() {
+                    ["complaints", _] => f
+                        .new
+                        .as_deref()
+                        .and_then(|t| serde_json::from_str::<Complaint>(t).ok())
+                        .is_some_and(|k| office_part(&k) != blank),
+                    ["complaints", _, "steps", step, ..] => step
+                        .parse::<crm_shared::codes::ComplaintStep>()
+                        .map_or(true, |s| {
+                            !crm_shared::complaint::may_take(s, Role::Salesperson, None)
+                        }),
+                    ["complaints", _, field, ..] => [
+                        "category",
+                        "investigation",
+                        "remedy",
+                        "sample_returned",
+                        "inspection",
+                        "responsible_department",
+                        "manager_opinion",
+                        "litigation",
+                        "closed_at",
+                    ]
+                    .contains(field),
+                    _ => false,
+                };
+                if office {
                     return Err(Broken(format!(
                         "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
                         f.path, entry.action, f.old, f.new

@@ -31,6 +31,14 @@ pub enum Event {
     },
     /// A salesperson registers a complaint.
     Complaint { laptop: usize, pick: usize },
+    /// The next step of an open complaint is taken: by head office (the
+    /// clerk, or the manager whose step it is) or, when it is the
+    /// salesperson's, on the laptop.
+    ComplaintStep {
+        laptop: usize,
+        pick: usize,
+        office: bool,
+    },
     /// Head office corrects a field of any customer, with a reason.
     OfficeEdit { pick: usize, value: u32 },
     /// Head office gives a customer to another salesperson.
@@ -92,6 +100,11 @@ impl Event {
             | Event::Contact { laptop, .. }
             | Event::CreditRequest { laptop, .. }
             | Event::Complaint { laptop, .. }
+            | Event::ComplaintStep {
+                laptop,
+                office: false,
+                ..
+            }
             | Event::RevokeDevice { laptop }
             | Event::Sync { laptop }
             | Event::SyncCutMidReply { laptop }
@@ -129,6 +142,20 @@ impl fmt::Display for Event {
             }
             Event::Complaint { laptop, pick } => {
                 write!(f, "laptop {laptop} registers a complaint on #{pick}")
+            }
+            Event::ComplaintStep {
+                laptop,
+                pick,
+                office,
+            } => {
+                if office {
+                    write!(f, "head office takes the next step of complaint #{pick}")
+                } else {
+                    write!(
+                        f,
+                        "laptop {laptop} takes the next step of complaint #{pick}"
+                    )
+                }
             }
             Event::Decide { pick, approve } => {
                 write!(f, "a manager decides request #{pick} (approve: {approve})")
@@ -220,7 +247,12 @@ fn draw(rng: &mut fastrand::Rng) -> Event {
         56 => Event::RevokeDevice { laptop },
         57 => Event::AddUser,
         58 => Event::NewLaptop { user: laptop },
-        59..=77 => Event::Sync { laptop },
+        59..=60 => Event::ComplaintStep {
+            laptop,
+            pick,
+            office: rng.bool(),
+        },
+        61..=77 => Event::Sync { laptop },
         78 => Event::LaptopClock {
             laptop,
             minutes: rng.i64(-180..=180),

@@ -15,7 +15,8 @@ use crm_server::config::DataDir;
 use crm_server::db::{documents, Db, DbError, NewUser, PasswordHash};
 use crm_server::sync::SyncEngine;
 use crm_shared::api::DecideRequest;
-use crm_shared::codes::{ActivityKind, Position, Role};
+use crm_shared::codes::{ActivityKind, ComplaintCategory, ComplaintStep, Position, Role};
+use crm_shared::complaint::{self, StepInput};
 use crm_shared::credit::CreditStatus;
 use crm_shared::customer::{Activity, Customer};
 use crm_shared::note::Action;
@@ -728,29 +729,24 @@ impl World {
             }
             Complaint { laptop, pick } => {
                 let laptop = laptop % n;
-                let done = self.laptop_change(
-                    laptop,
-                    pick,
-                    Some("q"),
-                    (Action::Complaint, None),
-                    |c, by, key| {
-                        c.complaints.insert(
-                            key.into(),
-                            crm_shared::customer::Complaint {
-                                at: now(),
-                                by: by.into(),
-                                description: "到货延迟".into(),
-                                ..Default::default()
-                            },
-                        );
-                    },
-                )?;
-                Ok(match done {
-                    Some((id, key)) => {
-                        format!("{} registers complaint {key} on {id}", self.who(laptop))
-                    }
-                    None => format!("({}: nothing to do)", self.who(laptop)),
-                })
+                let Some(id) = self.pick_own(laptop, pick)? else {
+                    return nothing(self.who(laptop));
+                };
+                let store = self.laptops[laptop].store();
+                let key = crm_client::record::complaint(store, &id, "到货延迟", now())?;
+                Ok(format!(
+                    "{} registers complaint {key} on {id}",
+                    self.who(laptop)
+                ))
+            }
+            ComplaintStep {
+                laptop,
+                pick,
+                office: true,
+            } => self.office_complaint_step(pick, laptop),
+            ComplaintStep { laptop, pick, .. } => {
+                let laptop = laptop % n;
+                self.laptop_complaint_step(laptop, pick)
             }
             Decide { pick, approve } => self.decide(pick, approve),
             Resolve { pick } => self.resolve(pick),
@@ -978,6 +974,114 @@ impl World {
         Ok(format!(
             "{} {verdict} {rid} of {id}{said}",
             manager(position)
+        ))
+    }
+
+    /// What a step says, whichever it is: `pick` varies the judgement,
+    /// the customer's agreement and satisfaction.
+    fn step_input(pick: usize) -> StepInput {
+        StepInput {
+            category: Some(if pick % 2 == 0 {
+                ComplaintCategory::Quality
+            } else {
+                ComplaintCategory::NonQuality
+            }),
+            investigation: "运输途中受潮".into(),
+            remedy: "补发".into(),
+            sample_returned: Some(pick % 3 == 0),
+            inspection: "外箱破损".into(),
+            responsible_department: "物流部".into(),
+            opinion: "同意".into(),
+            agreed: Some(pick % 4 != 0),
+            negotiation: "电话沟通".into(),
+            execution: "已补发".into(),
+            litigation: "已起诉".into(),
+            satisfied: Some(pick % 5 != 0),
+        }
+    }
+
+    /// Head office takes the next step of open complaint `pick` (`variant`
+    /// varies what it says), as the clerk or the manager whose step it is.
+    fn office_complaint_step(&mut self, pick: usize, variant: usize) -> Result<String, Broken> {
+        let db = self.server()?.db.clone();
+        let clerk = Self::caller(CLERK, Role::Clerk);
+        let open = crm_server::db::complaints::ComplaintFilter {
+            open: Some(true),
+            ..Default::default()
+        };
+        let (_, rows) = self.rt.block_on(crm_server::complaints::list(
+            &db,
+            clerk.clone(),
+            open,
+            0,
+            10_000,
+        ))?;
+        if rows.is_empty() {
+            return Ok("(no open complaint: nothing to do)".into());
+        }
+        let r = &rows[pick % rows.len()];
+        let Some(step) = complaint::next_step(&r.complaint) else {
+            return Ok("(the complaint is closed: nothing to do)".into());
+        };
+        let (who, role, position) = match step {
+            ComplaintStep::Opinion | ComplaintStep::Litigation => (
+                manager(Position::SalesManager),
+                Role::Manager,
+                Some(Position::SalesManager),
+            ),
+            _ => (CLERK.to_string(), Role::Clerk, None),
+        };
+        let done = self.rt.block_on(crm_server::complaints::take_step(
+            &db,
+            Self::caller(&who, role),
+            position,
+            (r.customer_id.clone(), r.key.clone()),
+            step,
+            Self::step_input(variant),
+            self.server_now(),
+        ));
+        let said = self.office("complaint step", done)?;
+        Ok(format!(
+            "{who} takes “{}” of complaint {} on {}{said}",
+            step.label(),
+            r.key,
+            r.customer_id
+        ))
+    }
+
+    /// The laptop takes the next step of one of its open complaints. A
+    /// step that is head office's is tried too: the laptop must refuse it
+    /// (if it did not, the end-of-history check finds the salesperson's
+    /// change to head office's part on the server).
+    fn laptop_complaint_step(&mut self, laptop: usize, pick: usize) -> Result<String, Broken> {
+        let who = self.who(laptop);
+        let store = self.laptops[laptop].store();
+        let mut waiting = Vec::new();
+        for row in store.list()? {
+            let card = store.get(&row.id)?;
+            for (key, k) in &card.complaints {
+                if let Some(step) = complaint::next_step(k) {
+                    waiting.push((row.id.clone(), key.clone(), step));
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(format!("({who}: no open complaint)"));
+        }
+        waiting.sort();
+        let (id, key, step) = waiting[pick % waiting.len()].clone();
+        let taken =
+            crm_client::record::complaint_step(store, &id, &key, step, &Self::step_input(pick));
+        let said = match taken {
+            Ok(()) => String::new(),
+            Err(e) if !complaint::may_take(step, Role::Salesperson, None) => {
+                format!(" (refused: {e})")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(format!(
+            "{who} takes “{}” of complaint {key} on {id}{said}",
+            step.label()
         ))
     }
 
