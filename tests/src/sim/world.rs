@@ -981,22 +981,22 @@ impl World {
     /// the customer's agreement and satisfaction.
     fn step_input(pick: usize) -> StepInput {
         StepInput {
-            category: Some(if pick % 2 == 0 {
+            category: Some(if pick.is_multiple_of(2) {
                 ComplaintCategory::Quality
             } else {
                 ComplaintCategory::NonQuality
             }),
             investigation: "运输途中受潮".into(),
             remedy: "补发".into(),
-            sample_returned: Some(pick % 3 == 0),
+            sample_returned: Some(pick.is_multiple_of(3)),
             inspection: "外箱破损".into(),
             responsible_department: "物流部".into(),
             opinion: "同意".into(),
-            agreed: Some(pick % 4 != 0),
+            agreed: Some(!pick.is_multiple_of(4)),
             negotiation: "电话沟通".into(),
             execution: "已补发".into(),
             litigation: "已起诉".into(),
-            satisfied: Some(pick % 5 != 0),
+            satisfied: Some(!pick.is_multiple_of(5)),
         }
     }
 
