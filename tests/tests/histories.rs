@@ -26,6 +26,33 @@ fn regressions() -> Vec<(&'static str, Vec<Event>)> {
     use Event::*;
     vec![
         (
+            // A laptop put back to a copy from before a customer's first
+            // sync clashed with the server's copy of it, then found it given
+            // to another salesperson: with no acknowledgement at all to
+            // rebuild on, its edit was held aside for good instead of being
+            // handed to the server to record.
+            "explorer seed 1883683925537252: a store older than the first sync hands over",
+            vec![
+                NewCustomer { laptop: 6 },
+                CopyLaptop { laptop: 3 },
+                Contact { laptop: 3, pick: 15 },
+                Visit { laptop: 7, pick: 20 },
+                Sync { laptop: 1 },
+                NewCustomer { laptop: 3 },
+                Sync { laptop: 6 },
+                Reassign { pick: 63, to: 7 },
+                BackupCatchUp,
+                Sync { laptop: 1 },
+                RestoreLaptop { laptop: 3, copy: 1 },
+                RestoreServerEarlier { back: 4 },
+                Visit { laptop: 3, pick: 38 },
+                Sync { laptop: 4 },
+                Sync { laptop: 0 },
+                RestoreLaptop { laptop: 3, copy: 0 },
+                LaptopEdit { laptop: 3, pick: 11, value: 1 },
+            ],
+        ),
+        (
             // The customer a salesperson entered and head office then gave
             // to another came back, after a restore that never held it,
             // from the other's laptop: its creator's later visit was

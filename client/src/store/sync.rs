@@ -586,9 +586,11 @@ impl Store {
         actor: ActorId,
         now: i64,
     ) -> Result<bool> {
-        let acked = db::synced(tx, id)?
-            .flatten()
-            .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        // A store put back to a copy from before the customer's first sync
+        // holds no acknowledgement at all: nothing to rebuild on either.
+        let Some(acked) = db::synced(tx, id)?.flatten() else {
+            return Ok(false);
+        };
         let stored = db::doc_load(tx, id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
         let ours = CustomerDoc::load(&stored.bytes, profile.actor.clone())?;
         // The server may hold changes we never received (it asked with
