@@ -34,6 +34,8 @@ pub struct Projection {
     pub credit: Vec<(String, CreditRequest)>,
     /// The complaints on the card, whole, by id.
     pub complaints: std::collections::BTreeMap<String, crm_shared::customer::Complaint>,
+    /// The activities counted by week, person and kind.
+    pub weeks: Vec<crm_shared::reports::ActivityWeek>,
 }
 
 impl Projection {
@@ -52,6 +54,7 @@ impl Projection {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             complaints: card.complaints.clone(),
+            weeks: crm_shared::reports::activity_weeks(card),
         }
     }
 }
@@ -313,6 +316,7 @@ pub fn put_row(tx: &Connection, id: &str, p: &Projection) -> rusqlite::Result<()
     .execute(params![id, json, p.rules])?;
     crate::reports::put(tx, id, &p.slim, &settings(tx)?.settings)?;
     crate::complaints::put(tx, id, &p.complaints)?;
+    crate::activities::put(tx, id, &p.weeks)?;
     Ok(())
 }
 

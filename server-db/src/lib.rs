@@ -17,6 +17,7 @@
 //! another process (an admin command while the server runs).
 
 pub mod access;
+pub mod activities;
 pub mod backup;
 pub mod complaints;
 mod data_dir;
@@ -358,6 +359,22 @@ pub const MIGRATIONS: &[M<'static>] = &[
         INSERT INTO meta (key, value) VALUES ('complaint_rows_fill', '1')
             ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
     ),
+    // 16: 工作台's visits per week per salesperson sum the activity
+    // weeks kept per customer (`activities`), filled once from the
+    // documents by `activities::fill_if_needed`.
+    M::up(
+        "CREATE TABLE activity_weeks (
+            customer_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            by TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (customer_id, week, by, kind)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX activity_weeks_by_week ON activity_weeks (week, kind, by, n);
+        INSERT INTO meta (key, value) VALUES ('activity_weeks_fill', '1')
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+    ),
 ];
 
 /// The server's own records: copied whole to the backup node whenever
@@ -382,6 +399,7 @@ pub const DOCUMENT_TABLES: &[&str] = &[
     "warning_rows",
     "grade_rows",
     "complaint_rows",
+    "activity_weeks",
     // The full-text index over `customers.search` and its shadow tables:
     // derived, rebuilt by the triggers as rows are restored.
     "customer_search",
@@ -974,6 +992,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     documents::fill_sort_names(conn)?;
     reports::rebuild_if_stale(conn)?;
     complaints::fill_if_needed(conn)?;
+    activities::fill_if_needed(conn)?;
     Ok(())
 }
 
@@ -1177,6 +1196,14 @@ mod tests {
                 ..Default::default()
             },
         );
+        c.activities.insert(
+            "v1".into(),
+            crm_shared::customer::Activity {
+                by: "zhang".into(),
+                at: chrono::Utc::now().timestamp_millis(),
+                ..Default::default()
+            },
+        );
         let p = Projection::of(&c, 0);
         let summary = serde_json::to_string(&p.summary).unwrap();
         let note = crm_shared::note::ChangeNote::new("zhang", crm_shared::note::Action::Create);
@@ -1205,10 +1232,12 @@ mod tests {
             conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
                 .unwrap()
         }
-        // A low grade and an uncleared major change; one complaint; one
-        // grade row, out of date until the grade report asks.
-        assert_eq!(count(&conn, "warning_rows"), 2);
+        // A low grade, an uncleared major change and churn from a day
+        // after today's visit; one complaint; one week of visits; one grade
+        // row, out of date until the grade report asks.
+        assert_eq!(count(&conn, "warning_rows"), 3);
         assert_eq!(count(&conn, "complaint_rows"), 1);
+        assert_eq!(count(&conn, "activity_weeks"), 1);
         // The complaint rows hold the whole complaint, read from the
         // document (the slimmed card has no text).
         let held = complaints::held(&conn, "c1").unwrap();

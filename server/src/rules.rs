@@ -470,6 +470,29 @@ pub async fn complaint_stats(
     .await
 }
 
+/// Visits per week for the `weeks` weeks up to `today`'s, per person who
+/// logged them (a salesperson: only their own): (Monday, login, how many).
+pub async fn visits_per_week(
+    db: &Db,
+    caller: Caller,
+    weeks: u32,
+    today: Day,
+) -> Result<Vec<(String, String, u64)>, ServiceError> {
+    let who = scope(&caller, None)?;
+    let from = today
+        .week_start()
+        .plus_days(-7 * i64::from(weeks.saturating_sub(1)));
+    db.read_with(move |conn| {
+        Ok::<_, ServiceError>(crate::db::activities::weekly(
+            conn,
+            from,
+            crm_shared::codes::ActivityKind::Visit,
+            who.as_deref(),
+        )?)
+    })
+    .await
+}
+
 /// One page of the follow-ups due on `day` or overdue, in scope: `limit`
 /// from `offset`, most overdue first, each with its salesperson; and how
 /// many are due in all and per salesperson. It reads only the page's

@@ -52,6 +52,13 @@ impl Day {
             .map_err(|_| BadDay::Format(s.to_string()))
     }
 
+    /// The Monday of this day's week (weeks run Monday to Sunday, as in
+    /// China).
+    pub fn week_start(self) -> Day {
+        use chrono::Datelike;
+        self.plus_days(-i64::from(self.0.weekday().num_days_from_monday()))
+    }
+
     /// Whole days from `self` to `later` (negative if `later` is earlier).
     pub fn days_until(self, later: Day) -> i64 {
         (later.0 - self.0).num_days()

@@ -15,6 +15,38 @@ pub fn month_of(ms: Millis) -> String {
     Day::from_millis_local(ms).0.format("%Y-%m").to_string()
 }
 
+/// How many activities of one kind one person logged on a customer in
+/// one week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityWeek {
+    /// The Monday of the week.
+    pub week: Day,
+    /// Login of who logged them.
+    pub by: String,
+    /// Visit, call, …
+    pub kind: ActivityKind,
+    /// How many.
+    pub count: u32,
+}
+
+/// The activities on card `c` counted by week, person and kind, in that
+/// order.
+pub fn activity_weeks(c: &Customer) -> Vec<ActivityWeek> {
+    let mut by: BTreeMap<(Day, &str, ActivityKind), u32> = BTreeMap::new();
+    for a in c.activities.values() {
+        let week = Day::from_millis_local(a.at).week_start();
+        *by.entry((week, a.by.as_str(), a.kind)).or_default() += 1;
+    }
+    by.into_iter()
+        .map(|((week, by, kind), count)| ActivityWeek {
+            week,
+            by: by.to_string(),
+            kind,
+            count,
+        })
+        .collect()
+}
+
 /// Complaints registered in one month (月度客诉统计).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComplaintMonth {
@@ -424,5 +456,49 @@ mod tests {
             },
         );
         assert!(review_due([&c], 60, today).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod week_tests {
+    use super::*;
+    use crate::customer::Activity;
+
+    #[test]
+    fn activities_count_by_the_monday_of_their_week() {
+        let at = |d: &str| {
+            let day: Day = d.parse().unwrap();
+            crate::day::Moment::parse(&format!("{day} 10:00")).unwrap()
+        };
+        let mut c = Customer::default();
+        for (key, day, by, kind) in [
+            ("a", "2026-11-30", "zhang", ActivityKind::Visit), // a Monday
+            ("b", "2026-12-06", "zhang", ActivityKind::Visit), // its Sunday
+            ("c", "2026-12-07", "zhang", ActivityKind::Visit), // the next Monday
+            ("d", "2026-12-02", "zhang", ActivityKind::Call),
+            ("e", "2026-12-02", "li", ActivityKind::Visit),
+        ] {
+            c.activities.insert(
+                key.into(),
+                Activity {
+                    at: at(day),
+                    by: by.into(),
+                    kind,
+                    ..Default::default()
+                },
+            );
+        }
+        let weeks: Vec<(String, String, ActivityKind, u32)> = activity_weeks(&c)
+            .into_iter()
+            .map(|w| (w.week.to_string(), w.by, w.kind, w.count))
+            .collect();
+        let want = [
+            ("2026-11-30", "li", ActivityKind::Visit, 1),
+            ("2026-11-30", "zhang", ActivityKind::Visit, 2),
+            ("2026-11-30", "zhang", ActivityKind::Call, 1),
+            ("2026-12-07", "zhang", ActivityKind::Visit, 1),
+        ]
+        .map(|(w, by, k, n)| (w.to_string(), by.to_string(), k, n));
+        assert_eq!(weeks, want);
     }
 }

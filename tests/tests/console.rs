@@ -221,6 +221,21 @@ async fn head_office_works_through_the_console() {
                 Ok(())
             })
             .unwrap();
+        // Two visits this week, for 工作台's visits per week.
+        for notes in ["送春茶样品", "洽谈年度合同"] {
+            crm_client::record::visit(
+                &mut lap.store,
+                "c-silk",
+                crm_client::record::Visit {
+                    kind: crm_shared::codes::ActivityKind::Visit,
+                    notes: notes.into(),
+                    intent: None,
+                    next: None,
+                    at: crm_client::clock::now_millis(),
+                },
+            )
+            .unwrap();
+        }
         // A customer complains; the salesperson registers it on the laptop.
         let complaint = crm_client::record::complaint(
             &mut lap.store,
@@ -256,6 +271,16 @@ async fn head_office_works_through_the_console() {
     assert!(attention.contains("未解决的冲突"), "{attention}");
     assert!(attention.contains("未同步"), "{attention}");
     assert!(b.body().await.contains("客户等级分布"));
+    // Visits per week per salesperson: 张伟's two of this week.
+    let page = b.client.source().await.unwrap();
+    let chart = &page[page
+        .find("拜访次数(近 8 周,按业务员)")
+        .expect("the visits chart")..];
+    let chart = &chart[..chart.find("</figure>").unwrap()];
+    assert!(
+        chart.contains(">张伟</text>") && chart.contains(">2</text>"),
+        "{chart}"
+    );
     b.shot("01-home").await;
     // Its warning count is the warnings page's, rule by rule.
     let warned = b.text("#attention a[href='/console/warnings'] b").await;

@@ -59,3 +59,51 @@ pub fn bars(title: &str, bars: &[Bar], empty: &str) -> Markup {
         }
     }
 }
+
+/// Height of one row of [`weekly`].
+const WEEK_ROW: f64 = 44.0;
+/// Room for the week labels under [`weekly`]'s rows.
+const WEEK_AXIS: f64 = 22.0;
+
+/// Counts per week for each of `rows` (a person's name and one count per
+/// week of `weeks`, the Mondays), as a row of small columns per person,
+/// each with its count; `empty` is written instead when every count is 0.
+pub fn weekly(title: &str, weeks: &[String], rows: &[(String, Vec<u64>)], empty: &str) -> Markup {
+    let largest = rows.iter().flat_map(|(_, v)| v).copied().max().unwrap_or(0);
+    let step = (WIDTH - LABEL) / weeks.len().max(1) as f64;
+    let height = WEEK_ROW * rows.len() as f64 + WEEK_AXIS;
+    let top = 14.0;
+    html! {
+        figure.chart {
+            figcaption { (title) }
+            @if largest == 0 {
+                p.muted { (empty) }
+            } @else {
+                svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (WIDTH) " " (height) }
+                    role="img" aria-label=(title) {
+                    title { (title) }
+                    @for (i, (name, counts)) in rows.iter().enumerate() {
+                        @let y = WEEK_ROW * i as f64;
+                        g {
+                            text x=(LABEL - 8.0) y=(y + WEEK_ROW - 8.0) text-anchor="end" { (name) }
+                            @for (j, n) in counts.iter().enumerate() {
+                                @let h = (*n as f64 / largest as f64 * (WEEK_ROW - top - 6.0)).max(if *n > 0 { 2.0 } else { 0.0 });
+                                @let x = LABEL + step * j as f64;
+                                rect x=(format!("{:.1}", x + step * 0.2)) y=(format!("{:.1}", y + WEEK_ROW - 4.0 - h))
+                                    width=(format!("{:.1}", step * 0.6)) height=(format!("{h:.1}")) rx="2" {}
+                                @if *n > 0 {
+                                    text x=(format!("{:.1}", x + step / 2.0)) y=(format!("{:.1}", y + WEEK_ROW - 7.0 - h))
+                                        text-anchor="middle" font-size="11" { (n) }
+                                }
+                            }
+                        }
+                    }
+                    @for (j, w) in weeks.iter().enumerate() {
+                        text x=(format!("{:.1}", LABEL + step * (j as f64 + 0.5))) y=(height - 6.0)
+                            text-anchor="middle" font-size="11" { (w) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ use crm_shared::codes::{Grade, Role, WarningRule};
 use crm_shared::day::Day;
 
 use super::approvals::waiting_for;
-use super::charts::{bars, Bar};
+use super::charts::{bars, weekly, Bar};
 use super::layout::{page, yuan};
 use super::people::People;
 use super::{ConsoleError, SignedIn, CONSOLE_DEVICE};
@@ -87,12 +87,14 @@ async fn home(s: SignedIn, State(state): State<AppState>) -> Result<Response, Co
     let mut complaints = rules::complaint_stats(&state.db, s.caller(), None).await?;
     let keep = complaints.len().saturating_sub(12);
     complaints.drain(..keep);
+    let visits = rules::visits_per_week(&state.db, s.caller(), WEEKS, today).await?;
     let people = People::load(&state).await?;
     let attention = Attention {
         waiting,
         stale,
         warned,
         complaints,
+        visits,
     };
     Ok(page(
         &s,
@@ -113,6 +115,42 @@ struct Attention {
     warned: Vec<(Option<WarningRule>, u64)>,
     /// Complaints registered per month, the last twelve months that had any.
     complaints: Vec<crm_shared::reports::ComplaintMonth>,
+    /// Visits per week of the last [`WEEKS`]: (Monday, login, how many).
+    visits: Vec<(String, String, u64)>,
+}
+
+/// Weeks in 工作台's visits chart.
+const WEEKS: u32 = 8;
+
+/// The visits chart's rows: one per person who logged a visit, in pinyin
+/// order of their names, a count per week of the `WEEKS` up to `today`'s
+/// (labelled by their Mondays, `MM-DD`).
+fn visit_rows(
+    a: &Attention,
+    people: &People,
+    today: Day,
+) -> (Vec<String>, Vec<(String, Vec<u64>)>) {
+    let mondays: Vec<Day> = (0..WEEKS)
+        .rev()
+        .map(|k| today.week_start().plus_days(-7 * i64::from(k)))
+        .collect();
+    let mut by: std::collections::BTreeMap<&str, Vec<u64>> = std::collections::BTreeMap::new();
+    for (week, login, n) in &a.visits {
+        if let Some(j) = mondays.iter().position(|m| m.to_string() == *week) {
+            by.entry(login.as_str())
+                .or_insert_with(|| vec![0; mondays.len()])[j] += n;
+        }
+    }
+    let mut rows: Vec<(String, Vec<u64>)> = by
+        .into_iter()
+        .map(|(login, counts)| (people.name(login), counts))
+        .collect();
+    rows.sort_by_cached_key(|(name, _)| crm_shared::pinyin::sort_key(name));
+    let labels = mondays
+        .iter()
+        .map(|m| m.0.format("%m-%d").to_string())
+        .collect();
+    (labels, rows)
 }
 
 fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) -> Markup {
@@ -206,6 +244,8 @@ fn body(s: &SignedIn, f: &Overview, people: &People, a: &Attention, today: Day) 
             (bars("逾期跟进(按业务员)", &by_person, "没有逾期的跟进"))
             (bars("预警(按规则)", &by_rule, "今天没有预警"))
             (bars("客户投诉(按登记月份)", &by_month, "还没有投诉"))
+            @let (weeks, rows) = visit_rows(a, people, today);
+            (weekly(&format!("拜访次数(近 {WEEKS} 周,按业务员)"), &weeks, &rows, "近几周没有拜访"))
         }
     }
 }
