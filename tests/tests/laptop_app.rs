@@ -431,6 +431,69 @@ async fn a_salespersons_day_in_the_app() {
     b.go("/customers/c-hd").await;
     assert!(b.body().await.contains("批准"));
 
+    // A complaint: registered in the app, judged and planned at head
+    // office, then the salesperson's own steps in the app, in order.
+    b.check("#complaint-form summary").await;
+    b.fill(
+        "#complaint-form textarea[name=description]",
+        "电机外壳运输中碰裂",
+    )
+    .await;
+    b.click("form.stack[action$=complaint] button[type=submit]")
+        .await;
+    let card = b.body().await;
+    assert!(card.contains("已登记投诉"), "{card}");
+    assert!(card.contains("等待总部办理“初步判断”"), "{card}");
+    until(&b, "/today", "待发送:0").await;
+    wang.sync();
+    let complaints = wang.json(&["show", "c-hd"])["complaints"].clone();
+    let key = complaints
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .expect("the complaint reached head office");
+    tokio::task::block_in_place(|| {
+        let steps = format!("/api/v1/customers/c-hd/complaints/{key}/steps");
+        for (login, step, input) in [
+            ("wang", "judged", json!({"category": "non_quality"})),
+            ("wang", "plan", json!({"remedy": "补发外壳"})),
+            ("m1", "opinion", json!({"opinion": "同意补发"})),
+        ] {
+            let (client, token) = api(&srv, login);
+            let _: serde_json::Value = client
+                .post(&steps, Some(&token), &json!({"step": step, "input": input}))
+                .unwrap_or_else(|e| panic!("{login} takes {step}: {e}"));
+        }
+    });
+    b.go("/sync").await;
+    b.click("#sync-now").await;
+    until(&b, "/customers/c-hd", "办理:与客户协商").await;
+    b.check("#complaints ~ details summary").await;
+    b.choose("select[name=agreed]", "yes").await;
+    b.fill("textarea[name=negotiation]", "客户同意补发外壳")
+        .await;
+    b.click("form.stack[action*='/complaints/'] button[type=submit]")
+        .await;
+    assert!(b.body().await.contains("已保存投诉处理"));
+    b.check("#complaints ~ details summary").await;
+    b.fill("textarea[name=execution]", "外壳已补发").await;
+    b.click("form.stack[action*='/complaints/'] button[type=submit]")
+        .await;
+    b.check("#complaints ~ details summary").await;
+    b.choose("select[name=satisfied]", "yes").await;
+    b.click("form.stack[action*='/complaints/'] button[type=submit]")
+        .await;
+    let card = b.body().await;
+    assert!(card.contains("等待总部办理“结案”"), "{card}");
+    assert!(card.contains("外壳已补发"), "{card}");
+    b.client
+        .execute(
+            "document.getElementById('complaints').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.shot("09b-complaint").await;
+
     // Every page at 1280×800, then the three a phone-sized window must
     // serve at 375×800.
     for (name, path) in [

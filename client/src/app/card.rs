@@ -274,7 +274,7 @@ fn card_body(
                 div { span { "处理经过" }
                     ol.steps { @for step in complaint::path(q) { @if complaint::taken(q, step) {
                         li { (step.label())
-                            @if let Some(m) = q.steps.get(step.code()) { " · " (m.by) " " (when(Some(m.at))) } }
+                            @if let Some(m) = q.steps.get(step.code()) { " · " (names(&m.by).unwrap_or_else(|| m.by.clone())) " " (when(Some(m.at))) } }
                     } } }
                 }
             }
