@@ -113,6 +113,13 @@ fn replay<T: Transactable + ReadDoc>(
         }
         match nv {
             Value::Object(nm) => match tx.get(obj, k.as_str())? {
+                // The change made this record, and the other replica holds
+                // it already (a copy of the same change, recorded again
+                // elsewhere, or received before a clash): only what it
+                // lacks is added, so later changes to it by others stand.
+                Some((AmValue::Object(ObjType::Map), child)) if ov.is_none() => {
+                    fill_missing(tx, &child, nm)?;
+                }
                 Some((AmValue::Object(ObjType::Map), child)) => {
                     let empty = Map::new();
                     let om = match ov {
@@ -132,6 +139,29 @@ fn replay<T: Transactable + ReadDoc>(
     for k in old.keys() {
         if !new.contains_key(k) && tx.get(obj, k.as_str())?.is_some() {
             tx.delete(obj, k.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts into map `obj` the keys of `new` it lacks, and fills its maps
+/// likewise; what it holds stays.
+fn fill_missing<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    new: &Map<String, Value>,
+) -> Result<()> {
+    for (k, nv) in new {
+        match (nv, tx.get(obj, k.as_str())?) {
+            (Value::Object(nm), Some((AmValue::Object(ObjType::Map), child))) => {
+                fill_missing(tx, &child, nm)?;
+            }
+            (_, Some(_)) => {}
+            (Value::Object(nm), None) => {
+                let child = tx.put_object(obj, k.as_str(), ObjType::Map)?;
+                replay(tx, &child, &Map::new(), nm)?;
+            }
+            (v, None) => tx.put(obj, k.as_str(), crate::write::scalar(v))?,
         }
     }
     Ok(())
@@ -169,6 +199,51 @@ mod tests {
             1_800_000_000_000,
         )
         .unwrap();
+    }
+
+    /// A record a laptop made reached the server recorded again (under a
+    /// fresh actor, after a clash), and head office then corrected it. A
+    /// clone of the laptop, holding the original change, records it again
+    /// on the server's copy: the record is there already, so the
+    /// correction stands.
+    #[test]
+    fn a_record_made_again_elsewhere_keeps_later_changes_by_others() {
+        let actor = ActorId::random();
+        let created = CustomerDoc::create(
+            &card(),
+            actor.clone(),
+            &ChangeNote::new("zhang", Action::Create),
+            0,
+        )
+        .unwrap();
+        let mut laptop = CustomerDoc::load(&created.save(), actor).unwrap();
+        let mut c = laptop.card().clone();
+        c.contacts.insert(
+            "k1".into(),
+            crate::customer::Contact {
+                name: "李建国".into(),
+                mobile: "13800000001".into(),
+                ..Default::default()
+            },
+        );
+        laptop
+            .update(&c, &ChangeNote::new("zhang", Action::Contact), 0)
+            .unwrap();
+        let mut server = rebase(&laptop, &created.save(), ActorId::random(), |_| true)
+            .unwrap()
+            .doc;
+        let mut c = server.card().clone();
+        c.contacts.get_mut("k1").unwrap().mobile = "13900000002".into();
+        server
+            .update(
+                &c,
+                &ChangeNote::new("wang", Action::Edit).with_reason(Some("客户来电更正")),
+                0,
+            )
+            .unwrap();
+        let again = rebase(&laptop, &server.save(), ActorId::random(), |_| true).unwrap();
+        assert_eq!(again.doc.card().contacts["k1"].mobile, "13900000002");
+        assert_eq!(again.doc.card().contacts["k1"].name, "李建国");
     }
 
     /// Two copies of one store write under one actor: their changes clash,

@@ -26,6 +26,32 @@ fn regressions() -> Vec<(&'static str, Vec<Event>)> {
     use Event::*;
     vec![
         (
+            // A clone of a laptop that had registered a complaint recorded
+            // the registration again on the server's copy after the clerk
+            // had judged it: replaying the record's creation put every
+            // field back as registered, the judgement with it (a
+            // salesperson's change to head office's part of the case).
+            "explorer seed 1883686148513926: a record made again keeps later changes",
+            vec![
+                CloneLaptop { laptop: 2 },
+                CreditRequest {
+                    laptop: 7,
+                    pick: 36,
+                    amount: 100000,
+                },
+                NewLaptop { user: 5 },
+                Complaint { laptop: 2, pick: 0 },
+                SyncCutMidReply { laptop: 3 },
+                CloneLaptop { laptop: 7 },
+                Sync { laptop: 2 },
+                ComplaintStep {
+                    laptop: 4,
+                    pick: 44,
+                    office: true,
+                },
+            ],
+        ),
+        (
             // A laptop put back to a copy from before a customer's first
             // sync clashed with the server's copy of it, then found it given
             // to another salesperson: with no acknowledgement at all to
