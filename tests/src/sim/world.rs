@@ -729,15 +729,32 @@ impl World {
             }
             Complaint { laptop, pick } => {
                 let laptop = laptop % n;
-                let Some(id) = self.pick_own(laptop, pick)? else {
-                    return nothing(self.who(laptop));
-                };
-                let store = self.laptops[laptop].store();
-                let key = crm_client::record::complaint(store, &id, "到货延迟", now())?;
-                Ok(format!(
-                    "{} registers complaint {key} on {id}",
-                    self.who(laptop)
-                ))
+                // As `crm complaint add` registers one, but under a key of
+                // this history's own (`record::complaint` draws a random
+                // one, which would make the order the step events pick
+                // from differ from run to run).
+                let done = self.laptop_change(
+                    laptop,
+                    pick,
+                    Some("q"),
+                    (Action::Complaint, None),
+                    |c, by, key| {
+                        let who = complaint::Handler {
+                            login: by,
+                            role: Role::Salesperson,
+                            position: None,
+                        };
+                        let k = complaint::register("到货延迟", &who, now())
+                            .expect("a salesperson registers a complaint");
+                        c.complaints.insert(key.into(), k);
+                    },
+                )?;
+                Ok(match done {
+                    Some((id, key)) => {
+                        format!("{} registers complaint {key} on {id}", self.who(laptop))
+                    }
+                    None => format!("({}: nothing to do)", self.who(laptop)),
+                })
             }
             ComplaintStep {
                 laptop,
@@ -1009,13 +1026,15 @@ impl World {
             open: Some(true),
             ..Default::default()
         };
-        let (_, rows) = self.rt.block_on(crm_server::complaints::list(
+        let (_, mut rows) = self.rt.block_on(crm_server::complaints::list(
             &db,
             clerk.clone(),
             open,
             0,
             10_000,
         ))?;
+        // By name, not by time: the same history picks the same one.
+        rows.sort_by(|a, b| (&a.customer_id, &a.key).cmp(&(&b.customer_id, &b.key)));
         if rows.is_empty() {
             return Ok("(no open complaint: nothing to do)".into());
         }
