@@ -717,7 +717,6 @@ pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [json],
     )?;
-    crate::reports::rebuild(conn)?;
     Ok(version)
 }
 

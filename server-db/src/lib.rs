@@ -788,11 +788,33 @@ impl Db {
         self.pool.read(|conn| Ok(documents::settings(conn)?)).await
     }
 
-    /// Replaces the company settings (already validated); returns the new version.
+    /// Replaces the company settings (already validated); returns the new
+    /// version once the kept report rows follow it. The rows are rewritten
+    /// [`reports::REBUILD_STEP`] customers per transaction, so that syncs
+    /// are not kept waiting for the whole archive (about 5 s at 100,000
+    /// customers); meanwhile the warnings of customers not yet rewritten
+    /// follow the old settings.
     pub async fn set_settings(&self, settings: Settings) -> Result<u64, DbError> {
-        self.pool
+        let version = self
+            .pool
             .write(move |tx| Ok(documents::set_settings(tx, &settings)?))
-            .await
+            .await?;
+        let mut after = String::new();
+        loop {
+            let from = std::mem::take(&mut after);
+            let step = self
+                .pool
+                .write(move |tx| Ok(reports::rebuild_some(tx, &from, reports::REBUILD_STEP)?))
+                .await?;
+            match step {
+                Some((last, _)) => after = last,
+                None => break,
+            }
+        }
+        self.pool
+            .write(move |tx| Ok(reports::finish_rebuild(tx, version)?))
+            .await?;
+        Ok(version)
     }
 
     // ---- devices -----------------------------------------------------------
@@ -1061,6 +1083,74 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    }
+
+    #[test]
+    fn a_settings_change_rewrites_the_rows_a_few_customers_at_a_time() {
+        use crm_shared::customer::Activity;
+        use crm_shared::Customer;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        // Three customers last visited 100 days ago.
+        let visited = chrono::Utc::now().timestamp_millis() - 100 * 86_400_000;
+        for id in ["c1", "c2", "c3"] {
+            let mut c = Customer {
+                id: id.into(),
+                name: format!("客户{id}"),
+                ..Default::default()
+            };
+            c.activities.insert(
+                "v1".into(),
+                Activity {
+                    at: visited,
+                    ..Default::default()
+                },
+            );
+            conn.execute(
+                "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+                 VALUES (?1, x'', x'', 1, 'zhang', 0)",
+                [id],
+            )
+            .unwrap();
+            documents::put_row(&conn, id, &Projection::of(&c, 0)).unwrap();
+        }
+        let churn = |conn: &Connection| -> Vec<String> {
+            conn.prepare(
+                "SELECT active_from FROM warning_rows WHERE rule = 'churn' ORDER BY customer_id",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        };
+        let before = churn(&conn);
+        assert_eq!(before.len(), 3);
+        let settings = crm_shared::settings::Settings {
+            churn_days: 120,
+            ..Default::default()
+        };
+        let version = documents::set_settings(&conn, &settings).unwrap();
+        // One customer a step: the first step rewrites c1 alone.
+        let (mut after, n) = reports::rebuild_some(&conn, "", 1).unwrap().unwrap();
+        assert_eq!((after.as_str(), n), ("c1", 1));
+        let mid = churn(&conn);
+        assert_ne!(mid[0], before[0]);
+        assert_eq!(mid[1..], before[1..]);
+        while let Some((last, _)) = reports::rebuild_some(&conn, &after, 1).unwrap() {
+            after = last;
+        }
+        reports::finish_rebuild(&conn, version).unwrap();
+        let now = churn(&conn);
+        for (was, is) in before.iter().zip(&now) {
+            let (was, is): (crm_shared::day::Day, crm_shared::day::Day) =
+                (was.parse().unwrap(), is.parse().unwrap());
+            assert_eq!(was.days_until(is), 30, "churn now starts 30 days later");
+        }
+        // The rows follow these settings: opening again rebuilds nothing.
+        conn.execute("DELETE FROM warning_rows", []).unwrap();
+        migrate(&mut conn).unwrap();
+        assert!(churn(&conn).is_empty());
     }
 
     #[test]

@@ -72,24 +72,62 @@ pub fn put(tx: &Connection, id: &str, slim: &Customer, s: &Settings) -> rusqlite
 }
 
 /// Rewrites every customer's warnings under the current settings and marks
-/// every grade row out of date; records which settings version they
-/// follow. Returns how many customers it went over.
+/// every grade row out of date, in one transaction; records which settings
+/// version they follow. Returns how many customers it went over.
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<usize> {
+    let version = documents::settings(conn)?.version;
+    let (mut after, mut n) = (String::new(), 0);
+    while let Some((last, done)) = rebuild_some(conn, &after, REBUILD_STEP)? {
+        after = last;
+        n += done;
+    }
+    finish_rebuild(conn, version)?;
+    Ok(n)
+}
+
+/// Customers a step of [`rebuild_some`] goes over.
+pub const REBUILD_STEP: usize = 4096;
+
+/// Rewrites the warnings of up to `n` customers whose id comes after
+/// `after`, in id order, under the current settings, and marks their grade
+/// rows out of date; returns the last id and how many it went over, or
+/// `None` when none is left. A settings change takes these steps in
+/// transactions of their own, so that syncs waiting for the writer go
+/// between them; a customer written meanwhile gets its rows under the new
+/// settings from that write.
+pub fn rebuild_some(
+    conn: &Connection,
+    after: &str,
+    n: usize,
+) -> rusqlite::Result<Option<(String, usize)>> {
     let settings = documents::settings(conn)?;
     let ids: Vec<String> = conn
-        .prepare("SELECT id FROM customer_details WHERE rules <> ''")?
-        .query_map([], |r| r.get(0))?
+        .prepare_cached(
+            "SELECT id FROM customer_details WHERE id > ?1 AND rules <> '' ORDER BY id LIMIT ?2",
+        )?
+        .query_map(params![after, n as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    conn.execute("DELETE FROM warning_rows", [])?;
     in_chunks(conn, &ids, |id, card| {
         put(conn, id, card, &settings.settings)
     })?;
+    Ok(ids.last().map(|last| (last.clone(), ids.len())))
+}
+
+/// Ends a rebuild begun under settings `version`: drops the rows of
+/// customers no longer kept and records that the rows follow that version
+/// (if the settings changed again meanwhile, the next open rebuilds).
+pub fn finish_rebuild(conn: &Connection, version: u64) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM warning_rows WHERE customer_id NOT IN
+             (SELECT id FROM customer_details WHERE rules <> '')",
+        [],
+    )?;
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('reports_settings', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [settings.version.to_string()],
+        [version.to_string()],
     )?;
-    Ok(ids.len())
+    Ok(())
 }
 
 /// Parses the slimmed cards of `ids` a chunk at a time on all cores and
