@@ -42,6 +42,7 @@ fn figures(name: &str, t: (f64, f64, f64)) -> serde_json::Value {
 pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
     let data = tempfile::tempdir()?;
     server::add_user(data.path(), "wang", "clerk")?;
+    server::add_user(data.path(), "boss", "manager")?;
     // An import assigns customers only to salespeople who exist: every one
     // the generator assigns to, the first `laptops` of whom sign in below.
     let logins: Vec<String> = (0..customers.div_ceil(EACH).max(laptops))
@@ -249,11 +250,76 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let storm = first_sync_storm(&srv, &mut laps, "head-office-storm")?;
 
+    // A settings change through the running server while a clerk records
+    // reviews one after another: how long the change takes, and how long
+    // each review waits for the writer meanwhile.
+    let boss: LoginResponse = client.post(
+        "/api/v1/login",
+        None,
+        &LoginRequest {
+            login: "boss".into(),
+            password: server::PASSWORD.into(),
+            device_name: "基准测试".into(),
+        },
+    )?;
+    let customer = first
+        .split("<a href=\"/console/customers/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no customer on the first page"))?
+        .to_string();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (online_change, waits) = std::thread::scope(|s| -> Result<_> {
+        let probe = s.spawn(|| -> Result<Vec<Duration>> {
+            // A client of its own: each blocks on its own runtime.
+            let clerk = Client::new(&srv.url, &Trust::fingerprint(&srv.fingerprint)?)?;
+            let mut waits = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let _: serde_json::Value = clerk.post(
+                    &format!("/api/v1/customers/{customer}/review"),
+                    Some(&login.token),
+                    &serde_json::json!({"notes": "基准测试的审查"}),
+                )?;
+                waits.push(t.elapsed());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(waits)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        let changed: Result<serde_json::Value> = client
+            .put(
+                "/api/v1/settings",
+                Some(&boss.token),
+                &crm_shared::settings::Settings {
+                    churn_days: 150,
+                    ..Default::default()
+                },
+            )
+            .map_err(Into::into);
+        let took = t.elapsed();
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let waits = probe.join().expect("the probe thread ends")?;
+        changed?;
+        Ok((took, waits))
+    })?;
+    let mut waits: Vec<f64> = waits.into_iter().map(ms).collect();
+    waits.sort_by(|a, b| a.total_cmp(b));
+    let waits = (
+        percentile(&waits, 0.5),
+        percentile(&waits, 0.99),
+        waits.last().copied().unwrap_or_default(),
+    );
+
     println!(
         "{}",
         json!({"scenario": "head-office", "customers": customers, "visits_each": visits,
             "build_s": build.as_secs_f64(),
             "settings_change_s": settings_change.as_secs_f64(), "server_files_mb": dir_mb(data.path()),
+            "settings_change_online_s": online_change.as_secs_f64(),
+            "review_during_settings_change": figures("POST /api/v1/customers/{id}/review while the settings change", waits),
             "server_idle_rss_mb": idle_rss, "server_rss_after_pages_mb": after_pages_rss,
             "search_name_prefix": prefix, "search_phone": phone,
             "console_search_name": figures("GET /console/customers?q=<3-character name prefix>", by_name),

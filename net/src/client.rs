@@ -130,6 +130,18 @@ impl Client {
         token: Option<&str>,
         body: &Req,
     ) -> Result<Resp, NetError> {
+        self.with_json(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    /// `method path` with `body` as JSON; the answer's JSON body on 2xx.
+    async fn with_json<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Req,
+    ) -> Result<Resp, NetError> {
         let bytes = serde_json::to_vec(body).map_err(|e| NetError::BadResponse {
             url: self.base.clone(),
             reason: format!("请求无法编码:{e}"),
@@ -138,7 +150,7 @@ impl Client {
             .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let request = self
             .http
-            .post(self.endpoint(path))
+            .request(method, self.endpoint(path))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(bytes);
         self.send(request, token).await
@@ -185,6 +197,17 @@ impl Client {
         body: &Req,
     ) -> Result<Resp, NetError> {
         self.block_on(self.post_json(path, token, body))
+    }
+
+    /// Blocking `PUT path` with `body` as JSON (replacing a resource, such
+    /// as the company settings).
+    pub fn put<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Req,
+    ) -> Result<Resp, NetError> {
+        self.block_on(self.with_json(reqwest::Method::PUT, path, token, body))
     }
 
     /// Blocking [`Client::get_json`].
