@@ -5,12 +5,11 @@
 //! customer contributes a row per week, person and kind, not one per
 //! visit.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crm_shared::codes::ActivityKind;
 use crm_shared::day::Day;
 use crm_shared::reports::ActivityWeek;
-use crm_shared::{ActorId, CustomerDoc};
 
 use crate::documents;
 
@@ -57,31 +56,11 @@ pub fn weekly(
 /// Fills the activity weeks from the documents once, after migration 16
 /// made the table: only customers whose slimmed card shows an activity
 /// are read.
-pub(crate) fn fill_if_needed(conn: &mut Connection) -> rusqlite::Result<()> {
-    let due: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'activity_weeks_fill'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if due.is_none() {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    let ids: Vec<String> = tx
-        .prepare(r#"SELECT id FROM customer_details WHERE rules LIKE '%"activities":{"%'"#)?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for id in &ids {
-        let Some(stored) = documents::load(&tx, id)? else {
-            continue;
-        };
-        let doc = CustomerDoc::load(&stored.bytes, ActorId::random()).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
-        })?;
-        put(&tx, id, &crm_shared::reports::activity_weeks(doc.card()))?;
-    }
-    tx.execute("DELETE FROM meta WHERE key = 'activity_weeks_fill'", [])?;
-    tx.commit()
+pub(crate) fn fill_if_needed(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    documents::fill_once_from_documents(
+        conn,
+        "activity_weeks_fill",
+        r#"%"activities":{"%"#,
+        |tx, id, card| put(tx, id, &crm_shared::reports::activity_weeks(card)),
+    )
 }

@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crm_shared::complaint;
 use crm_shared::customer::Complaint;
 use crm_shared::reports::ComplaintMonth;
-use crm_shared::{ActorId, CustomerDoc};
 
 use crate::documents;
 
@@ -130,35 +129,27 @@ pub fn page(
            AND (NOT ?5 OR k.category IS NULL)
            AND (?6 IS NULL OR c.name LIKE ?6 ESCAPE '\\')
            AND (?7 IS NULL OR k.at < ?7)";
-    let args = params![
-        f.salesperson,
-        f.open,
-        f.stage,
-        category,
-        unjudged,
-        like,
-        f.registered_before
+    let args: [&dyn rusqlite::ToSql; 7] = [
+        &f.salesperson,
+        &f.open,
+        &f.stage,
+        &category,
+        &unjudged,
+        &like,
+        &f.registered_before,
     ];
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) {filter}"))?
-        .query_row(args, |r| r.get(0))?;
+        .query_row(&args[..], |r| r.get(0))?;
+    let (limit, offset) = (limit as i64, offset as i64);
+    let window: [&dyn rusqlite::ToSql; 2] = [&limit, &offset];
     let mut st = conn.prepare_cached(&format!(
         "SELECT k.customer_id, c.name, c.salesperson, k.complaint_id, k.body {filter}
          ORDER BY k.at DESC, k.customer_id, k.complaint_id LIMIT ?8 OFFSET ?9"
     ))?;
     let rows = st
         .query_map(
-            params![
-                f.salesperson,
-                f.open,
-                f.stage,
-                category,
-                unjudged,
-                like,
-                f.registered_before,
-                limit as i64,
-                offset as i64
-            ],
+            rusqlite::params_from_iter(args.iter().chain(&window)),
             |r| {
                 let body: String = r.get(4)?;
                 Ok(ComplaintRow {
@@ -216,30 +207,10 @@ pub fn stats(
 /// emptied them (the rows before it held no complaint text): only the
 /// customers whose slimmed card shows a complaint are read.
 pub(crate) fn fill_if_needed(conn: &mut Connection) -> rusqlite::Result<()> {
-    let due: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'complaint_rows_fill'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if due.is_none() {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    let ids: Vec<String> = tx
-        .prepare(r#"SELECT id FROM customer_details WHERE rules LIKE '%"complaints":{"%'"#)?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for id in &ids {
-        let Some(stored) = documents::load(&tx, id)? else {
-            continue;
-        };
-        let doc = CustomerDoc::load(&stored.bytes, ActorId::random()).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
-        })?;
-        put(&tx, id, &doc.card().complaints)?;
-    }
-    tx.execute("DELETE FROM meta WHERE key = 'complaint_rows_fill'", [])?;
-    tx.commit()
+    documents::fill_once_from_documents(
+        conn,
+        "complaint_rows_fill",
+        r#"%"complaints":{"%"#,
+        |tx, id, card| put(tx, id, &card.complaints),
+    )
 }

@@ -720,6 +720,48 @@ pub fn set_settings(conn: &Connection, s: &Settings) -> rusqlite::Result<u64> {
     Ok(version)
 }
 
+/// Once a migration asked for it with `meta.<flag>`: hands `fill` every
+/// customer whose slimmed card matches `shows` (a LIKE pattern over its
+/// JSON) with its card read whole from the document, in one transaction,
+/// then forgets the flag. For rows that need what the slimmed card leaves
+/// out.
+pub(crate) fn fill_once_from_documents(
+    conn: &mut Connection,
+    flag: &str,
+    shows: &str,
+    mut fill: impl FnMut(&Connection, &str, &Customer) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let due: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [flag], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if due.is_none() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let ids: Vec<String> = tx
+        .prepare("SELECT id FROM customer_details WHERE rules LIKE ?1")?
+        .query_map([shows], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        let Some(stored) = load(&tx, id)? else {
+            continue;
+        };
+        let doc = crm_shared::CustomerDoc::load(&stored.bytes, crm_shared::ActorId::random())
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Blob,
+                    Box::new(e),
+                )
+            })?;
+        fill(&tx, id, doc.card())?;
+    }
+    tx.execute("DELETE FROM meta WHERE key = ?1", [flag])?;
+    tx.commit()
+}
+
 /// Fills the pinyin sort key of rows written before it was kept (see
 /// migration 11); a no-op once every row has one.
 pub(crate) fn fill_sort_names(conn: &mut Connection) -> rusqlite::Result<()> {

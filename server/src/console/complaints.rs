@@ -305,12 +305,7 @@ fn step_form(
                     label { ("处理方案(必填)") textarea name="remedy" rows="3" required { (v("remedy")) } }
                     @if quality {
                         p.muted { ("质量问题按《客户投诉调查处理表》填写:") }
-                        label { ("不良样品是否退回(必填)")
-                            select name="sample_returned" required {
-                                option value="" { ("—") }
-                                option value="yes" selected[picked("sample_returned", "yes")] { ("已退回") }
-                                option value="no" selected[picked("sample_returned", "no")] { ("未退回") }
-                            } }
+                        (yes_no_select("不良样品是否退回(必填)", "sample_returned", ("已退回", "未退回"), r))
                         label { ("检验结果(必填)") textarea name="inspection" rows="2" required { (v("inspection")) } }
                         label { ("责任部门(必填)") input name="responsible_department" value=(v("responsible_department")) required; }
                     }
@@ -319,12 +314,7 @@ fn step_form(
                     label { ("销售管理部经理意见(必填)") textarea name="opinion" rows="3" required { (v("opinion")) } }
                 }
                 ComplaintStep::Negotiated => {
-                    label { ("客户是否同意处理方案(必填)")
-                        select name="agreed" required {
-                            option value="" { ("—") }
-                            option value="yes" selected[picked("agreed", "yes")] { ("同意,按方案执行") }
-                            option value="no" selected[picked("agreed", "no")] { ("不同意,转诉讼程序") }
-                        } }
+                    (yes_no_select("客户是否同意处理方案(必填)", "agreed", ("同意,按方案执行", "不同意,转诉讼程序"), r))
                     label { ("协商情况") textarea name="negotiation" rows="3" { (v("negotiation")) } }
                 }
                 ComplaintStep::Executed => {
@@ -334,12 +324,7 @@ fn step_form(
                     label { ("诉讼情况(必填)") textarea name="litigation" rows="3" required { (v("litigation")) } }
                 }
                 ComplaintStep::Satisfaction => {
-                    label { ("客户是否满意(必填)")
-                        select name="satisfied" required {
-                            option value="" { ("—") }
-                            option value="yes" selected[picked("satisfied", "yes")] { ("满意") }
-                            option value="no" selected[picked("satisfied", "no")] { ("不满意") }
-                        } }
+                    (yes_no_select("客户是否满意(必填)", "satisfied", ("满意", "不满意"), r))
                 }
                 ComplaintStep::Closed => {
                     p { ("确认各步骤已完成,结案后不能再修改。") }
@@ -348,6 +333,20 @@ fn step_form(
             }
             div.row { button type="submit" { @if step == ComplaintStep::Closed { ("结案") } @else { ("保存") } } }
         }
+    }
+}
+
+/// A required yes/no choice `name` labelled `label`, its two answers worded
+/// `(yes, no)`, with the answer of a refused form `r` kept.
+fn yes_no_select(label: &str, name: &str, (yes, no): (&str, &str), r: Option<&Refused>) -> Markup {
+    let was = r.map(|r| r.value(name)).unwrap_or_default();
+    html! {
+        label { (label)
+            select name=(name) required {
+                option value="" { ("—") }
+                option value="yes" selected[was == "yes"] { (yes) }
+                option value="no" selected[was == "no"] { (no) }
+            } }
     }
 }
 
