@@ -389,6 +389,30 @@ async fn head_office_works_through_the_console() {
         "{label}: {shown}"
     );
     assert!(b.text("#warning-count").await.contains("第 1 / 1 页"));
+    // Its exports follow the filter: the page shown, or every row of it.
+    for link in [
+        "p.exports a[href*='.csv'][href*='page=']",
+        "p.exports a[href*='.csv']:not([href*='page='])",
+    ] {
+        let href = b
+            .client
+            .find(Locator::Css(link))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(href.contains("rule="), "{href}");
+        let csv = b.fetch_text(&href).await;
+        let rows: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert!(!rows.is_empty(), "{href}: {csv}");
+        assert!(rows.iter().all(|r| r.contains(&label)), "{href}: {csv}");
+    }
     b.go("/console/grades?grade=Z").await;
     let refused = b.body().await;
     assert!(refused.contains("不是有效的客户等级"), "{refused}");

@@ -31,7 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Q {
+pub(super) struct Q {
     #[serde(default)]
     salesperson: String,
     #[serde(default)]
@@ -91,11 +91,65 @@ impl Q {
         format!("{path}?{}", u.finish())
     }
 
+    /// The export `file` (e.g. `grades.xlsx`) of this report as filtered:
+    /// of page `page` only, or of every row.
+    fn export_href(&self, file: &str, page: Option<usize>) -> String {
+        let all = self.href(&format!("/console/export/{file}"), 0, None);
+        match page {
+            None => all.trim_end_matches('?').to_string(),
+            Some(p) if all.ends_with('?') => format!("{all}page={p}"),
+            Some(p) => format!("{all}&page={p}"),
+        }
+    }
+
+    /// The rows of report kind `K` (its code in `kind`) this address asks
+    /// for: page `page` of them, or every row.
+    fn query<K: std::str::FromStr<Err = crm_shared::codes::UnknownCode>>(
+        &self,
+        kind: &str,
+        page: Option<usize>,
+    ) -> Result<rules::ReportQuery<K>, ConsoleError> {
+        let kind = super::optional::<K>(kind).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
+        let (offset, limit) = match page {
+            Some(p) => (self.offset_of(p)?, Some(REPORT_PAGE)),
+            None => (0, None),
+        };
+        Ok(rules::ReportQuery {
+            salesperson: self.salesperson(),
+            region: self.region(),
+            kind,
+            day: self.day()?,
+            offset,
+            limit,
+        })
+    }
+
+    /// The grade table's rows this address asks for (see [`Q::query`]).
+    pub(super) fn grades(
+        &self,
+        page: Option<usize>,
+    ) -> Result<rules::ReportQuery<Grade>, ConsoleError> {
+        self.query(&self.grade, page)
+    }
+
+    /// The warnings this address asks for (see [`Q::query`]).
+    pub(super) fn warnings(
+        &self,
+        page: Option<usize>,
+    ) -> Result<rules::ReportQuery<WarningRule>, ConsoleError> {
+        self.query(&self.rule, page)
+    }
+
     /// Where page `self.page` of `total` rows starts, or a refusal for a
     /// page no report could reach.
     fn offset(&self) -> Result<usize, ConsoleError> {
-        self.page
-            .checked_mul(REPORT_PAGE)
+        self.offset_of(self.page)
+    }
+
+    /// Where page `page` starts, or a refusal for a page no report could
+    /// reach.
+    fn offset_of(&self, page: usize) -> Result<usize, ConsoleError> {
+        page.checked_mul(REPORT_PAGE)
             .filter(|o| *o <= MAX_OFFSET)
             .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into())))
     }
@@ -106,6 +160,21 @@ impl Q {
             d => d.parse().map_err(|e: crm_shared::day::BadDay| {
                 ConsoleError(AppError::BadRequest(e.to_string()))
             }),
+        }
+    }
+}
+
+/// A report's exports, as filtered: of the page shown, and of every row.
+fn export_links(q: &Q, stem: &str) -> Markup {
+    let file = |ext: &str| format!("{stem}.{ext}");
+    html! {
+        p.exports {
+            ("导出本页:")
+            a href=(q.export_href(&file("xlsx"), Some(q.page))) { ("Excel") } " · "
+            a href=(q.export_href(&file("csv"), Some(q.page))) { ("CSV") }
+            ("  导出全部(按当前筛选):")
+            a href=(q.export_href(&file("xlsx"), None)) { ("Excel") } " · "
+            a href=(q.export_href(&file("csv"), None)) { ("CSV") }
         }
     }
 }
@@ -197,18 +266,8 @@ async fn grades(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let day = q.day()?;
-    let offset = q.offset()?;
-    let grade =
-        super::optional::<Grade>(&q.grade).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
-    let query = rules::ReportQuery {
-        salesperson: q.salesperson(),
-        region: q.region(),
-        kind: grade,
-        day,
-        offset,
-        limit: Some(REPORT_PAGE),
-    };
+    let query = q.grades(Some(q.page))?;
+    let (day, offset, grade) = (query.day, query.offset, query.kind);
     let found = rules::grade_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
     let regions = regions(&s, &state).await?;
@@ -227,9 +286,7 @@ async fn grades(
         html! {
             (flash(ok))
             (filter_form(&s, &people, "/console/grades", &q, true, day, &regions))
-            p {
-                a href="/console/export/grades.xlsx" { ("导出 Excel") } " · " a href="/console/export/grades.csv" { "CSV" }
-            }
+            (export_links(&q, "grades"))
             @if s.head_office() {
                 form method="get" action="/console/grades/confirm" {
                     input type="hidden" name="day" value=(day.to_string());
@@ -346,18 +403,8 @@ async fn warnings(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let day = q.day()?;
-    let offset = q.offset()?;
-    let rule = super::optional::<WarningRule>(&q.rule)
-        .map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
-    let query = rules::ReportQuery {
-        salesperson: q.salesperson(),
-        region: q.region(),
-        kind: rule,
-        day,
-        offset,
-        limit: Some(REPORT_PAGE),
-    };
+    let query = q.warnings(Some(q.page))?;
+    let (day, rule) = (query.day, query.kind);
     let found = rules::warning_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
     let regions = regions(&s, &state).await?;
@@ -385,7 +432,7 @@ async fn warnings(
                     @else { a href=(q.href(path, 0, Some(("rule", r.code())))) { (r.label()) " (" (n) ")" } }
                 }
             }
-            p { a href="/console/export/warnings.xlsx" { ("导出 Excel") } " · " a href="/console/export/warnings.csv" { "CSV" } }
+            (export_links(&q, "warnings"))
             table.cards #warnings {
                 thead { tr { th { ("客户") } th { ("业务员") } th { ("规则") } th { ("指标") } } }
                 tbody { @for w in &found.rows { tr {

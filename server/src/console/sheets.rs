@@ -219,12 +219,20 @@ async fn commit(
     ))
 }
 
+/// `page=N` on a report's export: only that page of it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct OnlyPage {
+    page: Option<usize>,
+}
+
 async fn download(
     s: SignedIn,
     State(state): State<AppState>,
     ClientAddress(peer): ClientAddress,
     Path(file): Path<String>,
     Query(list): Query<super::customers::ListQuery>,
+    Query(report): Query<super::reports::Q>,
+    Query(only): Query<OnlyPage>,
 ) -> Result<Response, ConsoleError> {
     let (stem, _) = file
         .rsplit_once('.')
@@ -238,6 +246,13 @@ async fn download(
         export::Kind::Customers => {
             list.check()?;
             export::customers(&state.db, s.caller(), list.filter()).await
+        }
+        // A report goes out as filtered on its page: that page, or all.
+        export::Kind::Grades => {
+            export::grades(&state.db, s.caller(), report.grades(only.page)?).await
+        }
+        export::Kind::Warnings => {
+            export::warnings(&state.db, s.caller(), report.warnings(only.page)?).await
         }
         _ => export::table(&state.db, s.caller(), kind, None, day).await,
     }?;

@@ -2,6 +2,7 @@
 //! headers: the customer list, the grade summary table (客户等级管理汇总表),
 //! warnings, monthly complaint statistics, and the access audit.
 
+use crm_shared::codes::{Grade, WarningRule};
 use crm_shared::day::Day;
 
 use super::{Cell, Table};
@@ -9,6 +10,7 @@ use crate::audit;
 use crate::caller::{Caller, ServiceError};
 use crate::db::access::AccessEvent;
 use crate::db::{Db, ListFilter};
+use crate::rules::ReportQuery;
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +142,75 @@ pub async fn chosen_customers(
     ))
 }
 
+/// The grade summary table's rows `q` picks (a page of it, or all), as
+/// `caller` may see them; numbered from the first row of the whole table.
+pub async fn grades(db: &Db, caller: Caller, q: ReportQuery<Grade>) -> Result<Table, ServiceError> {
+    let first = q.offset;
+    let rows = crate::rules::grade_page(db, caller, q).await?.rows;
+    let names = Names::load(db).await?;
+    Ok(Table {
+        headers: headers(&[
+            "No",
+            "客户名称",
+            "业务员",
+            "客户等级评分",
+            "等级系数",
+            "月均销售额(元)",
+            "信用履约率",
+            "客户等级",
+            "信用额度(元)",
+            "备注",
+        ]),
+        rows: rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                vec![
+                    Cell::Number((first + i + 1) as f64),
+                    r.name.into(),
+                    names.of(r.salesperson),
+                    n(r.score),
+                    n(r.coefficient),
+                    n(r.monthly_average.map(f64::round)),
+                    r.on_time_rate
+                        .map(|x| format!("{x:.1}%"))
+                        .unwrap_or_default()
+                        .into(),
+                    r.grade.map(|g| g.label()).unwrap_or_default().into(),
+                    n(r.credit_limit.map(|v| v as f64)),
+                    r.remarks.into(),
+                ]
+            })
+            .collect(),
+    })
+}
+
+/// The warnings `q` picks (a page of them, or all), as `caller` may see
+/// them.
+pub async fn warnings(
+    db: &Db,
+    caller: Caller,
+    q: ReportQuery<WarningRule>,
+) -> Result<Table, ServiceError> {
+    let rows = crate::rules::warning_page(db, caller, q).await?.rows;
+    let names = Names::load(db).await?;
+    Ok(Table {
+        headers: headers(&["客户编号", "客户名称", "业务员", "预警规则", "指标"]),
+        rows: rows
+            .into_iter()
+            .map(|w| {
+                vec![
+                    w.customer.into(),
+                    w.name.into(),
+                    names.of(w.salesperson),
+                    w.rule.label().into(),
+                    w.figure.into(),
+                ]
+            })
+            .collect(),
+    })
+}
+
 /// The export `kind` of what `caller` may see (`salesperson`: only theirs), as of `day`.
 pub async fn table(
     db: &Db,
@@ -156,66 +227,8 @@ pub async fn table(
             };
             customers(db, caller, filter).await?
         }
-        Kind::Grades => {
-            let q = crate::rules::ReportQuery::everything(salesperson, day);
-            let rows = crate::rules::grade_page(db, caller, q).await?.rows;
-            let names = Names::load(db).await?;
-            Table {
-                headers: headers(&[
-                    "No",
-                    "客户名称",
-                    "业务员",
-                    "客户等级评分",
-                    "等级系数",
-                    "月均销售额(元)",
-                    "信用履约率",
-                    "客户等级",
-                    "信用额度(元)",
-                    "备注",
-                ]),
-                rows: rows
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| {
-                        vec![
-                            Cell::Number((i + 1) as f64),
-                            r.name.into(),
-                            names.of(r.salesperson),
-                            n(r.score),
-                            n(r.coefficient),
-                            n(r.monthly_average.map(f64::round)),
-                            r.on_time_rate
-                                .map(|x| format!("{x:.1}%"))
-                                .unwrap_or_default()
-                                .into(),
-                            r.grade.map(|g| g.label()).unwrap_or_default().into(),
-                            n(r.credit_limit.map(|v| v as f64)),
-                            r.remarks.into(),
-                        ]
-                    })
-                    .collect(),
-            }
-        }
-        Kind::Warnings => {
-            let q = crate::rules::ReportQuery::everything(salesperson, day);
-            let rows = crate::rules::warning_page(db, caller, q).await?.rows;
-            let names = Names::load(db).await?;
-            Table {
-                headers: headers(&["客户编号", "客户名称", "业务员", "预警规则", "指标"]),
-                rows: rows
-                    .into_iter()
-                    .map(|w| {
-                        vec![
-                            w.customer.into(),
-                            w.name.into(),
-                            names.of(w.salesperson),
-                            w.rule.label().into(),
-                            w.figure.into(),
-                        ]
-                    })
-                    .collect(),
-            }
-        }
+        Kind::Grades => grades(db, caller, ReportQuery::everything(salesperson, day)).await?,
+        Kind::Warnings => warnings(db, caller, ReportQuery::everything(salesperson, day)).await?,
         Kind::Complaints => {
             let rows = crate::rules::complaint_stats(db, caller, salesperson).await?;
             Table {
