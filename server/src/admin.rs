@@ -409,7 +409,7 @@ pub async fn export(
     use crate::sheets::{export, table, Format};
     let k = export::Kind::parse(kind).ok_or_else(|| {
         AdminError::Invalid(format!(
-            "不能导出“{kind}”,可选:customers、grades、warnings、complaints"
+            "不能导出“{kind}”,可选:customers、grades、warnings、complaints、followups"
         ))
     })?;
     let format =

@@ -493,19 +493,19 @@ pub async fn visits_per_week(
     .await
 }
 
-/// One page of the follow-ups due on `day` or overdue, in scope: `limit`
-/// from `offset`, most overdue first, each with its salesperson; and how
-/// many are due in all and per salesperson. It reads only the page's
-/// cards, through the follow-up index.
+/// One page of the follow-ups due on `q.day` or overdue, in scope (the
+/// query's region and kind do not apply): most overdue first, each with
+/// its salesperson; and how many are due in all and per salesperson. It
+/// reads only the page's cards, through the follow-up index.
 pub async fn followups_page(
     db: &Db,
     caller: Caller,
-    salesperson: Option<String>,
-    day: Day,
-    offset: usize,
-    limit: usize,
+    q: ReportQuery<()>,
 ) -> Result<FollowupPage, ServiceError> {
-    let who = scope(&caller, salesperson)?;
+    let who = scope(&caller, q.salesperson)?;
+    // SQLite's LIMIT and OFFSET are i64s.
+    let limit = q.limit.unwrap_or(usize::MAX).min(i64::MAX as usize);
+    let (day, offset) = (q.day, q.offset.min(i64::MAX as usize));
     let due = db
         .read_with(move |conn| {
             Ok::<_, ServiceError>(docs::due_followups(

@@ -888,6 +888,28 @@ async fn head_office_works_through_the_console() {
     );
     assert!(b.text("#followup-count").await.contains("共 1 位"));
     b.shot("22-followups-due").await;
+    // The call list goes out as a sheet, for that day: whom to ring, on
+    // which number.
+    let href = b
+        .client
+        .find(Locator::Css(
+            "p.exports a[href*='followups.csv'][href*='page=']",
+        ))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(href.contains("day="), "{href}");
+    let csv = b.fetch_text(&href).await;
+    let lines: Vec<&str> = csv.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines[0].contains("计划跟进日期"), "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].contains("宁波李记海产") && lines[1].contains("李海"),
+        "{csv}"
+    );
 
     // A lost laptop: the administrator stops it from the devices page.
     b.sign_out().await;

@@ -110,10 +110,7 @@ impl Q {
         page: Option<usize>,
     ) -> Result<rules::ReportQuery<K>, ConsoleError> {
         let kind = super::optional::<K>(kind).map_err(|e| ConsoleError(AppError::BadRequest(e)))?;
-        let (offset, limit) = match page {
-            Some(p) => (self.offset_of(p)?, Some(REPORT_PAGE)),
-            None => (0, None),
-        };
+        let (offset, limit) = self.window(page)?;
         Ok(rules::ReportQuery {
             salesperson: self.salesperson(),
             region: self.region(),
@@ -122,6 +119,36 @@ impl Q {
             offset,
             limit,
         })
+    }
+
+    /// The due and overdue follow-ups this address asks for: page `page`
+    /// of them, or every one.
+    pub(super) fn followups(
+        &self,
+        page: Option<usize>,
+    ) -> Result<rules::ReportQuery<()>, ConsoleError> {
+        let (offset, limit) = self.window(page)?;
+        Ok(rules::ReportQuery {
+            salesperson: self.salesperson(),
+            region: None,
+            kind: None,
+            day: self.day()?,
+            offset,
+            limit,
+        })
+    }
+
+    /// Rows to skip and to show for page `page`, or for every row; a
+    /// refusal for a page no report could reach.
+    fn window(&self, page: Option<usize>) -> Result<(usize, Option<usize>), ConsoleError> {
+        let Some(p) = page else {
+            return Ok((0, None));
+        };
+        let offset = p
+            .checked_mul(REPORT_PAGE)
+            .filter(|o| *o <= MAX_OFFSET)
+            .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into())))?;
+        Ok((offset, Some(REPORT_PAGE)))
     }
 
     /// The grade table's rows this address asks for (see [`Q::query`]).
@@ -138,20 +165,6 @@ impl Q {
         page: Option<usize>,
     ) -> Result<rules::ReportQuery<WarningRule>, ConsoleError> {
         self.query(&self.rule, page)
-    }
-
-    /// Where page `self.page` of `total` rows starts, or a refusal for a
-    /// page no report could reach.
-    fn offset(&self) -> Result<usize, ConsoleError> {
-        self.offset_of(self.page)
-    }
-
-    /// Where page `page` starts, or a refusal for a page no report could
-    /// reach.
-    fn offset_of(&self, page: usize) -> Result<usize, ConsoleError> {
-        page.checked_mul(REPORT_PAGE)
-            .filter(|o| *o <= MAX_OFFSET)
-            .ok_or_else(|| ConsoleError(AppError::BadRequest("页码太大".into())))
     }
 
     fn day(&self) -> Result<Day, ConsoleError> {
@@ -453,17 +466,9 @@ async fn followups(
     State(state): State<AppState>,
     Query(q): Query<Q>,
 ) -> Result<Markup, ConsoleError> {
-    let day = q.day()?;
-    let offset = q.offset()?;
-    let due = rules::followups_page(
-        &state.db,
-        s.caller(),
-        q.salesperson(),
-        day,
-        offset,
-        REPORT_PAGE,
-    )
-    .await?;
+    let query = q.followups(Some(q.page))?;
+    let day = query.day;
+    let due = rules::followups_page(&state.db, s.caller(), query).await?;
     let people = People::load(&state).await?;
     Ok(page(
         &s,
@@ -471,6 +476,7 @@ async fn followups(
         "到期及逾期跟进",
         html! {
             (filter_form(&s, &people, "/console/followups", &q, true, day, &[]))
+            (export_links(&q, "followups"))
             @if due.by_salesperson.len() > 1 {
                 p #by-salesperson { ("按业务员:")
                     @for (i, (who, n)) in due.by_salesperson.iter().enumerate() {

@@ -254,7 +254,10 @@ async fn download(
         export::Kind::Warnings => {
             export::warnings(&state.db, s.caller(), report.warnings(only.page)?).await
         }
-        _ => export::table(&state.db, s.caller(), kind, None, day).await,
+        export::Kind::Followups => {
+            export::followups(&state.db, s.caller(), report.followups(only.page)?).await
+        }
+        export::Kind::Complaints => export::table(&state.db, s.caller(), kind, None, day).await,
     }?;
     send(&state, &s, peer, t, format, (stem, kind.title())).await
 }

@@ -229,19 +229,15 @@ async fn followups(
     State(s): State<AppState>,
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<serde_json::Value>>, AppError> {
-    let day = f.day()?;
-    // Without a limit, all of them (SQLite's LIMIT is an i64).
-    let limit = f.limit.unwrap_or(i64::MAX as usize).min(i64::MAX as usize);
-    let offset = f.offset.unwrap_or(0).min(i64::MAX as usize);
-    let page = rules::followups_page(
-        &s.db,
-        Caller::from(&auth),
-        f.salesperson,
-        day,
-        offset,
-        limit,
-    )
-    .await?;
+    let q = rules::ReportQuery {
+        salesperson: f.salesperson.clone(),
+        region: None,
+        kind: None,
+        day: f.day()?,
+        offset: f.offset.unwrap_or(0),
+        limit: f.limit,
+    };
+    let page = rules::followups_page(&s.db, Caller::from(&auth), q).await?;
     Ok(Json(
         page.rows
             .into_iter()

@@ -23,6 +23,8 @@ pub enum Kind {
     Warnings,
     /// 月度客诉统计.
     Complaints,
+    /// 到期及逾期跟进.
+    Followups,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             "grades" => Kind::Grades,
             "warnings" => Kind::Warnings,
             "complaints" => Kind::Complaints,
+            "followups" => Kind::Followups,
             _ => return None,
         })
     }
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Grades => "客户等级管理汇总表",
             Kind::Warnings => "预警",
             Kind::Complaints => "月度客诉统计",
+            Kind::Followups => "到期及逾期跟进",
         }
     }
 }
@@ -211,6 +215,40 @@ pub async fn warnings(
     })
 }
 
+/// The due and overdue follow-ups `q` picks (a page of them, or all), as
+/// `caller` may see them: whom to call, and on which number.
+pub async fn followups(db: &Db, caller: Caller, q: ReportQuery<()>) -> Result<Table, ServiceError> {
+    let rows = crate::rules::followups_page(db, caller, q).await?.rows;
+    let names = Names::load(db).await?;
+    Ok(Table {
+        headers: headers(&[
+            "客户编号",
+            "客户名称",
+            "业务员",
+            "计划跟进日期",
+            "逾期天数",
+            "意向等级",
+            "联系人",
+            "电话",
+        ]),
+        rows: rows
+            .into_iter()
+            .map(|(who, p)| {
+                vec![
+                    p.customer.into(),
+                    p.name.into(),
+                    names.of(who),
+                    p.day.to_string().into(),
+                    Cell::Number(p.overdue_days as f64),
+                    p.intent.map(|i| i.label()).unwrap_or_default().into(),
+                    p.contact.unwrap_or_default().into(),
+                    p.phone.unwrap_or_default().into(),
+                ]
+            })
+            .collect(),
+    })
+}
+
 /// The export `kind` of what `caller` may see (`salesperson`: only theirs), as of `day`.
 pub async fn table(
     db: &Db,
@@ -229,6 +267,7 @@ pub async fn table(
         }
         Kind::Grades => grades(db, caller, ReportQuery::everything(salesperson, day)).await?,
         Kind::Warnings => warnings(db, caller, ReportQuery::everything(salesperson, day)).await?,
+        Kind::Followups => followups(db, caller, ReportQuery::everything(salesperson, day)).await?,
         Kind::Complaints => {
             let rows = crate::rules::complaint_stats(db, caller, salesperson).await?;
             Table {
