@@ -216,6 +216,38 @@ pub fn run(customers: usize, visits: usize, laptops: usize) -> Result<()> {
         })?;
         report_pages.push(figures(&format!("GET {path}"), t));
     }
+    // A page's export answers from the same rows as the page.
+    for path in [
+        "/console/export/grades.csv?page=500",
+        "/console/export/grades.xlsx?page=500",
+        "/console/export/warnings.csv?page=200",
+        "/console/export/warnings.xlsx?rule=review_overdue&page=0",
+        "/console/export/followups.csv?page=20",
+    ] {
+        let t = time(20, || {
+            let body = page(path)?;
+            if path.contains(".csv") && body.lines().count() < 2 {
+                bail!(
+                    "{path}: 导出没有数据行:{}",
+                    body.chars().take(300).collect::<String>()
+                );
+            }
+            Ok(())
+        })?;
+        report_pages.push(figures(&format!("GET {path}"), t));
+    }
+    // Every row of a report goes out in one file: grows with the archive.
+    for path in [
+        "/console/export/grades.csv",
+        "/console/export/warnings.csv?rule=review_overdue",
+        "/console/export/followups.csv",
+    ] {
+        let t = time(3, || {
+            page(path)?;
+            Ok(())
+        })?;
+        report_pages.push(figures(&format!("GET {path}"), t));
+    }
     for path in ["/api/v1/grades?limit=100", "/api/v1/warnings?limit=100"] {
         let t = time(20, || {
             let rows: Vec<serde_json::Value> = client.get(path, Some(&login.token))?;
