@@ -1154,6 +1154,36 @@ mod tests {
     }
 
     #[test]
+    fn grade_rows_that_no_longer_hold_are_refreshed_a_few_at_a_time() {
+        use crm_shared::Customer;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for id in ["c1", "c2", "c3"] {
+            let c = Customer {
+                id: id.into(),
+                name: format!("客户{id}"),
+                ..Default::default()
+            };
+            conn.execute(
+                "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+                 VALUES (?1, x'', x'', 1, 'zhang', 0)",
+                [id],
+            )
+            .unwrap();
+            documents::put_row(&conn, id, &Projection::of(&c, 0)).unwrap();
+        }
+        // A year on, every row's month has passed.
+        let later = crm_shared::day::Day::from_millis_local(chrono::Utc::now().timestamp_millis())
+            .plus_days(400);
+        assert!(reports::grades_stale(&conn, later).unwrap());
+        for _ in 0..3 {
+            assert_eq!(reports::refresh_grades(&conn, later, 1).unwrap(), 1);
+        }
+        assert!(!reports::grades_stale(&conn, later).unwrap());
+        assert_eq!(reports::refresh_grades(&conn, later, 1).unwrap(), 0);
+    }
+
+    #[test]
     fn every_table_is_backed_up_one_way_or_the_other() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
@@ -1335,7 +1365,7 @@ mod tests {
         assert_eq!(count(&conn, "grade_rows"), 1);
         let today = crm_shared::day::Day::from_millis_local(chrono::Utc::now().timestamp_millis());
         assert!(reports::grades_stale(&conn, today).unwrap());
-        assert_eq!(reports::refresh_grades(&conn, today).unwrap(), 1);
+        assert_eq!(reports::refresh_grades(&conn, today, 10).unwrap(), 1);
         assert!(!reports::grades_stale(&conn, today).unwrap());
         // Opening again rebuilds nothing: the rows follow these settings.
         conn.execute("DELETE FROM warning_rows", []).unwrap();

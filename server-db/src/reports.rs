@@ -183,16 +183,21 @@ pub fn grades_stale(conn: &Connection, day: Day) -> rusqlite::Result<bool> {
         .exists([day_key(day)])
 }
 
-/// Recomputes every grade row that does not hold on `day`, for `day`;
-/// returns how many.
-pub fn refresh_grades(tx: &Connection, day: Day) -> rusqlite::Result<usize> {
+/// Recomputes up to `n` grade rows that do not hold on `day`, for `day`;
+/// returns how many. Fewer than `n` means none is left: the rows move a
+/// month at a time, all at once at the turn of a month, so a caller
+/// takes them in steps (transactions of their own) to share the writer.
+pub fn refresh_grades(tx: &Connection, day: Day, n: usize) -> rusqlite::Result<usize> {
     let g = documents::settings(tx)?.settings.grading;
     let stale: Vec<String> = tx
         .prepare_cached(&format!(
             "SELECT d.id FROM customer_details d
-             WHERE d.id IN ({STALE_GRADES}) AND d.rules <> ''"
+             WHERE d.id IN ({STALE_GRADES}) AND d.rules <> '' LIMIT ?2"
         ))?
-        .query_map([day_key(day)], |r| r.get(0))?
+        .query_map(
+            params![day_key(day), n.min(i64::MAX as usize) as i64],
+            |r| r.get(0),
+        )?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached(
         "UPDATE grade_rows SET grade = ?2, valid_from = ?3, valid_until = ?4, row = ?5

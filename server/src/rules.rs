@@ -282,6 +282,49 @@ impl<K: PartialEq, T> ReportPage<K, T> {
 }
 
 /// Today, as the reports count days.
+/// Brings every kept grade row up to date for `day`, in transactions of
+/// [`reports_db::REBUILD_STEP`] customers so that syncs and edits go
+/// between them; returns how many rows changed (none, on most days).
+pub async fn refresh_grades(db: &Db, day: Day) -> Result<usize, ServiceError> {
+    let stale = db
+        .read_with(move |conn| Ok::<_, ServiceError>(reports_db::grades_stale(conn, day)?))
+        .await?;
+    let mut done = 0;
+    if !stale {
+        return Ok(done);
+    }
+    loop {
+        let n = db
+            .write_with(move |tx| {
+                Ok::<_, ServiceError>(reports_db::refresh_grades(
+                    tx,
+                    day,
+                    reports_db::REBUILD_STEP,
+                )?)
+            })
+            .await?;
+        done += n;
+        if n < reports_db::REBUILD_STEP {
+            return Ok(done);
+        }
+    }
+}
+
+/// Keeps the grade rows current without anyone waiting: every customer's
+/// row moves at the turn of a month (and after a restore or a long
+/// stop), so this looks once a minute and brings up what no longer holds
+/// before a person asks for the grade table.
+pub async fn keep_grades_current(db: Db) {
+    loop {
+        match refresh_grades(&db, today()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "客户等级表已更新到今天"),
+            Err(e) => tracing::warn!(error = %e, "更新客户等级表失败,稍后重试"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+}
+
 fn today() -> Day {
     Day::from_millis_local(crate::clock::now_ms())
 }
@@ -332,19 +375,12 @@ pub async fn grade_page(
     let read = move |conn: &rusqlite::Connection| {
         reports_db::grades(conn, &q.slice(who.as_deref(), q.kind.map(|g| g.code())))
     };
-    let stale = db
-        .read_with(move |conn| Ok::<_, ServiceError>(reports_db::grades_stale(conn, day)?))
+    // Rows are kept current by [`keep_grades_current`]; a request that
+    // comes first (just after midnight, or a restart) brings them up.
+    refresh_grades(db, day).await?;
+    let page = db
+        .read_with(move |conn| Ok::<_, ServiceError>(read(conn)?))
         .await?;
-    let page = if stale {
-        db.write_with(move |tx| {
-            reports_db::refresh_grades(tx, day)?;
-            Ok::<_, ServiceError>(read(tx)?)
-        })
-        .await?
-    } else {
-        db.read_with(move |conn| Ok::<_, ServiceError>(read(conn)?))
-            .await?
-    };
     Ok(ReportPage {
         per_kind: codes(page.per_kind),
         rows: page.rows,

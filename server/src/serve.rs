@@ -45,6 +45,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
+    let keeper = tokio::spawn(crate::rules::keep_grades_current(state.db.clone()));
     let mut app = router(state);
     if tls.is_some() {
         // Over HTTPS, browsers are told never to try this server in plain
@@ -104,6 +105,7 @@ pub async fn serve(
     }
 
     drop(listener);
+    keeper.abort();
     tracing::info!("停止接受新连接,等待进行中的请求完成");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("已停止"),
