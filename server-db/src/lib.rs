@@ -1085,6 +1085,18 @@ mod tests {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
     }
 
+    /// Stores `c`'s rows as a write would (an empty document: the rows
+    /// are what these tests read).
+    fn put_card(conn: &Connection, c: &crm_shared::Customer) {
+        conn.execute(
+            "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
+             VALUES (?1, x'', x'', 1, 'zhang', 0)",
+            [&c.id],
+        )
+        .unwrap();
+        documents::put_row(conn, &c.id, &Projection::of(c, 0)).unwrap();
+    }
+
     #[test]
     fn a_settings_change_rewrites_the_rows_a_few_customers_at_a_time() {
         use crm_shared::customer::Activity;
@@ -1106,13 +1118,7 @@ mod tests {
                     ..Default::default()
                 },
             );
-            conn.execute(
-                "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
-                 VALUES (?1, x'', x'', 1, 'zhang', 0)",
-                [id],
-            )
-            .unwrap();
-            documents::put_row(&conn, id, &Projection::of(&c, 0)).unwrap();
+            put_card(&conn, &c);
         }
         let churn = |conn: &Connection| -> Vec<String> {
             conn.prepare(
@@ -1159,18 +1165,14 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         for id in ["c1", "c2", "c3"] {
-            let c = Customer {
-                id: id.into(),
-                name: format!("客户{id}"),
-                ..Default::default()
-            };
-            conn.execute(
-                "INSERT INTO documents (id, snapshot, heads, seq, salesperson, updated_at)
-                 VALUES (?1, x'', x'', 1, 'zhang', 0)",
-                [id],
-            )
-            .unwrap();
-            documents::put_row(&conn, id, &Projection::of(&c, 0)).unwrap();
+            put_card(
+                &conn,
+                &Customer {
+                    id: id.into(),
+                    name: format!("客户{id}"),
+                    ..Default::default()
+                },
+            );
         }
         // A year on, every row's month has passed.
         let later = crm_shared::day::Day::from_millis_local(chrono::Utc::now().timestamp_millis())

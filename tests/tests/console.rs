@@ -352,15 +352,7 @@ async fn head_office_works_through_the_console() {
     );
     b.shot("04-conflicts").await;
     let other = "form.conflict input[type=radio]:not(:checked)";
-    let chosen = b
-        .client
-        .find(Locator::Css(other))
-        .await
-        .unwrap()
-        .attr("value")
-        .await
-        .unwrap()
-        .unwrap();
+    let chosen = b.attr(other, "value").await;
     let chosen: String = serde_json::from_str(&chosen).unwrap();
     b.check(other).await;
     b.fill("form.conflict input[name=reason]", "与客户电话确认新地址")
@@ -394,15 +386,7 @@ async fn head_office_works_through_the_console() {
         "p.exports a[href*='.csv'][href*='page=']",
         "p.exports a[href*='.csv']:not([href*='page='])",
     ] {
-        let href = b
-            .client
-            .find(Locator::Css(link))
-            .await
-            .unwrap()
-            .attr("href")
-            .await
-            .unwrap()
-            .unwrap();
+        let href = b.attr(link, "href").await;
         assert!(href.contains("rule="), "{href}");
         let csv = b.fetch_text(&href).await;
         let rows: Vec<&str> = csv
@@ -891,16 +875,8 @@ async fn head_office_works_through_the_console() {
     // The call list goes out as a sheet, for that day: whom to ring, on
     // which number.
     let href = b
-        .client
-        .find(Locator::Css(
-            "p.exports a[href*='followups.csv'][href*='page=']",
-        ))
-        .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
+        .attr("p.exports a[href*='followups.csv'][href*='page=']", "href")
+        .await;
     assert!(href.contains("day="), "{href}");
     let csv = b.fetch_text(&href).await;
     let lines: Vec<&str> = csv.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -183,6 +183,18 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Attribute `name` of the element `css` (empty when it has none).
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .attr(name)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     /// Sets form control `css` by script: typing into a date field
     /// depends on the browser's locale.
     pub async fn set(&self, css: &str, value: &str) {
