@@ -1,11 +1,13 @@
 //! Request extractors whose rejections are [`AppError`]s.
 //!
-//! axum's own `Json` answers a bad body with plain text and, for some
-//! failures, 422; ours answers with an `ErrorBody` and the status chosen in
-//! `error.rs`. Use [`Json`] from here in every handler, for bodies and for
-//! responses alike.
+//! axum's own `Json` and `Query` answer a bad body or query string with
+//! serde's English in plain text and, for some failures, 422; ours answer
+//! with an `ErrorBody` in Chinese and the status chosen in `error.rs`. Use
+//! [`Json`] and [`Query`] from here in every handler (the console wraps
+//! [`Query`] to show its error page).
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -25,6 +27,56 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
         Ok(Json(value))
+    }
+}
+
+/// A query string (`?page=2&rule=churn`) parsed into `T`; a wrong one is
+/// a 400 naming the parameter and what it should be.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(q)| Query(q))
+            .map_err(|e| AppError::BadRequest(query_message(&e.body_text())))
+    }
+}
+
+/// What was wrong with a query string, in Chinese, from serde's account of
+/// it (`Failed to deserialize query string: page: invalid digit …`).
+fn query_message(text: &str) -> String {
+    let detail = text
+        .split_once("query string: ")
+        .map_or(text, |(_, d)| d)
+        .trim();
+    let quoted = detail.split('`').nth(1).unwrap_or_default();
+    if detail.starts_with("duplicate field") {
+        return format!("查询参数 {quoted} 出现了不止一次");
+    }
+    if detail.starts_with("unknown field") {
+        return format!("不认识的查询参数 {quoted}");
+    }
+    match detail.split_once(": ") {
+        Some((name, why)) => {
+            let should = if why.contains("too large") {
+                "数字太大"
+            } else if why.contains("digit") || why.contains("integer") {
+                "应为非负整数"
+            } else if why.contains("`true` or `false`") {
+                "应为 true 或 false"
+            } else {
+                "格式不对"
+            };
+            format!("查询参数 {name} 的值不对:{should}")
+        }
+        None => "查询参数有误".to_string(),
     }
 }
 

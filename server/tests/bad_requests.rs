@@ -501,5 +501,32 @@ async fn customers_are_listed_a_page_at_a_time_and_only_ones_own() {
         .await;
         assert!(!e.message.is_ascii(), "{path}: {e:?}");
     }
+    // A wrong query string names the parameter, in Chinese, on every list.
+    for (path, named) in [
+        (
+            "/api/v1/customers?offset=abc",
+            "查询参数 offset 的值不对:应为非负整数",
+        ),
+        (
+            "/api/v1/warnings?limit=x",
+            "查询参数 limit 的值不对:应为非负整数",
+        ),
+        (
+            "/api/v1/grades?offset=99999999999999999999999",
+            "查询参数 offset 的值不对:数字太大",
+        ),
+        (
+            "/api/v1/followups?limit=1&limit=2",
+            "查询参数 limit 出现了不止一次",
+        ),
+    ] {
+        let e = assert_error(
+            get(path, wang.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert_eq!(e.message, named, "{path}");
+    }
     server.stop().await;
 }

@@ -397,6 +397,12 @@ async fn head_office_works_through_the_console() {
         assert!(!rows.is_empty(), "{href}: {csv}");
         assert!(rows.iter().all(|r| r.contains(&label)), "{href}: {csv}");
     }
+    b.go("/console/warnings?page=abc").await;
+    let refused = b.body().await;
+    assert!(
+        refused.contains("查询参数 page 的值不对:应为非负整数"),
+        "{refused}"
+    );
     b.go("/console/grades?grade=Z").await;
     let refused = b.body().await;
     assert!(refused.contains("不是有效的客户等级"), "{refused}");

@@ -2,7 +2,9 @@
 //! decision (with approve / reject forms), and every request with its
 //! decisions so far.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::Query;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};

@@ -3,7 +3,9 @@
 //! conflicts, marking a review, and (in `records`) adding a contact,
 //! editing one, logging a visit or call. Also the list of open conflicts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

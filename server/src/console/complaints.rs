@@ -3,7 +3,9 @@
 //! one case's page with who took each step and when, and the form of the
 //! step it waits for, shown to the roles that own it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -1,7 +1,9 @@
 //! The customer list (search, filters, order, pages, bulk reassign and
 //! export) and 新建客户. The card itself is in `card`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -30,7 +30,7 @@ mod sheets;
 mod system;
 mod users;
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -247,6 +247,26 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// A page's query string; a wrong one is the error page, saying in Chinese
+/// which parameter and why (see [`crate::extract::Query`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ConsoleError> {
+        let crate::extract::Query(q) = crate::extract::Query::from_request_parts(parts, state)
+            .await
+            .map_err(ConsoleError)?;
+        Ok(Query(q))
+    }
 }
 
 /// Why a page could not be shown: the API error (whose status is decided in

@@ -3,7 +3,9 @@
 //! monthly complaint statistics. Each comes from `crate::rules`, which also
 //! decides whose customers the signed-in person may see.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::Query;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};

@@ -2,7 +2,9 @@
 //! through a reset by an administrator, before any session exists), and for
 //! administrators the locked logins and the audit of access, with export.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

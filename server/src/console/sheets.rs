@@ -2,7 +2,9 @@
 //! export downloads. The uploaded file waits in memory between the plan and
 //! the confirmation, for its uploader only (`crate::state::Uploads`).
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
+
+use super::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

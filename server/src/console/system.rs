@@ -1,7 +1,9 @@
 //! Operations pages: each device's sync status (last sync, what it has not
 //! received yet, revoked) and the backup node's lag.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use super::Query;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};

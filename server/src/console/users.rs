@@ -4,7 +4,9 @@
 //! (`crate::admin`, `crate::rules::set_settings`), audited as the
 //! administrator who did it, from their address.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};

@@ -2,7 +2,9 @@
 //! office, and taking a step of its handling. Handlers only parse and
 //! delegate to `crate::complaints`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;

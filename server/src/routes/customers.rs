@@ -1,7 +1,9 @@
 //! The customer endpoints: a page of the caller's customers, a card with
 //! history, open conflicts, settling a conflict with a reason.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -55,17 +57,8 @@ const PAGE_MAX: usize = 500;
 async fn list(
     auth: Auth,
     State(s): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Page>, AppError> {
-    let Query(q) = query.map_err(|e| {
-        let text = e.body_text();
-        let named = text.split('`').nth(1).unwrap_or_default();
-        AppError::BadRequest(if text.contains("unknown field") {
-            format!("不认识的查询参数 {named}")
-        } else {
-            "查询参数有误:offset 和 limit 应为非负整数".to_string()
-        })
-    })?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > PAGE_MAX {
         return Err(AppError::BadRequest(format!(

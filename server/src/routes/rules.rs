@@ -2,7 +2,9 @@
 //! decisions, grades, warnings, reports, follow-ups and reviews. Handlers
 //! only parse and delegate to `crate::rules`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
