@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crm_shared::access;
 use crm_shared::codes::Role;
+use crm_shared::document::HistoryEntry;
 use crm_shared::note::Action;
 
 use super::world::{Broken, World};
@@ -124,100 +125,101 @@ pub fn settle_and_check(world: &mut World) -> Result<(), Broken> {
         }
     }
 
-    protected_fields_moved_by_their_rules(world)?;
-    complaint_steps_by_their_owners(world)?;
-    world.check_backup()
-}
-
-/// Reads every server document's history: each change of a protected
-/// field (salesperson, grade, credit limit) must have been made by someone
-/// whose role may (a head-office edit, resolution or grading), by the last
-/// approval of a credit request (the limit), by the server putting a value
-/// back, or by the salesperson entering their own customer.
-fn protected_fields_moved_by_their_rules(world: &World) -> Result<(), Broken> {
-    for id in world.server_heads()?.keys() {
+    for id in server.keys() {
         let Some(doc) = world.server_doc(id)? else {
             continue;
         };
         for entry in doc.history() {
-            let by = entry.by.as_deref().unwrap_or("");
-            for f in &entry.fields {
-                if !access::PROTECTED.contains(&f.path.as_str()) {
-                    continue;
-                }
-                let role = world.role_of(by);
-                let fine = match (entry.action, f.path.as_str()) {
-                    _ if by == crm_server::sync::SYSTEM_USER => true,
-                    (Some(Action::Create), "salesperson") => f.new.as_deref() == Some(by),
-                    (Some(Action::Decide), "credit.limit") => role == Some(Role::Manager),
-                    (_, path) => role.is_some_and(|r| access::may_change(r, path)),
-                };
-                if !fine {
-                    return Err(Broken(format!(
-                        "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
-                        f.path, entry.action, f.old, f.new
-                    )));
-                }
-            }
+            protected_fields_moved_by_their_rules(world, id, &entry)?;
+            complaint_steps_by_their_owners(world, id, &entry)?;
+        }
+    }
+    world.check_backup()
+}
+
+/// Each change of a protected field (salesperson, grade, credit limit) in
+/// the server's history of `id` must have been made by someone whose role
+/// may (a head-office edit, resolution or grading), by the last approval
+/// of a credit request (the limit), by the server putting a value back, or
+/// by the salesperson entering their own customer.
+fn protected_fields_moved_by_their_rules(
+    world: &World,
+    id: &str,
+    entry: &HistoryEntry,
+) -> Result<(), Broken> {
+    let by = entry.by.as_deref().unwrap_or("");
+    for f in &entry.fields {
+        if !access::PROTECTED.contains(&f.path.as_str()) {
+            continue;
+        }
+        let role = world.role_of(by);
+        let fine = match (entry.action, f.path.as_str()) {
+            _ if by == crm_server::sync::SYSTEM_USER => true,
+            (Some(Action::Create), "salesperson") => f.new.as_deref() == Some(by),
+            (Some(Action::Decide), "credit.limit") => role == Some(Role::Manager),
+            (_, path) => role.is_some_and(|r| access::may_change(r, path)),
+        };
+        if !fine {
+            return Err(Broken(format!(
+                "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
+                f.path, entry.action, f.old, f.new
+            )));
         }
     }
     Ok(())
 }
 
-/// Reads every server document's history: each change to head office's
-/// part of a complaint (`complaint::office_part`: the judgement, the plan,
-/// the manager's opinion, the proceedings, the closing, and who took those
-/// steps) was made by the clerk or a manager, or by the server putting it
-/// back; a complaint a salesperson entered carries none of it.
-fn complaint_steps_by_their_owners(world: &World) -> Result<(), Broken> {
+/// Each change to head office's part of a complaint
+/// (`complaint::office_part`: the judgement, the plan, the manager's
+/// opinion, the proceedings, the closing, and who took those steps) in the
+/// server's history of `id` was made by the clerk or a manager, or by the
+/// server putting it back; a complaint a salesperson entered carries none
+/// of it.
+fn complaint_steps_by_their_owners(
+    world: &World,
+    id: &str,
+    entry: &HistoryEntry,
+) -> Result<(), Broken> {
     use crm_shared::complaint::office_part;
     use crm_shared::customer::Complaint;
-    let blank = office_part(&Complaint::default());
-    for id in world.server_heads()?.keys() {
-        let Some(doc) = world.server_doc(id)? else {
-            continue;
+    let by = entry.by.as_deref().unwrap_or("");
+    if by == crm_server::sync::SYSTEM_USER
+        || matches!(world.role_of(by), Some(Role::Clerk | Role::Manager))
+    {
+        return Ok(());
+    }
+    for f in &entry.fields {
+        let parts: Vec<&str> = f.path.split('.').collect();
+        let office = match parts.as_slice() {
+            ["complaints", _] => f
+                .new
+                .as_deref()
+                .and_then(|t| serde_json::from_str::<Complaint>(t).ok())
+                .is_some_and(|k| office_part(&k) != office_part(&Complaint::default())),
+            ["complaints", _, "steps", step, ..] => step
+                .parse::<crm_shared::codes::ComplaintStep>()
+                .map_or(true, |s| {
+                    !crm_shared::complaint::may_take(s, Role::Salesperson, None)
+                }),
+            ["complaints", _, field, ..] => [
+                "category",
+                "investigation",
+                "remedy",
+                "sample_returned",
+                "inspection",
+                "responsible_department",
+                "manager_opinion",
+                "litigation",
+                "closed_at",
+            ]
+            .contains(field),
+            _ => false,
         };
-        for entry in doc.history() {
-            let by = entry.by.as_deref().unwrap_or("");
-            if by == crm_server::sync::SYSTEM_USER
-                || matches!(world.role_of(by), Some(Role::Clerk | Role::Manager))
-            {
-                continue;
-            }
-            for f in &entry.fields {
-                let parts: Vec<&str> = f.path.split('.').collect();
-                let office = match parts.as_slice() {
-                    ["complaints", _] => f
-                        .new
-                        .as_deref()
-                        .and_then(|t| serde_json::from_str::<Complaint>(t).ok())
-                        .is_some_and(|k| office_part(&k) != blank),
-                    ["complaints", _, "steps", step, ..] => step
-                        .parse::<crm_shared::codes::ComplaintStep>()
-                        .map_or(true, |s| {
-                            !crm_shared::complaint::may_take(s, Role::Salesperson, None)
-                        }),
-                    ["complaints", _, field, ..] => [
-                        "category",
-                        "investigation",
-                        "remedy",
-                        "sample_returned",
-                        "inspection",
-                        "responsible_department",
-                        "manager_opinion",
-                        "litigation",
-                        "closed_at",
-                    ]
-                    .contains(field),
-                    _ => false,
-                };
-                if office {
-                    return Err(Broken(format!(
-                        "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
-                        f.path, entry.action, f.old, f.new
-                    )));
-                }
-            }
+        if office {
+            return Err(Broken(format!(
+                "{id}: {} changed by {by} ({:?}) from {:?} to {:?}",
+                f.path, entry.action, f.old, f.new
+            )));
         }
     }
     Ok(())
