@@ -52,30 +52,23 @@ pub const MONEY_FIELDS: &[&str] = &[
     "credit.arrears",
 ];
 
-/// Labels of fields inside collection entries (`contacts.<id>.mobile`).
+/// Labels of the collections of a card and of a complaint's steps, as
+/// they stand in a path (`contacts.<id>.mobile`).
 const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("contacts", "联系人"),
     ("activities", "活动"),
     ("complaints", "投诉"),
     ("violations", "违约记录"),
     ("evaluations", "评价"),
-    ("name", "姓名"),
-    ("primary", "主要联系人"),
-    ("department", "部门"),
-    ("title", "职务"),
-    ("phone", "电话"),
-    ("fax", "传真"),
-    ("mobile", "手机"),
-    ("email", "邮箱"),
-    ("wechat", "微信"),
-    ("influence", "决策影响力"),
-    ("important_dates", "重要日期"),
-    ("preferences", "喜好"),
-    ("accepts_mail", "接受邮寄"),
-    ("accepts_sms", "接受短信"),
+    ("steps", "处理步骤"),
+];
+
+/// Labels of the fields of records other than contacts (visits, sales,
+/// complaints, credit requests, reviews, …).
+pub const RECORD_FIELDS: &[(&str, &str)] = &[
     ("at", "时间"),
-    ("kind", "类型"),
     ("by", "记录人"),
+    ("kind", "类型"),
     ("notes", "内容"),
     ("intent", "意向等级"),
     ("next_followup", "下次跟进"),
@@ -85,6 +78,7 @@ const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("remedy", "处理方案"),
     ("execution", "执行情况"),
     ("satisfied", "客户满意"),
+    ("closed_at", "结案时间"),
     ("sample_returned", "样品退回"),
     ("inspection", "检验结果"),
     ("responsible_department", "责任部门"),
@@ -92,8 +86,21 @@ const ENTRY_FIELDS: &[(&str, &str)] = &[
     ("agreed", "达成一致"),
     ("negotiation", "协商情况"),
     ("litigation", "诉讼情况"),
-    ("steps", "处理步骤"),
     ("text", "评价内容"),
+    ("day", "日期"),
+    ("product", "产品"),
+    ("quantity", "数量"),
+    ("amount", "金额"),
+    ("due", "应付款日"),
+    ("paid_on", "付款日"),
+    ("current", "原信用额度"),
+    ("proposed", "拟变更信用额度"),
+    ("reason", "申请理由"),
+    ("decisions", "审批"),
+    ("approved", "批准"),
+    ("comment", "意见"),
+    ("tier", "客户类别"),
+    ("cleared", "已处理"),
 ];
 
 /// The fields of a contact, with their labels, in the order people fill
@@ -179,6 +186,8 @@ pub fn label_of(path: &str) -> String {
         .map(|part| {
             ENTRY_FIELDS
                 .iter()
+                .chain(CONTACT_FIELDS)
+                .chain(RECORD_FIELDS)
                 .find(|(k, _)| *k == part)
                 .map(|(_, l)| (*l).to_string())
                 .unwrap_or_else(|| part.to_string())
@@ -210,6 +219,11 @@ mod tests {
         assert_eq!(label_of("contacts.k1.mobile"), "联系人 k1 手机");
         assert_eq!(field_name("contacts.k-0190ab.mobile"), "联系人 手机");
         assert_eq!(field_name("credit.limit"), "信用额度");
+        assert_eq!(
+            field_name("complaints.q1.closed_at"),
+            "投诉 结案时间",
+            "a record's field has the label the history uses"
+        );
     }
 
     #[test]

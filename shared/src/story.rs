@@ -41,7 +41,7 @@ use crate::customer::{
 use crate::day::Moment;
 use crate::diff::{FieldChange, COLLECTIONS};
 use crate::document::HistoryEntry;
-use crate::labels::{label_of, CONTACT_FIELDS, FIELDS};
+use crate::labels::{label_of, CONTACT_FIELDS, FIELDS, RECORD_FIELDS};
 use crate::note::Action;
 
 /// One change of a customer's history, as a clerk reads it.
@@ -197,45 +197,6 @@ struct Teller<'a> {
     fresh: bool,
     reason: Option<&'a str>,
 }
-
-/// Labels of the fields of records other than contacts.
-const RECORD_FIELDS: &[(&str, &str)] = &[
-    ("at", "时间"),
-    ("by", "记录人"),
-    ("kind", "类型"),
-    ("notes", "内容"),
-    ("intent", "意向等级"),
-    ("next_followup", "下次跟进"),
-    ("description", "描述"),
-    ("category", "性质"),
-    ("investigation", "调查"),
-    ("remedy", "处理方案"),
-    ("execution", "执行情况"),
-    ("satisfied", "客户满意"),
-    ("closed_at", "结案时间"),
-    ("sample_returned", "样品退回"),
-    ("inspection", "检验结果"),
-    ("responsible_department", "责任部门"),
-    ("manager_opinion", "经理意见"),
-    ("agreed", "达成一致"),
-    ("negotiation", "协商情况"),
-    ("litigation", "诉讼情况"),
-    ("text", "评价内容"),
-    ("day", "日期"),
-    ("product", "产品"),
-    ("quantity", "数量"),
-    ("amount", "金额"),
-    ("due", "应付款日"),
-    ("paid_on", "付款日"),
-    ("current", "原信用额度"),
-    ("proposed", "拟变更信用额度"),
-    ("reason", "申请理由"),
-    ("decisions", "审批"),
-    ("approved", "批准"),
-    ("comment", "意见"),
-    ("tier", "客户类别"),
-    ("cleared", "已处理"),
-];
 
 /// The Chinese noun of a collection's records.
 fn noun(coll: &str) -> &'static str {
