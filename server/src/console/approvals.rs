@@ -3,8 +3,6 @@
 //! decisions so far.
 
 use axum::extract::{Path, State};
-
-use super::Query;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -16,7 +14,7 @@ use crm_shared::codes::Position;
 
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done, ConsoleError, Fields, Query, SignedIn};
 use crate::rules;
 use crate::state::AppState;
 

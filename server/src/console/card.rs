@@ -4,8 +4,6 @@
 //! editing one, logging a visit or call. Also the list of open conflicts.
 
 use axum::extract::{Path, State};
-
-use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +23,7 @@ use crm_shared::Customer;
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
 use super::records::{self, Refused};
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done, ConsoleError, Fields, Query, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::entries;

@@ -4,8 +4,6 @@
 //! step it waits for, shown to the roles that own it.
 
 use axum::extract::{Path, State};
-
-use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,7 +18,7 @@ use crm_shared::customer::Complaint;
 use super::layout::{csrf, flash, page, when};
 use super::people::People;
 use super::records::Refused;
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done, ConsoleError, Fields, Query, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::complaints::{self as cases, ListQuery};

@@ -2,8 +2,6 @@
 //! export) and 新建客户. The card itself is in `card`.
 
 use axum::extract::State;
-
-use super::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +14,7 @@ use crm_shared::Customer;
 
 use super::layout::{csrf, flash, page, yuan};
 use super::people::People;
-use super::{ConsoleError, Fields, SignedIn};
+use super::{ConsoleError, Fields, Query, SignedIn};
 use crate::archive;
 use crate::caller::ServiceError;
 use crate::db::{ListFilter, ListOrder};

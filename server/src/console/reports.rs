@@ -4,8 +4,6 @@
 //! decides whose customers the signed-in person may see.
 
 use axum::extract::State;
-
-use super::Query;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,7 +15,7 @@ use crm_shared::day::Day;
 
 use super::layout::{csrf, flash, page, when, yuan};
 use super::people::People;
-use super::{done, ConsoleError, Fields, SignedIn};
+use super::{done, ConsoleError, Fields, Query, SignedIn};
 use crate::error::AppError;
 use crate::rules;
 use crate::state::AppState;

@@ -3,8 +3,6 @@
 //! administrators the locked logins and the audit of access, with export.
 
 use axum::extract::{Path, State};
-
-use super::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +12,7 @@ use maud::{html, Markup};
 use crm_shared::api::PasswordChange;
 
 use super::layout::{self, csrf, flash, page, when};
-use super::{done, done_saying, ConsoleError, Fields, Notice, SignedIn};
+use super::{done, done_saying, ConsoleError, Fields, Notice, Query, SignedIn};
 use crate::audit::{self, Kind};
 use crate::auth::Attempt;
 use crate::db::access::AccessFilter;

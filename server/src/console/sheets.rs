@@ -3,8 +3,6 @@
 //! the confirmation, for its uploader only (`crate::state::Uploads`).
 
 use axum::extract::{Multipart, Path, State};
-
-use super::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +12,7 @@ use maud::{html, Markup};
 use crm_shared::day::Day;
 
 use super::layout::{csrf, page};
-use super::{ConsoleError, Fields, SignedIn};
+use super::{ConsoleError, Fields, Query, SignedIn};
 use crate::audit::{self, Kind as AuditKind};
 use crate::error::AppError;
 use crate::extract::ClientAddress;

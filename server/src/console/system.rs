@@ -2,8 +2,6 @@
 //! received yet, revoked) and the backup node's lag.
 
 use axum::extract::State;
-
-use super::Query;
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
@@ -12,7 +10,7 @@ use crm_shared::codes::Role;
 
 use super::layout::{csrf, flash, page, when};
 use super::people::People;
-use super::{ConsoleError, Notice, SignedIn, CONSOLE_DEVICE};
+use super::{ConsoleError, Notice, Query, SignedIn, CONSOLE_DEVICE};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {

@@ -5,8 +5,6 @@
 //! administrator who did it, from their address.
 
 use axum::extract::{Path, State};
-
-use super::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -16,7 +14,7 @@ use crm_shared::codes::{Position, Role};
 use crm_shared::settings::Settings;
 
 use super::layout::{csrf, flash, page, when};
-use super::{done_saying, ConsoleError, Fields, Notice, SignedIn};
+use super::{done_saying, ConsoleError, Fields, Notice, Query, SignedIn};
 use crate::admin;
 use crate::error::AppError;
 use crate::extract::ClientAddress;

@@ -3,8 +3,6 @@
 //! delegate to `crate::complaints`.
 
 use axum::extract::{Path, State};
-
-use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -18,7 +16,7 @@ use crate::caller::Caller;
 use crate::clock;
 use crate::complaints::{self, ListQuery};
 use crate::error::AppError;
-use crate::extract::{Json, StrictJson};
+use crate::extract::{Json, Query, StrictJson};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {

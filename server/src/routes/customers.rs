@@ -2,8 +2,6 @@
 //! history, open conflicts, settling a conflict with a reason.
 
 use axum::extract::{Path, State};
-
-use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -13,7 +11,7 @@ use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::clock;
 use crate::error::AppError;
-use crate::extract::{Json, StrictJson};
+use crate::extract::{Json, Query, StrictJson};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {

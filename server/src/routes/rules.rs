@@ -3,8 +3,6 @@
 //! only parse and delegate to `crate::rules`.
 
 use axum::extract::{Path, State};
-
-use crate::extract::Query;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -21,7 +19,7 @@ use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::clock;
 use crate::error::AppError;
-use crate::extract::{Json, StrictJson};
+use crate::extract::{Json, Query, StrictJson};
 use crate::rules;
 use crate::state::AppState;
 
