@@ -215,6 +215,9 @@ pub fn open(path: &Path, key: Option<&crate::key::StoreKey>) -> crate::Result<Co
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -8192;",
     )?;
+    // rusqlite keeps 16 prepared statements by default, fewer than one
+    // sync runs; past that each was parsed again on every use.
+    conn.set_prepared_statement_cache_capacity(64);
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > MIGRATIONS.len() as i64 {
         return Err(crate::ClientError::Migration(format!(
@@ -331,17 +334,18 @@ pub fn remove_store(path: &Path) -> std::io::Result<()> {
 
 /// Reads a profile value.
 pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()
 }
 
 /// Writes a profile value.
 pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
+    )?
+    .execute(params![key, value])?;
     Ok(())
 }
 
@@ -372,11 +376,10 @@ impl StoredDoc {
 /// Loads a document's bytes, or `None` if there is no such document.
 pub fn doc_load(conn: &Connection, id: &str) -> rusqlite::Result<Option<StoredDoc>> {
     let head = conn
-        .query_row(
-            "SELECT snapshot, chunk_count, chunk_bytes FROM documents WHERE id = ?1",
-            [id],
-            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT snapshot, chunk_count, chunk_bytes FROM documents WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     let Some((snapshot, chunk_count, chunk_bytes)) = head else {
         return Ok(None);

@@ -124,7 +124,8 @@ pub fn add_pinyin_to_search(conn: &mut Connection) -> rusqlite::Result<usize> {
 
 /// A meta value (`epoch`, `actor`).
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<String> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
 }
 
 /// A stored document: snapshot with chunks appended, and its bookkeeping.

@@ -423,6 +423,9 @@ const READERS: usize = 4;
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements kept per connection: more than this module has.
+const STATEMENT_CACHE: usize = 256;
+
 /// What can go wrong in the store. Handlers map it with `AppError::from`.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -991,6 +994,10 @@ fn open_pool(path: &Path) -> Result<pool::Pool, DbError> {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // rusqlite keeps 16 prepared statements by default; one sync's write
+    // transaction alone runs more distinct statements than that, so with
+    // 16 each was parsed again on every use.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
