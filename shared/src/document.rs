@@ -378,12 +378,18 @@ impl CustomerDoc {
             }
             (hydrated_json(&v), conflicted)
         };
+        // Changes come in causal order, mostly each on the one before: the
+        // state after one is then the state before the next, read once.
+        let mut last: Option<(ChangeHash, (Json, Vec<String>))> = None;
         self.doc
             .get_changes_meta(&[])
             .into_iter()
             .filter(|m| *m.actor != skeleton)
             .map(|m| {
-                let (before, was_conflicted) = state(&m.deps);
+                let (before, was_conflicted) = match last.take() {
+                    Some((hash, s)) if m.deps == [hash] => s,
+                    _ => state(&m.deps),
+                };
                 let (after, still_conflicted) = state(&[m.hash]);
                 let mut fields = diff::json(&before, &after);
                 // Settling a conflict on the value already shown changes no
@@ -401,6 +407,7 @@ impl CustomerDoc {
                         });
                     }
                 }
+                last = Some((m.hash, (after, still_conflicted)));
                 let note = ChangeNote::from_message(m.message.as_deref());
                 HistoryEntry {
                     hash: m.hash.to_string(),
