@@ -269,9 +269,14 @@ impl Store {
         PendingWrite::prepare(doc, card, stored).commit(tx, now)
     }
 
-    /// The saved bytes of customer `id`'s document (for another replica).
+    /// Customer `id`'s document as stored, for another replica: its last
+    /// snapshot and the changes appended since, which automerge loads as
+    /// one document. Nothing is loaded here; the replica checks the bytes
+    /// when it loads them.
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
-        Ok(self.load(id)?.0.save())
+        Ok(db::doc_load(&self.conn, id)?
+            .ok_or_else(|| ClientError::NotFound(id.to_string()))?
+            .bytes)
     }
 
     /// Merges another replica's document bytes for `id`, creating the

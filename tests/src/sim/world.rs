@@ -1156,13 +1156,11 @@ impl World {
         // Visits not yet sent: a laptop that lets go of their customer in
         // this sync (handed over, or taken away) must have got them to the
         // server first.
+        // Kept as stored, and loaded only for a customer let go of.
         let mut unsent = Vec::new();
         for id in store.pending_ids()? {
-            let doc = crm_shared::CustomerDoc::load(
-                &store.document_bytes(&id)?,
-                automerge::ActorId::random(),
-            )?;
-            unsent.push((id, doc));
+            let bytes = store.document_bytes(&id)?;
+            unsent.push((id, bytes));
         }
         let result = crm_client::clock::with_skew(laptop_skew, || {
             crm_client::sync::run(
@@ -1212,8 +1210,9 @@ impl World {
         let pending: std::collections::HashSet<String> = store.pending_ids()?.into_iter().collect();
         let held = store.have()?;
         let user = l.user.clone();
-        for (id, doc) in unsent {
+        for (id, bytes) in unsent {
             if held.iter().all(|h| h.id != id) {
+                let doc = crm_shared::CustomerDoc::load(&bytes, automerge::ActorId::random())?;
                 if let Some(note) = lost_changes(&doc, doc_in(&self.rt, &server.db, &id)?, &user)? {
                     return Err(Broken(format!(
                         "laptop {i} ({user}) let go of {id} with its change {note} not on the server"
