@@ -250,9 +250,14 @@ impl Store {
         ChangeNote::new(&self.profile.user, action).with_reason(reason)
     }
 
+    /// What storage holds for customer `id`; not found if nothing.
+    fn stored_or_missing(&self, id: &str) -> Result<db::StoredDoc> {
+        self.stored(id)?
+            .ok_or_else(|| ClientError::NotFound(id.to_string()))
+    }
+
     fn load(&self, id: &str) -> Result<(CustomerDoc, db::StoredDoc)> {
-        let stored =
-            db::doc_load(&self.conn, id)?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let stored = self.stored_or_missing(id)?;
         let doc = CustomerDoc::load(&stored.bytes, self.profile.actor.clone())?;
         Ok((doc, stored))
     }
@@ -274,9 +279,7 @@ impl Store {
     /// one document. Nothing is loaded here; the replica checks the bytes
     /// when it loads them.
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
-        Ok(db::doc_load(&self.conn, id)?
-            .ok_or_else(|| ClientError::NotFound(id.to_string()))?
-            .bytes)
+        Ok(self.stored_or_missing(id)?.bytes)
     }
 
     /// Merges another replica's document bytes for `id`, creating the

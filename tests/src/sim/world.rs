@@ -1155,8 +1155,8 @@ impl World {
         let store = l.store.as_mut().expect("open");
         // Visits not yet sent: a laptop that lets go of their customer in
         // this sync (handed over, or taken away) must have got them to the
-        // server first.
-        // Kept as stored, and loaded only for a customer let go of.
+        // server first. Kept as stored bytes, loaded only for a customer
+        // let go of.
         let mut unsent = Vec::new();
         for id in store.pending_ids()? {
             let bytes = store.document_bytes(&id)?;
